@@ -1,0 +1,337 @@
+//! The declaration as written: the host type and the options of `#[attesto::provider(...)]` or
+//! `attesto_routes! { Type, ... }`, read into one darling receiver, [`Options`].
+//!
+//! Both entry points end up here, so they accept exactly the same options. This stage only reads:
+//! it checks the *shape* of each option (a known key, given once, with a string or bool literal)
+//! and keeps the spans that later stages point their errors at. What the values mean is
+//! `model`'s business.
+//!
+//! [`Options`] implements darling's `FromMeta` by hand instead of deriving it: a derived receiver
+//! reports an unknown or duplicated key on the whole `key = value` item in darling's own wording,
+//! while attesto points at the key itself with a message in its own style.
+
+use darling::ast::NestedMeta;
+use darling::{Error, FromMeta, Result};
+use proc_macro2::{Span, TokenStream};
+use quote::ToTokens;
+use syn::parse::{Parse, ParseStream};
+use syn::spanned::Spanned;
+use syn::{Expr, Lit, LitStr, Meta, Token};
+
+/// A provider declaration as written: the host type and its options.
+pub(crate) struct Input {
+    /// The host type, as a path (`Auth`, `crate::auth::Auth`, `Auth<Pg>`).
+    pub(crate) ty: syn::Path,
+    /// The options.
+    pub(crate) options: Options,
+}
+
+impl Input {
+    /// Reads `#[attesto::provider(args)]` applied to `item`.
+    pub(crate) fn from_attribute(args: TokenStream, item: TokenStream) -> syn::Result<Self> {
+        let ty = host_type_of(item)?;
+        let options = Options::from_list(&NestedMeta::parse_meta_list(args)?)?;
+        Ok(Self { ty, options })
+    }
+
+    /// Reads the input of `attesto_routes! { Type, options… }`.
+    pub(crate) fn from_routes(input: TokenStream) -> syn::Result<Self> {
+        let RoutesInput { ty, options } = syn::parse2(input)?;
+        let options = Options::from_list(&NestedMeta::parse_meta_list(options)?)?;
+        Ok(Self { ty, options })
+    }
+}
+
+/// The type `#[attesto::provider]` is applied to: a struct or an enum without generic parameters.
+fn host_type_of(item: TokenStream) -> syn::Result<syn::Path> {
+    let (ident, generics) = match syn::parse2::<syn::Item>(item)? {
+        syn::Item::Struct(item) => (item.ident, item.generics),
+        syn::Item::Enum(item) => (item.ident, item.generics),
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "`#[attesto::provider]` must be placed on a struct or an enum",
+            ));
+        }
+    };
+    if !generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            generics,
+            "`#[attesto::provider]` does not take a generic type; declare a concrete one with \
+             `attesto::attesto_routes! { Host<Concrete>, … }`",
+        ));
+    }
+    Ok(ident.into())
+}
+
+/// `Type` then, after a comma, the option tokens (read by [`Options`]).
+struct RoutesInput {
+    ty: syn::Path,
+    options: TokenStream,
+}
+
+/// How `attesto_routes!` is written, for error messages.
+const ROUTES_USAGE: &str = "`attesto_routes! { Auth, prefix = \"/oauth\" }`";
+
+impl Parse for RoutesInput {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        if input.is_empty() {
+            return Err(input.error(format_args!(
+                "expected the provider type first, like {ROUTES_USAGE}"
+            )));
+        }
+        let ty: syn::Type = input.parse().map_err(|error| {
+            syn::Error::new(
+                error.span(),
+                format_args!("expected the provider type first, like {ROUTES_USAGE}"),
+            )
+        })?;
+        let ty = match ty {
+            syn::Type::Path(syn::TypePath { qself: None, path, .. }) => path,
+            other => {
+                return Err(syn::Error::new_spanned(
+                    other,
+                    format_args!("expected the provider type by name, like {ROUTES_USAGE}"),
+                ));
+            }
+        };
+        if input.peek(Token![=]) || input.peek(syn::token::Paren) {
+            // `attesto_routes! { prefix = "/x" }`: an option where the type should be.
+            return Err(syn::Error::new_spanned(
+                ty,
+                format_args!("expected the provider type before the options, like {ROUTES_USAGE}"),
+            ));
+        }
+        if !input.is_empty() {
+            input.parse::<Token![,]>()?;
+        }
+        Ok(Self { ty, options: input.parse()? })
+    }
+}
+
+/// Where an option was written.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Key {
+    /// The option's name.
+    pub(crate) name: &'static str,
+    /// The span of the key token.
+    pub(crate) span: Span,
+    /// The option's position in the list, to tell which of two options came later.
+    pub(crate) position: usize,
+}
+
+/// An option's value and where its key was written.
+#[derive(Debug, Clone)]
+pub(crate) struct Arg<T> {
+    /// The key.
+    pub(crate) key: Key,
+    /// The value.
+    pub(crate) value: T,
+}
+
+/// The options of a declaration, one field per key; `None` when the key was not written.
+#[derive(Debug, Default)]
+pub(crate) struct Options {
+    /// `crate = "path"`: the path to the `attesto` crate.
+    pub(crate) krate: Option<Arg<LitStr>>,
+    /// `prefix = "/…"`.
+    pub(crate) prefix: Option<Arg<LitStr>>,
+    /// `openid`.
+    pub(crate) openid: Option<Arg<bool>>,
+    /// `userinfo`.
+    pub(crate) userinfo: Option<Arg<bool>>,
+    /// `revocation`.
+    pub(crate) revocation: Option<Arg<bool>>,
+    /// `introspection`.
+    pub(crate) introspection: Option<Arg<bool>>,
+    /// `par`.
+    pub(crate) par: Option<Arg<bool>>,
+    /// `registration`.
+    pub(crate) registration: Option<Arg<bool>>,
+    /// `authorize_path = "/…"`.
+    pub(crate) authorize_path: Option<Arg<LitStr>>,
+    /// `token_path = "/…"`.
+    pub(crate) token_path: Option<Arg<LitStr>>,
+    /// `jwks_path = "/…"`.
+    pub(crate) jwks_path: Option<Arg<LitStr>>,
+    /// `userinfo_path = "/…"`.
+    pub(crate) userinfo_path: Option<Arg<LitStr>>,
+    /// `revocation_path = "/…"`.
+    pub(crate) revocation_path: Option<Arg<LitStr>>,
+    /// `introspection_path = "/…"`.
+    pub(crate) introspection_path: Option<Arg<LitStr>>,
+    /// `par_path = "/…"`.
+    pub(crate) par_path: Option<Arg<LitStr>>,
+    /// `registration_path = "/…"`.
+    pub(crate) registration_path: Option<Arg<LitStr>>,
+}
+
+/// Every option, in the order the documentation lists them.
+const KEYS: &[&str] = &[
+    "prefix",
+    "crate",
+    "openid",
+    "userinfo",
+    "revocation",
+    "introspection",
+    "par",
+    "registration",
+    "authorize_path",
+    "token_path",
+    "jwks_path",
+    "userinfo_path",
+    "revocation_path",
+    "introspection_path",
+    "par_path",
+    "registration_path",
+];
+
+impl FromMeta for Options {
+    fn from_list(items: &[NestedMeta]) -> Result<Self> {
+        let mut options = Self::default();
+        let mut errors = Error::accumulator();
+        for (position, item) in items.iter().enumerate() {
+            if let Some(key) = errors.handle(key_of(item, position)) {
+                errors.handle(options.set(key, item));
+            }
+        }
+        errors.finish_with(options)
+    }
+}
+
+impl Options {
+    /// Records the value of one option.
+    fn set(&mut self, key: Key, item: &NestedMeta) -> Result<()> {
+        match key.name {
+            "crate" => store(&mut self.krate, key, string(key, item, "attesto")),
+            "prefix" => store(&mut self.prefix, key, string(key, item, "/oauth")),
+            "openid" => store(&mut self.openid, key, flag(key, item)),
+            "userinfo" => store(&mut self.userinfo, key, flag(key, item)),
+            "revocation" => store(&mut self.revocation, key, flag(key, item)),
+            "introspection" => store(&mut self.introspection, key, flag(key, item)),
+            "par" => store(&mut self.par, key, flag(key, item)),
+            "registration" => store(&mut self.registration, key, flag(key, item)),
+            "authorize_path" => store(&mut self.authorize_path, key, string(key, item, "/authorize")),
+            "token_path" => store(&mut self.token_path, key, string(key, item, "/token")),
+            "jwks_path" => store(&mut self.jwks_path, key, string(key, item, "/jwks")),
+            "userinfo_path" => store(&mut self.userinfo_path, key, string(key, item, "/userinfo")),
+            "revocation_path" => store(&mut self.revocation_path, key, string(key, item, "/revoke")),
+            "introspection_path" => {
+                store(&mut self.introspection_path, key, string(key, item, "/introspect"))
+            }
+            "par_path" => store(&mut self.par_path, key, string(key, item, "/par")),
+            "registration_path" => {
+                store(&mut self.registration_path, key, string(key, item, "/register"))
+            }
+            // `key_of` only returns names from `KEYS`.
+            other => Err(Error::custom(format_args!("unknown option `{other}`")).with_span(&key.span)),
+        }
+    }
+}
+
+/// Stores a value unless the key was already given; a duplicate is reported on the later key.
+fn store<T>(slot: &mut Option<Arg<T>>, key: Key, value: Result<T>) -> Result<()> {
+    if slot.is_some() {
+        return Err(Error::custom(format_args!("duplicate option `{}`", key.name)).with_span(&key.span));
+    }
+    *slot = Some(Arg { key, value: value? });
+    Ok(())
+}
+
+/// The key of one option; an unknown key is reported with the closest known one.
+fn key_of(item: &NestedMeta, position: usize) -> Result<Key> {
+    let path = match item {
+        NestedMeta::Meta(meta) => meta.path(),
+        NestedMeta::NameValueInvalidExpr(meta) => &meta.path,
+        NestedMeta::Lit(lit) => {
+            return Err(Error::custom(
+                "expected an option like `prefix = \"/oauth\"` or `registration`, found a literal",
+            )
+            .with_span(lit));
+        }
+    };
+    let written = match path.get_ident() {
+        Some(ident) => ident.to_string(),
+        None => path.to_token_stream().to_string().replace(' ', ""),
+    };
+    match KEYS.iter().find(|known| **known == written) {
+        Some(name) => Ok(Key { name, span: path.span(), position }),
+        None => Err(unknown_option(&written).with_span(path)),
+    }
+}
+
+/// "unknown option" with the closest known option, using the metric darling's `suggestions`
+/// feature uses.
+fn unknown_option(written: &str) -> Error {
+    let closest = KEYS
+        .iter()
+        .map(|known| (strsim::jaro_winkler(written, known), *known))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match closest {
+        Some((_, known)) => {
+            Error::custom(format_args!("unknown option `{written}`, did you mean `{known}`?"))
+        }
+        None => Error::custom(format_args!(
+            "unknown option `{written}`; the options are `prefix`, `crate`, the feature flags \
+             `openid`, `userinfo`, `revocation`, `introspection`, `par`, `registration`, and the \
+             path overrides `<endpoint>_path`"
+        )),
+    }
+}
+
+/// The string literal of `key = "…"`; `example` shows a valid value in the message.
+fn string(key: Key, item: &NestedMeta, example: &str) -> Result<LitStr> {
+    let name = key.name;
+    let usage = format!("`{name} = \"{example}\"`");
+    match item {
+        NestedMeta::Meta(Meta::NameValue(meta)) => match unwrap_groups(&meta.value) {
+            Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), .. }) => Ok(lit.clone()),
+            value => Err(Error::custom(format_args!(
+                "`{name}` must be a string literal, like {usage}"
+            ))
+            .with_span(value)),
+        },
+        NestedMeta::NameValueInvalidExpr(meta) => Err(Error::custom(format_args!(
+            "`{name}` must be a string literal, like {usage}"
+        ))
+        .with_span(&meta.value)),
+        NestedMeta::Meta(meta) => {
+            Err(Error::custom(format_args!("`{name}` needs a value, like {usage}")).with_span(meta))
+        }
+        NestedMeta::Lit(lit) => Err(Error::custom("expected an option").with_span(lit)),
+    }
+}
+
+/// A feature flag: bare (`par`, on) or `par = true` / `par = false`.
+fn flag(key: Key, item: &NestedMeta) -> Result<bool> {
+    let name = key.name;
+    let message = || format!("`{name}` must be `true` or `false`, like `{name} = false`, or bare");
+    match item {
+        NestedMeta::Meta(Meta::Path(_)) => Ok(true),
+        NestedMeta::Meta(Meta::NameValue(meta)) => match unwrap_groups(&meta.value) {
+            Expr::Lit(syn::ExprLit { lit: Lit::Bool(value), .. }) => Ok(value.value),
+            value => Err(Error::custom(message()).with_span(value)),
+        },
+        NestedMeta::NameValueInvalidExpr(meta) => Err(Error::custom(message()).with_span(&meta.value)),
+        NestedMeta::Meta(meta @ Meta::List(_)) => Err(Error::custom(message()).with_span(meta)),
+        NestedMeta::Lit(lit) => Err(Error::custom("expected an option").with_span(lit)),
+    }
+}
+
+/// Looks through the invisible groups a `macro_rules!` macro wraps around a forwarded fragment.
+fn unwrap_groups(mut expr: &Expr) -> &Expr {
+    while let Expr::Group(group) = expr {
+        expr = &group.expr;
+    }
+    expr
+}
+
+/// Reads a string literal as a path, for `crate = "…"`; the path's tokens are spanned on the
+/// literal, so a path that does not resolve is reported there.
+pub(crate) fn crate_path(arg: &Arg<LitStr>) -> Result<syn::Path> {
+    arg.value.parse_with(syn::Path::parse_mod_style).map_err(|_| {
+        Error::custom("`crate` must be a path to the attesto crate, like `crate = \"attesto\"`")
+            .with_span(&arg.value)
+    })
+}

@@ -1,0 +1,118 @@
+//! Client authentication at the token endpoint (RFC 6749 §2.3.1): `client_secret_basic`,
+//! `client_secret_post`, and `none` for public clients.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+
+use crate::client::{Client, TokenEndpointAuthMethod};
+use crate::error::{ErrorCode, OAuthError};
+use crate::form::{self, Form};
+use crate::provider::Provider;
+
+/// The credentials a request presented.
+#[derive(Debug)]
+pub(crate) struct Presented {
+    pub(crate) client_id: String,
+    secret: Option<String>,
+    method: TokenEndpointAuthMethod,
+}
+
+const BASIC_CHALLENGE: HeaderValue = HeaderValue::from_static("Basic realm=\"attesto\", charset=\"UTF-8\"");
+
+/// `invalid_client` for a request that used `method`: RFC 6749 §5.2 asks for 401 with a
+/// `WWW-Authenticate` challenge when the client tried the `Authorization` header, 400 otherwise.
+pub(crate) fn invalid_client(method: Option<TokenEndpointAuthMethod>, description: &'static str) -> OAuthError {
+    let error = OAuthError::new(ErrorCode::InvalidClient, description);
+    if method == Some(TokenEndpointAuthMethod::ClientSecretBasic) {
+        error.with_status(StatusCode::UNAUTHORIZED).with_challenge(BASIC_CHALLENGE)
+    } else {
+        error
+    }
+}
+
+/// Reads the credentials of a request. Using two methods at once is `invalid_request` (RFC 6749
+/// §2.3: "The client MUST NOT use more than one authentication method in each request").
+pub(crate) fn presented(headers: &HeaderMap, form: &Form) -> Result<Option<Presented>, OAuthError> {
+    let body_id = form.get("client_id");
+    let body_secret = form.get("client_secret");
+    let mut authorization = headers.get_all(header::AUTHORIZATION).iter();
+    let basic = match (authorization.next(), authorization.next()) {
+        (None, _) => None,
+        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("repeated Authorization header")),
+        (Some(value), None) => Some(parse_basic(value)?),
+    };
+    match (basic, body_secret) {
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+            "the client used two authentication methods (Authorization header and client_secret)",
+        )),
+        (Some((client_id, secret)), None) => {
+            if body_id.is_some_and(|id| id != client_id) {
+                return Err(OAuthError::invalid_request("client_id differs from the Authorization header"));
+            }
+            Ok(Some(Presented { client_id, secret: Some(secret), method: TokenEndpointAuthMethod::ClientSecretBasic }))
+        }
+        (None, Some(secret)) => match body_id {
+            Some(id) => Ok(Some(Presented {
+                client_id: id.to_owned(),
+                secret: Some(secret.to_owned()),
+                method: TokenEndpointAuthMethod::ClientSecretPost,
+            })),
+            None => {
+                Err(invalid_client(Some(TokenEndpointAuthMethod::ClientSecretPost), "client_secret without client_id"))
+            }
+        },
+        (None, None) => Ok(body_id.map(|id| Presented {
+            client_id: id.to_owned(),
+            secret: None,
+            method: TokenEndpointAuthMethod::None,
+        })),
+    }
+}
+
+/// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
+fn parse_basic(value: &HeaderValue) -> Result<(String, String), OAuthError> {
+    let malformed = || invalid_client(Some(TokenEndpointAuthMethod::ClientSecretBasic), "malformed Basic credentials");
+    let value = value.to_str().map_err(|_| malformed())?;
+    let (scheme, credentials) = value.split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(invalid_client(
+            Some(TokenEndpointAuthMethod::ClientSecretBasic),
+            "unsupported authentication scheme at the token endpoint",
+        ));
+    }
+    let decoded = STANDARD.decode(credentials.trim()).map_err(|_| malformed())?;
+    let colon = decoded.iter().position(|b| *b == b':').ok_or_else(malformed)?;
+    let id = form::decode(&decoded[..colon]).map_err(|_| malformed())?;
+    let secret = form::decode(&decoded[colon + 1..]).map_err(|_| malformed())?;
+    if id.is_empty() || secret.is_empty() {
+        return Err(malformed());
+    }
+    Ok((id, secret))
+}
+
+/// Authenticates a confidential client.
+///
+/// An unknown client id and a wrong secret give the same `invalid_client`, and cost the same: for
+/// an unknown id the secret is still verified, against a decoy client with a random secret hash.
+pub(crate) async fn authenticate_confidential<P: Provider>(
+    provider: &P,
+    decoy: &crate::client::SecretHash,
+    presented: &Presented,
+) -> Result<Client, OAuthError> {
+    let method = Some(presented.method);
+    let Some(secret) = presented.secret.as_deref() else {
+        return Err(invalid_client(method, "client authentication failed"));
+    };
+    let loaded = provider.load_client(&presented.client_id).await?;
+    let (client, known) = match loaded {
+        Some(client) => (client, true),
+        None => (Client::confidential(presented.client_id.as_str(), *decoy), false),
+    };
+    let verified = provider.verify_client_secret(&client, secret).await?;
+    // Checked after the secret, so that every failure costs one verification.
+    if !known || !verified || client.is_public || client.token_endpoint_auth_method != presented.method {
+        return Err(invalid_client(method, "client authentication failed"));
+    }
+    Ok(client)
+}

@@ -1,0 +1,355 @@
+//! Building a provider: [`Attesto::builder`] → [`Builder`] → [`Attesto`].
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::client::SecretHash;
+use crate::discovery::{self, AuthorizationServerMetadata};
+use crate::keys::{Key, KeyError, KeySet};
+use crate::provider::Provider;
+
+/// Why a provider could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The issuer is not an acceptable issuer identifier (RFC 8414 §2).
+    #[error("invalid issuer `{issuer}`: {reason}")]
+    Issuer {
+        /// The value given.
+        issuer: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A resource indicator is not an absolute URI without fragment (RFC 8707 §2).
+    #[error("invalid resource `{resource}`: {reason}")]
+    Resource {
+        /// The value given.
+        resource: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// No issuer was set.
+    #[error("no issuer: call `.issuer(\"https://…\")` on the builder")]
+    MissingIssuer,
+    /// No signing key was set.
+    #[error(
+        "no signing key: call `.signing_key(Key::from_pem(…)?)`, or `Key::generate_for_development()` in development"
+    )]
+    MissingSigningKey,
+    /// A key problem.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A lifetime out of range.
+    #[error("invalid {what}: {reason}")]
+    Lifetime {
+        /// Which setting.
+        what: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+}
+
+/// An issuer identifier (RFC 8414 §2): `https` (or `http` on a loopback host, for development),
+/// no query, no fragment, no user info.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuer {
+    /// The issuer as it appears in `iss`: origin and path, without a trailing slash.
+    url: String,
+    /// `scheme://host[:port]`, to which endpoint paths are appended.
+    origin: String,
+    /// The path component, empty or `/…` without a trailing slash.
+    path: String,
+}
+
+impl Issuer {
+    /// Parses and normalises an issuer (lower-case scheme and host, default port dropped, no
+    /// trailing slash).
+    pub fn parse(issuer: &str) -> Result<Self, ConfigError> {
+        let error = |reason| ConfigError::Issuer { issuer: issuer.to_owned(), reason };
+        let url = url::Url::parse(issuer).map_err(|_| error("not an absolute URL"))?;
+        let loopback = match url.host() {
+            Some(url::Host::Domain(d)) => d == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => return Err(error("no host")),
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            "http" => return Err(error("must use https (http is accepted only on a loopback host)")),
+            _ => return Err(error("must use https")),
+        }
+        if url.query().is_some() || issuer.contains('?') {
+            return Err(error("must not have a query"));
+        }
+        if url.fragment().is_some() || issuer.contains('#') {
+            return Err(error("must not have a fragment"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(error("must not have user info"));
+        }
+        let path = url.path().trim_end_matches('/').to_owned();
+        // The path becomes part of well-known routes (RFC 8414 §3.1), so keep it to plain segments.
+        let plain = path.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~/%".contains(&b));
+        if !plain || path.contains("//") || path.split('/').any(|s| s == "." || s == "..") {
+            return Err(error("the path may hold only letters, digits, `-`, `.`, `_`, `~`, `%` and single `/`"));
+        }
+        let origin = url.origin().ascii_serialization();
+        Ok(Self { url: format!("{origin}{path}"), origin, path })
+    }
+
+    /// The issuer identifier, as in the `iss` claim.
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    /// `scheme://host[:port]`.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The path component: empty, or `/…` without a trailing slash.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// The absolute URL of a path on the issuer's host.
+    pub fn url_of(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+}
+
+impl fmt::Display for Issuer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.url)
+    }
+}
+
+/// A resource indicator the provider issues tokens for (RFC 8707).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Resource {
+    /// As configured: what goes into `aud`.
+    pub(crate) audience: String,
+    /// Normalised, to compare requests against.
+    pub(crate) normalized: String,
+}
+
+/// Parses an RFC 8707 §2 resource indicator: an absolute URI without a fragment. Returns its
+/// normalised form (`url::Url` serialisation: lower-case scheme and host, default port dropped).
+pub(crate) fn normalize_resource(value: &str) -> Result<String, &'static str> {
+    let url = url::Url::parse(value).map_err(|_| "not an absolute URI")?;
+    if url.fragment().is_some() || value.contains('#') {
+        return Err("must not have a fragment");
+    }
+    Ok(url.into())
+}
+
+/// The settings of a provider, set through the [`Builder`].
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) issuer: Issuer,
+    pub(crate) access_token_ttl: Duration,
+    pub(crate) resources: Vec<Resource>,
+    pub(crate) default_audience: Vec<String>,
+    pub(crate) scopes_supported: Vec<String>,
+    pub(crate) service_documentation: Option<String>,
+}
+
+/// Configures a provider. Get one from [`Attesto::builder`].
+#[must_use]
+pub struct Builder<P> {
+    provider: P,
+    issuer: Option<Issuer>,
+    signing_key: Option<Key>,
+    verification_keys: Vec<Key>,
+    access_token_ttl: Duration,
+    resources: Vec<Resource>,
+    default_audience: Option<String>,
+    scopes_supported: Vec<String>,
+    service_documentation: Option<String>,
+}
+
+impl<P: Provider> Builder<P> {
+    /// Sets the issuer identifier (RFC 8414 §2), e.g. `https://auth.example.com`.
+    pub fn issuer(mut self, issuer: &str) -> Result<Self, ConfigError> {
+        self.issuer = Some(Issuer::parse(issuer)?);
+        Ok(self)
+    }
+
+    /// Sets the key that signs tokens.
+    pub fn signing_key(mut self, key: Key) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// Adds a key that still verifies (a retired signing key during rotation); it is published
+    /// in the JWKS.
+    pub fn verification_key(mut self, key: Key) -> Self {
+        self.verification_keys.push(key);
+        self
+    }
+
+    /// Sets the access-token lifetime (default 15 minutes; at most 24 hours).
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.access_token_ttl = ttl;
+        self
+    }
+
+    /// Adds a resource indicator (RFC 8707) clients may ask tokens for, e.g. the URL of an MCP
+    /// server. A request for a resource not added here is refused with `invalid_target`.
+    pub fn resource(mut self, resource: &str) -> Result<Self, ConfigError> {
+        let normalized = normalize_resource(resource)
+            .map_err(|reason| ConfigError::Resource { resource: resource.to_owned(), reason })?;
+        if !self.resources.iter().any(|r| r.normalized == normalized) {
+            self.resources.push(Resource { audience: resource.to_owned(), normalized });
+        }
+        Ok(self)
+    }
+
+    /// Sets the audience of tokens requested without `resource` (default: the issuer).
+    pub fn default_audience(mut self, audience: impl Into<String>) -> Self {
+        self.default_audience = Some(audience.into());
+        self
+    }
+
+    /// Sets `scopes_supported` for the discovery documents (RFC 8414 §2, recommended). It is
+    /// advertised only; what a client gets is the [`ScopePolicy`](crate::ScopePolicy)'s decision.
+    pub fn scopes_supported<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
+        self.scopes_supported = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets `service_documentation` for the discovery documents.
+    pub fn service_documentation(mut self, url: impl Into<String>) -> Self {
+        self.service_documentation = Some(url.into());
+        self
+    }
+
+    /// Checks the settings, prepares the documents, and builds the provider.
+    pub fn build(self) -> Result<Attesto<P>, ConfigError> {
+        let issuer = self.issuer.ok_or(ConfigError::MissingIssuer)?;
+        let signing_key = self.signing_key.ok_or(ConfigError::MissingSigningKey)?;
+        let mut keys = KeySet::new(signing_key)?;
+        for key in self.verification_keys {
+            keys = keys.with_verification_key(key);
+        }
+        if self.access_token_ttl < Duration::from_secs(1) || self.access_token_ttl > Duration::from_secs(86_400) {
+            return Err(ConfigError::Lifetime {
+                what: "access_token_ttl",
+                reason: "must be between 1 second and 24 hours",
+            });
+        }
+        let default_audience = vec![self.default_audience.unwrap_or_else(|| issuer.as_str().to_owned())];
+        let settings = Settings {
+            issuer,
+            access_token_ttl: self.access_token_ttl,
+            resources: self.resources,
+            default_audience,
+            scopes_supported: self.scopes_supported,
+            service_documentation: self.service_documentation,
+        };
+        let metadata = discovery::authorization_server_metadata::<P>(&settings, &keys);
+        let documents = Documents::prepare::<P>(&metadata, &keys);
+        // A decoy for unknown client ids, so that they cost what a wrong secret costs.
+        let decoy_secret: [u8; 32] = rand::random();
+        let decoy_hash = SecretHash::from_bytes(decoy_secret);
+        Ok(Attesto(Arc::new(Inner { provider: self.provider, settings, keys, metadata, documents, decoy_hash })))
+    }
+}
+
+/// Discovery documents and the JWKS, serialised once at start-up and served as bytes.
+#[derive(Debug)]
+pub(crate) struct Documents {
+    pub(crate) authorization_server: Bytes,
+    pub(crate) openid_configuration: Option<Bytes>,
+    pub(crate) jwks: Bytes,
+}
+
+impl Documents {
+    fn prepare<P: Provider>(metadata: &AuthorizationServerMetadata, keys: &KeySet) -> Self {
+        Self {
+            authorization_server: to_json(&metadata.oauth()),
+            openid_configuration: P::FEATURES.openid.then(|| to_json(metadata)),
+            jwks: to_json(&keys.jwks()),
+        }
+    }
+}
+
+/// Serialises a document; these have string keys only, so serialisation cannot fail.
+fn to_json<T: serde::Serialize>(value: &T) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}
+
+pub(crate) struct Inner<P> {
+    pub(crate) provider: P,
+    pub(crate) settings: Settings,
+    pub(crate) keys: KeySet,
+    pub(crate) metadata: AuthorizationServerMetadata,
+    pub(crate) documents: Documents,
+    pub(crate) decoy_hash: SecretHash,
+}
+
+/// A built provider: mount [`Attesto::router`] into the host's axum app.
+///
+/// Cloning is cheap (shared state).
+///
+/// ```no_run
+/// # async fn run<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>) {
+/// let app = axum::Router::new().merge(auth.router());
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await.unwrap();
+/// axum::serve(listener, app).await.unwrap();
+/// # }
+/// ```
+pub struct Attesto<P>(pub(crate) Arc<Inner<P>>);
+
+impl<P> Clone for Attesto<P> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<P> fmt::Debug for Attesto<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attesto").field("issuer", &self.0.settings.issuer.as_str()).finish_non_exhaustive()
+    }
+}
+
+impl<P: Provider> Attesto<P> {
+    /// Starts configuring a provider for the host value `provider`.
+    pub fn builder(provider: P) -> Builder<P> {
+        Builder {
+            provider,
+            issuer: None,
+            signing_key: None,
+            verification_keys: Vec::new(),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            resources: Vec::new(),
+            default_audience: None,
+            scopes_supported: Vec::new(),
+            service_documentation: None,
+        }
+    }
+
+    /// The host value.
+    pub fn provider(&self) -> &P {
+        &self.0.provider
+    }
+
+    /// The issuer.
+    pub fn issuer(&self) -> &Issuer {
+        &self.0.settings.issuer
+    }
+
+    /// The key set.
+    pub fn keys(&self) -> &KeySet {
+        &self.0.keys
+    }
+
+    /// The authorization server metadata, as served by discovery.
+    pub fn metadata(&self) -> &AuthorizationServerMetadata {
+        &self.0.metadata
+    }
+}

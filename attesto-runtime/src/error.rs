@@ -1,0 +1,217 @@
+//! The one error type of the protocol endpoints, rendered per RFC 6749 §5.2.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+
+/// An OAuth error code (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1; RFC 8707 §2; RFC 9449 §7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorCode {
+    /// `invalid_request`: missing, repeated or malformed parameter, or a malformed request.
+    InvalidRequest,
+    /// `invalid_client`: client authentication failed.
+    InvalidClient,
+    /// `invalid_grant`: the grant (code, refresh token, credentials) is invalid.
+    InvalidGrant,
+    /// `unauthorized_client`: the client may not use this grant type.
+    UnauthorizedClient,
+    /// `unsupported_grant_type`: the grant type is not supported by this server.
+    UnsupportedGrantType,
+    /// `invalid_scope`: the requested scope is invalid, unknown or not allowed.
+    InvalidScope,
+    /// `invalid_target`: the requested resource is invalid, unknown or malformed (RFC 8707 §2).
+    InvalidTarget,
+    /// `access_denied`: the resource owner or the server denied the request.
+    AccessDenied,
+    /// `unsupported_response_type`.
+    UnsupportedResponseType,
+    /// `invalid_token` (RFC 6750 §3.1).
+    InvalidToken,
+    /// `insufficient_scope` (RFC 6750 §3.1).
+    InsufficientScope,
+    /// `server_error`: an unexpected condition.
+    ServerError,
+    /// `temporarily_unavailable`: the server (or the host behind it) cannot answer now.
+    TemporarilyUnavailable,
+}
+
+impl ErrorCode {
+    /// The wire value of the code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnauthorizedClient => "unauthorized_client",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
+            Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::InvalidToken => "invalid_token",
+            Self::InsufficientScope => "insufficient_scope",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+        }
+    }
+
+    /// The status a token-endpoint style JSON error answers with (RFC 6749 §5.2: 400 unless said
+    /// otherwise).
+    const fn default_status(self) -> StatusCode {
+        match self {
+            Self::InvalidToken => StatusCode::UNAUTHORIZED,
+            Self::InsufficientScope => StatusCode::FORBIDDEN,
+            Self::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An OAuth error response: the JSON body of RFC 6749 §5.2 with `error` and
+/// `error_description`, `Cache-Control: no-store`, and where the RFCs ask for it a status other
+/// than 400 and a `WWW-Authenticate` challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    code: ErrorCode,
+    description: Cow<'static, str>,
+    status: StatusCode,
+    www_authenticate: Option<HeaderValue>,
+}
+
+impl OAuthError {
+    /// An error with its code's usual status.
+    pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+        Self { code, description: description.into(), status: code.default_status(), www_authenticate: None }
+    }
+
+    /// `invalid_request` with a description.
+    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// `temporarily_unavailable`, 503, with a description that says nothing of the cause.
+    pub fn unavailable() -> Self {
+        Self::new(ErrorCode::TemporarilyUnavailable, "the service is temporarily unavailable, try again later")
+    }
+
+    /// The same error with another HTTP status.
+    #[must_use]
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// The same error with a `WWW-Authenticate` challenge.
+    #[must_use]
+    pub fn with_challenge(mut self, challenge: HeaderValue) -> Self {
+        self.www_authenticate = Some(challenge);
+        self
+    }
+
+    /// The error code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The human-readable description.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+
+    /// The HTTP status of the response.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl fmt::Display for OAuthError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code, self.description)
+    }
+}
+
+impl std::error::Error for OAuthError {}
+
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    error: &'static str,
+    error_description: &'a str,
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&ErrorBody { error: self.code.as_str(), error_description: &self.description })
+            .unwrap_or_default();
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        // RFC 6749 §5.1 / §5.2: token endpoint responses must not be cached.
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if let Some(challenge) = self.www_authenticate {
+            headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}
+
+/// An error from a host trait method (a database down, a network call failed).
+///
+/// attesto logs it and answers `503 temporarily_unavailable` without the details: internals never
+/// reach the client. Any error type converts into it with `?`.
+pub struct HostError(Box<dyn std::error::Error + Send + Sync + 'static>);
+
+impl HostError {
+    /// A host error from a message.
+    pub fn msg(message: impl Into<Cow<'static, str>>) -> Self {
+        #[derive(Debug)]
+        struct Message(Cow<'static, str>);
+        impl fmt::Display for Message {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl std::error::Error for Message {}
+        Self(Box::new(Message(message.into())))
+    }
+
+    /// The underlying error.
+    pub fn source_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+        &*self.0
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for HostError {
+    fn from(error: E) -> Self {
+        Self(Box::new(error))
+    }
+}
+
+impl fmt::Debug for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for HostError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl From<HostError> for OAuthError {
+    fn from(error: HostError) -> Self {
+        tracing::error!(error = %error, "host callback failed; answering temporarily_unavailable");
+        Self::unavailable()
+    }
+}

@@ -1,0 +1,122 @@
+//! Reading `application/x-www-form-urlencoded` request bodies strictly: bounded, every parameter
+//! at most once (RFC 6749 §3.1, §3.2), valid UTF-8.
+
+use axum::body::Body;
+use http::{HeaderMap, StatusCode, header};
+
+use crate::error::{ErrorCode, OAuthError};
+
+/// The largest request body an endpoint reads (RFC 9700 §4.x: bound what untrusted input costs).
+pub(crate) const MAX_BODY: usize = 64 * 1024;
+
+/// The parameters of a form body, in order, empty values dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Form {
+    pairs: Vec<(String, String)>,
+}
+
+impl Form {
+    /// Parses a form body. Parameters named in `repeatable` may appear more than once (RFC 8707
+    /// `resource`); any other repeated parameter is `invalid_request` (RFC 6749 §3.2). RFC 6749
+    /// §3.2 also says a parameter sent without a value is treated as omitted.
+    pub(crate) fn parse(body: &[u8], repeatable: &[&str]) -> Result<Self, OAuthError> {
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        for part in body.split(|b| *b == b'&') {
+            if part.is_empty() {
+                continue;
+            }
+            let (name, value) = match part.iter().position(|b| *b == b'=') {
+                Some(i) => (&part[..i], &part[i + 1..]),
+                None => (part, &[][..]),
+            };
+            let name = decode(name)?;
+            let value = decode(value)?;
+            if value.is_empty() {
+                continue;
+            }
+            if pairs.iter().any(|(n, _)| *n == name) && !repeatable.contains(&name.as_str()) {
+                return Err(OAuthError::invalid_request(format!("parameter `{}` is repeated", printable(&name))));
+            }
+            pairs.push((name, value));
+        }
+        Ok(Self { pairs })
+    }
+
+    /// The value of a single-valued parameter.
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a parameter.
+    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.pairs.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A name shortened and stripped of control characters, to quote in an error description.
+fn printable(name: &str) -> String {
+    name.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// application/x-www-form-urlencoded decoding (WHATWG URL §5.1): `+` is a space, `%XX` a byte;
+/// the result must be UTF-8.
+pub(crate) fn decode(input: &[u8]) -> Result<String, OAuthError> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let byte = input.get(i + 1).copied().and_then(hex).zip(input.get(i + 2).copied().and_then(hex));
+                match byte {
+                    Some((hi, lo)) => {
+                        out.push(hi << 4 | lo);
+                        i += 2;
+                    }
+                    None => return Err(OAuthError::invalid_request("malformed percent-encoding in the request body")),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).map_err(|_| OAuthError::invalid_request("the request body is not valid UTF-8"))
+}
+
+/// Checks that the request declares a form body (RFC 6749 §3.2: the token endpoint takes
+/// `application/x-www-form-urlencoded`; a `charset` parameter is tolerated).
+pub(crate) fn require_form_content_type(headers: &HeaderMap) -> Result<(), OAuthError> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim());
+    match media_type {
+        Some(t) if t.eq_ignore_ascii_case("application/x-www-form-urlencoded") => Ok(()),
+        _ => Err(OAuthError::invalid_request("the request body must be application/x-www-form-urlencoded")),
+    }
+}
+
+/// Reads a body of at most [`MAX_BODY`] bytes; a larger one is 413.
+pub(crate) async fn read_body(body: Body) -> Result<bytes::Bytes, OAuthError> {
+    axum::body::to_bytes(body, MAX_BODY).await.map_err(|error| {
+        let inner = error.into_inner();
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*inner);
+        while let Some(error) = source {
+            if error.is::<http_body_util::LengthLimitError>() {
+                return OAuthError::new(ErrorCode::InvalidRequest, "the request body is too large")
+                    .with_status(StatusCode::PAYLOAD_TOO_LARGE);
+            }
+            source = error.source();
+        }
+        OAuthError::invalid_request("the request body could not be read")
+    })
+}
