@@ -1,5 +1,59 @@
-//! placeholder, replaced below
+//! attesto: an OAuth 2.1 / OpenID Connect authorization server you declare on an axum app.
+//!
+//! ```no_run
+//! use attesto::{Attesto, Client, ClientStore, HostError, Key, LoginOutcome, LoginRequest, PrincipalStore, SecretHash};
+//!
+//! #[derive(Clone)]
+//! #[attesto::provider(prefix = "/mcp/oauth")]
+//! struct Auth;
+//!
+//! impl ClientStore for Auth {
+//!     async fn load_client(&self, client_id: &str) -> Result<Option<Client>, HostError> {
+//!         // Read your existing client table here.
+//!         Ok((client_id == "service").then(|| Client::confidential("service", SecretHash::of("s3cret"))))
+//!     }
+//! }
+//!
+//! impl PrincipalStore for Auth {
+//!     async fn authenticate(&self, _request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
+//!         // Read your session cookie here; send the browser to your login page otherwise.
+//!         Ok(LoginOutcome::Redirect("/login".to_owned()))
+//!     }
+//! }
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let auth = Attesto::builder(Auth)
+//!     .issuer("https://auth.example.com")?
+//!     .signing_key(Key::from_pem(&std::fs::read_to_string("signing-key.pem")?)?)
+//!     .build()?;
+//! assert_eq!(Auth::PATHS.token, "/mcp/oauth/token");
+//! let app = axum::Router::new().merge(auth.router());
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
+//! axum::serve(listener, app).await?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! The host implements [`ClientStore`] and [`PrincipalStore`]; [`ScopePolicy`], [`ConsentPolicy`]
+//! and [`EventSink`] are optional (implement them to replace the defaults); [`RegistrationStore`]
+//! is required with the `registration` flag. The macro resolves every endpoint path at compile
+//! time into `Type::PATHS`, from which both the router and the discovery documents are built.
+//!
+//! # Declaration options
+//!
+//! | option | meaning |
+//! |---|---|
+//! | `prefix = "/…"` | where the endpoints live (default `/oauth`; `/` for the host root) |
+//! | `registration` | dynamic client registration (off by default) |
+//! | `openid`, `userinfo`, `revocation`, `introspection`, `par` | on by default; `= false` to switch off |
+//! | `authorize_path`, `token_path`, `jwks_path`, `userinfo_path`, `revocation_path`, `introspection_path`, `par_path`, `registration_path` | an absolute path for one endpoint, instead of `{prefix}/…` |
+//! | `crate = "…"` | the path of the `attesto` crate, when renamed |
+//!
+//! The well-known documents are always at the host root (RFC 8615).
+
+#[doc(inline)]
 pub use attesto_macros::{attesto_routes, provider};
+#[doc(inline)]
 pub use attesto_runtime::*;
 
 #[doc(hidden)]

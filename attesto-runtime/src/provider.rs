@@ -87,10 +87,10 @@ pub trait Provider: ClientStore + PrincipalStore + Clone + Send + Sync + 'static
 #[doc(hidden)]
 pub mod __private {
     pub use super::{Features, Paths, Provider};
-    use crate::consent::ConsentPolicy;
-    use crate::events::EventSink;
-    use crate::registration::RegistrationStore;
-    use crate::scope::ScopePolicy;
+    pub use crate::consent::ConsentPolicy;
+    pub use crate::events::EventSink;
+    pub use crate::registration::RegistrationStore;
+    pub use crate::scope::ScopePolicy;
 
     /// The defaults of the optional host traits.
     #[derive(Debug, Clone, Copy, Default)]
@@ -128,25 +128,33 @@ pub mod __private {
     #[derive(Debug)]
     pub struct Dispatch<'a, T>(pub &'a T);
 
+    // Associated types rather than `impl Trait` returns: an opaque return would capture the
+    // lifetimes of the temporary `&&Dispatch` receiver.
     macro_rules! optional_trait {
         ($host:ident, $default:ident, $method:ident, $trait:path) => {
             /// Host impl of the optional trait, chosen first.
             pub trait $host<'a> {
+                /// The policy type.
+                type Policy: $trait + 'a;
                 /// The policy to use.
-                fn $method(self) -> impl $trait + 'a;
+                fn $method(self) -> Self::Policy;
             }
             impl<'a, T: $trait> $host<'a> for &&Dispatch<'a, T> {
-                fn $method(self) -> impl $trait + 'a {
+                type Policy = &'a T;
+                fn $method(self) -> &'a T {
                     self.0
                 }
             }
             /// Default of the optional trait, chosen when the host has no impl.
             pub trait $default<'a> {
+                /// The policy type.
+                type Policy: $trait + 'a;
                 /// The policy to use.
-                fn $method(self) -> impl $trait + 'a;
+                fn $method(self) -> Self::Policy;
             }
             impl<'a, T> $default<'a> for &Dispatch<'a, T> {
-                fn $method(self) -> impl $trait + 'a {
+                type Policy = Defaults;
+                fn $method(self) -> Defaults {
                     Defaults
                 }
             }
