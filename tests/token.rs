@@ -358,3 +358,89 @@ async fn hostile_inputs_never_yield_a_server_error() {
         }
     }
 }
+
+/// A host with its own scope policy and secret check, counting verifications.
+#[derive(Clone)]
+#[attesto::provider(prefix = "/auth")]
+struct PolicyHost {
+    verifications: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl attesto::ClientStore for PolicyHost {
+    async fn load_client(&self, client_id: &str) -> Result<Option<attesto::Client>, attesto::HostError> {
+        Ok(clients().remove(client_id))
+    }
+
+    async fn verify_client_secret(&self, client: &attesto::Client, secret: &str) -> Result<bool, attesto::HostError> {
+        self.verifications.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(client.secret_hash.is_some_and(|hash| hash.verify(secret)))
+    }
+}
+
+impl attesto::PrincipalStore for PolicyHost {
+    async fn authenticate(&self, _: &attesto::LoginRequest<'_>) -> Result<attesto::LoginOutcome, attesto::HostError> {
+        Ok(attesto::LoginOutcome::LoginRequired)
+    }
+
+    async fn build_principal(
+        &self,
+        _: &attesto::Client,
+        subject: &str,
+        _: &attesto::Scopes,
+    ) -> Result<attesto::Principal, attesto::HostError> {
+        let mut principal = attesto::Principal::new(subject);
+        principal.claims.insert("tenant".to_owned(), "acme".into());
+        // A host claim may not overwrite what attesto sets.
+        principal.claims.insert("iss".to_owned(), "https://evil.example.com".into());
+        Ok(principal)
+    }
+}
+
+impl attesto::ScopePolicy for PolicyHost {
+    async fn authorize_scope(
+        &self,
+        _: &attesto::Client,
+        requested: &attesto::Scopes,
+    ) -> Result<attesto::ScopeDecision, attesto::HostError> {
+        Ok(if requested.contains("admin") {
+            attesto::ScopeDecision::Refuse("admin is never granted to machines".into())
+        } else {
+            attesto::ScopeDecision::Grant(attesto::Scopes::parse("fixed").expect("valid"))
+        })
+    }
+}
+
+#[tokio::test]
+async fn the_host_scope_policy_and_claims_are_used() {
+    let host = PolicyHost { verifications: Default::default() };
+    let router = provider(host).router();
+    let auth = basic("service", SECRET);
+    let response = token(&router, "/auth/token", Some(&auth), "grant_type=client_credentials&scope=admin").await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "invalid_scope");
+    assert_eq!(response.2["error_description"], "admin is never granted to machines");
+    let (status, _, body) =
+        token(&router, "/auth/token", Some(&auth), "grant_type=client_credentials&scope=read").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scope"], "fixed");
+    let (_, _, jwks) = send_json(&router, Request::get("/auth/jwks").body(Body::empty()).expect("request")).await;
+    let jwks: JwkSet = serde_json::from_value(jwks).expect("jwks");
+    let token = body["access_token"].as_str().expect("token");
+    let key = DecodingKey::from_jwk(&jwks.keys[0]).expect("key");
+    let mut validation = Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_audience(&[ISSUER]);
+    let claims = decode::<serde_json::Value>(token, &key, &validation).expect("verifies").claims;
+    assert_eq!(claims["tenant"], "acme");
+    assert_eq!(claims["iss"], ISSUER, "registered claims are attesto's");
+}
+
+#[tokio::test]
+async fn an_unknown_client_still_costs_a_secret_verification() {
+    let host = PolicyHost { verifications: Default::default() };
+    let counter = host.verifications.clone();
+    let router = provider(host).router();
+    let count = || counter.load(std::sync::atomic::Ordering::SeqCst);
+    token(&router, "/auth/token", Some(&basic("service", "wrong")), "grant_type=client_credentials").await;
+    assert_eq!(count(), 1);
+    token(&router, "/auth/token", Some(&basic("nobody", "wrong")), "grant_type=client_credentials").await;
+    assert_eq!(count(), 2, "the decoy client is verified like a real one");
+}

@@ -451,9 +451,15 @@ fn strip_zeros(mut bytes: Vec<u8>) -> Vec<u8> {
 }
 
 fn check_rsa_size(material: &Material) -> Result<(), KeyError> {
+    // The exact bit length of the modulus, not its byte length times 8: a 256-byte modulus whose
+    // first byte is 0x01 has 2041 bits, is too short, and could never verify a signature (the
+    // verifier requires 2048 to 8192 bits).
+    fn bit_len(n: &[u8]) -> usize {
+        n.first().map_or(0, |top| n.len() * 8 - top.leading_zeros() as usize)
+    }
     let bits = match material {
-        Material::Rsa(pair) => pair.public_modulus_len() * 8,
-        Material::PublicRsa { n, .. } => n.len() * 8,
+        Material::Rsa(pair) => bit_len(pair.public_key().modulus().big_endian_without_leading_zero()),
+        Material::PublicRsa { n, .. } => bit_len(n),
         _ => return Ok(()),
     };
     if bits < 2048 { Err(KeyError::RsaTooShort(bits)) } else { Ok(()) }
@@ -531,10 +537,10 @@ fn public_from_spki(der: &[u8]) -> Result<(Algorithm, Material), KeyError> {
         signature::ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point).map_err(rejected)?;
         return Ok((Algorithm::ES256, Material::PublicEc(point.to_vec())));
     }
-    if let Some(x) = der.strip_prefix(ED25519_PREFIX) {
-        if x.len() == 32 {
-            return Ok((Algorithm::EdDSA, Material::PublicEd(x.to_vec())));
-        }
+    if let Some(x) = der.strip_prefix(ED25519_PREFIX)
+        && x.len() == 32
+    {
+        return Ok((Algorithm::EdDSA, Material::PublicEd(x.to_vec())));
     }
     let key = aws_lc_rs::rsa::PublicKey::from_der(der)
         .map_err(|_| KeyError::Rejected("not a P-256, Ed25519 or RSA public key".to_owned()))?;
