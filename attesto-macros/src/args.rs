@@ -1,44 +1,45 @@
 //! The declaration as written: the host type and the options of `#[attesto::provider(...)]` or
-//! `attesto_routes! { Type, ... }`, read into one darling receiver, [`Options`].
+//! `attesto_routes! { Type, ... }`, read into one receiver, [`Options`].
 //!
 //! Both entry points end up here, so they accept exactly the same options. This stage only reads:
 //! it checks the *shape* of each option (a known key, given once, with a string or bool literal)
 //! and keeps the spans that later stages point their errors at. What the values mean is
 //! `model`'s business.
 //!
-//! [`Options`] implements darling's `FromMeta` by hand instead of deriving it: a derived receiver
-//! reports an unknown or duplicated key on the whole `key = value` item in darling's own wording,
-//! while attesto points at the key itself with a message in its own style.
+//! [`Options::read`] walks darling's `NestedMeta` list with darling's error accumulator instead of
+//! deriving `FromMeta`: a derived receiver reports an unknown or duplicated key on the whole
+//! `key = value` item in darling's own wording ("Unknown field: …"), while attesto points at the
+//! key itself in its own style, and keeps every option it could read when another one is wrong.
 
 use darling::ast::NestedMeta;
-use darling::{Error, FromMeta, Result};
+use darling::error::Accumulator;
+use darling::{Error, Result};
 use proc_macro2::{Span, TokenStream};
 use quote::ToTokens;
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{Expr, Lit, LitStr, Meta, Token};
 
-/// A provider declaration as written: the host type and its options.
+/// A provider declaration as written: the host type and its option list.
 pub(crate) struct Input {
     /// The host type, as a path (`Auth`, `crate::auth::Auth`, `Auth<Pg>`).
     pub(crate) ty: syn::Path,
-    /// The options.
-    pub(crate) options: Options,
+    /// The option list, or the syntax error that stopped it from being read.
+    pub(crate) options: syn::Result<Vec<NestedMeta>>,
 }
 
 impl Input {
-    /// Reads `#[attesto::provider(args)]` applied to `item`.
+    /// Reads `#[attesto::provider(args)]` applied to `item`; fails only when there is no host type
+    /// to generate code for.
     pub(crate) fn from_attribute(args: TokenStream, item: TokenStream) -> syn::Result<Self> {
-        let ty = host_type_of(item)?;
-        let options = Options::from_list(&NestedMeta::parse_meta_list(args)?)?;
-        Ok(Self { ty, options })
+        Ok(Self { ty: host_type_of(item)?, options: NestedMeta::parse_meta_list(args) })
     }
 
-    /// Reads the input of `attesto_routes! { Type, options… }`.
+    /// Reads the input of `attesto_routes! { Type, options… }`; fails only when there is no host
+    /// type to generate code for.
     pub(crate) fn from_routes(input: TokenStream) -> syn::Result<Self> {
         let RoutesInput { ty, options } = syn::parse2(input)?;
-        let options = Options::from_list(&NestedMeta::parse_meta_list(options)?)?;
-        Ok(Self { ty, options })
+        Ok(Self { ty, options: NestedMeta::parse_meta_list(options) })
     }
 }
 
@@ -48,10 +49,7 @@ fn host_type_of(item: TokenStream) -> syn::Result<syn::Path> {
         syn::Item::Struct(item) => (item.ident, item.generics),
         syn::Item::Enum(item) => (item.ident, item.generics),
         other => {
-            return Err(syn::Error::new_spanned(
-                other,
-                "`#[attesto::provider]` must be placed on a struct or an enum",
-            ));
+            return Err(syn::Error::new_spanned(other, "`#[attesto::provider]` must be placed on a struct or an enum"));
         }
     };
     if !generics.params.is_empty() {
@@ -76,15 +74,13 @@ const ROUTES_USAGE: &str = "`attesto_routes! { Auth, prefix = \"/oauth\" }`";
 impl Parse for RoutesInput {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
         if input.is_empty() {
-            return Err(input.error(format_args!(
-                "expected the provider type first, like {ROUTES_USAGE}"
-            )));
+            return Err(syn::Error::new(
+                Span::call_site(),
+                format_args!("expected the provider type first, like {ROUTES_USAGE}"),
+            ));
         }
         let ty: syn::Type = input.parse().map_err(|error| {
-            syn::Error::new(
-                error.span(),
-                format_args!("expected the provider type first, like {ROUTES_USAGE}"),
-            )
+            syn::Error::new(error.span(), format_args!("expected the provider type first, like {ROUTES_USAGE}"))
         })?;
         let ty = match ty {
             syn::Type::Path(syn::TypePath { qself: None, path, .. }) => path,
@@ -95,8 +91,10 @@ impl Parse for RoutesInput {
                 ));
             }
         };
-        if input.peek(Token![=]) || input.peek(syn::token::Paren) {
-            // `attesto_routes! { prefix = "/x" }`: an option where the type should be.
+        let is_option = ty.get_ident().is_some_and(|ident| KEYS.contains(&ident.to_string().as_str()));
+        if input.peek(Token![=]) || is_option {
+            // `attesto_routes! { prefix = "/x" }`, `attesto_routes! { registration }`: an option
+            // where the type should be.
             return Err(syn::Error::new_spanned(
                 ty,
                 format_args!("expected the provider type before the options, like {ROUTES_USAGE}"),
@@ -186,20 +184,24 @@ const KEYS: &[&str] = &[
     "registration_path",
 ];
 
-impl FromMeta for Options {
-    fn from_list(items: &[NestedMeta]) -> Result<Self> {
-        let mut options = Self::default();
-        let mut errors = Error::accumulator();
-        for (position, item) in items.iter().enumerate() {
-            if let Some(key) = errors.handle(key_of(item, position)) {
-                errors.handle(options.set(key, item));
-            }
-        }
-        errors.finish_with(options)
-    }
-}
-
 impl Options {
+    /// Reads an option list; every malformed option is reported to `errors` and left out.
+    pub(crate) fn read(items: &[NestedMeta], errors: &mut Accumulator) -> Self {
+        let mut options = Self::default();
+        let mut seen = Vec::new();
+        for (position, item) in items.iter().enumerate() {
+            let Some(key) = errors.handle(key_of(item, position)) else { continue };
+            if seen.contains(&key.name) {
+                // Reported on the later key, the one to delete.
+                errors.push(Error::custom(format_args!("duplicate option `{}`", key.name)).with_span(&key.span));
+                continue;
+            }
+            seen.push(key.name);
+            errors.handle(options.set(key, item));
+        }
+        options
+    }
+
     /// Records the value of one option.
     fn set(&mut self, key: Key, item: &NestedMeta) -> Result<()> {
         match key.name {
@@ -216,24 +218,17 @@ impl Options {
             "jwks_path" => store(&mut self.jwks_path, key, string(key, item, "/jwks")),
             "userinfo_path" => store(&mut self.userinfo_path, key, string(key, item, "/userinfo")),
             "revocation_path" => store(&mut self.revocation_path, key, string(key, item, "/revoke")),
-            "introspection_path" => {
-                store(&mut self.introspection_path, key, string(key, item, "/introspect"))
-            }
+            "introspection_path" => store(&mut self.introspection_path, key, string(key, item, "/introspect")),
             "par_path" => store(&mut self.par_path, key, string(key, item, "/par")),
-            "registration_path" => {
-                store(&mut self.registration_path, key, string(key, item, "/register"))
-            }
+            "registration_path" => store(&mut self.registration_path, key, string(key, item, "/register")),
             // `key_of` only returns names from `KEYS`.
             other => Err(Error::custom(format_args!("unknown option `{other}`")).with_span(&key.span)),
         }
     }
 }
 
-/// Stores a value unless the key was already given; a duplicate is reported on the later key.
+/// Stores a well-formed value.
 fn store<T>(slot: &mut Option<Arg<T>>, key: Key, value: Result<T>) -> Result<()> {
-    if slot.is_some() {
-        return Err(Error::custom(format_args!("duplicate option `{}`", key.name)).with_span(&key.span));
-    }
     *slot = Some(Arg { key, value: value? });
     Ok(())
 }
@@ -269,9 +264,7 @@ fn unknown_option(written: &str) -> Error {
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0));
     match closest {
-        Some((_, known)) => {
-            Error::custom(format_args!("unknown option `{written}`, did you mean `{known}`?"))
-        }
+        Some((_, known)) => Error::custom(format_args!("unknown option `{written}`, did you mean `{known}`?")),
         None => Error::custom(format_args!(
             "unknown option `{written}`; the options are `prefix`, `crate`, the feature flags \
              `openid`, `userinfo`, `revocation`, `introspection`, `par`, `registration`, and the \
@@ -287,15 +280,13 @@ fn string(key: Key, item: &NestedMeta, example: &str) -> Result<LitStr> {
     match item {
         NestedMeta::Meta(Meta::NameValue(meta)) => match unwrap_groups(&meta.value) {
             Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), .. }) => Ok(lit.clone()),
-            value => Err(Error::custom(format_args!(
-                "`{name}` must be a string literal, like {usage}"
-            ))
-            .with_span(value)),
+            value => {
+                Err(Error::custom(format_args!("`{name}` must be a string literal, like {usage}")).with_span(value))
+            }
         },
-        NestedMeta::NameValueInvalidExpr(meta) => Err(Error::custom(format_args!(
-            "`{name}` must be a string literal, like {usage}"
-        ))
-        .with_span(&meta.value)),
+        NestedMeta::NameValueInvalidExpr(meta) => {
+            Err(Error::custom(format_args!("`{name}` must be a string literal, like {usage}")).with_span(&meta.value))
+        }
         NestedMeta::Meta(meta) => {
             Err(Error::custom(format_args!("`{name}` needs a value, like {usage}")).with_span(meta))
         }
@@ -325,13 +316,4 @@ fn unwrap_groups(mut expr: &Expr) -> &Expr {
         expr = &group.expr;
     }
     expr
-}
-
-/// Reads a string literal as a path, for `crate = "…"`; the path's tokens are spanned on the
-/// literal, so a path that does not resolve is reported there.
-pub(crate) fn crate_path(arg: &Arg<LitStr>) -> Result<syn::Path> {
-    arg.value.parse_with(syn::Path::parse_mod_style).map_err(|_| {
-        Error::custom("`crate` must be a path to the attesto crate, like `crate = \"attesto\"`")
-            .with_span(&arg.value)
-    })
 }

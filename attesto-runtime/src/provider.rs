@@ -163,8 +163,4 @@ pub mod __private {
     optional_trait!(ScopeViaHost, ScopeViaDefault, __attesto_scope_policy, ScopePolicy);
     optional_trait!(ConsentViaHost, ConsentViaDefault, __attesto_consent_policy, ConsentPolicy);
     optional_trait!(EventsViaHost, EventsViaDefault, __attesto_event_sink, EventSink);
-
-    /// Asserts at compile time that a host type implements a trait the declaration needs; the
-    /// macro spans the call on the flag that needs it.
-    pub const fn assert_registration_store<T: RegistrationStore>() {}
 }

@@ -1,0 +1,176 @@
+//! The generated code, one function per artifact. It is data and trait glue only: the path table
+//! and feature flags as consts, the `Provider` impl that hands them and the host's trait impls to
+//! the runtime. Routing, discovery and URL building are runtime functions that read those consts.
+//!
+//! Paths are absolute (`::core::…`, `<crate>::__private::…`); trait-bound checks are spanned on
+//! the user's tokens so that rustc reports them where the user can fix them.
+
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use quote::{quote, quote_spanned};
+
+use crate::model::{Declaration, Endpoint};
+
+/// Everything a valid declaration generates.
+pub(crate) fn declaration(decl: &Declaration) -> TokenStream {
+    let consts = inherent_consts(decl);
+    let provider = provider_impl(decl);
+    quote! {
+        #consts
+        #provider
+    }
+}
+
+/// The errors of an invalid declaration, next to the code of `fallback` (the declaration with
+/// default options), so that the type is still a provider and one mistake gives one error.
+pub(crate) fn with_errors(fallback: &Declaration, errors: syn::Error) -> TokenStream {
+    let errors = errors.into_compile_error();
+    let fallback = declaration(fallback);
+    quote! {
+        #errors
+        #fallback
+    }
+}
+
+/// `impl Host { pub const PATHS; pub const FEATURES; }`: the table as compile-time constants the
+/// host can read (`Auth::PATHS.token`).
+fn inherent_consts(decl: &Declaration) -> TokenStream {
+    let ty = &decl.ty;
+    let private = private(decl);
+    let paths = paths_value(decl);
+    let features = features_value(decl);
+    quote! {
+        impl #ty {
+            /// The endpoint paths of this provider, resolved at compile time from its attesto
+            /// declaration: the routes the router mounts and the URLs discovery advertises.
+            pub const PATHS: #private::Paths = #paths;
+            /// The feature flags of this provider, from its attesto declaration.
+            pub const FEATURES: #private::Features = #features;
+        }
+    }
+}
+
+/// The `Paths` literal: one field per endpoint, `None` for an endpoint that is not served.
+fn paths_value(decl: &Declaration) -> TokenStream {
+    let private = private(decl);
+    let fields = Endpoint::ALL.into_iter().map(|endpoint| {
+        let field = syn::Ident::new(endpoint.field(), Span::call_site());
+        let path = decl.route(endpoint).map(|route| route.path.as_str());
+        let value = match (endpoint.is_optional(), path) {
+            (false, Some(path)) => quote!(#path),
+            (true, Some(path)) => quote!(::core::option::Option::Some(#path)),
+            (true, None) => quote!(::core::option::Option::None),
+            // A required endpoint always has a route in a valid declaration (and in a
+            // fallback); keep the generated code well-formed regardless.
+            (false, None) => quote!(""),
+        };
+        quote!(#field: #value)
+    });
+    quote!(#private::Paths { #(#fields,)* })
+}
+
+/// The `Features` literal.
+fn features_value(decl: &Declaration) -> TokenStream {
+    let private = private(decl);
+    let features = &decl.features;
+    let openid = features.openid.on;
+    let userinfo = features.userinfo_served();
+    let revocation = features.revocation.on;
+    let introspection = features.introspection.on;
+    let par = features.par.on;
+    let registration = features.registration.on;
+    quote! {
+        #private::Features {
+            openid: #openid,
+            userinfo: #userinfo,
+            revocation: #revocation,
+            introspection: #introspection,
+            par: #par,
+            registration: #registration,
+        }
+    }
+}
+
+/// `impl Provider for Host`. The header is spanned on the host type, so that a missing
+/// `ClientStore`, `PrincipalStore` or `Clone` impl is reported on the type's name. The optional
+/// traits go through the runtime's autoref dispatch: the host's impl when there is one, else the
+/// default.
+fn provider_impl(decl: &Declaration) -> TokenStream {
+    let ty = &decl.ty;
+    let private = private(decl);
+    let host_span = host_span(decl);
+    let provider = quote_spanned!(host_span=> #private::Provider);
+    let registration_store = registration_store_fn(decl);
+    quote! {
+        #[automatically_derived]
+        impl #provider for #ty {
+            const PATHS: #private::Paths = <#ty>::PATHS;
+            const FEATURES: #private::Features = <#ty>::FEATURES;
+
+            fn scope_policy(&self) -> impl #private::ScopePolicy + '_ {
+                #[allow(unused_imports)]
+                use #private::{ScopeViaDefault as _, ScopeViaHost as _};
+                (&&#private::Dispatch(self)).__attesto_scope_policy()
+            }
+
+            fn consent_policy(&self) -> impl #private::ConsentPolicy + '_ {
+                #[allow(unused_imports)]
+                use #private::{ConsentViaDefault as _, ConsentViaHost as _};
+                (&&#private::Dispatch(self)).__attesto_consent_policy()
+            }
+
+            fn event_sink(&self) -> impl #private::EventSink + '_ {
+                #[allow(unused_imports)]
+                use #private::{EventsViaDefault as _, EventsViaHost as _};
+                (&&#private::Dispatch(self)).__attesto_event_sink()
+            }
+
+            #registration_store
+        }
+    }
+}
+
+/// `Provider::registration_store`: the host itself with `registration` on, else `None`.
+///
+/// With the flag on, this method is the compile-time assertion that the host implements
+/// `RegistrationStore`: it is spanned on the `registration` flag, so a missing impl is reported
+/// there, once. (A separate const assertion would report the same
+/// missing impl a second time, since this method needs it anyway.)
+fn registration_store_fn(decl: &Declaration) -> TokenStream {
+    let private = private(decl);
+    let signature = quote! {
+        fn registration_store(&self) -> ::core::option::Option<impl #private::RegistrationStore + '_>
+    };
+    match decl.features.registration.written_on() {
+        Some(flag) => respanned(quote!(#signature { ::core::option::Option::Some(self) }), flag),
+        None => quote!(#signature { ::core::option::Option::None::<#private::NoRegistration> }),
+    }
+}
+
+/// `<crate>::__private`.
+fn private(decl: &Declaration) -> TokenStream {
+    let krate = &decl.krate;
+    quote!(#krate::__private)
+}
+
+/// The span of the host type's name (the last segment of its path).
+fn host_span(decl: &Declaration) -> Span {
+    decl.ty.segments.last().map_or_else(Span::call_site, |segment| segment.ident.span())
+}
+
+/// `tokens` with every token spanned at `span`, for code whose errors must point at one token
+/// of the user's (interpolated tokens keep their own spans in `quote_spanned!`).
+fn respanned(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut respanned_group = Group::new(group.delimiter(), respanned(group.stream(), span));
+                respanned_group.set_span(span);
+                token = TokenTree::Group(respanned_group);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
+}

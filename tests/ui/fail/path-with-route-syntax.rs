@@ -1,0 +1,21 @@
+//! A path is plain: no axum route parameters or other special characters.
+
+use attesto::{Client, ClientStore, HostError, LoginOutcome, LoginRequest, PrincipalStore};
+
+#[derive(Clone)]
+#[attesto::provider(jwks_path = "/keys/{kid}")]
+struct Auth;
+
+impl ClientStore for Auth {
+    async fn load_client(&self, _client_id: &str) -> Result<Option<Client>, HostError> {
+        Ok(None)
+    }
+}
+
+impl PrincipalStore for Auth {
+    async fn authenticate(&self, _request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
+        Ok(LoginOutcome::LoginRequired)
+    }
+}
+
+fn main() {}

@@ -1,0 +1,21 @@
+//! A path does not end with `/` (the prefix `/` alone is the host root).
+
+use attesto::{Client, ClientStore, HostError, LoginOutcome, LoginRequest, PrincipalStore};
+
+#[derive(Clone)]
+#[attesto::provider(prefix = "/oauth/")]
+struct Auth;
+
+impl ClientStore for Auth {
+    async fn load_client(&self, _client_id: &str) -> Result<Option<Client>, HostError> {
+        Ok(None)
+    }
+}
+
+impl PrincipalStore for Auth {
+    async fn authenticate(&self, _request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
+        Ok(LoginOutcome::LoginRequired)
+    }
+}
+
+fn main() {}

@@ -1,0 +1,22 @@
+//! `attesto_routes!` names the provider type by its path.
+
+use attesto::{Client, ClientStore, HostError, LoginOutcome, LoginRequest, PrincipalStore};
+
+#[derive(Clone)]
+struct Auth;
+
+impl ClientStore for Auth {
+    async fn load_client(&self, _client_id: &str) -> Result<Option<Client>, HostError> {
+        Ok(None)
+    }
+}
+
+impl PrincipalStore for Auth {
+    async fn authenticate(&self, _request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
+        Ok(LoginOutcome::LoginRequired)
+    }
+}
+
+attesto::attesto_routes! { &Auth, prefix = "/auth" }
+
+fn main() {}

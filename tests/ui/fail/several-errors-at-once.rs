@@ -1,0 +1,21 @@
+//! Every mistake is reported in one build, each on its own token.
+
+use attesto::{Client, ClientStore, HostError, LoginOutcome, LoginRequest, PrincipalStore};
+
+#[derive(Clone)]
+#[attesto::provider(prefx = "/auth", token_path = "token", par = false, par_path = "/oauth/pushed")]
+struct Auth;
+
+impl ClientStore for Auth {
+    async fn load_client(&self, _client_id: &str) -> Result<Option<Client>, HostError> {
+        Ok(None)
+    }
+}
+
+impl PrincipalStore for Auth {
+    async fn authenticate(&self, _request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
+        Ok(LoginOutcome::LoginRequired)
+    }
+}
+
+fn main() {}
