@@ -33,7 +33,7 @@ pub(crate) fn invalid_client(method: Option<TokenEndpointAuthMethod>, descriptio
 
 /// Reads the credentials of a request. Using two methods at once is `invalid_request` (RFC 6749
 /// §2.3: "The client MUST NOT use more than one authentication method in each request").
-pub(crate) fn presented(headers: &HeaderMap, form: &Form) -> Result<Option<Presented>, OAuthError> {
+pub(crate) fn presented(headers: &HeaderMap, form: &Form<'_>) -> Result<Option<Presented>, OAuthError> {
     let body_id = form.get("client_id");
     let body_secret = form.get("client_secret");
     let mut authorization = headers.get_all(header::AUTHORIZATION).iter();

@@ -1,6 +1,8 @@
 //! Reading `application/x-www-form-urlencoded` request bodies strictly: bounded, every parameter
 //! at most once (RFC 6749 §3.1, §3.2), valid UTF-8.
 
+use std::borrow::Cow;
+
 use axum::body::Body;
 use http::{HeaderMap, StatusCode, header};
 
@@ -9,18 +11,19 @@ use crate::error::{ErrorCode, OAuthError};
 /// The largest request body an endpoint reads (RFC 9700 §4.x: bound what untrusted input costs).
 pub(crate) const MAX_BODY: usize = 64 * 1024;
 
-/// The parameters of a form body, in order, empty values dropped.
+/// The parameters of a form body, in order, empty values dropped. Names and values borrow from the
+/// body unless they had to be decoded.
 #[derive(Debug, Default)]
-pub(crate) struct Form {
-    pairs: Vec<(String, String)>,
+pub(crate) struct Form<'a> {
+    pairs: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
-impl Form {
+impl<'a> Form<'a> {
     /// Parses a form body. Parameters named in `repeatable` may appear more than once (RFC 8707
     /// `resource`); any other repeated parameter is `invalid_request` (RFC 6749 §3.2). RFC 6749
     /// §3.2 also says a parameter sent without a value is treated as omitted.
-    pub(crate) fn parse(body: &[u8], repeatable: &[&str]) -> Result<Self, OAuthError> {
-        let mut pairs: Vec<(String, String)> = Vec::new();
+    pub(crate) fn parse(body: &'a [u8], repeatable: &[&str]) -> Result<Self, OAuthError> {
+        let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(4);
         for part in body.split(|b| *b == b'&') {
             if part.is_empty() {
                 continue;
@@ -29,12 +32,12 @@ impl Form {
                 Some(i) => (&part[..i], &part[i + 1..]),
                 None => (part, &[][..]),
             };
-            let name = decode(name)?;
-            let value = decode(value)?;
+            let name = decode_borrowed(name)?;
+            let value = decode_borrowed(value)?;
             if value.is_empty() {
                 continue;
             }
-            if pairs.iter().any(|(n, _)| *n == name) && !repeatable.contains(&name.as_str()) {
+            if pairs.iter().any(|(n, _)| *n == name) && !repeatable.contains(&&*name) {
                 return Err(OAuthError::invalid_request(format!("parameter `{}` is repeated", printable(&name))));
             }
             pairs.push((name, value));
@@ -44,12 +47,12 @@ impl Form {
 
     /// The value of a single-valued parameter.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.pairs.iter().find(|(n, _)| n == name).map(|(_, v)| &**v)
     }
 
     /// Every value of a parameter.
-    pub(crate) fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
-        self.pairs.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+    pub(crate) fn all<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s str> + 's {
+        self.pairs.iter().filter(move |(n, _)| n == name).map(|(_, v)| &**v)
     }
 }
 
@@ -65,6 +68,17 @@ fn hex(b: u8) -> Option<u8> {
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
     }
+}
+
+/// [`decode`] without a copy when there is nothing to decode (no `+`, no `%`): the same result and
+/// the same errors (only invalid UTF-8 is possible then).
+fn decode_borrowed(input: &[u8]) -> Result<Cow<'_, str>, OAuthError> {
+    if input.iter().any(|b| matches!(b, b'+' | b'%')) {
+        return decode(input).map(Cow::Owned);
+    }
+    std::str::from_utf8(input)
+        .map(Cow::Borrowed)
+        .map_err(|_| OAuthError::invalid_request("the request body is not valid UTF-8"))
 }
 
 /// application/x-www-form-urlencoded decoding (WHATWG URL §5.1): `+` is a space, `%XX` a byte;

@@ -1,6 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2): request parsing, grant dispatch, and the RFC 9068 JWT
 //! access token.
 
+use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Request, State};
@@ -38,7 +39,11 @@ pub(crate) struct TokenResponse {
 
 impl IntoResponse for TokenResponse {
     fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&self).unwrap_or_default();
+        // Sized for the token and the other members, so that serialising does not reallocate.
+        let mut body = Vec::with_capacity(self.access_token.len() + self.scope.len() + 96);
+        if serde_json::to_writer(&mut body, &self).is_err() {
+            body = Vec::new();
+        }
         (
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
@@ -88,7 +93,8 @@ pub(crate) async fn handler<P: Provider>(State(attesto): State<Attesto<P>>, requ
 /// What the endpoint knew of a request when it failed, for the `token_denied` event.
 #[derive(Default)]
 struct Context {
-    client_id: Option<String>,
+    /// The credentials presented; their client id names the client in the event.
+    presented: Option<Presented>,
     grant_type: Option<GrantType>,
 }
 
@@ -101,7 +107,7 @@ async fn token<P: Provider>(
     let result = exchange(attesto, headers, body, &mut context).await;
     if let Err(error) = &result {
         attesto.0.provider.event_sink().token_denied(&TokenDenied {
-            client_id: context.client_id.as_deref(),
+            client_id: context.presented.as_ref().map(|p| p.client_id.as_str()),
             grant_type: context.grant_type,
             error: error.code(),
             description: error.description(),
@@ -120,12 +126,11 @@ async fn exchange<P: Provider>(
     let body = form::read_body(body).await?;
     let form = Form::parse(&body, REPEATABLE)?;
     let grant_type = form.get("grant_type").ok_or_else(|| OAuthError::invalid_request("missing `grant_type`"))?;
-    let presented = client_auth::presented(headers, &form)?;
-    context.client_id = presented.as_ref().map(|p| p.client_id.clone());
+    context.presented = client_auth::presented(headers, &form)?;
     match GrantType::parse(grant_type) {
         Some(GrantType::ClientCredentials) => {
             context.grant_type = Some(GrantType::ClientCredentials);
-            client_credentials(attesto, &form, presented).await
+            client_credentials(attesto, &form, context.presented.as_ref()).await
         }
         // The authorization-code and refresh grants are not served by this release: saying so is
         // the truthful answer, and discovery does not list them.
@@ -136,14 +141,14 @@ async fn exchange<P: Provider>(
 /// The client credentials grant (RFC 6749 §4.4): a confidential client gets a token for itself.
 async fn client_credentials<P: Provider>(
     attesto: &Attesto<P>,
-    form: &Form,
-    presented: Option<Presented>,
+    form: &Form<'_>,
+    presented: Option<&Presented>,
 ) -> Result<TokenResponse, OAuthError> {
     let inner = &attesto.0;
     let provider = &inner.provider;
     // RFC 6749 §4.4.2: the client must authenticate.
     let presented = presented.ok_or_else(|| client_auth::invalid_client(None, "client authentication is required"))?;
-    let client = client_auth::authenticate_confidential(provider, &inner.decoy_hash, &presented).await?;
+    let client = client_auth::authenticate_confidential(provider, &inner.decoy_hash, presented).await?;
     if !client.allows_grant(GrantType::ClientCredentials) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -164,7 +169,7 @@ async fn client_credentials<P: Provider>(
 
 /// The audiences of a token: the resources asked for (RFC 8707 §2), each one the provider knows,
 /// or the default audience when none was asked for.
-fn audiences(settings: &Settings, form: &Form) -> Result<Vec<String>, OAuthError> {
+fn audiences<'s>(settings: &'s Settings, form: &Form<'_>) -> Result<Cow<'s, [String]>, OAuthError> {
     let mut audience: Vec<String> = Vec::new();
     for value in form.all("resource") {
         let normalized = normalize_resource(value)
@@ -177,9 +182,9 @@ fn audiences(settings: &Settings, form: &Form) -> Result<Vec<String>, OAuthError
         }
     }
     if audience.is_empty() {
-        audience.clone_from(&settings.default_audience);
+        return Ok(Cow::Borrowed(&settings.default_audience));
     }
-    Ok(audience)
+    Ok(Cow::Owned(audience))
 }
 
 /// Mints an access token: one signature, no store write.
