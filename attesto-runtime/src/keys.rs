@@ -205,52 +205,14 @@ impl Key {
     /// (SEC1, P-256), `RSA PRIVATE KEY` (PKCS#1), or `PUBLIC KEY` (SPKI, verification only).
     /// RSA keys get `RS256`; use [`Key::from_pem_with_algorithm`] for `PS256`.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
-        let (label, der) = decode_pem(pem)?;
-        let (alg, material) = match label.as_str() {
-            "PRIVATE KEY" => {
-                if let Ok(pair) = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der) {
-                    (Algorithm::ES256, Material::Ec(pair))
-                } else if let Ok(pair) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der) {
-                    (Algorithm::EdDSA, Material::Ed(pair))
-                } else {
-                    let pair = RsaKeyPair::from_pkcs8(&der).map_err(|_| {
-                        KeyError::Rejected("not a P-256, Ed25519 or RSA (2048 bits or more) PKCS#8 key".to_owned())
-                    })?;
-                    (Algorithm::RS256, Material::Rsa(pair))
-                }
-            }
-            "EC PRIVATE KEY" => {
-                let pair = EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
-                    .map_err(|_| KeyError::Rejected("not a P-256 SEC1 key (only ES256 is supported)".to_owned()))?;
-                (Algorithm::ES256, Material::Ec(pair))
-            }
-            "RSA PRIVATE KEY" => {
-                let pair = RsaKeyPair::from_der(&der)
-                    .map_err(|_| KeyError::Rejected("not a PKCS#1 RSA key of 2048 bits or more".to_owned()))?;
-                (Algorithm::RS256, Material::Rsa(pair))
-            }
-            "PUBLIC KEY" => public_from_spki(&der)?,
-            _ => return Err(KeyError::PemLabel(label)),
-        };
-        check_rsa_size(&material)?;
+        let (alg, material) = parse_pem(pem)?;
         Self::assemble(alg, material, false)
     }
 
     /// Loads an RSA key from PEM for `RS256` or `PS256`, or any key with the algorithm it implies.
     pub fn from_pem_with_algorithm(pem: &str, alg: Algorithm) -> Result<Self, KeyError> {
-        let key = Self::from_pem(pem)?;
-        key.with_algorithm(alg)
-    }
-
-    fn with_algorithm(self, alg: Algorithm) -> Result<Self, KeyError> {
-        if self.0.alg == alg {
-            return Ok(self);
-        }
-        if self.0.alg.is_rsa() && alg.is_rsa() {
-            let inner = Arc::try_unwrap(self.0).map_err(|_| KeyError::Signing)?;
-            return Ok(Self(Arc::new(KeyInner { alg, ..inner })));
-        }
-        Err(KeyError::AlgorithmMismatch { alg, kty: self.kty() })
+        let (default, material) = parse_pem(pem)?;
+        Self::assemble(fit(default, Some(alg), &material)?, material, false)
     }
 
     /// Loads a key from a JWK (RFC 7517): EC P-256, OKP Ed25519 or RSA, private (with `d`) or
@@ -346,11 +308,7 @@ impl Key {
             None => return Err(KeyError::Jwk("`kty` is missing".to_owned())),
         };
         check_rsa_size(&material)?;
-        let key = Self::assemble(default_alg, material, false)?;
-        match alg {
-            Some(alg) => key.with_algorithm(alg),
-            None => Ok(key),
-        }
+        Self::assemble(fit(default_alg, alg, &material)?, material, false)
     }
 
     /// The algorithm this key signs with.
@@ -371,14 +329,6 @@ impl Key {
     /// Whether the key was generated in this process rather than loaded.
     pub fn is_generated(&self) -> bool {
         self.0.generated
-    }
-
-    fn kty(&self) -> &'static str {
-        match self.0.material {
-            Material::Ec(_) | Material::PublicEc(_) => "EC",
-            Material::Ed(_) | Material::PublicEd(_) => "OKP",
-            Material::Rsa(_) | Material::PublicRsa { .. } => "RSA",
-        }
     }
 
     /// The public JWK: the key's public members with `kid`, `alg` and `use: "sig"`. It never
@@ -441,6 +391,59 @@ impl Key {
             &signature::RSA_PKCS1_2048_8192_SHA256
         };
         PublicKeyComponents { n, e }.verify(params, message, signature).is_ok()
+    }
+}
+
+/// The PEM forms `Key::from_pem` reads, with the algorithm each implies.
+fn parse_pem(pem: &str) -> Result<(Algorithm, Material), KeyError> {
+    let (label, der) = decode_pem(pem)?;
+    let (alg, material) = match label.as_str() {
+        "PRIVATE KEY" => {
+            if let Ok(pair) = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &der) {
+                (Algorithm::ES256, Material::Ec(pair))
+            } else if let Ok(pair) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der) {
+                (Algorithm::EdDSA, Material::Ed(pair))
+            } else {
+                let pair = RsaKeyPair::from_pkcs8(&der).map_err(|_| {
+                    KeyError::Rejected("not a P-256, Ed25519 or RSA (2048 bits or more) PKCS#8 key".to_owned())
+                })?;
+                (Algorithm::RS256, Material::Rsa(pair))
+            }
+        }
+        "EC PRIVATE KEY" => {
+            let pair = EcdsaKeyPair::from_private_key_der(&ECDSA_P256_SHA256_FIXED_SIGNING, &der)
+                .map_err(|_| KeyError::Rejected("not a P-256 SEC1 key (only ES256 is supported)".to_owned()))?;
+            (Algorithm::ES256, Material::Ec(pair))
+        }
+        "RSA PRIVATE KEY" => {
+            let pair = RsaKeyPair::from_der(&der)
+                .map_err(|_| KeyError::Rejected("not a PKCS#1 RSA key of 2048 bits or more".to_owned()))?;
+            (Algorithm::RS256, Material::Rsa(pair))
+        }
+        "PUBLIC KEY" => public_from_spki(&der)?,
+        _ => return Err(KeyError::PemLabel(label)),
+    };
+    check_rsa_size(&material)?;
+    Ok((alg, material))
+}
+
+/// The algorithm a key signs with: `requested` when it fits the key type (RSA keys sign RS256 or
+/// PS256), else the key's own.
+fn fit(default: Algorithm, requested: Option<Algorithm>, material: &Material) -> Result<Algorithm, KeyError> {
+    match requested {
+        None => Ok(default),
+        Some(alg) if alg == default || (alg.is_rsa() && default.is_rsa()) => Ok(alg),
+        Some(alg) => Err(KeyError::AlgorithmMismatch { alg, kty: material.kty() }),
+    }
+}
+
+impl Material {
+    fn kty(&self) -> &'static str {
+        match self {
+            Material::Ec(_) | Material::PublicEc(_) => "EC",
+            Material::Ed(_) | Material::PublicEd(_) => "OKP",
+            Material::Rsa(_) | Material::PublicRsa { .. } => "RSA",
+        }
     }
 }
 
