@@ -444,3 +444,19 @@ async fn an_unknown_client_still_costs_a_secret_verification() {
     token(&router, "/auth/token", Some(&basic("nobody", "wrong")), "grant_type=client_credentials").await;
     assert_eq!(count(), 2, "the decoy client is verified like a real one");
 }
+
+#[tokio::test]
+async fn too_many_parameters_are_invalid_request() {
+    let router = test_provider().router();
+    let mut body = String::from("grant_type=client_credentials");
+    for i in 0..200 {
+        body.push_str(&format!("&x{i}=1"));
+    }
+    let response = token(&router, TOKEN, Some(&basic("service", SECRET)), &body).await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(response.2["error_description"], "too many parameters");
+    // Unknown parameters within the bound are ignored (RFC 6749 §3.2).
+    let (status, _, _) =
+        token(&router, TOKEN, Some(&basic("service", SECRET)), "grant_type=client_credentials&x=1&y=2").await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -11,6 +11,10 @@ use crate::error::{ErrorCode, OAuthError};
 /// The largest request body an endpoint reads (RFC 9700 §4.x: bound what untrusted input costs).
 pub(crate) const MAX_BODY: usize = 64 * 1024;
 
+/// The most parameters a form may carry. The repeated-parameter check compares each name with
+/// the ones before it; bounding the count keeps that cheap for any body under [`MAX_BODY`].
+pub(crate) const MAX_PARAMETERS: usize = 128;
+
 /// The parameters of a form body, in order, empty values dropped. Names and values borrow from the
 /// body unless they had to be decoded.
 #[derive(Debug, Default)]
@@ -36,6 +40,9 @@ impl<'a> Form<'a> {
             let value = decode_borrowed(value)?;
             if value.is_empty() {
                 continue;
+            }
+            if pairs.len() == MAX_PARAMETERS {
+                return Err(OAuthError::invalid_request("too many parameters"));
             }
             if pairs.iter().any(|(n, _)| *n == name) && !repeatable.contains(&&*name) {
                 return Err(OAuthError::invalid_request(format!("parameter `{}` is repeated", printable(&name))));
