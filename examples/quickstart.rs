@@ -51,9 +51,10 @@ impl PrincipalStore for Demo {
             .and_then(|v| v.strip_prefix("Basic "))
             .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
             .and_then(|v| String::from_utf8(v).ok());
-        let expected = format!("{}:{}", self.user.name, self.user.password);
+        // Compared as SHA-256 digests in constant time, like client secrets.
+        let expected = SecretHash::of(&format!("{}:{}", self.user.name, self.user.password));
         Ok(match presented {
-            Some(presented) if presented == expected && !request.force_login => {
+            Some(presented) if expected.verify(&presented) && !request.force_login => {
                 LoginOutcome::Authenticated(AuthenticatedPrincipal::new(self.user.name.clone(), SystemTime::now()))
             }
             _ => LoginOutcome::LoginRequired,

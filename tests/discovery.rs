@@ -184,13 +184,11 @@ async fn every_advertised_url_is_mounted() {
     for prefix_host in [false, true] {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let issuer = format!("http://127.0.0.1:{}/tenant", listener.local_addr().expect("addr").port());
-        let router = if prefix_host {
-            let auth = Attesto::builder(McpHost).issuer(&issuer).expect("issuer");
+        fn router_for<P: attesto::Provider>(host: P, issuer: &str) -> axum::Router {
+            let auth = Attesto::builder(host).issuer(issuer).expect("issuer");
             auth.signing_key(Key::generate_for_development().expect("key")).build().expect("provider").router()
-        } else {
-            let auth = Attesto::builder(TestHost::new()).issuer(&issuer).expect("issuer");
-            auth.signing_key(Key::generate_for_development().expect("key")).build().expect("provider").router()
-        };
+        }
+        let router = if prefix_host { router_for(McpHost, &issuer) } else { router_for(TestHost::new(), &issuer) };
         let server = tokio::spawn(async move { axum::serve(listener, router).await });
         let origin = issuer.trim_end_matches("/tenant");
         let documents = [
