@@ -35,6 +35,9 @@ macro_rules! host_without_clients {
 }
 host_without_clients!(McpHost, PlainHost);
 
+/// The ID token claims attesto sets, as advertised in `claims_supported`.
+const CLAIMS: [&str; 10] = ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash"];
+
 async fn get_json(router: &axum::Router, path: &str) -> serde_json::Value {
     let (status, headers, body) = send_json(router, Request::get(path).body(Body::empty()).expect("request")).await;
     assert_eq!(status, StatusCode::OK, "GET {path}");
@@ -54,14 +57,22 @@ async fn default_prefix_snapshot() {
         "issuer": "https://auth.example.com",
         "token_endpoint": "https://auth.example.com/oauth/token",
         "jwks_uri": "https://auth.example.com/oauth/jwks",
-        "response_types_supported": [],
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]
+        "authorization_endpoint": "https://auth.example.com/oauth/authorize",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true
     });
     assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server").await, oauth);
     let mut openid = oauth;
+    openid["userinfo_endpoint"] = json!("https://auth.example.com/oauth/userinfo");
     openid["subject_types_supported"] = json!(["public"]);
     openid["id_token_signing_alg_values_supported"] = json!(["ES256"]);
+    openid["claims_supported"] = json!(CLAIMS);
+    openid["request_parameter_supported"] = json!(false);
+    openid["request_uri_parameter_supported"] = json!(false);
     assert_eq!(get_json(&router, "/.well-known/openid-configuration").await, openid);
 }
 
@@ -74,9 +85,13 @@ async fn mcp_prefix_with_token_override_snapshot() {
         "issuer": "https://auth.example.com",
         "token_endpoint": "https://auth.example.com/mcp/token",
         "jwks_uri": "https://auth.example.com/mcp/oauth/jwks",
-        "response_types_supported": [],
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]
+        "authorization_endpoint": "https://auth.example.com/mcp/oauth/authorize",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true
     });
     assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server").await, oauth);
     // The override is routed, the default path is not.
@@ -102,17 +117,25 @@ async fn issuer_with_a_path_snapshot() {
         "token_endpoint": "https://auth.example.com/oauth/token",
         "jwks_uri": "https://auth.example.com/oauth/jwks",
         "scopes_supported": ["read", "write"],
-        "response_types_supported": [],
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "authorization_endpoint": "https://auth.example.com/oauth/authorize",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
         "service_documentation": "https://docs.example.com/auth"
     });
     // RFC 8414 §3.1: the inserted form, and the host-root form.
     assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server/tenant-a").await, oauth);
     assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server").await, oauth);
     let mut openid = oauth;
+    openid["userinfo_endpoint"] = json!("https://auth.example.com/oauth/userinfo");
     openid["subject_types_supported"] = json!(["public"]);
     openid["id_token_signing_alg_values_supported"] = json!(["EdDSA"]);
+    openid["claims_supported"] = json!(CLAIMS);
+    openid["request_parameter_supported"] = json!(false);
+    openid["request_uri_parameter_supported"] = json!(false);
     // OpenID Connect Discovery §4 appends to the issuer; MCP clients also try the inserted form.
     for path in [
         "/tenant-a/.well-known/openid-configuration",
@@ -213,7 +236,10 @@ async fn every_advertised_url_is_mounted() {
         for url in &advertised {
             let (status, _) = fetch(url).await;
             assert_ne!(status, 404, "{url} is advertised but not mounted");
-            assert!(status == 200 || status == 405, "{url}: {status}");
+            // A bare GET is a complete request for the documents and the JWKS; the authorization
+            // endpoint answers it with its error page (400), userinfo with its challenge (401),
+            // the token endpoint with 405 (POST only). Each is the endpoint's own answer.
+            assert!(matches!(status, 200 | 400 | 401 | 405), "{url}: {status}");
         }
         server.abort();
     }

@@ -116,3 +116,24 @@ pub(crate) async fn authenticate_confidential<P: Provider>(
     }
     Ok(client)
 }
+
+/// Authenticates any client at the token endpoint: a confidential one by its secret
+/// ([`authenticate_confidential`]), a public one by its `client_id` alone (method `none`, RFC 6749
+/// §2.1; PKCE or a bound refresh token is what protects it).
+pub(crate) async fn authenticate_client<P: Provider>(
+    provider: &P,
+    decoy: &crate::client::SecretHash,
+    presented: Option<&Presented>,
+) -> Result<Client, OAuthError> {
+    let presented = presented.ok_or_else(|| invalid_client(None, "client authentication is required"))?;
+    if presented.method != TokenEndpointAuthMethod::None {
+        return authenticate_confidential(provider, decoy, presented).await;
+    }
+    match provider.load_client(&presented.client_id).await? {
+        Some(client) if client.is_public && client.token_endpoint_auth_method == TokenEndpointAuthMethod::None => {
+            Ok(client)
+        }
+        // A confidential client that sent no secret, or an unknown id: the same answer.
+        _ => Err(invalid_client(None, "client authentication failed")),
+    }
+}

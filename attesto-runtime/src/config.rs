@@ -1,5 +1,6 @@
 //! Building a provider: [`Attesto::builder`] → [`Builder`] → [`Attesto`].
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,8 +9,10 @@ use bytes::Bytes;
 
 use crate::client::SecretHash;
 use crate::discovery::{self, AuthorizationServerMetadata};
+use crate::error::{ErrorCode, OAuthError};
 use crate::keys::{Key, KeyError, KeySet};
 use crate::provider::Provider;
+use crate::store::{DynStore, MemoryStore, Store};
 
 /// Why a provider could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -147,11 +150,35 @@ pub(crate) fn normalize_resource(value: &str) -> Result<String, &'static str> {
     Ok(url.into())
 }
 
+/// The audiences of a token: the resources asked for (RFC 8707 §2), each one the provider knows,
+/// or the default audience when none was asked for.
+pub(crate) fn audiences<'s, 'v>(
+    settings: &'s Settings,
+    requested: impl Iterator<Item = &'v str>,
+) -> Result<Cow<'s, [String]>, OAuthError> {
+    let mut audience: Vec<String> = Vec::new();
+    for value in requested {
+        let normalized = normalize_resource(value)
+            .map_err(|reason| OAuthError::new(ErrorCode::InvalidTarget, format!("`resource` {reason}")))?;
+        let resource = settings.resources.iter().find(|r| r.normalized == normalized).ok_or_else(|| {
+            OAuthError::new(ErrorCode::InvalidTarget, "the requested resource is unknown to this server")
+        })?;
+        if !audience.contains(&resource.audience) {
+            audience.push(resource.audience.clone());
+        }
+    }
+    if audience.is_empty() {
+        return Ok(Cow::Borrowed(&settings.default_audience));
+    }
+    Ok(Cow::Owned(audience))
+}
+
 /// The settings of a provider, set through the [`Builder`].
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) issuer: Issuer,
     pub(crate) access_token_ttl: Duration,
+    pub(crate) refresh_token_ttl: Duration,
     pub(crate) resources: Vec<Resource>,
     pub(crate) default_audience: Vec<String>,
     pub(crate) scopes_supported: Vec<String>,
@@ -166,10 +193,12 @@ pub struct Builder<P> {
     signing_key: Option<Key>,
     verification_keys: Vec<Key>,
     access_token_ttl: Duration,
+    refresh_token_ttl: Duration,
     resources: Vec<Resource>,
     default_audience: Option<String>,
     scopes_supported: Vec<String>,
     service_documentation: Option<String>,
+    store: Option<Arc<dyn DynStore>>,
 }
 
 impl<P: Provider> Builder<P> {
@@ -195,6 +224,20 @@ impl<P: Provider> Builder<P> {
     /// Sets the access-token lifetime (default 15 minutes; at most 24 hours).
     pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
         self.access_token_ttl = ttl;
+        self
+    }
+
+    /// Sets the lifetime of a refresh-token family (default 30 days, at most 365 days). Each
+    /// refresh rotates the token but does not extend the family: after this the user signs in again.
+    pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_token_ttl = ttl;
+        self
+    }
+
+    /// Sets where attesto keeps its state (pending requests, codes, refresh families, revoked
+    /// tokens). The default is a [`MemoryStore`]: fine for one instance, lost on restart.
+    pub fn store(mut self, store: impl Store) -> Self {
+        self.store = Some(Arc::new(store));
         self
     }
 
@@ -242,10 +285,19 @@ impl<P: Provider> Builder<P> {
                 reason: "must be between 1 second and 24 hours",
             });
         }
+        if self.refresh_token_ttl < Duration::from_secs(60)
+            || self.refresh_token_ttl > Duration::from_secs(365 * 86_400)
+        {
+            return Err(ConfigError::Lifetime {
+                what: "refresh_token_ttl",
+                reason: "must be between 1 minute and 365 days",
+            });
+        }
         let default_audience = vec![self.default_audience.unwrap_or_else(|| issuer.as_str().to_owned())];
         let settings = Settings {
             issuer,
             access_token_ttl: self.access_token_ttl,
+            refresh_token_ttl: self.refresh_token_ttl,
             resources: self.resources,
             default_audience,
             scopes_supported: self.scopes_supported,
@@ -256,7 +308,8 @@ impl<P: Provider> Builder<P> {
         // A decoy for unknown client ids, so that they cost what a wrong secret costs.
         let decoy_secret: [u8; 32] = rand::random();
         let decoy_hash = SecretHash::from_bytes(decoy_secret);
-        Ok(Attesto(Arc::new(Inner { provider: self.provider, settings, keys, metadata, documents, decoy_hash })))
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        Ok(Attesto(Arc::new(Inner { provider: self.provider, settings, keys, metadata, documents, decoy_hash, store })))
     }
 }
 
@@ -290,6 +343,7 @@ pub(crate) struct Inner<P> {
     pub(crate) metadata: AuthorizationServerMetadata,
     pub(crate) documents: Documents,
     pub(crate) decoy_hash: SecretHash,
+    pub(crate) store: Arc<dyn DynStore>,
 }
 
 /// A built provider: mount [`Attesto::router`] into the host's axum app.
@@ -326,10 +380,12 @@ impl<P: Provider> Attesto<P> {
             signing_key: None,
             verification_keys: Vec::new(),
             access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 86_400),
             resources: Vec::new(),
             default_audience: None,
             scopes_supported: Vec::new(),
             service_documentation: None,
+            store: None,
         }
     }
 

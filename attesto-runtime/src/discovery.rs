@@ -39,8 +39,10 @@ pub struct AuthorizationServerMetadata {
     /// `scopes_supported` (RECOMMENDED), when configured.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scopes_supported: Vec<String>,
-    /// `response_types_supported` (REQUIRED): empty while no authorization endpoint is served.
+    /// `response_types_supported` (REQUIRED): `["code"]`.
     pub response_types_supported: Vec<&'static str>,
+    /// `response_modes_supported`: `query` and `form_post`.
+    pub response_modes_supported: Vec<&'static str>,
     /// `grant_types_supported`: always given, since the RFC 8414 default (`authorization_code`,
     /// `implicit`) would be untrue.
     pub grant_types_supported: Vec<&'static str>,
@@ -55,9 +57,10 @@ pub struct AuthorizationServerMetadata {
     /// `introspection_endpoint` (RFC 7662), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint: Option<String>,
-    /// `code_challenge_methods_supported`: `["S256"]` once the authorization endpoint is served.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// `code_challenge_methods_supported`: `["S256"]`, the only method accepted.
     pub code_challenge_methods_supported: Vec<&'static str>,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §3): `true`.
+    pub authorization_response_iss_parameter_supported: bool,
     /// `userinfo_endpoint` (OpenID), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
@@ -67,6 +70,16 @@ pub struct AuthorizationServerMetadata {
     /// `id_token_signing_alg_values_supported` (OpenID, REQUIRED there): the key set's algorithms.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    /// `claims_supported` (OpenID, RECOMMENDED): the claims of the ID token attesto sets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claims_supported: Vec<&'static str>,
+    /// `request_parameter_supported` (OpenID): `false`, request objects are not accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_parameter_supported: Option<bool>,
+    /// `request_uri_parameter_supported` (OpenID): `false`; the OpenID default is `true`, so it
+    /// must be said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_uri_parameter_supported: Option<bool>,
 }
 
 impl AuthorizationServerMetadata {
@@ -76,13 +89,17 @@ impl AuthorizationServerMetadata {
             userinfo_endpoint: None,
             subject_types_supported: Vec::new(),
             id_token_signing_alg_values_supported: Vec::new(),
+            claims_supported: Vec::new(),
+            request_parameter_supported: None,
+            request_uri_parameter_supported: None,
             ..self.clone()
         }
     }
 }
 
 /// Builds the metadata of provider `P`. Only endpoints that this release serves are listed; the
-/// others of the path table join here as they are built.
+/// others of the path table (revocation, introspection, PAR, registration) join here as they are
+/// built.
 pub(crate) fn authorization_server_metadata<P: Provider>(
     settings: &Settings,
     keys: &KeySet,
@@ -91,25 +108,34 @@ pub(crate) fn authorization_server_metadata<P: Provider>(
     let openid = P::FEATURES.openid;
     AuthorizationServerMetadata {
         issuer: issuer.as_str().to_owned(),
-        authorization_endpoint: None,
+        authorization_endpoint: Some(issuer.url_of(P::PATHS.authorize)),
         token_endpoint: issuer.url_of(P::PATHS.token),
         jwks_uri: issuer.url_of(P::PATHS.jwks),
         registration_endpoint: None,
         scopes_supported: settings.scopes_supported.clone(),
-        response_types_supported: Vec::new(),
-        grant_types_supported: vec!["client_credentials"],
-        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post"],
+        response_types_supported: vec!["code"],
+        response_modes_supported: vec!["query", "form_post"],
+        grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
         service_documentation: settings.service_documentation.clone(),
         revocation_endpoint: None,
         introspection_endpoint: None,
-        code_challenge_methods_supported: Vec::new(),
-        userinfo_endpoint: None,
+        code_challenge_methods_supported: vec!["S256"],
+        authorization_response_iss_parameter_supported: true,
+        userinfo_endpoint: crate::router::userinfo_path::<P>().map(|path| issuer.url_of(path)),
         subject_types_supported: if openid { vec!["public"] } else { Vec::new() },
         id_token_signing_alg_values_supported: if openid {
             keys.algorithms().into_iter().map(|alg| alg.as_str()).collect()
         } else {
             Vec::new()
         },
+        claims_supported: if openid {
+            vec!["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash"]
+        } else {
+            Vec::new()
+        },
+        request_parameter_supported: openid.then_some(false),
+        request_uri_parameter_supported: openid.then_some(false),
     }
 }
 

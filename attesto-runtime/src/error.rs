@@ -34,6 +34,16 @@ pub enum ErrorCode {
     InsufficientScope,
     /// `server_error`: an unexpected condition.
     ServerError,
+    /// `login_required`: the user must sign in, and `prompt=none` forbids asking (OIDC Core §3.1.2.6).
+    LoginRequired,
+    /// `consent_required`: the user must consent, and `prompt=none` forbids asking.
+    ConsentRequired,
+    /// `interaction_required`: the user must interact, and `prompt=none` forbids it.
+    InteractionRequired,
+    /// `request_not_supported`: the `request` parameter (a request object) is not supported.
+    RequestNotSupported,
+    /// `request_uri_not_supported`: the `request_uri` parameter is not supported.
+    RequestUriNotSupported,
     /// `temporarily_unavailable`: the server (or the host behind it) cannot answer now.
     TemporarilyUnavailable,
 }
@@ -54,6 +64,11 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::ServerError => "server_error",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
+            Self::InteractionRequired => "interaction_required",
+            Self::RequestNotSupported => "request_not_supported",
+            Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }

@@ -35,6 +35,77 @@ pub struct TokenDenied<'a> {
     pub description: &'a str,
 }
 
+/// An authorization code was issued to a client.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CodeIssued<'a> {
+    /// The client.
+    pub client_id: &'a str,
+    /// The user who authorized it.
+    pub subject: &'a str,
+    /// The granted scope, space-delimited.
+    pub scope: &'a str,
+}
+
+/// An authorization request ended with an error sent back to the client (the user denied
+/// consent, the request was invalid, the user is not signed in and `prompt=none` was asked).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct AuthorizationDenied<'a> {
+    /// The client.
+    pub client_id: &'a str,
+    /// The user, when known.
+    pub subject: Option<&'a str>,
+    /// The scope asked for or granted so far, space-delimited (empty when not yet known).
+    pub scope: &'a str,
+    /// The error sent to the client.
+    pub error: ErrorCode,
+    /// The description sent to the client.
+    pub description: &'a str,
+}
+
+/// A refresh token was used and replaced by a new one.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RefreshRotated<'a> {
+    /// The client.
+    pub client_id: &'a str,
+    /// The user.
+    pub subject: &'a str,
+    /// The scope of the new access token, space-delimited.
+    pub scope: &'a str,
+    /// The refresh family.
+    pub family_id: &'a str,
+}
+
+/// A refresh token that had been rotated out was presented again: the whole family is revoked
+/// (RFC 9700 §4.14.2). Someone holds a copy of a token they should not have.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RefreshReuseDetected<'a> {
+    /// The client the family belongs to.
+    pub client_id: &'a str,
+    /// The user.
+    pub subject: &'a str,
+    /// The family's scope, space-delimited.
+    pub scope: &'a str,
+    /// The revoked family.
+    pub family_id: &'a str,
+}
+
+/// An authorization code was presented a second time: what its first redemption issued is
+/// revoked (RFC 9700 §4.5.3.1).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct CodeReuseDetected<'a> {
+    /// The client id of the replaying request.
+    pub client_id: &'a str,
+    /// The refresh family revoked.
+    pub family_id: &'a str,
+    /// The access token `jti` revoked.
+    pub jti: &'a str,
+}
+
 /// Receives security events. Optional: the default writes `tracing` events (target
 /// `attesto::events`).
 ///
@@ -70,6 +141,65 @@ pub trait EventSink: Send + Sync {
             "token denied"
         );
     }
+
+    /// An authorization code was issued.
+    fn code_issued(&self, event: &CodeIssued<'_>) {
+        tracing::info!(
+            target: "attesto::events",
+            client_id = event.client_id,
+            sub = event.subject,
+            scope = event.scope,
+            "code issued"
+        );
+    }
+
+    /// An authorization request was answered with an error.
+    fn authorization_denied(&self, event: &AuthorizationDenied<'_>) {
+        tracing::info!(
+            target: "attesto::events",
+            client_id = event.client_id,
+            sub = event.subject,
+            scope = event.scope,
+            error = event.error.as_str(),
+            description = event.description,
+            "authorization denied"
+        );
+    }
+
+    /// A refresh token was rotated.
+    fn refresh_rotated(&self, event: &RefreshRotated<'_>) {
+        tracing::info!(
+            target: "attesto::events",
+            client_id = event.client_id,
+            sub = event.subject,
+            scope = event.scope,
+            family_id = event.family_id,
+            "refresh rotated"
+        );
+    }
+
+    /// A rotated-out refresh token was reused; its family is revoked.
+    fn refresh_reuse_detected(&self, event: &RefreshReuseDetected<'_>) {
+        tracing::warn!(
+            target: "attesto::events",
+            client_id = event.client_id,
+            sub = event.subject,
+            scope = event.scope,
+            family_id = event.family_id,
+            "refresh reuse detected; family revoked"
+        );
+    }
+
+    /// A used authorization code was presented again; what it issued is revoked.
+    fn code_reuse_detected(&self, event: &CodeReuseDetected<'_>) {
+        tracing::warn!(
+            target: "attesto::events",
+            client_id = event.client_id,
+            family_id = event.family_id,
+            jti = event.jti,
+            "authorization code reuse detected; issued tokens revoked"
+        );
+    }
 }
 
 impl<T: EventSink + ?Sized> EventSink for &T {
@@ -78,5 +208,20 @@ impl<T: EventSink + ?Sized> EventSink for &T {
     }
     fn token_denied(&self, event: &TokenDenied<'_>) {
         (**self).token_denied(event);
+    }
+    fn code_issued(&self, event: &CodeIssued<'_>) {
+        (**self).code_issued(event);
+    }
+    fn authorization_denied(&self, event: &AuthorizationDenied<'_>) {
+        (**self).authorization_denied(event);
+    }
+    fn refresh_rotated(&self, event: &RefreshRotated<'_>) {
+        (**self).refresh_rotated(event);
+    }
+    fn refresh_reuse_detected(&self, event: &RefreshReuseDetected<'_>) {
+        (**self).refresh_reuse_detected(event);
+    }
+    fn code_reuse_detected(&self, event: &CodeReuseDetected<'_>) {
+        (**self).code_reuse_detected(event);
     }
 }

@@ -27,6 +27,34 @@ impl<'a> Form<'a> {
     /// `resource`); any other repeated parameter is `invalid_request` (RFC 6749 §3.2). RFC 6749
     /// §3.2 also says a parameter sent without a value is treated as omitted.
     pub(crate) fn parse(body: &'a [u8], repeatable: &[&str]) -> Result<Self, OAuthError> {
+        Self::parse_inner(body, Some(repeatable))
+    }
+
+    /// Parses a form body, keeping repeated parameters for the caller to judge with
+    /// [`Form::repeated`]: the authorization endpoint must know the client and its redirect URI
+    /// before it can decide how to answer a repeated parameter.
+    pub(crate) fn parse_keeping_repeats(body: &'a [u8]) -> Result<Self, OAuthError> {
+        Self::parse_inner(body, None)
+    }
+
+    /// The first parameter that appears more than once and is not in `repeatable`.
+    pub(crate) fn repeated(&self, repeatable: &[&str]) -> Option<String> {
+        self.pairs.iter().enumerate().find_map(|(i, (name, _))| {
+            (!repeatable.contains(&&**name) && self.pairs[..i].iter().any(|(n, _)| n == name)).then(|| printable(name))
+        })
+    }
+
+    /// Whether a parameter appears more than once.
+    pub(crate) fn is_repeated(&self, name: &str) -> bool {
+        self.pairs.iter().filter(|(n, _)| n == name).nth(1).is_some()
+    }
+
+    /// The number of parameters.
+    pub(crate) fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    fn parse_inner(body: &'a [u8], repeatable: Option<&[&str]>) -> Result<Self, OAuthError> {
         let mut pairs: Vec<(Cow<'a, str>, Cow<'a, str>)> = Vec::with_capacity(4);
         for part in body.split(|b| *b == b'&') {
             if part.is_empty() {
@@ -44,7 +72,10 @@ impl<'a> Form<'a> {
             if pairs.len() == MAX_PARAMETERS {
                 return Err(OAuthError::invalid_request("too many parameters"));
             }
-            if pairs.iter().any(|(n, _)| *n == name) && !repeatable.contains(&&*name) {
+            if let Some(repeatable) = repeatable
+                && pairs.iter().any(|(n, _)| *n == name)
+                && !repeatable.contains(&&*name)
+            {
                 return Err(OAuthError::invalid_request(format!("parameter `{}` is repeated", printable(&name))));
             }
             pairs.push((name, value));

@@ -43,3 +43,97 @@ pub(crate) fn encode<T: Serialize>(key: &Key, typ: &str, claims: &T) -> Result<S
 
 /// The base64url length of a 64-byte signature (ES256 `R || S`, Ed25519).
 const SHORT_SIGNATURE_B64: usize = 86;
+
+/// Why a presented JWT was refused. The reasons stay internal: the client learns only
+/// `invalid_token` (RFC 6750 §3.1), so that probing does not reveal which check failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Rejected {
+    Malformed,
+    UnknownKey,
+    WrongAlgorithm,
+    WrongType,
+    BadSignature,
+    WrongIssuer,
+    Expired,
+}
+
+#[derive(serde::Deserialize)]
+struct PresentedHeader<'a> {
+    alg: &'a str,
+    #[serde(default)]
+    typ: Option<&'a str>,
+    #[serde(default)]
+    kid: Option<&'a str>,
+    #[serde(default)]
+    crit: Option<serde::de::IgnoredAny>,
+}
+
+/// The claims of an access token that attesto reads back.
+#[derive(Debug, serde::Deserialize)]
+pub(crate) struct AccessTokenView {
+    pub(crate) iss: String,
+    pub(crate) sub: String,
+    #[serde(deserialize_with = "one_or_many")]
+    pub(crate) aud: Vec<String>,
+    pub(crate) exp: u64,
+    pub(crate) jti: String,
+    #[serde(default)]
+    pub(crate) scope: String,
+}
+
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match <OneOrMany as serde::Deserialize>::deserialize(deserializer)? {
+        OneOrMany::One(one) => vec![one],
+        OneOrMany::Many(many) => many,
+    })
+}
+
+/// Verifies one of this server's own access tokens (RFC 9068 §4): three base64url parts, a `kid`
+/// of the key set, the algorithm that key decides (never the header's choice: no `none`, no
+/// HMAC), `typ` `at+jwt`, no `crit`, the signature, `iss`, and `exp` against `now` (seconds).
+pub(crate) fn verify_access_token(
+    keys: &crate::keys::KeySet,
+    token: &str,
+    issuer: &str,
+    now: u64,
+) -> Result<AccessTokenView, Rejected> {
+    let mut parts = token.split('.');
+    let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(Rejected::Malformed);
+    };
+    let header_json = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| Rejected::Malformed)?;
+    let header: PresentedHeader<'_> = serde_json::from_slice(&header_json).map_err(|_| Rejected::Malformed)?;
+    if header.crit.is_some() {
+        return Err(Rejected::Malformed);
+    }
+    let key = header.kid.and_then(|kid| keys.find(kid)).ok_or(Rejected::UnknownKey)?;
+    if header.alg != key.algorithm().as_str() {
+        return Err(Rejected::WrongAlgorithm);
+    }
+    match header.typ {
+        Some(typ) if typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || typ.eq_ignore_ascii_case("application/at+jwt") => {}
+        _ => return Err(Rejected::WrongType),
+    }
+    let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| Rejected::Malformed)?;
+    let signing_input = &token[..header_b64.len() + 1 + claims_b64.len()];
+    if !key.verify(signing_input.as_bytes(), &signature) {
+        return Err(Rejected::BadSignature);
+    }
+    let claims_json = URL_SAFE_NO_PAD.decode(claims_b64).map_err(|_| Rejected::Malformed)?;
+    let claims: AccessTokenView = serde_json::from_slice(&claims_json).map_err(|_| Rejected::Malformed)?;
+    if claims.iss != issuer {
+        return Err(Rejected::WrongIssuer);
+    }
+    if claims.exp <= now {
+        return Err(Rejected::Expired);
+    }
+    Ok(claims)
+}

@@ -3,6 +3,7 @@
 //! Use it through the `attesto` crate, which re-exports everything here together with the
 //! `#[attesto::provider]` macro.
 
+mod authorize;
 mod client;
 mod client_auth;
 mod config;
@@ -11,6 +12,8 @@ pub mod discovery;
 mod error;
 mod events;
 mod form;
+mod html;
+mod id_token;
 mod jwks;
 mod jwt;
 mod keys;
@@ -19,19 +22,29 @@ mod provider;
 mod registration;
 mod router;
 mod scope;
+mod store;
+pub mod store_contract;
 mod token;
+mod userinfo;
 
 pub use client::{Client, ClientId, ClientStore, GrantType, SecretHash, TokenEndpointAuthMethod};
 pub use config::{Attesto, Builder, ConfigError, Issuer};
 pub use consent::{ConsentDecision, ConsentPolicy, ConsentRequest};
 pub use discovery::AuthorizationServerMetadata;
 pub use error::{ErrorCode, HostError, OAuthError};
-pub use events::{EventSink, TokenDenied, TokenIssued};
+pub use events::{
+    AuthorizationDenied, CodeIssued, CodeReuseDetected, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied,
+    TokenIssued,
+};
 pub use keys::{Algorithm, Key, KeyError, KeySet};
 pub use principal::{AuthenticatedPrincipal, LoginOutcome, LoginRequest, Principal, PrincipalStore};
 pub use provider::{Features, Paths, Provider};
 pub use registration::{ClientRegistration, RegistrationStore};
 pub use scope::{InvalidScope, Scope, ScopeDecision, ScopePolicy, Scopes};
+pub use store::{
+    AuthorizationCode, AuthorizationRequest, CodeIssue, CodeRedemption, MemoryStore, PendingAuthorization,
+    PendingStage, RefreshFamily, RefreshLookup, ResponseMode, Rotation, Store, TokenHash,
+};
 
 #[doc(hidden)]
 pub use provider::__private;

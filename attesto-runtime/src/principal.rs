@@ -30,7 +30,7 @@ pub struct LoginRequest<'a> {
 }
 
 /// A user who has authenticated with the host.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct AuthenticatedPrincipal {
     /// The stable subject identifier (`sub`).
@@ -114,6 +114,20 @@ pub trait PrincipalStore: Send + Sync {
     ) -> impl Future<Output = Result<Principal, HostError>> + Send {
         let _ = (client, scopes);
         std::future::ready(Ok(Principal::new(subject)))
+    }
+
+    /// Extra claims for the ID token of `principal` (OIDC Core §2, §5.4), e.g. `name` or `email`
+    /// when the host wants them in the ID token as well as at userinfo. The default is none.
+    /// Claims attesto sets itself (`iss`, `sub`, `aud`, `exp`, `iat`, `auth_time`, `nonce`,
+    /// `acr`, `amr`, `azp`, `at_hash`, …) are never overwritten.
+    fn build_id_token_claims(
+        &self,
+        client: &Client,
+        principal: &AuthenticatedPrincipal,
+        scopes: &Scopes,
+    ) -> impl Future<Output = Result<serde_json::Map<String, serde_json::Value>, HostError>> + Send {
+        let _ = (client, principal, scopes);
+        std::future::ready(Ok(serde_json::Map::new()))
     }
 
     /// The userinfo claims (OIDC Core §5.3) for `principal` under `scopes`. The default is

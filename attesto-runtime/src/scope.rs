@@ -120,6 +120,13 @@ impl serde::Serialize for Scopes {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for Scopes {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = <String as serde::Deserialize>::deserialize(deserializer)?;
+        Self::parse(&value).map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromIterator<Scope> for Scopes {
     fn from_iter<I: IntoIterator<Item = Scope>>(iter: I) -> Self {
         let mut scopes = Self::default();
@@ -168,6 +175,19 @@ pub trait ScopePolicy: Send + Sync {
         };
         std::future::ready(Ok(decision))
     }
+
+    /// Whether a code exchange issues a refresh token for `scopes`. The default: when the client
+    /// may use the `refresh_token` grant. A host that follows OpenID Connect's `offline_access`
+    /// convention (OIDC Core §11) returns `scopes.contains("offline_access")` here for clients
+    /// that ask for `openid`.
+    fn refresh_token_allowed(
+        &self,
+        client: &Client,
+        scopes: &Scopes,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send {
+        let _ = scopes;
+        std::future::ready(Ok(client.allows_grant(crate::client::GrantType::RefreshToken)))
+    }
 }
 
 impl<T: ScopePolicy + ?Sized> ScopePolicy for &T {
@@ -177,5 +197,12 @@ impl<T: ScopePolicy + ?Sized> ScopePolicy for &T {
         requested: &Scopes,
     ) -> impl Future<Output = Result<ScopeDecision, HostError>> + Send {
         (**self).authorize_scope(client, requested)
+    }
+    fn refresh_token_allowed(
+        &self,
+        client: &Client,
+        scopes: &Scopes,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send {
+        (**self).refresh_token_allowed(client, scopes)
     }
 }

@@ -1,7 +1,6 @@
 //! The token endpoint (RFC 6749 §3.2): request parsing, grant dispatch, and the RFC 9068 JWT
 //! access token.
 
-use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Request, State};
@@ -11,15 +10,21 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, HeaderValue, header};
 use serde::Serialize;
 
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
 use crate::client::{Client, GrantType};
 use crate::client_auth::{self, Presented};
-use crate::config::{Attesto, Settings, normalize_resource};
+use crate::config::{Attesto, audiences};
 use crate::error::{ErrorCode, OAuthError};
-use crate::events::{EventSink, TokenDenied, TokenIssued};
+use crate::events::{CodeReuseDetected, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued};
 use crate::form::{self, Form};
+use crate::id_token;
 use crate::jwt;
+use crate::principal::AuthenticatedPrincipal;
 use crate::provider::Provider;
 use crate::scope::{ScopeDecision, ScopePolicy, Scopes};
+use crate::store::{CodeIssue, CodeRedemption, RefreshFamily, RefreshLookup, Rotation, TokenHash, new_id, new_secret};
 
 /// Parameters that may appear more than once: RFC 8707 §2 `resource`.
 const REPEATABLE: &[&str] = &["resource"];
@@ -35,12 +40,18 @@ pub(crate) struct TokenResponse {
     expires_in: u64,
     #[serde(skip_serializing_if = "String::is_empty")]
     scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
 }
 
 impl IntoResponse for TokenResponse {
     fn into_response(self) -> Response {
         // Sized for the token and the other members, so that serialising does not reallocate.
-        let mut body = Vec::with_capacity(self.access_token.len() + self.scope.len() + 96);
+        let extra = self.refresh_token.as_ref().map_or(0, |t| t.len() + 20)
+            + self.id_token.as_ref().map_or(0, |t| t.len() + 16);
+        let mut body = Vec::with_capacity(self.access_token.len() + self.scope.len() + 96 + extra);
         if serde_json::to_writer(&mut body, &self).is_err() {
             body = Vec::new();
         }
@@ -132,9 +143,15 @@ async fn exchange<P: Provider>(
             context.grant_type = Some(GrantType::ClientCredentials);
             client_credentials(attesto, &form, context.presented.as_ref()).await
         }
-        // The authorization-code and refresh grants are not served by this release: saying so is
-        // the truthful answer, and discovery does not list them.
-        _ => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported")),
+        Some(GrantType::AuthorizationCode) => {
+            context.grant_type = Some(GrantType::AuthorizationCode);
+            authorization_code(attesto, &form, context.presented.as_ref()).await
+        }
+        Some(GrantType::RefreshToken) => {
+            context.grant_type = Some(GrantType::RefreshToken);
+            refresh_token(attesto, &form, context.presented.as_ref()).await
+        }
+        None => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported")),
     }
 }
 
@@ -157,37 +174,306 @@ async fn client_credentials<P: Provider>(
     }
     let requested = Scopes::parse(form.get("scope").unwrap_or_default())
         .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
-    let audience = audiences(&inner.settings, form)?;
+    let audience = audiences(&inner.settings, form.all("resource"))?;
     let scopes = match provider.scope_policy().authorize_scope(&client, &requested).await? {
         ScopeDecision::Grant(scopes) => scopes,
         ScopeDecision::Refuse(reason) => return Err(OAuthError::new(ErrorCode::InvalidScope, reason)),
     };
     // RFC 9068 §2.2: for a client acting for itself, `sub` is the client id.
     let principal = provider.build_principal(&client, client.client_id.as_str(), &scopes).await?;
-    issue(attesto, &client, &principal.subject, &principal.claims, &scopes, &audience, GrantType::ClientCredentials)
+    let jti = new_id();
+    let access_token = issue(
+        attesto,
+        &client,
+        &principal.subject,
+        &principal.claims,
+        &scopes,
+        &audience,
+        GrantType::ClientCredentials,
+        &jti,
+    )?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: inner.settings.access_token_ttl.as_secs(),
+        scope: scopes.to_string(),
+        refresh_token: None,
+        id_token: None,
+    })
 }
 
-/// The audiences of a token: the resources asked for (RFC 8707 §2), each one the provider knows,
-/// or the default audience when none was asked for.
-fn audiences<'s>(settings: &'s Settings, form: &Form<'_>) -> Result<Cow<'s, [String]>, OAuthError> {
-    let mut audience: Vec<String> = Vec::new();
-    for value in form.all("resource") {
-        let normalized = normalize_resource(value)
-            .map_err(|reason| OAuthError::new(ErrorCode::InvalidTarget, format!("`resource` {reason}")))?;
-        let resource = settings.resources.iter().find(|r| r.normalized == normalized).ok_or_else(|| {
-            OAuthError::new(ErrorCode::InvalidTarget, "the requested resource is unknown to this server")
-        })?;
-        if !audience.contains(&resource.audience) {
-            audience.push(resource.audience.clone());
+fn invalid_grant(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+/// Seconds since the epoch.
+fn unix(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+/// The authorization code grant (RFC 6749 §4.1.3, OAuth 2.1 §4.1.3, RFC 7636 §4.6).
+async fn authorization_code<P: Provider>(
+    attesto: &Attesto<P>,
+    form: &Form<'_>,
+    presented: Option<&Presented>,
+) -> Result<TokenResponse, OAuthError> {
+    let inner = &attesto.0;
+    let provider = &inner.provider;
+    let client = client_auth::authenticate_client(provider, &inner.decoy_hash, presented).await?;
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the client may not use the authorization code grant",
+        ));
+    }
+    let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("missing `code`"))?;
+    let verifier = form.get("code_verifier").ok_or_else(|| OAuthError::invalid_request("missing `code_verifier`"))?;
+    // RFC 7636 §4.1: 43 to 128 unreserved characters.
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if !well_formed {
+        return Err(OAuthError::invalid_request("`code_verifier` must be 43 to 128 unreserved characters"));
+    }
+    let requested_audience = audiences(&inner.settings, form.all("resource"))?;
+    let requested_audience = form.get("resource").is_some().then_some(requested_audience);
+
+    // The ids of what this redemption will issue are recorded with the code as it is taken, so
+    // that a replay, however soon, can revoke them (RFC 9700 §4.5.3.1).
+    let now = SystemTime::now();
+    let ttl = inner.settings.access_token_ttl;
+    let issue_ids = CodeIssue { family_id: new_id(), access_token_jti: new_id(), access_token_expires_at: now + ttl };
+    let grant = match inner.store.redeem_code(&TokenHash::of(code), &issue_ids, now).await? {
+        CodeRedemption::Redeemed(grant) => grant,
+        CodeRedemption::Replayed(first) => {
+            inner.store.revoke_refresh_family(&first.family_id, now + inner.settings.refresh_token_ttl).await?;
+            inner.store.revoke_access_token(&first.access_token_jti, first.access_token_expires_at).await?;
+            provider.event_sink().code_reuse_detected(&CodeReuseDetected {
+                client_id: client.client_id.as_str(),
+                family_id: &first.family_id,
+                jti: &first.access_token_jti,
+            });
+            return Err(invalid_grant("the authorization code is invalid, expired or was already used"));
         }
+        CodeRedemption::Unknown => {
+            return Err(invalid_grant("the authorization code is invalid, expired or was already used"));
+        }
+    };
+    let request = &grant.request;
+    if request.client_id != client.client_id {
+        return Err(invalid_grant("the authorization code was issued to another client"));
     }
-    if audience.is_empty() {
-        return Ok(Cow::Borrowed(&settings.default_audience));
+    // RFC 6749 §4.1.3: the same redirect URI as the authorization request, if it carried one.
+    let redirect_ok = match form.get("redirect_uri") {
+        Some(uri) => uri == request.redirect_uri,
+        None => !request.redirect_uri_sent,
+    };
+    if !redirect_ok {
+        return Err(invalid_grant("`redirect_uri` does not match the authorization request"));
     }
-    Ok(Cow::Owned(audience))
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    if !bool::from(computed.as_bytes().ct_eq(request.code_challenge.as_bytes())) {
+        return Err(invalid_grant("`code_verifier` does not match the code challenge"));
+    }
+    // RFC 8707 §2.2: the token request may narrow the resources of the grant, never widen them.
+    let audience: Vec<String> = match requested_audience {
+        Some(requested) => {
+            if requested.iter().any(|r| !request.audience.contains(r)) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidTarget,
+                    "the resource was not part of the authorization",
+                ));
+            }
+            requested.into_owned()
+        }
+        None => request.audience.clone(),
+    };
+    let scopes = request.scopes.clone();
+    let refresh = if provider.scope_policy().refresh_token_allowed(&client, &scopes).await? {
+        let (token, hash) = new_secret();
+        let family = RefreshFamily {
+            family_id: issue_ids.family_id.clone(),
+            client_id: client.client_id.clone(),
+            principal: grant.principal.clone(),
+            scopes: scopes.clone(),
+            audience: audience.clone(),
+            expires_at: now + inner.settings.refresh_token_ttl,
+        };
+        // Refused when a replay of the code revoked the family in the meantime.
+        if !inner.store.create_refresh_family(&family, &hash).await? {
+            return Err(invalid_grant("the authorization code is invalid, expired or was already used"));
+        }
+        Some(token)
+    } else {
+        None
+    };
+    respond_with_tokens(
+        attesto,
+        &client,
+        &grant.principal,
+        &scopes,
+        &audience,
+        request.nonce.as_deref(),
+        GrantType::AuthorizationCode,
+        &issue_ids.access_token_jti,
+        refresh,
+    )
+    .await
+}
+
+/// The refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
+async fn refresh_token<P: Provider>(
+    attesto: &Attesto<P>,
+    form: &Form<'_>,
+    presented: Option<&Presented>,
+) -> Result<TokenResponse, OAuthError> {
+    let inner = &attesto.0;
+    let provider = &inner.provider;
+    let client = client_auth::authenticate_client(provider, &inner.decoy_hash, presented).await?;
+    let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("missing `refresh_token`"))?;
+    if !client.allows_grant(GrantType::RefreshToken) {
+        return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "the client may not use the refresh token grant"));
+    }
+    let requested = Scopes::parse(form.get("scope").unwrap_or_default())
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
+    let requested_audience = audiences(&inner.settings, form.all("resource"))?;
+    let requested_audience = form.get("resource").is_some().then_some(requested_audience);
+    let hash = TokenHash::of(token);
+    let now = SystemTime::now();
+    // Looked up first, so that a request that fails on its own parameters (a wider scope, say)
+    // does not rotate the token out from under the client.
+    let family = match inner.store.find_refresh(&hash, now).await? {
+        RefreshLookup::Current(family) => family,
+        RefreshLookup::RotatedOut(family) => {
+            if family.client_id != client.client_id {
+                return Err(invalid_grant("the refresh token is invalid, expired or revoked"));
+            }
+            return Err(reuse_detected(attesto, &family).await?);
+        }
+        RefreshLookup::Unknown => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
+    };
+    if family.client_id != client.client_id {
+        return Err(invalid_grant("the refresh token was issued to another client"));
+    }
+    // RFC 6749 §6: a refresh may ask for fewer scopes, never more.
+    let scopes = if requested.is_empty() {
+        family.scopes.clone()
+    } else {
+        if requested.iter().any(|s| !family.scopes.contains(s.as_str())) {
+            return Err(OAuthError::new(ErrorCode::InvalidScope, "the scope exceeds what was originally granted"));
+        }
+        requested
+    };
+    // The client's allowed scopes may have shrunk since: ask the policy again, and keep only what
+    // both allow.
+    let scopes = match provider.scope_policy().authorize_scope(&client, &scopes).await? {
+        ScopeDecision::Grant(granted) => granted.intersection(&scopes),
+        ScopeDecision::Refuse(reason) => return Err(OAuthError::new(ErrorCode::InvalidScope, reason)),
+    };
+    if scopes.is_empty() && !family.scopes.is_empty() {
+        return Err(OAuthError::new(ErrorCode::InvalidScope, "none of the scopes is allowed any more"));
+    }
+    let audience: Vec<String> = match requested_audience {
+        Some(requested) => {
+            if requested.iter().any(|r| !family.audience.contains(r)) {
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidTarget,
+                    "the resource was not part of the authorization",
+                ));
+            }
+            requested.into_owned()
+        }
+        None => family.audience.clone(),
+    };
+    let (next, next_hash) = new_secret();
+    match inner.store.rotate_refresh(&hash, &next_hash, now).await? {
+        Rotation::Rotated(_) => {}
+        // Another request rotated it first: two holders of one token, which is what reuse means.
+        Rotation::Reused(family) => return Err(reuse_detected(attesto, &family).await?),
+        Rotation::Unknown => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
+    }
+    let scope = scopes.to_string();
+    provider.event_sink().refresh_rotated(&RefreshRotated {
+        client_id: client.client_id.as_str(),
+        subject: &family.principal.subject,
+        scope: &scope,
+        family_id: &family.family_id,
+    });
+    respond_with_tokens(
+        attesto,
+        &client,
+        &family.principal,
+        &scopes,
+        &audience,
+        None,
+        GrantType::RefreshToken,
+        &new_id(),
+        Some(next),
+    )
+    .await
+}
+
+/// Revokes a family whose rotated-out token was presented, and reports it.
+async fn reuse_detected<P: Provider>(attesto: &Attesto<P>, family: &RefreshFamily) -> Result<OAuthError, OAuthError> {
+    let inner = &attesto.0;
+    inner.store.revoke_refresh_family(&family.family_id, family.expires_at).await?;
+    inner.provider.event_sink().refresh_reuse_detected(&RefreshReuseDetected {
+        client_id: family.client_id.as_str(),
+        subject: &family.principal.subject,
+        scope: &family.scopes.to_string(),
+        family_id: &family.family_id,
+    });
+    Ok(invalid_grant("the refresh token was already used; every token of its grant is revoked"))
+}
+
+/// The response of a grant on behalf of a user: access token, the refresh token if any, and an ID
+/// token when the scope has `openid` and OpenID Connect is on.
+#[allow(clippy::too_many_arguments)]
+async fn respond_with_tokens<P: Provider>(
+    attesto: &Attesto<P>,
+    client: &Client,
+    user: &AuthenticatedPrincipal,
+    scopes: &Scopes,
+    audience: &[String],
+    nonce: Option<&str>,
+    grant_type: GrantType,
+    jti: &str,
+    refresh_token: Option<String>,
+) -> Result<TokenResponse, OAuthError> {
+    let inner = &attesto.0;
+    let provider = &inner.provider;
+    let principal = provider.build_principal(client, &user.subject, scopes).await?;
+    // The subject is the authenticated user's: the host shapes claims, not identity.
+    let access_token = issue(attesto, client, &user.subject, &principal.claims, scopes, audience, grant_type, jti)?;
+    let id_token = if P::FEATURES.openid && scopes.contains("openid") {
+        let extra = provider.build_id_token_claims(client, user, scopes).await?;
+        Some(id_token::mint(
+            inner.keys.signing_key(),
+            id_token::IdToken {
+                issuer: inner.settings.issuer.as_str(),
+                client_id: client.client_id.as_str(),
+                principal: user,
+                nonce,
+                access_token: &access_token,
+                now: unix(SystemTime::now()),
+                ttl: inner.settings.access_token_ttl.as_secs(),
+                extra,
+            },
+        )?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: inner.settings.access_token_ttl.as_secs(),
+        scope: scopes.to_string(),
+        refresh_token,
+        id_token,
+    })
 }
 
 /// Mints an access token: one signature, no store write.
+#[allow(clippy::too_many_arguments)]
 fn issue<P: Provider>(
     attesto: &Attesto<P>,
     client: &Client,
@@ -196,11 +482,11 @@ fn issue<P: Provider>(
     scopes: &Scopes,
     audience: &[String],
     grant_type: GrantType,
-) -> Result<TokenResponse, OAuthError> {
+    jti: &str,
+) -> Result<String, OAuthError> {
     let inner = &attesto.0;
     let ttl = inner.settings.access_token_ttl.as_secs();
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
-    let jti = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
+    let now = unix(SystemTime::now());
     let scope = scopes.to_string();
     let filtered;
     let extra = if extra.keys().any(|k| REGISTERED_CLAIMS.contains(&k.as_str())) {
@@ -222,7 +508,7 @@ fn issue<P: Provider>(
         },
         exp: now + ttl,
         iat: now,
-        jti: &jti,
+        jti,
         client_id: client.client_id.as_str(),
         scope: &scope,
         extra,
@@ -237,7 +523,7 @@ fn issue<P: Provider>(
         grant_type,
         scope: &scope,
         audience,
-        jti: &jti,
+        jti,
     });
-    Ok(TokenResponse { access_token, token_type: "Bearer", expires_in: ttl, scope })
+    Ok(access_token)
 }

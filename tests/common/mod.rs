@@ -4,10 +4,15 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use attesto::{
-    Attesto, Client, ClientStore, EventSink, GrantType, HostError, Key, LoginOutcome, LoginRequest, PrincipalStore,
-    Scopes, SecretHash, TokenDenied, TokenEndpointAuthMethod, TokenIssued,
+    AuthenticatedPrincipal, AuthorizationDenied, Attesto, Client, ClientStore, CodeIssued, CodeReuseDetected,
+    ConsentDecision, ConsentPolicy, ConsentRequest, EventSink, GrantType, HostError, Key, LoginOutcome, LoginRequest,
+    Principal, PrincipalStore, RefreshReuseDetected, RefreshRotated, Scopes, SecretHash, TokenDenied,
+    TokenEndpointAuthMethod, TokenIssued,
 };
+use sha2::{Digest, Sha256};
 use axum::Router;
 use axum::body::Body;
 use base64::Engine as _;
@@ -18,6 +23,14 @@ use tower::ServiceExt as _;
 pub const ISSUER: &str = "https://auth.example.com";
 pub const SECRET: &str = "correct horse battery staple";
 pub const RESOURCE: &str = "https://mcp.example.com/mcp";
+/// The redirect URI of the `web` and `first-party` clients.
+pub const WEB_REDIRECT: &str = "https://client.example.com/cb";
+/// The registered loopback redirect URI of the public `native` client (RFC 8252 §7.3).
+pub const NATIVE_REDIRECT: &str = "http://127.0.0.1/callback";
+/// The host's login page, where `TestHost::authenticate` sends a browser without a session.
+pub const LOGIN_PAGE: &str = "https://auth.example.com/login";
+/// The cookie that carries the test host's session: `test-session=<subject>[:<auth_time unix>]`.
+pub const SESSION_COOKIE: &str = "test-session";
 
 /// The clients every test host knows.
 pub fn clients() -> HashMap<String, Client> {
@@ -33,7 +46,40 @@ pub fn clients() -> HashMap<String, Client> {
     add(Client::confidential("code-only", SecretHash::of(SECRET))
         .with_scopes(scopes.clone())
         .with_grant_types([GrantType::AuthorizationCode]));
-    add(Client::public("spa").with_scopes(scopes));
+    add(Client::public("spa").with_scopes(scopes).with_redirect_uris(["https://spa.example.com/cb"]));
+    let user_scopes = Scopes::parse("openid profile email offline_access read write").expect("valid scopes");
+    // A confidential web app: code + refresh, asks for consent (the default policy).
+    add(Client::confidential("web", SecretHash::of(SECRET))
+        .with_name("Web App")
+        .with_scopes(user_scopes.clone())
+        .with_redirect_uris([WEB_REDIRECT, "https://client.example.com/other?x=1"])
+        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken]));
+    // A first-party app: `TestHost`'s consent policy grants it without asking.
+    add(Client::confidential("first-party", SecretHash::of(SECRET))
+        .with_name("First Party")
+        .with_scopes(user_scopes.clone())
+        .with_redirect_uris([WEB_REDIRECT])
+        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken]));
+    // An app whose every request the consent policy denies.
+    add(Client::confidential("blocked", SecretHash::of(SECRET))
+        .with_scopes(user_scopes.clone())
+        .with_redirect_uris([WEB_REDIRECT])
+        .with_grant_types([GrantType::AuthorizationCode]));
+    // A public native app with loopback redirect URIs; consent granted by policy.
+    add(Client::public("native")
+        .with_name("Native App")
+        .with_scopes(user_scopes.clone())
+        .with_redirect_uris([NATIVE_REDIRECT, "http://[::1]/callback"]));
+    // A confidential client registered with a loopback URI: no any-port exception for it.
+    add(Client::confidential("loopback-confidential", SecretHash::of(SECRET))
+        .with_scopes(user_scopes.clone())
+        .with_redirect_uris([NATIVE_REDIRECT])
+        .with_grant_types([GrantType::AuthorizationCode]));
+    // A code-flow client without the refresh grant.
+    add(Client::confidential("no-refresh", SecretHash::of(SECRET))
+        .with_scopes(user_scopes)
+        .with_redirect_uris([WEB_REDIRECT])
+        .with_grant_types([GrantType::AuthorizationCode]));
     // A client id with characters that need form-encoding in Basic credentials (RFC 6749 §2.3.1).
     add(Client::confidential("weird:id/é", SecretHash::of("p@ss:w rd"))
         .with_scopes(Scopes::parse("read").expect("valid")));
@@ -57,9 +103,101 @@ impl ClientStore for TestHost {
     }
 }
 
+/// The session in a request's `test-session` cookie: subject and auth time.
+fn session(headers: &HeaderMap) -> Option<(String, SystemTime)> {
+    let value = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())?;
+    match value.split_once(':') {
+        Some((subject, time)) => {
+            let seconds: u64 = time.parse().ok()?;
+            Some((subject.to_owned(), UNIX_EPOCH + Duration::from_secs(seconds)))
+        }
+        None => Some((value, SystemTime::now())),
+    }
+}
+
+/// The test host's login: a `test-session` cookie is a signed-in user. Without one (or with
+/// `prompt=login`), the browser is sent to [`LOGIN_PAGE`] with the resume URI in `return_to`;
+/// the subject `nobody` is treated as "cannot be asked" (`LoginRequired`).
 impl PrincipalStore for TestHost {
-    async fn authenticate(&self, _: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
-        Ok(LoginOutcome::LoginRequired)
+    async fn authenticate(&self, request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
+        self.record(format!("authenticate force_login={}", request.force_login));
+        match session(request.headers) {
+            Some((subject, _)) if subject == "nobody" => Ok(LoginOutcome::LoginRequired),
+            Some((subject, auth_time)) if !request.force_login => Ok(LoginOutcome::Authenticated(
+                AuthenticatedPrincipal::new(subject, auth_time).with_acr("urn:test:pwd").with_amr(["pwd"]),
+            )),
+            _ => {
+                let return_to = form_urlencoded::byte_serialize(request.resume_uri.as_bytes()).collect::<String>();
+                Ok(LoginOutcome::Redirect(format!("{LOGIN_PAGE}?return_to={return_to}")))
+            }
+        }
+    }
+
+    async fn build_principal(&self, _: &Client, subject: &str, scopes: &Scopes) -> Result<Principal, HostError> {
+        let mut principal = Principal::new(subject);
+        principal.claims.insert("tenant".to_owned(), "acme".into());
+        // Registered claims are attesto's: this must not reach the token.
+        principal.claims.insert("iss".to_owned(), "https://evil.example".into());
+        if scopes.contains("admin") {
+            principal.claims.insert("role".to_owned(), "admin".into());
+        }
+        Ok(principal)
+    }
+
+    async fn build_id_token_claims(
+        &self,
+        _: &Client,
+        principal: &AuthenticatedPrincipal,
+        scopes: &Scopes,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, HostError> {
+        let mut claims = serde_json::Map::new();
+        if scopes.contains("profile") {
+            claims.insert("name".to_owned(), format!("User {}", principal.subject).into());
+        }
+        // Reserved claims: attesto must ignore these.
+        claims.insert("sub".to_owned(), "impostor".into());
+        claims.insert("aud".to_owned(), "someone-else".into());
+        claims.insert("nonce".to_owned(), "forged".into());
+        Ok(claims)
+    }
+
+    async fn build_userinfo_claims(
+        &self,
+        principal: &Principal,
+        scopes: &Scopes,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, HostError> {
+        let mut claims = serde_json::Map::new();
+        claims.insert("sub".to_owned(), "impostor".into());
+        if scopes.contains("profile") {
+            claims.insert("name".to_owned(), format!("User {}", principal.subject).into());
+        }
+        if scopes.contains("email") {
+            claims.insert("email".to_owned(), format!("{}@example.com", principal.subject).into());
+            claims.insert("email_verified".to_owned(), true.into());
+        }
+        Ok(claims)
+    }
+}
+
+/// Consent: `first-party` and `native` are granted, `blocked` denied, everyone else asked.
+impl ConsentPolicy for TestHost {
+    async fn consent(
+        &self,
+        request: &ConsentRequest<'_>,
+        _: &AuthenticatedPrincipal,
+    ) -> Result<ConsentDecision, HostError> {
+        Ok(match request.client.client_id.as_str() {
+            "first-party" | "native" if !request.force_prompt => ConsentDecision::Granted,
+            "blocked" => ConsentDecision::Denied,
+            _ => ConsentDecision::Ask,
+        })
     }
 }
 
@@ -69,6 +207,26 @@ impl EventSink for TestHost {
     }
     fn token_denied(&self, event: &TokenDenied<'_>) {
         self.record(format!("denied {} {}", event.client_id.unwrap_or("-"), event.error));
+    }
+    fn code_issued(&self, event: &CodeIssued<'_>) {
+        self.record(format!("code_issued {} {} {}", event.client_id, event.subject, event.scope));
+    }
+    fn authorization_denied(&self, event: &AuthorizationDenied<'_>) {
+        self.record(format!(
+            "authorization_denied {} {} {}",
+            event.client_id,
+            event.subject.unwrap_or("-"),
+            event.error
+        ));
+    }
+    fn refresh_rotated(&self, event: &RefreshRotated<'_>) {
+        self.record(format!("refresh_rotated {} {} {}", event.client_id, event.subject, event.scope));
+    }
+    fn refresh_reuse_detected(&self, event: &RefreshReuseDetected<'_>) {
+        self.record(format!("refresh_reuse_detected {} {}", event.client_id, event.subject));
+    }
+    fn code_reuse_detected(&self, event: &CodeReuseDetected<'_>) {
+        self.record(format!("code_reuse_detected {}", event.client_id));
     }
 }
 
@@ -151,4 +309,92 @@ pub fn assert_error(response: &(StatusCode, HeaderMap, serde_json::Value), statu
     assert!(body["error_description"].is_string(), "body: {body}");
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     assert_eq!(headers[header::CONTENT_TYPE], "application/json");
+}
+
+/// A PKCE pair (RFC 7636): a fresh verifier and its S256 challenge.
+pub fn pkce() -> (String, String) {
+    let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// A `test-session` cookie header value for `subject`, signed in just now.
+pub fn session_cookie(subject: &str) -> String {
+    format!("{SESSION_COOKIE}={subject}")
+}
+
+/// A `test-session` cookie for `subject` who signed in at `auth_time`.
+pub fn session_cookie_at(subject: &str, auth_time: SystemTime) -> String {
+    let seconds = auth_time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    format!("{SESSION_COOKIE}={subject}:{seconds}")
+}
+
+/// An authorization endpoint URL with these query parameters (form-encoded).
+pub fn authorize_url(path: &str, params: &[(&str, &str)]) -> String {
+    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
+    format!("{path}?{query}")
+}
+
+/// A browser GET with an optional `Cookie` header.
+pub async fn browser_get(router: &Router, uri: &str, cookie: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let mut request = Request::get(uri).header(header::ACCEPT, "text/html");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(router, request.body(Body::empty()).expect("request")).await
+}
+
+/// A browser form POST with an optional `Cookie` header.
+pub async fn browser_post(
+    router: &Router,
+    uri: &str,
+    cookie: Option<&str>,
+    body: &str,
+) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let mut request = Request::post(uri)
+        .header(header::ACCEPT, "text/html")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    send(router, request.body(Body::from(body.to_owned())).expect("request")).await
+}
+
+/// The `Location` of a redirect, split into the URL before `?` and its query parameters.
+pub fn redirect_params(headers: &HeaderMap) -> (String, HashMap<String, String>) {
+    let location = headers.get(header::LOCATION).expect("a Location header").to_str().expect("ASCII Location");
+    let url = url::Url::parse(location).expect("absolute Location");
+    let params = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let base = location.split('?').next().unwrap_or_default().to_owned();
+    (base, params)
+}
+
+/// Runs the authorization request of `client` (already consented or granted by policy) for
+/// `subject` and returns the code. `extra` adds or overrides parameters.
+pub async fn authorize_code(
+    router: &Router,
+    client_id: &str,
+    redirect_uri: &str,
+    challenge: &str,
+    scope: &str,
+    subject: &str,
+    extra: &[(&str, &str)],
+) -> String {
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+        ("scope", scope),
+        ("state", "xyz"),
+    ];
+    params.extend_from_slice(extra);
+    let uri = authorize_url(TestHost::PATHS.authorize, &params);
+    let cookie = session_cookie(subject);
+    let (status, headers, body) = browser_get(router, &uri, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "body: {}", String::from_utf8_lossy(&body));
+    let (_, params) = redirect_params(&headers);
+    assert_eq!(params.get("state").map(String::as_str), Some("xyz"));
+    params.get("code").cloned().unwrap_or_else(|| panic!("a code in the redirect, got {params:?}"))
 }

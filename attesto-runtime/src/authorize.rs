@@ -1,0 +1,685 @@
+//! The authorization endpoint (RFC 6749 §3.1, §4.1.1; OAuth 2.1 §4.1; OpenID Connect Core
+//! §3.1.2): validate the request, let the host authenticate the user and decide consent, issue a
+//! code bound to everything the token request must repeat.
+//!
+//! Three kinds of request arrive here:
+//! - a new authorization request (GET with a query, or POST with a form, OIDC Core §3.1.2.1);
+//! - `GET ?attesto_resume=…`: the browser coming back from the host's login page;
+//! - `POST attesto_consent=…`: the user's decision on the consent page.
+//!
+//! Until the client and its redirect URI are known to be good, errors are shown to the user and
+//! never redirected (RFC 6749 §4.1.2.1: an open redirector otherwise); every later error goes back
+//! to the client with `state` and `iss` (RFC 9207).
+
+use std::time::{Duration, SystemTime};
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use subtle::ConstantTimeEq;
+
+use crate::client::{Client, GrantType};
+use crate::config::{Attesto, audiences};
+use crate::consent::{ConsentDecision, ConsentPolicy, ConsentRequest};
+use crate::error::{ErrorCode, OAuthError};
+use crate::events::{AuthorizationDenied, CodeIssued, EventSink};
+use crate::form::{self, Form};
+use crate::html;
+use crate::principal::{AuthenticatedPrincipal, LoginOutcome, LoginRequest};
+use crate::provider::Provider;
+use crate::scope::{ScopeDecision, ScopePolicy, Scopes};
+use crate::store::{
+    AuthorizationCode, AuthorizationRequest, PendingAuthorization, PendingStage, ResponseMode, TokenHash, new_secret,
+};
+
+/// How long an authorization code lives (RFC 6749 §4.1.2 recommends at most 10 minutes; OAuth
+/// 2.1 and RFC 9700 favour a short one: the client redeems it at once).
+pub(crate) const CODE_TTL: Duration = Duration::from_secs(60);
+
+/// How long a pending request waits for the user to sign in or decide on consent.
+const PENDING_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// Parameters that may appear more than once (RFC 8707 §2: `resource`).
+const REPEATABLE: &[&str] = &["resource"];
+
+/// The parameter that carries the handle of a pending request back from the host's login page.
+const RESUME: &str = "attesto_resume";
+/// The consent form's parameters.
+const CONSENT: &str = "attesto_consent";
+const CONSENT_CSRF: &str = "attesto_csrf";
+const CONSENT_DECISION: &str = "attesto_decision";
+
+/// Longest accepted `state`, `nonce` and `login_hint`: generous for any real client, and a bound
+/// on what a request makes attesto store.
+const MAX_VALUE_LEN: usize = 2048;
+
+/// `GET {authorize}`.
+pub(crate) async fn get<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let query = parts.uri.query().unwrap_or_default();
+    let form = match Form::parse_keeping_repeats(query.as_bytes()) {
+        Ok(form) => form,
+        Err(error) => return page(&parts.headers, &error),
+    };
+    if form.get(CONSENT).is_some() {
+        // The decision is a state-changing POST, never a link.
+        return page(&parts.headers, &OAuthError::invalid_request("the consent decision must be sent with POST"));
+    }
+    dispatch(&attesto, &parts.headers, &parts.method, &form).await
+}
+
+/// `POST {authorize}`: an authorization request as a form (OIDC Core §3.1.2.1), or a consent
+/// decision.
+pub(crate) async fn post<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    if let Err(error) = form::require_form_content_type(&parts.headers) {
+        return page(&parts.headers, &error);
+    }
+    let body = match form::read_body(body).await {
+        Ok(body) => body,
+        Err(error) => return page(&parts.headers, &error),
+    };
+    let form = match Form::parse_keeping_repeats(&body) {
+        Ok(form) => form,
+        Err(error) => return page(&parts.headers, &error),
+    };
+    if form.get(CONSENT).is_some() {
+        return consent_decision(&attesto, &parts.headers, &form).await;
+    }
+    dispatch(&attesto, &parts.headers, &parts.method, &form).await
+}
+
+async fn dispatch<P: Provider>(
+    attesto: &Attesto<P>,
+    headers: &HeaderMap,
+    method: &Method,
+    form: &Form<'_>,
+) -> Response {
+    if form.get(RESUME).is_some() {
+        if method != Method::GET || form.len() != 1 {
+            return page(
+                headers,
+                &OAuthError::invalid_request("a resumed request carries its handle and nothing else"),
+            );
+        }
+        return resume(attesto, headers, form).await;
+    }
+    match new_request(attesto, headers, form).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+/// Where an authorization response goes, once the client and redirect URI are verified.
+#[derive(Debug, Clone)]
+struct Target {
+    redirect_uri: String,
+    mode: ResponseMode,
+    state: Option<String>,
+}
+
+impl Target {
+    fn of(request: &AuthorizationRequest) -> Self {
+        Self { redirect_uri: request.redirect_uri.clone(), mode: request.response_mode, state: request.state.clone() }
+    }
+}
+
+/// A new authorization request.
+async fn new_request<P: Provider>(
+    attesto: &Attesto<P>,
+    headers: &HeaderMap,
+    form: &Form<'_>,
+) -> Result<Response, Response> {
+    let inner = &attesto.0;
+    let provider = &inner.provider;
+    // 1. The client.
+    if form.is_repeated("client_id") {
+        return Err(page(headers, &OAuthError::invalid_request("parameter `client_id` is repeated")));
+    }
+    let client_id =
+        form.get("client_id").ok_or_else(|| page(headers, &OAuthError::invalid_request("missing `client_id`")))?;
+    let client = match provider.load_client(client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => return Err(page(headers, &OAuthError::new(ErrorCode::InvalidClient, "unknown client"))),
+        Err(error) => return Err(page(headers, &OAuthError::from(error))),
+    };
+    // 2. The redirect URI, matched exactly (RFC 9700 §4.1.3).
+    if form.is_repeated("redirect_uri") {
+        return Err(page(headers, &OAuthError::invalid_request("parameter `redirect_uri` is repeated")));
+    }
+    let redirect_uri_sent = form.get("redirect_uri").is_some();
+    let redirect_uri = match form.get("redirect_uri") {
+        Some(uri) if redirect_uri_allowed(&client, uri) => uri.to_owned(),
+        Some(_) => {
+            return Err(page(
+                headers,
+                &OAuthError::invalid_request("`redirect_uri` is not registered for this client"),
+            ));
+        }
+        // OAuth 2.1 §4.1.1: optional when the client registered exactly one.
+        None => match client.redirect_uris.as_slice() {
+            [only] => only.clone(),
+            _ => return Err(page(headers, &OAuthError::invalid_request("missing `redirect_uri`"))),
+        },
+    };
+    // From here on, errors go back to the client. The response mode and `state` come first,
+    // since they shape every later error response.
+    let state = form.get("state").filter(|_| !form.is_repeated("state")).map(str::to_owned);
+    let mut target = Target { redirect_uri: redirect_uri.clone(), mode: ResponseMode::Query, state };
+    let fail = |target: &Target, error: OAuthError| Err(redirect_error(attesto, &client, None, "", target, &error));
+    target.mode = match form.get("response_mode") {
+        None | Some("query") => ResponseMode::Query,
+        Some("form_post") => ResponseMode::FormPost,
+        Some(_) => return fail(&target, OAuthError::invalid_request("unsupported `response_mode`")),
+    };
+    if let Some(name) = form.repeated(REPEATABLE) {
+        return fail(&target, OAuthError::invalid_request(format!("parameter `{name}` is repeated")));
+    }
+    if target.state.as_ref().is_some_and(|s| s.len() > MAX_VALUE_LEN) {
+        target.state = None;
+        return fail(&target, OAuthError::invalid_request("`state` is too long"));
+    }
+    if form.get("request").is_some() {
+        return fail(&target, OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported"));
+    }
+    if form.get("request_uri").is_some() {
+        return fail(&target, OAuthError::new(ErrorCode::RequestUriNotSupported, "`request_uri` is not supported"));
+    }
+    match form.get("response_type") {
+        Some("code") => {}
+        Some(_) => {
+            return fail(
+                &target,
+                OAuthError::new(ErrorCode::UnsupportedResponseType, "only `response_type=code` is supported"),
+            );
+        }
+        None => return fail(&target, OAuthError::invalid_request("missing `response_type`")),
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return fail(
+            &target,
+            OAuthError::new(ErrorCode::UnauthorizedClient, "the client may not use the authorization code grant"),
+        );
+    }
+    // PKCE, S256 only, for every client (OAuth 2.1 §4.1.1, RFC 9700 §2.1.1). A missing method
+    // means `plain` (RFC 7636 §4.3), which is refused too.
+    let code_challenge = match (form.get("code_challenge"), form.get("code_challenge_method")) {
+        (None, _) => {
+            return fail(&target, OAuthError::invalid_request("missing `code_challenge` (PKCE with S256 is required)"));
+        }
+        (Some(_), None | Some("plain")) => {
+            return fail(&target, OAuthError::invalid_request("`code_challenge_method` must be S256"));
+        }
+        (Some(_), Some(method)) if method != "S256" => {
+            return fail(&target, OAuthError::invalid_request("`code_challenge_method` must be S256"));
+        }
+        (Some(challenge), Some(_)) => challenge,
+    };
+    // An S256 challenge is the base64url of a SHA-256: exactly 43 characters.
+    if code_challenge.len() != 43 || URL_SAFE_NO_PAD.decode(code_challenge).map_or(true, |d| d.len() != 32) {
+        return fail(&target, OAuthError::invalid_request("`code_challenge` is not a base64url SHA-256 value"));
+    }
+    let requested = match Scopes::parse(form.get("scope").unwrap_or_default()) {
+        Ok(scopes) => scopes,
+        Err(error) => return fail(&target, OAuthError::new(ErrorCode::InvalidScope, error.to_string())),
+    };
+    let audience = match audiences(&inner.settings, form.all("resource")) {
+        Ok(audience) => audience.into_owned(),
+        Err(error) => return fail(&target, error),
+    };
+    let scopes = match provider.scope_policy().authorize_scope(&client, &requested).await {
+        Ok(ScopeDecision::Grant(scopes)) => scopes,
+        Ok(ScopeDecision::Refuse(reason)) => return fail(&target, OAuthError::new(ErrorCode::InvalidScope, reason)),
+        Err(error) => return fail(&target, OAuthError::from(error)),
+    };
+    let nonce = form.get("nonce").map(str::to_owned);
+    if nonce.as_ref().is_some_and(|n| n.len() > MAX_VALUE_LEN) {
+        return fail(&target, OAuthError::invalid_request("`nonce` is too long"));
+    }
+    let login_hint = form.get("login_hint").map(str::to_owned);
+    if login_hint.as_ref().is_some_and(|n| n.len() > MAX_VALUE_LEN) {
+        return fail(&target, OAuthError::invalid_request("`login_hint` is too long"));
+    }
+    let (mut prompt_none, mut prompt_login, mut prompt_consent) = (false, false, false);
+    for value in form.get("prompt").unwrap_or_default().split(' ').filter(|v| !v.is_empty()) {
+        match value {
+            "none" => prompt_none = true,
+            "login" => prompt_login = true,
+            "consent" => prompt_consent = true,
+            _ => return fail(&target, OAuthError::invalid_request("unsupported `prompt` value")),
+        }
+    }
+    // OIDC Core §3.1.2.1: `none` with any other value is an error.
+    if prompt_none && (prompt_login || prompt_consent) {
+        return fail(&target, OAuthError::invalid_request("`prompt=none` cannot be combined with other values"));
+    }
+    let max_age = match form.get("max_age").map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(seconds)) => Some(seconds),
+        Some(Err(_)) => return fail(&target, OAuthError::invalid_request("`max_age` must be a non-negative integer")),
+    };
+    let request = AuthorizationRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri,
+        redirect_uri_sent,
+        response_mode: target.mode,
+        state: target.state.clone(),
+        nonce,
+        code_challenge: code_challenge.to_owned(),
+        scopes,
+        audience,
+        prompt_login,
+        prompt_consent,
+        prompt_none,
+        max_age,
+        login_hint,
+        started_at: SystemTime::now(),
+    };
+    Ok(authenticate(attesto, headers, &client, request, false).await)
+}
+
+/// The browser is back from the host's login page.
+async fn resume<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &Form<'_>) -> Response {
+    let handle = TokenHash::of(form.get(RESUME).unwrap_or_default());
+    let pending = match attesto.0.store.take_pending(&handle, SystemTime::now()).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => return page(headers, &expired()),
+        Err(error) => return page(headers, &OAuthError::from(error)),
+    };
+    let PendingStage::Login = pending.stage else {
+        return page(headers, &expired());
+    };
+    let client = match attesto.0.provider.load_client(pending.request.client_id.as_str()).await {
+        Ok(Some(client)) => client,
+        Ok(None) => return page(headers, &OAuthError::new(ErrorCode::InvalidClient, "unknown client")),
+        Err(error) => return page(headers, &OAuthError::from(error)),
+    };
+    authenticate(attesto, headers, &client, pending.request, true).await
+}
+
+fn expired() -> OAuthError {
+    OAuthError::invalid_request(
+        "this authorization request expired or was already completed; start again from the application",
+    )
+}
+
+/// Asks the host who the user is, then goes on to consent.
+async fn authenticate<P: Provider>(
+    attesto: &Attesto<P>,
+    headers: &HeaderMap,
+    client: &Client,
+    request: AuthorizationRequest,
+    resumed: bool,
+) -> Response {
+    let inner = &attesto.0;
+    let target = Target::of(&request);
+    let (handle, handle_hash) = new_secret();
+    let resume_uri = resume_uri(attesto, &handle);
+    let login = LoginRequest {
+        headers,
+        client,
+        scopes: &request.scopes,
+        // After the round trip the login happened; `started_at` below checks it was fresh.
+        force_login: request.prompt_login && !resumed,
+        max_age: request.max_age.map(Duration::from_secs),
+        login_hint: request.login_hint.as_deref(),
+        resume_uri: &resume_uri,
+    };
+    let scope = request.scopes.to_string();
+    let deny =
+        |subject: Option<&str>, error: OAuthError| redirect_error(attesto, client, subject, &scope, &target, &error);
+    let principal = match inner.provider.authenticate(&login).await {
+        Ok(LoginOutcome::Authenticated(principal)) => principal,
+        Ok(LoginOutcome::Redirect(url)) => {
+            if request.prompt_none {
+                return deny(None, OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"));
+            }
+            let pending = PendingAuthorization {
+                request,
+                stage: PendingStage::Login,
+                expires_at: SystemTime::now() + PENDING_TTL,
+            };
+            if let Err(error) = inner.store.put_pending(&handle_hash, &pending).await {
+                return deny(None, OAuthError::from(error));
+            }
+            return see_other(&url);
+        }
+        Ok(LoginOutcome::LoginRequired) => {
+            return deny(None, OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"));
+        }
+        Err(error) => return deny(None, OAuthError::from(error)),
+    };
+    // The host is asked to honour `prompt=login` and `max_age`; attesto checks that it did (OIDC
+    // Core §3.1.2.1: the server MUST re-authenticate), rather than trust a stale session.
+    if request.prompt_login
+        && principal.auth_time < request.started_at.checked_sub(Duration::from_secs(1)).unwrap_or(request.started_at)
+    {
+        return deny(
+            Some(&principal.subject),
+            OAuthError::new(ErrorCode::LoginRequired, "a fresh sign-in was required and did not happen"),
+        );
+    }
+    if let Some(max_age) = request.max_age {
+        let age = SystemTime::now().duration_since(principal.auth_time).unwrap_or_default();
+        if age > Duration::from_secs(max_age) {
+            return deny(
+                Some(&principal.subject),
+                OAuthError::new(ErrorCode::LoginRequired, "the sign-in is older than `max_age`"),
+            );
+        }
+    }
+    consent(attesto, headers, client, request, principal).await
+}
+
+/// Asks the consent policy, and the user when it says so.
+async fn consent<P: Provider>(
+    attesto: &Attesto<P>,
+    headers: &HeaderMap,
+    client: &Client,
+    request: AuthorizationRequest,
+    principal: AuthenticatedPrincipal,
+) -> Response {
+    let inner = &attesto.0;
+    let target = Target::of(&request);
+    let scope = request.scopes.to_string();
+    let deny = |error: OAuthError| redirect_error(attesto, client, Some(&principal.subject), &scope, &target, &error);
+    let consent_request =
+        ConsentRequest { headers, client, scopes: &request.scopes, force_prompt: request.prompt_consent };
+    match inner.provider.consent_policy().consent(&consent_request, &principal).await {
+        Ok(ConsentDecision::Granted) => issue_code(attesto, client, request, principal).await,
+        Ok(ConsentDecision::Denied) => deny(OAuthError::new(ErrorCode::AccessDenied, "the request was denied")),
+        Ok(ConsentDecision::Ask) if request.prompt_none => {
+            deny(OAuthError::new(ErrorCode::ConsentRequired, "the user must consent, and `prompt=none` was asked"))
+        }
+        Ok(ConsentDecision::Ask) => ask_consent(attesto, client, request, principal).await,
+        Err(error) => deny(OAuthError::from(error)),
+    }
+}
+
+/// Shows the consent page. The pending request is stored under a handle in the page, bound to an
+/// anti-CSRF value that is both a cookie of this browser and a field of the form (RFC 6749
+/// §10.12); the decision must carry both.
+async fn ask_consent<P: Provider>(
+    attesto: &Attesto<P>,
+    client: &Client,
+    request: AuthorizationRequest,
+    principal: AuthenticatedPrincipal,
+) -> Response {
+    let inner = &attesto.0;
+    let target = Target::of(&request);
+    let (handle, handle_hash) = new_secret();
+    let (csrf, csrf_hash) = new_secret();
+    let scope_list: Vec<String> = request.scopes.iter().map(ToString::to_string).collect();
+    let scope_refs: Vec<&str> = scope_list.iter().map(String::as_str).collect();
+    let subject = principal.subject.clone();
+    let pending = PendingAuthorization {
+        request,
+        stage: PendingStage::Consent { principal, browser: csrf_hash },
+        expires_at: SystemTime::now() + PENDING_TTL,
+    };
+    if let Err(error) = inner.store.put_pending(&handle_hash, &pending).await {
+        return redirect_error(
+            attesto,
+            client,
+            Some(&subject),
+            &scope_list.join(" "),
+            &target,
+            &OAuthError::from(error),
+        );
+    }
+    let mut response = html::consent_page(&html::ConsentPage {
+        client_id: client.client_id.as_str(),
+        client_name: client.client_name.as_deref(),
+        user: &subject,
+        scopes: &scope_refs,
+        action: P::PATHS.authorize,
+        handle: &handle,
+        csrf: &csrf,
+    });
+    if let Ok(cookie) = HeaderValue::from_str(&csrf_cookie(attesto, &handle, &csrf, PENDING_TTL.as_secs())) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+/// The cookie that binds a consent page to the browser it was shown in. One per pending request
+/// (named after its handle), so that two consent pages in two tabs do not overwrite each other.
+/// `__Host-` (RFC 6265bis §4.1.3.2) and `Secure` on https; `SameSite=Strict` keeps it off
+/// cross-site requests.
+fn csrf_cookie<P: Provider>(attesto: &Attesto<P>, handle: &str, value: &str, max_age: u64) -> String {
+    let secure = attesto.0.settings.issuer.origin().starts_with("https:");
+    let name = csrf_cookie_name(secure, handle);
+    let secure_attr = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure_attr}")
+}
+
+fn csrf_cookie_name(secure: bool, handle: &str) -> String {
+    let id: String = URL_SAFE_NO_PAD.encode(&TokenHash::of(handle).as_bytes()[..9]);
+    if secure { format!("__Host-attesto-consent-{id}") } else { format!("attesto-consent-{id}") }
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+/// `POST attesto_consent=…&attesto_csrf=…&attesto_decision=allow|deny`.
+async fn consent_decision<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &Form<'_>) -> Response {
+    let inner = &attesto.0;
+    let forbidden = |description: &'static str| {
+        page(headers, &OAuthError::new(ErrorCode::AccessDenied, description).with_status(StatusCode::FORBIDDEN))
+    };
+    if form.repeated(&[]).is_some() || form.len() != 3 {
+        return page(headers, &OAuthError::invalid_request("malformed consent decision"));
+    }
+    // The decision must come from a page of this server: a browser says where a form was
+    // submitted from (Fetch Metadata, and `Origin` on every POST).
+    if headers.get("sec-fetch-site").is_some_and(|v| v.as_bytes() != b"same-origin") {
+        return forbidden("the consent decision did not come from the consent page");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN)
+        && origin.as_bytes() != inner.settings.issuer.origin().as_bytes()
+    {
+        return forbidden("the consent decision did not come from the consent page");
+    }
+    let handle = form.get(CONSENT).unwrap_or_default();
+    let (Some(csrf), Some(decision)) = (form.get(CONSENT_CSRF), form.get(CONSENT_DECISION)) else {
+        return page(headers, &OAuthError::invalid_request("malformed consent decision"));
+    };
+    // Taken before anything else is checked: a handle is good for one attempt, so a forged
+    // decision also burns the pending request it aimed at.
+    let pending = match inner.store.take_pending(&TokenHash::of(handle), SystemTime::now()).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => return page(headers, &expired()),
+        Err(error) => return page(headers, &OAuthError::from(error)),
+    };
+    let PendingStage::Consent { principal, browser } = pending.stage else {
+        return page(headers, &expired());
+    };
+    let secure = inner.settings.issuer.origin().starts_with("https:");
+    let cookie_value = cookie(headers, &csrf_cookie_name(secure, handle)).unwrap_or_default();
+    let bound = bool::from(cookie_value.as_bytes().ct_eq(csrf.as_bytes()))
+        && bool::from(TokenHash::of(csrf).as_bytes().ct_eq(browser.as_bytes()));
+    if !bound {
+        return forbidden("the consent decision could not be verified (CSRF check failed)");
+    }
+    let request = pending.request;
+    let client = match inner.provider.load_client(request.client_id.as_str()).await {
+        Ok(Some(client)) => client,
+        Ok(None) => return page(headers, &OAuthError::new(ErrorCode::InvalidClient, "unknown client")),
+        Err(error) => return page(headers, &OAuthError::from(error)),
+    };
+    let target = Target::of(&request);
+    let scope = request.scopes.to_string();
+    let subject = principal.subject.clone();
+    let deny = |error: OAuthError| redirect_error(attesto, &client, Some(&subject), &scope, &target, &error);
+    let clear = HeaderValue::from_str(&csrf_cookie(attesto, handle, "", 0)).ok();
+    let mut response = match decision {
+        "allow" => {
+            // The user who decides must still be the one who was asked.
+            let resume_uri = resume_uri(attesto, "");
+            let login = LoginRequest {
+                headers,
+                client: &client,
+                scopes: &request.scopes,
+                force_login: false,
+                max_age: None,
+                login_hint: None,
+                resume_uri: &resume_uri,
+            };
+            match inner.provider.authenticate(&login).await {
+                Ok(LoginOutcome::Authenticated(now)) if now.subject == principal.subject => {
+                    issue_code(attesto, &client, request, principal).await
+                }
+                Ok(_) => {
+                    deny(OAuthError::new(ErrorCode::LoginRequired, "the user who was asked is no longer signed in"))
+                }
+                Err(error) => deny(OAuthError::from(error)),
+            }
+        }
+        "deny" => deny(OAuthError::new(ErrorCode::AccessDenied, "the user denied the request")),
+        _ => return page(headers, &OAuthError::invalid_request("malformed consent decision")),
+    };
+    if let Some(clear) = clear {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
+    response
+}
+
+/// Issues a code and sends it to the client.
+async fn issue_code<P: Provider>(
+    attesto: &Attesto<P>,
+    client: &Client,
+    request: AuthorizationRequest,
+    principal: AuthenticatedPrincipal,
+) -> Response {
+    let inner = &attesto.0;
+    let target = Target::of(&request);
+    let scope = request.scopes.to_string();
+    let (code, code_hash) = new_secret();
+    let subject = principal.subject.clone();
+    let grant = AuthorizationCode { request, principal, expires_at: SystemTime::now() + CODE_TTL };
+    if let Err(error) = inner.store.put_code(&code_hash, &grant).await {
+        return redirect_error(attesto, client, Some(&subject), &scope, &target, &OAuthError::from(error));
+    }
+    inner.provider.event_sink().code_issued(&CodeIssued {
+        client_id: client.client_id.as_str(),
+        subject: &subject,
+        scope: &scope,
+    });
+    respond(attesto, &target, &[("code", &code)])
+}
+
+/// An error sent back to the client, with the `authorization_denied` event.
+fn redirect_error<P: Provider>(
+    attesto: &Attesto<P>,
+    client: &Client,
+    subject: Option<&str>,
+    scope: &str,
+    target: &Target,
+    error: &OAuthError,
+) -> Response {
+    attesto.0.provider.event_sink().authorization_denied(&AuthorizationDenied {
+        client_id: client.client_id.as_str(),
+        subject,
+        scope,
+        error: error.code(),
+        description: error.description(),
+    });
+    respond(attesto, target, &[("error", error.code().as_str()), ("error_description", error.description())])
+}
+
+/// An authorization response: `params`, then `state` and `iss` (RFC 9207 §2), in the query of
+/// the redirect URI (303, RFC 9700 §4.12) or POSTed by a form.
+fn respond<P: Provider>(attesto: &Attesto<P>, target: &Target, params: &[(&str, &str)]) -> Response {
+    let issuer = attesto.0.settings.issuer.as_str();
+    let mut all: Vec<(&str, &str)> = params.to_vec();
+    if let Some(state) = &target.state {
+        all.push(("state", state));
+    }
+    all.push(("iss", issuer));
+    match target.mode {
+        ResponseMode::FormPost => html::form_post(&target.redirect_uri, &all),
+        ResponseMode::Query => {
+            let Ok(mut url) = url::Url::parse(&target.redirect_uri) else {
+                return page(&HeaderMap::new(), &OAuthError::invalid_request("the redirect URI is not a valid URL"));
+            };
+            url.query_pairs_mut().extend_pairs(all);
+            see_other(url.as_str())
+        }
+    }
+}
+
+fn see_other(location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(location) => (
+            StatusCode::SEE_OTHER,
+            [(header::LOCATION, location), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+        )
+            .into_response(),
+        Err(_) => {
+            page(&HeaderMap::new(), &OAuthError::new(ErrorCode::ServerError, "the redirect target is not a valid URL"))
+        }
+    }
+}
+
+/// The URL the host's login page sends the browser back to.
+fn resume_uri<P: Provider>(attesto: &Attesto<P>, handle: &str) -> String {
+    format!("{}?{RESUME}={handle}", attesto.0.settings.issuer.url_of(P::PATHS.authorize))
+}
+
+/// An error shown to the user, never redirected: HTML for a browser, the RFC 6749 §5.2 JSON body
+/// for a client that asks for JSON.
+fn page(headers: &HeaderMap, error: &OAuthError) -> Response {
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json") && !accept.contains("text/html"));
+    let status = if error.status() == StatusCode::UNAUTHORIZED { StatusCode::BAD_REQUEST } else { error.status() };
+    if wants_json {
+        return error.clone().with_status(status).into_response();
+    }
+    html::error_page(status, error.code().as_str(), error.description())
+}
+
+/// Whether `uri` may receive this client's responses: byte-equal to a registered URI (RFC 9700
+/// §4.1.3), or, for a public (native) client, a loopback IP redirect that differs from a
+/// registered one only in its port (RFC 8252 §7.3: the port is picked at run time).
+fn redirect_uri_allowed(client: &Client, uri: &str) -> bool {
+    if client.redirect_uris.iter().any(|registered| registered == uri) {
+        return true;
+    }
+    if !client.is_public {
+        return false;
+    }
+    let Some(requested) = loopback(uri) else {
+        return false;
+    };
+    client.redirect_uris.iter().filter_map(|r| loopback(r)).any(|registered| registered == requested)
+}
+
+/// A loopback IP-literal `http` redirect URI without its port: (host, path, query).
+fn loopback(uri: &str) -> Option<(String, String, Option<String>)> {
+    let url = url::Url::parse(uri).ok()?;
+    let is_loopback = match url.host()? {
+        url::Host::Ipv4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+        url::Host::Ipv6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+        url::Host::Domain(_) => false,
+    };
+    let clean = url.scheme() == "http"
+        && is_loopback
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.fragment().is_none()
+        && !uri.contains('#');
+    clean
+        .then(|| (url.host_str().unwrap_or_default().to_owned(), url.path().to_owned(), url.query().map(str::to_owned)))
+}

@@ -1,0 +1,638 @@
+//! The state attesto keeps itself — pending authorization requests, authorization codes, refresh
+//! token families, revoked access tokens — behind one [`Store`] trait with atomic semantics, and
+//! [`MemoryStore`], the in-memory default.
+//!
+//! Every operation that decides something is one atomic step of the store: a code is taken once, a
+//! refresh token is compared and rotated in one go, a family is revoked for good. An SQL store
+//! implements each as a single statement (`UPDATE … WHERE used = false RETURNING …`), so several
+//! instances sharing one database behave as one.
+//!
+//! Secrets never reach a store: codes, refresh tokens and handles are 256-bit random values that
+//! are handed to the client or browser, and only their SHA-256 ([`TokenHash`]) is stored.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::client::ClientId;
+use crate::error::HostError;
+use crate::principal::AuthenticatedPrincipal;
+use crate::scope::Scopes;
+
+/// The SHA-256 of a random value handed out once (a code, a refresh token, a handle of a pending
+/// request). Stores key their entries by it; the value itself is never stored.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TokenHash([u8; 32]);
+
+impl TokenHash {
+    /// The hash of a value as presented by a client or browser.
+    pub fn of(value: &str) -> Self {
+        Self(Sha256::digest(value.as_bytes()).into())
+    }
+
+    /// The hash bytes (for an SQL `BYTEA`/`BLOB` key).
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// A hash read back from storage.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+}
+
+impl fmt::Debug for TokenHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A prefix is enough to tell entries apart in logs.
+        write!(f, "TokenHash({:02x}{:02x}{:02x}{:02x}…)", self.0[0], self.0[1], self.0[2], self.0[3])
+    }
+}
+
+/// A fresh 256-bit random value, base64url-encoded (43 characters), and its hash.
+pub(crate) fn new_secret() -> (String, TokenHash) {
+    let value = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+    let hash = TokenHash::of(&value);
+    (value, hash)
+}
+
+/// A fresh 128-bit random identifier (a `jti`, a refresh family id), base64url-encoded.
+pub(crate) fn new_id() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>())
+}
+
+/// How the authorization response reaches the client (OAuth 2.0 Multiple Response Type Encoding
+/// Practices §2.1, OAuth 2.0 Form Post Response Mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ResponseMode {
+    /// Parameters in the query of the redirect URI (the default for `response_type=code`).
+    Query,
+    /// Parameters POSTed to the redirect URI by an auto-submitting form.
+    FormPost,
+}
+
+/// An authorization request that passed every check of the authorization endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AuthorizationRequest {
+    /// The client.
+    pub client_id: ClientId,
+    /// The redirect URI the response goes to (exactly as the client sent it).
+    pub redirect_uri: String,
+    /// Whether the client sent `redirect_uri`; if it did, the token request must repeat it
+    /// (RFC 6749 §4.1.3).
+    pub redirect_uri_sent: bool,
+    /// How the response is delivered.
+    pub response_mode: ResponseMode,
+    /// `state`, echoed back.
+    pub state: Option<String>,
+    /// `nonce`, copied into the ID token.
+    pub nonce: Option<String>,
+    /// The PKCE `code_challenge` (method S256).
+    pub code_challenge: String,
+    /// The scopes granted by the scope policy.
+    pub scopes: Scopes,
+    /// The audiences of the tokens (RFC 8707 resources, or the default audience).
+    pub audience: Vec<String>,
+    /// `prompt=login`.
+    pub prompt_login: bool,
+    /// `prompt=consent`.
+    pub prompt_consent: bool,
+    /// `prompt=none`.
+    pub prompt_none: bool,
+    /// `max_age`, in seconds.
+    pub max_age: Option<u64>,
+    /// `login_hint`.
+    pub login_hint: Option<String>,
+    /// When the request reached the authorization endpoint; `prompt=login` needs an
+    /// authentication after it.
+    pub started_at: SystemTime,
+}
+
+/// Where a pending authorization request waits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum PendingStage {
+    /// Waiting for the user to sign in at the host's login page.
+    Login,
+    /// Waiting for the user's decision on the consent page.
+    Consent {
+        /// Who is deciding.
+        principal: AuthenticatedPrincipal,
+        /// The hash of the anti-CSRF value set as a cookie in the browser that was shown the page.
+        browser: TokenHash,
+    },
+}
+
+/// An authorization request waiting for the user, stored under the hash of a random handle that
+/// only the browser holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct PendingAuthorization {
+    /// The validated request.
+    pub request: AuthorizationRequest,
+    /// What it waits for.
+    pub stage: PendingStage,
+    /// After this it is gone.
+    pub expires_at: SystemTime,
+}
+
+/// What an authorization code stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct AuthorizationCode {
+    /// The request the code answers.
+    pub request: AuthorizationRequest,
+    /// The user who authorized it.
+    pub principal: AuthenticatedPrincipal,
+    /// After this the code is refused (60 s after issue).
+    pub expires_at: SystemTime,
+}
+
+/// What a code redemption issues, recorded with the code so that a replay can revoke it
+/// (RFC 9700 §4.5.3.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CodeIssue {
+    /// The refresh family that the redemption creates (whether or not it ends up issuing a
+    /// refresh token: revoking an id never used is harmless).
+    pub family_id: String,
+    /// The `jti` of the access token.
+    pub access_token_jti: String,
+    /// When that access token expires; the redeemed code is remembered until then.
+    pub access_token_expires_at: SystemTime,
+}
+
+/// What [`Store::redeem_code`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CodeRedemption {
+    /// The code was live; it is now used, and this is what it stood for.
+    Redeemed(AuthorizationCode),
+    /// The code was used before; this is what the first redemption issued.
+    Replayed(CodeIssue),
+    /// No such code, or it expired.
+    Unknown,
+}
+
+/// A family of refresh tokens: one grant, rotated on every use (RFC 9700 §4.14.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RefreshFamily {
+    /// The family id.
+    pub family_id: String,
+    /// The client it was issued to.
+    pub client_id: ClientId,
+    /// The user.
+    pub principal: AuthenticatedPrincipal,
+    /// The scopes granted; a refresh may ask for fewer, never more (RFC 6749 §6).
+    pub scopes: Scopes,
+    /// The audiences granted; a refresh may ask for fewer, never more (RFC 8707 §2.2).
+    pub audience: Vec<String>,
+    /// The absolute end of the family.
+    pub expires_at: SystemTime,
+}
+
+/// What [`Store::find_refresh`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RefreshLookup {
+    /// The token is the family's current one.
+    Current(RefreshFamily),
+    /// The token was rotated out: presenting it is reuse.
+    RotatedOut(RefreshFamily),
+    /// No such token, or its family expired or was revoked.
+    Unknown,
+}
+
+/// What [`Store::rotate_refresh`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Rotation {
+    /// The presented token was current; the next one replaces it.
+    Rotated(RefreshFamily),
+    /// The presented token was rotated out: the family is now revoked.
+    Reused(RefreshFamily),
+    /// No such token, or its family expired or was revoked.
+    Unknown,
+}
+
+/// Where attesto keeps its own state. [`MemoryStore`] is the default.
+///
+/// Every method is one atomic operation; `now` is passed in so that stores and tests agree on
+/// time. Entries past their expiry must behave as absent, whether or not they were swept yet.
+pub trait Store: Send + Sync + 'static {
+    /// Stores a pending authorization request under `handle`.
+    fn put_pending(
+        &self,
+        handle: &TokenHash,
+        pending: &PendingAuthorization,
+    ) -> impl Future<Output = Result<(), HostError>> + Send;
+
+    /// Removes and returns the pending request under `handle`, if it exists and has not expired.
+    /// A handle is taken at most once.
+    fn take_pending(
+        &self,
+        handle: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<PendingAuthorization>, HostError>> + Send;
+
+    /// Stores an authorization code.
+    fn put_code(
+        &self,
+        code: &TokenHash,
+        grant: &AuthorizationCode,
+    ) -> impl Future<Output = Result<(), HostError>> + Send;
+
+    /// Atomically marks a live code used and records `issue` with it, or reports that it was
+    /// used before (and what the first use issued), or that it is unknown or expired. A used code
+    /// is remembered at least until `issue.access_token_expires_at`.
+    fn redeem_code(
+        &self,
+        code: &TokenHash,
+        issue: &CodeIssue,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<CodeRedemption, HostError>> + Send;
+
+    /// Creates a refresh family whose current token is `token`. Returns `false`, creating
+    /// nothing, when the family id was revoked before (a replayed code revoked it first).
+    fn create_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        token: &TokenHash,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send;
+
+    /// Looks a refresh token up without changing anything.
+    fn find_refresh(
+        &self,
+        token: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<RefreshLookup, HostError>> + Send;
+
+    /// Compare-and-rotate: if `presented` is its family's current token, `next` becomes current;
+    /// if `presented` was rotated out, the family is revoked (reuse detection).
+    fn rotate_refresh(
+        &self,
+        presented: &TokenHash,
+        next: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Rotation, HostError>> + Send;
+
+    /// Revokes a family, for good: its tokens are refused and it cannot be created afterwards.
+    /// The tombstone may be forgotten after `until`.
+    fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        until: SystemTime,
+    ) -> impl Future<Output = Result<(), HostError>> + Send;
+
+    /// Denies an access token by its `jti` until it expires.
+    fn revoke_access_token(
+        &self,
+        jti: &str,
+        expires_at: SystemTime,
+    ) -> impl Future<Output = Result<(), HostError>> + Send;
+
+    /// Whether an access token was revoked.
+    fn is_access_token_revoked(
+        &self,
+        jti: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send;
+}
+
+type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// [`Store`] as a trait object, so that [`Attesto`](crate::Attesto) holds any store without a
+/// type parameter. Implemented for every [`Store`].
+pub(crate) trait DynStore: Send + Sync {
+    fn put_pending<'a>(&'a self, h: &'a TokenHash, p: &'a PendingAuthorization)
+    -> BoxFuture<'a, Result<(), HostError>>;
+    fn take_pending<'a>(
+        &'a self,
+        h: &'a TokenHash,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Option<PendingAuthorization>, HostError>>;
+    fn put_code<'a>(&'a self, c: &'a TokenHash, g: &'a AuthorizationCode) -> BoxFuture<'a, Result<(), HostError>>;
+    fn redeem_code<'a>(
+        &'a self,
+        c: &'a TokenHash,
+        i: &'a CodeIssue,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<CodeRedemption, HostError>>;
+    fn create_refresh_family<'a>(
+        &'a self,
+        f: &'a RefreshFamily,
+        t: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<bool, HostError>>;
+    fn find_refresh<'a>(&'a self, t: &'a TokenHash, now: SystemTime)
+    -> BoxFuture<'a, Result<RefreshLookup, HostError>>;
+    fn rotate_refresh<'a>(
+        &'a self,
+        p: &'a TokenHash,
+        n: &'a TokenHash,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Rotation, HostError>>;
+    fn revoke_refresh_family<'a>(&'a self, id: &'a str, until: SystemTime) -> BoxFuture<'a, Result<(), HostError>>;
+    fn revoke_access_token<'a>(&'a self, jti: &'a str, exp: SystemTime) -> BoxFuture<'a, Result<(), HostError>>;
+    fn is_access_token_revoked<'a>(&'a self, jti: &'a str, now: SystemTime) -> BoxFuture<'a, Result<bool, HostError>>;
+}
+
+impl<S: Store> DynStore for S {
+    fn put_pending<'a>(
+        &'a self,
+        h: &'a TokenHash,
+        p: &'a PendingAuthorization,
+    ) -> BoxFuture<'a, Result<(), HostError>> {
+        Box::pin(Store::put_pending(self, h, p))
+    }
+    fn take_pending<'a>(
+        &'a self,
+        h: &'a TokenHash,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Option<PendingAuthorization>, HostError>> {
+        Box::pin(Store::take_pending(self, h, now))
+    }
+    fn put_code<'a>(&'a self, c: &'a TokenHash, g: &'a AuthorizationCode) -> BoxFuture<'a, Result<(), HostError>> {
+        Box::pin(Store::put_code(self, c, g))
+    }
+    fn redeem_code<'a>(
+        &'a self,
+        c: &'a TokenHash,
+        i: &'a CodeIssue,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<CodeRedemption, HostError>> {
+        Box::pin(Store::redeem_code(self, c, i, now))
+    }
+    fn create_refresh_family<'a>(
+        &'a self,
+        f: &'a RefreshFamily,
+        t: &'a TokenHash,
+    ) -> BoxFuture<'a, Result<bool, HostError>> {
+        Box::pin(Store::create_refresh_family(self, f, t))
+    }
+    fn find_refresh<'a>(
+        &'a self,
+        t: &'a TokenHash,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<RefreshLookup, HostError>> {
+        Box::pin(Store::find_refresh(self, t, now))
+    }
+    fn rotate_refresh<'a>(
+        &'a self,
+        p: &'a TokenHash,
+        n: &'a TokenHash,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Rotation, HostError>> {
+        Box::pin(Store::rotate_refresh(self, p, n, now))
+    }
+    fn revoke_refresh_family<'a>(&'a self, id: &'a str, until: SystemTime) -> BoxFuture<'a, Result<(), HostError>> {
+        Box::pin(Store::revoke_refresh_family(self, id, until))
+    }
+    fn revoke_access_token<'a>(&'a self, jti: &'a str, exp: SystemTime) -> BoxFuture<'a, Result<(), HostError>> {
+        Box::pin(Store::revoke_access_token(self, jti, exp))
+    }
+    fn is_access_token_revoked<'a>(&'a self, jti: &'a str, now: SystemTime) -> BoxFuture<'a, Result<bool, HostError>> {
+        Box::pin(Store::is_access_token_revoked(self, jti, now))
+    }
+}
+
+/// The in-memory [`Store`]: the default, right for one instance whose state may be lost on
+/// restart (users sign in again, refresh tokens stop working). Several instances, or refresh
+/// tokens that survive a restart, need a shared database store.
+///
+/// One mutex guards everything, so every operation is trivially atomic; expired entries are swept
+/// at most once a minute, during a write.
+#[derive(Default)]
+pub struct MemoryStore {
+    state: Mutex<MemoryState>,
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut MemoryState) -> T) -> Result<T, HostError> {
+        // A poisoned lock means a panic while holding it; the maps are still consistent (every
+        // operation leaves them so before anything can panic), so keep serving.
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(f(&mut state))
+    }
+}
+
+#[derive(Default)]
+struct MemoryState {
+    pending: HashMap<TokenHash, PendingAuthorization>,
+    codes: HashMap<TokenHash, CodeEntry>,
+    refresh_tokens: HashMap<TokenHash, String>,
+    families: HashMap<String, FamilyEntry>,
+    revoked_jtis: HashMap<String, SystemTime>,
+    last_sweep: Option<SystemTime>,
+}
+
+enum CodeEntry {
+    Live(AuthorizationCode),
+    Used { issue: CodeIssue, keep_until: SystemTime },
+}
+
+struct FamilyEntry {
+    /// `None` for a tombstone: a family revoked (possibly before it was created).
+    family: Option<RefreshFamily>,
+    current: Option<TokenHash>,
+    /// Every token the family ever had, to forget them with it.
+    tokens: Vec<TokenHash>,
+    expires_at: SystemTime,
+}
+
+/// How often expired entries are swept.
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+impl MemoryState {
+    fn sweep(&mut self, now: SystemTime) {
+        if self.last_sweep.is_some_and(|last| now.duration_since(last).unwrap_or_default() < SWEEP_EVERY) {
+            return;
+        }
+        self.last_sweep = Some(now);
+        self.pending.retain(|_, p| p.expires_at > now);
+        self.codes.retain(|_, c| match c {
+            CodeEntry::Live(grant) => grant.expires_at > now,
+            CodeEntry::Used { keep_until, .. } => *keep_until > now,
+        });
+        let mut forgotten = Vec::new();
+        self.families.retain(|_, f| {
+            let keep = f.expires_at > now;
+            if !keep {
+                forgotten.append(&mut f.tokens);
+            }
+            keep
+        });
+        for token in forgotten {
+            self.refresh_tokens.remove(&token);
+        }
+        self.revoked_jtis.retain(|_, exp| *exp > now);
+    }
+
+    /// The live family a token belongs to, and whether it is the current token.
+    fn live_family(&self, token: &TokenHash, now: SystemTime) -> Option<(&FamilyEntry, bool)> {
+        let id = self.refresh_tokens.get(token)?;
+        let entry = self.families.get(id)?;
+        let family = entry.family.as_ref()?;
+        (family.expires_at > now).then(|| (entry, entry.current.as_ref() == Some(token)))
+    }
+}
+
+impl Store for MemoryStore {
+    async fn put_pending(&self, handle: &TokenHash, pending: &PendingAuthorization) -> Result<(), HostError> {
+        self.with(|s| {
+            s.sweep(SystemTime::now());
+            s.pending.insert(*handle, pending.clone());
+        })
+    }
+
+    async fn take_pending(
+        &self,
+        handle: &TokenHash,
+        now: SystemTime,
+    ) -> Result<Option<PendingAuthorization>, HostError> {
+        self.with(|s| s.pending.remove(handle).filter(|p| p.expires_at > now))
+    }
+
+    async fn put_code(&self, code: &TokenHash, grant: &AuthorizationCode) -> Result<(), HostError> {
+        self.with(|s| {
+            s.sweep(SystemTime::now());
+            s.codes.insert(*code, CodeEntry::Live(grant.clone()));
+        })
+    }
+
+    async fn redeem_code(
+        &self,
+        code: &TokenHash,
+        issue: &CodeIssue,
+        now: SystemTime,
+    ) -> Result<CodeRedemption, HostError> {
+        self.with(|s| match s.codes.remove(code) {
+            Some(CodeEntry::Live(grant)) if grant.expires_at > now => {
+                let keep_until = grant.expires_at.max(issue.access_token_expires_at);
+                s.codes.insert(*code, CodeEntry::Used { issue: issue.clone(), keep_until });
+                CodeRedemption::Redeemed(grant)
+            }
+            Some(CodeEntry::Used { issue, keep_until }) if keep_until > now => {
+                let replayed = CodeRedemption::Replayed(issue.clone());
+                s.codes.insert(*code, CodeEntry::Used { issue, keep_until });
+                replayed
+            }
+            _ => CodeRedemption::Unknown,
+        })
+    }
+
+    async fn create_refresh_family(&self, family: &RefreshFamily, token: &TokenHash) -> Result<bool, HostError> {
+        self.with(|s| {
+            s.sweep(SystemTime::now());
+            if s.families.contains_key(&family.family_id) {
+                return false;
+            }
+            s.families.insert(
+                family.family_id.clone(),
+                FamilyEntry {
+                    family: Some(family.clone()),
+                    current: Some(*token),
+                    tokens: vec![*token],
+                    expires_at: family.expires_at,
+                },
+            );
+            s.refresh_tokens.insert(*token, family.family_id.clone());
+            true
+        })
+    }
+
+    async fn find_refresh(&self, token: &TokenHash, now: SystemTime) -> Result<RefreshLookup, HostError> {
+        self.with(|s| match s.live_family(token, now) {
+            Some((entry, current)) => {
+                let family = entry.family.clone();
+                match (family, current) {
+                    (Some(family), true) => RefreshLookup::Current(family),
+                    (Some(family), false) => RefreshLookup::RotatedOut(family),
+                    (None, _) => RefreshLookup::Unknown,
+                }
+            }
+            None => RefreshLookup::Unknown,
+        })
+    }
+
+    async fn rotate_refresh(
+        &self,
+        presented: &TokenHash,
+        next: &TokenHash,
+        now: SystemTime,
+    ) -> Result<Rotation, HostError> {
+        self.with(|s| {
+            let Some((_, current)) = s.live_family(presented, now) else {
+                return Rotation::Unknown;
+            };
+            let Some(id) = s.refresh_tokens.get(presented).cloned() else {
+                return Rotation::Unknown;
+            };
+            let Some(entry) = s.families.get_mut(&id) else {
+                return Rotation::Unknown;
+            };
+            let Some(family) = entry.family.clone() else {
+                return Rotation::Unknown;
+            };
+            if current {
+                entry.current = Some(*next);
+                entry.tokens.push(*next);
+                s.refresh_tokens.insert(*next, id);
+                Rotation::Rotated(family)
+            } else {
+                // Reuse: keep a tombstone until the family would have ended, so that none of its
+                // tokens works again and the id cannot be recreated.
+                entry.family = None;
+                entry.current = None;
+                Rotation::Reused(family)
+            }
+        })
+    }
+
+    async fn revoke_refresh_family(&self, family_id: &str, until: SystemTime) -> Result<(), HostError> {
+        self.with(|s| {
+            s.sweep(SystemTime::now());
+            let entry = s.families.entry(family_id.to_owned()).or_insert_with(|| FamilyEntry {
+                family: None,
+                current: None,
+                tokens: Vec::new(),
+                expires_at: until,
+            });
+            entry.family = None;
+            entry.current = None;
+            entry.expires_at = entry.expires_at.max(until);
+        })
+    }
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: SystemTime) -> Result<(), HostError> {
+        self.with(|s| {
+            s.sweep(SystemTime::now());
+            s.revoked_jtis.insert(jti.to_owned(), expires_at);
+        })
+    }
+
+    async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
+        self.with(|s| s.revoked_jtis.get(jti).is_some_and(|exp| *exp > now))
+    }
+}
