@@ -173,6 +173,9 @@ pub struct CodeIssue {
 }
 
 /// What [`Store::redeem_code`] found.
+// Returned once per redemption and matched at once: boxing the large variant would only add an
+// allocation.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CodeRedemption {
@@ -447,6 +450,8 @@ struct MemoryState {
     last_sweep: Option<SystemTime>,
 }
 
+// Most entries are live codes; boxing them would add an allocation to every issued code.
+#[allow(clippy::large_enum_variant)]
 enum CodeEntry {
     Live(AuthorizationCode),
     Used { issue: CodeIssue, keep_until: SystemTime },
