@@ -1,25 +1,47 @@
 //! The quickstart: a provider with embedded defaults — in-memory state, a generated ES256 key,
-//! one demo confidential client.
+//! a demo confidential client, a demo public (native) client, one demo user and a login page.
 //!
 //! ```text
 //! cargo run --example quickstart [-- --port 8080 --issuer http://127.0.0.1:8080]
 //! ```
 //!
+//! The example is the *host*: it owns the login page (`/login`, a plain HTML form) and the
+//! sessions behind it, and tells attesto who is signed in through [`PrincipalStore`]. attesto owns
+//! the protocol, including its consent page.
+//!
 //! The demo values come from the environment when set (`ATTESTO_DEMO_CLIENT_ID`,
-//! `ATTESTO_DEMO_CLIENT_SECRET`, `ATTESTO_DEMO_REDIRECT_URIS`, `ATTESTO_DEMO_SCOPES`,
-//! `ATTESTO_DEMO_RESOURCES`, `ATTESTO_DEMO_USER`, `ATTESTO_DEMO_PASSWORD`) and are printed at
-//! start-up with a `curl` line that fetches a token.
+//! `ATTESTO_DEMO_CLIENT_SECRET`, `ATTESTO_DEMO_REDIRECT_URIS`, `ATTESTO_DEMO_PUBLIC_CLIENT_ID`,
+//! `ATTESTO_DEMO_PUBLIC_REDIRECT_URIS`, `ATTESTO_DEMO_SCOPES`, `ATTESTO_DEMO_RESOURCES`,
+//! `ATTESTO_DEMO_USER`, `ATTESTO_DEMO_PASSWORD`, `ATTESTO_DEMO_EMAIL`) and are printed at start-up
+//! with an authorization URL for the public client and the `curl` lines that complete the flow.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::time::SystemTime;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
 
 use attesto::{
-    Attesto, AuthenticatedPrincipal, Client, ClientStore, GrantType, HostError, Key, LoginOutcome, LoginRequest,
-    PrincipalStore, Scopes, SecretHash,
+    Attesto, AuthenticatedPrincipal, Client, ClientStore, GrantType, HostError, Issuer, Key, LoginOutcome,
+    LoginRequest, Principal, PrincipalStore, Scopes, SecretHash,
 };
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use sha2::{Digest, Sha256};
+
+/// Where the demo login page lives (on the issuer's origin).
+const LOGIN_PATH: &str = "/login";
+
+/// How long a demo session lasts.
+const SESSION_TTL: Duration = Duration::from_secs(8 * 60 * 60);
+
+/// The scopes a user-facing client asks for: OpenID Connect's (OIDC Core §5.4, §11).
+const USER_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
 /// The host: what a real app keeps in its database, here in memory.
 #[derive(Clone)]
@@ -27,11 +49,38 @@ use base64::Engine as _;
 struct Demo {
     clients: Arc<HashMap<String, Client>>,
     user: Arc<DemoUser>,
+    sessions: Arc<Mutex<HashMap<[u8; 32], Session>>>,
+    site: Arc<Site>,
 }
 
+/// The one demo user. The credentials are kept as SHA-256 digests and compared in constant time,
+/// like client secrets; a real host keeps slow password hashes (argon2, bcrypt) instead.
 struct DemoUser {
     name: String,
-    password: String,
+    email: String,
+    name_hash: SecretHash,
+    password_hash: SecretHash,
+}
+
+/// A signed-in browser.
+#[derive(Clone)]
+struct Session {
+    subject: String,
+    auth_time: SystemTime,
+}
+
+/// What the login page needs to know about where it runs.
+struct Site {
+    /// `{origin}/login`.
+    login_url: String,
+    /// The authorization endpoint URL: the only place the login page sends a browser back to.
+    authorize_url: String,
+    /// The issuer's origin, which a login form POST must come from.
+    origin: String,
+    /// The session cookie's name: `__Host-` prefixed on https (RFC 6265bis §4.1.3.2).
+    cookie_name: &'static str,
+    /// Whether cookies are `Secure`.
+    secure: bool,
 }
 
 impl ClientStore for Demo {
@@ -41,25 +90,225 @@ impl ClientStore for Demo {
 }
 
 impl PrincipalStore for Demo {
-    /// The demo signs its one user in with HTTP Basic credentials on the browser request; a real
-    /// host reads its session cookie here and redirects to its login page otherwise.
+    /// The session cookie is a signed-in user; without one (or when the client asks for a fresh
+    /// sign-in, or the sign-in is older than `max_age`), the browser goes to the login page,
+    /// which sends it back to `resume_uri`.
     async fn authenticate(&self, request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
-        let presented = request
-            .headers
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Basic "))
-            .and_then(|v| base64::engine::general_purpose::STANDARD.decode(v).ok())
-            .and_then(|v| String::from_utf8(v).ok());
-        // Compared as SHA-256 digests in constant time, like client secrets.
-        let expected = SecretHash::of(&format!("{}:{}", self.user.name, self.user.password));
-        Ok(match presented {
-            Some(presented) if expected.verify(&presented) && !request.force_login => {
-                LoginOutcome::Authenticated(AuthenticatedPrincipal::new(self.user.name.clone(), SystemTime::now()))
+        let session = self.session(request.headers).filter(|session| {
+            // In whole seconds, the unit of `max_age` and `auth_time` (OIDC Core §3.1.2.1): a
+            // sign-in of a moment ago satisfies `max_age=0`, or the user would be asked forever.
+            let age = SystemTime::now().duration_since(session.auth_time).unwrap_or_default();
+            !request.force_login && request.max_age.is_none_or(|max_age| age.as_secs() <= max_age.as_secs())
+        });
+        Ok(match session {
+            Some(session) => LoginOutcome::Authenticated(
+                AuthenticatedPrincipal::new(session.subject, session.auth_time).with_amr(["pwd"]),
+            ),
+            None => {
+                let return_to: String = form_urlencoded::byte_serialize(request.resume_uri.as_bytes()).collect();
+                LoginOutcome::Redirect(format!("{}?return_to={return_to}", self.site.login_url))
             }
-            _ => LoginOutcome::LoginRequired,
         })
     }
+
+    /// Userinfo claims by scope (OIDC Core §5.4).
+    async fn build_userinfo_claims(
+        &self,
+        principal: &Principal,
+        scopes: &Scopes,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, HostError> {
+        let mut claims = serde_json::Map::new();
+        claims.insert("sub".to_owned(), principal.subject.clone().into());
+        if principal.subject != self.user.name {
+            return Ok(claims);
+        }
+        if scopes.contains("profile") {
+            claims.insert("name".to_owned(), self.user.name.clone().into());
+            claims.insert("preferred_username".to_owned(), self.user.name.clone().into());
+        }
+        if scopes.contains("email") {
+            claims.insert("email".to_owned(), self.user.email.clone().into());
+            claims.insert("email_verified".to_owned(), false.into());
+        }
+        Ok(claims)
+    }
+}
+
+impl Demo {
+    /// The session named by the request's session cookie, if it is live.
+    fn session(&self, headers: &HeaderMap) -> Option<Session> {
+        let id = cookie(headers, self.site.cookie_name)?;
+        // Looked up by the digest of the id, so the map never holds a usable session id.
+        let key = *SecretHash::of(id).as_bytes();
+        let sessions = self.sessions.lock().ok()?;
+        let session = sessions.get(&key)?;
+        let age = SystemTime::now().duration_since(session.auth_time).unwrap_or_default();
+        (age < SESSION_TTL).then(|| session.clone())
+    }
+
+    /// Starts a session for `subject` and returns its id: 256 random bits.
+    fn start_session(&self, subject: &str) -> Option<String> {
+        let id = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        let now = SystemTime::now();
+        let mut sessions = self.sessions.lock().ok()?;
+        sessions.retain(|_, s| now.duration_since(s.auth_time).unwrap_or_default() < SESSION_TTL);
+        sessions.insert(*SecretHash::of(&id).as_bytes(), Session { subject: subject.to_owned(), auth_time: now });
+        Some(id)
+    }
+
+    /// Whether `return_to` is the authorization endpoint (the resume URI attesto handed out), so
+    /// the login page is no open redirector.
+    fn may_return_to(&self, return_to: &str) -> bool {
+        return_to.strip_prefix(&self.site.authorize_url).is_some_and(|rest| rest.is_empty() || rest.starts_with('?'))
+    }
+}
+
+/// A cookie's value from the request's `Cookie` headers.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(n, _)| *n == name)
+        .map(|(_, v)| v)
+}
+
+/// The parameters of a query string or form body; the last value of a repeated name wins.
+fn params(input: &[u8]) -> HashMap<String, String> {
+    form_urlencoded::parse(input).into_owned().collect()
+}
+
+/// `GET /login?return_to=…`: the sign-in form.
+async fn login_page(State(demo): State<Demo>, RawQuery(query): RawQuery) -> Response {
+    let params = params(query.unwrap_or_default().as_bytes());
+    let return_to = params.get("return_to").map(String::as_str).unwrap_or_default();
+    if !demo.may_return_to(return_to) {
+        return bad_return_to();
+    }
+    login_form(StatusCode::OK, return_to, "", None)
+}
+
+/// `POST /login`: checks the credentials, starts a session, and sends the browser back to the
+/// authorization endpoint.
+async fn login_submit(State(demo): State<Demo>, headers: HeaderMap, body: Bytes) -> Response {
+    // A browser sends `Origin` with every form POST: a sign-in must come from this site's page.
+    if headers.get(header::ORIGIN).is_some_and(|origin| origin.as_bytes() != demo.site.origin.as_bytes()) {
+        return message_page(StatusCode::FORBIDDEN, "This sign-in did not come from the sign-in page.");
+    }
+    let params = params(&body);
+    let field = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
+    let (username, password, return_to) = (field("username"), field("password"), field("return_to"));
+    if !demo.may_return_to(return_to) {
+        return bad_return_to();
+    }
+    // Both compared, always, in constant time: `&`, not `&&`.
+    let valid = demo.user.name_hash.verify(username) & demo.user.password_hash.verify(password);
+    if !valid {
+        return login_form(StatusCode::UNAUTHORIZED, return_to, username, Some("Wrong username or password."));
+    }
+    let Some(session_id) = demo.start_session(&demo.user.name) else {
+        return message_page(StatusCode::SERVICE_UNAVAILABLE, "The sign-in could not be recorded; try again.");
+    };
+    let secure = if demo.site.secure { "; Secure" } else { "" };
+    let cookie = format!(
+        "{}={session_id}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{secure}",
+        demo.site.cookie_name,
+        SESSION_TTL.as_secs()
+    );
+    match (HeaderValue::from_str(&cookie), HeaderValue::from_str(return_to)) {
+        (Ok(cookie), Ok(location)) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::SET_COOKIE, cookie),
+                (header::LOCATION, location),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+        )
+            .into_response(),
+        _ => bad_return_to(),
+    }
+}
+
+fn bad_return_to() -> Response {
+    message_page(
+        StatusCode::BAD_REQUEST,
+        "This sign-in link is not valid. Start again from the application you were signing in to.",
+    )
+}
+
+/// The sign-in form; `error` is shown above it.
+fn login_form(status: StatusCode, return_to: &str, username: &str, error: Option<&str>) -> Response {
+    let mut body = String::from("<h1>Sign in</h1>");
+    if let Some(error) = error {
+        let _ = write!(body, "<p class=\"error\" role=\"alert\">{}</p>", escape(error));
+    }
+    let _ = write!(
+        body,
+        "<form method=\"post\" action=\"{LOGIN_PATH}\">\
+         <input type=\"hidden\" name=\"return_to\" value=\"{return_to}\">\
+         <label>Username <input name=\"username\" value=\"{username}\" autocomplete=\"username\" required \
+         autofocus></label>\
+         <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" \
+         required></label>\
+         <button type=\"submit\">Sign in</button></form>\
+         <p class=\"meta\">attesto quickstart demo login: the credentials are printed where the server \
+         started.</p>",
+        return_to = escape(return_to),
+        username = escape(username),
+    );
+    html(status, &body)
+}
+
+fn message_page(status: StatusCode, message: &str) -> Response {
+    html(status, &format!("<h1>Sign in</h1><p class=\"error\">{}</p>", escape(message)))
+}
+
+/// A page of the login site: no script, no external resources, not framable, forms post only
+/// to this origin, never cached.
+fn html(status: StatusCode, main: &str) -> Response {
+    const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;margin:0}\
+        main{max-width:22rem;margin:3rem auto;padding:1.5rem 2rem;background:#fff;\
+        border:1px solid #d0d7de;border-radius:8px}\
+        label{display:block;margin:.75rem 0}input{display:block;width:100%;box-sizing:border-box;\
+        font:inherit;padding:.35rem}button{font:inherit;padding:.45rem 1.25rem;margin-top:.5rem}\
+        .error{color:#b42318}.meta{color:#59636e;font-size:.85rem}";
+    const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
+                       frame-ancestors 'none'; base-uri 'none'";
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Sign in</title><style>{STYLE}</style></head><body><main>{main}</main></body></html>"
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)),
+            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+            (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+/// HTML-escapes text for element content and quoted attribute values.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 struct Options {
@@ -93,9 +342,14 @@ fn env_or(name: &str, default: impl FnOnce() -> String) -> String {
     std::env::var(name).ok().filter(|v| !v.is_empty()).unwrap_or_else(default)
 }
 
-/// 256 random bits, base64url: the demo secret when none is given.
+/// A comma-separated list.
+fn list(value: &str) -> Vec<&str> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+}
+
+/// 256 random bits, base64url: the demo secret when none is given, a PKCE verifier, a state.
 fn random_secret() -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 
 #[tokio::main]
@@ -105,58 +359,185 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .init();
     let options = parse_args()?;
     let issuer = options.issuer.unwrap_or_else(|| format!("http://127.0.0.1:{}", options.port));
+    let parsed_issuer = Issuer::parse(&issuer)?;
 
+    let default_scopes = format!("{} read write", USER_SCOPES.join(" "));
     let client_id = env_or("ATTESTO_DEMO_CLIENT_ID", || "demo-client".to_owned());
     let client_secret = env_or("ATTESTO_DEMO_CLIENT_SECRET", random_secret);
-    let redirect_uris = env_or("ATTESTO_DEMO_REDIRECT_URIS", || "http://127.0.0.1:3000/callback".to_owned());
-    let scopes = env_or("ATTESTO_DEMO_SCOPES", || "read write".to_owned());
+    let redirect_uris = env_or("ATTESTO_DEMO_REDIRECT_URIS", || "http://127.0.0.1:9000/callback".to_owned());
+    let public_id = env_or("ATTESTO_DEMO_PUBLIC_CLIENT_ID", || "demo-native".to_owned());
+    // RFC 8252 §7.3: a native app listens on a loopback port it picks at run time, so any port
+    // is accepted for a registered loopback IP redirect URI.
+    let public_redirect_uris = env_or("ATTESTO_DEMO_PUBLIC_REDIRECT_URIS", || "http://127.0.0.1/callback".to_owned());
+    let scopes = env_or("ATTESTO_DEMO_SCOPES", || default_scopes.clone());
     let resources = env_or("ATTESTO_DEMO_RESOURCES", || format!("http://127.0.0.1:{}/mcp", options.port));
     let user = env_or("ATTESTO_DEMO_USER", || "demo".to_owned());
     let password = env_or("ATTESTO_DEMO_PASSWORD", random_secret);
+    let email = env_or("ATTESTO_DEMO_EMAIL", || format!("{user}@example.com"));
 
-    let redirect_uris: Vec<&str> = redirect_uris.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
-    let client = Client::confidential(client_id.as_str(), SecretHash::of(&client_secret))
+    let allowed = Scopes::parse(&scopes).map_err(|e| format!("ATTESTO_DEMO_SCOPES: {e}"))?;
+    let redirect_uris = list(&redirect_uris);
+    let public_redirect_uris = list(&public_redirect_uris);
+    if public_redirect_uris.is_empty() {
+        return Err("ATTESTO_DEMO_PUBLIC_REDIRECT_URIS is empty".into());
+    }
+    // A confidential web app: the code flow for users, and client_credentials for itself.
+    let confidential = Client::confidential(client_id.as_str(), SecretHash::of(&client_secret))
         .with_name("attesto demo client")
         .with_redirect_uris(redirect_uris.iter().copied())
         .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials])
-        .with_scopes(Scopes::parse(&scopes).map_err(|e| format!("ATTESTO_DEMO_SCOPES: {e}"))?);
+        .with_scopes(allowed.clone());
+    // A native app: no secret (`none`), PKCE only.
+    let public = Client::public(public_id.as_str())
+        .with_name("attesto demo native app")
+        .with_redirect_uris(public_redirect_uris.iter().copied())
+        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
+        .with_scopes(allowed);
+    if public_id == client_id {
+        return Err("ATTESTO_DEMO_PUBLIC_CLIENT_ID must differ from ATTESTO_DEMO_CLIENT_ID".into());
+    }
+
+    let secure = parsed_issuer.origin().starts_with("https:");
     let host = Demo {
-        clients: Arc::new(HashMap::from([(client_id.clone(), client)])),
-        user: Arc::new(DemoUser { name: user.clone(), password: password.clone() }),
+        clients: Arc::new(HashMap::from([(client_id.clone(), confidential), (public_id.clone(), public)])),
+        user: Arc::new(DemoUser {
+            name: user.clone(),
+            email,
+            name_hash: SecretHash::of(&user),
+            password_hash: SecretHash::of(&password),
+        }),
+        sessions: Arc::default(),
+        site: Arc::new(Site {
+            login_url: parsed_issuer.url_of(LOGIN_PATH),
+            authorize_url: parsed_issuer.url_of(Demo::PATHS.authorize),
+            origin: parsed_issuer.origin().to_owned(),
+            cookie_name: if secure { "__Host-attesto-demo-session" } else { "attesto-demo-session" },
+            secure,
+        }),
     };
 
-    let mut builder = Attesto::builder(host)
+    let mut builder = Attesto::builder(host.clone())
         .issuer(&issuer)?
         .signing_key(Key::generate_for_development()?)
         .scopes_supported(scopes.split(' ').filter(|s| !s.is_empty()));
-    let resources: Vec<&str> = resources.split(',').map(str::trim).filter(|s| !s.is_empty()).collect();
+    let resources = list(&resources);
     for resource in &resources {
         builder = builder.resource(resource)?;
     }
     let auth = builder.build()?;
-    let app = axum::Router::new().merge(auth.router());
+    let login = axum::Router::new().route(LOGIN_PATH, get(login_page).post(login_submit)).with_state(host);
+    let app = axum::Router::new().merge(auth.router()).merge(login);
 
     let address = SocketAddr::from(([127, 0, 0, 1], options.port));
     let listener = tokio::net::TcpListener::bind(address).await?;
-    let token_url = auth.issuer().url_of(Demo::PATHS.token);
     println!(
-        "\nattesto quickstart on http://{address}\n\
-         \n  issuer          {issuer}\
-         \n  discovery       {origin}/.well-known/oauth-authorization-server\
-         \n  token endpoint  {token_url}\
-         \n  client id       {client_id}\
-         \n  client secret   {client_secret}\
-         \n  redirect URIs   {redirect}\
-         \n  scopes          {scopes}\
-         \n  resources       {resource_list}\
-         \n  demo user       {user} / {password}\
-         \n\nfetch a token:\n\n  curl -s -u '{client_id}:{client_secret}' -d grant_type=client_credentials --data-urlencode 'scope={scopes}' {token_url}\n",
-        origin = auth.issuer().origin(),
-        redirect = redirect_uris.join(", "),
-        resource_list = resources.join(", "),
+        "{}",
+        banner(
+            &auth,
+            &address,
+            &Banner {
+                client_id: &client_id,
+                client_secret: &client_secret,
+                redirect_uris: &redirect_uris,
+                public_id: &public_id,
+                public_redirect: public_redirect_uris[0],
+                scopes: &scopes,
+                resources: &resources,
+                user: &user,
+                password: &password,
+            }
+        )?
     );
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
+}
+
+/// What the start-up text shows.
+struct Banner<'a> {
+    client_id: &'a str,
+    client_secret: &'a str,
+    redirect_uris: &'a [&'a str],
+    public_id: &'a str,
+    public_redirect: &'a str,
+    scopes: &'a str,
+    resources: &'a [&'a str],
+    user: &'a str,
+    password: &'a str,
+}
+
+/// The start-up text: the endpoints, the clients, the user, and a complete code flow for the
+/// public client with a fresh PKCE pair.
+fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<String, url::ParseError> {
+    let issuer = auth.issuer();
+    let token_url = issuer.url_of(Demo::PATHS.token);
+    let userinfo_url = Demo::PATHS.userinfo.map(|path| issuer.url_of(path)).unwrap_or_default();
+    // RFC 7636 §4.1, §4.2: a 256-bit verifier and its S256 challenge.
+    let verifier = random_secret();
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let user_scopes: Vec<&str> = b.scopes.split(' ').filter(|s| USER_SCOPES.contains(s)).collect();
+    let api_scopes: Vec<&str> = b.scopes.split(' ').filter(|s| !s.is_empty() && !USER_SCOPES.contains(s)).collect();
+    let mut authorize = url::Url::parse(&issuer.url_of(Demo::PATHS.authorize))?;
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", b.public_id)
+        .append_pair("redirect_uri", b.public_redirect)
+        .append_pair("scope", &user_scopes.join(" "))
+        .append_pair("state", &random_secret()[..16])
+        .append_pair("nonce", &random_secret()[..16])
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let client_credentials = if api_scopes.is_empty() {
+        format!("curl -s -u '{}:{}' -d grant_type=client_credentials {token_url}", b.client_id, b.client_secret)
+    } else {
+        format!(
+            "curl -s -u '{}:{}' -d grant_type=client_credentials -d 'scope={}' {token_url}",
+            b.client_id,
+            b.client_secret,
+            api_scopes.join(" ")
+        )
+    };
+    Ok(format!(
+        "\nattesto quickstart on http://{address}\n\
+         \n  issuer            {issuer}\
+         \n  discovery         {origin}/.well-known/openid-configuration\
+         \n  token endpoint    {token_url}\
+         \n  userinfo          {userinfo_url}\
+         \n  login page        {origin}{LOGIN_PATH}\
+         \n\n  confidential client (client_secret_basic)\
+         \n    client id       {client_id}\
+         \n    client secret   {client_secret}\
+         \n    redirect URIs   {redirect}\
+         \n  public client (none + PKCE)\
+         \n    client id       {public_id}\
+         \n    redirect URI    {public_redirect} (any port)\
+         \n  scopes            {scopes}\
+         \n  resources         {resource_list}\
+         \n  demo user         {user} / {password}\
+         \n\nsign in as the public client: open this URL in a browser, sign in, allow; the browser then\
+         \nlands on {public_redirect}?code=…&state=…&iss=… (nothing listens there: copy the code)\
+         \n\n  {authorize}\
+         \n\n  PKCE verifier   {verifier}\
+         \n  PKCE challenge  {challenge} (S256)\
+         \n\nexchange the code (within 60 s):\
+         \n\n  curl -s -d grant_type=authorization_code -d client_id={public_id} \
+         --data-urlencode 'redirect_uri={public_redirect}' -d code_verifier={verifier} -d code=CODE {token_url}\
+         \n\nread userinfo, refresh:\
+         \n\n  curl -s -H 'Authorization: Bearer ACCESS_TOKEN' {userinfo_url}\
+         \n  curl -s -d grant_type=refresh_token -d client_id={public_id} -d refresh_token=REFRESH_TOKEN {token_url}\
+         \n\nfetch a token for the confidential client itself:\
+         \n\n  {client_credentials}\n",
+        origin = issuer.origin(),
+        client_id = b.client_id,
+        client_secret = b.client_secret,
+        redirect = b.redirect_uris.join(", "),
+        public_id = b.public_id,
+        public_redirect = b.public_redirect,
+        scopes = b.scopes,
+        resource_list = b.resources.join(", "),
+        user = b.user,
+        password = b.password,
+    ))
 }
 
 async fn shutdown() {

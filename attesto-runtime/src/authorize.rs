@@ -167,79 +167,90 @@ async fn new_request<P: Provider>(
     // since they shape every later error response.
     let state = form.get("state").filter(|_| !form.is_repeated("state")).map(str::to_owned);
     let mut target = Target { redirect_uri: redirect_uri.clone(), mode: ResponseMode::Query, state };
-    let fail = |target: &Target, error: OAuthError| Err(redirect_error(attesto, &client, None, "", target, &error));
+    let fail = |target: &Target, error: OAuthError| redirect_error(attesto, &client, None, "", target, &error);
     target.mode = match form.get("response_mode") {
         None | Some("query") => ResponseMode::Query,
         Some("form_post") => ResponseMode::FormPost,
-        Some(_) => return fail(&target, OAuthError::invalid_request("unsupported `response_mode`")),
+        Some(_) => return Err(fail(&target, OAuthError::invalid_request("unsupported `response_mode`"))),
     };
     if let Some(name) = form.repeated(REPEATABLE) {
-        return fail(&target, OAuthError::invalid_request(format!("parameter `{name}` is repeated")));
+        return Err(fail(&target, OAuthError::invalid_request(format!("parameter `{name}` is repeated"))));
     }
     if target.state.as_ref().is_some_and(|s| s.len() > MAX_VALUE_LEN) {
         target.state = None;
-        return fail(&target, OAuthError::invalid_request("`state` is too long"));
+        return Err(fail(&target, OAuthError::invalid_request("`state` is too long")));
     }
     if form.get("request").is_some() {
-        return fail(&target, OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported"));
+        return Err(fail(
+            &target,
+            OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported"),
+        ));
     }
     if form.get("request_uri").is_some() {
-        return fail(&target, OAuthError::new(ErrorCode::RequestUriNotSupported, "`request_uri` is not supported"));
+        return Err(fail(
+            &target,
+            OAuthError::new(ErrorCode::RequestUriNotSupported, "`request_uri` is not supported"),
+        ));
     }
     match form.get("response_type") {
         Some("code") => {}
         Some(_) => {
-            return fail(
+            return Err(fail(
                 &target,
                 OAuthError::new(ErrorCode::UnsupportedResponseType, "only `response_type=code` is supported"),
-            );
+            ));
         }
-        None => return fail(&target, OAuthError::invalid_request("missing `response_type`")),
+        None => return Err(fail(&target, OAuthError::invalid_request("missing `response_type`"))),
     }
     if !client.allows_grant(GrantType::AuthorizationCode) {
-        return fail(
+        return Err(fail(
             &target,
             OAuthError::new(ErrorCode::UnauthorizedClient, "the client may not use the authorization code grant"),
-        );
+        ));
     }
     // PKCE, S256 only, for every client (OAuth 2.1 §4.1.1, RFC 9700 §2.1.1). A missing method
     // means `plain` (RFC 7636 §4.3), which is refused too.
     let code_challenge = match (form.get("code_challenge"), form.get("code_challenge_method")) {
         (None, _) => {
-            return fail(&target, OAuthError::invalid_request("missing `code_challenge` (PKCE with S256 is required)"));
+            return Err(fail(
+                &target,
+                OAuthError::invalid_request("missing `code_challenge` (PKCE with S256 is required)"),
+            ));
         }
         (Some(_), None | Some("plain")) => {
-            return fail(&target, OAuthError::invalid_request("`code_challenge_method` must be S256"));
+            return Err(fail(&target, OAuthError::invalid_request("`code_challenge_method` must be S256")));
         }
         (Some(_), Some(method)) if method != "S256" => {
-            return fail(&target, OAuthError::invalid_request("`code_challenge_method` must be S256"));
+            return Err(fail(&target, OAuthError::invalid_request("`code_challenge_method` must be S256")));
         }
         (Some(challenge), Some(_)) => challenge,
     };
     // An S256 challenge is the base64url of a SHA-256: exactly 43 characters.
     if code_challenge.len() != 43 || URL_SAFE_NO_PAD.decode(code_challenge).map_or(true, |d| d.len() != 32) {
-        return fail(&target, OAuthError::invalid_request("`code_challenge` is not a base64url SHA-256 value"));
+        return Err(fail(&target, OAuthError::invalid_request("`code_challenge` is not a base64url SHA-256 value")));
     }
     let requested = match Scopes::parse(form.get("scope").unwrap_or_default()) {
         Ok(scopes) => scopes,
-        Err(error) => return fail(&target, OAuthError::new(ErrorCode::InvalidScope, error.to_string())),
+        Err(error) => return Err(fail(&target, OAuthError::new(ErrorCode::InvalidScope, error.to_string()))),
     };
     let audience = match audiences(&inner.settings, form.all("resource")) {
         Ok(audience) => audience.into_owned(),
-        Err(error) => return fail(&target, error),
+        Err(error) => return Err(fail(&target, error)),
     };
     let scopes = match provider.scope_policy().authorize_scope(&client, &requested).await {
         Ok(ScopeDecision::Grant(scopes)) => scopes,
-        Ok(ScopeDecision::Refuse(reason)) => return fail(&target, OAuthError::new(ErrorCode::InvalidScope, reason)),
-        Err(error) => return fail(&target, OAuthError::from(error)),
+        Ok(ScopeDecision::Refuse(reason)) => {
+            return Err(fail(&target, OAuthError::new(ErrorCode::InvalidScope, reason)));
+        }
+        Err(error) => return Err(fail(&target, OAuthError::from(error))),
     };
     let nonce = form.get("nonce").map(str::to_owned);
     if nonce.as_ref().is_some_and(|n| n.len() > MAX_VALUE_LEN) {
-        return fail(&target, OAuthError::invalid_request("`nonce` is too long"));
+        return Err(fail(&target, OAuthError::invalid_request("`nonce` is too long")));
     }
     let login_hint = form.get("login_hint").map(str::to_owned);
     if login_hint.as_ref().is_some_and(|n| n.len() > MAX_VALUE_LEN) {
-        return fail(&target, OAuthError::invalid_request("`login_hint` is too long"));
+        return Err(fail(&target, OAuthError::invalid_request("`login_hint` is too long")));
     }
     let (mut prompt_none, mut prompt_login, mut prompt_consent) = (false, false, false);
     for value in form.get("prompt").unwrap_or_default().split(' ').filter(|v| !v.is_empty()) {
@@ -247,17 +258,19 @@ async fn new_request<P: Provider>(
             "none" => prompt_none = true,
             "login" => prompt_login = true,
             "consent" => prompt_consent = true,
-            _ => return fail(&target, OAuthError::invalid_request("unsupported `prompt` value")),
+            _ => return Err(fail(&target, OAuthError::invalid_request("unsupported `prompt` value"))),
         }
     }
     // OIDC Core §3.1.2.1: `none` with any other value is an error.
     if prompt_none && (prompt_login || prompt_consent) {
-        return fail(&target, OAuthError::invalid_request("`prompt=none` cannot be combined with other values"));
+        return Err(fail(&target, OAuthError::invalid_request("`prompt=none` cannot be combined with other values")));
     }
     let max_age = match form.get("max_age").map(str::parse::<u64>) {
         None => None,
         Some(Ok(seconds)) => Some(seconds),
-        Some(Err(_)) => return fail(&target, OAuthError::invalid_request("`max_age` must be a non-negative integer")),
+        Some(Err(_)) => {
+            return Err(fail(&target, OAuthError::invalid_request("`max_age` must be a non-negative integer")));
+        }
     };
     let request = AuthorizationRequest {
         client_id: client.client_id.clone(),
@@ -351,10 +364,12 @@ async fn authenticate<P: Provider>(
         Err(error) => return deny(None, OAuthError::from(error)),
     };
     // The host is asked to honour `prompt=login` and `max_age`; attesto checks that it did (OIDC
-    // Core §3.1.2.1: the server MUST re-authenticate), rather than trust a stale session.
-    if request.prompt_login
-        && principal.auth_time < request.started_at.checked_sub(Duration::from_secs(1)).unwrap_or(request.started_at)
-    {
+    // Core §3.1.2.1: the server MUST re-authenticate), rather than trust a stale session. A sign-in
+    // since the request started is that re-authentication (one second of slack for hosts that keep
+    // auth times in whole seconds).
+    let signed_in_during_request =
+        principal.auth_time >= request.started_at.checked_sub(Duration::from_secs(1)).unwrap_or(request.started_at);
+    if request.prompt_login && !signed_in_during_request {
         return deny(
             Some(&principal.subject),
             OAuthError::new(ErrorCode::LoginRequired, "a fresh sign-in was required and did not happen"),
@@ -362,7 +377,9 @@ async fn authenticate<P: Provider>(
     }
     if let Some(max_age) = request.max_age {
         let age = SystemTime::now().duration_since(principal.auth_time).unwrap_or_default();
-        if age > Duration::from_secs(max_age) {
+        // Without the exception `max_age=0` (or any age shorter than the trip back from the
+        // login page) could never be satisfied.
+        if age > Duration::from_secs(max_age) && !signed_in_during_request {
             return deny(
                 Some(&principal.subject),
                 OAuthError::new(ErrorCode::LoginRequired, "the sign-in is older than `max_age`"),
@@ -660,26 +677,25 @@ fn redirect_uri_allowed(client: &Client, uri: &str) -> bool {
     if !client.is_public {
         return false;
     }
-    let Some(requested) = loopback(uri) else {
+    let Some(requested) = loopback_without_port(uri) else {
         return false;
     };
-    client.redirect_uris.iter().filter_map(|r| loopback(r)).any(|registered| registered == requested)
+    client.redirect_uris.iter().filter_map(|r| loopback_without_port(r)).any(|registered| registered == requested)
 }
 
-/// A loopback IP-literal `http` redirect URI without its port: (host, path, query).
-fn loopback(uri: &str) -> Option<(String, String, Option<String>)> {
-    let url = url::Url::parse(uri).ok()?;
-    let is_loopback = match url.host()? {
-        url::Host::Ipv4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
-        url::Host::Ipv6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
-        url::Host::Domain(_) => false,
+/// A loopback IP-literal `http` redirect URI with its port taken out, compared as text: the port
+/// is the only part that may differ (RFC 9700 §4.1.3: exact string matching except the port of a
+/// native app's loopback URI). Parsing would also equate `127.1`, `2130706433`, `[0:…:1]`, dot
+/// segments and `\`, which are not the registered URI. `localhost` is not accepted (RFC 8252 §8.3).
+fn loopback_without_port(uri: &str) -> Option<String> {
+    let rest = uri.strip_prefix("http://")?;
+    let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    let host = ["127.0.0.1", "[::1]"].into_iter().find(|host| authority.starts_with(host))?;
+    let port_ok = match &authority[host.len()..] {
+        "" => true,
+        port => port.strip_prefix(':').is_some_and(|digits| {
+            digits.bytes().all(|b| b.is_ascii_digit()) && digits.parse::<u16>().is_ok_and(|port| port != 0)
+        }),
     };
-    let clean = url.scheme() == "http"
-        && is_loopback
-        && url.username().is_empty()
-        && url.password().is_none()
-        && url.fragment().is_none()
-        && !uri.contains('#');
-    clean
-        .then(|| (url.host_str().unwrap_or_default().to_owned(), url.path().to_owned(), url.query().map(str::to_owned)))
+    (port_ok && !tail.contains('#')).then(|| format!("http://{host}{tail}"))
 }

@@ -168,7 +168,14 @@ pub(crate) fn consent_page(page: &ConsentPage<'_>) -> Response {
         handle = escape(page.handle),
         csrf = escape(page.csrf),
     );
-    html_response(StatusCode::OK, HeaderValue::from_static(CONSENT_CSP), document("Authorize access", &main))
+    let mut response =
+        html_response(StatusCode::OK, HeaderValue::from_static(CONSENT_CSP), document("Authorize access", &main));
+    // The decision is checked by its `Origin`. Under `no-referrer` a browser sends `Origin: null`
+    // with a form POST (Fetch §3.1, "append a request `Origin` header"), which would refuse every
+    // real decision; `same-origin` sends the origin to this server only, and the page's URL (with
+    // `state` and the PKCE challenge) still never reaches another site.
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
 }
 
 /// The human description of a standard OpenID Connect scope (OpenID Connect Core §5.4, §11),
@@ -267,8 +274,11 @@ mod tests {
         assert_eq!(header_str(response, &header::CACHE_CONTROL), "no-store");
         assert_eq!(header_str(response, &header::PRAGMA), "no-cache");
         assert_eq!(header_str(response, &header::X_CONTENT_TYPE_OPTIONS), "nosniff");
-        assert_eq!(header_str(response, &header::REFERRER_POLICY), "no-referrer");
         assert_eq!(header_str(response, &header::X_FRAME_OPTIONS), "DENY");
+        let referrer_policy = header_str(response, &header::REFERRER_POLICY);
+        let consent = header_str(response, &header::CONTENT_SECURITY_POLICY).contains("form-action 'self'");
+        // The consent page lets its same-origin POST carry `Origin`; the other pages send nothing.
+        assert_eq!(referrer_policy, if consent { "same-origin" } else { "no-referrer" });
         header_str(response, &header::CONTENT_SECURITY_POLICY).to_owned()
     }
 

@@ -32,6 +32,9 @@ const REPEATABLE: &[&str] = &["resource"];
 /// Claims attesto sets itself; host claims never overwrite them (RFC 9068 §2.2).
 const REGISTERED_CLAIMS: &[&str] = &["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "cnf"];
 
+/// The scope of OpenID Connect requests (OIDC Core §3.1.2.1).
+const OPENID: &str = "openid";
+
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Serialize)]
 pub(crate) struct TokenResponse {
@@ -174,8 +177,18 @@ async fn client_credentials<P: Provider>(
     }
     let requested = Scopes::parse(form.get("scope").unwrap_or_default())
         .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
+    // OpenID Connect is about a user, and a client acting for itself has none: its token's `sub`
+    // is its client id, which userinfo would otherwise read as the subject of a user (the host's
+    // user 42 and client 42, say).
+    if requested.contains(OPENID) {
+        return Err(OAuthError::new(ErrorCode::InvalidScope, "`openid` needs a user; client_credentials has none"));
+    }
     let audience = audiences(&inner.settings, form.all("resource"))?;
     let scopes = match provider.scope_policy().authorize_scope(&client, &requested).await? {
+        // A policy that grants the client's allowed scopes by default may include `openid`.
+        ScopeDecision::Grant(scopes) if scopes.contains(OPENID) => {
+            scopes.iter().filter(|s| s.as_str() != OPENID).cloned().collect::<Scopes>()
+        }
         ScopeDecision::Grant(scopes) => scopes,
         ScopeDecision::Refuse(reason) => return Err(OAuthError::new(ErrorCode::InvalidScope, reason)),
     };
@@ -444,7 +457,7 @@ async fn respond_with_tokens<P: Provider>(
     let principal = provider.build_principal(client, &user.subject, scopes).await?;
     // The subject is the authenticated user's: the host shapes claims, not identity.
     let access_token = issue(attesto, client, &user.subject, &principal.claims, scopes, audience, grant_type, jti)?;
-    let id_token = if P::FEATURES.openid && scopes.contains("openid") {
+    let id_token = if P::FEATURES.openid && scopes.contains(OPENID) {
         let extra = provider.build_id_token_claims(client, user, scopes).await?;
         Some(id_token::mint(
             inner.keys.signing_key(),

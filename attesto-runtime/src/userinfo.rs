@@ -44,10 +44,17 @@ async fn userinfo<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap) -> Res
         (None, _) => None,
         (Some(_), Some(_)) => return Err(OAuthError::invalid_request("repeated Authorization header")),
     };
-    // RFC 6750 §3.1: a request without credentials gets a bare challenge, no error code.
+    // RFC 6750 §3.1: a request without credentials gets a bare challenge, and no error code or
+    // other error information, in the header or the body.
     let Some(token) = token else {
-        return Err(OAuthError::new(ErrorCode::InvalidToken, "a Bearer access token is required")
-            .with_challenge(HeaderValue::from_static("Bearer")));
+        return Ok((
+            StatusCode::UNAUTHORIZED,
+            [
+                (header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+        )
+            .into_response());
     };
     let now = SystemTime::now();
     let seconds = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();

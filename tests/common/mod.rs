@@ -7,17 +7,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use attesto::{
-    AuthenticatedPrincipal, AuthorizationDenied, Attesto, Client, ClientStore, CodeIssued, CodeReuseDetected,
+    Attesto, AuthenticatedPrincipal, AuthorizationDenied, Client, ClientStore, CodeIssued, CodeReuseDetected,
     ConsentDecision, ConsentPolicy, ConsentRequest, EventSink, GrantType, HostError, Key, LoginOutcome, LoginRequest,
     Principal, PrincipalStore, RefreshReuseDetected, RefreshRotated, Scopes, SecretHash, TokenDenied,
     TokenEndpointAuthMethod, TokenIssued,
 };
-use sha2::{Digest, Sha256};
 use axum::Router;
 use axum::body::Body;
 use base64::Engine as _;
 use http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt as _;
+use sha2::{Digest, Sha256};
 use tower::ServiceExt as _;
 
 pub const ISSUER: &str = "https://auth.example.com";
@@ -31,6 +31,8 @@ pub const NATIVE_REDIRECT: &str = "http://127.0.0.1/callback";
 pub const LOGIN_PAGE: &str = "https://auth.example.com/login";
 /// The cookie that carries the test host's session: `test-session=<subject>[:<auth_time unix>]`.
 pub const SESSION_COOKIE: &str = "test-session";
+/// The display name of the `hostile-name` client: markup the consent page must escape.
+pub const HOSTILE_NAME: &str = "<script>alert(\"pwned\")</script><img src=x onerror=alert(1)> & 'Co'";
 
 /// The clients every test host knows.
 pub fn clients() -> HashMap<String, Client> {
@@ -83,6 +85,12 @@ pub fn clients() -> HashMap<String, Client> {
     // A client id with characters that need form-encoding in Basic credentials (RFC 6749 §2.3.1).
     add(Client::confidential("weird:id/é", SecretHash::of("p@ss:w rd"))
         .with_scopes(Scopes::parse("read").expect("valid")));
+    // A client whose (self-chosen, e.g. dynamically registered) name is HTML; consent is asked.
+    add(Client::confidential("hostile-name", SecretHash::of(SECRET))
+        .with_name(HOSTILE_NAME)
+        .with_scopes(Scopes::parse("openid profile").expect("valid scopes"))
+        .with_redirect_uris([WEB_REDIRECT])
+        .with_grant_types([GrantType::AuthorizationCode]));
     clients
 }
 
