@@ -274,8 +274,10 @@ fn html(status: StatusCode, main: &str) -> Response {
         label{display:block;margin:.75rem 0}input{display:block;width:100%;box-sizing:border-box;\
         font:inherit;padding:.35rem}button{font:inherit;padding:.45rem 1.25rem;margin-top:.5rem}\
         .error{color:#b42318}.meta{color:#59636e;font-size:.85rem}";
-    const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; \
-                       frame-ancestors 'none'; base-uri 'none'";
+    // No `form-action`: browsers apply it to the redirects that follow a form POST, and after a
+    // sign-in the browser goes on through the authorization endpoint to the client's redirect URI
+    // (directly, when consent needs no page). The form's action is a fixed path of this site.
+    const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
     let page = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -288,7 +290,9 @@ fn html(status: StatusCode, main: &str) -> Response {
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
             (header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP)),
             (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-            (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+            // Not `no-referrer`: under it a browser sends `Origin: null` with the form POST (Fetch
+            // §3.1), and the sign-in's origin check would refuse every real sign-in.
+            (header::REFERRER_POLICY, HeaderValue::from_static("same-origin")),
         ],
         page,
     )

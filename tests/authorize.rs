@@ -837,7 +837,10 @@ async fn the_consent_page_names_the_client_and_the_scopes_and_sets_a_strict_cook
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
     assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
     let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().expect("ASCII");
-    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("form-action 'self'"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    // Browsers apply `form-action` to the redirect that answers the decision: the client's
+    // redirect origin must be allowed next to this server, and nothing else.
+    assert!(csp.ends_with("form-action 'self' https://client.example.com"), "{csp}");
     // The decision is a same-origin POST whose `Origin` the endpoint checks: the page's referrer
     // policy must let the browser send it (Fetch §3.1: under `no-referrer` it is `null`).
     assert_eq!(headers[header::REFERRER_POLICY], "same-origin");

@@ -453,6 +453,7 @@ async fn ask_consent<P: Provider>(
         action: P::PATHS.authorize,
         handle: &handle,
         csrf: &csrf,
+        redirect_uri: &pending.request.redirect_uri,
     });
     if let Ok(cookie) = HeaderValue::from_str(&csrf_cookie(attesto, &handle, &csrf, PENDING_TTL.as_secs())) {
         response.headers_mut().append(header::SET_COOKIE, cookie);

@@ -22,6 +22,7 @@ const STYLE: &str = "\
 body{margin:0;background:#f4f5f7;color:#1f2328;\
 font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif}\
 main{box-sizing:border-box;max-width:30rem;margin:3rem auto;padding:1.5rem 2rem;\
+width:calc(100% - 2rem);\
 background:#fff;border:1px solid #d0d7de;border-radius:8px}\
 h1{font-size:1.3rem;line-height:1.3;margin:0 0 1rem}\
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9em;\
@@ -38,8 +39,9 @@ const ERROR_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-an
                          base-uri 'none'; form-action 'none'";
 
 /// CSP of the consent page: as the error page, but its form posts back to this server.
-const CONSENT_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; \
-                           frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+/// The consent page's policy without `form-action`; [`consent_csp`] adds it.
+const CONSENT_CSP_BASE: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+                                frame-ancestors 'none'; base-uri 'none'";
 
 /// CSP of the form_post page when the hashed policy cannot be built: no script runs, so the page
 /// still refuses everything it does not need. Only reachable if [`FORM_POST_CSP`] fails to parse.
@@ -92,10 +94,20 @@ pub(crate) fn error_page(status: StatusCode, error: &str, description: &str) -> 
          <p>{description}</p>\
          <p>You can close this page and return to the application.</p>\
          <p class=\"meta\">Error code: <code>{error}</code></p>",
-        description = escape(description),
+        description = escape(&sentence(description)),
         error = escape(error),
     );
     html_response(status, HeaderValue::from_static(ERROR_CSP), document("Authorization request refused", &main))
+}
+
+/// An `error_description` (written lower-case, for the JSON body) as a sentence for a person.
+fn sentence(description: &str) -> String {
+    let mut chars = description.chars();
+    let mut out: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
 }
 
 /// What the consent page shows and where its form posts.
@@ -114,6 +126,29 @@ pub(crate) struct ConsentPage<'a> {
     pub(crate) handle: &'a str,
     /// The anti-CSRF token bound to the user's session.
     pub(crate) csrf: &'a str,
+    /// The redirect URI the decision sends the browser to.
+    pub(crate) redirect_uri: &'a str,
+}
+
+/// The consent page's `Content-Security-Policy`. Browsers apply `form-action` to every redirect
+/// that follows a form submission (CSP 3 §6.4.1), and the decision is answered with a 303 to the
+/// client's redirect URI: so the policy allows this server and that URI's origin (or, for a
+/// native app's private-use scheme, that scheme), and nothing else.
+fn consent_csp(redirect_uri: &str) -> HeaderValue {
+    let source = url::Url::parse(redirect_uri).ok().and_then(|url| match url.scheme() {
+        // An ASCII origin (hosts in punycode): nothing in it can end the directive.
+        "http" | "https" => {
+            let origin = url.origin();
+            origin.is_tuple().then(|| origin.ascii_serialization())
+        }
+        // A URL scheme is letters, digits, `+`, `-` and `.` (RFC 3986 §3.1).
+        scheme => Some(format!("{scheme}:")),
+    });
+    source
+        .and_then(|source| HeaderValue::from_str(&format!("{CONSENT_CSP_BASE}; form-action 'self' {source}")).ok())
+        // Without a source for the redirect, no `form-action` at all: a policy that blocked the
+        // redirect would strand the user on the page with a spent code.
+        .unwrap_or(HeaderValue::from_static(CONSENT_CSP_BASE))
 }
 
 /// The consent page: who asks, for what, and an Allow / Deny form posting back to
@@ -169,7 +204,7 @@ pub(crate) fn consent_page(page: &ConsentPage<'_>) -> Response {
         csrf = escape(page.csrf),
     );
     let mut response =
-        html_response(StatusCode::OK, HeaderValue::from_static(CONSENT_CSP), document("Authorize access", &main));
+        html_response(StatusCode::OK, consent_csp(page.redirect_uri), document("Authorize access", &main));
     // The decision is checked by its `Origin`. Under `no-referrer` a browser sends `Origin: null`
     // with a form POST (Fetch §3.1, "append a request `Origin` header"), which would refuse every
     // real decision; `same-origin` sends the origin to this server only, and the page's URL (with
@@ -276,7 +311,7 @@ mod tests {
         assert_eq!(header_str(response, &header::X_CONTENT_TYPE_OPTIONS), "nosniff");
         assert_eq!(header_str(response, &header::X_FRAME_OPTIONS), "DENY");
         let referrer_policy = header_str(response, &header::REFERRER_POLICY);
-        let consent = header_str(response, &header::CONTENT_SECURITY_POLICY).contains("form-action 'self'");
+        let consent = header_str(response, &header::CONTENT_SECURITY_POLICY).contains("form-action 'self' ");
         // The consent page lets its same-origin POST carry `Origin`; the other pages send nothing.
         assert_eq!(referrer_policy, if consent { "same-origin" } else { "no-referrer" });
         header_str(response, &header::CONTENT_SECURITY_POLICY).to_owned()
@@ -292,6 +327,7 @@ mod tests {
             action: "/authorize?x=\"y\"",
             handle: "h\"><img src=x>",
             csrf: "c'\"&",
+            redirect_uri: "https://Client.example.com:8443/cb?x=1",
         }
     }
 
@@ -341,6 +377,15 @@ mod tests {
     async fn error_page_keeps_the_given_status() {
         let response = error_page(StatusCode::NOT_FOUND, "invalid_request", "expired");
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+
+    /// The JSON-style description (lower-case, no full stop) reads as a sentence on the page.
+    #[tokio::test]
+    async fn error_page_shows_the_description_as_a_sentence() {
+        let body = body_text(error_page(StatusCode::BAD_REQUEST, "invalid_request", "the code expired")).await;
+        assert!(body.contains("<p>The code expired.</p>"), "{body}");
+        let body = body_text(error_page(StatusCode::BAD_REQUEST, "invalid_request", "Done!")).await;
+        assert!(body.contains("<p>Done!</p>"), "{body}");
     }
 
     /// Hostile client name, client id, user, scopes and action appear only escaped.
@@ -410,6 +455,7 @@ mod tests {
             action: "/authorize",
             handle: "h",
             csrf: "c",
+            redirect_uri: "https://client.example.com/cb",
         };
         let body = body_text(consent_page(&page)).await;
         assert!(body.contains("<h1><code>s6BhdRkqt3</code> wants to access your account</h1>"));
@@ -426,8 +472,20 @@ mod tests {
         assert_eq!(
             csp,
             "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
-             base-uri 'none'; form-action 'self'"
+             base-uri 'none'; form-action 'self' https://client.example.com:8443"
         );
+    }
+
+    /// The decision's 303 to the redirect URI follows a form submission, so `form-action` must
+    /// allow that origin (a loopback port, a private-use scheme) or the browser cancels it.
+    #[test]
+    fn consent_form_action_allows_the_redirect_target_only() {
+        let csp = |uri: &str| consent_csp(uri).to_str().map(str::to_owned).unwrap_or_default();
+        assert!(csp("http://127.0.0.1:53211/callback").ends_with("form-action 'self' http://127.0.0.1:53211"));
+        assert!(csp("com.example.app:/oauth/cb").ends_with("form-action 'self' com.example.app:"));
+        assert!(csp("https://bücher.example/cb").ends_with("form-action 'self' https://xn--bcher-kva.example"));
+        // Nothing unparseable reaches the header; the directive is left out instead.
+        assert_eq!(csp("not a url; script-src *"), CONSENT_CSP_BASE);
     }
 
     /// The CSP pins exactly the script that is in the body, by its SHA-256.
