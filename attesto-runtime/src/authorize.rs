@@ -139,7 +139,7 @@ async fn new_request<P: Provider>(
     }
     let client_id =
         form.get("client_id").ok_or_else(|| page(headers, &OAuthError::invalid_request("missing `client_id`")))?;
-    let client = match provider.load_client(client_id).await {
+    let client = match attesto.find_client(client_id).await.map(|found| found.map(|f| f.client)) {
         Ok(Some(client)) => client,
         Ok(None) => return Err(page(headers, &OAuthError::new(ErrorCode::InvalidClient, "unknown client"))),
         Err(error) => return Err(page(headers, &OAuthError::from(error))),
@@ -303,7 +303,7 @@ async fn resume<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &F
     let PendingStage::Login = pending.stage else {
         return page(headers, &expired());
     };
-    let client = match attesto.0.provider.load_client(pending.request.client_id.as_str()).await {
+    let client = match attesto.find_client(pending.request.client_id.as_str()).await.map(|found| found.map(|f| f.client)) {
         Ok(Some(client)) => client,
         Ok(None) => return page(headers, &OAuthError::new(ErrorCode::InvalidClient, "unknown client")),
         Err(error) => return page(headers, &OAuthError::from(error)),
@@ -530,7 +530,7 @@ async fn consent_decision<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap
         return forbidden("the consent decision could not be verified (CSRF check failed)");
     }
     let request = pending.request;
-    let client = match inner.provider.load_client(request.client_id.as_str()).await {
+    let client = match attesto.find_client(request.client_id.as_str()).await.map(|found| found.map(|f| f.client)) {
         Ok(Some(client)) => client,
         Ok(None) => return page(headers, &OAuthError::new(ErrorCode::InvalidClient, "unknown client")),
         Err(error) => return page(headers, &OAuthError::from(error)),

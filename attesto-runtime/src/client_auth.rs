@@ -8,6 +8,7 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use crate::client::{Client, TokenEndpointAuthMethod};
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::{self, Form};
+use crate::config::{Attesto, FoundClient};
 use crate::provider::Provider;
 
 /// The credentials a request presented.
@@ -96,20 +97,19 @@ fn parse_basic(value: &HeaderValue) -> Result<(String, String), OAuthError> {
 /// An unknown client id and a wrong secret give the same `invalid_client`, and cost the same: for
 /// an unknown id the secret is still verified, against a decoy client with a random secret hash.
 pub(crate) async fn authenticate_confidential<P: Provider>(
-    provider: &P,
-    decoy: &crate::client::SecretHash,
+    attesto: &Attesto<P>,
     presented: &Presented,
 ) -> Result<Client, OAuthError> {
     let method = Some(presented.method);
     let Some(secret) = presented.secret.as_deref() else {
         return Err(invalid_client(method, "client authentication failed"));
     };
-    let loaded = provider.load_client(&presented.client_id).await?;
-    let (client, known) = match loaded {
-        Some(client) => (client, true),
-        None => (Client::confidential(presented.client_id.as_str(), *decoy), false),
+    let (client, known) = match attesto.find_client(&presented.client_id).await? {
+        Some(found) => (found, true),
+        None => (FoundClient::decoy(presented.client_id.as_str(), &attesto.0.decoy_hash), false),
     };
-    let verified = provider.verify_client_secret(&client, secret).await?;
+    let verified = attesto.verify_client_secret(&client, secret).await?;
+    let client = client.client;
     // Checked after the secret, so that every failure costs one verification.
     if !known || !verified || client.is_public || client.token_endpoint_auth_method != presented.method {
         return Err(invalid_client(method, "client authentication failed"));
@@ -121,15 +121,14 @@ pub(crate) async fn authenticate_confidential<P: Provider>(
 /// ([`authenticate_confidential`]), a public one by its `client_id` alone (method `none`, RFC 6749
 /// §2.1; PKCE or a bound refresh token is what protects it).
 pub(crate) async fn authenticate_client<P: Provider>(
-    provider: &P,
-    decoy: &crate::client::SecretHash,
+    attesto: &Attesto<P>,
     presented: Option<&Presented>,
 ) -> Result<Client, OAuthError> {
     let presented = presented.ok_or_else(|| invalid_client(None, "client authentication is required"))?;
     if presented.method != TokenEndpointAuthMethod::None {
-        return authenticate_confidential(provider, decoy, presented).await;
+        return authenticate_confidential(attesto, presented).await;
     }
-    match provider.load_client(&presented.client_id).await? {
+    match attesto.find_client(&presented.client_id).await?.map(|found| found.client) {
         Some(client) if client.is_public && client.token_endpoint_auth_method == TokenEndpointAuthMethod::None => {
             Ok(client)
         }

@@ -1,13 +1,16 @@
 //! Building a provider: [`Attesto::builder`] → [`Builder`] → [`Attesto`].
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
-use crate::client::SecretHash;
+use crate::client::{Client, ClientId, SecretHash};
+use crate::error::HostError;
+use crate::registration::RegistrationStore;
 use crate::discovery::{self, AuthorizationServerMetadata};
 use crate::error::{ErrorCode, OAuthError};
 use crate::keys::{Key, KeyError, KeySet};
@@ -309,7 +312,16 @@ impl<P: Provider> Builder<P> {
         let decoy_secret: [u8; 32] = rand::random();
         let decoy_hash = SecretHash::from_bytes(decoy_secret);
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
-        Ok(Attesto(Arc::new(Inner { provider: self.provider, settings, keys, metadata, documents, decoy_hash, store })))
+        Ok(Attesto(Arc::new(Inner {
+            provider: self.provider,
+            settings,
+            keys,
+            metadata,
+            documents,
+            decoy_hash,
+            store,
+            revoked: std::sync::Mutex::default(),
+        })))
     }
 }
 
@@ -344,6 +356,9 @@ pub(crate) struct Inner<P> {
     pub(crate) documents: Documents,
     pub(crate) decoy_hash: SecretHash,
     pub(crate) store: Arc<dyn DynStore>,
+    /// Revoked access-token ids, kept in process so that checking a token costs no store round
+    /// trip (RFC 7009 §2; the store holds them too, for other instances and restarts).
+    pub(crate) revoked: std::sync::Mutex<HashMap<String, SystemTime>>,
 }
 
 /// A built provider: mount [`Attesto::router`] into the host's axum app.
@@ -407,5 +422,67 @@ impl<P: Provider> Attesto<P> {
     /// The authorization server metadata, as served by discovery.
     pub fn metadata(&self) -> &AuthorizationServerMetadata {
         &self.0.metadata
+    }
+}
+
+/// A client found by [`Attesto::find_client`], and where it lives.
+#[derive(Debug, Clone)]
+pub(crate) struct FoundClient {
+    pub(crate) client: Client,
+    /// Registered dynamically (RFC 7591): its secret is attesto's SHA-256 hash, verified by
+    /// attesto, not by the host's `ClientStore::verify_client_secret`.
+    pub(crate) registered: bool,
+}
+
+impl FoundClient {
+    /// A stand-in for an unknown client id, with a random secret hash, so that an unknown client
+    /// costs the same secret verification as a known one with a wrong secret: the host's, as it
+    /// was before registration existed.
+    pub(crate) fn decoy(client_id: &str, hash: &SecretHash) -> Self {
+        Self { client: Client::confidential(client_id, *hash), registered: false }
+    }
+}
+
+impl<P: Provider> Attesto<P> {
+    /// Revokes an access token by its `jti` until `expires_at`: in the store, and in this
+    /// process's set that every token check reads.
+    pub(crate) async fn revoke_access_token(&self, jti: &str, expires_at: SystemTime) -> Result<(), HostError> {
+        self.0.store.revoke_access_token(jti, expires_at).await?;
+        let now = SystemTime::now();
+        let mut revoked = self.0.revoked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Entries are useless once their token expired; dropping them here keeps the set as
+        // small as the number of live revoked tokens.
+        revoked.retain(|_, exp| *exp > now);
+        revoked.insert(jti.to_owned(), expires_at);
+        Ok(())
+    }
+
+    /// Whether an access token was revoked, without a store round trip.
+    pub(crate) fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> bool {
+        let revoked = self.0.revoked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        revoked.get(jti).is_some_and(|exp| *exp > now)
+    }
+
+    /// Looks a client up: the host's own table first ([`ClientStore`]), then, with registration
+    /// on, the dynamically registered clients ([`RegistrationStore`]).
+    pub(crate) async fn find_client(&self, client_id: &str) -> Result<Option<FoundClient>, HostError> {
+        let provider = &self.0.provider;
+        if let Some(client) = provider.load_client(client_id).await? {
+            return Ok(Some(FoundClient { client, registered: false }));
+        }
+        let Some(store) = provider.registration_store() else {
+            return Ok(None);
+        };
+        let registration = store.load_registration(&ClientId::new(client_id)).await?;
+        Ok(registration.map(|registration| FoundClient { client: registration.client, registered: true }))
+    }
+
+    /// Verifies a presented secret: the host verifies its own clients' secrets, attesto the
+    /// secrets it issued at registration (their SHA-256, compared in constant time).
+    pub(crate) async fn verify_client_secret(&self, found: &FoundClient, secret: &str) -> Result<bool, HostError> {
+        if found.registered {
+            return Ok(found.client.secret_hash.as_ref().is_some_and(|hash| hash.verify(secret)));
+        }
+        self.0.provider.verify_client_secret(&found.client, secret).await
     }
 }

@@ -347,7 +347,6 @@ pub(crate) trait DynStore: Send + Sync {
     ) -> BoxFuture<'a, Result<Rotation, HostError>>;
     fn revoke_refresh_family<'a>(&'a self, id: &'a str, until: SystemTime) -> BoxFuture<'a, Result<(), HostError>>;
     fn revoke_access_token<'a>(&'a self, jti: &'a str, exp: SystemTime) -> BoxFuture<'a, Result<(), HostError>>;
-    fn is_access_token_revoked<'a>(&'a self, jti: &'a str, now: SystemTime) -> BoxFuture<'a, Result<bool, HostError>>;
 }
 
 impl<S: Store> DynStore for S {
@@ -403,9 +402,6 @@ impl<S: Store> DynStore for S {
     }
     fn revoke_access_token<'a>(&'a self, jti: &'a str, exp: SystemTime) -> BoxFuture<'a, Result<(), HostError>> {
         Box::pin(Store::revoke_access_token(self, jti, exp))
-    }
-    fn is_access_token_revoked<'a>(&'a self, jti: &'a str, now: SystemTime) -> BoxFuture<'a, Result<bool, HostError>> {
-        Box::pin(Store::is_access_token_revoked(self, jti, now))
     }
 }
 

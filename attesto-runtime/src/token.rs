@@ -168,7 +168,7 @@ async fn client_credentials<P: Provider>(
     let provider = &inner.provider;
     // RFC 6749 §4.4.2: the client must authenticate.
     let presented = presented.ok_or_else(|| client_auth::invalid_client(None, "client authentication is required"))?;
-    let client = client_auth::authenticate_confidential(provider, &inner.decoy_hash, presented).await?;
+    let client = client_auth::authenticate_confidential(attesto, presented).await?;
     if !client.allows_grant(GrantType::ClientCredentials) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -232,7 +232,7 @@ async fn authorization_code<P: Provider>(
 ) -> Result<TokenResponse, OAuthError> {
     let inner = &attesto.0;
     let provider = &inner.provider;
-    let client = client_auth::authenticate_client(provider, &inner.decoy_hash, presented).await?;
+    let client = client_auth::authenticate_client(attesto, presented).await?;
     if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -259,7 +259,7 @@ async fn authorization_code<P: Provider>(
         CodeRedemption::Redeemed(grant) => grant,
         CodeRedemption::Replayed(first) => {
             inner.store.revoke_refresh_family(&first.family_id, now + inner.settings.refresh_token_ttl).await?;
-            inner.store.revoke_access_token(&first.access_token_jti, first.access_token_expires_at).await?;
+            attesto.revoke_access_token(&first.access_token_jti, first.access_token_expires_at).await?;
             provider.event_sink().code_reuse_detected(&CodeReuseDetected {
                 client_id: client.client_id.as_str(),
                 family_id: &first.family_id,
@@ -341,7 +341,7 @@ async fn refresh_token<P: Provider>(
 ) -> Result<TokenResponse, OAuthError> {
     let inner = &attesto.0;
     let provider = &inner.provider;
-    let client = client_auth::authenticate_client(provider, &inner.decoy_hash, presented).await?;
+    let client = client_auth::authenticate_client(attesto, presented).await?;
     let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("missing `refresh_token`"))?;
     if !client.allows_grant(GrantType::RefreshToken) {
         return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "the client may not use the refresh token grant"));

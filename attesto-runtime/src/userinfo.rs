@@ -68,7 +68,7 @@ async fn userinfo<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap) -> Res
     if !view.aud.iter().any(|aud| aud == issuer) {
         return Err(invalid_token("the access token is not meant for this server"));
     }
-    if inner.store.is_access_token_revoked(&view.jti, now).await? {
+    if attesto.is_access_token_revoked(&view.jti, now) {
         return Err(invalid_token("the access token is invalid, expired or revoked"));
     }
     let scopes = Scopes::parse(&view.scope).map_err(|_| invalid_token("the access token is malformed"))?;
