@@ -14,6 +14,9 @@
 //! `ATTESTO_DEMO_PUBLIC_REDIRECT_URIS`, `ATTESTO_DEMO_SCOPES`, `ATTESTO_DEMO_RESOURCES`,
 //! `ATTESTO_DEMO_USER`, `ATTESTO_DEMO_PASSWORD`, `ATTESTO_DEMO_EMAIL`) and are printed at start-up
 //! with an authorization URL for the public client and the `curl` lines that complete the flow.
+//!
+//! Dynamic client registration (RFC 7591, RFC 7592) is on and open: any client may register itself
+//! at `/oauth/register` (the start-up text shows a `curl` line), as MCP clients do.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -22,8 +25,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use attesto::{
-    Attesto, AuthenticatedPrincipal, Client, ClientStore, GrantType, HostError, Issuer, Key, LoginOutcome,
-    LoginRequest, Principal, PrincipalStore, Scopes, SecretHash,
+    Attesto, AuthenticatedPrincipal, Client, ClientId, ClientRegistration, ClientStore, GrantType, HostError, Issuer,
+    Key, LoginOutcome, LoginRequest, Principal, PrincipalStore, RegistrationStore, Scopes, SecretHash,
 };
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -43,11 +46,14 @@ const SESSION_TTL: Duration = Duration::from_secs(8 * 60 * 60);
 /// The scopes a user-facing client asks for: OpenID Connect's (OIDC Core §5.4, §11).
 const USER_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
-/// The host: what a real app keeps in its database, here in memory.
+/// The host: what a real app keeps in its database, here in memory. Dynamic client registration
+/// (RFC 7591) is on and open, so that a client (an MCP client, say) can register itself.
 #[derive(Clone)]
-#[attesto::provider]
+#[attesto::provider(registration)]
 struct Demo {
     clients: Arc<HashMap<String, Client>>,
+    /// Dynamically registered clients, lost on restart.
+    registrations: Arc<Mutex<HashMap<ClientId, ClientRegistration>>>,
     user: Arc<DemoUser>,
     sessions: Arc<Mutex<HashMap<[u8; 32], Session>>>,
     site: Arc<Site>,
@@ -86,6 +92,37 @@ struct Site {
 impl ClientStore for Demo {
     async fn load_client(&self, client_id: &str) -> Result<Option<Client>, HostError> {
         Ok(self.clients.get(client_id).cloned())
+    }
+}
+
+/// Registered clients in memory. `authorize_registration` keeps its default: open registration,
+/// no initial access token.
+impl RegistrationStore for Demo {
+    async fn create_client(&self, registration: &ClientRegistration) -> Result<(), HostError> {
+        let mut registrations = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
+        registrations.insert(registration.client.client_id.clone(), registration.clone());
+        Ok(())
+    }
+
+    async fn load_registration(&self, client_id: &ClientId) -> Result<Option<ClientRegistration>, HostError> {
+        let registrations = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
+        Ok(registrations.get(client_id).cloned())
+    }
+
+    async fn update_client(&self, registration: &ClientRegistration) -> Result<bool, HostError> {
+        let mut registrations = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
+        Ok(match registrations.get_mut(&registration.client.client_id) {
+            Some(slot) => {
+                *slot = registration.clone();
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn delete_client(&self, client_id: &ClientId) -> Result<bool, HostError> {
+        let mut registrations = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
+        Ok(registrations.remove(client_id).is_some())
     }
 }
 
@@ -404,6 +441,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let secure = parsed_issuer.origin().starts_with("https:");
     let host = Demo {
         clients: Arc::new(HashMap::from([(client_id.clone(), confidential), (public_id.clone(), public)])),
+        registrations: Arc::default(),
         user: Arc::new(DemoUser {
             name: user.clone(),
             email,
@@ -469,12 +507,13 @@ struct Banner<'a> {
     password: &'a str,
 }
 
-/// The start-up text: the endpoints, the clients, the user, and a complete code flow for the
-/// public client with a fresh PKCE pair.
+/// The start-up text: the endpoints, the clients, the user, a complete code flow for the public
+/// client with a fresh PKCE pair, and a registration of a new client.
 fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<String, url::ParseError> {
     let issuer = auth.issuer();
     let token_url = issuer.url_of(Demo::PATHS.token);
     let userinfo_url = Demo::PATHS.userinfo.map(|path| issuer.url_of(path)).unwrap_or_default();
+    let registration_url = Demo::PATHS.registration.map(|path| issuer.url_of(path)).unwrap_or_default();
     // RFC 7636 §4.1, §4.2: a 256-bit verifier and its S256 challenge.
     let verifier = random_secret();
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
@@ -491,6 +530,15 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
         .append_pair("nonce", &random_secret()[..16])
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
+    // RFC 7591 §3.1: a public client registering itself, as an MCP client does on first contact.
+    let metadata = serde_json::json!({
+        "client_name": "my app",
+        "redirect_uris": [b.public_redirect],
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "scope": user_scopes.join(" "),
+    });
+    let register = format!("curl -s -H 'Content-Type: application/json' -d '{metadata}' {registration_url}");
     let client_credentials = if api_scopes.is_empty() {
         format!("curl -s -u '{}:{}' -d grant_type=client_credentials {token_url}", b.client_id, b.client_secret)
     } else {
@@ -507,6 +555,7 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
          \n  discovery         {origin}/.well-known/openid-configuration\
          \n  token endpoint    {token_url}\
          \n  userinfo          {userinfo_url}\
+         \n  registration      {registration_url} (open: RFC 7591, RFC 7592)\
          \n  login page        {origin}{LOGIN_PATH}\
          \n\n  confidential client (client_secret_basic)\
          \n    client id       {client_id}\
@@ -530,7 +579,10 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
          \n\n  curl -s -H 'Authorization: Bearer ACCESS_TOKEN' {userinfo_url}\
          \n  curl -s -d grant_type=refresh_token -d client_id={public_id} -d refresh_token=REFRESH_TOKEN {token_url}\
          \n\nfetch a token for the confidential client itself:\
-         \n\n  {client_credentials}\n",
+         \n\n  {client_credentials}\
+         \n\nregister a client of your own (the response holds its client_id, and the\
+         \nregistration_access_token that reads, updates or deletes it at registration_client_uri):\
+         \n\n  {register}\n",
         origin = issuer.origin(),
         client_id = b.client_id,
         client_secret = b.client_secret,

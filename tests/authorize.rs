@@ -496,9 +496,16 @@ async fn request_objects_are_not_supported() {
     let router = test_provider().router();
     let params = request("first-party", WEB_REDIRECT, &[("request", "eyJhbGciOiJub25lIn0.e30.")]);
     assert_redirect_error(&get_as_alice(&router, &params).await, WEB_REDIRECT, "request_not_supported", Some("xyz"));
+    // A request object by reference (OIDC Core §6.2) is not fetched: only the `request_uri` values
+    // of the PAR endpoint are accepted (tests/par.rs).
     let params = request("first-party", WEB_REDIRECT, &[("request_uri", "https://client.example.com/req.jwt")]);
     let reply = get_as_alice(&router, &params).await;
     assert_redirect_error(&reply, WEB_REDIRECT, "request_uri_not_supported", Some("xyz"));
+    // A PAR URN is a reference to a pushed request: this one was never pushed. Shown, since the
+    // redirect URI sent with it is ignored (RFC 9126 §4).
+    let urn = "urn:ietf:params:oauth:request_uri:bwc4JK-ESC0w8acc191e-Y1LTC2";
+    let reply = get_as_alice(&router, &request("first-party", WEB_REDIRECT, &[("request_uri", urn)])).await;
+    assert_page(&reply, StatusCode::BAD_REQUEST, "invalid_request_uri");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -63,7 +63,12 @@ async fn default_prefix_snapshot() {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
-        "authorization_response_iss_parameter_supported": true
+        "authorization_response_iss_parameter_supported": true,
+        "pushed_authorization_request_endpoint": "https://auth.example.com/oauth/par",
+        "revocation_endpoint": "https://auth.example.com/oauth/revoke",
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint": "https://auth.example.com/oauth/introspect",
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]
     });
     assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server").await, oauth);
     let mut openid = oauth;
@@ -91,7 +96,12 @@ async fn mcp_prefix_with_token_override_snapshot() {
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
-        "authorization_response_iss_parameter_supported": true
+        "authorization_response_iss_parameter_supported": true,
+        "pushed_authorization_request_endpoint": "https://auth.example.com/mcp/oauth/par",
+        "revocation_endpoint": "https://auth.example.com/mcp/oauth/revoke",
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint": "https://auth.example.com/mcp/oauth/introspect",
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]
     });
     assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server").await, oauth);
     // The override is routed, the default path is not.
@@ -124,6 +134,11 @@ async fn issuer_with_a_path_snapshot() {
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
+        "pushed_authorization_request_endpoint": "https://auth.example.com/oauth/par",
+        "revocation_endpoint": "https://auth.example.com/oauth/revoke",
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint": "https://auth.example.com/oauth/introspect",
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "service_documentation": "https://docs.example.com/auth"
     });
     // RFC 8414 §3.1: the inserted form, and the host-root form.

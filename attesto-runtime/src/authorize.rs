@@ -2,8 +2,9 @@
 //! §3.1.2): validate the request, let the host authenticate the user and decide consent, issue a
 //! code bound to everything the token request must repeat.
 //!
-//! Three kinds of request arrive here:
+//! Four kinds of request arrive here:
 //! - a new authorization request (GET with a query, or POST with a form, OIDC Core §3.1.2.1);
+//! - the same by reference, `client_id` and a `request_uri` from the PAR endpoint (RFC 9126 §4);
 //! - `GET ?attesto_resume=…`: the browser coming back from the host's login page;
 //! - `POST attesto_consent=…`: the user's decision on the consent page.
 //!
@@ -27,6 +28,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::events::{AuthorizationDenied, CodeIssued, EventSink};
 use crate::form::{self, Form};
 use crate::html;
+use crate::par;
 use crate::principal::{AuthenticatedPrincipal, LoginOutcome, LoginRequest};
 use crate::provider::Provider;
 use crate::scope::{ScopeDecision, ScopePolicy, Scopes};
@@ -106,9 +108,13 @@ async fn dispatch<P: Provider>(
         }
         return resume(attesto, headers, form).await;
     }
-    match new_request(attesto, headers, form).await {
-        Ok(response) | Err(response) => response,
+    // RFC 9126 §4: a request by reference to a pushed one. Only the URNs of this server's PAR
+    // endpoint are such references; any other `request_uri` (a request object to fetch, OIDC
+    // Core §6.2) makes an ordinary request, which validation refuses as not supported.
+    if P::PATHS.par.is_some() && form.get("request_uri").is_some_and(|uri| uri.starts_with(par::REQUEST_URI_PREFIX)) {
+        return pushed_request(attesto, headers, form).await;
     }
+    new_request(attesto, headers, form).await
 }
 
 /// Where an authorization response goes, once the client and redirect URI are verified.
@@ -125,49 +131,173 @@ impl Target {
     }
 }
 
-/// A new authorization request.
-async fn new_request<P: Provider>(
+/// Where the authorization request being validated came from.
+#[derive(Debug)]
+pub(crate) enum Origin {
+    /// The authorization endpoint: the client is named by `client_id`, and not authenticated.
+    AuthorizationEndpoint,
+    /// The PAR endpoint (RFC 9126 §2.1): the client authenticated as at the token endpoint.
+    Pushed(Client),
+}
+
+/// Why an authorization request was refused, which decides where the error may be sent.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// The client or its redirect URI could not be verified: the error must not be redirected
+    /// (RFC 6749 §4.1.2.1: an open redirector otherwise).
+    Unverified(OAuthError),
+    /// The client and its redirect URI are verified: the error may go back to the client.
+    Verified(Box<VerifiedRefusal>),
+}
+
+/// A [`Refusal`] of a request whose client and redirect URI are verified.
+#[derive(Debug)]
+pub(crate) struct VerifiedRefusal {
+    client: Client,
+    target: Target,
+    error: OAuthError,
+}
+
+impl Refusal {
+    /// The error alone, for an endpoint that answers it directly (PAR, RFC 9126 §2.3).
+    pub(crate) fn into_error(self) -> OAuthError {
+        match self {
+            Self::Unverified(error) => error,
+            Self::Verified(refusal) => refusal.error,
+        }
+    }
+}
+
+/// A new authorization request, its parameters sent by value.
+async fn new_request<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &Form<'_>) -> Response {
+    match validate(attesto, form, Origin::AuthorizationEndpoint).await {
+        Ok((client, request)) => authenticate(attesto, headers, &client, request, false).await,
+        Err(Refusal::Unverified(error)) => page(headers, &error),
+        Err(Refusal::Verified(refusal)) => {
+            redirect_error(attesto, &refusal.client, None, "", &refusal.target, &refusal.error)
+        }
+    }
+}
+
+/// An authorization request by reference to a pushed one (RFC 9126 §4): `client_id` and a
+/// `request_uri` from the PAR endpoint.
+///
+/// Other parameters are ignored: RFC 9126 §4 builds this request as RFC 9101 does, whose §6.3
+/// has the server use only the parameters of the referenced request even when the same ones come
+/// with it. Every failure is shown, never redirected: until the pushed request is found, the only
+/// redirect URI at hand is one of those ignored parameters.
+///
+/// The pushed request is taken (RFC 9126 §4: one use) before its client is compared, so a
+/// `request_uri` presented with another `client_id` is burnt too. Its value reached someone it was
+/// not issued to, so it is no longer a secret; the rightful client pushes again, at the cost of
+/// one request, whereas keeping it would mean putting it back, a second write racing the rightful
+/// use.
+async fn pushed_request<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &Form<'_>) -> Response {
+    // RFC 6749 §3.1: every parameter at most once, the ignored ones included.
+    if let Some(name) = form.repeated(&[]) {
+        return page(headers, &OAuthError::invalid_request(format!("parameter `{name}` is repeated")));
+    }
+    // RFC 9101 §5: `client_id` is required with `request_uri`.
+    let client = match named_client(attesto, form).await {
+        Ok(client) => client,
+        Err(error) => return page(headers, &error),
+    };
+    // The URN as a whole is the key (see `par::push`); `dispatch` saw it.
+    let handle = TokenHash::of(form.get("request_uri").unwrap_or_default());
+    let pending = match attesto.0.store.take_pending(&handle, SystemTime::now()).await {
+        Ok(Some(pending)) => pending,
+        Ok(None) => return page(headers, &invalid_request_uri()),
+        Err(error) => return page(headers, &OAuthError::from(error)),
+    };
+    let PendingStage::Pushed = pending.stage else {
+        return page(headers, &invalid_request_uri());
+    };
+    let mut request = pending.request;
+    if request.client_id != client.client_id {
+        return page(headers, &invalid_request_uri());
+    }
+    // RFC 9126 §4: a check made at push time may be skipped only if nothing it depends on changed
+    // since. The client's registration may have (RFC 7592), so what depends on it is checked
+    // again; the scope decision stands, as for a request that waited for login or consent.
+    if !redirect_uri_allowed(&client, &request.redirect_uri) {
+        return page(headers, &OAuthError::invalid_request("`redirect_uri` is not registered for this client"));
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        let error =
+            OAuthError::new(ErrorCode::UnauthorizedClient, "the client may not use the authorization code grant");
+        return redirect_error(attesto, &client, None, "", &Target::of(&request), &error);
+    }
+    // The request reaches the authorization endpoint now: `prompt=login` asks for a sign-in after
+    // this moment, not after the push.
+    request.started_at = SystemTime::now();
+    authenticate(attesto, headers, &client, request, false).await
+}
+
+/// The error of a `request_uri` that stands for no pushed request this client may use (RFC 9101
+/// §7.1), one description for every case: unknown, expired, used, or pushed by another client.
+fn invalid_request_uri() -> OAuthError {
+    OAuthError::new(
+        ErrorCode::InvalidRequestUri,
+        "the `request_uri` is unknown, expired, already used, or was pushed by another client",
+    )
+}
+
+/// The client named by `client_id`, not authenticated: whatever fails here is shown, never
+/// redirected.
+async fn named_client<P: Provider>(attesto: &Attesto<P>, form: &Form<'_>) -> Result<Client, OAuthError> {
+    if form.is_repeated("client_id") {
+        return Err(OAuthError::invalid_request("parameter `client_id` is repeated"));
+    }
+    let client_id = form.get("client_id").ok_or_else(|| OAuthError::invalid_request("missing `client_id`"))?;
+    match attesto.find_client(client_id).await? {
+        Some(found) => Ok(found.client),
+        None => Err(OAuthError::new(ErrorCode::InvalidClient, "unknown client")),
+    }
+}
+
+/// Validates an authorization request (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1, OIDC Core §3.1.2.1)
+/// into the [`AuthorizationRequest`] the rest of the flow trusts.
+///
+/// The authorization endpoint and the PAR endpoint share this function, so that a pushed request
+/// passes exactly the checks of a front-channel one (RFC 9126 §2.1); they differ only in how the
+/// client is known ([`Origin`]) and in where a [`Refusal`] goes.
+pub(crate) async fn validate<P: Provider>(
     attesto: &Attesto<P>,
-    headers: &HeaderMap,
     form: &Form<'_>,
-) -> Result<Response, Response> {
+    origin: Origin,
+) -> Result<(Client, AuthorizationRequest), Refusal> {
     let inner = &attesto.0;
     let provider = &inner.provider;
-    // 1. The client.
-    if form.is_repeated("client_id") {
-        return Err(page(headers, &OAuthError::invalid_request("parameter `client_id` is repeated")));
-    }
-    let client_id =
-        form.get("client_id").ok_or_else(|| page(headers, &OAuthError::invalid_request("missing `client_id`")))?;
-    let client = match attesto.find_client(client_id).await.map(|found| found.map(|f| f.client)) {
-        Ok(Some(client)) => client,
-        Ok(None) => return Err(page(headers, &OAuthError::new(ErrorCode::InvalidClient, "unknown client"))),
-        Err(error) => return Err(page(headers, &OAuthError::from(error))),
+    // 1. The client: named at the authorization endpoint, authenticated at PAR.
+    let (client, pushed) = match origin {
+        Origin::Pushed(client) => (client, true),
+        Origin::AuthorizationEndpoint => (named_client(attesto, form).await.map_err(Refusal::Unverified)?, false),
     };
     // 2. The redirect URI, matched exactly (RFC 9700 §4.1.3).
     if form.is_repeated("redirect_uri") {
-        return Err(page(headers, &OAuthError::invalid_request("parameter `redirect_uri` is repeated")));
+        return Err(Refusal::Unverified(OAuthError::invalid_request("parameter `redirect_uri` is repeated")));
     }
     let redirect_uri_sent = form.get("redirect_uri").is_some();
     let redirect_uri = match form.get("redirect_uri") {
         Some(uri) if redirect_uri_allowed(&client, uri) => uri.to_owned(),
         Some(_) => {
-            return Err(page(
-                headers,
-                &OAuthError::invalid_request("`redirect_uri` is not registered for this client"),
-            ));
+            return Err(Refusal::Unverified(OAuthError::invalid_request(
+                "`redirect_uri` is not registered for this client",
+            )));
         }
         // OAuth 2.1 §4.1.1: optional when the client registered exactly one.
         None => match client.redirect_uris.as_slice() {
             [only] => only.clone(),
-            _ => return Err(page(headers, &OAuthError::invalid_request("missing `redirect_uri`"))),
+            _ => return Err(Refusal::Unverified(OAuthError::invalid_request("missing `redirect_uri`"))),
         },
     };
     // From here on, errors go back to the client. The response mode and `state` come first,
     // since they shape every later error response.
     let state = form.get("state").filter(|_| !form.is_repeated("state")).map(str::to_owned);
     let mut target = Target { redirect_uri: redirect_uri.clone(), mode: ResponseMode::Query, state };
-    let fail = |target: &Target, error: OAuthError| redirect_error(attesto, &client, None, "", target, &error);
+    let fail = |target: &Target, error: OAuthError| {
+        Refusal::Verified(Box::new(VerifiedRefusal { client: client.clone(), target: target.clone(), error }))
+    };
     target.mode = match form.get("response_mode") {
         None | Some("query") => ResponseMode::Query,
         Some("form_post") => ResponseMode::FormPost,
@@ -180,17 +310,35 @@ async fn new_request<P: Provider>(
         target.state = None;
         return Err(fail(&target, OAuthError::invalid_request("`state` is too long")));
     }
+    // RFC 9126 §4: a provider that requires PAR refuses request data sent any other way, with
+    // `invalid_request`. Checked once the client and redirect URI are verified, so the error is
+    // redirected like any other refusal of the client's own request (RFC 6749 §4.1.2.1), and
+    // before the rest, so that the host's scope policy is not asked about a request refused anyway.
+    if !pushed && inner.settings.require_pushed_authorization_requests {
+        return Err(fail(
+            &target,
+            OAuthError::invalid_request(
+                "this server accepts authorization requests only through its pushed authorization request endpoint",
+            ),
+        ));
+    }
     if form.get("request").is_some() {
         return Err(fail(
             &target,
             OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported"),
         ));
     }
+    // A `request_uri` reaches this point only at the authorization endpoint (the PAR endpoint
+    // refuses it first, RFC 9126 §2.1) and only when it is no reference to a pushed request (see
+    // `dispatch`): a request object to fetch (OIDC Core §6.2), which attesto does not do, or any
+    // value at all when PAR is off.
     if form.get("request_uri").is_some() {
-        return Err(fail(
-            &target,
-            OAuthError::new(ErrorCode::RequestUriNotSupported, "`request_uri` is not supported"),
-        ));
+        let description = if P::PATHS.par.is_some() {
+            "only `request_uri` values from the pushed authorization request endpoint are supported"
+        } else {
+            "`request_uri` is not supported"
+        };
+        return Err(fail(&target, OAuthError::new(ErrorCode::RequestUriNotSupported, description)));
     }
     match form.get("response_type") {
         Some("code") => {}
@@ -289,7 +437,7 @@ async fn new_request<P: Provider>(
         login_hint,
         started_at: SystemTime::now(),
     };
-    Ok(authenticate(attesto, headers, &client, request, false).await)
+    Ok((client, request))
 }
 
 /// The browser is back from the host's login page.
@@ -303,11 +451,12 @@ async fn resume<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &F
     let PendingStage::Login = pending.stage else {
         return page(headers, &expired());
     };
-    let client = match attesto.find_client(pending.request.client_id.as_str()).await.map(|found| found.map(|f| f.client)) {
-        Ok(Some(client)) => client,
-        Ok(None) => return page(headers, &OAuthError::new(ErrorCode::InvalidClient, "unknown client")),
-        Err(error) => return page(headers, &OAuthError::from(error)),
-    };
+    let client =
+        match attesto.find_client(pending.request.client_id.as_str()).await.map(|found| found.map(|f| f.client)) {
+            Ok(Some(client)) => client,
+            Ok(None) => return page(headers, &OAuthError::new(ErrorCode::InvalidClient, "unknown client")),
+            Err(error) => return page(headers, &OAuthError::from(error)),
+        };
     authenticate(attesto, headers, &client, pending.request, true).await
 }
 

@@ -6,9 +6,9 @@ use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
 use crate::client::{Client, TokenEndpointAuthMethod};
+use crate::config::{Attesto, FoundClient};
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::{self, Form};
-use crate::config::{Attesto, FoundClient};
 use crate::provider::Provider;
 
 /// The credentials a request presented.

@@ -9,12 +9,13 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 
 use crate::client::{Client, ClientId, SecretHash};
-use crate::error::HostError;
-use crate::registration::RegistrationStore;
+use crate::cors::{self, AllowedOrigins};
 use crate::discovery::{self, AuthorizationServerMetadata};
+use crate::error::HostError;
 use crate::error::{ErrorCode, OAuthError};
 use crate::keys::{Key, KeyError, KeySet};
 use crate::provider::Provider;
+use crate::registration::RegistrationStore;
 use crate::store::{DynStore, MemoryStore, Store};
 
 /// Why a provider could not be built.
@@ -40,6 +41,12 @@ pub enum ConfigError {
     /// No issuer was set.
     #[error("no issuer: call `.issuer(\"https://…\")` on the builder")]
     MissingIssuer,
+    /// Pushed authorization requests are required, and the provider is declared without the PAR
+    /// endpoint.
+    #[error(
+        "`require_pushed_authorization_requests(true)` needs the PAR endpoint, which the provider declaration turns off (`par = false`)"
+    )]
+    ParRequiredWithoutPar,
     /// No signing key was set.
     #[error(
         "no signing key: call `.signing_key(Key::from_pem(…)?)`, or `Key::generate_for_development()` in development"
@@ -53,6 +60,14 @@ pub enum ConfigError {
     Lifetime {
         /// Which setting.
         what: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An allowed CORS origin is not an origin, `scheme://host[:port]` (HTML, "Origin").
+    #[error("invalid CORS origin `{origin}`: {reason}")]
+    CorsOrigin {
+        /// The value given.
+        origin: String,
         /// What is wrong with it.
         reason: &'static str,
     },
@@ -186,6 +201,9 @@ pub(crate) struct Settings {
     pub(crate) default_audience: Vec<String>,
     pub(crate) scopes_supported: Vec<String>,
     pub(crate) service_documentation: Option<String>,
+    pub(crate) cors_origins: AllowedOrigins,
+    /// RFC 9126 §5 `require_pushed_authorization_requests`.
+    pub(crate) require_pushed_authorization_requests: bool,
 }
 
 /// Configures a provider. Get one from [`Attesto::builder`].
@@ -202,6 +220,8 @@ pub struct Builder<P> {
     scopes_supported: Vec<String>,
     service_documentation: Option<String>,
     store: Option<Arc<dyn DynStore>>,
+    cors_origins: AllowedOrigins,
+    require_pushed_authorization_requests: bool,
 }
 
 impl<P: Provider> Builder<P> {
@@ -268,10 +288,68 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// Requires pushed authorization requests (RFC 9126): the authorization endpoint then accepts
+    /// only a `request_uri` obtained from the PAR endpoint, and refuses a request sent by value
+    /// with `invalid_request` (RFC 9126 §4); discovery says `require_pushed_authorization_requests:
+    /// true` (RFC 9126 §5). Off by default.
+    ///
+    /// With it, every authorization request was sent by an authenticated client over a direct
+    /// connection, so the browser cannot alter it. [`build`](Self::build) fails with
+    /// [`ConfigError::ParRequiredWithoutPar`] if the provider is declared with `par = false`.
+    pub fn require_pushed_authorization_requests(mut self, required: bool) -> Self {
+        self.require_pushed_authorization_requests = required;
+        self
+    }
+
     /// Sets `service_documentation` for the discovery documents.
     pub fn service_documentation(mut self, url: impl Into<String>) -> Self {
         self.service_documentation = Some(url.into());
         self
+    }
+
+    /// Restricts the origins whose scripts may call the API endpoints (token, userinfo,
+    /// revocation, introspection, registration and client configuration) cross-origin. Each
+    /// entry is an origin, `scheme://host[:port]` without a path, else [`ConfigError::CorsOrigin`];
+    /// an empty list turns CORS off for these endpoints.
+    ///
+    /// ```
+    /// # fn configure<P: attesto_runtime::Provider>(
+    /// #     builder: attesto_runtime::Builder<P>,
+    /// # ) -> Result<attesto_runtime::Builder<P>, attesto_runtime::ConfigError> {
+    /// let builder = builder.cors_allowed_origins(["https://app.example", "http://localhost:5173"])?;
+    /// # Ok(builder)
+    /// # }
+    /// ```
+    ///
+    /// A listed origin is echoed in `Access-Control-Allow-Origin`, with `Vary: Origin`; other
+    /// origins get no CORS allowance. The discovery documents and the JWKS are public and always
+    /// answer `Access-Control-Allow-Origin: *`; the authorization endpoint never answers CORS
+    /// (browsers navigate to it).
+    ///
+    /// By default any origin may call them, with `Access-Control-Allow-Origin: *` and never
+    /// `Access-Control-Allow-Credentials`. That is safe because these endpoints authenticate only
+    /// through credentials the caller puts in the request itself (an `Authorization` header, a
+    /// form field, a DPoP proof), never through cookies. A script can read a `*` answer only to
+    /// a request sent without the browser's cookies or HTTP authentication entries (Fetch, "CORS
+    /// protocol and credentials"), so a script on another origin learns nothing that its own
+    /// server could not fetch directly. Set a list when something else acts as a credential, for
+    /// instance when the server is reachable only from a private network a visitor's browser is on.
+    pub fn cors_allowed_origins<I, S>(mut self, origins: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut list = Vec::new();
+        for origin in origins {
+            let origin = origin.as_ref();
+            let parsed = cors::parse_origin(origin)
+                .map_err(|reason| ConfigError::CorsOrigin { origin: origin.to_owned(), reason })?;
+            if !list.contains(&parsed) {
+                list.push(parsed);
+            }
+        }
+        self.cors_origins = AllowedOrigins::List(list);
+        Ok(self)
     }
 
     /// Checks the settings, prepares the documents, and builds the provider.
@@ -296,6 +374,9 @@ impl<P: Provider> Builder<P> {
                 reason: "must be between 1 minute and 365 days",
             });
         }
+        if self.require_pushed_authorization_requests && P::PATHS.par.is_none() {
+            return Err(ConfigError::ParRequiredWithoutPar);
+        }
         let default_audience = vec![self.default_audience.unwrap_or_else(|| issuer.as_str().to_owned())];
         let settings = Settings {
             issuer,
@@ -305,6 +386,8 @@ impl<P: Provider> Builder<P> {
             default_audience,
             scopes_supported: self.scopes_supported,
             service_documentation: self.service_documentation,
+            cors_origins: self.cors_origins,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
         };
         let metadata = discovery::authorization_server_metadata::<P>(&settings, &keys);
         let documents = Documents::prepare::<P>(&metadata, &keys);
@@ -401,6 +484,8 @@ impl<P: Provider> Attesto<P> {
             scopes_supported: Vec::new(),
             service_documentation: None,
             store: None,
+            cors_origins: AllowedOrigins::Any,
+            require_pushed_authorization_requests: false,
         }
     }
 

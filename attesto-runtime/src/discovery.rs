@@ -54,9 +54,22 @@ pub struct AuthorizationServerMetadata {
     /// `revocation_endpoint` (RFC 7009), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<String>,
+    /// `revocation_endpoint_auth_methods_supported` (RFC 8414 §2), with revocation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
     /// `introspection_endpoint` (RFC 7662), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint: Option<String>,
+    /// `introspection_endpoint_auth_methods_supported` (RFC 8414 §2), with introspection.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// `pushed_authorization_request_endpoint` (RFC 9126 §5), when served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// `require_pushed_authorization_requests` (RFC 9126 §5), given only when `true`: omitted
+    /// means `false`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
     /// `code_challenge_methods_supported`: `["S256"]`, the only method accepted.
     pub code_challenge_methods_supported: Vec<&'static str>,
     /// `authorization_response_iss_parameter_supported` (RFC 9207 §3): `true`.
@@ -76,8 +89,10 @@ pub struct AuthorizationServerMetadata {
     /// `request_parameter_supported` (OpenID): `false`, request objects are not accepted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_parameter_supported: Option<bool>,
-    /// `request_uri_parameter_supported` (OpenID): `false`; the OpenID default is `true`, so it
-    /// must be said.
+    /// `request_uri_parameter_supported` (OpenID): `false`, even with PAR; the OpenID default is
+    /// `true`, so it must be said. The member is about OIDC Core §6.2, a request object the server
+    /// fetches from the client's `https` URL, which attesto does not do; the `request_uri` values
+    /// of the PAR endpoint are advertised by `pushed_authorization_request_endpoint` instead.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_uri_parameter_supported: Option<bool>,
 }
@@ -97,9 +112,8 @@ impl AuthorizationServerMetadata {
     }
 }
 
-/// Builds the metadata of provider `P`. Only endpoints that this release serves are listed; the
-/// others of the path table (revocation, introspection, PAR, registration) join here as they are
-/// built.
+/// Builds the metadata of provider `P` from its path table and feature flags: an endpoint is
+/// listed exactly when the router mounts it.
 pub(crate) fn authorization_server_metadata<P: Provider>(
     settings: &Settings,
     keys: &KeySet,
@@ -111,15 +125,28 @@ pub(crate) fn authorization_server_metadata<P: Provider>(
         authorization_endpoint: Some(issuer.url_of(P::PATHS.authorize)),
         token_endpoint: issuer.url_of(P::PATHS.token),
         jwks_uri: issuer.url_of(P::PATHS.jwks),
-        registration_endpoint: None,
+        registration_endpoint: crate::register::registration_path::<P>().map(|path| issuer.url_of(path)),
         scopes_supported: settings.scopes_supported.clone(),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
         grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
         token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
         service_documentation: settings.service_documentation.clone(),
-        revocation_endpoint: None,
-        introspection_endpoint: None,
+        revocation_endpoint: P::PATHS.revocation.map(|path| issuer.url_of(path)),
+        revocation_endpoint_auth_methods_supported: if P::PATHS.revocation.is_some() {
+            vec!["client_secret_basic", "client_secret_post", "none"]
+        } else {
+            Vec::new()
+        },
+        introspection_endpoint: P::PATHS.introspection.map(|path| issuer.url_of(path)),
+        // RFC 7662 §2.1: introspection callers authenticate; a public client cannot.
+        introspection_endpoint_auth_methods_supported: if P::PATHS.introspection.is_some() {
+            vec!["client_secret_basic", "client_secret_post"]
+        } else {
+            Vec::new()
+        },
+        pushed_authorization_request_endpoint: P::PATHS.par.map(|path| issuer.url_of(path)),
+        require_pushed_authorization_requests: settings.require_pushed_authorization_requests,
         code_challenge_methods_supported: vec!["S256"],
         authorization_response_iss_parameter_supported: true,
         userinfo_endpoint: crate::router::userinfo_path::<P>().map(|path| issuer.url_of(path)),
@@ -135,6 +162,9 @@ pub(crate) fn authorization_server_metadata<P: Provider>(
             Vec::new()
         },
         request_parameter_supported: openid.then_some(false),
+        // Not `true` with PAR on: to an OpenID client, `true` says it may pass a request object by
+        // reference at an `https` URL of its own (OIDC Core §6.2; OIDC Discovery §3), which would
+        // be refused. PAR clients look for `pushed_authorization_request_endpoint` (RFC 9126 §5).
         request_uri_parameter_supported: openid.then_some(false),
     }
 }

@@ -6,7 +6,8 @@ use std::fmt;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 
-/// An OAuth error code (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1; RFC 8707 §2; RFC 9449 §7).
+/// An OAuth error code (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1; RFC 7591 §3.2.2; RFC 8707 §2;
+/// RFC 9449 §7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -44,8 +45,16 @@ pub enum ErrorCode {
     RequestNotSupported,
     /// `request_uri_not_supported`: the `request_uri` parameter is not supported.
     RequestUriNotSupported,
+    /// `invalid_request_uri`: the `request_uri` does not stand for a request this client may use
+    /// (RFC 9101 §7.1): unknown, expired or already used (RFC 9126 §4).
+    InvalidRequestUri,
     /// `temporarily_unavailable`: the server (or the host behind it) cannot answer now.
     TemporarilyUnavailable,
+    /// `invalid_redirect_uri`: a redirect URI in client metadata is not acceptable (RFC 7591
+    /// §3.2.2).
+    InvalidRedirectUri,
+    /// `invalid_client_metadata`: a client metadata member is invalid (RFC 7591 §3.2.2).
+    InvalidClientMetadata,
 }
 
 impl ErrorCode {
@@ -69,7 +78,10 @@ impl ErrorCode {
             Self::InteractionRequired => "interaction_required",
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
+            Self::InvalidRequestUri => "invalid_request_uri",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::InvalidRedirectUri => "invalid_redirect_uri",
+            Self::InvalidClientMetadata => "invalid_client_metadata",
         }
     }
 

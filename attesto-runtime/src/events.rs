@@ -1,6 +1,6 @@
 //! The [`EventSink`] host trait: one event per security-relevant outcome.
 
-use crate::client::GrantType;
+use crate::client::{GrantType, TokenEndpointAuthMethod};
 use crate::error::ErrorCode;
 
 /// A token was issued.
@@ -106,6 +106,34 @@ pub struct CodeReuseDetected<'a> {
     pub jti: &'a str,
 }
 
+/// A client revoked one of its tokens (RFC 7009).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TokenRevoked<'a> {
+    /// The client.
+    pub client_id: &'a str,
+    /// The token's subject.
+    pub subject: &'a str,
+    /// `access_token` or `refresh_token` (a refresh token revokes its whole family).
+    pub token_type: &'a str,
+}
+
+/// A client registered itself (RFC 7591 §3).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientRegistered<'a> {
+    /// The client id attesto issued.
+    pub client_id: &'a str,
+    /// The `client_name` the client gave, if any (self-asserted: show it as such).
+    pub client_name: Option<&'a str>,
+    /// How it authenticates at the token endpoint; `none` is a public client.
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// The grant types it registered.
+    pub grant_types: &'a [GrantType],
+    /// The scope it may be granted, space-delimited.
+    pub scope: &'a str,
+}
+
 /// Receives security events. Optional: the default writes `tracing` events (target
 /// `attesto::events`).
 ///
@@ -190,6 +218,17 @@ pub trait EventSink: Send + Sync {
         );
     }
 
+    /// A client revoked a token.
+    fn token_revoked(&self, event: &TokenRevoked<'_>) {
+        tracing::info!(
+            target: "attesto::events",
+            client_id = event.client_id,
+            sub = event.subject,
+            token_type = event.token_type,
+            "token revoked"
+        );
+    }
+
     /// A used authorization code was presented again; what it issued is revoked.
     fn code_reuse_detected(&self, event: &CodeReuseDetected<'_>) {
         tracing::warn!(
@@ -198,6 +237,19 @@ pub trait EventSink: Send + Sync {
             family_id = event.family_id,
             jti = event.jti,
             "authorization code reuse detected; issued tokens revoked"
+        );
+    }
+
+    /// A client registered itself.
+    fn client_registered(&self, event: &ClientRegistered<'_>) {
+        tracing::info!(
+            target: "attesto::events",
+            client_id = event.client_id,
+            client_name = event.client_name,
+            auth_method = event.token_endpoint_auth_method.as_str(),
+            grant_types = ?event.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+            scope = event.scope,
+            "client registered"
         );
     }
 }
@@ -223,5 +275,11 @@ impl<T: EventSink + ?Sized> EventSink for &T {
     }
     fn code_reuse_detected(&self, event: &CodeReuseDetected<'_>) {
         (**self).code_reuse_detected(event);
+    }
+    fn token_revoked(&self, event: &TokenRevoked<'_>) {
+        (**self).token_revoked(event);
+    }
+    fn client_registered(&self, event: &ClientRegistered<'_>) {
+        (**self).client_registered(event);
     }
 }

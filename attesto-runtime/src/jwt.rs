@@ -76,7 +76,10 @@ pub(crate) struct AccessTokenView {
     #[serde(deserialize_with = "one_or_many")]
     pub(crate) aud: Vec<String>,
     pub(crate) exp: u64,
+    #[serde(default)]
+    pub(crate) iat: u64,
     pub(crate) jti: String,
+    pub(crate) client_id: String,
     #[serde(default)]
     pub(crate) scope: String,
 }

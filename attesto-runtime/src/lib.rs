@@ -8,6 +8,7 @@ mod client;
 mod client_auth;
 mod config;
 mod consent;
+mod cors;
 pub mod discovery;
 mod error;
 mod events;
@@ -17,9 +18,12 @@ mod id_token;
 mod jwks;
 mod jwt;
 mod keys;
+mod par;
 mod principal;
 mod provider;
+mod register;
 mod registration;
+mod revoke;
 mod router;
 mod scope;
 mod store;
@@ -33,8 +37,8 @@ pub use consent::{ConsentDecision, ConsentPolicy, ConsentRequest};
 pub use discovery::AuthorizationServerMetadata;
 pub use error::{ErrorCode, HostError, OAuthError};
 pub use events::{
-    AuthorizationDenied, CodeIssued, CodeReuseDetected, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied,
-    TokenIssued,
+    AuthorizationDenied, ClientRegistered, CodeIssued, CodeReuseDetected, EventSink, RefreshReuseDetected,
+    RefreshRotated, TokenDenied, TokenIssued, TokenRevoked,
 };
 pub use keys::{Algorithm, Key, KeyError, KeySet};
 pub use principal::{AuthenticatedPrincipal, LoginOutcome, LoginRequest, Principal, PrincipalStore};

@@ -14,9 +14,8 @@ use crate::scope::ScopePolicy;
 /// `registration_client_uri`: an advertised URL is always a mounted route. Paths are absolute on the
 /// host (they start with `/`); endpoints whose feature is switched off are `None`.
 ///
-/// Some endpoints of the table are not served by this release yet (see the README's feature
-/// table); [`Attesto::router`](crate::Attesto::router) mounts, and discovery advertises, only the
-/// ones that are.
+/// [`Attesto::router`](crate::Attesto::router) mounts, and discovery advertises, every endpoint of
+/// the table that is `Some`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Paths {
     /// Authorization endpoint (RFC 6749 §3.1), default `{prefix}/authorize`.

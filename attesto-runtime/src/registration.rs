@@ -55,6 +55,32 @@ pub trait RegistrationStore: Send + Sync {
     fn update_client(&self, registration: &ClientRegistration) -> impl Future<Output = Result<bool, HostError>> + Send;
     /// Deletes a registration; `false` when there was none.
     fn delete_client(&self, client_id: &ClientId) -> impl Future<Output = Result<bool, HostError>> + Send;
+
+    /// The host's registration policy (RFC 7591 §3): whether a registration request that
+    /// presented `initial_access_token` (the `Bearer` token of its `Authorization` header, if any)
+    /// may register a client. A `false` is answered `401 invalid_token`.
+    ///
+    /// The default is open registration: anyone may register, with or without a token, which is
+    /// what MCP clients expect (they register themselves on first contact). A host that hands out
+    /// initial access tokens out of band checks the token here, in constant time (keep its
+    /// [`SecretHash`] and call [`SecretHash::verify`]):
+    ///
+    /// ```
+    /// # use attesto_runtime::{HostError, SecretHash};
+    /// # struct Host { initial_token: SecretHash }
+    /// # impl Host {
+    /// async fn authorize_registration(&self, initial_access_token: Option<&str>) -> Result<bool, HostError> {
+    ///     Ok(initial_access_token.is_some_and(|token| self.initial_token.verify(token)))
+    /// }
+    /// # }
+    /// ```
+    fn authorize_registration(
+        &self,
+        initial_access_token: Option<&str>,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send {
+        let _ = initial_access_token;
+        std::future::ready(Ok(true))
+    }
 }
 
 impl<T: RegistrationStore + ?Sized> RegistrationStore for &T {
@@ -72,5 +98,11 @@ impl<T: RegistrationStore + ?Sized> RegistrationStore for &T {
     }
     fn delete_client(&self, client_id: &ClientId) -> impl Future<Output = Result<bool, HostError>> + Send {
         (**self).delete_client(client_id)
+    }
+    fn authorize_registration(
+        &self,
+        initial_access_token: Option<&str>,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send {
+        (**self).authorize_registration(initial_access_token)
     }
 }

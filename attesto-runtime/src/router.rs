@@ -6,7 +6,7 @@ use axum::routing::{get, post};
 use crate::config::Attesto;
 use crate::discovery::{self, Kind};
 use crate::provider::Provider;
-use crate::{authorize, jwks, token, userinfo};
+use crate::{authorize, jwks, par, register, revoke, token, userinfo};
 
 impl<P: Provider> Attesto<P> {
     /// The axum router of the provider: the endpoints this release serves, at the paths of
@@ -21,13 +21,30 @@ impl<P: Provider> Attesto<P> {
         if let Some(path) = userinfo_path::<P>() {
             router = router.route(path, get(userinfo::handler::<P>).post(userinfo::handler::<P>));
         }
+        if let Some(path) = P::PATHS.revocation {
+            router = router.route(path, post(revoke::revocation::<P>));
+        }
+        if let Some(path) = P::PATHS.introspection {
+            router = router.route(path, post(revoke::introspection::<P>));
+        }
+        if let Some(path) = P::PATHS.par {
+            router = router.route(path, post(par::handler::<P>));
+        }
+        if let Some(path) = register::registration_path::<P>() {
+            // RFC 7591 §3 registration, and RFC 7592 client configuration one segment below it.
+            router = router.route(path, post(register::register::<P>)).route(
+                &format!("{path}/{{client_id}}"),
+                get(register::read::<P>).put(register::update::<P>).delete(register::delete::<P>),
+            );
+        }
         for (path, kind) in discovery::routes(self.issuer().path(), P::FEATURES.openid) {
             router = match kind {
                 Kind::OAuth => router.route(&path, get(discovery::oauth_metadata::<P>)),
                 Kind::OpenId => router.route(&path, get(discovery::openid_configuration::<P>)),
             };
         }
-        router.with_state(self.clone())
+        // Last, so that it wraps every route above; it picks each request's CORS policy by path.
+        router.layer(crate::cors::layer(self)).with_state(self.clone())
     }
 }
 

@@ -158,6 +158,12 @@ pub trait ScopePolicy: Send + Sync {
     /// The default grants the client's allowed scopes that were requested; a request without
     /// `scope` gets all of the client's allowed scopes (RFC 6749 §3.3 lets the server apply a
     /// default); a request none of whose scopes is allowed is refused with `invalid_scope`.
+    ///
+    /// Dynamic registration (RFC 7591) asks it too, for the new client with the `scope` it
+    /// registered: the client's [`scopes`](Client::scopes) are then the builder's
+    /// `scopes_supported`, and what is granted becomes the registered client's allowed scopes (a
+    /// refusal is `invalid_client_metadata`). So by default a registered client may hold only
+    /// advertised scopes; a host that wants otherwise decides here.
     fn authorize_scope(
         &self,
         client: &Client,

@@ -1,6 +1,6 @@
-//! The state attesto keeps itself — pending authorization requests, authorization codes, refresh
-//! token families, revoked access tokens — behind one [`Store`] trait with atomic semantics, and
-//! [`MemoryStore`], the in-memory default.
+//! The state attesto keeps itself — pending and pushed authorization requests, authorization
+//! codes, refresh token families, revoked access tokens — behind one [`Store`] trait with atomic
+//! semantics, and [`MemoryStore`], the in-memory default.
 //!
 //! Every operation that decides something is one atomic step of the store: a code is taken once, a
 //! refresh token is compared and rotated in one go, a family is revoked for good. An SQL store
@@ -118,7 +118,8 @@ pub struct AuthorizationRequest {
     pub started_at: SystemTime,
 }
 
-/// Where a pending authorization request waits.
+/// Where a pending authorization request waits: for the user, or (a pushed request) for the
+/// browser.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum PendingStage {
@@ -131,10 +132,15 @@ pub enum PendingStage {
         /// The hash of the anti-CSRF value set as a cookie in the browser that was shown the page.
         browser: TokenHash,
     },
+    /// Pushed by the client to the PAR endpoint (RFC 9126 §2), waiting for the browser to bring
+    /// its `request_uri` to the authorization endpoint. Stored under the hash of that whole
+    /// `request_uri`, and taken once (RFC 9126 §4).
+    Pushed,
 }
 
 /// An authorization request waiting for the user, stored under the hash of a random handle that
-/// only the browser holds.
+/// only the browser holds; or a pushed request (RFC 9126), under the hash of the `request_uri`
+/// that only its client holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct PendingAuthorization {

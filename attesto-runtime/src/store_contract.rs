@@ -41,6 +41,7 @@ use crate::store::{
 const RACERS: usize = 50;
 
 const PENDING_LIFETIME: Duration = Duration::from_secs(600);
+const PUSHED_LIFETIME: Duration = Duration::from_secs(60);
 const CODE_LIFETIME: Duration = Duration::from_secs(60);
 const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 const FAMILY_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
@@ -64,6 +65,8 @@ macro_rules! __attesto_store_contract_cases {
             pending_unknown_handle_is_none,
             pending_handles_are_independent,
             pending_consent_stage_round_trips,
+            pending_pushed_stage_round_trips,
+            pending_take_race_has_one_winner,
             code_is_redeemed_once,
             code_expires,
             code_unknown_is_unknown,
@@ -233,6 +236,61 @@ pub async fn pending_consent_stage_round_trips<S: Store>(store: Arc<S>) {
     let Some(taken) = taken else { panic!("a pending request in the consent stage must be taken after put") };
     assert_eq!(taken.stage, pending.stage, "the consent stage (principal and browser hash) must round-trip intact");
     assert_eq!(taken, pending, "a pending request in the consent stage must round-trip intact");
+}
+
+/// The `Pushed` stage (RFC 9126): a request pushed by its client round-trips intact, is taken
+/// once (RFC 9126 §4: a `request_uri` is used once), and is gone after its short lifetime.
+pub async fn pending_pushed_stage_round_trips<S: Store>(store: Arc<S>) {
+    let now = whole_seconds_now();
+    let (handle, late) = (fresh_hash(), fresh_hash());
+    let pushed = PendingAuthorization {
+        request: minimal_request(now),
+        stage: PendingStage::Pushed,
+        expires_at: now + PUSHED_LIFETIME,
+    };
+    ok(store.put_pending(&handle, &pushed).await, "put_pending");
+    ok(store.put_pending(&late, &pushed).await, "put_pending");
+
+    let taken = ok(store.take_pending(&handle, now).await, "take_pending");
+    assert_eq!(taken.as_ref(), Some(&pushed), "a pushed request must round-trip intact");
+    let again = ok(store.take_pending(&handle, now).await, "take_pending");
+    assert_eq!(again, None, "a pushed request must be taken at most once; the second take found it again");
+    let expired = ok(store.take_pending(&late, pushed.expires_at + SECOND).await, "take_pending");
+    assert_eq!(expired, None, "a pushed request past its expires_at must behave as absent");
+}
+
+/// Fifty tasks take one pending request at once: exactly one gets it. Taking is one atomic step;
+/// a store that reads and then deletes would let a pushed request (or a consent decision) be used
+/// twice.
+pub async fn pending_take_race_has_one_winner<S: Store>(store: Arc<S>) {
+    let now = whole_seconds_now();
+    let handle = fresh_hash();
+    let pushed = PendingAuthorization {
+        request: full_request(now),
+        stage: PendingStage::Pushed,
+        expires_at: now + PUSHED_LIFETIME,
+    };
+    ok(store.put_pending(&handle, &pushed).await, "put_pending");
+
+    let ready = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let ready = Arc::clone(&ready);
+            tokio::spawn(async move {
+                start_together(&ready).await;
+                ok(store.take_pending(&handle, now).await, "take_pending")
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for task in tasks {
+        if let Some(taken) = task.await.expect("a racing take_pending task panicked") {
+            winners.push(taken);
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one of {RACERS} concurrent takes must get the pending request");
+    assert_eq!(winners[0], pushed, "the winner must get the pending request as put");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -71,6 +71,11 @@ async fn userinfo<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap) -> Res
     if attesto.is_access_token_revoked(&view.jti, now) {
         return Err(invalid_token("the access token is invalid, expired or revoked"));
     }
+    // A token is worth no more than its client: once a registration is deleted (RFC 7592 §2.3)
+    // or the host removes a client from its table, the client's tokens stop working here too.
+    if attesto.find_client(&view.client_id).await?.is_none() {
+        return Err(invalid_token("the access token is invalid, expired or revoked"));
+    }
     let scopes = Scopes::parse(&view.scope).map_err(|_| invalid_token("the access token is malformed"))?;
     if !scopes.contains("openid") {
         return Err(OAuthError::new(ErrorCode::InsufficientScope, "the access token lacks the `openid` scope")

@@ -10,7 +10,7 @@ use attesto::{
     Attesto, AuthenticatedPrincipal, AuthorizationDenied, Client, ClientStore, CodeIssued, CodeReuseDetected,
     ConsentDecision, ConsentPolicy, ConsentRequest, EventSink, GrantType, HostError, Key, LoginOutcome, LoginRequest,
     Principal, PrincipalStore, RefreshReuseDetected, RefreshRotated, Scopes, SecretHash, TokenDenied,
-    TokenEndpointAuthMethod, TokenIssued,
+    TokenEndpointAuthMethod, TokenIssued, TokenRevoked,
 };
 use axum::Router;
 use axum::body::Body;
@@ -235,6 +235,9 @@ impl EventSink for TestHost {
     }
     fn code_reuse_detected(&self, event: &CodeReuseDetected<'_>) {
         self.record(format!("code_reuse_detected {}", event.client_id));
+    }
+    fn token_revoked(&self, event: &TokenRevoked<'_>) {
+        self.record(format!("revoked {} {} {}", event.client_id, event.subject, event.token_type));
     }
 }
 

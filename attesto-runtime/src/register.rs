@@ -1,0 +1,727 @@
+//! Dynamic client registration (RFC 7591) and client configuration (RFC 7592): a client posts its
+//! metadata as JSON and gets a client id (and, if confidential, a secret), then reads, replaces or
+//! deletes its registration at `{registration}/{client_id}` with the registration access token it
+//! was given.
+//!
+//! What attesto decides, and why:
+//!
+//! - **Open or protected.** [`RegistrationStore::authorize_registration`] is the host's policy: open
+//!   by default (MCP clients register themselves on first contact), or requiring an initial access
+//!   token the host hands out and verifies (RFC 7591 §3).
+//! - **Scopes.** The [`ScopePolicy`] decides what a new client may hold: it is asked for the new
+//!   client, whose allowed scopes are the builder's `scopes_supported` (what discovery
+//!   advertises), with the `scope` the client registered. What it grants becomes
+//!   [`Client::scopes`] and the `scope` of the response (RFC 7591 §2: the server may narrow it);
+//!   without `scope` the default policy grants all of `scopes_supported`; a refusal is
+//!   `invalid_client_metadata`. So the default policy never lets a registered client hold a scope
+//!   the server does not advertise.
+//! - **Redirect URIs.** Absolute, no fragment (RFC 6749 §3.1.2), no whitespace (they are matched
+//!   byte for byte), `https`, or `http` on a loopback host: `127.0.0.1`, `[::1]`, and `localhost`.
+//!   RFC 8252 §8.3 calls `localhost` NOT RECOMMENDED rather than forbidden, and MCP clients register
+//!   `http://localhost:<port>/…` in practice; the risk (a name resolving off the loopback
+//!   interface) is the registering client's own, and such a URI is matched exactly (the any-port
+//!   rule of RFC 8252 §7.3 stays with IP literals). Native clients (`application_type` `native`)
+//!   may also use a private-use scheme in reverse domain name form (RFC 8252 §7.1).
+//! - **Unknown metadata is dropped.** RFC 7591 §2 says the server MUST ignore what it does not
+//!   understand; attesto neither stores nor echoes it, so the response lists only what attesto
+//!   honours, and a client cannot park arbitrary data in the host's store.
+//! - **Secrets are shown once.** The client secret and the registration access token are 256-bit
+//!   random values; the store gets their SHA-256 only. A read (RFC 7592 §2.1) therefore cannot
+//!   return the secret, and does not rotate it: the response carries no `client_secret` and echoes
+//!   the registration access token the request presented.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::{Map, Value};
+
+use crate::client::{Client, ClientId, GrantType, SecretHash, TokenEndpointAuthMethod};
+use crate::config::Attesto;
+use crate::error::{ErrorCode, OAuthError};
+use crate::events::{ClientRegistered, EventSink};
+use crate::form;
+use crate::provider::Provider;
+use crate::registration::{ClientRegistration, RegistrationStore};
+use crate::scope::{Scope, ScopeDecision, ScopePolicy, Scopes};
+use crate::store::{new_id, new_secret};
+
+/// The registration path, when the endpoint is on.
+pub(crate) fn registration_path<P: Provider>() -> Option<&'static str> {
+    P::PATHS.registration.filter(|_| P::FEATURES.registration)
+}
+
+/// `POST {registration}` (RFC 7591 §3.1).
+pub(crate) async fn register<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    create(&attesto, &parts.headers, body).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET {registration}/{client_id}` (RFC 7592 §2.1).
+pub(crate) async fn read<P: Provider>(
+    State(attesto): State<Attesto<P>>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    read_registration(&attesto, &client_id, &headers).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `PUT {registration}/{client_id}` (RFC 7592 §2.2).
+pub(crate) async fn update<P: Provider>(
+    State(attesto): State<Attesto<P>>,
+    Path(client_id): Path<String>,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    update_registration(&attesto, &client_id, &parts.headers, body).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `DELETE {registration}/{client_id}` (RFC 7592 §2.3).
+pub(crate) async fn delete<P: Provider>(
+    State(attesto): State<Attesto<P>>,
+    Path(client_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    delete_registration(&attesto, &client_id, &headers).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+// ---------------------------------------------------------------------------------------------
+// the endpoints
+
+async fn create<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Body) -> Result<Response, OAuthError> {
+    let provider = &attesto.0.provider;
+    let store = registration_store(provider)?;
+    // RFC 7591 §3: the host decides whether registering needs an initial access token. Asked
+    // before the body is read, so that a caller without one costs no parsing.
+    if !store.authorize_registration(bearer(headers)).await? {
+        return Err(invalid_token("a valid initial access token is required to register a client"));
+    }
+    let raw = read_metadata(headers, body).await?;
+    let requested = Requested::parse(&raw)?;
+    // RFC 7591 §3.2.1: the client id is the server's choice; 128 random bits make it unguessable.
+    let client_id = ClientId::new(new_id());
+    let secret = (!requested.is_public()).then(|| new_secret().0);
+    let secret_hash = secret.as_deref().map(SecretHash::of);
+    let (client, metadata) = accept(attesto, requested, client_id, secret_hash).await?;
+    let (access_token, _) = new_secret();
+    let registration = ClientRegistration::new(client, metadata, SecretHash::of(&access_token), SystemTime::now());
+    store.create_client(&registration).await?;
+    let client = &registration.client;
+    provider.event_sink().client_registered(&ClientRegistered {
+        client_id: client.client_id.as_str(),
+        client_name: client.client_name.as_deref(),
+        token_endpoint_auth_method: client.token_endpoint_auth_method,
+        grant_types: &client.grant_types,
+        scope: &client.scopes.to_string(),
+    });
+    // RFC 7591 §3.2.1: 201 Created with the client information.
+    Ok(json(StatusCode::CREATED, &information(attesto, &registration, secret.as_deref(), &access_token)))
+}
+
+async fn read_registration<P: Provider>(
+    attesto: &Attesto<P>,
+    client_id: &str,
+    headers: &HeaderMap,
+) -> Result<Response, OAuthError> {
+    let store = registration_store(&attesto.0.provider)?;
+    let (registration, access_token) = authenticate(attesto, &store, client_id, headers).await?;
+    Ok(json(StatusCode::OK, &information(attesto, &registration, None, access_token)))
+}
+
+async fn update_registration<P: Provider>(
+    attesto: &Attesto<P>,
+    client_id: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, OAuthError> {
+    let store = registration_store(&attesto.0.provider)?;
+    let (current, access_token) = authenticate(attesto, &store, client_id, headers).await?;
+    let raw = read_metadata(headers, body).await?;
+    // RFC 7592 §2.2: the request names the client it updates, and a secret it sends must be the
+    // one issued (the client may not choose its own).
+    if string(&raw, "client_id")? != Some(current.client.client_id.as_str()) {
+        return Err(invalid_metadata("`client_id` must be present and be this client's identifier (RFC 7592 §2.2)"));
+    }
+    if let Some(secret) = string(&raw, "client_secret")? {
+        let matches = current.client.secret_hash.as_ref().is_some_and(|hash| hash.verify(secret));
+        if !matches {
+            return Err(invalid_metadata("`client_secret` is not the secret issued to this client (RFC 7592 §2.2)"));
+        }
+    }
+    let requested = Requested::parse(&raw)?;
+    // A public client has no secret to keep, and a confidential one would need a new secret
+    // issued mid-life: neither is an update of the same client.
+    if requested.is_public() != current.client.is_public {
+        return Err(invalid_metadata(
+            "`token_endpoint_auth_method` cannot turn a confidential client into a public one or back; register a new client",
+        ));
+    }
+    let (client, metadata) =
+        accept(attesto, requested, current.client.client_id.clone(), current.client.secret_hash).await?;
+    let mut updated = current;
+    updated.client = client;
+    updated.metadata = metadata;
+    // Deleted in the meantime: as unknown as any other client id.
+    if !store.update_client(&updated).await? {
+        return Err(invalid_registration_token());
+    }
+    Ok(json(StatusCode::OK, &information(attesto, &updated, None, access_token)))
+}
+
+async fn delete_registration<P: Provider>(
+    attesto: &Attesto<P>,
+    client_id: &str,
+    headers: &HeaderMap,
+) -> Result<Response, OAuthError> {
+    let store = registration_store(&attesto.0.provider)?;
+    let (registration, _) = authenticate(attesto, &store, client_id, headers).await?;
+    // RFC 7592 §2.3: the client id, secret and registration access token stop working at once.
+    // Its codes and refresh tokens go with it, since the token endpoint no longer finds the
+    // client, and so do its access tokens at userinfo, which checks that their client exists.
+    if !store.delete_client(&registration.client.client_id).await? {
+        return Err(invalid_registration_token());
+    }
+    Ok((StatusCode::NO_CONTENT, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// authentication
+
+/// The host's registration store. `None` only without the `registration` flag, when these
+/// endpoints are not mounted.
+fn registration_store<P: Provider>(provider: &P) -> Result<impl RegistrationStore + '_, OAuthError> {
+    provider.registration_store().ok_or_else(|| OAuthError::new(ErrorCode::ServerError, "registration is not enabled"))
+}
+
+/// The token of the request's one `Authorization: Bearer` header (RFC 6750 §2.1), if it has one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// `401 invalid_token` with its RFC 6750 §3 challenge.
+fn invalid_token(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidToken, description)
+        .with_challenge(HeaderValue::from_static("Bearer error=\"invalid_token\""))
+}
+
+/// The one answer of the client configuration endpoint to a missing or wrong registration access
+/// token and to an unknown client id alike. RFC 6750 §3.1 would let a request without a token
+/// get a bare challenge; answering it like a wrong one keeps the endpoint to a single answer.
+fn invalid_registration_token() -> OAuthError {
+    invalid_token("the registration access token is missing or invalid")
+}
+
+/// The registration of `client_id`, when the request carries its registration access token
+/// (RFC 7592 §3), and that token.
+///
+/// An unknown client costs what a known one with a wrong token costs: the token is verified
+/// against a decoy hash then, so neither the answer nor its timing tells which client ids exist.
+async fn authenticate<'h, P: Provider>(
+    attesto: &Attesto<P>,
+    store: &impl RegistrationStore,
+    client_id: &str,
+    headers: &'h HeaderMap,
+) -> Result<(ClientRegistration, &'h str), OAuthError> {
+    let token = bearer(headers);
+    let registration = store.load_registration(&ClientId::new(client_id)).await?;
+    let hash = registration.as_ref().map_or(&attesto.0.decoy_hash, |r| &r.registration_access_token_hash);
+    let verified = token.is_some_and(|token| hash.verify(token));
+    match (registration, token) {
+        (Some(registration), Some(token)) if verified => Ok((registration, token)),
+        _ => Err(invalid_registration_token()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// reading and checking metadata
+
+/// `invalid_client_metadata` (RFC 7591 §3.2.2).
+fn invalid_metadata(description: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClientMetadata, description)
+}
+
+/// `invalid_redirect_uri` (RFC 7591 §3.2.2).
+fn invalid_redirect_uri(description: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidRedirectUri, description)
+}
+
+/// Reads the JSON object of a registration or update request (RFC 7591 §3.1, RFC 7592 §2.2).
+/// The body is bounded like every other (413 past [`form::MAX_BODY`]); a wrong content type,
+/// malformed JSON, anything but an object, or a member given twice is `invalid_client_metadata`.
+async fn read_metadata(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>, OAuthError> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim());
+    if !media_type.is_some_and(|t| t.eq_ignore_ascii_case("application/json")) {
+        return Err(invalid_metadata("the request body must be application/json (RFC 7591 §3.1)"));
+    }
+    let body = form::read_body(body).await?;
+    match serde_json::from_slice::<Object>(&body) {
+        Ok(Object(object)) => Ok(object),
+        Err(error) if error.is_data() => {
+            Err(invalid_metadata("the request body must be a JSON object whose members each appear once"))
+        }
+        Err(_) => Err(invalid_metadata("the request body is not valid JSON")),
+    }
+}
+
+/// A JSON object whose members each appear once. RFC 8259 §4 leaves repeated names to the
+/// parser, which keeps the last; refusing them means no reader of the request can see other
+/// values than attesto checked.
+struct Object(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for Object {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Object;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Object, A::Error> {
+                let mut object = Map::new();
+                while let Some((name, value)) = access.next_entry::<String, Value>()? {
+                    if object.contains_key(&name) {
+                        return Err(serde::de::Error::custom("a member appears twice"));
+                    }
+                    object.insert(name, value);
+                }
+                Ok(Object(object))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// A value quoted in an error description: control characters dropped, at most 64 characters.
+fn quoted(value: &str) -> String {
+    value.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
+/// A member; `null` counts as absent (RFC 7592 §2.2 lets a client send null for a value it
+/// drops).
+fn member<'a>(raw: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    raw.get(name).filter(|value| !value.is_null())
+}
+
+/// A string member.
+fn string<'a>(raw: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, OAuthError> {
+    match member(raw, name) {
+        None => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value)),
+        Some(_) => Err(invalid_metadata(format!("`{name}` must be a string"))),
+    }
+}
+
+/// A member that is an array of strings.
+fn strings<'a>(raw: &'a Map<String, Value>, name: &str) -> Result<Option<Vec<&'a str>>, OAuthError> {
+    let wrong = || invalid_metadata(format!("`{name}` must be an array of strings"));
+    match member(raw, name) {
+        None => Ok(None),
+        Some(Value::Array(values)) => {
+            values.iter().map(|v| v.as_str().ok_or_else(wrong)).collect::<Result<_, _>>().map(Some)
+        }
+        Some(_) => Err(wrong()),
+    }
+}
+
+/// `application_type` (OpenID Connect Dynamic Client Registration 1.0 §2): how redirect URIs
+/// are judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ApplicationType {
+    Web,
+    Native,
+}
+
+impl ApplicationType {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Native => "native",
+        }
+    }
+}
+
+/// Members attesto keeps as given once they have the right type: what a consent page or an
+/// administrator may show (RFC 7591 §2). URLs among them must be web URLs, so that none becomes
+/// a `javascript:` link.
+const INFORMATIONAL: &[(&str, Kind)] = &[
+    ("client_uri", Kind::WebUrl),
+    ("logo_uri", Kind::WebUrl),
+    ("tos_uri", Kind::WebUrl),
+    ("policy_uri", Kind::WebUrl),
+    ("contacts", Kind::Strings),
+    ("software_id", Kind::String),
+    ("software_version", Kind::String),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    String,
+    Strings,
+    WebUrl,
+}
+
+/// Client metadata that passed the checks, before the scope policy.
+#[derive(Debug)]
+struct Requested {
+    redirect_uris: Vec<String>,
+    grant_types: Vec<GrantType>,
+    response_types: Vec<&'static str>,
+    auth_method: TokenEndpointAuthMethod,
+    application_type: ApplicationType,
+    scope: Scopes,
+    client_name: Option<String>,
+    informational: Map<String, Value>,
+}
+
+impl Requested {
+    /// Checks the metadata members attesto understands; the others are ignored (RFC 7591 §2).
+    fn parse(raw: &Map<String, Value>) -> Result<Self, OAuthError> {
+        let auth_method = match string(raw, "token_endpoint_auth_method")? {
+            // RFC 7591 §2: the default is `client_secret_basic`.
+            None | Some("client_secret_basic") => TokenEndpointAuthMethod::ClientSecretBasic,
+            Some("client_secret_post") => TokenEndpointAuthMethod::ClientSecretPost,
+            Some("none") => TokenEndpointAuthMethod::None,
+            Some(other) => {
+                return Err(invalid_metadata(format!(
+                    "`token_endpoint_auth_method` `{}` is not supported: use client_secret_basic, client_secret_post or none",
+                    quoted(other)
+                )));
+            }
+        };
+        let grant_types = match strings(raw, "grant_types")? {
+            // RFC 7591 §2: the default is `authorization_code`.
+            None => vec![GrantType::AuthorizationCode],
+            Some(values) if values.is_empty() => return Err(invalid_metadata("`grant_types` must not be empty")),
+            Some(values) => {
+                let mut grants = Vec::with_capacity(values.len());
+                for value in values {
+                    let grant = GrantType::parse(value).ok_or_else(|| {
+                        invalid_metadata(format!(
+                            "grant type `{}` is not supported: use authorization_code, refresh_token or client_credentials",
+                            quoted(value)
+                        ))
+                    })?;
+                    if !grants.contains(&grant) {
+                        grants.push(grant);
+                    }
+                }
+                grants
+            }
+        };
+        let code_grant = grant_types.contains(&GrantType::AuthorizationCode);
+        let response_types = match strings(raw, "response_types")? {
+            // RFC 7591 §2 defaults to `code`, which goes with the default grant; for a client
+            // that registers other grants only, the default follows them (RFC 7591 §2.1), rather
+            // than making it spell out an empty list.
+            None if code_grant => vec!["code"],
+            None => Vec::new(),
+            Some(values) => {
+                let mut types = Vec::with_capacity(values.len());
+                for value in values {
+                    if value != "code" {
+                        return Err(invalid_metadata(format!(
+                            "response type `{}` is not supported: only `code` is",
+                            quoted(value)
+                        )));
+                    }
+                    if !types.contains(&"code") {
+                        types.push("code");
+                    }
+                }
+                types
+            }
+        };
+        // RFC 7591 §2.1: `authorization_code` goes with the `code` response type, both ways.
+        if code_grant != response_types.contains(&"code") {
+            return Err(invalid_metadata(
+                "`grant_types` and `response_types` are inconsistent: `authorization_code` goes with `code` (RFC 7591 §2.1)",
+            ));
+        }
+        // RFC 6749 §4.4: client credentials are for a client that can authenticate.
+        if auth_method == TokenEndpointAuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {
+            return Err(invalid_metadata(
+                "client_credentials needs a confidential client; `none` registers a public one",
+            ));
+        }
+        let application_type = match string(raw, "application_type")? {
+            None | Some("web") => ApplicationType::Web,
+            Some("native") => ApplicationType::Native,
+            Some(other) => {
+                return Err(invalid_metadata(format!(
+                    "`application_type` `{}` is not supported: use web or native",
+                    quoted(other)
+                )));
+            }
+        };
+        let redirect_uris: Vec<String> = match strings(raw, "redirect_uris")? {
+            Some(uris) => {
+                for uri in &uris {
+                    check_redirect_uri(uri, application_type == ApplicationType::Native)?;
+                }
+                let mut unique: Vec<String> = Vec::with_capacity(uris.len());
+                for uri in uris {
+                    if !unique.iter().any(|u| u == uri) {
+                        unique.push(uri.to_owned());
+                    }
+                }
+                unique
+            }
+            None => Vec::new(),
+        };
+        // RFC 6749 §3.1.2.2 and OAuth 2.1: redirect URIs are registered, then matched exactly.
+        if code_grant && redirect_uris.is_empty() {
+            return Err(invalid_redirect_uri("`redirect_uris` is required for the authorization_code grant"));
+        }
+        let scope = match string(raw, "scope")? {
+            Some(scope) => {
+                Scopes::parse(scope).map_err(|error| invalid_metadata(format!("`scope`: {error} (RFC 6749 §3.3)")))?
+            }
+            None => Scopes::default(),
+        };
+        let client_name = string(raw, "client_name")?.map(str::to_owned);
+        let mut informational = Map::new();
+        for (name, kind) in INFORMATIONAL {
+            let value = match kind {
+                Kind::String => string(raw, name)?.map(Value::from),
+                Kind::Strings => strings(raw, name)?.map(Value::from),
+                Kind::WebUrl => match string(raw, name)? {
+                    Some(url) if web_url(url) => Some(Value::from(url)),
+                    Some(_) => return Err(invalid_metadata(format!("`{name}` must be an absolute http or https URL"))),
+                    None => None,
+                },
+            };
+            if let Some(value) = value {
+                informational.insert((*name).to_owned(), value);
+            }
+        }
+        Ok(Self {
+            redirect_uris,
+            grant_types,
+            response_types,
+            auth_method,
+            application_type,
+            scope,
+            client_name,
+            informational,
+        })
+    }
+
+    /// `none`: a public client (RFC 6749 §2.1), which gets no secret.
+    fn is_public(&self) -> bool {
+        self.auth_method == TokenEndpointAuthMethod::None
+    }
+}
+
+/// Whether a URL of the informational members is an absolute `http` or `https` URL.
+fn web_url(value: &str) -> bool {
+    !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        && url::Url::parse(value).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
+}
+
+/// Checks one registered redirect URI.
+fn check_redirect_uri(uri: &str, native: bool) -> Result<(), OAuthError> {
+    let invalid = |reason: &str| invalid_redirect_uri(format!("redirect URI `{}` {reason}", quoted(uri)));
+    // Matched byte for byte at the authorization endpoint (RFC 9700 §4.1.3), while URL parsers
+    // strip or encode whitespace: the registered text must be what a parser sees.
+    if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid("must not contain whitespace or control characters"));
+    }
+    // RFC 6749 §3.1.2: an absolute URI without a fragment component.
+    let url = url::Url::parse(uri).map_err(|_| invalid("is not an absolute URI"))?;
+    if url.fragment().is_some() || uri.contains('#') {
+        return Err(invalid("must not have a fragment (RFC 6749 §3.1.2)"));
+    }
+    match url.scheme() {
+        // The text, not the parse: `https:host/cb` parses as `https://host/cb`, which is not the
+        // string the authorization endpoint will compare.
+        "https" if uri.starts_with("https://") => Ok(()),
+        "https" => Err(invalid("must be written `https://host/…`")),
+        "http" if loopback(uri) => Ok(()),
+        "http" => Err(invalid(
+            "must use https; http is accepted only on a loopback host: 127.0.0.1, [::1] or localhost (RFC 8252 §7.3)",
+        )),
+        scheme if native && private_use(scheme) => Ok(()),
+        _ if native => Err(invalid(
+            "must use https, http on a loopback host, or a private-use scheme in reverse domain name form such as `com.example.app:/callback` (RFC 8252 §7.1)",
+        )),
+        _ => Err(invalid(
+            "must use https, or http on a loopback host; a private-use scheme needs `application_type` `native` (RFC 8252 §7.1)",
+        )),
+    }
+}
+
+/// Whether `uri` is `http://` on a loopback host, `127.0.0.1`, `[::1]` or `localhost`, with an
+/// optional port, read from the text: `http://127.0.0.1@evil.example/` or
+/// `http://localhost.evil.example/` are not loopback URIs.
+fn loopback(uri: &str) -> bool {
+    let Some(rest) = uri.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
+    ["127.0.0.1", "[::1]", "localhost"].into_iter().any(|host| match authority.strip_prefix(host) {
+        Some("") => true,
+        Some(port) => port.strip_prefix(':').is_some_and(|digits| {
+            !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && digits.parse::<u16>().is_ok_and(|port| port != 0)
+        }),
+        None => false,
+    })
+}
+
+/// A private-use URI scheme in reverse domain name form, `com.example.app` (RFC 8252 §7.1): at
+/// least two dot-separated labels of letters, digits and `-`. Schemes without a dot
+/// (`javascript`, `data`, `myapp`) are not.
+fn private_use(scheme: &str) -> bool {
+    let mut labels = 0;
+    for label in scheme.split('.') {
+        if label.is_empty() || !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return false;
+        }
+        labels += 1;
+    }
+    labels >= 2
+}
+
+/// Builds the client of a registration from checked metadata: the [`ScopePolicy`] decides its
+/// scopes (see the module documentation). Returns it with the metadata as accepted.
+async fn accept<P: Provider>(
+    attesto: &Attesto<P>,
+    requested: Requested,
+    client_id: ClientId,
+    secret_hash: Option<SecretHash>,
+) -> Result<(Client, Map<String, Value>), OAuthError> {
+    let inner = &attesto.0;
+    let supported: Scopes = inner.settings.scopes_supported.iter().filter_map(|s| Scope::parse(s).ok()).collect();
+    let mut client = match secret_hash {
+        Some(hash) => Client::confidential(client_id, hash),
+        None => Client::public(client_id),
+    }
+    .with_redirect_uris(requested.redirect_uris.iter().cloned())
+    .with_grant_types(requested.grant_types.iter().copied())
+    .with_auth_method(requested.auth_method)
+    .with_scopes(supported);
+    client.client_name = requested.client_name.clone();
+    client.scopes = match inner.provider.scope_policy().authorize_scope(&client, &requested.scope).await? {
+        ScopeDecision::Grant(scopes) => scopes,
+        ScopeDecision::Refuse(reason) => return Err(invalid_metadata(format!("`scope`: {reason}"))),
+    };
+
+    // RFC 7591 §3.2.1: the response holds all registered metadata, defaults included.
+    let mut metadata = Map::new();
+    if !client.redirect_uris.is_empty() {
+        metadata.insert("redirect_uris".to_owned(), Value::from(client.redirect_uris.clone()));
+    }
+    metadata.insert("token_endpoint_auth_method".to_owned(), requested.auth_method.as_str().into());
+    let grant_types: Vec<&str> = client.grant_types.iter().map(|g| g.as_str()).collect();
+    metadata.insert("grant_types".to_owned(), grant_types.into());
+    metadata.insert("response_types".to_owned(), requested.response_types.into());
+    metadata.insert("application_type".to_owned(), requested.application_type.as_str().into());
+    if !client.scopes.is_empty() {
+        metadata.insert("scope".to_owned(), client.scopes.to_string().into());
+    }
+    if let Some(name) = &client.client_name {
+        metadata.insert("client_name".to_owned(), name.clone().into());
+    }
+    metadata.extend(requested.informational);
+    Ok((client, metadata))
+}
+
+// ---------------------------------------------------------------------------------------------
+// responses
+
+fn unix(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}
+
+/// The client information response (RFC 7591 §3.2.1, RFC 7592 §3): the server's members, then
+/// the accepted metadata.
+fn information<P: Provider>(
+    attesto: &Attesto<P>,
+    registration: &ClientRegistration,
+    client_secret: Option<&str>,
+    registration_access_token: &str,
+) -> Map<String, Value> {
+    let client = &registration.client;
+    let mut body = Map::new();
+    body.insert("client_id".to_owned(), client.client_id.as_str().into());
+    if let Some(secret) = client_secret {
+        body.insert("client_secret".to_owned(), secret.into());
+    }
+    body.insert("client_id_issued_at".to_owned(), unix(registration.issued_at).into());
+    // RFC 7591 §3.2.1: REQUIRED when a secret was issued; 0 means it does not expire.
+    if !client.is_public {
+        let expires_at = registration.secret_expires_at.map_or(0, unix);
+        body.insert("client_secret_expires_at".to_owned(), expires_at.into());
+    }
+    body.insert("registration_access_token".to_owned(), registration_access_token.into());
+    // Built from the path table, as the route is: it follows `prefix` and `registration_path`.
+    let path = registration_path::<P>().unwrap_or_default();
+    let uri = attesto.issuer().url_of(&format!("{path}/{}", client.client_id));
+    body.insert("registration_client_uri".to_owned(), uri.into());
+    for (name, value) in &registration.metadata {
+        if !body.contains_key(name) {
+            body.insert(name.clone(), value.clone());
+        }
+    }
+    body
+}
+
+/// A JSON response that must not be cached: it carries credentials (RFC 7591 §3.2.1).
+fn json(status: StatusCode, body: &Map<String, Value>) -> Response {
+    let body = serde_json::to_vec(body).unwrap_or_default();
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (header::PRAGMA, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_are_read_from_the_text() {
+        for uri in ["http://127.0.0.1/cb", "http://127.0.0.1:8080/cb", "http://[::1]:1/cb", "http://localhost:3000"] {
+            assert!(loopback(uri), "{uri}");
+        }
+        for uri in [
+            "http://127.0.0.1@evil.example/cb",
+            "http://localhost.evil.example/cb",
+            "http://127.1/cb",
+            "http://127.0.0.1:/cb",
+            "http://127.0.0.1:0/cb",
+            "http://127.0.0.1:99999/cb",
+            "https://127.0.0.1/cb",
+        ] {
+            assert!(!loopback(uri), "{uri}");
+        }
+    }
+
+    #[test]
+    fn private_use_schemes_are_reverse_domain_names() {
+        assert!(private_use("com.example.app"));
+        assert!(private_use("io.my-app"));
+        for scheme in ["myapp", "javascript", "data", ".com", "com.", "com..app", "com+x.app"] {
+            assert!(!private_use(scheme), "{scheme}");
+        }
+    }
+}
