@@ -55,6 +55,12 @@ pub enum ErrorCode {
     InvalidRedirectUri,
     /// `invalid_client_metadata`: a client metadata member is invalid (RFC 7591 §3.2.2).
     InvalidClientMetadata,
+    /// `invalid_dpop_proof`: the DPoP proof is missing, malformed or does not fit the request
+    /// (RFC 9449 §7.1).
+    InvalidDpopProof,
+    /// `use_dpop_nonce`: the DPoP proof must carry the server nonce sent in the `DPoP-Nonce`
+    /// header (RFC 9449 §8, §9).
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -82,6 +88,8 @@ impl ErrorCode {
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::InvalidRedirectUri => "invalid_redirect_uri",
             Self::InvalidClientMetadata => "invalid_client_metadata",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 

@@ -497,7 +497,7 @@ fn rsa_members(jwk: &mut Map<String, Value>, n: &[u8], e: &[u8]) -> Result<(), K
 }
 
 /// RFC 7638 §3: SHA-256 over the required members in lexicographic order, no whitespace.
-fn thumbprint(public: &Map<String, Value>) -> String {
+pub(crate) fn thumbprint(public: &Map<String, Value>) -> String {
     let required: &[&str] = match public.get("kty").and_then(Value::as_str) {
         Some("EC") => &["crv", "kty", "x", "y"],
         Some("OKP") => &["crv", "kty", "x"],

@@ -10,6 +10,7 @@ mod config;
 mod consent;
 mod cors;
 pub mod discovery;
+pub mod dpop;
 mod error;
 mod events;
 mod form;
