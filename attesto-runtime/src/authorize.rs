@@ -24,6 +24,7 @@ use subtle::ConstantTimeEq;
 use crate::client::{Client, GrantType};
 use crate::config::{Attesto, audiences};
 use crate::consent::{ConsentDecision, ConsentPolicy, ConsentRequest};
+use crate::dpop_check;
 use crate::error::{ErrorCode, OAuthError};
 use crate::events::{AuthorizationDenied, CodeIssued, EventSink};
 use crate::form::{self, Form};
@@ -420,6 +421,18 @@ pub(crate) async fn validate<P: Provider>(
             return Err(fail(&target, OAuthError::invalid_request("`max_age` must be a non-negative integer")));
         }
     };
+    // RFC 9449 §10: `dpop_jkt` binds the code to the DPoP key with this thumbprint, so that a code
+    // stolen on its way back to the client is useless without the key.
+    let dpop_jkt = match form.get("dpop_jkt") {
+        None => None,
+        Some(jkt) if dpop_check::is_thumbprint(jkt) => Some(jkt.to_owned()),
+        Some(_) => {
+            return Err(fail(
+                &target,
+                OAuthError::invalid_request("`dpop_jkt` is not a base64url SHA-256 JWK thumbprint (RFC 7638)"),
+            ));
+        }
+    };
     let request = AuthorizationRequest {
         client_id: client.client_id.clone(),
         redirect_uri,
@@ -436,6 +449,7 @@ pub(crate) async fn validate<P: Provider>(
         max_age,
         login_hint,
         started_at: SystemTime::now(),
+        dpop_jkt,
     };
     Ok((client, request))
 }

@@ -187,6 +187,10 @@ pub struct Client {
     pub secret_hash: Option<SecretHash>,
     /// The client's JSON Web Key Set (RFC 7591 §2, `jwks`), if it has one.
     pub jwks: Option<serde_json::Value>,
+    /// Whether the client must use DPoP (RFC 9449 §5.2, `dpop_bound_access_tokens`): its token
+    /// requests without a DPoP proof are refused with `invalid_dpop_proof`, so that none of its
+    /// access tokens is a bearer token. Off by default.
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Client {
@@ -203,6 +207,7 @@ impl Client {
             token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
             secret_hash: Some(secret_hash),
             jwks: None,
+            dpop_bound_access_tokens: false,
         }
     }
 
@@ -218,6 +223,7 @@ impl Client {
             token_endpoint_auth_method: TokenEndpointAuthMethod::None,
             secret_hash: None,
             jwks: None,
+            dpop_bound_access_tokens: false,
         }
     }
 
@@ -253,6 +259,21 @@ impl Client {
     #[must_use]
     pub fn with_auth_method(mut self, method: TokenEndpointAuthMethod) -> Self {
         self.token_endpoint_auth_method = method;
+        self
+    }
+
+    /// Requires the client to use DPoP, or not (RFC 9449 §5.2): see
+    /// [`dpop_bound_access_tokens`](Self::dpop_bound_access_tokens).
+    ///
+    /// ```
+    /// use attesto_runtime::Client;
+    ///
+    /// let client = Client::public("mcp-inspector").with_dpop_bound_access_tokens(true);
+    /// assert!(client.dpop_bound_access_tokens);
+    /// ```
+    #[must_use]
+    pub fn with_dpop_bound_access_tokens(mut self, required: bool) -> Self {
+        self.dpop_bound_access_tokens = required;
         self
     }
 

@@ -74,6 +74,9 @@ pub struct AuthorizationServerMetadata {
     pub code_challenge_methods_supported: Vec<&'static str>,
     /// `authorization_response_iss_parameter_supported` (RFC 9207 §3): `true`.
     pub authorization_response_iss_parameter_supported: bool,
+    /// `dpop_signing_alg_values_supported` (RFC 9449 §5.1): the algorithms a DPoP proof may use,
+    /// [`dpop::SUPPORTED_ALGORITHMS`](crate::dpop::SUPPORTED_ALGORITHMS).
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
     /// `userinfo_endpoint` (OpenID), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
@@ -149,6 +152,7 @@ pub(crate) fn authorization_server_metadata<P: Provider>(
         require_pushed_authorization_requests: settings.require_pushed_authorization_requests,
         code_challenge_methods_supported: vec!["S256"],
         authorization_response_iss_parameter_supported: true,
+        dpop_signing_alg_values_supported: crate::dpop::SUPPORTED_ALGORITHMS.to_vec(),
         userinfo_endpoint: crate::router::userinfo_path::<P>().map(|path| issuer.url_of(path)),
         subject_types_supported: if openid { vec!["public"] } else { Vec::new() },
         id_token_signing_alg_values_supported: if openid {

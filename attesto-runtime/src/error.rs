@@ -4,7 +4,11 @@ use std::borrow::Cow;
 use std::fmt;
 
 use axum::response::{IntoResponse, Response};
-use http::{HeaderValue, StatusCode, header};
+use http::{HeaderName, HeaderValue, StatusCode, header};
+
+/// The `DPoP-Nonce` response header, which carries the nonce a DPoP proof must include (RFC 9449
+/// §8.1).
+pub(crate) const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");
 
 /// An OAuth error code (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1; RFC 7591 §3.2.2; RFC 8707 §2;
 /// RFC 9449 §7).
@@ -114,19 +118,26 @@ impl fmt::Display for ErrorCode {
 
 /// An OAuth error response: the JSON body of RFC 6749 §5.2 with `error` and
 /// `error_description`, `Cache-Control: no-store`, and where the RFCs ask for it a status other
-/// than 400 and a `WWW-Authenticate` challenge.
+/// than 400, a `WWW-Authenticate` challenge and a `DPoP-Nonce` (RFC 9449 §8).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OAuthError {
     code: ErrorCode,
     description: Cow<'static, str>,
     status: StatusCode,
     www_authenticate: Option<HeaderValue>,
+    dpop_nonce: Option<HeaderValue>,
 }
 
 impl OAuthError {
     /// An error with its code's usual status.
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, description: description.into(), status: code.default_status(), www_authenticate: None }
+        Self {
+            code,
+            description: description.into(),
+            status: code.default_status(),
+            www_authenticate: None,
+            dpop_nonce: None,
+        }
     }
 
     /// `invalid_request` with a description.
@@ -150,6 +161,14 @@ impl OAuthError {
     #[must_use]
     pub fn with_challenge(mut self, challenge: HeaderValue) -> Self {
         self.www_authenticate = Some(challenge);
+        self
+    }
+
+    /// The same error with a `DPoP-Nonce` header: the nonce the client's next DPoP proof must
+    /// carry (RFC 9449 §8, §9).
+    #[must_use]
+    pub(crate) fn with_dpop_nonce(mut self, nonce: HeaderValue) -> Self {
+        self.dpop_nonce = Some(nonce);
         self
     }
 
@@ -195,6 +214,9 @@ impl IntoResponse for OAuthError {
         headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if let Some(challenge) = self.www_authenticate {
             headers.insert(header::WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(nonce) = self.dpop_nonce {
+            headers.insert(DPOP_NONCE, nonce);
         }
         response
     }

@@ -82,6 +82,16 @@ pub(crate) struct AccessTokenView {
     pub(crate) client_id: String,
     #[serde(default)]
     pub(crate) scope: String,
+    /// The key the token is bound to, for a DPoP-bound token (RFC 9449 §6.1).
+    #[serde(default)]
+    pub(crate) cnf: Option<Confirmation>,
+}
+
+/// The confirmation claim of a DPoP-bound access token (RFC 7800 §3.1): the RFC 7638 thumbprint
+/// of the key whose proofs must accompany the token (RFC 9449 §6.1).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Confirmation {
+    pub(crate) jkt: String,
 }
 
 fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {

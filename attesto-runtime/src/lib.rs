@@ -11,6 +11,7 @@ mod consent;
 mod cors;
 pub mod discovery;
 pub mod dpop;
+mod dpop_check;
 mod error;
 mod events;
 mod form;

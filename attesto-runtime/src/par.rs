@@ -6,19 +6,22 @@
 //! ([`authorize::validate`]), so that it passes exactly the checks of a front-channel request
 //! (RFC 9126 §2.1). Only where a refusal goes differs: here every refusal is a JSON error response
 //! (RFC 9126 §2.3), never a redirect.
+//!
+//! A DPoP proof sent with the push binds the code to its key, as `dpop_jkt` does (RFC 9449 §10.1).
 
 use std::time::{Duration, SystemTime};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde::Serialize;
 
 use crate::authorize::{self, Origin};
 use crate::client_auth;
 use crate::config::Attesto;
-use crate::error::OAuthError;
+use crate::dpop_check::DpopFailure;
+use crate::error::{ErrorCode, OAuthError};
 use crate::events::{AuthorizationDenied, EventSink};
 use crate::form::{self, Form};
 use crate::provider::Provider;
@@ -62,14 +65,21 @@ impl IntoResponse for Pushed {
 /// `POST {par}` (RFC 9126 §2).
 pub(crate) async fn handler<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    match push(&attesto, &parts.headers, body).await {
+    let mut response = match push(&attesto, &parts.method, &parts.headers, body).await {
         Ok(pushed) => pushed.into_response(),
         Err(error) => error.into_response(),
-    }
+    };
+    attesto.add_fresh_dpop_nonce(&parts.headers, &mut response);
+    response
 }
 
 /// Authenticates the client, validates its authorization request and stores it (RFC 9126 §2.1).
-async fn push<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Body) -> Result<Pushed, OAuthError> {
+async fn push<P: Provider>(
+    attesto: &Attesto<P>,
+    method: &Method,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Pushed, OAuthError> {
     // The body is read as at the token endpoint (RFC 6749 §3.2; RFC 9126 §2.1 sends the
     // parameters as an `application/x-www-form-urlencoded` body): a form, bounded, every
     // parameter at most once but `resource`.
@@ -84,6 +94,10 @@ async fn push<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Body
     // `client_auth::presented` refuses one that differs (`invalid_request`), and with
     // `client_secret_post` or `none` it is the very identifier that authenticated.
     let presented = client_auth::presented(headers, &form)?;
+    // RFC 9449 §10.1: a proof is checked as at the token endpoint (nonce and replay included),
+    // before the client, as there.
+    let path = P::PATHS.par.ok_or_else(|| OAuthError::new(ErrorCode::ServerError, "the PAR endpoint is off"))?;
+    let proof = attesto.check_dpop(headers, method.as_str(), path, None).await.map_err(DpopFailure::into_error)?;
     let client = client_auth::authenticate_client(attesto, presented.as_ref()).await?;
     let client_id = client.client_id.clone();
     // RFC 9126 §2.1, step 2: a pushed request cannot refer to another one.
@@ -93,7 +107,7 @@ async fn push<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Body
     // RFC 9126 §2.1, step 3: validated as at the authorization endpoint. RFC 9126 §2.3: errors
     // carry the code that endpoint would have sent, and the ones it shows rather than redirects
     // (an unregistered redirect URI, say) are `invalid_request`, which they already are.
-    let (_, request) = match authorize::validate(attesto, &form, Origin::Pushed(client)).await {
+    let (_, mut request) = match authorize::validate(attesto, &form, Origin::Pushed(client)).await {
         Ok(validated) => validated,
         Err(refusal) => {
             let error = refusal.into_error();
@@ -107,6 +121,16 @@ async fn push<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Body
             return Err(error);
         }
     };
+    // RFC 9449 §10.1: the proof's key binds the code like `dpop_jkt`; both at once must name one
+    // key, or the request is refused with `invalid_dpop_proof`.
+    if let Some(proof) = proof {
+        match &request.dpop_jkt {
+            Some(jkt) if *jkt != proof.jkt => {
+                return Err(DpopFailure::KeyMismatch("the DPoP proof key does not match `dpop_jkt`").into_error());
+            }
+            _ => request.dpop_jkt = Some(proof.jkt),
+        }
+    }
     // RFC 9126 §2.2: the value must be infeasible to guess; 256 random bits. The whole URN is
     // hashed for the key, not just the random part, so that a resume or consent handle (keyed
     // by the hash of a bare random value) can never be presented as a `request_uri`, nor the

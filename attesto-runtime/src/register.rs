@@ -382,6 +382,7 @@ struct Requested {
     application_type: ApplicationType,
     scope: Scopes,
     client_name: Option<String>,
+    dpop_bound_access_tokens: bool,
     informational: Map<String, Value>,
 }
 
@@ -491,6 +492,12 @@ impl Requested {
             None => Scopes::default(),
         };
         let client_name = string(raw, "client_name")?.map(str::to_owned);
+        // RFC 9449 §5.2: a boolean; omitted means false.
+        let dpop_bound_access_tokens = match member(raw, "dpop_bound_access_tokens") {
+            None => false,
+            Some(Value::Bool(required)) => *required,
+            Some(_) => return Err(invalid_metadata("`dpop_bound_access_tokens` must be a boolean (RFC 9449 §5.2)")),
+        };
         let mut informational = Map::new();
         for (name, kind) in INFORMATIONAL {
             let value = match kind {
@@ -514,6 +521,7 @@ impl Requested {
             application_type,
             scope,
             client_name,
+            dpop_bound_access_tokens,
             informational,
         })
     }
@@ -612,6 +620,7 @@ async fn accept<P: Provider>(
     .with_redirect_uris(requested.redirect_uris.iter().cloned())
     .with_grant_types(requested.grant_types.iter().copied())
     .with_auth_method(requested.auth_method)
+    .with_dpop_bound_access_tokens(requested.dpop_bound_access_tokens)
     .with_scopes(supported);
     client.client_name = requested.client_name.clone();
     client.scopes = match inner.provider.scope_policy().authorize_scope(&client, &requested.scope).await? {
@@ -635,6 +644,7 @@ async fn accept<P: Provider>(
     if let Some(name) = &client.client_name {
         metadata.insert("client_name".to_owned(), name.clone().into());
     }
+    metadata.insert("dpop_bound_access_tokens".to_owned(), client.dpop_bound_access_tokens.into());
     metadata.extend(requested.informational);
     Ok((client, metadata))
 }

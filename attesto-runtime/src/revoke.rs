@@ -18,7 +18,7 @@ use crate::config::Attesto;
 use crate::error::OAuthError;
 use crate::events::{EventSink, TokenRevoked};
 use crate::form::{self, Form};
-use crate::jwt::{self, AccessTokenView};
+use crate::jwt::{self, AccessTokenView, Confirmation};
 use crate::provider::Provider;
 use crate::store::{RefreshFamily, RefreshLookup, TokenHash};
 
@@ -174,6 +174,9 @@ struct Introspection<'a> {
     jti: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     token_type: Option<&'a str>,
+    /// RFC 9449 §6.2: the key a DPoP-bound token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<&'a Confirmation>,
 }
 
 /// `POST {introspection}` (RFC 7662 §2).
@@ -223,7 +226,9 @@ async fn introspect<P: Provider>(
             exp: Some(view.exp),
             iat: Some(view.iat).filter(|iat| *iat > 0),
             jti: Some(&view.jti),
-            token_type: Some("Bearer"),
+            // RFC 9449 §6.2: a bound token is a `DPoP` token, and says which key it needs.
+            token_type: Some(if view.cnf.is_some() { "DPoP" } else { "Bearer" }),
+            cnf: view.cnf.as_ref(),
         },
         Some(Found::Refresh(family)) if owner_exists => {
             scope = family.scopes.to_string();

@@ -1,6 +1,6 @@
 //! The state attesto keeps itself — pending and pushed authorization requests, authorization
-//! codes, refresh token families, revoked access tokens — behind one [`Store`] trait with atomic
-//! semantics, and [`MemoryStore`], the in-memory default.
+//! codes, refresh token families, revoked access tokens, DPoP proofs already seen — behind one
+//! [`Store`] trait with atomic semantics, and [`MemoryStore`], the in-memory default.
 //!
 //! Every operation that decides something is one atomic step of the store: a code is taken once, a
 //! refresh token is compared and rotated in one go, a family is revoked for good. An SQL store
@@ -116,6 +116,12 @@ pub struct AuthorizationRequest {
     /// When the request reached the authorization endpoint; `prompt=login` needs an
     /// authentication after it.
     pub started_at: SystemTime,
+    /// The RFC 7638 thumbprint of the DPoP key the code is bound to: the `dpop_jkt` parameter, or
+    /// the key of a DPoP proof sent to the PAR endpoint (RFC 9449 §10, §10.1). The code is then
+    /// redeemed only with a proof made with that key. Absent in requests stored before DPoP
+    /// existed.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// Where a pending authorization request waits: for the user, or (a pushed request) for the
@@ -209,6 +215,13 @@ pub struct RefreshFamily {
     pub audience: Vec<String>,
     /// The absolute end of the family.
     pub expires_at: SystemTime,
+    /// The RFC 7638 thumbprint of the DPoP key the family is bound to: set for a public client
+    /// that redeemed its code with a DPoP proof, whose refresh tokens then work only with a proof
+    /// made with that key (RFC 9449 §5). Confidential clients' families are never bound: their
+    /// refresh tokens are already bound to the client's credentials. Absent in families stored
+    /// before DPoP existed.
+    #[serde(default)]
+    pub dpop_jkt: Option<String>,
 }
 
 /// What [`Store::find_refresh`] found.
@@ -317,6 +330,26 @@ pub trait Store: Send + Sync + 'static {
         jti: &str,
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, HostError>> + Send;
+
+    /// Records a DPoP proof as seen, for the replay check (RFC 9449 §11.1): atomically inserts
+    /// `key` with its expiry unless an entry for `key` exists that has not expired yet. Returns
+    /// `true` when it inserted (the proof is new), `false` when an unexpired entry was there (the
+    /// proof is a replay). An expired entry counts as absent and is replaced.
+    ///
+    /// `key` is the SHA-256 of the proof key's RFC 7638 thumbprint, `.` and the proof's `jti`: a
+    /// `jti` is unique per key, and the thumbprint (base64url, never a `.`) makes the
+    /// concatenation unambiguous. `expires_at` is when the proof's `iat` stops being accepted,
+    /// plus the allowed clock skew, so that no instance sharing the store still accepts the proof
+    /// once its entry is gone.
+    ///
+    /// Expiry is judged against the store's own clock (an SQL store compares with the database's
+    /// current time), so that every instance sharing it agrees. Must be one atomic step: two
+    /// concurrent inserts of one key must not both return `true`.
+    fn insert_dpop_jti(
+        &self,
+        key: &TokenHash,
+        expires_at: SystemTime,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send;
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -353,6 +386,7 @@ pub(crate) trait DynStore: Send + Sync {
     ) -> BoxFuture<'a, Result<Rotation, HostError>>;
     fn revoke_refresh_family<'a>(&'a self, id: &'a str, until: SystemTime) -> BoxFuture<'a, Result<(), HostError>>;
     fn revoke_access_token<'a>(&'a self, jti: &'a str, exp: SystemTime) -> BoxFuture<'a, Result<(), HostError>>;
+    fn insert_dpop_jti<'a>(&'a self, key: &'a TokenHash, exp: SystemTime) -> BoxFuture<'a, Result<bool, HostError>>;
 }
 
 impl<S: Store> DynStore for S {
@@ -409,6 +443,9 @@ impl<S: Store> DynStore for S {
     fn revoke_access_token<'a>(&'a self, jti: &'a str, exp: SystemTime) -> BoxFuture<'a, Result<(), HostError>> {
         Box::pin(Store::revoke_access_token(self, jti, exp))
     }
+    fn insert_dpop_jti<'a>(&'a self, key: &'a TokenHash, exp: SystemTime) -> BoxFuture<'a, Result<bool, HostError>> {
+        Box::pin(Store::insert_dpop_jti(self, key, exp))
+    }
 }
 
 /// The in-memory [`Store`]: the default, right for one instance whose state may be lost on
@@ -449,6 +486,8 @@ struct MemoryState {
     refresh_tokens: HashMap<TokenHash, String>,
     families: HashMap<String, FamilyEntry>,
     revoked_jtis: HashMap<String, SystemTime>,
+    /// DPoP proofs seen (RFC 9449 §11.1), by the hash of thumbprint and `jti`, until their expiry.
+    dpop_jtis: HashMap<TokenHash, SystemTime>,
     last_sweep: Option<SystemTime>,
 }
 
@@ -494,6 +533,7 @@ impl MemoryState {
             self.refresh_tokens.remove(&token);
         }
         self.revoked_jtis.retain(|_, exp| *exp > now);
+        self.dpop_jtis.retain(|_, exp| *exp > now);
     }
 
     /// The live family a token belongs to, and whether it is the current token.
@@ -641,5 +681,18 @@ impl Store for MemoryStore {
 
     async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
         self.with(|s| s.revoked_jtis.get(jti).is_some_and(|exp| *exp > now))
+    }
+
+    async fn insert_dpop_jti(&self, key: &TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {
+        self.with(|s| {
+            let now = SystemTime::now();
+            s.sweep(now);
+            // Under the one lock, the lookup and the insert are a single step.
+            if s.dpop_jtis.get(key).is_some_and(|exp| *exp > now) {
+                return false;
+            }
+            s.dpop_jtis.insert(*key, expires_at);
+            true
+        })
     }
 }

@@ -19,7 +19,9 @@
 //! - times are whole seconds, so a store that keeps times at second precision still returns
 //!   values equal to what was put;
 //! - expiry is tested by passing a `now` past an entry's expiry, never by sleeping, and time
-//!   never goes backwards within a case, so a store may delete what it finds expired.
+//!   never goes backwards within a case, so a store may delete what it finds expired; the one
+//!   operation judged against the store's own clock, [`Store::insert_dpop_jti`], is tested with
+//!   an entry whose expiry is already in the past.
 //!
 //! The race cases spawn Tokio tasks, so every case must run inside a Tokio runtime; a
 //! multi-thread runtime makes the races real.
@@ -45,6 +47,8 @@ const PUSHED_LIFETIME: Duration = Duration::from_secs(60);
 const CODE_LIFETIME: Duration = Duration::from_secs(60);
 const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
 const FAMILY_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How long a DPoP proof entry lives: the default `iat` window and skew (RFC 9449 §11.1).
+const DPOP_PROOF_LIFETIME: Duration = Duration::from_secs(121);
 const SECOND: Duration = Duration::from_secs(1);
 
 // ---------------------------------------------------------------------------------------------
@@ -84,6 +88,9 @@ macro_rules! __attesto_store_contract_cases {
             refresh_unknown_token_is_unknown,
             access_token_is_revoked_until_expiry,
             access_token_revocation_is_per_jti,
+            dpop_jti_is_inserted_once,
+            dpop_jti_expired_entry_may_be_reinserted,
+            dpop_jti_insert_race_has_one_winner,
         ]);
     };
 }
@@ -710,6 +717,69 @@ pub async fn access_token_revocation_is_per_jti<S: Store>(store: Arc<S>) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// DPoP proofs seen
+// ---------------------------------------------------------------------------------------------
+
+/// A DPoP proof is recorded once (RFC 9449 §11.1): the first insert of a key returns `true`, every
+/// later one `false` while the entry lives, and keys are independent of each other.
+pub async fn dpop_jti_is_inserted_once<S: Store>(store: Arc<S>) {
+    let now = whole_seconds_now();
+    let (key, other) = (fresh_hash(), fresh_hash());
+    let expires_at = now + DPOP_PROOF_LIFETIME;
+
+    let first = ok(store.insert_dpop_jti(&key, expires_at).await, "insert_dpop_jti");
+    assert!(first, "the first insert of a DPoP proof key must return true");
+    let second = ok(store.insert_dpop_jti(&key, expires_at).await, "insert_dpop_jti");
+    assert!(!second, "a second insert of an unexpired DPoP proof key must return false (a replay)");
+    let third = ok(store.insert_dpop_jti(&key, expires_at + DPOP_PROOF_LIFETIME).await, "insert_dpop_jti");
+    assert!(!third, "a replay must be refused whatever expiry it comes with");
+    let independent = ok(store.insert_dpop_jti(&other, expires_at).await, "insert_dpop_jti");
+    assert!(independent, "inserting one DPoP proof key must not make another one a replay");
+}
+
+/// An entry past its expiry is absent: the same key may be inserted again, and is then a replay
+/// until its new expiry. Expiry is judged against the store's own clock, so the expired entry is
+/// one whose `expires_at` is already in the past.
+pub async fn dpop_jti_expired_entry_may_be_reinserted<S: Store>(store: Arc<S>) {
+    let now = whole_seconds_now();
+    let key = fresh_hash();
+
+    let expired = ok(store.insert_dpop_jti(&key, now - DPOP_PROOF_LIFETIME).await, "insert_dpop_jti");
+    assert!(expired, "the first insert of a DPoP proof key must return true, even with a past expiry");
+    let again = ok(store.insert_dpop_jti(&key, now + DPOP_PROOF_LIFETIME).await, "insert_dpop_jti");
+    assert!(again, "an expired DPoP proof entry must behave as absent: inserting its key again must return true");
+    let replay = ok(store.insert_dpop_jti(&key, now + DPOP_PROOF_LIFETIME).await, "insert_dpop_jti");
+    assert!(!replay, "a re-inserted DPoP proof key must be a replay until its new expiry");
+}
+
+/// Fifty tasks insert one DPoP proof key at once: exactly one gets `true`. Insert-if-absent is one
+/// atomic step; a store that looks and then inserts would accept one proof several times.
+pub async fn dpop_jti_insert_race_has_one_winner<S: Store>(store: Arc<S>) {
+    let now = whole_seconds_now();
+    let key = fresh_hash();
+    let expires_at = now + DPOP_PROOF_LIFETIME;
+
+    let ready = Arc::new(AtomicUsize::new(0));
+    let tasks: Vec<_> = (0..RACERS)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            let ready = Arc::clone(&ready);
+            tokio::spawn(async move {
+                start_together(&ready).await;
+                ok(store.insert_dpop_jti(&key, expires_at).await, "insert_dpop_jti")
+            })
+        })
+        .collect();
+    let mut inserted = 0;
+    for task in tasks {
+        if task.await.expect("a racing insert_dpop_jti task panicked") {
+            inserted += 1;
+        }
+    }
+    assert_eq!(inserted, 1, "exactly one of {RACERS} concurrent inserts of one DPoP proof key must return true");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Fixtures and helpers
 // ---------------------------------------------------------------------------------------------
 
@@ -779,6 +849,7 @@ fn full_request(now: SystemTime) -> AuthorizationRequest {
         max_age: Some(300),
         login_hint: Some("émile@example.com".to_owned()),
         started_at: now - Duration::from_secs(5),
+        dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".to_owned()),
     }
 }
 
@@ -800,6 +871,7 @@ fn minimal_request(now: SystemTime) -> AuthorizationRequest {
         max_age: None,
         login_hint: None,
         started_at: now,
+        dpop_jkt: None,
     }
 }
 
@@ -828,6 +900,7 @@ fn refresh_family(now: SystemTime) -> RefreshFamily {
         scopes: scopes("openid offline_access read"),
         audience: vec!["https://api.example.com".to_owned(), "https://mcp.example.com/mcp".to_owned()],
         expires_at: now + FAMILY_LIFETIME,
+        dpop_jkt: Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".to_owned()),
     }
 }
 

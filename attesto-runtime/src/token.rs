@@ -1,5 +1,10 @@
 //! The token endpoint (RFC 6749 §3.2): request parsing, grant dispatch, and the RFC 9068 JWT
 //! access token.
+//!
+//! A request with a valid DPoP proof (RFC 9449 §5) gets an access token bound to the proof's key
+//! (`cnf.jkt`, `token_type: DPoP`); a public client's refresh tokens are bound to it too, and a
+//! code whose authorization request named a key (`dpop_jkt`, RFC 9449 §10) is redeemed only with
+//! a proof made with that key.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -7,7 +12,7 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::{HeaderMap, HeaderValue, header};
+use http::{HeaderMap, HeaderValue, Method, header};
 use serde::Serialize;
 
 use sha2::{Digest, Sha256};
@@ -16,6 +21,8 @@ use subtle::ConstantTimeEq;
 use crate::client::{Client, GrantType};
 use crate::client_auth::{self, Presented};
 use crate::config::{Attesto, audiences};
+use crate::dpop::VerifiedProof;
+use crate::dpop_check::DpopFailure;
 use crate::error::{ErrorCode, OAuthError};
 use crate::events::{CodeReuseDetected, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued};
 use crate::form::{self, Form};
@@ -91,17 +98,34 @@ struct AccessTokenClaims<'a> {
     client_id: &'a str,
     #[serde(skip_serializing_if = "str::is_empty")]
     scope: &'a str,
+    /// RFC 9449 §6.1: the thumbprint of the key a DPoP-bound token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation<'a>>,
     #[serde(flatten)]
     extra: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+/// The `cnf` claim of a DPoP-bound access token (RFC 7800 §3.1, RFC 9449 §6.1).
+#[derive(Serialize)]
+struct Confirmation<'a> {
+    jkt: &'a str,
+}
+
+/// `token_type` of a response (RFC 6749 §7.1): `DPoP` for a token bound to a DPoP key (RFC 9449
+/// §5), `Bearer` otherwise.
+fn token_type(proof: Option<&VerifiedProof>) -> &'static str {
+    if proof.is_some() { "DPoP" } else { "Bearer" }
 }
 
 /// `POST {token}`.
 pub(crate) async fn handler<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    match token(&attesto, &parts.headers, body).await {
+    let mut response = match token(&attesto, &parts.method, &parts.headers, body).await {
         Ok(response) => response.into_response(),
         Err(error) => error.into_response(),
-    }
+    };
+    attesto.add_fresh_dpop_nonce(&parts.headers, &mut response);
+    response
 }
 
 /// What the endpoint knew of a request when it failed, for the `token_denied` event.
@@ -114,11 +138,12 @@ struct Context {
 
 async fn token<P: Provider>(
     attesto: &Attesto<P>,
+    method: &Method,
     headers: &HeaderMap,
     body: axum::body::Body,
 ) -> Result<TokenResponse, OAuthError> {
     let mut context = Context::default();
-    let result = exchange(attesto, headers, body, &mut context).await;
+    let result = exchange(attesto, method, headers, body, &mut context).await;
     if let Err(error) = &result {
         attesto.0.provider.event_sink().token_denied(&TokenDenied {
             client_id: context.presented.as_ref().map(|p| p.client_id.as_str()),
@@ -132,6 +157,7 @@ async fn token<P: Provider>(
 
 async fn exchange<P: Provider>(
     attesto: &Attesto<P>,
+    method: &Method,
     headers: &HeaderMap,
     body: axum::body::Body,
     context: &mut Context,
@@ -141,20 +167,50 @@ async fn exchange<P: Provider>(
     let form = Form::parse(&body, REPEATABLE)?;
     let grant_type = form.get("grant_type").ok_or_else(|| OAuthError::invalid_request("missing `grant_type`"))?;
     context.presented = client_auth::presented(headers, &form)?;
+    // RFC 9449 §5: the proof is checked before any grant is looked at, so that a nonce challenge
+    // (§8) or a refused proof never spends a code or rotates a refresh token.
+    let proof =
+        attesto.check_dpop(headers, method.as_str(), P::PATHS.token, None).await.map_err(DpopFailure::into_error)?;
+    let proof = proof.as_ref();
     match GrantType::parse(grant_type) {
         Some(GrantType::ClientCredentials) => {
             context.grant_type = Some(GrantType::ClientCredentials);
-            client_credentials(attesto, &form, context.presented.as_ref()).await
+            client_credentials(attesto, &form, context.presented.as_ref(), proof).await
         }
         Some(GrantType::AuthorizationCode) => {
             context.grant_type = Some(GrantType::AuthorizationCode);
-            authorization_code(attesto, &form, context.presented.as_ref()).await
+            authorization_code(attesto, &form, context.presented.as_ref(), proof).await
         }
         Some(GrantType::RefreshToken) => {
             context.grant_type = Some(GrantType::RefreshToken);
-            refresh_token(attesto, &form, context.presented.as_ref()).await
+            refresh_token(attesto, &form, context.presented.as_ref(), proof).await
         }
         None => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported")),
+    }
+}
+
+/// RFC 9449 §5.2: a client whose tokens must always be DPoP-bound (`dpop_bound_access_tokens`)
+/// is refused a token without a proof.
+fn check_client_requires_dpop(client: &Client, proof: Option<&VerifiedProof>) -> Result<(), OAuthError> {
+    if client.dpop_bound_access_tokens && proof.is_none() {
+        return Err(DpopFailure::Required("this client must use DPoP: a DPoP proof is required").into_error());
+    }
+    Ok(())
+}
+
+/// Whether the proof is made with the key a grant is bound to (`bound`, a thumbprint), if it is
+/// bound to one: `missing` when there is no proof, `mismatch` when the key differs.
+fn check_bound_key(
+    bound: Option<&str>,
+    proof: Option<&VerifiedProof>,
+    missing: &'static str,
+    mismatch: &'static str,
+) -> Result<(), OAuthError> {
+    match (bound, proof) {
+        (None, _) => Ok(()),
+        (Some(_), None) => Err(DpopFailure::Required(missing).into_error()),
+        (Some(jkt), Some(proof)) if proof.jkt != jkt => Err(DpopFailure::KeyMismatch(mismatch).into_error()),
+        (Some(_), Some(_)) => Ok(()),
     }
 }
 
@@ -163,6 +219,7 @@ async fn client_credentials<P: Provider>(
     attesto: &Attesto<P>,
     form: &Form<'_>,
     presented: Option<&Presented>,
+    proof: Option<&VerifiedProof>,
 ) -> Result<TokenResponse, OAuthError> {
     let inner = &attesto.0;
     let provider = &inner.provider;
@@ -175,6 +232,7 @@ async fn client_credentials<P: Provider>(
             "the client may not use the client_credentials grant",
         ));
     }
+    check_client_requires_dpop(&client, proof)?;
     let requested = Scopes::parse(form.get("scope").unwrap_or_default())
         .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
     // OpenID Connect is about a user, and a client acting for itself has none: its token's `sub`
@@ -204,10 +262,11 @@ async fn client_credentials<P: Provider>(
         &audience,
         GrantType::ClientCredentials,
         &jti,
+        proof.map(|proof| proof.jkt.as_str()),
     )?;
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: token_type(proof),
         expires_in: inner.settings.access_token_ttl.as_secs(),
         scope: scopes.to_string(),
         refresh_token: None,
@@ -229,6 +288,7 @@ async fn authorization_code<P: Provider>(
     attesto: &Attesto<P>,
     form: &Form<'_>,
     presented: Option<&Presented>,
+    proof: Option<&VerifiedProof>,
 ) -> Result<TokenResponse, OAuthError> {
     let inner = &attesto.0;
     let provider = &inner.provider;
@@ -239,6 +299,8 @@ async fn authorization_code<P: Provider>(
             "the client may not use the authorization code grant",
         ));
     }
+    // Before the code is taken, so that a client that forgot its proof can still redeem it.
+    check_client_requires_dpop(&client, proof)?;
     let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("missing `code`"))?;
     let verifier = form.get("code_verifier").ok_or_else(|| OAuthError::invalid_request("missing `code_verifier`"))?;
     // RFC 7636 §4.1: 43 to 128 unreserved characters.
@@ -287,6 +349,15 @@ async fn authorization_code<P: Provider>(
     if !bool::from(computed.as_bytes().ct_eq(request.code_challenge.as_bytes())) {
         return Err(invalid_grant("`code_verifier` does not match the code challenge"));
     }
+    // RFC 9449 §10: a code bound to a key (`dpop_jkt` at the authorization endpoint, or the key of
+    // a proof sent to PAR, §10.1) is redeemed only with a proof made with that key. Checked after
+    // the code is taken, as the other checks of the code are: a code presented wrongly is spent.
+    check_bound_key(
+        request.dpop_jkt.as_deref(),
+        proof,
+        "the authorization request was bound to a DPoP key (`dpop_jkt`): a DPoP proof with that key is required",
+        "the DPoP proof key is not the one the authorization request was bound to (`dpop_jkt`)",
+    )?;
     // RFC 8707 §2.2: the token request may narrow the resources of the grant, never widen them.
     let audience: Vec<String> = match requested_audience {
         Some(requested) => {
@@ -310,6 +381,10 @@ async fn authorization_code<P: Provider>(
             scopes: scopes.clone(),
             audience: audience.clone(),
             expires_at: now + inner.settings.refresh_token_ttl,
+            // RFC 9449 §5: a public client's refresh tokens are bound to the proof's key, since
+            // nothing else stops a thief from using them; a confidential client's are already
+            // bound to its credentials, and it may change keys.
+            dpop_jkt: proof.filter(|_| client.is_public).map(|proof| proof.jkt.clone()),
         };
         // Refused when a replay of the code revoked the family in the meantime.
         if !inner.store.create_refresh_family(&family, &hash).await? {
@@ -329,6 +404,7 @@ async fn authorization_code<P: Provider>(
         GrantType::AuthorizationCode,
         &issue_ids.access_token_jti,
         refresh,
+        proof,
     )
     .await
 }
@@ -338,6 +414,7 @@ async fn refresh_token<P: Provider>(
     attesto: &Attesto<P>,
     form: &Form<'_>,
     presented: Option<&Presented>,
+    proof: Option<&VerifiedProof>,
 ) -> Result<TokenResponse, OAuthError> {
     let inner = &attesto.0;
     let provider = &inner.provider;
@@ -346,6 +423,7 @@ async fn refresh_token<P: Provider>(
     if !client.allows_grant(GrantType::RefreshToken) {
         return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "the client may not use the refresh token grant"));
     }
+    check_client_requires_dpop(&client, proof)?;
     let requested = Scopes::parse(form.get("scope").unwrap_or_default())
         .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
     let requested_audience = audiences(&inner.settings, form.all("resource"))?;
@@ -367,6 +445,14 @@ async fn refresh_token<P: Provider>(
     if family.client_id != client.client_id {
         return Err(invalid_grant("the refresh token was issued to another client"));
     }
+    // RFC 9449 §5: a bound refresh token works only with a proof made with its key. Checked
+    // before the rotation, so that a request without it (a thief's) leaves the token current.
+    check_bound_key(
+        family.dpop_jkt.as_deref(),
+        proof,
+        "the refresh token is bound to a DPoP key: a DPoP proof with that key is required",
+        "the DPoP proof key is not the one the refresh token is bound to",
+    )?;
     // RFC 6749 §6: a refresh may ask for fewer scopes, never more.
     let scopes = if requested.is_empty() {
         family.scopes.clone()
@@ -421,6 +507,7 @@ async fn refresh_token<P: Provider>(
         GrantType::RefreshToken,
         &new_id(),
         Some(next),
+        proof,
     )
     .await
 }
@@ -451,12 +538,15 @@ async fn respond_with_tokens<P: Provider>(
     grant_type: GrantType,
     jti: &str,
     refresh_token: Option<String>,
+    proof: Option<&VerifiedProof>,
 ) -> Result<TokenResponse, OAuthError> {
     let inner = &attesto.0;
     let provider = &inner.provider;
     let principal = provider.build_principal(client, &user.subject, scopes).await?;
     // The subject is the authenticated user's: the host shapes claims, not identity.
-    let access_token = issue(attesto, client, &user.subject, &principal.claims, scopes, audience, grant_type, jti)?;
+    let jkt = proof.map(|proof| proof.jkt.as_str());
+    let access_token =
+        issue(attesto, client, &user.subject, &principal.claims, scopes, audience, grant_type, jti, jkt)?;
     let id_token = if P::FEATURES.openid && scopes.contains(OPENID) {
         let extra = provider.build_id_token_claims(client, user, scopes).await?;
         Some(id_token::mint(
@@ -477,7 +567,7 @@ async fn respond_with_tokens<P: Provider>(
     };
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: token_type(proof),
         expires_in: inner.settings.access_token_ttl.as_secs(),
         scope: scopes.to_string(),
         refresh_token,
@@ -485,7 +575,8 @@ async fn respond_with_tokens<P: Provider>(
     })
 }
 
-/// Mints an access token: one signature, no store write.
+/// Mints an access token: one signature, no store write. With `jkt`, the token is bound to that
+/// DPoP key (RFC 9449 §6.1).
 #[allow(clippy::too_many_arguments)]
 fn issue<P: Provider>(
     attesto: &Attesto<P>,
@@ -496,6 +587,7 @@ fn issue<P: Provider>(
     audience: &[String],
     grant_type: GrantType,
     jti: &str,
+    jkt: Option<&str>,
 ) -> Result<String, OAuthError> {
     let inner = &attesto.0;
     let ttl = inner.settings.access_token_ttl.as_secs();
@@ -524,6 +616,7 @@ fn issue<P: Provider>(
         jti,
         client_id: client.client_id.as_str(),
         scope: &scope,
+        cnf: jkt.map(|jkt| Confirmation { jkt }),
         extra,
     };
     let access_token = jwt::encode(inner.keys.signing_key(), jwt::ACCESS_TOKEN_TYP, &claims).map_err(|error| {
