@@ -6,6 +6,7 @@
 //! code whose authorization request named a key (`dpop_jkt`, RFC 9449 §10) is redeemed only with
 //! a proof made with that key.
 
+use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Request, State};
@@ -274,6 +275,19 @@ async fn client_credentials<P: Provider>(
     })
 }
 
+/// The audiences of a token issued from a grant: the resources the token request names, each one
+/// the grant holds (RFC 8707 §2.2: a token request may narrow the resources, never widen them), or
+/// all of the grant's when it names none.
+fn narrow_audience(requested: Option<Cow<'_, [String]>>, granted: &[String]) -> Result<Vec<String>, OAuthError> {
+    match requested {
+        Some(requested) if requested.iter().any(|r| !granted.contains(r)) => {
+            Err(OAuthError::new(ErrorCode::InvalidTarget, "the resource was not part of the authorization"))
+        }
+        Some(requested) => Ok(requested.into_owned()),
+        None => Ok(granted.to_vec()),
+    }
+}
+
 fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
 }
@@ -358,19 +372,7 @@ async fn authorization_code<P: Provider>(
         "the authorization request was bound to a DPoP key (`dpop_jkt`): a DPoP proof with that key is required",
         "the DPoP proof key is not the one the authorization request was bound to (`dpop_jkt`)",
     )?;
-    // RFC 8707 §2.2: the token request may narrow the resources of the grant, never widen them.
-    let audience: Vec<String> = match requested_audience {
-        Some(requested) => {
-            if requested.iter().any(|r| !request.audience.contains(r)) {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidTarget,
-                    "the resource was not part of the authorization",
-                ));
-            }
-            requested.into_owned()
-        }
-        None => request.audience.clone(),
-    };
+    let audience = narrow_audience(requested_audience, &request.audience)?;
     let scopes = request.scopes.clone();
     let refresh = if provider.scope_policy().refresh_token_allowed(&client, &scopes).await? {
         let (token, hash) = new_secret();
@@ -471,18 +473,7 @@ async fn refresh_token<P: Provider>(
     if scopes.is_empty() && !family.scopes.is_empty() {
         return Err(OAuthError::new(ErrorCode::InvalidScope, "none of the scopes is allowed any more"));
     }
-    let audience: Vec<String> = match requested_audience {
-        Some(requested) => {
-            if requested.iter().any(|r| !family.audience.contains(r)) {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidTarget,
-                    "the resource was not part of the authorization",
-                ));
-            }
-            requested.into_owned()
-        }
-        None => family.audience.clone(),
-    };
+    let audience = narrow_audience(requested_audience, &family.audience)?;
     let (next, next_hash) = new_secret();
     match inner.store.rotate_refresh(&hash, &next_hash, now).await? {
         Rotation::Rotated(_) => {}
