@@ -2,7 +2,7 @@
 //! a demo confidential client, a demo public (native) client, one demo user and a login page.
 //!
 //! ```text
-//! cargo run --example quickstart [-- --port 8080 --issuer http://127.0.0.1:8080]
+//! cargo run --example quickstart [-- --port 8080 --issuer http://127.0.0.1:8080 --key signing-key.pem]
 //! ```
 //!
 //! The example is the *host*: it owns the login page (`/login`, a plain HTML form) and the
@@ -355,10 +355,13 @@ fn escape(text: &str) -> String {
 struct Options {
     port: u16,
     issuer: Option<String>,
+    /// A PEM signing key (`--key FILE`), so that several instances sign with one key and tokens
+    /// survive a restart; without it a development key is generated at each start.
+    key: Option<std::path::PathBuf>,
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut options = Options { port: 8080, issuer: None };
+    let mut options = Options { port: 8080, issuer: None, key: None };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -369,8 +372,9 @@ fn parse_args() -> Result<Options, String> {
         match name.as_str() {
             "--port" => options.port = value()?.parse().map_err(|_| "--port must be a port number".to_owned())?,
             "--issuer" => options.issuer = Some(value()?),
+            "--key" => options.key = Some(value()?.into()),
             "-h" | "--help" => {
-                println!("usage: quickstart [--port PORT] [--issuer URL]");
+                println!("usage: quickstart [--port PORT] [--issuer URL] [--key SIGNING_KEY.pem]");
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument `{other}` (try --help)")),
@@ -458,9 +462,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }),
     };
 
+    let key = match &options.key {
+        Some(path) => {
+            let pem = std::fs::read_to_string(path).map_err(|e| format!("--key {}: {e}", path.display()))?;
+            Key::from_pem(&pem).map_err(|e| format!("--key {}: {e}", path.display()))?
+        }
+        None => Key::generate_for_development()?,
+    };
     let mut builder = Attesto::builder(host.clone())
         .issuer(&issuer)?
-        .signing_key(Key::generate_for_development()?)
+        .signing_key(key)
         .scopes_supported(scopes.split(' ').filter(|s| !s.is_empty()));
     let resources = list(&resources);
     for resource in &resources {
