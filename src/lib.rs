@@ -50,6 +50,17 @@
 //! | `crate = "…"` | the path of the `attesto` crate, when renamed |
 //!
 //! The well-known documents are always at the host root (RFC 8615).
+//!
+//! # Cargo features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `sqlite` | `SqliteStore` (attesto's state in an SQLite file, kept across restarts) and `SqliteRegistrations` (registered clients); SQLite is compiled in |
+//! | `postgres` | `PostgresStore` (attesto's state in PostgreSQL, shared by several instances) and `PostgresRegistrations` |
+//!
+//! Both come with their migrations embedded (tables named `attesto_…`), and re-export the
+//! [`sqlx`](https://docs.rs/sqlx/0.9) they use as `attesto::sqlx`. Without them, state lives in a
+//! [`MemoryStore`].
 
 #[doc(inline)]
 pub use attesto_macros::{attesto_routes, provider};

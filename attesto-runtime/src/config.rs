@@ -277,7 +277,9 @@ impl<P: Provider> Builder<P> {
     }
 
     /// Sets where attesto keeps its state (pending requests, codes, refresh families, revoked
-    /// tokens). The default is a [`MemoryStore`]: fine for one instance, lost on restart.
+    /// tokens, DPoP proofs seen). The default is a [`MemoryStore`]: fine for one instance, lost on
+    /// restart. `SqliteStore` (feature `sqlite`) keeps it in a file; `PostgresStore` (feature
+    /// `postgres`) shares it between instances.
     pub fn store(mut self, store: impl Store) -> Self {
         self.store = Some(Arc::new(store));
         self

@@ -28,6 +28,8 @@ mod registration;
 mod revoke;
 mod router;
 mod scope;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql;
 mod store;
 pub mod store_contract;
 mod token;
@@ -51,6 +53,16 @@ pub use store::{
     AuthorizationCode, AuthorizationRequest, CodeIssue, CodeRedemption, MemoryStore, PendingAuthorization,
     PendingStage, RefreshFamily, RefreshLookup, ResponseMode, Rotation, Store, TokenHash,
 };
+
+#[cfg(feature = "postgres")]
+pub use sql::postgres::{PostgresRegistrations, PostgresStore};
+#[cfg(feature = "sqlite")]
+pub use sql::sqlite::{SqliteRegistrations, SqliteStore};
+/// The sqlx the SQL stores are built with (features `sqlite`, `postgres`), so that a host names
+/// the very pool and option types that `SqliteStore::from_pool` and `PostgresStore::from_pool`
+/// take.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub use sqlx;
 
 #[doc(hidden)]
 pub use provider::__private;

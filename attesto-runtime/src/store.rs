@@ -1,11 +1,12 @@
 //! The state attesto keeps itself — pending and pushed authorization requests, authorization
 //! codes, refresh token families, revoked access tokens, DPoP proofs already seen — behind one
-//! [`Store`] trait with atomic semantics, and [`MemoryStore`], the in-memory default.
+//! [`Store`] trait with atomic semantics, and [`MemoryStore`], the in-memory default. With the
+//! features `sqlite` and `postgres`, `SqliteStore` and `PostgresStore` keep it in a database.
 //!
 //! Every operation that decides something is one atomic step of the store: a code is taken once, a
 //! refresh token is compared and rotated in one go, a family is revoked for good. An SQL store
-//! implements each as a single statement (`UPDATE … WHERE used = false RETURNING …`), so several
-//! instances sharing one database behave as one.
+//! implements each as a single statement where it can (`UPDATE … WHERE NOT used … RETURNING …`),
+//! or one transaction, so several instances sharing one database behave as one.
 //!
 //! Secrets never reach a store: codes, refresh tokens and handles are 256-bit random values that
 //! are handed to the client or browser, and only their SHA-256 ([`TokenHash`]) is stored.
@@ -248,7 +249,9 @@ pub enum Rotation {
     Unknown,
 }
 
-/// Where attesto keeps its own state. [`MemoryStore`] is the default.
+/// Where attesto keeps its own state. [`MemoryStore`] is the default; `SqliteStore` (feature
+/// `sqlite`) survives a restart, `PostgresStore` (feature `postgres`) is shared by several
+/// instances. All three pass the [store contract](crate::store_contract).
 ///
 /// Every method is one atomic operation; `now` is passed in so that stores and tests agree on
 /// time. Entries past their expiry must behave as absent, whether or not they were swept yet.
