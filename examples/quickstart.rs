@@ -3,7 +3,16 @@
 //!
 //! ```text
 //! cargo run --example quickstart [-- --port 8080 --issuer http://127.0.0.1:8080 --key signing-key.pem]
+//! cargo run --example quickstart --features sqlite -- --database sqlite://attesto.db --key signing-key.pem
+//! cargo run --example quickstart --features postgres -- --database postgres://user@host/db --key signing-key.pem
 //! ```
+//!
+//! Without `--database`, attesto's state (codes, refresh tokens, revocations, DPoP proofs seen)
+//! and the registered clients live in memory and are lost on restart. `--database sqlite://FILE`
+//! keeps them in an SQLite file across restarts (feature `sqlite`); `--database postgres://…`
+//! keeps them in PostgreSQL, shared by every instance started on it (feature `postgres`). Either
+//! way the migrations are applied at start. Instances that share a database should share the
+//! signing key too (`--key`), or each refuses the others' tokens.
 //!
 //! The example is the *host*: it owns the login page (`/login`, a plain HTML form) and the
 //! sessions behind it, and tells attesto who is signed in through [`PrincipalStore`]. attesto owns
@@ -25,8 +34,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use attesto::{
-    Attesto, AuthenticatedPrincipal, Client, ClientId, ClientRegistration, ClientStore, GrantType, HostError, Issuer,
-    Key, LoginOutcome, LoginRequest, Principal, PrincipalStore, RegistrationStore, Scopes, SecretHash,
+    Attesto, AuthenticatedPrincipal, Builder, Client, ClientId, ClientRegistration, ClientStore, GrantType, HostError,
+    Issuer, Key, LoginOutcome, LoginRequest, Principal, PrincipalStore, RegistrationStore, Scopes, SecretHash,
 };
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -46,14 +55,15 @@ const SESSION_TTL: Duration = Duration::from_secs(8 * 60 * 60);
 /// The scopes a user-facing client asks for: OpenID Connect's (OIDC Core §5.4, §11).
 const USER_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
-/// The host: what a real app keeps in its database, here in memory. Dynamic client registration
-/// (RFC 7591) is on and open, so that a client (an MCP client, say) can register itself.
+/// The host: what a real app keeps in its database, here in memory; with `--database`, the
+/// registered clients live in that database. Dynamic client registration (RFC 7591) is on and
+/// open, so that a client (an MCP client, say) can register itself.
 #[derive(Clone)]
 #[attesto::provider(registration)]
 struct Demo {
     clients: Arc<HashMap<String, Client>>,
-    /// Dynamically registered clients, lost on restart.
-    registrations: Arc<Mutex<HashMap<ClientId, ClientRegistration>>>,
+    /// Dynamically registered clients.
+    registrations: Registrations,
     user: Arc<DemoUser>,
     sessions: Arc<Mutex<HashMap<[u8; 32], Session>>>,
     site: Arc<Site>,
@@ -95,35 +105,178 @@ impl ClientStore for Demo {
     }
 }
 
-/// Registered clients in memory. `authorize_registration` keeps its default: open registration,
-/// no initial access token.
+/// Where the registered clients live: in memory (lost on restart), or in the `--database`.
+#[derive(Clone)]
+enum Registrations {
+    Memory(Arc<Mutex<HashMap<ClientId, ClientRegistration>>>),
+    #[cfg(feature = "sqlite")]
+    Sqlite(attesto::SqliteRegistrations),
+    #[cfg(feature = "postgres")]
+    Postgres(attesto::PostgresRegistrations),
+}
+
+/// Registered clients in memory or in the database. `authorize_registration` keeps its default:
+/// open registration, no initial access token.
 impl RegistrationStore for Demo {
     async fn create_client(&self, registration: &ClientRegistration) -> Result<(), HostError> {
-        let mut registrations = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-        registrations.insert(registration.client.client_id.clone(), registration.clone());
-        Ok(())
+        match &self.registrations {
+            Registrations::Memory(memory) => {
+                let mut memory = memory.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
+                memory.insert(registration.client.client_id.clone(), registration.clone());
+                Ok(())
+            }
+            #[cfg(feature = "sqlite")]
+            Registrations::Sqlite(sqlite) => sqlite.create_client(registration).await,
+            #[cfg(feature = "postgres")]
+            Registrations::Postgres(postgres) => postgres.create_client(registration).await,
+        }
     }
 
     async fn load_registration(&self, client_id: &ClientId) -> Result<Option<ClientRegistration>, HostError> {
-        let registrations = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-        Ok(registrations.get(client_id).cloned())
+        match &self.registrations {
+            Registrations::Memory(memory) => {
+                let memory = memory.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
+                Ok(memory.get(client_id).cloned())
+            }
+            #[cfg(feature = "sqlite")]
+            Registrations::Sqlite(sqlite) => sqlite.load_registration(client_id).await,
+            #[cfg(feature = "postgres")]
+            Registrations::Postgres(postgres) => postgres.load_registration(client_id).await,
+        }
     }
 
     async fn update_client(&self, registration: &ClientRegistration) -> Result<bool, HostError> {
-        let mut registrations = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-        Ok(match registrations.get_mut(&registration.client.client_id) {
-            Some(slot) => {
-                *slot = registration.clone();
-                true
+        match &self.registrations {
+            Registrations::Memory(memory) => {
+                let mut memory = memory.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
+                Ok(match memory.get_mut(&registration.client.client_id) {
+                    Some(slot) => {
+                        *slot = registration.clone();
+                        true
+                    }
+                    None => false,
+                })
             }
-            None => false,
-        })
+            #[cfg(feature = "sqlite")]
+            Registrations::Sqlite(sqlite) => sqlite.update_client(registration).await,
+            #[cfg(feature = "postgres")]
+            Registrations::Postgres(postgres) => postgres.update_client(registration).await,
+        }
     }
 
     async fn delete_client(&self, client_id: &ClientId) -> Result<bool, HostError> {
-        let mut registrations = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-        Ok(registrations.remove(client_id).is_some())
+        match &self.registrations {
+            Registrations::Memory(memory) => {
+                let mut memory = memory.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
+                Ok(memory.remove(client_id).is_some())
+            }
+            #[cfg(feature = "sqlite")]
+            Registrations::Sqlite(sqlite) => sqlite.delete_client(client_id).await,
+            #[cfg(feature = "postgres")]
+            Registrations::Postgres(postgres) => postgres.delete_client(client_id).await,
+        }
     }
+}
+
+/// attesto's state and the registered clients: in memory, or in the `--database`.
+enum Database {
+    Memory,
+    /// The store, and the URL of the file for the start-up text.
+    #[cfg(feature = "sqlite")]
+    Sqlite(attesto::SqliteStore, String),
+    #[cfg(feature = "postgres")]
+    Postgres(attesto::PostgresStore),
+}
+
+impl Database {
+    /// Opens the database of `--database URL` and applies the migrations; memory without it. A
+    /// URL whose feature is not compiled in is an error that says how to run with it.
+    async fn open(url: Option<&str>) -> Result<Self, String> {
+        let Some(url) = url else { return Ok(Self::Memory) };
+        let scheme = url.split_once(':').map(|(scheme, _)| scheme.to_ascii_lowercase()).unwrap_or_default();
+        match scheme.as_str() {
+            "sqlite" => Self::sqlite(url).await,
+            "postgres" | "postgresql" => Self::postgres(url).await,
+            _ => Err(format!(
+                "--database {url}: give sqlite://FILE (kept across restarts) or postgres://USER@HOST/DB (shared \
+                 between instances)"
+            )),
+        }
+    }
+
+    #[cfg(feature = "sqlite")]
+    async fn sqlite(url: &str) -> Result<Self, String> {
+        let store = attesto::SqliteStore::connect(url).await.map_err(|e| format!("--database {url}: {e}"))?;
+        Ok(Self::Sqlite(store, url.to_owned()))
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    async fn sqlite(url: &str) -> Result<Self, String> {
+        Err(feature_needed("sqlite", url))
+    }
+
+    #[cfg(feature = "postgres")]
+    async fn postgres(url: &str) -> Result<Self, String> {
+        // Not the URL in the message: it may hold a password.
+        let store = attesto::PostgresStore::connect(url).await.map_err(|e| format!("--database (PostgreSQL): {e}"))?;
+        Ok(Self::Postgres(store))
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    async fn postgres(url: &str) -> Result<Self, String> {
+        Err(feature_needed("postgres", url))
+    }
+
+    fn registrations(&self) -> Registrations {
+        match self {
+            Self::Memory => Registrations::Memory(Arc::default()),
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(store, _) => Registrations::Sqlite(store.registrations()),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => Registrations::Postgres(store.registrations()),
+        }
+    }
+
+    /// Gives the store to the provider (the memory store is the builder's default).
+    fn install(self, builder: Builder<Demo>) -> Builder<Demo> {
+        match self {
+            Self::Memory => builder,
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(store, _) => builder.store(store),
+            #[cfg(feature = "postgres")]
+            Self::Postgres(store) => builder.store(store),
+        }
+    }
+
+    /// For the start-up text.
+    fn describe(&self) -> String {
+        match self {
+            Self::Memory => "in memory (lost on restart; see --database)".to_owned(),
+            #[cfg(feature = "sqlite")]
+            Self::Sqlite(_, url) => format!("{url} (SQLite, kept across restarts)"),
+            // Not the URL: it may hold a password.
+            #[cfg(feature = "postgres")]
+            Self::Postgres(_) => "PostgreSQL (shared by the instances that use it)".to_owned(),
+        }
+    }
+}
+
+/// The error for a `--database` whose store is not compiled in: the command that runs with it.
+#[cfg(any(not(feature = "sqlite"), not(feature = "postgres")))]
+fn feature_needed(feature: &str, url: &str) -> String {
+    let args: Vec<String> = std::env::args().skip(1).map(|arg| shell_quote(&arg)).collect();
+    format!(
+        "--database {url} needs the quickstart built with the `{feature}` feature:\n\n  \
+         cargo run --example quickstart --features {feature} -- {}\n",
+        args.join(" ")
+    )
+}
+
+/// An argument as a POSIX shell reads it back.
+#[cfg(any(not(feature = "sqlite"), not(feature = "postgres")))]
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty() && arg.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./:=@%+,".contains(&b));
+    if plain { arg.to_owned() } else { format!("'{}'", arg.replace('\'', "'\\''")) }
 }
 
 impl PrincipalStore for Demo {
@@ -358,10 +511,13 @@ struct Options {
     /// A PEM signing key (`--key FILE`), so that several instances sign with one key and tokens
     /// survive a restart; without it a development key is generated at each start.
     key: Option<std::path::PathBuf>,
+    /// Where attesto's state and the registered clients live (`--database URL`); in memory
+    /// without it.
+    database: Option<String>,
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut options = Options { port: 8080, issuer: None, key: None };
+    let mut options = Options { port: 8080, issuer: None, key: None, database: None };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -373,8 +529,14 @@ fn parse_args() -> Result<Options, String> {
             "--port" => options.port = value()?.parse().map_err(|_| "--port must be a port number".to_owned())?,
             "--issuer" => options.issuer = Some(value()?),
             "--key" => options.key = Some(value()?.into()),
+            "--database" => options.database = Some(value()?),
             "-h" | "--help" => {
-                println!("usage: quickstart [--port PORT] [--issuer URL] [--key SIGNING_KEY.pem]");
+                println!(
+                    "usage: quickstart [--port PORT] [--issuer URL] [--key SIGNING_KEY.pem] [--database URL]\n\n  \
+                     --database sqlite://attesto.db   keep state and registered clients across restarts \
+                     (feature sqlite)\n  \
+                     --database postgres://…          share them between instances (feature postgres)"
+                );
                 std::process::exit(0);
             }
             other => return Err(format!("unknown argument `{other}` (try --help)")),
@@ -442,10 +604,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("ATTESTO_DEMO_PUBLIC_CLIENT_ID must differ from ATTESTO_DEMO_CLIENT_ID".into());
     }
 
+    let database = match Database::open(options.database.as_deref()).await {
+        Ok(database) => database,
+        Err(message) => {
+            // Printed as is (not as `main`'s debug-formatted error): it holds a command to copy.
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
+    let state = database.describe();
     let secure = parsed_issuer.origin().starts_with("https:");
     let host = Demo {
         clients: Arc::new(HashMap::from([(client_id.clone(), confidential), (public_id.clone(), public)])),
-        registrations: Arc::default(),
+        registrations: database.registrations(),
         user: Arc::new(DemoUser {
             name: user.clone(),
             email,
@@ -469,7 +640,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         None => Key::generate_for_development()?,
     };
-    let mut builder = Attesto::builder(host.clone())
+    let mut builder = database
+        .install(Attesto::builder(host.clone()))
         .issuer(&issuer)?
         .signing_key(key)
         .scopes_supported(scopes.split(' ').filter(|s| !s.is_empty()));
@@ -498,6 +670,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 resources: &resources,
                 user: &user,
                 password: &password,
+                state: &state,
             }
         )?
     );
@@ -516,6 +689,7 @@ struct Banner<'a> {
     resources: &'a [&'a str],
     user: &'a str,
     password: &'a str,
+    state: &'a str,
 }
 
 /// The start-up text: the endpoints, the clients, the user, a complete code flow for the public
@@ -568,6 +742,7 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
          \n  userinfo          {userinfo_url}\
          \n  registration      {registration_url} (open: RFC 7591, RFC 7592)\
          \n  login page        {origin}{LOGIN_PATH}\
+         \n  state             {state}\
          \n\n  confidential client (client_secret_basic)\
          \n    client id       {client_id}\
          \n    client secret   {client_secret}\
@@ -604,6 +779,7 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
         resource_list = b.resources.join(", "),
         user = b.user,
         password = b.password,
+        state = b.state,
     ))
 }
 

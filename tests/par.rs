@@ -911,6 +911,9 @@ impl Store for Clock {
     async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
         self.inner.is_access_token_revoked(jti, now).await
     }
+    async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
+        self.inner.revoked_access_tokens(now).await
+    }
     async fn insert_dpop_jti(&self, key: &TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {
         self.inner.insert_dpop_jti(key, expires_at).await
     }

@@ -1,7 +1,6 @@
 //! Building a provider: [`Attesto::builder`] → [`Builder`] → [`Attesto`].
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -18,6 +17,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::keys::{Key, KeyError, KeySet};
 use crate::provider::Provider;
 use crate::registration::RegistrationStore;
+use crate::revoked::{self, RevokedTokens};
 use crate::store::{DynStore, MemoryStore, Store};
 
 /// Why a provider could not be built.
@@ -230,6 +230,7 @@ pub struct Builder<P> {
     dpop_nonce_secret: Option<[u8; 32]>,
     dpop_proof_max_age: Duration,
     dpop_proof_max_skew: Duration,
+    revocation_refresh_interval: Duration,
 }
 
 /// The default DPoP nonce secret: random, drawn once per process, so that providers rebuilt in one
@@ -370,6 +371,30 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// Sets how often this instance reads the access tokens revoked by others from the store
+    /// (default 5 seconds; from zero to one hour): the bound on how long a token revoked at one
+    /// instance may still be accepted by another.
+    ///
+    /// Revoked access tokens (RFC 7009) are checked in process, so that userinfo and introspection
+    /// cost no store round trip per request. Each instance keeps the revoked `jti`s it knows and
+    /// reads the store's list ([`Store::revoked_access_tokens`]) again once its copy is older
+    /// than this interval: lazily, on the first check after the interval, one read at a time
+    /// (checks that arrive meanwhile wait for that read). So:
+    ///
+    /// - a token revoked at this instance is refused here at once;
+    /// - a token revoked at another instance sharing the store (`PostgresStore`) is refused here
+    ///   at most this long after the revocation was stored;
+    /// - after a restart on a persistent store (`SqliteStore`, `PostgresStore`), the first check
+    ///   reads the list, so tokens revoked before the restart stay refused;
+    /// - when the store cannot be read and the copy is older than this, the check answers `503
+    ///   temporarily_unavailable` rather than accept a token that may have been revoked.
+    ///
+    /// Zero reads the list for every check (checks arriving together still share one read).
+    pub fn revocation_refresh_interval(mut self, interval: Duration) -> Self {
+        self.revocation_refresh_interval = interval;
+        self
+    }
+
     /// Sets `service_documentation` for the discovery documents.
     pub fn service_documentation(mut self, url: impl Into<String>) -> Self {
         self.service_documentation = Some(url.into());
@@ -455,6 +480,12 @@ impl<P: Provider> Builder<P> {
         if self.dpop_proof_max_skew > MAX_DPOP_WINDOW {
             return Err(ConfigError::Lifetime { what: "dpop_proof_max_skew", reason: "must be at most 10 minutes" });
         }
+        if self.revocation_refresh_interval > revoked::MAX_REFRESH_INTERVAL {
+            return Err(ConfigError::Lifetime {
+                what: "revocation_refresh_interval",
+                reason: "must be at most 1 hour",
+            });
+        }
         let default_audience = vec![self.default_audience.unwrap_or_else(|| issuer.as_str().to_owned())];
         let settings = Settings {
             issuer,
@@ -487,7 +518,7 @@ impl<P: Provider> Builder<P> {
             documents,
             decoy_hash,
             store,
-            revoked: std::sync::Mutex::default(),
+            revoked: RevokedTokens::new(self.revocation_refresh_interval),
         })))
     }
 }
@@ -524,8 +555,8 @@ pub(crate) struct Inner<P> {
     pub(crate) decoy_hash: SecretHash,
     pub(crate) store: Arc<dyn DynStore>,
     /// Revoked access-token ids, kept in process so that checking a token costs no store round
-    /// trip (RFC 7009 §2; the store holds them too, for other instances and restarts).
-    pub(crate) revoked: std::sync::Mutex<HashMap<String, SystemTime>>,
+    /// trip, and refreshed from the store (RFC 7009 §2; see `revoked.rs`).
+    pub(crate) revoked: RevokedTokens,
 }
 
 /// A built provider: mount [`Attesto::router`] into the host's axum app.
@@ -574,6 +605,7 @@ impl<P: Provider> Attesto<P> {
             dpop_nonce_secret: None,
             dpop_proof_max_age: dpop::DEFAULT_MAX_AGE,
             dpop_proof_max_skew: dpop::DEFAULT_MAX_SKEW,
+            revocation_refresh_interval: revoked::DEFAULT_REFRESH_INTERVAL,
         }
     }
 
@@ -617,23 +649,19 @@ impl FoundClient {
 }
 
 impl<P: Provider> Attesto<P> {
-    /// Revokes an access token by its `jti` until `expires_at`: in the store, and in this
-    /// process's set that every token check reads.
+    /// Revokes an access token by its `jti` until `expires_at`: in the store (for the other
+    /// instances and restarts), then in this process's copy that every token check reads.
     pub(crate) async fn revoke_access_token(&self, jti: &str, expires_at: SystemTime) -> Result<(), HostError> {
         self.0.store.revoke_access_token(jti, expires_at).await?;
-        let now = SystemTime::now();
-        let mut revoked = self.0.revoked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        // Entries are useless once their token expired; dropping them here keeps the set as
-        // small as the number of live revoked tokens.
-        revoked.retain(|_, exp| *exp > now);
-        revoked.insert(jti.to_owned(), expires_at);
+        self.0.revoked.insert(jti, expires_at);
         Ok(())
     }
 
-    /// Whether an access token was revoked, without a store round trip.
-    pub(crate) fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> bool {
-        let revoked = self.0.revoked.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        revoked.get(jti).is_some_and(|exp| *exp > now)
+    /// Whether an access token was revoked, here or (up to one
+    /// [`revocation_refresh_interval`](Builder::revocation_refresh_interval) ago) at any instance
+    /// sharing the store. A store round trip at most once per interval, never per request.
+    pub(crate) async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
+        self.0.revoked.is_revoked(&*self.0.store, jti, now).await
     }
 
     /// Looks a client up: the host's own table first ([`ClientStore`]), then, with registration

@@ -26,6 +26,7 @@ mod provider;
 mod register;
 mod registration;
 mod revoke;
+mod revoked;
 mod router;
 mod scope;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

@@ -64,7 +64,7 @@ async fn find<P: Provider>(
     if refresh_first && let Some(found) = find_refresh(attesto, client, token).await? {
         return Ok(Some(found));
     }
-    if let Some(found) = find_access(attesto, client, token) {
+    if let Some(found) = find_access(attesto, client, token).await? {
         return Ok(Some(found));
     }
     if refresh_first {
@@ -90,18 +90,24 @@ async fn find_refresh<P: Provider>(
     Ok((family.client_id == client.client_id).then_some(Found::Refresh(family)))
 }
 
-fn find_access<P: Provider>(attesto: &Attesto<P>, client: &Client, token: &str) -> Option<Found> {
+async fn find_access<P: Provider>(
+    attesto: &Attesto<P>,
+    client: &Client,
+    token: &str,
+) -> Result<Option<Found>, OAuthError> {
     let inner = &attesto.0;
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
-    let view = jwt::verify_access_token(&inner.keys, token, inner.settings.issuer.as_str(), now).ok()?;
-    if attesto.is_access_token_revoked(&view.jti, SystemTime::now()) {
-        return None;
+    let Ok(view) = jwt::verify_access_token(&inner.keys, token, inner.settings.issuer.as_str(), now) else {
+        return Ok(None);
+    };
+    if attesto.is_access_token_revoked(&view.jti, SystemTime::now()).await? {
+        return Ok(None);
     }
     // The client the token was issued to, or a resource server it was issued for (its client id
     // among the audiences), may ask about it.
     let mine =
         view.client_id == client.client_id.as_str() || view.aud.iter().any(|aud| aud == client.client_id.as_str());
-    mine.then_some(Found::Access(view))
+    Ok(mine.then_some(Found::Access(view)))
 }
 
 /// `POST {revocation}` (RFC 7009 §2).

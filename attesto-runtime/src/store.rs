@@ -334,6 +334,20 @@ pub trait Store: Send + Sync + 'static {
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, HostError>> + Send;
 
+    /// Every access token revoked and not expired at `now`: its `jti` and the expiry it was
+    /// revoked until, each `jti` once.
+    ///
+    /// [`Attesto`](crate::Attesto) keeps revoked `jti`s in process, so that checking a token
+    /// costs no round trip, and refreshes that copy from this list at most once every
+    /// [`revocation_refresh_interval`](crate::Builder::revocation_refresh_interval). That is how a
+    /// revocation made at one instance reaches the others that share the store, and how one made
+    /// before a restart is still refused after it. Only live entries are listed, so the list is
+    /// as long as the number of tokens revoked within one access-token lifetime.
+    fn revoked_access_tokens(
+        &self,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Vec<(String, SystemTime)>, HostError>> + Send;
+
     /// Records a DPoP proof as seen, for the replay check (RFC 9449 §11.1): atomically inserts
     /// `key` with its expiry unless an entry for `key` exists that has not expired yet. Returns
     /// `true` when it inserted (the proof is new), `false` when an unexpired entry was there (the
@@ -389,6 +403,7 @@ pub(crate) trait DynStore: Send + Sync {
     ) -> BoxFuture<'a, Result<Rotation, HostError>>;
     fn revoke_refresh_family<'a>(&'a self, id: &'a str, until: SystemTime) -> BoxFuture<'a, Result<(), HostError>>;
     fn revoke_access_token<'a>(&'a self, jti: &'a str, exp: SystemTime) -> BoxFuture<'a, Result<(), HostError>>;
+    fn revoked_access_tokens(&self, now: SystemTime) -> BoxFuture<'_, Result<Vec<(String, SystemTime)>, HostError>>;
     fn insert_dpop_jti<'a>(&'a self, key: &'a TokenHash, exp: SystemTime) -> BoxFuture<'a, Result<bool, HostError>>;
 }
 
@@ -445,6 +460,9 @@ impl<S: Store> DynStore for S {
     }
     fn revoke_access_token<'a>(&'a self, jti: &'a str, exp: SystemTime) -> BoxFuture<'a, Result<(), HostError>> {
         Box::pin(Store::revoke_access_token(self, jti, exp))
+    }
+    fn revoked_access_tokens(&self, now: SystemTime) -> BoxFuture<'_, Result<Vec<(String, SystemTime)>, HostError>> {
+        Box::pin(Store::revoked_access_tokens(self, now))
     }
     fn insert_dpop_jti<'a>(&'a self, key: &'a TokenHash, exp: SystemTime) -> BoxFuture<'a, Result<bool, HostError>> {
         Box::pin(Store::insert_dpop_jti(self, key, exp))
@@ -684,6 +702,12 @@ impl Store for MemoryStore {
 
     async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
         self.with(|s| s.revoked_jtis.get(jti).is_some_and(|exp| *exp > now))
+    }
+
+    async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
+        self.with(|s| {
+            s.revoked_jtis.iter().filter(|(_, exp)| **exp > now).map(|(jti, exp)| (jti.clone(), *exp)).collect()
+        })
     }
 
     async fn insert_dpop_jti(&self, key: &TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {

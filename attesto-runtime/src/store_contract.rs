@@ -88,6 +88,7 @@ macro_rules! __attesto_store_contract_cases {
             refresh_unknown_token_is_unknown,
             access_token_is_revoked_until_expiry,
             access_token_revocation_is_per_jti,
+            access_token_revocations_are_listed_until_expiry,
             dpop_jti_is_inserted_once,
             dpop_jti_expired_entry_may_be_reinserted,
             dpop_jti_insert_race_has_one_winner,
@@ -714,6 +715,32 @@ pub async fn access_token_revocation_is_per_jti<S: Store>(store: Arc<S>) {
     assert!(revoked, "the revoked jti must be revoked");
     let other = ok(store.is_access_token_revoked(&other_jti, now).await, "is_access_token_revoked");
     assert!(!other, "revoking one jti must not revoke another");
+}
+
+/// The list of revoked access tokens — what every instance refreshes its in-process copy from —
+/// holds each live revocation once, with the expiry it was revoked until, and drops it once that
+/// expiry is past `now`. A store shared by other cases may list their revocations too: only
+/// this case's `jti`s are looked at.
+pub async fn access_token_revocations_are_listed_until_expiry<S: Store>(store: Arc<S>) {
+    let now = whole_seconds_now();
+    let (short, long, never) = (fresh_id("jti"), fresh_id("jti"), fresh_id("jti"));
+    let (short_expiry, long_expiry) = (now + ACCESS_TOKEN_LIFETIME, now + 2 * ACCESS_TOKEN_LIFETIME);
+    ok(store.revoke_access_token(&short, short_expiry).await, "revoke_access_token");
+    ok(store.revoke_access_token(&long, long_expiry).await, "revoke_access_token");
+    // Revoking a token again (two instances, or a retried request) must not list it twice.
+    ok(store.revoke_access_token(&long, long_expiry).await, "revoke_access_token");
+
+    let listed = |list: &[(String, SystemTime)], jti: &str| -> Vec<SystemTime> {
+        list.iter().filter(|(listed, _)| listed == jti).map(|(_, expiry)| *expiry).collect()
+    };
+    let list = ok(store.revoked_access_tokens(now).await, "revoked_access_tokens");
+    assert_eq!(listed(&list, &short), [short_expiry], "a revoked access token must be listed once, with its expiry");
+    assert_eq!(listed(&list, &long), [long_expiry], "a token revoked twice must be listed once, with its expiry");
+    assert_eq!(listed(&list, &never), [], "a token never revoked must not be listed");
+
+    let list = ok(store.revoked_access_tokens(short_expiry + SECOND).await, "revoked_access_tokens");
+    assert_eq!(listed(&list, &short), [], "a revoked access token past its expiry must not be listed");
+    assert_eq!(listed(&list, &long), [long_expiry], "a revocation must stay listed until its own expiry");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ async fn userinfo<P: Provider>(
     if !view.aud.iter().any(|aud| aud == issuer) {
         return Err(invalid_token(scheme, "the access token is not meant for this server"));
     }
-    if attesto.is_access_token_revoked(&view.jti, now) {
+    if attesto.is_access_token_revoked(&view.jti, now).await? {
         return Err(invalid_token(scheme, "the access token is invalid, expired or revoked"));
     }
     // A token is worth no more than its client: once a registration is deleted (RFC 7592 §2.3)

@@ -128,6 +128,21 @@ impl PgSchema {
     pub fn guard(&self) -> Arc<Cleanup> {
         Arc::clone(&self.cleanup)
     }
+
+    /// Connection options whose `search_path` is the schema, for a pool of another instance.
+    pub fn schema_options(&self) -> sqlx::postgres::PgConnectOptions {
+        self.options.clone().options([("search_path", self.name.as_str())])
+    }
+
+    /// Another pool of [`POOL_SIZE`] connections on the same schema, as a second instance of a
+    /// provider has: it shares the tables, not the connections.
+    pub async fn another_pool(&self) -> sqlx::PgPool {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .connect_with(self.schema_options())
+            .await
+            .expect("connect another pool to the test schema")
+    }
 }
 
 /// A fresh schema `attesto_test_<random>` in the test database, or `None` (after a message on
@@ -308,6 +323,12 @@ impl<S: Store> Store for Isolated<S> {
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, HostError>> + Send {
         self.store.is_access_token_revoked(jti, now)
+    }
+    fn revoked_access_tokens(
+        &self,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Vec<(String, SystemTime)>, HostError>> + Send {
+        self.store.revoked_access_tokens(now)
     }
     fn insert_dpop_jti(
         &self,

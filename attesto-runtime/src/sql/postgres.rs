@@ -8,8 +8,8 @@ use std::time::{Duration, SystemTime};
 use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::{
-    RegistrationColumns, RegistrationRow, SweepSchedule, expiry_secs, from_json, migrator, sweep_in_background,
-    to_json, unix_secs,
+    RegistrationColumns, RegistrationRow, SweepSchedule, expiry_secs, from_json, from_unix_secs, migrator,
+    sweep_in_background, to_json, unix_secs,
 };
 use crate::client::ClientId;
 use crate::error::HostError;
@@ -31,7 +31,11 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A [`Store`] in PostgreSQL (feature `postgres`): several instances of a provider sharing one
 /// database behave as one — a code issued by one is redeemed once across all of them, a refresh
-/// token rotated at one is refused at the others, a DPoP proof is accepted once.
+/// token rotated at one is refused at the others, a DPoP proof is accepted once, and an access
+/// token revoked at one is refused by the others within
+/// [`revocation_refresh_interval`](crate::Builder::revocation_refresh_interval). The instances
+/// must also share the signing key, the issuer and the
+/// [DPoP nonce secret](crate::Builder::dpop_nonce_secret).
 ///
 /// ```no_run
 /// # use attesto_runtime as attesto;
@@ -371,6 +375,17 @@ impl Store for PostgresStore {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.is_some())
+    }
+
+    async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
+        // One round trip per refresh of an instance's in-process copy, not per request; the
+        // index on `expires_at` keeps it to the live rows.
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT jti, expires_at FROM attesto_revoked_access_tokens WHERE expires_at > $1")
+                .bind(unix_secs(now))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(|(jti, expires_at)| Ok((jti, from_unix_secs(expires_at)?))).collect()
     }
 
     async fn insert_dpop_jti(&self, key: &TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {

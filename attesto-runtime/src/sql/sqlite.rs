@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 
 use super::{
-    RegistrationColumns, RegistrationRow, SweepSchedule, expiry_secs, from_json, migrator, sweep_in_background,
-    to_json, unix_secs,
+    RegistrationColumns, RegistrationRow, SweepSchedule, expiry_secs, from_json, from_unix_secs, migrator,
+    sweep_in_background, to_json, unix_secs,
 };
 use crate::client::ClientId;
 use crate::error::HostError;
@@ -386,6 +386,17 @@ impl Store for SqliteStore {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(row.is_some())
+    }
+
+    async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
+        // One round trip per refresh of an instance's in-process copy, not per request; the
+        // index on `expires_at` keeps it to the live rows.
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT jti, expires_at FROM attesto_revoked_access_tokens WHERE expires_at > ?1")
+                .bind(unix_secs(now))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(|(jti, expires_at)| Ok((jti, from_unix_secs(expires_at)?))).collect()
     }
 
     async fn insert_dpop_jti(&self, key: &TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {

@@ -1,0 +1,284 @@
+//! Revoked access tokens (RFC 7009 §2), kept in process so that checking a token costs no store
+//! round trip, and refreshed from the store so that every instance learns of every revocation.
+//!
+//! Access tokens are JWTs checked by signature; the only state a check needs is the set of
+//! revoked `jti`s. Reading it from the store for every request would put a database round trip on
+//! every userinfo and introspection call, so each instance keeps a copy and reads the store's list
+//! ([`Store::revoked_access_tokens`](crate::Store::revoked_access_tokens)) at most once per
+//! refresh interval, on the request path: the first check after the interval has passed reads it,
+//! and checks that arrive meanwhile wait for that one read instead of starting their own.
+//!
+//! The bound on staleness is exact: a check uses the copy only if the read it came from *started*
+//! less than one interval before the check, so a revocation committed to the store at `t` is
+//! refused by every instance from `t + interval` on. A revocation made by this instance is in its
+//! copy at once. A process that starts (or restarts) has read nothing, so its first check reads
+//! the list: with a persistent store, a token revoked before the restart stays refused.
+//!
+//! When the store cannot be read and the copy is older than the interval, the check fails
+//! (`503 temporarily_unavailable`) rather than accept a token that may have been revoked since.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::error::HostError;
+use crate::store::DynStore;
+
+/// How often an instance reads the store's revoked access tokens by default.
+pub(crate) const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The longest refresh interval accepted: past it, a revoked token could outlive the point of
+/// revoking it (access tokens live 15 minutes by default).
+pub(crate) const MAX_REFRESH_INTERVAL: Duration = Duration::from_secs(60 * 60);
+
+/// This instance's copy of the revoked access tokens.
+pub(crate) struct RevokedTokens {
+    interval: Duration,
+    state: Mutex<State>,
+    /// Held by the one task that reads the store's list; the others wait for it, then use what it
+    /// read (no stampede of reads when the interval passes under load).
+    read: tokio::sync::Mutex<()>,
+}
+
+#[derive(Default)]
+struct State {
+    /// Revoked `jti`s and when their tokens expire.
+    tokens: HashMap<String, SystemTime>,
+    /// When the last successful read of the store's list started.
+    synced_at: Option<Instant>,
+    /// The last read of the store's list.
+    last_read: Option<LastRead>,
+}
+
+#[derive(Clone, Copy)]
+struct LastRead {
+    started: Instant,
+    finished: Instant,
+    succeeded: bool,
+}
+
+impl RevokedTokens {
+    pub(crate) fn new(interval: Duration) -> Self {
+        Self { interval, state: Mutex::default(), read: tokio::sync::Mutex::new(()) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock means a panic while holding it; the map is still consistent (every
+        // update leaves it so before anything can panic), so keep serving.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Adds a revocation made by this instance (after the store recorded it).
+    pub(crate) fn insert(&self, jti: &str, expires_at: SystemTime) {
+        let now = SystemTime::now();
+        let mut state = self.lock();
+        // Entries are useless once their token expired; dropping them here keeps the set as small
+        // as the number of live revoked tokens.
+        state.tokens.retain(|_, exp| *exp > now);
+        state.tokens.insert(jti.to_owned(), expires_at);
+    }
+
+    /// Whether the token `jti` was revoked, by any instance sharing `store`, up to one refresh
+    /// interval ago.
+    pub(crate) async fn is_revoked(&self, store: &dyn DynStore, jti: &str, now: SystemTime) -> Result<bool, HostError> {
+        self.refresh(store).await?;
+        Ok(self.lock().tokens.get(jti).is_some_and(|exp| *exp > now))
+    }
+
+    /// Reads the store's list if the copy is older than the interval; one read at a time.
+    async fn refresh(&self, store: &dyn DynStore) -> Result<(), HostError> {
+        let arrived = Instant::now();
+        if self.is_fresh(&self.lock(), arrived) {
+            return Ok(());
+        }
+        let _one_reader = self.read.lock().await;
+        {
+            let state = self.lock();
+            if self.is_fresh(&state, arrived) {
+                return Ok(());
+            }
+            match state.last_read {
+                // A read that started after this check arrived saw every revocation this check
+                // must see (this matters with an interval of zero).
+                Some(read) if read.succeeded && read.started >= arrived => return Ok(()),
+                // A read failed while this check waited: the store is away, and another read now
+                // would only queue behind it, so every check that waited shares the failure.
+                Some(read) if !read.succeeded && read.finished >= arrived => {
+                    return Err(HostError::msg("the revoked access tokens could not be read from the store"));
+                }
+                _ => {}
+            }
+        }
+        let started = Instant::now();
+        let read = store.revoked_access_tokens(SystemTime::now()).await;
+        let mut state = self.lock();
+        state.last_read = Some(LastRead { started, finished: Instant::now(), succeeded: read.is_ok() });
+        let list = read?;
+        // A union, not a replacement: a revocation this instance made while the read was under
+        // way may be missing from the list, and revocations are never undone.
+        let now = SystemTime::now();
+        state.tokens.retain(|_, exp| *exp > now);
+        for (jti, expires_at) in list {
+            let entry = state.tokens.entry(jti).or_insert(expires_at);
+            *entry = (*entry).max(expires_at);
+        }
+        state.synced_at = Some(started);
+        Ok(())
+    }
+
+    /// Whether the copy is recent enough for a check that arrived at `arrived`.
+    fn is_fresh(&self, state: &State, arrived: Instant) -> bool {
+        state.synced_at.is_some_and(|synced| arrived.saturating_duration_since(synced) < self.interval)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use std::time::{Duration, SystemTime};
+
+    use super::RevokedTokens;
+    use crate::error::HostError;
+    use crate::store::{
+        AuthorizationCode, CodeIssue, CodeRedemption, MemoryStore, PendingAuthorization, RefreshFamily, RefreshLookup,
+        Rotation, Store, TokenHash,
+    };
+
+    /// A memory store that counts the reads of the revoked list, can fail them, and makes each
+    /// read take a little while so that concurrent checks overlap it.
+    #[derive(Default)]
+    struct Counting {
+        inner: MemoryStore,
+        reads: AtomicUsize,
+        down: AtomicBool,
+    }
+
+    impl Store for Counting {
+        async fn put_pending(&self, h: &TokenHash, p: &PendingAuthorization) -> Result<(), HostError> {
+            self.inner.put_pending(h, p).await
+        }
+        async fn take_pending(
+            &self,
+            h: &TokenHash,
+            now: SystemTime,
+        ) -> Result<Option<PendingAuthorization>, HostError> {
+            self.inner.take_pending(h, now).await
+        }
+        async fn put_code(&self, c: &TokenHash, g: &AuthorizationCode) -> Result<(), HostError> {
+            self.inner.put_code(c, g).await
+        }
+        async fn redeem_code(
+            &self,
+            c: &TokenHash,
+            i: &CodeIssue,
+            now: SystemTime,
+        ) -> Result<CodeRedemption, HostError> {
+            self.inner.redeem_code(c, i, now).await
+        }
+        async fn create_refresh_family(&self, f: &RefreshFamily, t: &TokenHash) -> Result<bool, HostError> {
+            self.inner.create_refresh_family(f, t).await
+        }
+        async fn find_refresh(&self, t: &TokenHash, now: SystemTime) -> Result<RefreshLookup, HostError> {
+            self.inner.find_refresh(t, now).await
+        }
+        async fn rotate_refresh(&self, p: &TokenHash, n: &TokenHash, now: SystemTime) -> Result<Rotation, HostError> {
+            self.inner.rotate_refresh(p, n, now).await
+        }
+        async fn revoke_refresh_family(&self, id: &str, until: SystemTime) -> Result<(), HostError> {
+            self.inner.revoke_refresh_family(id, until).await
+        }
+        async fn revoke_access_token(&self, jti: &str, exp: SystemTime) -> Result<(), HostError> {
+            self.inner.revoke_access_token(jti, exp).await
+        }
+        async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
+            self.inner.is_access_token_revoked(jti, now).await
+        }
+        async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if self.down.load(Ordering::SeqCst) {
+                return Err(HostError::msg("database down"));
+            }
+            self.inner.revoked_access_tokens(now).await
+        }
+        async fn insert_dpop_jti(&self, key: &TokenHash, exp: SystemTime) -> Result<bool, HostError> {
+            self.inner.insert_dpop_jti(key, exp).await
+        }
+    }
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    /// Runs `checks` concurrent checks of `jti` and returns their results.
+    async fn concurrent_checks(
+        revoked: &Arc<RevokedTokens>,
+        store: &Arc<Counting>,
+        checks: usize,
+        jti: &'static str,
+    ) -> Vec<Result<bool, HostError>> {
+        let tasks: Vec<_> = (0..checks)
+            .map(|_| {
+                let (revoked, store) = (Arc::clone(revoked), Arc::clone(store));
+                tokio::spawn(async move { revoked.is_revoked(&*store, jti, SystemTime::now()).await })
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.expect("a check panicked"));
+        }
+        results
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn many_checks_read_the_store_once_per_interval() {
+        let store = Arc::new(Counting::default());
+        store.revoke_access_token("elsewhere", SystemTime::now() + HOUR).await.expect("revoke");
+        let revoked = Arc::new(RevokedTokens::new(HOUR));
+        let results = concurrent_checks(&revoked, &store, 50, "elsewhere").await;
+        assert!(results.iter().all(|r| matches!(r, Ok(true))), "a revocation in the store is seen at first use");
+        for _ in 0..100 {
+            assert!(!revoked.is_revoked(&*store, "other", SystemTime::now()).await.expect("check"));
+        }
+        assert_eq!(store.reads.load(Ordering::SeqCst), 1, "150 checks within one interval: one read");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_revocation_elsewhere_is_seen_after_the_interval() {
+        let store = Arc::new(Counting::default());
+        let interval = Duration::from_millis(100);
+        let revoked = RevokedTokens::new(interval);
+        assert!(!revoked.is_revoked(&*store, "jti", SystemTime::now()).await.expect("check"));
+        // Another instance revokes it: the store has it, this copy not yet.
+        store.revoke_access_token("jti", SystemTime::now() + HOUR).await.expect("revoke");
+        tokio::time::sleep(interval).await;
+        assert!(revoked.is_revoked(&*store, "jti", SystemTime::now()).await.expect("check"), "seen after the interval");
+        assert_eq!(store.reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_local_revocation_is_seen_at_once_and_survives_a_read() {
+        let store = Arc::new(Counting::default());
+        let revoked = RevokedTokens::new(Duration::ZERO);
+        // Revoked here, recorded locally but (as if the read raced it) not in the store's list.
+        revoked.insert("local", SystemTime::now() + HOUR);
+        assert!(revoked.is_revoked(&*store, "local", SystemTime::now()).await.expect("check"));
+        assert!(revoked.is_revoked(&*store, "local", SystemTime::now()).await.expect("check"));
+        assert_eq!(store.reads.load(Ordering::SeqCst), 2, "interval zero: each check reads the list");
+        assert!(!revoked.is_revoked(&*store, "local", SystemTime::now() + 2 * HOUR).await.expect("check"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreadable_store_fails_stale_checks_with_one_read_at_a_time() {
+        let store = Arc::new(Counting::default());
+        store.down.store(true, Ordering::SeqCst);
+        let revoked = Arc::new(RevokedTokens::new(HOUR));
+        let results = concurrent_checks(&revoked, &store, 20, "jti").await;
+        assert!(results.iter().all(Result::is_err), "no check may pass without ever having read the list");
+        let reads = store.reads.load(Ordering::SeqCst);
+        assert!(reads <= 2, "checks waiting for a failed read share its failure: {reads} reads for 20 checks");
+
+        store.down.store(false, Ordering::SeqCst);
+        assert!(!revoked.is_revoked(&*store, "jti", SystemTime::now()).await.expect("the store is back"));
+    }
+}
