@@ -6,9 +6,8 @@ mod common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use attesto::{
-    Algorithm, Attesto, AuthorizationCode, Client, ClientStore, CodeIssue, CodeRedemption, HostError, Key,
-    LoginOutcome, LoginRequest, MemoryStore, PendingAuthorization, Principal, PrincipalStore, RefreshFamily,
-    RefreshLookup, Rotation, Scopes, SecretHash, Store, TokenHash,
+    Algorithm, Attesto, Client, ClientStore, HostError, Key, LoginOutcome, LoginRequest, Principal, PrincipalStore,
+    Scopes, SecretHash,
 };
 use axum::Router;
 use axum::body::Body;
@@ -555,70 +554,13 @@ async fn unknown_code_is_invalid_grant() {
     assert_error(&response, StatusCode::BAD_REQUEST, "invalid_request");
 }
 
-/// A [`MemoryStore`] whose clock runs 61 s ahead when a code is redeemed: every code is past its
-/// 60 s lifetime by then.
-struct LateRedemption(MemoryStore);
-
-impl Store for LateRedemption {
-    async fn put_pending(&self, handle: &TokenHash, pending: &PendingAuthorization) -> Result<(), HostError> {
-        self.0.put_pending(handle, pending).await
-    }
-    async fn take_pending(
-        &self,
-        handle: &TokenHash,
-        now: SystemTime,
-    ) -> Result<Option<PendingAuthorization>, HostError> {
-        self.0.take_pending(handle, now).await
-    }
-    async fn put_code(&self, code: &TokenHash, grant: &AuthorizationCode) -> Result<(), HostError> {
-        self.0.put_code(code, grant).await
-    }
-    async fn redeem_code(
-        &self,
-        code: &TokenHash,
-        issue: &CodeIssue,
-        now: SystemTime,
-    ) -> Result<CodeRedemption, HostError> {
-        self.0.redeem_code(code, issue, now + Duration::from_secs(61)).await
-    }
-    async fn create_refresh_family(&self, family: &RefreshFamily, token: &TokenHash) -> Result<bool, HostError> {
-        self.0.create_refresh_family(family, token).await
-    }
-    async fn find_refresh(&self, token: &TokenHash, now: SystemTime) -> Result<RefreshLookup, HostError> {
-        self.0.find_refresh(token, now).await
-    }
-    async fn rotate_refresh(
-        &self,
-        presented: &TokenHash,
-        next: &TokenHash,
-        now: SystemTime,
-    ) -> Result<Rotation, HostError> {
-        self.0.rotate_refresh(presented, next, now).await
-    }
-    async fn revoke_refresh_family(&self, family_id: &str, until: SystemTime) -> Result<(), HostError> {
-        self.0.revoke_refresh_family(family_id, until).await
-    }
-    async fn revoke_access_token(&self, jti: &str, expires_at: SystemTime) -> Result<(), HostError> {
-        self.0.revoke_access_token(jti, expires_at).await
-    }
-    async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
-        self.0.is_access_token_revoked(jti, now).await
-    }
-    async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
-        self.0.revoked_access_tokens(now).await
-    }
-    async fn insert_dpop_jti(&self, key: &TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {
-        self.0.insert_dpop_jti(key, expires_at).await
-    }
-}
-
 #[tokio::test]
 async fn expired_code_is_invalid_grant() {
     let router = Attesto::builder(TestHost::new())
         .issuer(ISSUER)
         .expect("valid issuer")
         .signing_key(Key::generate(Algorithm::ES256).expect("key"))
-        .store(LateRedemption(MemoryStore::new()))
+        .store(TestStore { redeem_late: Duration::from_secs(61), ..TestStore::default() })
         .build()
         .expect("provider builds")
         .router();

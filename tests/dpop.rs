@@ -15,9 +15,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use attesto::dpop::ProofError;
 use attesto::{
-    Attesto, AuthorizationCode, Client, ClientId, ClientRegistration, ClientStore, CodeIssue, CodeRedemption,
-    ConfigError, HostError, Key, LoginOutcome, LoginRequest, MemoryStore, PendingAuthorization, PrincipalStore,
-    RefreshFamily, RefreshLookup, RegistrationStore, Rotation, Scopes, SecretHash, Store, TokenHash,
+    Attesto, Client, ClientId, ClientRegistration, ClientStore, ConfigError, HostError, Key, LoginOutcome,
+    LoginRequest, PrincipalStore, RegistrationStore, Scopes, SecretHash,
 };
 use axum::Router;
 use axum::body::Body;
@@ -1084,70 +1083,16 @@ async fn discovery_lists_the_proof_algorithms() {
 // a store that cannot record proofs
 // ---------------------------------------------------------------------------------------------
 
-/// A [`MemoryStore`] whose replay check fails.
-struct NoReplayStore(MemoryStore);
-
-impl Store for NoReplayStore {
-    async fn put_pending(&self, handle: &TokenHash, pending: &PendingAuthorization) -> Result<(), HostError> {
-        self.0.put_pending(handle, pending).await
-    }
-    async fn take_pending(
-        &self,
-        handle: &TokenHash,
-        now: SystemTime,
-    ) -> Result<Option<PendingAuthorization>, HostError> {
-        self.0.take_pending(handle, now).await
-    }
-    async fn put_code(&self, code: &TokenHash, grant: &AuthorizationCode) -> Result<(), HostError> {
-        self.0.put_code(code, grant).await
-    }
-    async fn redeem_code(
-        &self,
-        code: &TokenHash,
-        issue: &CodeIssue,
-        now: SystemTime,
-    ) -> Result<CodeRedemption, HostError> {
-        self.0.redeem_code(code, issue, now).await
-    }
-    async fn create_refresh_family(&self, family: &RefreshFamily, token: &TokenHash) -> Result<bool, HostError> {
-        self.0.create_refresh_family(family, token).await
-    }
-    async fn find_refresh(&self, token: &TokenHash, now: SystemTime) -> Result<RefreshLookup, HostError> {
-        self.0.find_refresh(token, now).await
-    }
-    async fn rotate_refresh(
-        &self,
-        presented: &TokenHash,
-        next: &TokenHash,
-        now: SystemTime,
-    ) -> Result<Rotation, HostError> {
-        self.0.rotate_refresh(presented, next, now).await
-    }
-    async fn revoke_refresh_family(&self, family_id: &str, until: SystemTime) -> Result<(), HostError> {
-        self.0.revoke_refresh_family(family_id, until).await
-    }
-    async fn revoke_access_token(&self, jti: &str, expires_at: SystemTime) -> Result<(), HostError> {
-        self.0.revoke_access_token(jti, expires_at).await
-    }
-    async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
-        self.0.is_access_token_revoked(jti, now).await
-    }
-    async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
-        self.0.revoked_access_tokens(now).await
-    }
-    async fn insert_dpop_jti(&self, _: &TokenHash, _: SystemTime) -> Result<bool, HostError> {
-        Err(HostError::msg("replay store unavailable"))
-    }
-}
-
 #[tokio::test]
 async fn a_replay_store_failure_is_temporarily_unavailable() {
     // Two instances with one signing key: one whose replay store works, one whose store fails.
     let signing = Key::generate(attesto::Algorithm::ES256).expect("key");
     let working = custom_provider(TestHost::new(), |b| b.signing_key(signing.clone())).expect("provider").router();
-    let failing = custom_provider(TestHost::new(), |b| b.signing_key(signing).store(NoReplayStore(MemoryStore::new())))
-        .expect("provider builds")
-        .router();
+    let failing = custom_provider(TestHost::new(), |b| {
+        b.signing_key(signing).store(TestStore { fail_dpop: true, ..TestStore::default() })
+    })
+    .expect("provider builds")
+    .router();
     let key = p256();
     let reply = service_token(&failing, &[&key.token_proof()]).await;
     assert_error(&reply, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");

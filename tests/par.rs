@@ -7,13 +7,12 @@ mod common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use attesto::{
-    Algorithm, Attesto, AuthenticatedPrincipal, AuthorizationCode, AuthorizationDenied, Client, ClientStore, CodeIssue,
-    CodeIssued, CodeRedemption, ConfigError, ConsentDecision, ConsentPolicy, ConsentRequest, EventSink, GrantType,
-    HostError, Key, LoginOutcome, LoginRequest, MemoryStore, PendingAuthorization, Principal, PrincipalStore,
-    RefreshFamily, RefreshLookup, Rotation, Scopes, SecretHash, Store, TokenEndpointAuthMethod, TokenHash, TokenIssued,
+    Algorithm, Attesto, AuthenticatedPrincipal, AuthorizationDenied, Client, ClientStore, CodeIssued, ConfigError,
+    ConsentDecision, ConsentPolicy, ConsentRequest, EventSink, GrantType, HostError, Key, LoginOutcome, LoginRequest,
+    Principal, PrincipalStore, Scopes, SecretHash, TokenEndpointAuthMethod, TokenIssued,
 };
 use axum::Router;
 use axum::body::Body;
@@ -592,18 +591,22 @@ async fn a_request_uri_is_only_for_the_client_that_pushed_it() {
 
 #[tokio::test]
 async fn an_expired_request_uri_is_refused() {
-    let router = custom_provider(ParHost::new(), |b| b.store(Clock::late_by(Duration::from_secs(61))))
-        .expect("provider")
-        .router();
+    let router = custom_provider(ParHost::new(), |b| {
+        b.store(TestStore { take_late: Duration::from_secs(61), ..TestStore::default() })
+    })
+    .expect("provider")
+    .router();
     let (_, challenge) = pkce();
     let request_uri = push_ok(&router, &challenge, &[]).await;
     let reply = authorize_by_reference(&router, "first-party", &request_uri).await;
     assert_page(&reply, StatusCode::BAD_REQUEST, "invalid_request_uri");
 
     // 59 seconds later it still works.
-    let router = custom_provider(ParHost::new(), |b| b.store(Clock::late_by(Duration::from_secs(59))))
-        .expect("provider")
-        .router();
+    let router = custom_provider(ParHost::new(), |b| {
+        b.store(TestStore { take_late: Duration::from_secs(59), ..TestStore::default() })
+    })
+    .expect("provider")
+    .router();
     let request_uri = push_ok(&router, &challenge, &[]).await;
     assert_code(&authorize_by_reference(&router, "first-party", &request_uri).await);
 }
@@ -715,7 +718,9 @@ async fn a_pushed_prompt_login_is_honoured() {
 
 #[tokio::test]
 async fn a_store_failure_is_temporarily_unavailable() {
-    let router = custom_provider(ParHost::new(), |b| b.store(Clock::failing())).expect("provider").router();
+    let router = custom_provider(ParHost::new(), |b| b.store(TestStore { fail_pending: true, ..TestStore::default() }))
+        .expect("provider")
+        .router();
     let (_, challenge) = pkce();
     let reply = push(&router, Some(&basic("first-party", SECRET)), &params("first-party", &challenge, &[])).await;
     assert_error(&reply, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
@@ -841,80 +846,3 @@ async fn discovery_advertises_the_par_endpoint() {
 // ---------------------------------------------------------------------------------------------
 // A store whose clock is late when pending requests are taken, or that fails on them.
 // ---------------------------------------------------------------------------------------------
-
-/// A [`MemoryStore`] that takes pending requests `late` after the real time (so a pushed request
-/// older than its 60 s can be tried without waiting), or fails every pending-request operation.
-struct Clock {
-    inner: MemoryStore,
-    late: Duration,
-    failing: bool,
-}
-
-impl Clock {
-    fn late_by(late: Duration) -> Self {
-        Self { inner: MemoryStore::new(), late, failing: false }
-    }
-
-    fn failing() -> Self {
-        Self { inner: MemoryStore::new(), late: Duration::ZERO, failing: true }
-    }
-
-    fn check(&self) -> Result<(), HostError> {
-        if self.failing { Err(HostError::msg("store unavailable")) } else { Ok(()) }
-    }
-}
-
-impl Store for Clock {
-    async fn put_pending(&self, handle: &TokenHash, pending: &PendingAuthorization) -> Result<(), HostError> {
-        self.check()?;
-        self.inner.put_pending(handle, pending).await
-    }
-    async fn take_pending(
-        &self,
-        handle: &TokenHash,
-        now: SystemTime,
-    ) -> Result<Option<PendingAuthorization>, HostError> {
-        self.check()?;
-        self.inner.take_pending(handle, now + self.late).await
-    }
-    async fn put_code(&self, code: &TokenHash, grant: &AuthorizationCode) -> Result<(), HostError> {
-        self.inner.put_code(code, grant).await
-    }
-    async fn redeem_code(
-        &self,
-        code: &TokenHash,
-        issue: &CodeIssue,
-        now: SystemTime,
-    ) -> Result<CodeRedemption, HostError> {
-        self.inner.redeem_code(code, issue, now).await
-    }
-    async fn create_refresh_family(&self, family: &RefreshFamily, token: &TokenHash) -> Result<bool, HostError> {
-        self.inner.create_refresh_family(family, token).await
-    }
-    async fn find_refresh(&self, token: &TokenHash, now: SystemTime) -> Result<RefreshLookup, HostError> {
-        self.inner.find_refresh(token, now).await
-    }
-    async fn rotate_refresh(
-        &self,
-        presented: &TokenHash,
-        next: &TokenHash,
-        now: SystemTime,
-    ) -> Result<Rotation, HostError> {
-        self.inner.rotate_refresh(presented, next, now).await
-    }
-    async fn revoke_refresh_family(&self, family_id: &str, until: SystemTime) -> Result<(), HostError> {
-        self.inner.revoke_refresh_family(family_id, until).await
-    }
-    async fn revoke_access_token(&self, jti: &str, expires_at: SystemTime) -> Result<(), HostError> {
-        self.inner.revoke_access_token(jti, expires_at).await
-    }
-    async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
-        self.inner.is_access_token_revoked(jti, now).await
-    }
-    async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
-        self.inner.revoked_access_tokens(now).await
-    }
-    async fn insert_dpop_jti(&self, key: &TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {
-        self.inner.insert_dpop_jti(key, expires_at).await
-    }
-}

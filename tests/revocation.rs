@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use attesto::{Attesto, Client, ClientStore, HostError, Key, LoginOutcome, LoginRequest, PrincipalStore};
 use axum::Router;
@@ -369,71 +369,9 @@ async fn switched_off_they_are_neither_mounted_nor_advertised() {
 // Revocations across instances and restarts
 // ---------------------------------------------------------------------------------------------
 
-/// One store behind several providers, as instances share a database: every method goes to the
-/// same `MemoryStore`.
-#[derive(Clone, Default)]
-struct Shared(std::sync::Arc<attesto::MemoryStore>);
-
-impl attesto::Store for Shared {
-    async fn put_pending(&self, h: &attesto::TokenHash, p: &attesto::PendingAuthorization) -> Result<(), HostError> {
-        self.0.put_pending(h, p).await
-    }
-    async fn take_pending(
-        &self,
-        h: &attesto::TokenHash,
-        now: SystemTime,
-    ) -> Result<Option<attesto::PendingAuthorization>, HostError> {
-        self.0.take_pending(h, now).await
-    }
-    async fn put_code(&self, c: &attesto::TokenHash, g: &attesto::AuthorizationCode) -> Result<(), HostError> {
-        self.0.put_code(c, g).await
-    }
-    async fn redeem_code(
-        &self,
-        c: &attesto::TokenHash,
-        i: &attesto::CodeIssue,
-        now: SystemTime,
-    ) -> Result<attesto::CodeRedemption, HostError> {
-        self.0.redeem_code(c, i, now).await
-    }
-    async fn create_refresh_family(
-        &self,
-        f: &attesto::RefreshFamily,
-        t: &attesto::TokenHash,
-    ) -> Result<bool, HostError> {
-        self.0.create_refresh_family(f, t).await
-    }
-    async fn find_refresh(&self, t: &attesto::TokenHash, now: SystemTime) -> Result<attesto::RefreshLookup, HostError> {
-        self.0.find_refresh(t, now).await
-    }
-    async fn rotate_refresh(
-        &self,
-        p: &attesto::TokenHash,
-        n: &attesto::TokenHash,
-        now: SystemTime,
-    ) -> Result<attesto::Rotation, HostError> {
-        self.0.rotate_refresh(p, n, now).await
-    }
-    async fn revoke_refresh_family(&self, id: &str, until: SystemTime) -> Result<(), HostError> {
-        self.0.revoke_refresh_family(id, until).await
-    }
-    async fn revoke_access_token(&self, jti: &str, exp: SystemTime) -> Result<(), HostError> {
-        self.0.revoke_access_token(jti, exp).await
-    }
-    async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
-        self.0.is_access_token_revoked(jti, now).await
-    }
-    async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
-        self.0.revoked_access_tokens(now).await
-    }
-    async fn insert_dpop_jti(&self, key: &attesto::TokenHash, exp: SystemTime) -> Result<bool, HostError> {
-        self.0.insert_dpop_jti(key, exp).await
-    }
-}
-
 /// A provider on `store` signing with `key`: one instance of several, or one life of a restarted
 /// one.
-fn instance(store: &Shared, key: &Key, interval: Duration) -> Router {
+fn instance(store: &std::sync::Arc<attesto::MemoryStore>, key: &Key, interval: Duration) -> Router {
     Attesto::builder(TestHost::new())
         .issuer(ISSUER)
         .expect("valid issuer")
@@ -447,7 +385,8 @@ fn instance(store: &Shared, key: &Key, interval: Duration) -> Router {
 
 #[tokio::test]
 async fn a_revocation_at_one_instance_is_refused_by_another_after_the_refresh_interval() {
-    let (store, key) = (Shared::default(), Key::generate(attesto::Algorithm::ES256).expect("key"));
+    let (store, key) =
+        (std::sync::Arc::<attesto::MemoryStore>::default(), Key::generate(attesto::Algorithm::ES256).expect("key"));
     let interval = Duration::from_millis(300);
     let (a, b) = (instance(&store, &key, interval), instance(&store, &key, interval));
     let tokens = sign_in(&a, "first-party", Some(&first_party()), WEB_REDIRECT).await;
@@ -464,7 +403,8 @@ async fn a_revocation_at_one_instance_is_refused_by_another_after_the_refresh_in
 
 #[tokio::test]
 async fn a_token_revoked_before_a_restart_is_refused_after_it() {
-    let (store, key) = (Shared::default(), Key::generate(attesto::Algorithm::ES256).expect("key"));
+    let (store, key) =
+        (std::sync::Arc::<attesto::MemoryStore>::default(), Key::generate(attesto::Algorithm::ES256).expect("key"));
     let before = instance(&store, &key, Duration::from_secs(5));
     let tokens = sign_in(&before, "first-party", Some(&first_party()), WEB_REDIRECT).await;
     let access = str_of(&tokens, "access_token");

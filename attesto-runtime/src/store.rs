@@ -369,6 +369,96 @@ pub trait Store: Send + Sync + 'static {
     ) -> impl Future<Output = Result<bool, HostError>> + Send;
 }
 
+/// A shared store is a store: several providers in one process (tenants, or an instance and its
+/// tests) can use one `Arc` of it, as instances share a database.
+impl<S: Store> Store for std::sync::Arc<S> {
+    fn put_pending(
+        &self,
+        handle: &TokenHash,
+        pending: &PendingAuthorization,
+    ) -> impl Future<Output = Result<(), HostError>> + Send {
+        (**self).put_pending(handle, pending)
+    }
+    fn take_pending(
+        &self,
+        handle: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<PendingAuthorization>, HostError>> + Send {
+        (**self).take_pending(handle, now)
+    }
+    fn put_code(
+        &self,
+        code: &TokenHash,
+        grant: &AuthorizationCode,
+    ) -> impl Future<Output = Result<(), HostError>> + Send {
+        (**self).put_code(code, grant)
+    }
+    fn redeem_code(
+        &self,
+        code: &TokenHash,
+        issue: &CodeIssue,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<CodeRedemption, HostError>> + Send {
+        (**self).redeem_code(code, issue, now)
+    }
+    fn create_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        token: &TokenHash,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send {
+        (**self).create_refresh_family(family, token)
+    }
+    fn find_refresh(
+        &self,
+        token: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<RefreshLookup, HostError>> + Send {
+        (**self).find_refresh(token, now)
+    }
+    fn rotate_refresh(
+        &self,
+        presented: &TokenHash,
+        next: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Rotation, HostError>> + Send {
+        (**self).rotate_refresh(presented, next, now)
+    }
+    fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        until: SystemTime,
+    ) -> impl Future<Output = Result<(), HostError>> + Send {
+        (**self).revoke_refresh_family(family_id, until)
+    }
+    fn revoke_access_token(
+        &self,
+        jti: &str,
+        expires_at: SystemTime,
+    ) -> impl Future<Output = Result<(), HostError>> + Send {
+        (**self).revoke_access_token(jti, expires_at)
+    }
+    fn is_access_token_revoked(
+        &self,
+        jti: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send {
+        (**self).is_access_token_revoked(jti, now)
+    }
+    fn revoked_access_tokens(
+        &self,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Vec<(String, SystemTime)>, HostError>> + Send {
+        (**self).revoked_access_tokens(now)
+    }
+    fn insert_dpop_jti(
+        &self,
+        key: &TokenHash,
+        expires_at: SystemTime,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send {
+        (**self).insert_dpop_jti(key, expires_at)
+    }
+}
+
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// [`Store`] as a trait object, so that [`Attesto`](crate::Attesto) holds any store without a

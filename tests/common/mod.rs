@@ -409,3 +409,92 @@ pub async fn authorize_code(
     assert_eq!(params.get("state").map(String::as_str), Some("xyz"));
     params.get("code").cloned().unwrap_or_else(|| panic!("a code in the redirect, got {params:?}"))
 }
+
+/// A [`MemoryStore`](attesto::MemoryStore) with knobs, for the tests that need a store to
+/// misbehave: a clock that runs late when codes are redeemed or pending requests taken (so that
+/// an expiry can be reached without waiting), failing pending-request operations, or a failing
+/// DPoP replay check. Every other method is the memory store's.
+#[derive(Default)]
+pub struct TestStore {
+    pub inner: attesto::MemoryStore,
+    pub redeem_late: Duration,
+    pub take_late: Duration,
+    pub fail_pending: bool,
+    pub fail_dpop: bool,
+}
+
+impl TestStore {
+    fn pending_check(&self) -> Result<(), HostError> {
+        if self.fail_pending { Err(HostError::msg("store unavailable")) } else { Ok(()) }
+    }
+}
+
+impl attesto::Store for TestStore {
+    async fn put_pending(
+        &self,
+        handle: &attesto::TokenHash,
+        pending: &attesto::PendingAuthorization,
+    ) -> Result<(), HostError> {
+        self.pending_check()?;
+        self.inner.put_pending(handle, pending).await
+    }
+    async fn take_pending(
+        &self,
+        handle: &attesto::TokenHash,
+        now: SystemTime,
+    ) -> Result<Option<attesto::PendingAuthorization>, HostError> {
+        self.pending_check()?;
+        self.inner.take_pending(handle, now + self.take_late).await
+    }
+    async fn put_code(&self, code: &attesto::TokenHash, grant: &attesto::AuthorizationCode) -> Result<(), HostError> {
+        self.inner.put_code(code, grant).await
+    }
+    async fn redeem_code(
+        &self,
+        code: &attesto::TokenHash,
+        issue: &attesto::CodeIssue,
+        now: SystemTime,
+    ) -> Result<attesto::CodeRedemption, HostError> {
+        self.inner.redeem_code(code, issue, now + self.redeem_late).await
+    }
+    async fn create_refresh_family(
+        &self,
+        family: &attesto::RefreshFamily,
+        token: &attesto::TokenHash,
+    ) -> Result<bool, HostError> {
+        self.inner.create_refresh_family(family, token).await
+    }
+    async fn find_refresh(
+        &self,
+        token: &attesto::TokenHash,
+        now: SystemTime,
+    ) -> Result<attesto::RefreshLookup, HostError> {
+        self.inner.find_refresh(token, now).await
+    }
+    async fn rotate_refresh(
+        &self,
+        presented: &attesto::TokenHash,
+        next: &attesto::TokenHash,
+        now: SystemTime,
+    ) -> Result<attesto::Rotation, HostError> {
+        self.inner.rotate_refresh(presented, next, now).await
+    }
+    async fn revoke_refresh_family(&self, family_id: &str, until: SystemTime) -> Result<(), HostError> {
+        self.inner.revoke_refresh_family(family_id, until).await
+    }
+    async fn revoke_access_token(&self, jti: &str, expires_at: SystemTime) -> Result<(), HostError> {
+        self.inner.revoke_access_token(jti, expires_at).await
+    }
+    async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
+        self.inner.is_access_token_revoked(jti, now).await
+    }
+    async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
+        self.inner.revoked_access_tokens(now).await
+    }
+    async fn insert_dpop_jti(&self, key: &attesto::TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {
+        if self.fail_dpop {
+            return Err(HostError::msg("replay store unavailable"));
+        }
+        self.inner.insert_dpop_jti(key, expires_at).await
+    }
+}
