@@ -14,6 +14,7 @@ use crate::dpop;
 use crate::dpop_check::{DpopSettings, NonceKey};
 use crate::error::HostError;
 use crate::error::{ErrorCode, OAuthError};
+use crate::guard;
 use crate::keys::{Key, KeyError, KeySet};
 use crate::provider::Provider;
 use crate::registration::RegistrationStore;
@@ -231,6 +232,25 @@ pub struct Builder<P> {
     dpop_proof_max_age: Duration,
     dpop_proof_max_skew: Duration,
     revocation_refresh_interval: Duration,
+    protected_resources: Vec<ProtectedResource>,
+}
+
+/// A resource declared with [`Builder::protected_resource`]: its RFC 9728 document is served.
+#[derive(Debug, Clone)]
+struct ProtectedResource {
+    resource: String,
+    url: url::Url,
+    scopes_supported: Vec<String>,
+}
+
+/// The RFC 9728 §2 metadata of a protected resource, as served.
+#[derive(serde::Serialize)]
+struct ProtectedResourceMetadata<'a> {
+    resource: &'a str,
+    authorization_servers: [&'a str; 1],
+    scopes_supported: &'a [String],
+    bearer_methods_supported: [&'static str; 1],
+    dpop_signing_alg_values_supported: &'static [&'static str],
 }
 
 /// The default DPoP nonce secret: random, drawn once per process, so that providers rebuilt in one
@@ -295,6 +315,32 @@ impl<P: Provider> Builder<P> {
             self.resources.push(Resource { audience: resource.to_owned(), normalized });
         }
         Ok(self)
+    }
+
+    /// Declares a protected resource served next to the provider, e.g. an MCP server at
+    /// `https://mcp.example.com/mcp`: it becomes a resource clients may ask tokens for (as
+    /// [`resource`](Self::resource)), and the router serves its RFC 9728 protected-resource
+    /// metadata at `/.well-known/oauth-protected-resource` followed by the resource's path
+    /// (RFC 9728 §3.1), and at the bare well-known path too for the first resource declared.
+    /// Protect its routes with [`Attesto::guard`] for the same URL.
+    pub fn protected_resource<I: IntoIterator<Item = S>, S: Into<String>>(
+        self,
+        resource: &str,
+        scopes_supported: I,
+    ) -> Result<Self, ConfigError> {
+        let invalid = |reason| ConfigError::Resource { resource: resource.to_owned(), reason };
+        let url = url::Url::parse(resource).map_err(|_| invalid("not an absolute URI"))?;
+        // RFC 9728 §2: the resource identifier has no query or fragment.
+        if url.host_str().is_none() || url.query().is_some() || resource.contains(['?', '#']) {
+            return Err(invalid("must be an absolute URL with a host, without query or fragment"));
+        }
+        let mut builder = self.resource(resource)?;
+        builder.protected_resources.push(ProtectedResource {
+            resource: resource.to_owned(),
+            url,
+            scopes_supported: scopes_supported.into_iter().map(Into::into).collect(),
+        });
+        Ok(builder)
     }
 
     /// Sets the audience of tokens requested without `resource` (default: the issuer).
@@ -505,7 +551,26 @@ impl<P: Provider> Builder<P> {
             },
         };
         let metadata = discovery::authorization_server_metadata::<P>(&settings, &keys);
-        let documents = Documents::prepare::<P>(&metadata, &keys);
+        let mut documents = Documents::prepare::<P>(&metadata, &keys);
+        for resource in &self.protected_resources {
+            let document = to_json(&ProtectedResourceMetadata {
+                resource: &resource.resource,
+                authorization_servers: [settings.issuer.as_str()],
+                scopes_supported: &resource.scopes_supported,
+                // RFC 9728 §2: tokens in the `Authorization` header only (RFC 6750 §2.1).
+                bearer_methods_supported: ["header"],
+                dpop_signing_alg_values_supported: dpop::SUPPORTED_ALGORITHMS,
+            });
+            let mut paths = vec![guard::metadata_path(&resource.url)];
+            // The bare well-known path, for clients that look there first; the first resource
+            // declared has it.
+            paths.push(guard::PRM_WELL_KNOWN.to_owned());
+            for path in paths {
+                if !documents.protected_resources.iter().any(|(mounted, _)| *mounted == path) {
+                    documents.protected_resources.push((path, document.clone()));
+                }
+            }
+        }
         // A decoy for unknown client ids, so that they cost what a wrong secret costs.
         let decoy_secret: [u8; 32] = rand::random();
         let decoy_hash = SecretHash::from_bytes(decoy_secret);
@@ -529,6 +594,8 @@ pub(crate) struct Documents {
     pub(crate) authorization_server: Bytes,
     pub(crate) openid_configuration: Option<Bytes>,
     pub(crate) jwks: Bytes,
+    /// The RFC 9728 documents of the protected resources, by the path they are served at.
+    pub(crate) protected_resources: Vec<(String, Bytes)>,
 }
 
 impl Documents {
@@ -537,6 +604,7 @@ impl Documents {
             authorization_server: to_json(&metadata.oauth()),
             openid_configuration: P::FEATURES.openid.then(|| to_json(metadata)),
             jwks: to_json(&keys.jwks()),
+            protected_resources: Vec::new(),
         }
     }
 }
@@ -606,6 +674,7 @@ impl<P: Provider> Attesto<P> {
             dpop_proof_max_age: dpop::DEFAULT_MAX_AGE,
             dpop_proof_max_skew: dpop::DEFAULT_MAX_SKEW,
             revocation_refresh_interval: revoked::DEFAULT_REFRESH_INTERVAL,
+            protected_resources: Vec::new(),
         }
     }
 

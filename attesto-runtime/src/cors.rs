@@ -229,7 +229,12 @@ pub(crate) fn layer<P: Provider>(attesto: &Attesto<P>) -> CorsLayer {
     CorsLayer(Arc::new(Policy {
         paths,
         userinfo: crate::router::userinfo_path::<P>(),
-        well_known: well_known.into_iter().map(|(path, _)| path).collect(),
+        // The RFC 9728 documents are public too.
+        well_known: well_known
+            .into_iter()
+            .map(|(path, _)| path)
+            .chain(attesto.0.documents.protected_resources.iter().map(|(path, _)| path.clone()))
+            .collect(),
         origins: attesto.0.settings.cors_origins.clone(),
     }))
 }

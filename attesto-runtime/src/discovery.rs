@@ -199,7 +199,7 @@ pub(crate) enum Kind {
 }
 
 /// Metadata may be cached: it changes only when the provider is redeployed.
-const METADATA_CACHE: HeaderValue = HeaderValue::from_static("public, max-age=3600");
+pub(crate) const METADATA_CACHE: HeaderValue = HeaderValue::from_static("public, max-age=3600");
 pub(crate) fn json_bytes(body: Bytes, cache: HeaderValue) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::CACHE_CONTROL, cache)], body)
         .into_response()

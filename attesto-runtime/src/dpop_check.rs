@@ -244,6 +244,20 @@ impl<P: Provider> Attesto<P> {
         endpoint_path: &str,
         access_token: Option<&str>,
     ) -> Result<Option<VerifiedProof>, DpopFailure> {
+        let uri = self.0.settings.issuer.url_of(endpoint_path);
+        self.check_dpop_at(headers, method, &uri, access_token).await
+    }
+
+    /// [`check_dpop`](Self::check_dpop) against a full URL `uri`: that of a protected resource
+    /// other than the provider's own endpoints, built by the caller from configuration, never
+    /// from the `Host` header (RFC 9449 §4.3 check 9, §11.5).
+    pub(crate) async fn check_dpop_at(
+        &self,
+        headers: &HeaderMap,
+        method: &str,
+        uri: &str,
+        access_token: Option<&str>,
+    ) -> Result<Option<VerifiedProof>, DpopFailure> {
         let mut values = headers.get_all(DPOP).iter();
         let value = match (values.next(), values.next()) {
             (None, _) => return Ok(None),
@@ -254,10 +268,9 @@ impl<P: Provider> Attesto<P> {
         // is wrong.
         let proof = String::from_utf8_lossy(value.as_bytes());
         let settings = &self.0.settings;
-        let uri = settings.issuer.url_of(endpoint_path);
         let now_time = SystemTime::now();
         let now = unix(now_time);
-        let mut requirements = ProofRequirements::new(method, &uri, now)
+        let mut requirements = ProofRequirements::new(method, uri, now)
             .with_max_age(settings.dpop.max_age)
             .with_max_skew(settings.dpop.max_skew);
         if let Some(token) = access_token {

@@ -15,6 +15,7 @@ mod dpop_check;
 mod error;
 mod events;
 mod form;
+mod guard;
 mod html;
 mod id_token;
 mod jwks;
@@ -45,6 +46,7 @@ pub use events::{
     AuthorizationDenied, ClientRegistered, CodeIssued, CodeReuseDetected, EventSink, RefreshReuseDetected,
     RefreshRotated, TokenDenied, TokenIssued, TokenRevoked,
 };
+pub use guard::{Authenticated, Guard, GuardService};
 pub use keys::{Algorithm, Key, KeyError, KeySet};
 pub use principal::{AuthenticatedPrincipal, LoginOutcome, LoginRequest, Principal, PrincipalStore};
 pub use provider::{Features, Paths, Provider};

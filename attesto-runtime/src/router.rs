@@ -43,6 +43,14 @@ impl<P: Provider> Attesto<P> {
                 Kind::OpenId => router.route(&path, get(discovery::openid_configuration::<P>)),
             };
         }
+        // RFC 9728 §3: the protected resources' metadata, served as prepared at start-up.
+        for (path, document) in &self.0.documents.protected_resources {
+            let document = document.clone();
+            router = router.route(
+                path,
+                get(move || std::future::ready(discovery::json_bytes(document, discovery::METADATA_CACHE))),
+            );
+        }
         // Last, so that it wraps every route above; it picks each request's CORS policy by path.
         router.layer(crate::cors::layer(self)).with_state(self.clone())
     }
