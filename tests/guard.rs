@@ -242,6 +242,29 @@ async fn a_dpop_bound_token_is_accepted_with_a_proof_of_the_resource_url() {
     assert_refused(&call(&router, "/mcp", Some(&authorization), &[&proof]).await, "DPoP", "invalid_dpop_proof");
 }
 
+/// Under `Router::nest` the route sees a shortened path; the proof names the URL the client
+/// called, and that is what the guard checks it against.
+#[tokio::test]
+async fn a_nested_guarded_route_checks_the_full_path() {
+    let auth = auth();
+    let guard = auth.guard(MCP_URL).expect("a guard");
+    let nested = Router::new().route("/tools", get(extracted)).with_state(guard);
+    let router = Router::new().nest("/mcp/api", nested).merge(auth.router());
+    let key = p256();
+    let token = service_token(&router, "scope=read&resource=https%3A%2F%2Fmcp.example.com%2Fmcp", Some(&key)).await;
+    let authorization = format!("DPoP {token}");
+    let full = key.proof("GET", "https://mcp.example.com/mcp/api/tools", Some(&token));
+    let (status, _, body) = call(&router, "/mcp/api/tools", Some(&authorization), &[&full]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // A proof for the path as the nested router sees it is not a proof for this URL.
+    let stripped = key.proof("GET", "https://mcp.example.com/tools", Some(&token));
+    assert_refused(
+        &call(&router, "/mcp/api/tools", Some(&authorization), &[&stripped]).await,
+        "DPoP",
+        "invalid_dpop_proof",
+    );
+}
+
 #[tokio::test]
 async fn a_request_without_a_token_gets_the_bare_challenges_with_resource_metadata() {
     let router = app(&auth());

@@ -429,9 +429,11 @@ impl Guard {
     pub async fn check(&self, parts: &Parts) -> Result<Authenticated, Response> {
         let protected = &self.protected;
         // RFC 9449 §4.3 check 9, §11.5: the `htu` is the resource's configured origin and the
-        // request's path, never from `Host`, which the client chooses. (Under `Router::nest` the
-        // path is the nested one: mount guarded routes at their full paths.)
-        let htu = format!("{}{}", protected.origin, parts.uri.path());
+        // request's path, never from `Host`, which the client chooses. The path is the one the
+        // client sent: under `Router::nest` the router strips the prefix from `uri` and keeps
+        // the original in `OriginalUri`.
+        let path = parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |uri| uri.0.path());
+        let htu = format!("{}{path}", protected.origin);
         let result = self.check.check(&parts.method, &parts.headers, &protected.resource, &htu).await;
         let refusal = match result {
             Ok(principal) => {
