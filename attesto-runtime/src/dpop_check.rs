@@ -11,7 +11,7 @@
 //! where `window` is the current five-minute period (Unix time / 300, 8 bytes big-endian). A nonce
 //! of the current or the previous window is accepted, so one lives between five and ten minutes.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use aws_lc_rs::hmac;
 use axum::response::Response;
@@ -121,11 +121,6 @@ pub(crate) fn replay_key(jkt: &str, jti: &str) -> TokenHash {
 pub(crate) fn is_thumbprint(value: &str) -> bool {
     value.len() == 43
         && URL_SAFE_NO_PAD.decode(value).is_ok_and(|bytes| bytes.len() == 32 && URL_SAFE_NO_PAD.encode(&bytes) == value)
-}
-
-/// Seconds since the Unix epoch.
-fn unix(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// Why a request's DPoP proof, or its absence, is refused.
@@ -269,7 +264,7 @@ impl<P: Provider> Attesto<P> {
         let proof = String::from_utf8_lossy(value.as_bytes());
         let settings = &self.0.settings;
         let now_time = SystemTime::now();
-        let now = unix(now_time);
+        let now = crate::jwt::unix_seconds(now_time);
         let mut requirements = ProofRequirements::new(method, uri, now)
             .with_max_age(settings.dpop.max_age)
             .with_max_skew(settings.dpop.max_skew);
@@ -307,7 +302,8 @@ impl<P: Provider> Attesto<P> {
         if !settings.require_nonce || !request.contains_key(DPOP) || response.headers().contains_key(DPOP_NONCE) {
             return;
         }
-        if let Ok(nonce) = HeaderValue::from_str(&settings.nonce_key.issue(unix(SystemTime::now()))) {
+        if let Ok(nonce) = HeaderValue::from_str(&settings.nonce_key.issue(crate::jwt::unix_seconds(SystemTime::now())))
+        {
             response.headers_mut().insert(DPOP_NONCE, nonce);
         }
     }

@@ -31,7 +31,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use axum::extract::{FromRef, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
@@ -234,7 +234,7 @@ pub(crate) async fn authenticate<P: Provider>(
         return Err(Refusal::NoCredentials);
     };
     let now = SystemTime::now();
-    let seconds = now.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    let seconds = jwt::unix_seconds(now);
     let issuer = inner.settings.issuer.as_str();
     let view =
         jwt::verify_access_token(&inner.keys, token, issuer, seconds.saturating_sub(leeway)).map_err(|reason| {

@@ -68,8 +68,7 @@ pub(crate) struct IdToken<'a> {
 pub(crate) fn mint(key: &Key, token: IdToken<'_>) -> Result<String, OAuthError> {
     let mut extra = token.extra;
     extra.retain(|name, _| !RESERVED.contains(&name.as_str()));
-    let auth_time =
-        token.principal.auth_time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    let auth_time = jwt::unix_seconds(token.principal.auth_time);
     let claims = IdTokenClaims {
         iss: token.issuer,
         sub: &token.principal.subject,

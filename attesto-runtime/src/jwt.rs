@@ -150,3 +150,9 @@ pub(crate) fn verify_access_token(
     }
     Ok(claims)
 }
+
+/// A time as a JWT NumericDate (RFC 7519 §2): whole seconds since the Unix epoch; a time before
+/// the epoch (a clock set wrong) counts as 0.
+pub(crate) fn unix_seconds(time: std::time::SystemTime) -> u64 {
+    time.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+}

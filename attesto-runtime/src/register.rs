@@ -31,7 +31,7 @@
 //!   the registration access token the request presented.
 
 use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -652,10 +652,6 @@ async fn accept<P: Provider>(
 // ---------------------------------------------------------------------------------------------
 // responses
 
-fn unix(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
-}
-
 /// The client information response (RFC 7591 §3.2.1, RFC 7592 §3): the server's members, then
 /// the accepted metadata.
 fn information<P: Provider>(
@@ -670,10 +666,10 @@ fn information<P: Provider>(
     if let Some(secret) = client_secret {
         body.insert("client_secret".to_owned(), secret.into());
     }
-    body.insert("client_id_issued_at".to_owned(), unix(registration.issued_at).into());
+    body.insert("client_id_issued_at".to_owned(), crate::jwt::unix_seconds(registration.issued_at).into());
     // RFC 7591 §3.2.1: REQUIRED when a secret was issued; 0 means it does not expire.
     if !client.is_public {
-        let expires_at = registration.secret_expires_at.map_or(0, unix);
+        let expires_at = registration.secret_expires_at.map_or(0, crate::jwt::unix_seconds);
         body.insert("client_secret_expires_at".to_owned(), expires_at.into());
     }
     body.insert("registration_access_token".to_owned(), registration_access_token.into());

@@ -96,7 +96,7 @@ async fn find_access<P: Provider>(
     token: &str,
 ) -> Result<Option<Found>, OAuthError> {
     let inner = &attesto.0;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
+    let now = jwt::unix_seconds(SystemTime::now());
     let Ok(view) = jwt::verify_access_token(&inner.keys, token, inner.settings.issuer.as_str(), now) else {
         return Ok(None);
     };

@@ -7,7 +7,7 @@
 //! a proof made with that key.
 
 use std::borrow::Cow;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
@@ -292,11 +292,6 @@ fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
 }
 
-/// Seconds since the epoch.
-fn unix(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
-}
-
 /// The authorization code grant (RFC 6749 §4.1.3, OAuth 2.1 §4.1.3, RFC 7636 §4.6).
 async fn authorization_code<P: Provider>(
     attesto: &Attesto<P>,
@@ -548,7 +543,7 @@ async fn respond_with_tokens<P: Provider>(
                 principal: user,
                 nonce,
                 access_token: &access_token,
-                now: unix(SystemTime::now()),
+                now: jwt::unix_seconds(SystemTime::now()),
                 ttl: inner.settings.access_token_ttl.as_secs(),
                 extra,
             },
@@ -582,7 +577,7 @@ fn issue<P: Provider>(
 ) -> Result<String, OAuthError> {
     let inner = &attesto.0;
     let ttl = inner.settings.access_token_ttl.as_secs();
-    let now = unix(SystemTime::now());
+    let now = jwt::unix_seconds(SystemTime::now());
     let scope = scopes.to_string();
     let filtered;
     let extra = if extra.keys().any(|k| REGISTERED_CLAIMS.contains(&k.as_str())) {
