@@ -154,9 +154,9 @@ async fn start() -> Server {
 /// The HTTP client of both the relying party and the "browser": redirects are never followed
 /// (openidconnect's docs require it of the RP's client, against SSRF; the browser's redirects
 /// are what the test inspects).
-fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
+fn http_client() -> reqwest012::Client {
+    reqwest012::Client::builder()
+        .redirect(reqwest012::redirect::Policy::none())
         .timeout(Duration::from_secs(10))
         .build()
         .expect("reqwest client")
@@ -171,7 +171,7 @@ fn hidden_input(html: &str, name: &str) -> String {
 }
 
 /// The query parameters of a redirect's `Location`, and the URL before the query.
-fn location(response: &reqwest::Response) -> (String, HashMap<String, String>) {
+fn location(response: &reqwest012::Response) -> (String, HashMap<String, String>) {
     let location = response.headers().get(header::LOCATION).expect("a Location").to_str().expect("ASCII");
     let url = url::Url::parse(location).expect("an absolute Location");
     let params = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
@@ -182,7 +182,7 @@ fn location(response: &reqwest::Response) -> (String, HashMap<String, String>) {
 /// sends it to its login page, the user signs in (the session cookie) and comes back to the resume
 /// URI, sees the consent page, and allows. Returns the parameters of the final redirect.
 async fn browse(
-    browser: &reqwest::Client,
+    browser: &reqwest012::Client,
     issuer: &str,
     authorize_url: &str,
     redirect_uri: &str,

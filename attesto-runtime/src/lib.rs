@@ -14,6 +14,8 @@ pub mod dpop;
 mod dpop_check;
 mod error;
 mod events;
+#[cfg(feature = "fetch")]
+mod fetch;
 mod form;
 mod guard;
 mod html;

@@ -205,14 +205,14 @@ pub type Reply = (StatusCode, HeaderMap, Value);
 
 /// The browser and the clients, talking to instances of one issuer.
 pub struct Http {
-    pub client: reqwest::Client,
+    pub client: reqwest012::Client,
     pub issuer: String,
 }
 
 impl Http {
     pub fn new(issuer: &str) -> Self {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
+        let client = reqwest012::Client::builder()
+            .redirect(reqwest012::redirect::Policy::none())
             .timeout(Duration::from_secs(20))
             .build()
             .expect("reqwest client");
@@ -335,7 +335,7 @@ impl Http {
     }
 }
 
-async fn reply(response: reqwest::Response) -> Reply {
+async fn reply(response: reqwest012::Response) -> Reply {
     let (status, headers) = (response.status(), response.headers().clone());
     let text = response.text().await.expect("body");
     let json = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
