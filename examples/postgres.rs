@@ -83,7 +83,8 @@ fn required(name: &str) -> Result<String, String> {
 fn nonce_secret(hex: &str) -> Result<[u8; 32], String> {
     let invalid = || "ATTESTO_DPOP_NONCE_SECRET must be 64 hex digits".to_owned();
     let hex = hex.trim().as_bytes();
-    if hex.len() != 64 {
+    // Hex digits only: `u8::from_str_radix` alone would also take a sign (`+5`).
+    if hex.len() != 64 || !hex.iter().all(u8::is_ascii_hexdigit) {
         return Err(invalid());
     }
     let mut secret = [0_u8; 32];

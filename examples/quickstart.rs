@@ -27,6 +27,11 @@
 //! Dynamic client registration (RFC 7591, RFC 7592) is on and open: any client may register itself
 //! at `/oauth/register` (the start-up text shows a `curl` line), as MCP clients do.
 
+#[path = "support/flags.rs"]
+mod flags;
+#[path = "support/html_escape.rs"]
+mod html_escape;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -45,6 +50,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use sha2::{Digest, Sha256};
+
+use crate::flags::Flags;
+use crate::html_escape::escape;
 
 /// Where the demo login page lives (on the issuer's origin).
 const LOGIN_PATH: &str = "/login";
@@ -489,22 +497,6 @@ fn html(status: StatusCode, main: &str) -> Response {
         .into_response()
 }
 
-/// HTML-escapes text for element content and quoted attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 struct Options {
     port: u16,
     issuer: Option<String>,
@@ -518,18 +510,13 @@ struct Options {
 
 fn parse_args() -> Result<Options, String> {
     let mut options = Options { port: 8080, issuer: None, key: None, database: None };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) => (name.to_owned(), Some(value.to_owned())),
-            None => (arg, None),
-        };
-        let mut value = || inline.clone().or_else(|| args.next()).ok_or(format!("{name} needs a value"));
+    let mut flags = Flags::from_env();
+    while let Some(name) = flags.next_flag() {
         match name.as_str() {
-            "--port" => options.port = value()?.parse().map_err(|_| "--port must be a port number".to_owned())?,
-            "--issuer" => options.issuer = Some(value()?),
-            "--key" => options.key = Some(value()?.into()),
-            "--database" => options.database = Some(value()?),
+            "--port" => options.port = flags.value()?.parse().map_err(|_| "--port must be a port number".to_owned())?,
+            "--issuer" => options.issuer = Some(flags.value()?),
+            "--key" => options.key = Some(flags.value()?.into()),
+            "--database" => options.database = Some(flags.value()?),
             "-h" | "--help" => {
                 println!(
                     "usage: quickstart [--port PORT] [--issuer URL] [--key SIGNING_KEY.pem] [--database URL]\n\n  \

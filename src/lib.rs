@@ -38,6 +38,9 @@
 //! and [`EventSink`] are optional (implement them to replace the defaults); [`RegistrationStore`]
 //! is required with the `registration` flag. The macro resolves every endpoint path at compile
 //! time into `Type::PATHS`, from which both the router and the discovery documents are built.
+//! [`testing::check_discovery`] checks, in the host's own tests, that the app around the router
+//! still serves every URL the documents advertise; `guides/migrating.md` walks through replacing
+//! an existing provider.
 //!
 //! # Declaration options
 //!
@@ -47,6 +50,7 @@
 //! | `registration` | dynamic client registration (off by default) |
 //! | `openid`, `userinfo`, `revocation`, `introspection`, `par` | on by default; `= false` to switch off |
 //! | `authorize_path`, `token_path`, `jwks_path`, `userinfo_path`, `revocation_path`, `introspection_path`, `par_path`, `registration_path` | an absolute path for one endpoint, instead of `{prefix}/…` |
+//! | `resource = "/…"` | the protected resource the host serves on the issuer's origin (an MCP server's `/mcp`): tokens may be issued for it (RFC 8707), its RFC 9728 metadata is served at `/.well-known/oauth-protected-resource/…`, and [`Attesto::resource_guard`] protects it |
 //! | `crate = "…"` | the path of the `attesto` crate, when renamed |
 //!
 //! The well-known documents are always at the host root (RFC 8615).
@@ -57,8 +61,9 @@
 //! |---|---|
 //! | `sqlite` | `SqliteStore` (attesto's state in an SQLite file, kept across restarts) and `SqliteRegistrations` (registered clients); SQLite is compiled in |
 //! | `postgres` | `PostgresStore` (attesto's state in PostgreSQL, shared by several instances) and `PostgresRegistrations` |
+//! | `fetch` | an HTTPS client for small documents: `ClientMetadataDocuments` (`https` URLs as client ids, the MCP way for clients to identify themselves without registering; `Builder::client_metadata_documents`), and [`RemoteGuard`] (the guard of a resource server deployed apart from the provider, with the provider's JWKS fetched and cached) |
 //!
-//! Both come with their migrations embedded (tables named `attesto_…`), and re-export the
+//! `sqlite` and `postgres` come with their migrations embedded (tables named `attesto_…`), and re-export the
 //! [`sqlx`](https://docs.rs/sqlx/0.9) they use as `attesto::sqlx`. Without them, state lives in a
 //! [`MemoryStore`].
 
@@ -71,3 +76,17 @@ pub use attesto_runtime::*;
 pub mod __private {
     pub use attesto_runtime::__private::*;
 }
+
+// The guides' Rust blocks, compiled and run as doc tests (`cargo test --workspace
+// --all-features`), so that a guide cannot drift from the code it describes.
+
+/// `guides/production.md`, as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../guides/production.md")]
+pub struct ProductionGuide;
+
+/// `guides/migrating.md`, as doc tests. Its blocks read PostgreSQL tables with `attesto::sqlx`,
+/// hence the feature.
+#[cfg(all(doctest, feature = "postgres"))]
+#[doc = include_str!("../guides/migrating.md")]
+pub struct MigratingGuide;

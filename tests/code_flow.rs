@@ -87,13 +87,6 @@ async fn sign_in(router: &Router, scope: &str, extra: &[(&str, &str)]) -> Value 
     body
 }
 
-/// The value of the hidden input `name` of an HTML form.
-fn hidden_input(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no `{name}` input in {html}")) + marker.len();
-    html[start..].split('"').next().expect("a quoted value").to_owned()
-}
-
 /// Runs the authorization request of a client the test host asks consent for, with the user
 /// allowing it on attesto's consent page; returns the code.
 async fn authorize_with_consent(router: &Router, client_id: &str, challenge: &str, scope: &str) -> String {
@@ -108,21 +101,7 @@ async fn authorize_with_consent(router: &Router, client_id: &str, challenge: &st
             ("scope", scope),
         ],
     );
-    let session = session_cookie("alice");
-    let (status, headers, page) = browser_get(router, &uri, Some(&session)).await;
-    let page = String::from_utf8(page).expect("UTF-8 page");
-    assert_eq!(status, StatusCode::OK, "the consent page: {page}");
-    let csrf_cookie =
-        headers[header::SET_COOKIE].to_str().expect("ASCII cookie").split(';').next().expect("name=value");
-    let decision = form(&[
-        ("attesto_consent", &hidden_input(&page, "attesto_consent")),
-        ("attesto_csrf", &hidden_input(&page, "attesto_csrf")),
-        ("attesto_decision", "allow"),
-    ]);
-    let cookies = format!("{session}; {csrf_cookie}");
-    let (status, headers, body) = browser_post(router, TestHost::PATHS.authorize, Some(&cookies), &decision).await;
-    assert_eq!(status, StatusCode::SEE_OTHER, "{}", String::from_utf8_lossy(&body));
-    let (_, params) = redirect_params(&headers);
+    let (_, _, params) = allow_on_consent_page(router, &uri, "alice").await;
     params.get("code").cloned().unwrap_or_else(|| panic!("a code in the redirect, got {params:?}"))
 }
 

@@ -4,10 +4,7 @@
 
 mod common;
 
-use attesto::{
-    Attesto, Client, ClientId, ClientRegistration, ClientStore, ConfigError, HostError, Key, LoginOutcome,
-    LoginRequest, PrincipalStore, RegistrationStore,
-};
+use attesto::{Attesto, ConfigError, Key};
 use axum::Router;
 use axum::body::Body;
 use common::*;
@@ -22,32 +19,8 @@ const EVIL: &str = "https://evil.example";
 #[attesto::provider(prefix = "/api/auth", registration)]
 struct RegistrationHost;
 
-impl ClientStore for RegistrationHost {
-    async fn load_client(&self, _: &str) -> Result<Option<Client>, HostError> {
-        Ok(None)
-    }
-}
-
-impl PrincipalStore for RegistrationHost {
-    async fn authenticate(&self, _: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
-        Ok(LoginOutcome::LoginRequired)
-    }
-}
-
-impl RegistrationStore for RegistrationHost {
-    async fn create_client(&self, _: &ClientRegistration) -> Result<(), HostError> {
-        Ok(())
-    }
-    async fn load_registration(&self, _: &ClientId) -> Result<Option<ClientRegistration>, HostError> {
-        Ok(None)
-    }
-    async fn update_client(&self, _: &ClientRegistration) -> Result<bool, HostError> {
-        Ok(false)
-    }
-    async fn delete_client(&self, _: &ClientId) -> Result<bool, HostError> {
-        Ok(false)
-    }
-}
+host_without_clients!(RegistrationHost);
+registration_keeps_nothing!(RegistrationHost);
 
 fn registration_router() -> Router {
     Attesto::builder(RegistrationHost)

@@ -3,7 +3,7 @@
 //! authorization and PAR endpoints, clients that must use DPoP, and the `htu` of an overridden
 //! token path.
 //!
-//! Proofs are signed here with jsonwebtoken from the PEM fixtures in
+//! Proofs are signed with jsonwebtoken (`common::dpop_key`) from the PEM fixtures in
 //! `attesto-runtime/tests/fixtures/keys/`, whose thumbprints were computed by openssl, so the
 //! expected `cnf.jkt` values do not come from the code under test.
 
@@ -11,7 +11,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use attesto::dpop::ProofError;
 use attesto::{
@@ -22,11 +22,10 @@ use axum::Router;
 use axum::body::Body;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::dpop_key::{DpopKey, ath, claims, ed25519, p256, with};
 use common::*;
 use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
-use jsonwebtoken::{Algorithm as JwtAlgorithm, EncodingKey};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const TOKEN: &str = "/oauth/token";
 const USERINFO: &str = "/oauth/userinfo";
@@ -43,81 +42,11 @@ const ALGS: &str = "ES256 ES384 EdDSA RS256 PS256";
 type JsonReply = (StatusCode, HeaderMap, Value);
 type Reply = (StatusCode, HeaderMap, Vec<u8>);
 
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!("../attesto-runtime/tests/fixtures/keys/", $name))
-    };
-}
-
 // ---------------------------------------------------------------------------------------------
-// DPoP keys and proofs
+// DPoP proofs for this provider's endpoints
 // ---------------------------------------------------------------------------------------------
-
-/// A client's DPoP key: signs proofs; its public JWK and its openssl-computed thumbprint.
-struct DpopKey {
-    key: EncodingKey,
-    alg: JwtAlgorithm,
-    name: &'static str,
-    jwk: Value,
-    jkt: String,
-}
-
-fn p256() -> DpopKey {
-    DpopKey {
-        key: EncodingKey::from_ec_pem(fixture!("p256.pkcs8.pem").as_bytes()).expect("P-256 key"),
-        alg: JwtAlgorithm::ES256,
-        name: "ES256",
-        jwk: serde_json::from_str(fixture!("p256.pub.jwk.json")).expect("JWK"),
-        jkt: fixture!("p256.thumbprint").trim().to_owned(),
-    }
-}
-
-fn ed25519() -> DpopKey {
-    DpopKey {
-        key: EncodingKey::from_ed_pem(fixture!("ed25519.pkcs8.pem").as_bytes()).expect("Ed25519 key"),
-        alg: JwtAlgorithm::EdDSA,
-        name: "EdDSA",
-        jwk: serde_json::from_str(fixture!("ed25519.pub.jwk.json")).expect("JWK"),
-        jkt: fixture!("ed25519.thumbprint").trim().to_owned(),
-    }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs()
-}
-
-/// The claims of a fresh proof: a new `jti`, `iat` now.
-fn claims(htm: &str, htu: &str) -> Value {
-    let jti = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
-    json!({ "jti": jti, "htm": htm, "htu": htu, "iat": unix_now() })
-}
-
-/// `claims` with one member set.
-fn with(mut claims: Value, name: &str, value: impl Into<Value>) -> Value {
-    claims[name] = value.into();
-    claims
-}
-
-/// `ath`, computed here independently of attesto (RFC 9449 §4.2).
-fn ath(access_token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(access_token.as_bytes()))
-}
 
 impl DpopKey {
-    /// Signs `claims` as a DPoP proof with this key.
-    fn sign(&self, claims: &Value) -> String {
-        let header = json!({ "typ": "dpop+jwt", "alg": self.name, "jwk": self.jwk });
-        let input =
-            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
-        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &self.key, self.alg).expect("signing");
-        format!("{input}.{signature}")
-    }
-
-    /// A fresh proof for `htm` and `htu`.
-    fn proof(&self, htm: &str, htu: &str) -> String {
-        self.sign(&claims(htm, htu))
-    }
-
     /// A fresh proof for the token endpoint.
     fn token_proof(&self) -> String {
         self.proof("POST", TOKEN_URL)
@@ -130,7 +59,7 @@ impl DpopKey {
 
     /// A fresh proof for userinfo with the access token's hash.
     fn userinfo_proof(&self, method: &Method, access_token: &str) -> String {
-        self.sign(&with(claims(method.as_str(), USERINFO_URL), "ath", ath(access_token)))
+        self.proof_with_token(method.as_str(), USERINFO_URL, access_token)
     }
 }
 
@@ -531,7 +460,12 @@ async fn a_proof_is_accepted_once() {
     assert_bound(&service_token(&router, &[&proof]).await, &key);
     let replay = service_token(&router, &[&proof]).await;
     assert_token_error(&replay, "invalid_dpop_proof", "the DPoP proof was already used: its `jti` was seen before");
-    assert_eq!(host.events().last().map(String::as_str), Some("denied service invalid_dpop_proof"));
+    // An event to alert on, then the refusal.
+    let events = host.events();
+    assert_eq!(
+        events[events.len() - 2..],
+        [format!("dpop_proof_replayed POST {TOKEN_URL} {}", key.jkt), "denied service invalid_dpop_proof".to_owned()]
+    );
     // The jti is remembered per key: the same jti from another key is another proof.
     let jti_of = |proof: &str| claims_of(proof)["jti"].clone();
     let same_jti = ed25519().sign(&with(claims("POST", TOKEN_URL), "jti", jti_of(&proof)));
@@ -546,6 +480,7 @@ async fn a_proof_is_accepted_once() {
     assert_eq!(status, StatusCode::OK);
     let replay = userinfo(&router, &Method::GET, Some(&authorization), &[&proof]).await;
     assert_dpop_challenge(&replay, "invalid_dpop_proof", "the DPoP proof was already used: its `jti` was seen before");
+    assert_eq!(host.events().last(), Some(&format!("dpop_proof_replayed GET {USERINFO_URL} {}", key.jkt)));
 }
 
 #[tokio::test]

@@ -3,37 +3,26 @@
 //! extractor and by the guard's layer.
 //!
 //! Tokens come from the real token endpoint (`client_credentials` with `resource`, RFC 8707), or
-//! are forged here with the provider's signing key where a claim must be set by hand (`exp`).
+//! are forged with the provider's signing key where a claim must be set by hand (`exp`).
 //! DPoP proofs are signed with jsonwebtoken from the PEM fixtures.
 
 mod common;
-
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use attesto::{Attesto, Authenticated, Key};
 use axum::body::Body;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::dpop_key::{DpopKey, claims, p256, with};
+use common::resource::{METADATA_URL, assert_refused, call, challenges, forge};
 use common::*;
-use http::{HeaderMap, Request, StatusCode, header};
-use jsonwebtoken::{Algorithm as JwtAlgorithm, EncodingKey};
+use http::{Request, StatusCode, header};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 const TOKEN: &str = "/oauth/token";
 const TOKEN_URL: &str = "https://auth.example.com/oauth/token";
 /// The resource's URL for a request to `/mcp` (the `htu` of its proofs).
 const MCP_URL: &str = "https://mcp.example.com/mcp";
-const METADATA_URL: &str = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
 const ALGS: &str = "ES256 ES384 EdDSA RS256 PS256";
-
-macro_rules! fixture {
-    ($name:literal) => {
-        include_str!(concat!("../attesto-runtime/tests/fixtures/keys/", $name))
-    };
-}
 
 // ---------------------------------------------------------------------------------------------
 // the host
@@ -85,55 +74,13 @@ fn app(auth: &Attesto<TestHost>) -> Router {
 // tokens and proofs
 // ---------------------------------------------------------------------------------------------
 
-struct DpopKey {
-    key: EncodingKey,
-    jwk: Value,
-    jkt: String,
-}
-
-fn p256() -> DpopKey {
-    DpopKey {
-        key: EncodingKey::from_ec_pem(fixture!("p256.pkcs8.pem").as_bytes()).expect("P-256 key"),
-        jwk: serde_json::from_str(fixture!("p256.pub.jwk.json")).expect("JWK"),
-        jkt: fixture!("p256.thumbprint").trim().to_owned(),
-    }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs()
-}
-
-fn ath(access_token: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(access_token.as_bytes()))
-}
-
-impl DpopKey {
-    fn sign(&self, claims: &Value) -> String {
-        let header = json!({ "typ": "dpop+jwt", "alg": "ES256", "jwk": self.jwk });
-        let input =
-            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
-        let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &self.key, JwtAlgorithm::ES256).expect("signing");
-        format!("{input}.{signature}")
-    }
-
-    /// A fresh proof for `htm` `htu`, with the hash of `access_token` when given.
-    fn proof(&self, htm: &str, htu: &str, access_token: Option<&str>) -> String {
-        let jti = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
-        let mut claims = json!({ "jti": jti, "htm": htm, "htu": htu, "iat": unix_now() });
-        if let Some(token) = access_token {
-            claims["ath"] = ath(token).into();
-        }
-        self.sign(&claims)
-    }
-}
-
 /// A `client_credentials` token of `service` with `extra` form fields, DPoP-bound with `key`.
 async fn service_token(router: &Router, extra: &str, key: Option<&DpopKey>) -> String {
     let mut request = Request::post(TOKEN)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::AUTHORIZATION, basic("service", SECRET));
     if let Some(key) = key {
-        request = request.header("DPoP", key.proof("POST", TOKEN_URL, None));
+        request = request.header("DPoP", key.proof("POST", TOKEN_URL));
     }
     let body = format!("grant_type=client_credentials&{extra}");
     let (status, _, body) = send_json(router, request.body(Body::from(body)).expect("request")).await;
@@ -144,56 +91,6 @@ async fn service_token(router: &Router, extra: &str, key: Option<&DpopKey>) -> S
 /// A bearer token for the MCP resource with `read`.
 async fn mcp_token(router: &Router) -> String {
     service_token(router, "scope=read&resource=https%3A%2F%2Fmcp.example.com%2Fmcp", None).await
-}
-
-/// An access token signed with the provider's key, with `claims` over sensible defaults.
-fn forge(auth: &Attesto<TestHost>, claims: &Value) -> String {
-    let key = auth.keys().signing_key();
-    let header = json!({ "alg": "ES256", "typ": "at+jwt", "kid": key.kid() });
-    let now = unix_now();
-    let mut all = json!({
-        "iss": ISSUER, "sub": "service", "aud": RESOURCE, "exp": now + 60, "iat": now,
-        "jti": URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>()), "client_id": "service", "scope": "read",
-    });
-    for (name, value) in claims.as_object().expect("an object") {
-        all[name] = value.clone();
-    }
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(all.to_string()));
-    let signature = key.sign(input.as_bytes()).expect("signing");
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
-}
-
-/// `GET path` with an optional `Authorization` and `DPoP` proofs.
-async fn call(
-    router: &Router,
-    path: &str,
-    authorization: Option<&str>,
-    proofs: &[&str],
-) -> (StatusCode, HeaderMap, Value) {
-    let mut request = Request::get(path);
-    if let Some(authorization) = authorization {
-        request = request.header(header::AUTHORIZATION, authorization);
-    }
-    for proof in proofs {
-        request = request.header("DPoP", *proof);
-    }
-    let (status, headers, body) = send(router, request.body(Body::empty()).expect("request")).await;
-    (status, headers, serde_json::from_slice(&body).unwrap_or(Value::Null))
-}
-
-fn challenges(headers: &HeaderMap) -> Vec<&str> {
-    headers.get_all(header::WWW_AUTHENTICATE).iter().map(|v| v.to_str().expect("ASCII")).collect()
-}
-
-/// A 401 `error` with a challenge of `scheme` that carries `resource_metadata` (RFC 9728 §5.1).
-fn assert_refused(reply: &(StatusCode, HeaderMap, Value), scheme: &str, error: &str) {
-    let (status, headers, body) = reply;
-    assert_eq!(*status, StatusCode::UNAUTHORIZED, "{body}");
-    assert_eq!(body["error"], error, "{body}");
-    let challenges = challenges(headers);
-    assert_eq!(challenges.len(), 1, "{challenges:?}");
-    assert!(challenges[0].starts_with(&format!("{scheme} error=\"{error}\"")), "{challenges:?}");
-    assert!(challenges[0].ends_with(&format!(", resource_metadata=\"{METADATA_URL}\"")), "{challenges:?}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -224,11 +121,11 @@ async fn a_dpop_bound_token_is_accepted_with_a_proof_of_the_resource_url() {
     let token = service_token(&router, "scope=read&resource=https%3A%2F%2Fmcp.example.com%2Fmcp", Some(&key)).await;
     let authorization = format!("DPoP {token}");
     let (status, _, body) =
-        call(&router, "/mcp", Some(&authorization), &[&key.proof("GET", MCP_URL, Some(&token))]).await;
+        call(&router, "/mcp", Some(&authorization), &[&key.proof_with_token("GET", MCP_URL, &token)]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["jkt"], key.jkt.as_str());
     // The layer, at its own URL; the `Host` header plays no part in the `htu` (RFC 9449 §11.5).
-    let proof = key.proof("GET", "https://mcp.example.com/mcp/layer", Some(&token));
+    let proof = key.proof_with_token("GET", "https://mcp.example.com/mcp/layer", &token);
     let request = Request::get("/mcp/layer")
         .header(header::HOST, "evil.example.net")
         .header(header::AUTHORIZATION, &authorization)
@@ -238,7 +135,7 @@ async fn a_dpop_bound_token_is_accepted_with_a_proof_of_the_resource_url() {
     let (status, _, body) = send(&router, request).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
     // A proof for the `Host` the client sent instead is refused.
-    let proof = key.proof("GET", "https://evil.example.net/mcp", Some(&token));
+    let proof = key.proof_with_token("GET", "https://evil.example.net/mcp", &token);
     assert_refused(&call(&router, "/mcp", Some(&authorization), &[&proof]).await, "DPoP", "invalid_dpop_proof");
 }
 
@@ -253,11 +150,11 @@ async fn a_nested_guarded_route_checks_the_full_path() {
     let key = p256();
     let token = service_token(&router, "scope=read&resource=https%3A%2F%2Fmcp.example.com%2Fmcp", Some(&key)).await;
     let authorization = format!("DPoP {token}");
-    let full = key.proof("GET", "https://mcp.example.com/mcp/api/tools", Some(&token));
+    let full = key.proof_with_token("GET", "https://mcp.example.com/mcp/api/tools", &token);
     let (status, _, body) = call(&router, "/mcp/api/tools", Some(&authorization), &[&full]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // A proof for the path as the nested router sees it is not a proof for this URL.
-    let stripped = key.proof("GET", "https://mcp.example.com/tools", Some(&token));
+    let stripped = key.proof_with_token("GET", "https://mcp.example.com/tools", &token);
     assert_refused(
         &call(&router, "/mcp/api/tools", Some(&authorization), &[&stripped]).await,
         "DPoP",
@@ -268,14 +165,16 @@ async fn a_nested_guarded_route_checks_the_full_path() {
 #[tokio::test]
 async fn a_request_without_a_token_gets_the_bare_challenges_with_resource_metadata() {
     let router = app(&auth());
-    for path in ["/mcp", "/mcp/layer", "/mcp/admin"] {
+    // A route that requires scopes names them (RFC 6750 §3; MCP 2025-11-25 clients ask for the
+    // scopes of the first challenge).
+    for (path, scope) in [("/mcp", ""), ("/mcp/layer", "scope=\"read\", "), ("/mcp/admin", "scope=\"admin\", ")] {
         let (status, headers, _) = call(&router, path, None, &[]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}");
         assert_eq!(
             challenges(&headers),
             [
-                format!("Bearer resource_metadata=\"{METADATA_URL}\""),
-                format!("DPoP algs=\"{ALGS}\", resource_metadata=\"{METADATA_URL}\""),
+                format!("Bearer {scope}resource_metadata=\"{METADATA_URL}\""),
+                format!("DPoP algs=\"{ALGS}\", {scope}resource_metadata=\"{METADATA_URL}\""),
             ],
             "RFC 6750 §3.1, RFC 9728 §5.1: {path}"
         );
@@ -377,23 +276,23 @@ async fn dpop_bound_tokens_need_their_proof() {
     // No proof.
     assert_refused(&call(&router, "/mcp", Some(&authorization), &[]).await, "DPoP", "invalid_dpop_proof");
     // A proof for another URL, method, or token.
-    let wrong_htu = key.proof("GET", "https://mcp.example.com/other", Some(&token));
+    let wrong_htu = key.proof_with_token("GET", "https://mcp.example.com/other", &token);
     assert_refused(&call(&router, "/mcp", Some(&authorization), &[&wrong_htu]).await, "DPoP", "invalid_dpop_proof");
-    let wrong_htm = key.proof("POST", MCP_URL, Some(&token));
+    let wrong_htm = key.proof_with_token("POST", MCP_URL, &token);
     assert_refused(&call(&router, "/mcp", Some(&authorization), &[&wrong_htm]).await, "DPoP", "invalid_dpop_proof");
-    let wrong_ath = key.proof("GET", MCP_URL, Some("another token"));
+    let wrong_ath = key.proof_with_token("GET", MCP_URL, "another token");
     assert_refused(&call(&router, "/mcp", Some(&authorization), &[&wrong_ath]).await, "DPoP", "invalid_dpop_proof");
-    let no_ath = key.proof("GET", MCP_URL, None);
+    let no_ath = key.proof("GET", MCP_URL);
     assert_refused(&call(&router, "/mcp", Some(&authorization), &[&no_ath]).await, "DPoP", "invalid_dpop_proof");
     // A proof is accepted once (RFC 9449 §11.1).
-    let proof = key.proof("GET", MCP_URL, Some(&token));
+    let proof = key.proof_with_token("GET", MCP_URL, &token);
     assert_eq!(call(&router, "/mcp", Some(&authorization), &[&proof]).await.0, StatusCode::OK);
     let replayed = call(&router, "/mcp", Some(&authorization), &[&proof]).await;
     assert_refused(&replayed, "DPoP", "invalid_dpop_proof");
     assert_eq!(replayed.2["error_description"], "the DPoP proof was already used: its `jti` was seen before");
     // An unbound token with the DPoP scheme.
     let bearer = mcp_token(&router).await;
-    let proof = key.proof("GET", MCP_URL, Some(&bearer));
+    let proof = key.proof_with_token("GET", MCP_URL, &bearer);
     assert_refused(&call(&router, "/mcp", Some(&format!("DPoP {bearer}")), &[&proof]).await, "Bearer", "invalid_token");
 }
 
@@ -414,13 +313,12 @@ async fn a_provider_requiring_nonces_answers_use_dpop_nonce() {
     let request = Request::post(TOKEN)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::AUTHORIZATION, basic("service", SECRET))
-        .header("DPoP", key.proof("POST", TOKEN_URL, None))
+        .header("DPoP", key.proof("POST", TOKEN_URL))
         .body(Body::from("grant_type=client_credentials&scope=read&resource=https%3A%2F%2Fmcp.example.com%2Fmcp"))
         .expect("request");
     let (_, headers, _) = send(&router, request).await;
     let nonce = headers["dpop-nonce"].to_str().expect("nonce").to_owned();
-    let jti = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
-    let proof = key.sign(&json!({ "jti": jti, "htm": "POST", "htu": TOKEN_URL, "iat": unix_now(), "nonce": nonce }));
+    let proof = key.sign(&with(claims("POST", TOKEN_URL), "nonce", nonce));
     let request = Request::post(TOKEN)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::AUTHORIZATION, basic("service", SECRET))
@@ -432,7 +330,7 @@ async fn a_provider_requiring_nonces_answers_use_dpop_nonce() {
     let token = body["access_token"].as_str().expect("token").to_owned();
     // At the resource, a proof without a nonce: 401 `use_dpop_nonce` with a fresh one.
     let reply =
-        call(&router, "/mcp", Some(&format!("DPoP {token}")), &[&key.proof("GET", MCP_URL, Some(&token))]).await;
+        call(&router, "/mcp", Some(&format!("DPoP {token}")), &[&key.proof_with_token("GET", MCP_URL, &token)]).await;
     assert_refused(&reply, "DPoP", "use_dpop_nonce");
     assert!(reply.1.contains_key("dpop-nonce"), "RFC 9449 §9");
 }

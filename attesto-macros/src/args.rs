@@ -162,6 +162,8 @@ pub(crate) struct Options {
     pub(crate) par_path: Option<Arg<LitStr>>,
     /// `registration_path = "/…"`.
     pub(crate) registration_path: Option<Arg<LitStr>>,
+    /// `resource = "/…"`: the path of the protected resource the host serves.
+    pub(crate) resource: Option<Arg<LitStr>>,
 }
 
 /// Every option, in the order the documentation lists them.
@@ -182,6 +184,7 @@ const KEYS: &[&str] = &[
     "introspection_path",
     "par_path",
     "registration_path",
+    "resource",
 ];
 
 impl Options {
@@ -221,6 +224,7 @@ impl Options {
             "introspection_path" => store(&mut self.introspection_path, key, string(key, item, "/introspect")),
             "par_path" => store(&mut self.par_path, key, string(key, item, "/par")),
             "registration_path" => store(&mut self.registration_path, key, string(key, item, "/register")),
+            "resource" => store(&mut self.resource, key, string(key, item, "/mcp")),
             // `key_of` only returns names from `KEYS`.
             other => Err(Error::custom(format_args!("unknown option `{other}`")).with_span(&key.span)),
         }
@@ -267,8 +271,8 @@ fn unknown_option(written: &str) -> Error {
         Some((_, known)) => Error::custom(format_args!("unknown option `{written}`, did you mean `{known}`?")),
         None => Error::custom(format_args!(
             "unknown option `{written}`; the options are `prefix`, `crate`, the feature flags \
-             `openid`, `userinfo`, `revocation`, `introspection`, `par`, `registration`, and the \
-             path overrides `<endpoint>_path`"
+             `openid`, `userinfo`, `revocation`, `introspection`, `par`, `registration`, the \
+             path overrides `<endpoint>_path`, and `resource`"
         )),
     }
 }

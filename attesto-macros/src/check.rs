@@ -19,6 +19,7 @@ pub(crate) fn declaration(decl: &Declaration, errors: &mut Accumulator) {
     well_known_is_reserved(decl, errors);
     one_endpoint_per_path(decl, errors);
     client_configuration_paths_are_reserved(decl, errors);
+    resource_is_not_an_endpoint(decl, errors);
 }
 
 /// `userinfo` is part of OpenID Connect: switching it on explicitly with `openid = false` is
@@ -82,6 +83,12 @@ fn well_known_is_reserved(decl: &Declaration, errors: &mut Accumulator) {
             _ => {}
         }
     }
+    if let Some(resource) = decl.resource.as_ref().filter(|resource| is_well_known(&resource.path.path)) {
+        errors.push(
+            Error::custom(format_args!("`resource` must not be under `/.well-known`: {RFC_8615}"))
+                .with_span(&resource.path.span),
+        );
+    }
 }
 
 /// Whether a path is `/.well-known` or under it.
@@ -144,6 +151,35 @@ fn client_configuration_paths_are_reserved(decl: &Declaration, errors: &mut Accu
                 if shadowed_defaults.len() > 1 { "s" } else { "" },
             ))
             .with_span(&blame(registration)),
+        );
+    }
+}
+
+/// The protected resource is the host's route, guarded by access tokens: it cannot also be one of
+/// attesto's endpoints (which take no access token, or take it differently), nor a client
+/// configuration URL (RFC 7592) under the registration endpoint.
+fn resource_is_not_an_endpoint(decl: &Declaration, errors: &mut Accumulator) {
+    let Some(resource) = &decl.resource else { return };
+    let path = resource.path.path.as_str();
+    if let Some((endpoint, _)) = decl.routes().find(|(_, route)| route.path == path) {
+        errors.push(
+            Error::custom(format_args!(
+                "`resource` is the path of the {} endpoint, `{path}`; the protected resource needs a path of its own",
+                endpoint.field(),
+            ))
+            .with_span(&resource.path.span),
+        );
+        return;
+    }
+    let Some(registration) = decl.route(Endpoint::Registration) else { return };
+    let configuration = path.strip_prefix(&format!("{}/", registration.path));
+    if configuration.is_some_and(|rest| !rest.contains('/')) {
+        errors.push(
+            Error::custom(format_args!(
+                "`resource` at `{path}` is taken by client configuration, `{}/{{client_id}}` (RFC 7592)",
+                registration.path,
+            ))
+            .with_span(&resource.path.span),
         );
     }
 }
@@ -338,6 +374,33 @@ mod tests {
             ]
         );
         assert_eq!(messages(r#"registration, jwks_path = "/oauth/register/a/jwks""#), Vec::<String>::new());
+    }
+
+    #[test]
+    fn resource_rules() {
+        assert_eq!(messages(r#"prefix = "/mcp/oauth", resource = "/mcp""#), Vec::<String>::new());
+        assert_eq!(messages(r#"resource = "/""#), Vec::<String>::new());
+        assert_eq!(
+            messages(r#"resource = "/oauth/token""#),
+            [
+                "`resource` is the path of the token endpoint, `/oauth/token`; the protected resource needs a path of its own"
+            ]
+        );
+        assert_eq!(
+            messages(r#"resource = "/.well-known/mcp""#),
+            [
+                "`resource` must not be under `/.well-known`: `/.well-known` is reserved for the discovery documents (RFC 8615)"
+            ]
+        );
+        assert_eq!(
+            messages(r#"registration, resource = "/oauth/register/mcp""#),
+            [
+                "`resource` at `/oauth/register/mcp` is taken by client configuration, `/oauth/register/{client_id}` (RFC 7592)"
+            ]
+        );
+        assert_eq!(messages(r#"resource = "/mcp/""#), ["`resource` must not end with `/`"]);
+        assert_eq!(messages(r#"resource = "mcp""#), ["`resource` must start with `/`"]);
+        assert_eq!(messages("resource = MCP"), ["`resource` must be a string literal, like `resource = \"/mcp\"`"]);
     }
 
     #[test]

@@ -65,7 +65,15 @@ fn paths_value(decl: &Declaration) -> TokenStream {
         };
         quote!(#field: #value)
     });
-    quote!(#private::Paths { #(#fields,)* })
+    let (resource, resource_metadata) = match &decl.resource {
+        Some(resource) => {
+            let path = resource.path.path.as_str();
+            let metadata = resource.metadata_path();
+            (quote!(::core::option::Option::Some(#path)), quote!(::core::option::Option::Some(#metadata)))
+        }
+        None => (quote!(::core::option::Option::None), quote!(::core::option::Option::None)),
+    };
+    quote!(#private::Paths { #(#fields,)* resource: #resource, resource_metadata: #resource_metadata })
 }
 
 /// The `Features` literal.

@@ -196,6 +196,8 @@ pub(crate) enum PathRole {
     Prefix,
     /// `<endpoint>_path = "…"`.
     Endpoint,
+    /// `resource = "…"`: may be the host root `/`, like the prefix.
+    Resource,
 }
 
 impl PathTemplate {
@@ -248,7 +250,7 @@ fn path_error(option: &str, path: &str, role: PathRole) -> Option<String> {
         return Some(format!("`{option}` must not contain whitespace"));
     }
     // The host root is a valid prefix; anything else names a resource, not a directory.
-    if path.ends_with('/') && !(role == PathRole::Prefix && path == "/") {
+    if path.ends_with('/') && !(role != PathRole::Endpoint && path == "/") {
         return Some(format!("`{option}` must not end with `/`"));
     }
     if path.contains("//") {
@@ -324,7 +326,31 @@ pub(crate) struct Declaration {
     pub(crate) features: Features,
     /// Every endpoint, in the order of [`Endpoint::ALL`].
     pub(crate) endpoints: Vec<EndpointDecl>,
+    /// `resource = "…"` as written and valid.
+    pub(crate) resource: Option<ResourceDecl>,
 }
+
+/// The protected resource a declaration names (`resource = "/mcp"`): the host serves it, attesto
+/// serves its RFC 9728 metadata and issues tokens for it.
+#[derive(Debug, Clone)]
+pub(crate) struct ResourceDecl {
+    /// The resource's path on the host.
+    pub(crate) path: PathTemplate,
+}
+
+impl ResourceDecl {
+    /// Where its RFC 9728 document is served: the well-known path, followed by the resource's
+    /// path unless the resource is the host root (RFC 9728 §3.1).
+    pub(crate) fn metadata_path(&self) -> String {
+        match self.path.path.as_str() {
+            "/" => PROTECTED_RESOURCE_METADATA.to_owned(),
+            path => format!("{PROTECTED_RESOURCE_METADATA}{path}"),
+        }
+    }
+}
+
+/// The well-known path of protected-resource metadata (RFC 9728 §3).
+const PROTECTED_RESOURCE_METADATA: &str = "/.well-known/oauth-protected-resource";
 
 /// The prefix when none is given.
 const DEFAULT_PREFIX: &str = "/oauth";
@@ -370,7 +396,13 @@ impl Declaration {
             })
             .collect();
 
-        Self { ty, krate, prefix: written_prefix.flatten(), features, endpoints }
+        let resource = options.resource.as_ref().and_then(|arg| {
+            errors
+                .handle(PathTemplate::parse("resource", &arg.value, PathRole::Resource))
+                .map(|path| ResourceDecl { path })
+        });
+
+        Self { ty, krate, prefix: written_prefix.flatten(), features, endpoints, resource }
     }
 
     /// The declaration with every option at its default but the crate path: what is generated

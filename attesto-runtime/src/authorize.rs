@@ -250,10 +250,8 @@ async fn named_client<P: Provider>(attesto: &Attesto<P>, form: &Form<'_>) -> Res
         return Err(OAuthError::invalid_request("parameter `client_id` is repeated"));
     }
     let client_id = form.get("client_id").ok_or_else(|| OAuthError::invalid_request("missing `client_id`"))?;
-    match attesto.find_client(client_id).await? {
-        Some(found) => Ok(found.client),
-        None => Err(OAuthError::new(ErrorCode::InvalidClient, "unknown client")),
-    }
+    // Unknown, or a client ID metadata document that could not be used: the error names why.
+    attesto.lookup_client(client_id).await?.map(|found| found.client).map_err(|missing| missing.error())
 }
 
 /// Validates an authorization request (RFC 6749 §4.1.1, OAuth 2.1 §4.1.1, OIDC Core §3.1.2.1)
@@ -465,12 +463,11 @@ async fn resume<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &F
     let PendingStage::Login = pending.stage else {
         return page(headers, &expired());
     };
-    let client =
-        match attesto.find_client(pending.request.client_id.as_str()).await.map(|found| found.map(|f| f.client)) {
-            Ok(Some(client)) => client,
-            Ok(None) => return page(headers, &OAuthError::new(ErrorCode::InvalidClient, "unknown client")),
-            Err(error) => return page(headers, &OAuthError::from(error)),
-        };
+    let client = match attesto.lookup_client(pending.request.client_id.as_str()).await {
+        Ok(Ok(found)) => found.client,
+        Ok(Err(missing)) => return page(headers, &missing.error()),
+        Err(error) => return page(headers, &OAuthError::from(error)),
+    };
     authenticate(attesto, headers, &client, pending.request, true).await
 }
 
@@ -693,9 +690,9 @@ async fn consent_decision<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap
         return forbidden("the consent decision could not be verified (CSRF check failed)");
     }
     let request = pending.request;
-    let client = match attesto.find_client(request.client_id.as_str()).await.map(|found| found.map(|f| f.client)) {
-        Ok(Some(client)) => client,
-        Ok(None) => return page(headers, &OAuthError::new(ErrorCode::InvalidClient, "unknown client")),
+    let client = match attesto.lookup_client(request.client_id.as_str()).await {
+        Ok(Ok(found)) => found.client,
+        Ok(Err(missing)) => return page(headers, &missing.error()),
         Err(error) => return page(headers, &OAuthError::from(error)),
     };
     let target = Target::of(&request);

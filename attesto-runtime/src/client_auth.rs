@@ -6,7 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
 use crate::client::{Client, TokenEndpointAuthMethod};
-use crate::config::{Attesto, FoundClient};
+use crate::config::{Attesto, FoundClient, NoClient};
 use crate::error::{ErrorCode, OAuthError};
 use crate::form::{self, Form};
 use crate::provider::Provider;
@@ -128,11 +128,14 @@ pub(crate) async fn authenticate_client<P: Provider>(
     if presented.method != TokenEndpointAuthMethod::None {
         return authenticate_confidential(attesto, presented).await;
     }
-    match attesto.find_client(&presented.client_id).await?.map(|found| found.client) {
-        Some(client) if client.is_public && client.token_endpoint_auth_method == TokenEndpointAuthMethod::None => {
+    match attesto.lookup_client(&presented.client_id).await?.map(|found| found.client) {
+        Ok(client) if client.is_public && client.token_endpoint_auth_method == TokenEndpointAuthMethod::None => {
             Ok(client)
         }
+        // A client ID metadata document that cannot be used: the URL is public and the document
+        // has no secret to guard, so the reason is told (400, as for any `none` request).
+        Err(missing @ NoClient::MetadataDocument(_)) => Err(missing.error()),
         // A confidential client that sent no secret, or an unknown id: the same answer.
-        _ => Err(invalid_client(None, "client authentication failed")),
+        Ok(_) | Err(NoClient::Unknown) => Err(invalid_client(None, "client authentication failed")),
     }
 }

@@ -8,6 +8,8 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 
 use crate::client::{Client, ClientId, SecretHash};
+#[cfg(feature = "fetch")]
+use crate::client_metadata::{self, ClientMetadataDocuments};
 use crate::cors::{self, AllowedOrigins};
 use crate::discovery::{self, AuthorizationServerMetadata};
 use crate::dpop;
@@ -50,6 +52,11 @@ pub enum ConfigError {
         "`require_pushed_authorization_requests(true)` needs the PAR endpoint, which the provider declaration turns off (`par = false`)"
     )]
     ParRequiredWithoutPar,
+    /// [`Attesto::resource_guard`] on a provider whose declaration names no resource.
+    #[error(
+        "the provider declaration names no protected resource: add `resource = \"/…\"` to it, or use `Attesto::guard(url)`"
+    )]
+    NoDeclaredResource,
     /// No signing key was set.
     #[error(
         "no signing key: call `.signing_key(Key::from_pem(…)?)`, or `Key::generate_for_development()` in development"
@@ -72,6 +79,13 @@ pub enum ConfigError {
         /// The value given.
         origin: String,
         /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The client ID metadata document settings are out of range, or their HTTPS client could
+    /// not be built (feature `fetch`).
+    #[error("invalid client ID metadata document settings: {reason}")]
+    ClientMetadataDocuments {
+        /// What is wrong.
         reason: &'static str,
     },
 }
@@ -171,6 +185,15 @@ pub(crate) fn normalize_resource(value: &str) -> Result<String, &'static str> {
     Ok(url.into())
 }
 
+/// The URL of a declared resource path on the issuer's origin: `https://h/mcp`, or the origin
+/// itself for the host root (the form RFC 9728 §3.1 and the MCP specification use).
+fn declared_resource_url(issuer: &Issuer, path: &str) -> String {
+    match path {
+        "/" => issuer.origin().to_owned(),
+        path => format!("{}{path}", issuer.origin()),
+    }
+}
+
 /// The audiences of a token: the resources asked for (RFC 8707 §2), each one the provider knows,
 /// or the default audience when none was asked for.
 pub(crate) fn audiences<'s, 'v>(
@@ -204,11 +227,16 @@ pub(crate) struct Settings {
     pub(crate) default_audience: Vec<String>,
     pub(crate) scopes_supported: Vec<String>,
     pub(crate) service_documentation: Option<String>,
+    /// The URL of the declaration's protected resource (`resource = "/mcp"`), on the issuer's
+    /// origin.
+    pub(crate) resource_url: Option<String>,
     pub(crate) cors_origins: AllowedOrigins,
     /// RFC 9126 §5 `require_pushed_authorization_requests`.
     pub(crate) require_pushed_authorization_requests: bool,
     /// DPoP proofs: their `iat` window and server nonces (RFC 9449).
     pub(crate) dpop: DpopSettings,
+    /// Whether `https` URLs are accepted as client ids (client ID metadata documents).
+    pub(crate) client_id_metadata_document_supported: bool,
 }
 
 /// Configures a provider. Get one from [`Attesto::builder`].
@@ -233,6 +261,8 @@ pub struct Builder<P> {
     dpop_proof_max_skew: Duration,
     revocation_refresh_interval: Duration,
     protected_resources: Vec<ProtectedResource>,
+    #[cfg(feature = "fetch")]
+    client_metadata_documents: Option<ClientMetadataDocuments>,
 }
 
 /// A resource declared with [`Builder::protected_resource`]: its RFC 9728 document is served.
@@ -441,6 +471,29 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// Accepts `https` URLs as client ids: OAuth Client ID Metadata Documents, the way MCP
+    /// clients (MCP 2025-11-25) identify themselves without registering (feature `fetch`; off by
+    /// default). A client id that the host's [`ClientStore`](crate::ClientStore) and the
+    /// registered clients do not know, and that is an `https` URL, is fetched and checked (its
+    /// `client_id` must be that URL; public clients only, with the redirect URIs it lists), cached
+    /// for its `Cache-Control: max-age` within bounds, and served as a public [`Client`]; discovery
+    /// says `client_id_metadata_document_supported: true`. See [`ClientMetadataDocuments`] for the
+    /// rules and the limits of the fetch.
+    ///
+    /// ```
+    /// # fn configure<P: attesto_runtime::Provider>(builder: attesto_runtime::Builder<P>) -> attesto_runtime::Builder<P> {
+    /// let builder = builder
+    ///     .scopes_supported(["mcp:tools"])
+    ///     .client_metadata_documents(attesto_runtime::ClientMetadataDocuments::new());
+    /// # builder
+    /// # }
+    /// ```
+    #[cfg(feature = "fetch")]
+    pub fn client_metadata_documents(mut self, documents: ClientMetadataDocuments) -> Self {
+        self.client_metadata_documents = Some(documents);
+        self
+    }
+
     /// Sets `service_documentation` for the discovery documents.
     pub fn service_documentation(mut self, url: impl Into<String>) -> Self {
         self.service_documentation = Some(url.into());
@@ -493,8 +546,18 @@ impl<P: Provider> Builder<P> {
     }
 
     /// Checks the settings, prepares the documents, and builds the provider.
-    pub fn build(self) -> Result<Attesto<P>, ConfigError> {
-        let issuer = self.issuer.ok_or(ConfigError::MissingIssuer)?;
+    pub fn build(mut self) -> Result<Attesto<P>, ConfigError> {
+        let issuer = self.issuer.take().ok_or(ConfigError::MissingIssuer)?;
+        // The declaration's resource (`resource = "/mcp"`) is on the issuer's origin. It is
+        // declared first, so that it also has the bare well-known path, whatever resources the
+        // builder added; its metadata lists the provider's `scopes_supported`.
+        let resource_url = P::PATHS.resource.map(|path| declared_resource_url(&issuer, path));
+        if let Some(url) = &resource_url {
+            let added = std::mem::take(&mut self.protected_resources);
+            let scopes = self.scopes_supported.clone();
+            self = self.protected_resource(url, scopes)?;
+            self.protected_resources.extend(added);
+        }
         let signing_key = self.signing_key.ok_or(ConfigError::MissingSigningKey)?;
         let mut keys = KeySet::new(signing_key)?;
         for key in self.verification_keys {
@@ -532,6 +595,28 @@ impl<P: Provider> Builder<P> {
                 reason: "must be at most 1 hour",
             });
         }
+        #[cfg(feature = "fetch")]
+        let client_metadata = match self.client_metadata_documents {
+            Some(documents) => {
+                documents.check().map_err(|reason| ConfigError::ClientMetadataDocuments { reason })?;
+                if documents.allow_loopback_for_development {
+                    tracing::warn!(
+                        "client ID metadata documents may be fetched from loopback and private addresses, and over http from a loopback host: for development only, never in production"
+                    );
+                }
+                let supported =
+                    self.scopes_supported.iter().filter_map(|s| crate::scope::Scope::parse(s).ok()).collect();
+                let resolver = client_metadata::Resolver::new(documents, supported).map_err(|_| {
+                    ConfigError::ClientMetadataDocuments { reason: "the HTTPS client could not be built" }
+                })?;
+                Some(resolver)
+            }
+            None => None,
+        };
+        #[cfg(feature = "fetch")]
+        let client_id_metadata_document_supported = client_metadata.is_some();
+        #[cfg(not(feature = "fetch"))]
+        let client_id_metadata_document_supported = false;
         let default_audience = vec![self.default_audience.unwrap_or_else(|| issuer.as_str().to_owned())];
         let settings = Settings {
             issuer,
@@ -541,6 +626,7 @@ impl<P: Provider> Builder<P> {
             default_audience,
             scopes_supported: self.scopes_supported,
             service_documentation: self.service_documentation,
+            resource_url,
             cors_origins: self.cors_origins,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
             dpop: DpopSettings {
@@ -549,6 +635,7 @@ impl<P: Provider> Builder<P> {
                 max_age: self.dpop_proof_max_age,
                 max_skew: self.dpop_proof_max_skew,
             },
+            client_id_metadata_document_supported,
         };
         let metadata = discovery::authorization_server_metadata::<P>(&settings, &keys);
         let mut documents = Documents::prepare::<P>(&metadata, &keys);
@@ -584,6 +671,8 @@ impl<P: Provider> Builder<P> {
             decoy_hash,
             store,
             revoked: RevokedTokens::new(self.revocation_refresh_interval),
+            #[cfg(feature = "fetch")]
+            client_metadata,
         })))
     }
 }
@@ -625,6 +714,9 @@ pub(crate) struct Inner<P> {
     /// Revoked access-token ids, kept in process so that checking a token costs no store round
     /// trip, and refreshed from the store (RFC 7009 §2; see `revoked.rs`).
     pub(crate) revoked: RevokedTokens,
+    /// Client ID metadata documents, when accepted: their fetcher and cache.
+    #[cfg(feature = "fetch")]
+    pub(crate) client_metadata: Option<client_metadata::Resolver>,
 }
 
 /// A built provider: mount [`Attesto::router`] into the host's axum app.
@@ -675,6 +767,8 @@ impl<P: Provider> Attesto<P> {
             dpop_proof_max_skew: dpop::DEFAULT_MAX_SKEW,
             revocation_refresh_interval: revoked::DEFAULT_REFRESH_INTERVAL,
             protected_resources: Vec::new(),
+            #[cfg(feature = "fetch")]
+            client_metadata_documents: None,
         }
     }
 
@@ -703,9 +797,33 @@ impl<P: Provider> Attesto<P> {
 #[derive(Debug, Clone)]
 pub(crate) struct FoundClient {
     pub(crate) client: Client,
-    /// Registered dynamically (RFC 7591): its secret is attesto's SHA-256 hash, verified by
-    /// attesto, not by the host's `ClientStore::verify_client_secret`.
+    /// Not from the host's table: registered dynamically (RFC 7591), whose secret is attesto's
+    /// SHA-256 hash, or read from a client ID metadata document, which has no secret. Either way
+    /// a secret is verified by attesto, not by the host's `ClientStore::verify_client_secret`.
     pub(crate) registered: bool,
+}
+
+/// Why a client id names no client ([`Attesto::lookup_client`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum NoClient {
+    /// Neither the host's table nor the registered clients know it.
+    Unknown,
+    /// It is a client ID metadata document URL, and the document could not be fetched or is
+    /// invalid: the reason.
+    #[cfg_attr(not(feature = "fetch"), allow(dead_code))]
+    MetadataDocument(String),
+}
+
+impl NoClient {
+    /// The `invalid_client` error that reports it.
+    pub(crate) fn error(&self) -> OAuthError {
+        match self {
+            Self::Unknown => OAuthError::new(ErrorCode::InvalidClient, "unknown client"),
+            Self::MetadataDocument(reason) => {
+                OAuthError::new(ErrorCode::InvalidClient, format!("client ID metadata document refused: {reason}"))
+            }
+        }
+    }
 }
 
 impl FoundClient {
@@ -733,18 +851,36 @@ impl<P: Provider> Attesto<P> {
         self.0.revoked.is_revoked(&*self.0.store, jti, now).await
     }
 
-    /// Looks a client up: the host's own table first ([`ClientStore`]), then, with registration
-    /// on, the dynamically registered clients ([`RegistrationStore`]).
+    /// Looks a client up (see [`lookup_client`](Self::lookup_client)); `None` whatever the reason
+    /// it is not found.
     pub(crate) async fn find_client(&self, client_id: &str) -> Result<Option<FoundClient>, HostError> {
+        Ok(self.lookup_client(client_id).await?.ok())
+    }
+
+    /// Looks a client up: the host's own table first ([`ClientStore`]), then, with registration
+    /// on, the dynamically registered clients ([`RegistrationStore`]), then, with client ID
+    /// metadata documents on, the document at a URL client id. A document that cannot be used
+    /// makes the client unknown, with the reason, never a host error: the host is not at fault.
+    pub(crate) async fn lookup_client(&self, client_id: &str) -> Result<Result<FoundClient, NoClient>, HostError> {
         let provider = &self.0.provider;
         if let Some(client) = provider.load_client(client_id).await? {
-            return Ok(Some(FoundClient { client, registered: false }));
+            return Ok(Ok(FoundClient { client, registered: false }));
         }
-        let Some(store) = provider.registration_store() else {
-            return Ok(None);
-        };
-        let registration = store.load_registration(&ClientId::new(client_id)).await?;
-        Ok(registration.map(|registration| FoundClient { client: registration.client, registered: true }))
+        if let Some(store) = provider.registration_store()
+            && let Some(registration) = store.load_registration(&ClientId::new(client_id)).await?
+        {
+            return Ok(Ok(FoundClient { client: registration.client, registered: true }));
+        }
+        #[cfg(feature = "fetch")]
+        if let Some(documents) = &self.0.client_metadata
+            && client_metadata::is_document_url(client_id)
+        {
+            return Ok(match documents.resolve(client_id).await {
+                Ok(client) => Ok(FoundClient { client, registered: true }),
+                Err(reason) => Err(NoClient::MetadataDocument(reason)),
+            });
+        }
+        Ok(Err(NoClient::Unknown))
     }
 
     /// Verifies a presented secret: the host verifies its own clients' secrets, attesto the

@@ -331,6 +331,8 @@ mod tests {
                 introspection: Some("/oauth/introspect"),
                 par: Some("/oauth/par"),
                 registration,
+                resource: None,
+                resource_metadata: None,
             },
             userinfo: Some("/oauth/userinfo"),
             well_known: discovery::routes("/tenant", true).into_iter().map(|(path, _)| path).collect(),

@@ -77,6 +77,11 @@ pub struct AuthorizationServerMetadata {
     /// `dpop_signing_alg_values_supported` (RFC 9449 §5.1): the algorithms a DPoP proof may use,
     /// [`dpop::SUPPORTED_ALGORITHMS`](crate::dpop::SUPPORTED_ALGORITHMS).
     pub dpop_signing_alg_values_supported: Vec<&'static str>,
+    /// `client_id_metadata_document_supported` (draft-ietf-oauth-client-id-metadata-document §5):
+    /// `https` URLs are accepted as client ids. Given only when `true` (with
+    /// `Builder::client_metadata_documents`, feature `fetch`): omitted means `false`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub client_id_metadata_document_supported: bool,
     /// `userinfo_endpoint` (OpenID), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
@@ -153,6 +158,7 @@ pub(crate) fn authorization_server_metadata<P: Provider>(
         code_challenge_methods_supported: vec!["S256"],
         authorization_response_iss_parameter_supported: true,
         dpop_signing_alg_values_supported: crate::dpop::SUPPORTED_ALGORITHMS.to_vec(),
+        client_id_metadata_document_supported: settings.client_id_metadata_document_supported,
         userinfo_endpoint: crate::router::userinfo_path::<P>().map(|path| issuer.url_of(path)),
         subject_types_supported: if openid { vec!["public"] } else { Vec::new() },
         id_token_signing_alg_values_supported: if openid {

@@ -4,7 +4,10 @@
 //! [`Attesto::check_dpop`] verifies the proof with the pure verifier ([`dpop::verify_proof`])
 //! against the URL the endpoint is published at, then does what the verifier leaves to its
 //! caller: the server nonce (RFC 9449 §8, §9), when the provider requires one, and the `jti`
-//! replay check (RFC 9449 §11.1) in the [`Store`](crate::Store).
+//! replay check (RFC 9449 §11.1) in the [`Store`](crate::Store). The check itself is
+//! [`check_proof`], which needs only the DPoP settings and a replay store, so that a resource
+//! server's guard running without the provider (`RemoteGuard`, feature `fetch`) checks proofs
+//! with the very same code.
 //!
 //! Server nonces are stateless, so that instances sharing a secret verify each other's nonces
 //! without shared storage: a nonce is `base64url(window || HMAC-SHA256(secret, label || window)[..16])`,
@@ -23,8 +26,9 @@ use subtle::ConstantTimeEq;
 use crate::config::Attesto;
 use crate::dpop::{self, ProofError, ProofRequirements, VerifiedProof};
 use crate::error::{DPOP_NONCE, ErrorCode, HostError, OAuthError};
+use crate::events::{DpopProofReplayed, EventSink as _};
 use crate::provider::Provider;
-use crate::store::TokenHash;
+use crate::store::{DynStore, TokenHash};
 
 /// The `DPoP` request header, which carries the proof (RFC 9449 §4.1).
 pub(crate) const DPOP: HeaderName = HeaderName::from_static("dpop");
@@ -130,8 +134,13 @@ pub(crate) enum DpopFailure {
     Proof(ProofError),
     /// More than one `DPoP` header (RFC 9449 §4.3 check 1).
     TwoHeaders,
-    /// The proof was accepted before (RFC 9449 §11.1).
-    Replayed,
+    /// The proof was accepted before (RFC 9449 §11.1): its key's thumbprint and its `jti`.
+    Replayed {
+        /// The proof key's thumbprint.
+        jkt: String,
+        /// The proof's `jti`.
+        jti: String,
+    },
     /// No proof, where one is required; the description says why.
     Required(&'static str),
     /// The proof is made with another key than the one the grant or token is bound to; the
@@ -151,7 +160,7 @@ impl DpopFailure {
         match self {
             Self::Proof(error) => error.description(),
             Self::TwoHeaders => "the request has more than one DPoP header",
-            Self::Replayed => "the DPoP proof was already used: its `jti` was seen before",
+            Self::Replayed { .. } => "the DPoP proof was already used: its `jti` was seen before",
             Self::Required(description) | Self::KeyMismatch(description) => description,
             Self::MissingNonce(_) => "the DPoP proof has no `nonce`: use the one in the DPoP-Nonce header",
             Self::StaleNonce(_) => {
@@ -253,59 +262,82 @@ impl<P: Provider> Attesto<P> {
         uri: &str,
         access_token: Option<&str>,
     ) -> Result<Option<VerifiedProof>, DpopFailure> {
-        let mut values = headers.get_all(DPOP).iter();
-        let value = match (values.next(), values.next()) {
-            (None, _) => return Ok(None),
-            (Some(_), Some(_)) => return Err(DpopFailure::TwoHeaders),
-            (Some(value), None) => value,
-        };
-        // A header value that is not UTF-8 cannot be a compact JWS; the verifier says which part
-        // is wrong.
-        let proof = String::from_utf8_lossy(value.as_bytes());
-        let settings = &self.0.settings;
-        let now_time = SystemTime::now();
-        let now = crate::jwt::unix_seconds(now_time);
-        let mut requirements = ProofRequirements::new(method, uri, now)
-            .with_max_age(settings.dpop.max_age)
-            .with_max_skew(settings.dpop.max_skew);
-        if let Some(token) = access_token {
-            requirements = requirements.with_access_token(token);
+        let result = check_proof(&self.0.settings.dpop, &*self.0.store, headers, method, uri, access_token).await;
+        if let Err(DpopFailure::Replayed { jkt, jti }) = &result {
+            self.0.provider.event_sink().dpop_proof_replayed(&DpopProofReplayed { jkt, jti, method, uri });
         }
-        let proof = dpop::verify_proof(&proof, &requirements).map_err(DpopFailure::Proof)?;
-        if settings.dpop.require_nonce {
-            let fresh = || settings.dpop.nonce_key.issue(now);
-            match proof.nonce.as_deref() {
-                None => return Err(DpopFailure::MissingNonce(fresh())),
-                Some(nonce) if !settings.dpop.nonce_key.verify(nonce, now) => {
-                    return Err(DpopFailure::StaleNonce(fresh()));
-                }
-                Some(_) => {}
-            }
-        }
-        // Remembered until the proof's `iat` is refused anyway, plus the skew, since another
-        // instance sharing the store may run that much behind. The verifier guarantees
-        // `valid_until >= now`.
-        let lifetime =
-            Duration::from_secs(proof.valid_until.saturating_sub(now).saturating_add(1)) + settings.dpop.max_skew;
-        let key = replay_key(&proof.jkt, &proof.jti);
-        if !self.0.store.insert_dpop_jti(&key, now_time + lifetime).await.map_err(DpopFailure::Store)? {
-            return Err(DpopFailure::Replayed);
-        }
-        Ok(Some(proof))
+        result
     }
 
     /// Adds a fresh `DPoP-Nonce` to the response of a request that carried a DPoP proof, when
-    /// the provider requires nonces: RFC 9449 §8.2 lets the server hand out the next nonce in any
-    /// response, which spares the client a `use_dpop_nonce` round trip when the window turns.
+    /// the provider requires nonces (see [`add_fresh_nonce`]).
     pub(crate) fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response) {
-        let settings = &self.0.settings.dpop;
-        if !settings.require_nonce || !request.contains_key(DPOP) || response.headers().contains_key(DPOP_NONCE) {
-            return;
+        add_fresh_nonce(&self.0.settings.dpop, request, response);
+    }
+}
+
+/// The DPoP check of a request to the URL `uri` under `settings`, with `store` as the replay
+/// memory: the one check of the provider's endpoints ([`Attesto::check_dpop`]) and of a resource
+/// server's guard, with or without the provider in its process.
+///
+/// In order: exactly one header (RFC 9449 §4.3 check 1); the proof itself against `method` and
+/// `uri` and `access_token`'s hash when there is one (§4.3 check 12); the nonce when `settings`
+/// require one (§4.3 check 10, §8); and last the `jti`, recorded in the store so that the proof
+/// is accepted once (§11.1). A proof refused for any other reason is not recorded.
+pub(crate) async fn check_proof(
+    settings: &DpopSettings,
+    store: &dyn DynStore,
+    headers: &HeaderMap,
+    method: &str,
+    uri: &str,
+    access_token: Option<&str>,
+) -> Result<Option<VerifiedProof>, DpopFailure> {
+    let mut values = headers.get_all(DPOP).iter();
+    let value = match (values.next(), values.next()) {
+        (None, _) => return Ok(None),
+        (Some(_), Some(_)) => return Err(DpopFailure::TwoHeaders),
+        (Some(value), None) => value,
+    };
+    // A header value that is not UTF-8 cannot be a compact JWS; the verifier says which part is
+    // wrong.
+    let proof = String::from_utf8_lossy(value.as_bytes());
+    let now_time = SystemTime::now();
+    let now = crate::jwt::unix_seconds(now_time);
+    let mut requirements =
+        ProofRequirements::new(method, uri, now).with_max_age(settings.max_age).with_max_skew(settings.max_skew);
+    if let Some(token) = access_token {
+        requirements = requirements.with_access_token(token);
+    }
+    let proof = dpop::verify_proof(&proof, &requirements).map_err(DpopFailure::Proof)?;
+    if settings.require_nonce {
+        let fresh = || settings.nonce_key.issue(now);
+        match proof.nonce.as_deref() {
+            None => return Err(DpopFailure::MissingNonce(fresh())),
+            Some(nonce) if !settings.nonce_key.verify(nonce, now) => {
+                return Err(DpopFailure::StaleNonce(fresh()));
+            }
+            Some(_) => {}
         }
-        if let Ok(nonce) = HeaderValue::from_str(&settings.nonce_key.issue(crate::jwt::unix_seconds(SystemTime::now())))
-        {
-            response.headers_mut().insert(DPOP_NONCE, nonce);
-        }
+    }
+    // Remembered until the proof's `iat` is refused anyway, plus the skew, since another instance
+    // sharing the store may run that much behind. The verifier guarantees `valid_until >= now`.
+    let lifetime = Duration::from_secs(proof.valid_until.saturating_sub(now).saturating_add(1)) + settings.max_skew;
+    let key = replay_key(&proof.jkt, &proof.jti);
+    if !store.insert_dpop_jti(&key, now_time + lifetime).await.map_err(DpopFailure::Store)? {
+        return Err(DpopFailure::Replayed { jkt: proof.jkt, jti: proof.jti });
+    }
+    Ok(Some(proof))
+}
+
+/// Adds a fresh `DPoP-Nonce` to the response of a request that carried a DPoP proof, when
+/// `settings` require nonces: RFC 9449 §8.2 lets the server hand out the next nonce in any
+/// response, which spares the client a `use_dpop_nonce` round trip when the window turns.
+pub(crate) fn add_fresh_nonce(settings: &DpopSettings, request: &HeaderMap, response: &mut Response) {
+    if !settings.require_nonce || !request.contains_key(DPOP) || response.headers().contains_key(DPOP_NONCE) {
+        return;
+    }
+    if let Ok(nonce) = HeaderValue::from_str(&settings.nonce_key.issue(crate::jwt::unix_seconds(SystemTime::now()))) {
+        response.headers_mut().insert(DPOP_NONCE, nonce);
     }
 }
 
@@ -395,7 +427,7 @@ mod tests {
 
     #[test]
     fn failures_render_per_endpoint_kind() {
-        let error = DpopFailure::Replayed.into_error();
+        let error = DpopFailure::Replayed { jkt: "k".to_owned(), jti: "j".to_owned() }.into_error();
         assert_eq!(error.code(), ErrorCode::InvalidDpopProof);
         assert_eq!(error.status(), StatusCode::BAD_REQUEST);
         let error = DpopFailure::MissingNonce("n".to_owned()).into_resource_error();

@@ -134,6 +134,22 @@ pub struct ClientRegistered<'a> {
     pub scope: &'a str,
 }
 
+/// A DPoP proof was presented a second time (RFC 9449 §11.1): refused. A replay means the proof
+/// (and likely the token it accompanies) was captured and is being reused, or a client resends
+/// requests with the same proof; either is worth an alert.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DpopProofReplayed<'a> {
+    /// The thumbprint of the proof's key (RFC 7638): the key the token is bound to.
+    pub jkt: &'a str,
+    /// The proof's `jti`.
+    pub jti: &'a str,
+    /// The method of the request (`htm`).
+    pub method: &'a str,
+    /// The URL of the request (`htu`): a provider endpoint or a protected resource.
+    pub uri: &'a str,
+}
+
 /// Receives security events. Optional: the default writes `tracing` events (target
 /// `attesto::events`).
 ///
@@ -240,6 +256,18 @@ pub trait EventSink: Send + Sync {
         );
     }
 
+    /// A DPoP proof was presented again and refused.
+    fn dpop_proof_replayed(&self, event: &DpopProofReplayed<'_>) {
+        tracing::warn!(
+            target: "attesto::events",
+            jkt = event.jkt,
+            jti = event.jti,
+            method = event.method,
+            uri = event.uri,
+            "DPoP proof replay refused"
+        );
+    }
+
     /// A client registered itself.
     fn client_registered(&self, event: &ClientRegistered<'_>) {
         tracing::info!(
@@ -278,6 +306,9 @@ impl<T: EventSink + ?Sized> EventSink for &T {
     }
     fn token_revoked(&self, event: &TokenRevoked<'_>) {
         (**self).token_revoked(event);
+    }
+    fn dpop_proof_replayed(&self, event: &DpopProofReplayed<'_>) {
+        (**self).dpop_proof_replayed(event);
     }
     fn client_registered(&self, event: &ClientRegistered<'_>) {
         (**self).client_registered(event);

@@ -72,9 +72,21 @@ pub(crate) struct Fetcher {
 }
 
 impl Fetcher {
-    /// A client for `policy`.
+    /// A client for `policy`, which follows redirects within the origin of the URL asked for.
     pub(crate) fn new(policy: FetchPolicy) -> Result<Self, FetchError> {
-        let redirect = reqwest::redirect::Policy::custom(|attempt| {
+        Self::build(policy, true)
+    }
+
+    /// A client for `policy` that follows no redirect: a 3xx answer is [`FetchError::Status`].
+    /// For documents whose identity is the very URL they are fetched from (a client ID metadata
+    /// document's `client_id` must be the URL it was fetched at, draft-ietf-oauth-client-id-
+    /// metadata-document-02 §4, and §5 forbids following redirects).
+    pub(crate) fn without_redirects(policy: FetchPolicy) -> Result<Self, FetchError> {
+        Self::build(policy, false)
+    }
+
+    fn build(policy: FetchPolicy, follow_redirects: bool) -> Result<Self, FetchError> {
+        let same_origin_redirects = reqwest::redirect::Policy::custom(|attempt| {
             // Same scheme, host and port as the URL asked for, three hops at most: a document
             // may move within its server, never to another one.
             let first = attempt.previous().first();
@@ -87,6 +99,7 @@ impl Fetcher {
                 attempt.follow()
             }
         });
+        let redirect = if follow_redirects { same_origin_redirects } else { reqwest::redirect::Policy::none() };
         let client = reqwest::Client::builder()
             .redirect(redirect)
             .timeout(policy.timeout)
@@ -98,11 +111,6 @@ impl Fetcher {
             .build()
             .map_err(|error| FetchError::Transport(error.to_string()))?;
         Ok(Self { client, policy })
-    }
-
-    /// The policy this client fetches under.
-    pub(crate) fn policy(&self) -> FetchPolicy {
-        self.policy
     }
 
     /// Checks `url` against the policy before anything is sent: scheme, no credentials, and an
@@ -137,6 +145,12 @@ impl Fetcher {
 
     /// Fetches `url` and returns its body, under the policy.
     pub(crate) async fn get(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
+        self.get_with_headers(url).await.map(|(_, body)| body)
+    }
+
+    /// Fetches `url` and returns the response headers (for `Cache-Control`, say) and the body,
+    /// under the policy.
+    pub(crate) async fn get_with_headers(&self, url: &Url) -> Result<(http::HeaderMap, Vec<u8>), FetchError> {
         self.check_url(url)?;
         // `reqwest`'s timeout covers the response head; this one covers the body too.
         match tokio::time::timeout(self.policy.timeout, self.get_unbounded_in_time(url)).await {
@@ -145,7 +159,7 @@ impl Fetcher {
         }
     }
 
-    async fn get_unbounded_in_time(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
+    async fn get_unbounded_in_time(&self, url: &Url) -> Result<(http::HeaderMap, Vec<u8>), FetchError> {
         let max = self.policy.max_bytes;
         let mut response = self
             .client
@@ -160,6 +174,7 @@ impl Fetcher {
         if response.content_length().is_some_and(|length| length > max as u64) {
             return Err(FetchError::TooLarge(max));
         }
+        let headers = response.headers().clone();
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|error| transport(&error))? {
             if body.len() + chunk.len() > max {
@@ -167,7 +182,7 @@ impl Fetcher {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(body)
+        Ok((headers, body))
     }
 }
 

@@ -25,7 +25,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The token-reading code ([`authenticate`]) is the one the userinfo endpoint uses too.
+//! The token-reading code ([`authenticate`]) is the one the userinfo endpoint uses too, and the
+//! one of a guard for a resource server that runs without the provider in its process
+//! (`RemoteGuard`, feature `fetch`): what differs between them (where the keys and the
+//! revocations come from, whether the client table can be read, where DPoP proofs are
+//! remembered) is a [`TokenAuthority`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -43,9 +47,11 @@ use tower::{Layer, Service};
 
 use crate::client::ClientId;
 use crate::config::{Attesto, ConfigError, normalize_resource};
+use crate::dpop::VerifiedProof;
 use crate::dpop_check::{self, DpopFailure};
 use crate::error::{ErrorCode, HostError, OAuthError};
 use crate::jwt;
+use crate::keys::Key;
 use crate::provider::Provider;
 use crate::scope::Scopes;
 
@@ -54,7 +60,7 @@ pub(crate) const PRM_WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
 
 /// How far past its `exp` a token is still accepted by a guard, for clocks that disagree a little
 /// (RFC 7519 §4.1.4 allows "some small leeway").
-const EXPIRY_SKEW: u64 = 30;
+pub(crate) const EXPIRY_SKEW: u64 = 30;
 
 /// The caller of a request the guard accepted: who, through which client, with which scopes.
 ///
@@ -107,8 +113,10 @@ impl From<HostError> for Refusal {
 
 impl Refusal {
     /// The response, with `resource_metadata` added to every challenge when the resource has an
-    /// RFC 9728 document (RFC 9728 §5.1).
-    pub(crate) fn into_response(self, resource_metadata: Option<&str>) -> Response {
+    /// RFC 9728 document (RFC 9728 §5.1), and `scope` (RFC 6750 §3) to every challenge that does
+    /// not name one when the resource requires scopes: MCP clients (MCP 2025-11-25, "Scope
+    /// Selection Strategy") ask for the scopes of the first 401's challenge.
+    pub(crate) fn into_response(self, resource_metadata: Option<&str>, scope: Option<&str>) -> Response {
         let mut response = match self {
             // RFC 6750 §3.1: no error information at all. RFC 9449 §7.1: the `DPoP` challenge
             // next to it tells a client that DPoP is accepted, and with which algorithms.
@@ -126,12 +134,12 @@ impl Refusal {
             }
             Self::Error(error) => error.into_response(),
         };
-        if let Some(url) = resource_metadata {
+        if resource_metadata.is_some() || scope.is_some() {
             let challenges: Vec<HeaderValue> = response
                 .headers()
                 .get_all(header::WWW_AUTHENTICATE)
                 .iter()
-                .map(|challenge| with_resource_metadata(challenge, url))
+                .map(|challenge| with_parameters(challenge, scope, resource_metadata))
                 .collect();
             response.headers_mut().remove(header::WWW_AUTHENTICATE);
             for challenge in challenges {
@@ -142,15 +150,21 @@ impl Refusal {
     }
 }
 
-/// `challenge` with the RFC 9728 §5.1 `resource_metadata` parameter added: after the scheme of a
-/// bare challenge, after the last parameter otherwise.
-fn with_resource_metadata(challenge: &HeaderValue, url: &str) -> HeaderValue {
+/// `challenge` with `scope` (unless it names one already, as `insufficient_scope` does) and the
+/// RFC 9728 §5.1 `resource_metadata` parameter added: after the scheme of a bare challenge,
+/// after the last parameter otherwise.
+fn with_parameters(challenge: &HeaderValue, scope: Option<&str>, resource_metadata: Option<&str>) -> HeaderValue {
     let Ok(text) = challenge.to_str() else {
         return challenge.clone();
     };
-    let separator = if text.contains(' ') { ", " } else { " " };
-    HeaderValue::from_str(&format!("{text}{separator}resource_metadata=\"{url}\""))
-        .unwrap_or_else(|_| challenge.clone())
+    let mut text = text.to_owned();
+    let scope = scope.filter(|_| !text.contains(" scope=\""));
+    for (name, value) in [("scope", scope), ("resource_metadata", resource_metadata)] {
+        let Some(value) = value else { continue };
+        let separator = if text.contains(' ') { ", " } else { " " };
+        text = format!("{text}{separator}{name}=\"{value}\"");
+    }
+    HeaderValue::from_str(&text).unwrap_or_else(|_| challenge.clone())
 }
 
 /// `invalid_token`, 401, with the challenge of `scheme`: RFC 6750 §3 for `Bearer`, RFC 9449 §7.1
@@ -214,50 +228,120 @@ fn same_audience(aud: &str, audience: &str, normalized: Option<&str>) -> bool {
     aud == audience || normalized.is_some_and(|normalized| normalize_resource(aud).is_ok_and(|aud| aud == normalized))
 }
 
+/// What a token check needs of the provider whose tokens it accepts: the provider itself, in
+/// process ([`Attesto`]), or one running elsewhere, seen through its JWKS (`RemoteGuard`).
+pub(crate) trait TokenAuthority: Send + Sync {
+    /// The issuer the tokens' `iss` must name, exactly (RFC 9068 §4).
+    fn expected_issuer(&self) -> &str;
+
+    /// The verification key whose `kid` is `kid`, `None` when there is none; an error when no
+    /// key can be had at all (the provider's keys could never be fetched).
+    fn verification_key(&self, kid: &str) -> impl Future<Output = Result<Option<Key>, HostError>> + Send;
+
+    /// Whether the token `jti` was revoked (RFC 7009 §2), without a store round trip per
+    /// request.
+    fn is_token_revoked(&self, jti: &str, now: SystemTime) -> impl Future<Output = Result<bool, HostError>> + Send;
+
+    /// Whether the token's client still exists. An authority that cannot see the client table
+    /// answers `true`: its tokens are then bounded by their lifetime and revocation only.
+    fn client_exists(&self, client_id: &str) -> impl Future<Output = Result<bool, HostError>> + Send;
+
+    /// The DPoP check of a request to `htu` with `access_token` (see [`dpop_check::check_proof`]).
+    fn check_dpop_proof(
+        &self,
+        headers: &HeaderMap,
+        method: &str,
+        htu: &str,
+        access_token: &str,
+    ) -> impl Future<Output = Result<Option<VerifiedProof>, DpopFailure>> + Send;
+}
+
+impl<P: Provider> TokenAuthority for Attesto<P> {
+    fn expected_issuer(&self) -> &str {
+        self.0.settings.issuer.as_str()
+    }
+
+    async fn verification_key(&self, kid: &str) -> Result<Option<Key>, HostError> {
+        Ok(self.0.keys.find(kid).cloned())
+    }
+
+    async fn is_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
+        self.is_access_token_revoked(jti, now).await
+    }
+
+    async fn client_exists(&self, client_id: &str) -> Result<bool, HostError> {
+        // A client ID metadata document read already is not fetched again here (see
+        // `Resolver::has_resolved`); once its cache entry is gone, the lookup below fetches it.
+        #[cfg(feature = "fetch")]
+        if let Some(documents) = &self.0.client_metadata
+            && documents.has_resolved(client_id)
+        {
+            return Ok(true);
+        }
+        // A token is worth no more than its client: once a registration is deleted (RFC 7592
+        // §2.3) or the host removes a client from its table, the client's tokens stop working too.
+        Ok(self.find_client(client_id).await?.is_some())
+    }
+
+    async fn check_dpop_proof(
+        &self,
+        headers: &HeaderMap,
+        method: &str,
+        htu: &str,
+        access_token: &str,
+    ) -> Result<Option<VerifiedProof>, DpopFailure> {
+        self.check_dpop_at(headers, method, htu, Some(access_token)).await
+    }
+}
+
 /// Reads and verifies the access token of a request to the resource `audience`, whose URL for
-/// this request is `htu`: the one check of userinfo and of every [`Guard`].
+/// this request is `htu`: the one check of userinfo and of every [`Guard`], in process or not.
 ///
 /// In order: one `Authorization` header with a `Bearer` or `DPoP` token; the token itself
-/// (signature by `kid`, `typ`, `iss`, `exp` with `leeway` seconds, RFC 9068 §4); `aud` names
-/// `audience` (RFC 8707); not revoked (in process); its client still exists; and the binding
-/// (RFC 9449 §7). Scopes are the caller's to check.
-pub(crate) async fn authenticate<P: Provider>(
-    attesto: &Attesto<P>,
+/// (`typ`, then the signature by the key its `kid` names, `iss`, `exp` with `leeway` seconds,
+/// RFC 9068 §4); `aud` names `audience` (RFC 8707); not revoked (without a store round trip);
+/// its client still exists (where the authority can tell); and the binding (RFC 9449 §7). Scopes
+/// are the caller's to check.
+pub(crate) async fn authenticate<A: TokenAuthority>(
+    authority: &A,
     method: &Method,
     headers: &HeaderMap,
     audience: &str,
     htu: &str,
     leeway: u64,
 ) -> Result<Authenticated, Refusal> {
-    let inner = &attesto.0;
     let Some((scheme, token)) = credentials(headers)? else {
         return Err(Refusal::NoCredentials);
     };
+    // The reason stays in the logs: the client learns only `invalid_token` (RFC 6750 §3.1).
+    let refused = |reason: jwt::Rejected| {
+        tracing::debug!(?reason, "an access token was refused");
+        invalid_token(scheme, "the access token is invalid, expired or revoked")
+    };
     let now = SystemTime::now();
     let seconds = jwt::unix_seconds(now);
-    let issuer = inner.settings.issuer.as_str();
-    let view =
-        jwt::verify_access_token(&inner.keys, token, issuer, seconds.saturating_sub(leeway)).map_err(|reason| {
-            tracing::debug!(?reason, "an access token was refused");
-            invalid_token(scheme, "the access token is invalid, expired or revoked")
-        })?;
+    let presented = jwt::PresentedToken::parse(token).map_err(refused)?;
+    let key = match presented.kid() {
+        Some(kid) => authority.verification_key(kid).await?,
+        None => None,
+    };
+    let key = key.ok_or(jwt::Rejected::UnknownKey).map_err(refused)?;
+    let view = presented.verify(&key, authority.expected_issuer(), seconds.saturating_sub(leeway)).map_err(refused)?;
     // RFC 8707: only tokens meant for this resource; one issued for another is not accepted
     // here, so a resource cannot replay the tokens it receives to another one.
     let normalized = normalize_resource(audience).ok();
     if !view.aud.iter().any(|aud| same_audience(aud, audience, normalized.as_deref())) {
         return Err(invalid_token(scheme, "the access token is not meant for this resource").into());
     }
-    if attesto.is_access_token_revoked(&view.jti, now).await? {
+    if authority.is_token_revoked(&view.jti, now).await? {
         return Err(invalid_token(scheme, "the access token is invalid, expired or revoked").into());
     }
-    // A token is worth no more than its client: once a registration is deleted (RFC 7592 §2.3)
-    // or the host removes a client from its table, the client's tokens stop working too.
-    if attesto.find_client(&view.client_id).await?.is_none() {
+    if !authority.client_exists(&view.client_id).await? {
         return Err(invalid_token(scheme, "the access token is invalid, expired or revoked").into());
     }
     let scopes = Scopes::parse(&view.scope).map_err(|_| invalid_token(scheme, "the access token is malformed"))?;
     let jkt = view.cnf.map(|cnf| cnf.jkt);
-    check_binding(attesto, method, headers, scheme, token, jkt.as_deref(), htu).await?;
+    check_binding(authority, method, headers, scheme, token, jkt.as_deref(), htu).await?;
     // The signature covers these bytes, checked above; they decode as they did there.
     let claims = token
         .split('.')
@@ -271,8 +355,8 @@ pub(crate) async fn authenticate<P: Provider>(
 /// RFC 9449 §7: the token is presented the way its binding asks. A DPoP-bound token (`jkt`) needs
 /// the `DPoP` scheme and one valid proof of this request (`htu`), made with its key, carrying its
 /// hash; a bearer token needs the `Bearer` scheme.
-async fn check_binding<P: Provider>(
-    attesto: &Attesto<P>,
+async fn check_binding<A: TokenAuthority>(
+    authority: &A,
     method: &Method,
     headers: &HeaderMap,
     scheme: Scheme,
@@ -292,8 +376,8 @@ async fn check_binding<P: Provider>(
             Err(invalid_token(Scheme::Bearer, "the access token is not DPoP-bound: present it with the Bearer scheme"))
         }
         (Scheme::Dpop, Some(jkt)) => {
-            let proof = attesto
-                .check_dpop_at(headers, method.as_str(), htu, Some(token))
+            let proof = authority
+                .check_dpop_proof(headers, method.as_str(), htu, token)
                 .await
                 .map_err(DpopFailure::into_resource_error)?;
             match proof {
@@ -318,11 +402,12 @@ pub(crate) fn metadata_path(resource: &url::Url) -> String {
     }
 }
 
-type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// A provider, with its type erased, so that [`Guard`] and [`Authenticated`] need no type
-/// parameter in the host's handlers.
-trait Check: Send + Sync + 'static {
+/// A token check, with the provider's type erased, so that [`Guard`] and [`Authenticated`] need
+/// no type parameter in the host's handlers: [`Attesto`] in process,
+/// `RemoteGuard`'s check otherwise.
+pub(crate) trait Check: Send + Sync + 'static {
     fn check<'a>(
         &'a self,
         method: &'a Method,
@@ -364,8 +449,9 @@ struct Protected {
 }
 
 /// Accepts a request to one resource only with a valid access token of this provider for that
-/// resource. Get one from [`Attesto::guard`]; use it as router state for the [`Authenticated`]
-/// extractor, or as a tower [`Layer`].
+/// resource. Get one from [`Attesto::guard`] (or, for a resource server without the provider in
+/// its process, from `RemoteGuard`, feature `fetch`); use it as router state for the
+/// [`Authenticated`] extractor, or as a tower [`Layer`].
 #[derive(Clone)]
 pub struct Guard {
     check: Arc<dyn Check>,
@@ -385,6 +471,36 @@ impl<P: Provider> Attesto<P> {
     /// or [`Builder::protected_resource`](crate::Builder::protected_resource)) so that clients can
     /// get tokens for it.
     pub fn guard(&self, resource: &str) -> Result<Guard, ConfigError> {
+        Guard::with_check(Arc::new(self.clone()), resource)
+    }
+
+    /// The URL of the protected resource the declaration names (`resource = "/mcp"` gives
+    /// `https://<issuer's host>/mcp`), if it names one: the `aud` of the tokens issued for it.
+    pub fn resource_url(&self) -> Option<&str> {
+        self.0.settings.resource_url.as_deref()
+    }
+
+    /// The guard of the protected resource the declaration names (`resource = "/mcp"`): accepts
+    /// only this provider's tokens issued for that resource. Mount it around the resource's route,
+    /// at `P::PATHS.resource`.
+    ///
+    /// ```no_run
+    /// # async fn run<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>) -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mcp = axum::routing::post(|| async { "tools" });
+    /// let guard = auth.resource_guard()?.require_scopes(["mcp:tools"]);
+    /// let path = P::PATHS.resource.unwrap_or("/mcp");
+    /// let app = axum::Router::new().route(path, mcp.layer(guard)).merge(auth.router());
+    /// # Ok(()) }
+    /// ```
+    pub fn resource_guard(&self) -> Result<Guard, ConfigError> {
+        let url = self.resource_url().ok_or(ConfigError::NoDeclaredResource)?;
+        self.guard(url)
+    }
+}
+
+impl Guard {
+    /// A guard for the resource at `resource` (an absolute URL) whose tokens `check` verifies.
+    pub(crate) fn with_check(check: Arc<dyn Check>, resource: &str) -> Result<Self, ConfigError> {
         let invalid = |reason| ConfigError::Resource { resource: resource.to_owned(), reason };
         normalize_resource(resource).map_err(invalid)?;
         let url = url::Url::parse(resource).map_err(|_| invalid("not an absolute URI"))?;
@@ -393,14 +509,12 @@ impl<P: Provider> Attesto<P> {
         }
         let origin = url.origin().ascii_serialization();
         let metadata_url = format!("{origin}{}", metadata_path(&url));
-        Ok(Guard {
-            check: Arc::new(self.clone()),
+        Ok(Self {
+            check,
             protected: Arc::new(Protected { resource: resource.to_owned(), origin, metadata_url, scopes: Vec::new() }),
         })
     }
-}
 
-impl Guard {
     /// This guard, requiring also `scopes` of every request (403 `insufficient_scope` otherwise,
     /// RFC 6750 §3.1). For per-route scopes, give each route its own guard.
     #[must_use]
@@ -447,7 +561,8 @@ impl Guard {
             }
             Err(refusal) => refusal,
         };
-        let mut response = refusal.into_response(Some(&protected.metadata_url));
+        let scope = (!protected.scopes.is_empty()).then(|| protected.scopes.join(" "));
+        let mut response = refusal.into_response(Some(&protected.metadata_url), scope.as_deref());
         self.check.add_fresh_dpop_nonce(&parts.headers, &mut response);
         Err(response)
     }
@@ -532,15 +647,20 @@ mod tests {
     }
 
     #[test]
-    fn resource_metadata_is_added_to_bare_and_full_challenges() {
+    fn resource_metadata_and_scope_are_added_to_bare_and_full_challenges() {
         let url = "https://h.example/.well-known/oauth-protected-resource";
+        let add =
+            |challenge: &'static str, scope| with_parameters(&HeaderValue::from_static(challenge), scope, Some(url));
+        assert_eq!(add("Bearer", None), format!("Bearer resource_metadata=\"{url}\"").as_str());
         assert_eq!(
-            with_resource_metadata(&HeaderValue::from_static("Bearer"), url),
-            format!("Bearer resource_metadata=\"{url}\"").as_str()
-        );
-        assert_eq!(
-            with_resource_metadata(&HeaderValue::from_static("Bearer error=\"invalid_token\""), url),
+            add("Bearer error=\"invalid_token\"", None),
             format!("Bearer error=\"invalid_token\", resource_metadata=\"{url}\"").as_str()
+        );
+        assert_eq!(add("Bearer", Some("a b")), format!("Bearer scope=\"a b\", resource_metadata=\"{url}\"").as_str());
+        // `insufficient_scope` names its scopes already: not twice.
+        assert_eq!(
+            add("Bearer error=\"insufficient_scope\", scope=\"a\"", Some("a")),
+            format!("Bearer error=\"insufficient_scope\", scope=\"a\", resource_metadata=\"{url}\"").as_str()
         );
     }
 

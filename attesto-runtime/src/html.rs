@@ -151,21 +151,47 @@ fn consent_csp(redirect_uri: &str) -> HeaderValue {
         .unwrap_or(HeaderValue::from_static(CONSENT_CSP_BASE))
 }
 
+/// The host (and port, if not the default) of a client id that is an `http(s)` URL: a client ID
+/// metadata document's client, whose name is self-asserted while its host is not
+/// (draft-ietf-oauth-client-id-metadata-document §6.4: the server SHOULD display the hostname).
+/// An internationalised host is shown in punycode, so that a look-alike name stays visible.
+fn client_id_host(client_id: &str) -> Option<String> {
+    let url = url::Url::parse(client_id).ok().filter(|url| matches!(url.scheme(), "http" | "https"))?;
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
 /// The consent page: who asks, for what, and an Allow / Deny form posting back to
 /// `page.action`.
 pub(crate) fn consent_page(page: &ConsentPage<'_>) -> Response {
     let client_id = escape(page.client_id);
-    // The name is whatever the client registered (possibly through dynamic registration), so
-    // it is shown as the client's claim, next to the identifier the server actually knows.
-    let (heading_client, provenance) = match page.client_name.filter(|n| !n.trim().is_empty()) {
-        Some(name) => (
+    let host = client_id_host(page.client_id).map(|host| escape(&host));
+    // The name is whatever the client registered (possibly through dynamic registration, or in
+    // its client ID metadata document), so it is shown as the client's claim, next to the
+    // identifier the server actually knows, and to the host that serves a URL client id.
+    let (heading_client, provenance) = match (page.client_name.filter(|n| !n.trim().is_empty()), host) {
+        (Some(name), Some(host)) => (
+            format!("<strong>{}</strong> from <strong>{host}</strong>", escape(name)),
+            format!(
+                "<p class=\"meta\">The name above is provided by the application itself; \
+                 <strong>{host}</strong> is where it is published. Client ID: <code>{client_id}</code></p>"
+            ),
+        ),
+        (Some(name), None) => (
             format!("<strong>{}</strong>", escape(name)),
             format!(
                 "<p class=\"meta\">The name above is provided by the application itself. \
                  Client ID: <code>{client_id}</code></p>"
             ),
         ),
-        None => (format!("<code>{client_id}</code>"), String::new()),
+        (None, Some(host)) => (
+            format!("An application from <strong>{host}</strong>"),
+            format!("<p class=\"meta\">Client ID: <code>{client_id}</code></p>"),
+        ),
+        (None, None) => (format!("<code>{client_id}</code>"), String::new()),
     };
 
     let mut scopes = String::new();
@@ -462,6 +488,31 @@ mod tests {
         assert!(!body.contains("provided by the application itself"));
         assert!(body.contains("No specific permissions are requested."));
         assert!(!body.contains("<ul>"));
+    }
+
+    /// A URL client id (a client ID metadata document) shows its host next to the self-asserted
+    /// name, escaped; without a name the host is the heading.
+    #[tokio::test]
+    async fn consent_page_shows_the_host_of_a_url_client_id() {
+        let mut page = hostile_consent();
+        page.client_id = "https://xn--pple-43d.example:8443/client.json?a=\"<b>";
+        page.client_name = Some("Apple");
+        let body = body_text(consent_page(&page)).await;
+        assert!(body.contains(
+            "<h1><strong>Apple</strong> from <strong>xn--pple-43d.example:8443</strong> wants to access your \
+             account</h1>"
+        ));
+        assert!(body.contains("<code>https://xn--pple-43d.example:8443/client.json?a=&quot;&lt;b&gt;</code>"));
+
+        page.client_name = None;
+        page.client_id = "https://client.example/metadata.json";
+        let body = body_text(consent_page(&page)).await;
+        assert!(
+            body.contains("<h1>An application from <strong>client.example</strong> wants to access your account</h1>")
+        );
+        assert!(body.contains("Client ID: <code>https://client.example/metadata.json</code>"));
+        assert_eq!(client_id_host("spa"), None);
+        assert_eq!(client_id_host("urn:x:y"), None);
     }
 
     /// The consent page carries the common headers and a CSP allowing only same-origin posts.

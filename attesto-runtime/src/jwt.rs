@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 
-use crate::keys::{Key, KeyError};
+use crate::keys::{Algorithm, Key, KeyError};
 
 /// `typ` of an access token (RFC 9068 §2.1).
 pub(crate) const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -107,48 +107,92 @@ fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<
     })
 }
 
-/// Verifies one of this server's own access tokens (RFC 9068 §4): three base64url parts, a `kid`
-/// of the key set, the algorithm that key decides (never the header's choice: no `none`, no
-/// HMAC), `typ` `at+jwt`, no `crit`, the signature, `iss`, and `exp` against `now` (seconds).
+/// The algorithms of the keys attesto verifies with.
+const ALGORITHMS: [Algorithm; 4] = [Algorithm::ES256, Algorithm::EdDSA, Algorithm::RS256, Algorithm::PS256];
+
+/// A presented access token whose header passed the checks that need no key: three base64url
+/// parts, a JSON header without `crit`, `typ` `at+jwt` (RFC 9068 §4). What remains is to find the
+/// key its `kid` names and [`verify`](Self::verify) it.
+///
+/// The split lets a caller whose keys live elsewhere (a remote JWKS) look the key up, and maybe
+/// fetch it, between the two steps: a token that is not even an access token never costs a fetch.
+#[derive(Debug)]
+pub(crate) struct PresentedToken<'t> {
+    token: &'t str,
+    header_len: usize,
+    claims_b64: &'t str,
+    signature_b64: &'t str,
+    alg: Algorithm,
+    kid: Option<String>,
+}
+
+impl<'t> PresentedToken<'t> {
+    /// Parses `token`'s structure and header.
+    pub(crate) fn parse(token: &'t str) -> Result<Self, Rejected> {
+        let mut parts = token.split('.');
+        let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Rejected::Malformed);
+        };
+        let header_json = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| Rejected::Malformed)?;
+        let header: PresentedHeader<'_> = serde_json::from_slice(&header_json).map_err(|_| Rejected::Malformed)?;
+        // RFC 7515 §4.1.11: no extension is understood here, so a critical one refuses the token.
+        if header.crit.is_some() {
+            return Err(Rejected::Malformed);
+        }
+        match header.typ {
+            Some(typ)
+                if typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || typ.eq_ignore_ascii_case("application/at+jwt") => {}
+            _ => return Err(Rejected::WrongType),
+        }
+        // The header borrows from the decoded bytes, which end here: `alg` is kept as the name of
+        // an algorithm a key can have (any other can never verify), `kid` as an owned copy.
+        let alg = ALGORITHMS.into_iter().find(|alg| alg.as_str() == header.alg).ok_or(Rejected::WrongAlgorithm)?;
+        let kid = header.kid.map(str::to_owned);
+        Ok(Self { token, header_len: header_b64.len(), claims_b64, signature_b64, alg, kid })
+    }
+
+    /// The header's `kid`, if any.
+    pub(crate) fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// Verifies the token with `key`, the key its `kid` names: the algorithm that key decides
+    /// (never the header's choice: no `none`, no HMAC), the signature, `iss`, and `exp` against
+    /// `now` (seconds).
+    pub(crate) fn verify(&self, key: &Key, issuer: &str, now: u64) -> Result<AccessTokenView, Rejected> {
+        if self.alg != key.algorithm() {
+            return Err(Rejected::WrongAlgorithm);
+        }
+        let signature = URL_SAFE_NO_PAD.decode(self.signature_b64).map_err(|_| Rejected::Malformed)?;
+        let signing_input = &self.token[..self.header_len + 1 + self.claims_b64.len()];
+        if !key.verify(signing_input.as_bytes(), &signature) {
+            return Err(Rejected::BadSignature);
+        }
+        let claims_json = URL_SAFE_NO_PAD.decode(self.claims_b64).map_err(|_| Rejected::Malformed)?;
+        let claims: AccessTokenView = serde_json::from_slice(&claims_json).map_err(|_| Rejected::Malformed)?;
+        if claims.iss != issuer {
+            return Err(Rejected::WrongIssuer);
+        }
+        if claims.exp <= now {
+            return Err(Rejected::Expired);
+        }
+        Ok(claims)
+    }
+}
+
+/// Verifies one of this server's own access tokens (RFC 9068 §4): [`PresentedToken::parse`], a
+/// `kid` of the key set, then [`PresentedToken::verify`] with that key.
 pub(crate) fn verify_access_token(
     keys: &crate::keys::KeySet,
     token: &str,
     issuer: &str,
     now: u64,
 ) -> Result<AccessTokenView, Rejected> {
-    let mut parts = token.split('.');
-    let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Rejected::Malformed);
-    };
-    let header_json = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| Rejected::Malformed)?;
-    let header: PresentedHeader<'_> = serde_json::from_slice(&header_json).map_err(|_| Rejected::Malformed)?;
-    if header.crit.is_some() {
-        return Err(Rejected::Malformed);
-    }
-    let key = header.kid.and_then(|kid| keys.find(kid)).ok_or(Rejected::UnknownKey)?;
-    if header.alg != key.algorithm().as_str() {
-        return Err(Rejected::WrongAlgorithm);
-    }
-    match header.typ {
-        Some(typ) if typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || typ.eq_ignore_ascii_case("application/at+jwt") => {}
-        _ => return Err(Rejected::WrongType),
-    }
-    let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| Rejected::Malformed)?;
-    let signing_input = &token[..header_b64.len() + 1 + claims_b64.len()];
-    if !key.verify(signing_input.as_bytes(), &signature) {
-        return Err(Rejected::BadSignature);
-    }
-    let claims_json = URL_SAFE_NO_PAD.decode(claims_b64).map_err(|_| Rejected::Malformed)?;
-    let claims: AccessTokenView = serde_json::from_slice(&claims_json).map_err(|_| Rejected::Malformed)?;
-    if claims.iss != issuer {
-        return Err(Rejected::WrongIssuer);
-    }
-    if claims.exp <= now {
-        return Err(Rejected::Expired);
-    }
-    Ok(claims)
+    let presented = PresentedToken::parse(token)?;
+    let key = presented.kid().and_then(|kid| keys.find(kid)).ok_or(Rejected::UnknownKey)?;
+    presented.verify(key, issuer, now)
 }
 
 /// A time as a JWT NumericDate (RFC 7519 §2): whole seconds since the Unix epoch; a time before

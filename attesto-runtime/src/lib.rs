@@ -6,6 +6,8 @@
 mod authorize;
 mod client;
 mod client_auth;
+#[cfg(feature = "fetch")]
+mod client_metadata;
 mod config;
 mod consent;
 mod cors;
@@ -28,6 +30,8 @@ mod principal;
 mod provider;
 mod register;
 mod registration;
+#[cfg(feature = "fetch")]
+mod remote_guard;
 mod revoke;
 mod revoked;
 mod router;
@@ -36,23 +40,30 @@ mod scope;
 mod sql;
 mod store;
 pub mod store_contract;
+pub mod testing;
 mod token;
 mod userinfo;
 
 pub use client::{Client, ClientId, ClientStore, GrantType, SecretHash, TokenEndpointAuthMethod};
+#[cfg(feature = "fetch")]
+pub use client_metadata::ClientMetadataDocuments;
 pub use config::{Attesto, Builder, ConfigError, Issuer};
 pub use consent::{ConsentDecision, ConsentPolicy, ConsentRequest};
 pub use discovery::AuthorizationServerMetadata;
 pub use error::{ErrorCode, HostError, OAuthError};
 pub use events::{
-    AuthorizationDenied, ClientRegistered, CodeIssued, CodeReuseDetected, EventSink, RefreshReuseDetected,
-    RefreshRotated, TokenDenied, TokenIssued, TokenRevoked,
+    AuthorizationDenied, ClientRegistered, CodeIssued, CodeReuseDetected, DpopProofReplayed, EventSink,
+    RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued, TokenRevoked,
 };
 pub use guard::{Authenticated, Guard, GuardService};
 pub use keys::{Algorithm, Key, KeyError, KeySet};
 pub use principal::{AuthenticatedPrincipal, LoginOutcome, LoginRequest, Principal, PrincipalStore};
 pub use provider::{Features, Paths, Provider};
 pub use registration::{ClientRegistration, RegistrationStore};
+#[cfg(feature = "fetch")]
+pub use remote_guard::{
+    DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL, RemoteGuard, RemoteGuardError,
+};
 pub use scope::{InvalidScope, Scope, ScopeDecision, ScopePolicy, Scopes};
 pub use store::{
     AuthorizationCode, AuthorizationRequest, CodeIssue, CodeRedemption, MemoryStore, PendingAuthorization,

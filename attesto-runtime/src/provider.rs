@@ -35,6 +35,14 @@ pub struct Paths {
     /// Dynamic client registration (RFC 7591), default `{prefix}/register`; the RFC 7592 client
     /// configuration endpoint is `{registration}/{client_id}`.
     pub registration: Option<&'static str>,
+    /// The path of the protected resource the host serves (`resource = "/mcp"`), e.g. an MCP
+    /// server: tokens may be issued for it (RFC 8707) and
+    /// [`Attesto::resource_guard`](crate::Attesto::resource_guard) protects it. Not an attesto
+    /// route: the host mounts it.
+    pub resource: Option<&'static str>,
+    /// Where the router serves the resource's metadata (RFC 9728 §3.1): the well-known path followed
+    /// by the resource's path, e.g. `/.well-known/oauth-protected-resource/mcp`.
+    pub resource_metadata: Option<&'static str>,
 }
 
 /// The feature flags of a provider declaration, emitted by the macro as `Type::FEATURES`.

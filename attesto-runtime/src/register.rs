@@ -539,7 +539,7 @@ fn web_url(value: &str) -> bool {
 }
 
 /// Checks one registered redirect URI.
-fn check_redirect_uri(uri: &str, native: bool) -> Result<(), OAuthError> {
+pub(crate) fn check_redirect_uri(uri: &str, native: bool) -> Result<(), OAuthError> {
     let invalid = |reason: &str| invalid_redirect_uri(format!("redirect URI `{}` {reason}", quoted(uri)));
     // Matched byte for byte at the authorization endpoint (RFC 9700 §4.1.3), while URL parsers
     // strip or encode whitespace: the registered text must be what a parser sees.

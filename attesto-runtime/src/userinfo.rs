@@ -43,7 +43,7 @@ async fn userinfo<P: Provider>(
     let view = match guard::authenticate(attesto, method, headers, issuer, &inner.settings.issuer.url_of(path), 0).await
     {
         Ok(view) => view,
-        Err(refusal) => return Ok(refusal.into_response(None)),
+        Err(refusal) => return Ok(refusal.into_response(None, None)),
     };
     let scheme = if view.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer };
     if !view.scopes.contains("openid") {

@@ -20,6 +20,9 @@ use http_body_util::BodyExt as _;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt as _;
 
+pub mod dpop_key;
+pub mod resource;
+
 pub const ISSUER: &str = "https://auth.example.com";
 pub const SECRET: &str = "correct horse battery staple";
 pub const RESOURCE: &str = "https://mcp.example.com/mcp";
@@ -239,6 +242,9 @@ impl EventSink for TestHost {
     fn token_revoked(&self, event: &TokenRevoked<'_>) {
         self.record(format!("revoked {} {} {}", event.client_id, event.subject, event.token_type));
     }
+    fn dpop_proof_replayed(&self, event: &attesto::DpopProofReplayed<'_>) {
+        self.record(format!("dpop_proof_replayed {} {} {}", event.method, event.uri, event.jkt));
+    }
 }
 
 impl TestHost {
@@ -279,6 +285,11 @@ pub fn basic(id: &str, secret: &str) -> String {
     let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let credentials = format!("{}:{}", encode(id), encode(secret));
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials))
+}
+
+/// The time now as a JWT NumericDate (RFC 7519 §2): seconds since 1970.
+pub fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs()
 }
 
 /// The response of `router` to `request`: status, headers and body.
@@ -409,6 +420,88 @@ pub async fn authorize_code(
     assert_eq!(params.get("state").map(String::as_str), Some("xyz"));
     params.get("code").cloned().unwrap_or_else(|| panic!("a code in the redirect, got {params:?}"))
 }
+
+/// The value of the hidden input `name` of an HTML form.
+pub fn hidden_input(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no `{name}` input in {html}")) + marker.len();
+    html[start..].split('"').next().expect("a quoted value").to_owned()
+}
+
+/// `subject`, signed in, opens the authorization request `uri`, which the host sends to attesto's
+/// consent page, and allows it with the page's consent handle and CSRF token: the consent page's
+/// HTML, and the redirect to the client (its URL before `?` and its query parameters).
+pub async fn allow_on_consent_page(
+    router: &Router,
+    uri: &str,
+    subject: &str,
+) -> (String, String, HashMap<String, String>) {
+    let session = session_cookie(subject);
+    let (status, headers, page) = browser_get(router, uri, Some(&session)).await;
+    let page = String::from_utf8(page).expect("UTF-8 page");
+    assert_eq!(status, StatusCode::OK, "the consent page: {page}");
+    let csrf_cookie =
+        headers[header::SET_COOKIE].to_str().expect("ASCII cookie").split(';').next().expect("name=value");
+    let (consent, csrf) = (hidden_input(&page, "attesto_consent"), hidden_input(&page, "attesto_csrf"));
+    let decision = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs([("attesto_consent", consent.as_str()), ("attesto_csrf", &csrf), ("attesto_decision", "allow")])
+        .finish();
+    let cookies = format!("{session}; {csrf_cookie}");
+    let (status, headers, body) = browser_post(router, TestHost::PATHS.authorize, Some(&cookies), &decision).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{}", String::from_utf8_lossy(&body));
+    let (base, params) = redirect_params(&headers);
+    (page, base, params)
+}
+
+/// Implements `ClientStore` and `PrincipalStore` for hosts that know no client and sign nobody
+/// in: for tests of what a provider serves before any flow (discovery, CORS).
+#[allow(unused_macros)]
+macro_rules! host_without_clients {
+    ($($host:ty),* $(,)?) => {$(
+        impl ::attesto::ClientStore for $host {
+            async fn load_client(&self, _: &str) -> Result<Option<::attesto::Client>, ::attesto::HostError> {
+                Ok(None)
+            }
+        }
+        impl ::attesto::PrincipalStore for $host {
+            async fn authenticate(
+                &self,
+                _: &::attesto::LoginRequest<'_>,
+            ) -> Result<::attesto::LoginOutcome, ::attesto::HostError> {
+                Ok(::attesto::LoginOutcome::LoginRequired)
+            }
+        }
+    )*};
+}
+#[allow(unused_imports)]
+pub(crate) use host_without_clients;
+
+/// Implements `RegistrationStore` for hosts whose registration endpoint keeps nothing: for tests
+/// where registration is mounted but is not what they are about.
+#[allow(unused_macros)]
+macro_rules! registration_keeps_nothing {
+    ($($host:ty),* $(,)?) => {$(
+        impl ::attesto::RegistrationStore for $host {
+            async fn create_client(&self, _: &::attesto::ClientRegistration) -> Result<(), ::attesto::HostError> {
+                Ok(())
+            }
+            async fn load_registration(
+                &self,
+                _: &::attesto::ClientId,
+            ) -> Result<Option<::attesto::ClientRegistration>, ::attesto::HostError> {
+                Ok(None)
+            }
+            async fn update_client(&self, _: &::attesto::ClientRegistration) -> Result<bool, ::attesto::HostError> {
+                Ok(false)
+            }
+            async fn delete_client(&self, _: &::attesto::ClientId) -> Result<bool, ::attesto::HostError> {
+                Ok(false)
+            }
+        }
+    )*};
+}
+#[allow(unused_imports)]
+pub(crate) use registration_keeps_nothing;
 
 /// A [`MemoryStore`](attesto::MemoryStore) with knobs, for the tests that need a store to
 /// misbehave: a clock that runs late when codes are redeemed or pending requests taken (so that

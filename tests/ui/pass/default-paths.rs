@@ -30,6 +30,8 @@ fn main() {
             introspection: Some("/oauth/introspect"),
             par: Some("/oauth/par"),
             registration: None,
+            resource: None,
+            resource_metadata: None,
         }
     );
     assert_eq!(

@@ -1,0 +1,276 @@
+//! The app of `examples/mcp_server.rs`: an MCP server (the official Rust SDK, `rmcp`, over
+//! streamable HTTP) at `/mcp`, protected by attesto's guard, with attesto as its authorization
+//! server in the same process. `tests/mcp.rs` includes this file with `#[path]` and serves the
+//! very same app on a loopback port; `guides/mcp.md` quotes it.
+//!
+//! What an MCP client finds here, in the order it looks (MCP authorization, 2025-06-18 and later):
+//!
+//! 1. `POST /mcp` without a token: `401` with `WWW-Authenticate: Bearer scope="mcp:tools",
+//!    resource_metadata="…"` (RFC 6750 §3, RFC 9728 §5.1);
+//! 2. the protected-resource metadata at `/.well-known/oauth-protected-resource/mcp` (RFC 9728),
+//!    naming this server as the authorization server;
+//! 3. the authorization-server metadata at `/.well-known/oauth-authorization-server` (RFC 8414);
+//! 4. open dynamic client registration at `/mcp/oauth/register` (RFC 7591);
+//! 5. the authorization code flow with PKCE S256 and `resource` = the MCP URL (RFC 8707), whose
+//!    access token has that URL as its audience, and which `/mcp` alone accepts.
+#![allow(dead_code, unreachable_pub)]
+
+#[path = "login.rs"]
+mod login;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use attesto::{
+    Attesto, Authenticated, AuthenticatedPrincipal, Client, ClientId, ClientRegistration, ClientStore, ConsentDecision,
+    ConsentPolicy, ConsentRequest, HostError, Key, LoginOutcome, LoginRequest, PrincipalStore, RegistrationStore,
+};
+use rmcp::handler::server::tool::Extension;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, Json, ServerHandler, tool, tool_handler, tool_router};
+
+/// The scope every request to `/mcp` needs: what the authorization server advertises and what
+/// the protected-resource metadata lists, so an MCP client asks for it.
+pub const MCP_SCOPE: &str = "mcp:tools";
+
+/// Who signs in at the authorization endpoint.
+#[derive(Debug, Clone)]
+pub enum SignIn {
+    /// Development only: every authorization request is signed in as this user and approved,
+    /// with no page shown, so that automated MCP clients complete the flow without a browser.
+    AutoApprove(String),
+    /// The example's login page, for one demo user, then attesto's consent page.
+    Login {
+        /// The demo user's name.
+        user: String,
+        /// The demo user's password.
+        password: String,
+    },
+}
+
+/// What the app is built from.
+#[derive(Debug)]
+pub struct Options {
+    /// Where the app is reached, `http://127.0.0.1:PORT`: the issuer, and the origin of the MCP
+    /// server at `{origin}/mcp`.
+    pub origin: String,
+    /// How users sign in.
+    pub sign_in: SignIn,
+    /// The key that signs the access tokens.
+    pub key: Key,
+}
+
+/// The URLs the app serves, for the start-up text and the tests.
+#[derive(Debug, Clone)]
+pub struct Info {
+    /// The issuer (RFC 8414 §2).
+    pub issuer: String,
+    /// The MCP endpoint: the protected resource, and the `aud` of the tokens issued for it.
+    pub mcp_url: String,
+    /// Its protected-resource metadata (RFC 9728 §3.1).
+    pub resource_metadata_url: String,
+    /// The authorization-server metadata (RFC 8414 §3).
+    pub authorization_server_metadata_url: String,
+    /// Dynamic client registration (RFC 7591).
+    pub registration_url: String,
+    /// The login page, when users sign in there.
+    pub login_url: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The authorization server
+// ---------------------------------------------------------------------------------------------
+
+/// The authorization server's host: registered clients in memory, and the sign-in.
+#[derive(Clone)]
+#[attesto::provider(prefix = "/mcp/oauth", registration, resource = "/mcp")]
+pub struct Auth {
+    /// Clients registered through RFC 7591 (MCP clients register themselves on first contact),
+    /// in memory: lost on restart.
+    registrations: Arc<Mutex<HashMap<ClientId, ClientRegistration>>>,
+    sign_in: Arc<HostSignIn>,
+}
+
+/// How [`Auth`] answers "who is signed in?".
+enum HostSignIn {
+    AutoApprove(String),
+    Login(login::Login),
+}
+
+/// No pre-registered clients: every client registers itself (the registered ones are found
+/// through [`RegistrationStore`]).
+impl ClientStore for Auth {
+    async fn load_client(&self, _client_id: &str) -> Result<Option<Client>, HostError> {
+        Ok(None)
+    }
+}
+
+/// Open registration (the default `authorize_registration`), kept in memory.
+impl RegistrationStore for Auth {
+    async fn create_client(&self, registration: &ClientRegistration) -> Result<(), HostError> {
+        let mut clients = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
+        clients.insert(registration.client.client_id.clone(), registration.clone());
+        Ok(())
+    }
+
+    async fn load_registration(&self, client_id: &ClientId) -> Result<Option<ClientRegistration>, HostError> {
+        let clients = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
+        Ok(clients.get(client_id).cloned())
+    }
+
+    async fn update_client(&self, registration: &ClientRegistration) -> Result<bool, HostError> {
+        let mut clients = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
+        Ok(match clients.get_mut(&registration.client.client_id) {
+            Some(slot) => {
+                *slot = registration.clone();
+                true
+            }
+            None => false,
+        })
+    }
+
+    async fn delete_client(&self, client_id: &ClientId) -> Result<bool, HostError> {
+        let mut clients = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
+        Ok(clients.remove(client_id).is_some())
+    }
+}
+
+impl PrincipalStore for Auth {
+    async fn authenticate(&self, request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
+        match &*self.sign_in {
+            // Signed in just now, so `prompt=login` and any `max_age` are satisfied.
+            HostSignIn::AutoApprove(user) => {
+                Ok(LoginOutcome::Authenticated(AuthenticatedPrincipal::new(user.clone(), SystemTime::now())))
+            }
+            HostSignIn::Login(login) => Ok(login.authenticate(request)),
+        }
+    }
+}
+
+impl ConsentPolicy for Auth {
+    async fn consent(
+        &self,
+        _request: &ConsentRequest<'_>,
+        _principal: &AuthenticatedPrincipal,
+    ) -> Result<ConsentDecision, HostError> {
+        Ok(match &*self.sign_in {
+            HostSignIn::AutoApprove(_) => ConsentDecision::Granted,
+            // attesto's consent page: the user sees which client asks for what.
+            HostSignIn::Login(_) => ConsentDecision::Ask,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The MCP server
+// ---------------------------------------------------------------------------------------------
+
+/// The MCP server: two tools.
+#[derive(Debug, Clone, Default)]
+pub struct Tools;
+
+/// The arguments of `add`.
+#[derive(Debug, rmcp::serde::Deserialize, rmcp::schemars::JsonSchema)]
+#[serde(crate = "rmcp::serde")]
+#[schemars(crate = "rmcp::schemars")]
+pub struct AddRequest {
+    /// The first number.
+    pub a: i64,
+    /// The second number.
+    pub b: i64,
+}
+
+/// What `whoami` answers: the caller as the guard authenticated it.
+#[derive(Debug, rmcp::serde::Serialize, rmcp::schemars::JsonSchema)]
+#[serde(crate = "rmcp::serde")]
+#[schemars(crate = "rmcp::schemars")]
+pub struct Caller {
+    /// The signed-in user (the token's `sub`).
+    pub subject: String,
+    /// The MCP client the user authorized (the token's `client_id`).
+    pub client_id: String,
+    /// The scopes the token carries.
+    pub scopes: Vec<String>,
+}
+
+#[tool_router]
+impl Tools {
+    #[tool(description = "Adds two integers.")]
+    fn add(&self, Parameters(AddRequest { a, b }): Parameters<AddRequest>) -> Result<String, ErrorData> {
+        a.checked_add(b)
+            .map(|sum| sum.to_string())
+            .ok_or_else(|| ErrorData::invalid_params("the sum does not fit in a 64-bit integer", None))
+    }
+
+    #[tool(description = "Tells who is calling: the signed-in user, the MCP client, and the scopes granted.")]
+    fn whoami(&self, Extension(parts): Extension<http::request::Parts>) -> Result<Json<Caller>, ErrorData> {
+        // The guard put the caller into the HTTP request; rmcp hands the request's parts to the tool.
+        let who = parts
+            .extensions
+            .get::<Authenticated>()
+            .ok_or_else(|| ErrorData::internal_error("the request did not pass the guard", None))?;
+        Ok(Json(Caller {
+            subject: who.subject.clone(),
+            client_id: who.client_id.to_string(),
+            scopes: who.scopes.iter().map(ToString::to_string).collect(),
+        }))
+    }
+}
+
+#[tool_handler(
+    name = "attesto-mcp-example",
+    version = "0.1.0",
+    instructions = "An MCP server protected by attesto: `add` adds two integers, `whoami` names the caller."
+)]
+impl ServerHandler for Tools {}
+
+// ---------------------------------------------------------------------------------------------
+// The app
+// ---------------------------------------------------------------------------------------------
+
+/// The router (the authorization server, the MCP server behind its guard, the login page) and
+/// its URLs.
+pub fn app(options: Options) -> Result<(axum::Router, Info), Box<dyn std::error::Error + Send + Sync>> {
+    let Options { origin, sign_in, key } = options;
+    let (sign_in, login_routes) = match sign_in {
+        SignIn::AutoApprove(user) => (HostSignIn::AutoApprove(user), None),
+        SignIn::Login { user, password } => {
+            let login = login::Login::new(&origin, Auth::PATHS.authorize, &user, &password);
+            let routes = login.router();
+            (HostSignIn::Login(login), Some(routes))
+        }
+    };
+    let host = Auth { registrations: Arc::default(), sign_in: Arc::new(sign_in) };
+
+    // The issuer is this origin; the declaration's `resource = "/mcp"` makes `{origin}/mcp` the
+    // protected resource: a valid RFC 8707 `resource`, with its RFC 9728 document served.
+    let auth = Attesto::builder(host).issuer(&origin)?.scopes_supported([MCP_SCOPE]).signing_key(key).build()?;
+    let guard = auth.resource_guard()?.require_scopes([MCP_SCOPE]);
+
+    // Stateless streamable HTTP: each request is served on its own and no MCP session outlives
+    // it, so nothing but the access token of *that* request says who is calling (MCP security
+    // best practices: sessions are never authentication). `allowed_hosts` keeps its loopback
+    // default, rmcp's guard against DNS rebinding.
+    let config = StreamableHttpServerConfig::default().with_legacy_session_mode(false).with_json_response(true);
+    let mcp = StreamableHttpService::new(|| Ok(Tools), Arc::new(NeverSessionManager::default()), config);
+    let mcp_path = Auth::PATHS.resource.unwrap_or("/mcp");
+    let protected = axum::Router::new().route_service(mcp_path, mcp).layer(guard.clone());
+
+    let issuer = auth.issuer();
+    let info = Info {
+        issuer: issuer.to_string(),
+        mcp_url: auth.resource_url().unwrap_or_default().to_owned(),
+        resource_metadata_url: guard.resource_metadata_url().to_owned(),
+        authorization_server_metadata_url: issuer.url_of("/.well-known/oauth-authorization-server"),
+        registration_url: Auth::PATHS.registration.map(|path| issuer.url_of(path)).unwrap_or_default(),
+        login_url: login_routes.is_some().then(|| issuer.url_of(login::LOGIN_PATH)),
+    };
+    let mut router = axum::Router::new().merge(auth.router()).merge(protected);
+    if let Some(login_routes) = login_routes {
+        router = router.merge(login_routes);
+    }
+    Ok((router, info))
+}

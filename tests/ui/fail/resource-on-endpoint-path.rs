@@ -1,0 +1,21 @@
+//! The protected resource is the host's route: it cannot take the path of an endpoint.
+
+use attesto::{Client, ClientStore, HostError, LoginOutcome, LoginRequest, PrincipalStore};
+
+#[derive(Clone)]
+#[attesto::provider(resource = "/oauth/token")]
+struct Auth;
+
+impl ClientStore for Auth {
+    async fn load_client(&self, _client_id: &str) -> Result<Option<Client>, HostError> {
+        Ok(None)
+    }
+}
+
+impl PrincipalStore for Auth {
+    async fn authenticate(&self, _request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
+        Ok(LoginOutcome::LoginRequired)
+    }
+}
+
+fn main() {}
