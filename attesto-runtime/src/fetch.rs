@@ -11,7 +11,8 @@
 //!   unspecified address). The connection goes to the addresses checked, so a name that resolves
 //!   differently a second time (DNS rebinding) gains nothing. An address written in the URL is
 //!   checked the same way;
-//! - **redirects**: at most three, to the same scheme, host and port only;
+//! - **redirects**: at most three, to the same scheme, host and port only; none at all for a
+//!   document whose identity is its URL (a client ID metadata document);
 //! - **time**: one deadline for connecting, redirects and reading the body;
 //! - **size**: the body is read up to a cap, whatever `Content-Length` says;
 //! - **scheme**: `https`, or `http` only when the policy allows it (development).
