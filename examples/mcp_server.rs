@@ -121,6 +121,7 @@ fn banner(info: &app::Info, sign_in: &app::SignIn) -> String {
          \n  resource metadata   {prm}\
          \n  AS metadata         {asm}\
          \n  registration        {registration}   (open, RFC 7591)\
+         \n  client ID metadata  {documents}\
          \n  issuer              {issuer}\
          \n{sign_in}\
          \nconnect an MCP client to {mcp}, e.g. the MCP Inspector:\
@@ -134,6 +135,11 @@ fn banner(info: &app::Info, sign_in: &app::SignIn) -> String {
         prm = info.resource_metadata_url,
         asm = info.authorization_server_metadata_url,
         registration = info.registration_url,
+        documents = if cfg!(feature = "fetch") {
+            "accepted: an https URL as client_id is fetched (MCP 2025-11-25)"
+        } else {
+            "not accepted (build with --features fetch to accept them)"
+        },
         issuer = info.issuer,
     )
 }

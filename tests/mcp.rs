@@ -202,6 +202,9 @@ async fn discover(server: &Server) -> Discovered {
     assert_eq!(metadata["code_challenge_methods_supported"], json!(["S256"]));
     assert!(metadata["token_endpoint_auth_methods_supported"].as_array().expect("a list").contains(&json!("none")));
     assert_eq!(metadata["scopes_supported"], json!([app::MCP_SCOPE]));
+    // Client ID metadata documents (MCP 2025-11-25), when the example is built with them.
+    let documents = metadata.get("client_id_metadata_document_supported");
+    assert_eq!(documents, cfg!(feature = "fetch").then_some(&json!(true)), "{metadata}");
     Discovered {
         authorization_endpoint: str_of(&metadata, "authorization_endpoint").to_owned(),
         token_endpoint: str_of(&metadata, "token_endpoint").to_owned(),

@@ -247,7 +247,12 @@ pub fn app(options: Options) -> Result<(axum::Router, Info), Box<dyn std::error:
 
     // The issuer is this origin; the declaration's `resource = "/mcp"` makes `{origin}/mcp` the
     // protected resource: a valid RFC 8707 `resource`, with its RFC 9728 document served.
-    let auth = Attesto::builder(host).issuer(&origin)?.scopes_supported([MCP_SCOPE]).signing_key(key).build()?;
+    let builder = Attesto::builder(host).issuer(&origin)?.scopes_supported([MCP_SCOPE]).signing_key(key);
+    // Built with `--features fetch`: `https` URLs are accepted as client ids too (client ID
+    // metadata documents, which MCP 2025-11-25 clients prefer to registering).
+    #[cfg(feature = "fetch")]
+    let builder = builder.client_metadata_documents(attesto::ClientMetadataDocuments::new());
+    let auth = builder.build()?;
     let guard = auth.resource_guard()?.require_scopes([MCP_SCOPE]);
 
     // Stateless streamable HTTP: each request is served on its own and no MCP session outlives
