@@ -445,6 +445,37 @@ async fn a_slow_document_server_is_given_up_on_at_the_deadline() {
     assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
 }
 
+/// At most `max_concurrent_fetches` documents are fetched at once: with the one slot held by a
+/// slow host, another client id waits at most half the deadline and is refused as busy, without
+/// a request to its host; once the slot is free, it is served.
+#[tokio::test]
+async fn concurrent_fetches_are_bounded() {
+    let documents = Documents::start().await;
+    let slow = documents.url("/slow.json");
+    documents.serve("/slow.json", Reply { delay: Duration::from_secs(3), ..Reply::json(&document(&slow)) });
+    let fast = publish(&documents, "/fast.json", document);
+    // The slow fetch holds the slot for the 2 s deadline; the other lookup waits 1 s of it.
+    let router = router(Some(development().timeout(Duration::from_secs(2)).max_concurrent_fetches(1)));
+
+    let holder = {
+        let router = router.clone();
+        let slow = slow.clone();
+        tokio::spawn(async move { authorize(&router, &slow, &[]).await })
+    };
+    // Until the slow fetch holds the one slot.
+    while documents.hits("/slow.json") == 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_refused(&router, &fast, "too many client ID metadata documents are being fetched at once: try again later")
+        .await;
+    assert_eq!(documents.hits("/fast.json"), 0);
+    // The slow one runs out of time and frees the slot.
+    let (status, _, _) = holder.await.expect("the slow lookup ends");
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_accepted(&router, &fast).await;
+    assert_eq!(documents.hits("/fast.json"), 1);
+}
+
 /// No redirect is followed, to another host (127.0.0.1 → localhost) or within the host: the
 /// document must be served at its URL (draft -02 §5).
 #[tokio::test]
@@ -779,6 +810,13 @@ fn settings_out_of_range_are_refused_at_build() {
         build(ClientMetadataDocuments::new().max_document_bytes(10 * 1024 * 1024)),
         Some(
             "invalid client ID metadata document settings: `max_document_bytes` must be between 256 bytes and 1 MiB"
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        build(ClientMetadataDocuments::new().max_concurrent_fetches(0)),
+        Some(
+            "invalid client ID metadata document settings: `max_concurrent_fetches` must be between 1 and 1024"
                 .to_owned()
         )
     );

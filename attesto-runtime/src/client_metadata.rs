@@ -68,6 +68,9 @@ const MAX_URL_BYTES: usize = 2048;
 ///   cached (§4.4: the server MUST NOT cache error responses or invalid documents), so a client
 ///   that fixes its document is served at once; concurrent lookups of one URL share one fetch,
 ///   so a burst of requests for one client id costs one fetch.
+/// - **Load.** At most 16 documents are fetched at once (a flood of made-up URLs on slow hosts
+///   cannot hold an unbounded number of outgoing connections); a lookup waits for a free slot
+///   at most half the fetch deadline, then the client is refused as busy.
 /// - **Errors.** A document that cannot be fetched or is invalid makes the client id unknown,
 ///   never a `503`: `invalid_client` with a description that names the reason, shown on the error
 ///   page at the authorization endpoint (never redirected: the redirect URI is unverified, §4.3)
@@ -96,6 +99,7 @@ pub struct ClientMetadataDocuments {
     pub(crate) min_cache_ttl: Duration,
     pub(crate) max_cache_ttl: Duration,
     pub(crate) max_cached_documents: usize,
+    pub(crate) max_concurrent_fetches: usize,
     pub(crate) allow_loopback_for_development: bool,
 }
 
@@ -117,6 +121,7 @@ impl ClientMetadataDocuments {
             min_cache_ttl: Duration::from_secs(60),
             max_cache_ttl: Duration::from_secs(24 * 3600),
             max_cached_documents: 1000,
+            max_concurrent_fetches: 16,
             allow_loopback_for_development: false,
         }
     }
@@ -164,6 +169,17 @@ impl ClientMetadataDocuments {
         self
     }
 
+    /// Sets how many documents may be fetched at once (default 16; from 1 to 1024). A lookup
+    /// that finds every slot taken waits for one at most half the fetch
+    /// [`timeout`](Self::timeout), then the client is refused as busy: the bound on the outgoing
+    /// connections that client ids naming slow hosts can hold. (Half: a slot held by a fetch that
+    /// runs into its deadline is not waited for in full.)
+    #[must_use]
+    pub fn max_concurrent_fetches(mut self, fetches: usize) -> Self {
+        self.max_concurrent_fetches = fetches;
+        self
+    }
+
     /// Lets documents be fetched from loopback and private addresses, and over `http` from a
     /// loopback host (`127.0.0.1`, `[::1]`, `localhost`), for a client under development that
     /// serves its document locally. Off by default; a warning is logged when a provider is built
@@ -194,6 +210,9 @@ impl ClientMetadataDocuments {
         }
         if self.max_cached_documents == 0 {
             return Err("`max_cached_documents` must be at least 1");
+        }
+        if !(1..=1024).contains(&self.max_concurrent_fetches) {
+            return Err("`max_concurrent_fetches` must be between 1 and 1024");
         }
         Ok(())
     }
@@ -226,6 +245,8 @@ pub(crate) struct Resolver {
     scopes_supported: Scopes,
     /// Good documents by URL, and fetches in flight. A failed fetch leaves no entry (§4.4).
     cache: Mutex<HashMap<String, Slot>>,
+    /// One permit per fetch that may run at once.
+    fetches: tokio::sync::Semaphore,
 }
 
 impl Resolver {
@@ -239,7 +260,8 @@ impl Resolver {
             // `client_id_url` lets `http` through only for a loopback host.
             allow_http: development,
         })?;
-        Ok(Self { settings, fetcher, scopes_supported, cache: Mutex::new(HashMap::new()) })
+        let fetches = tokio::sync::Semaphore::new(settings.max_concurrent_fetches);
+        Ok(Self { settings, fetcher, scopes_supported, cache: Mutex::new(HashMap::new()), fetches })
     }
 
     /// The client whose document is at `client_id`, from the cache or fetched; or why there is
@@ -312,6 +334,12 @@ impl Resolver {
 
     /// Fetches and checks the document at `url`.
     async fn fetch(&self, url: &Url) -> Result<Cached, String> {
+        let busy = || "too many client ID metadata documents are being fetched at once: try again later".to_owned();
+        // The permit is held for the fetch; the semaphore is never closed.
+        let _permit = tokio::time::timeout(self.settings.timeout / 2, self.fetches.acquire())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
         let (headers, body) = self.fetcher.get_with_headers(url).await.map_err(|error| fetch_reason(&error))?;
         let client = client_from_document(url.as_str(), &body, &self.scopes_supported)?;
         Ok(Cached { client, expires_at: Instant::now() + cache_ttl(&headers, &self.settings) })
