@@ -446,6 +446,41 @@ async fn replayed_code_is_refused_and_revokes_what_it_issued() {
     assert!(events.contains(&"code_reuse_detected first-party".to_owned()), "{events:?}");
 }
 
+#[tokio::test]
+async fn a_replayed_code_revokes_the_access_tokens_of_its_familys_refreshes_too() {
+    let (_, router) = setup();
+    let (verifier, challenge) = pkce();
+    let code = authorize_code(&router, "first-party", WEB_REDIRECT, &challenge, FULL_SCOPE, "alice", &[]).await;
+    let pairs = [("code", code.as_str()), ("code_verifier", &verifier), ("redirect_uri", WEB_REDIRECT)];
+    let (status, _, first) = redeem(&router, Some(&first_party()), &pairs).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    // Two refreshes before the replay: three access tokens of one grant.
+    let mut access = vec![str_of(&first, "access_token").to_owned()];
+    let mut current = str_of(&first, "refresh_token").to_owned();
+    for _ in 0..2 {
+        let (status, _, rotated) = refresh(&router, Some(&first_party()), &current, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{rotated}");
+        access.push(str_of(&rotated, "access_token").to_owned());
+        current = str_of(&rotated, "refresh_token").to_owned();
+    }
+    let other = sign_in(&router, FULL_SCOPE, &[]).await;
+    for token in &access {
+        userinfo_claims(&router, false, token).await;
+    }
+
+    let response = redeem(&router, Some(&first_party()), &pairs).await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "invalid_grant");
+    // RFC 9700 §4.5.3.1: everything the code led to is revoked — the family, the code's access
+    // token, and the access tokens of every refresh of the family.
+    for token in &access {
+        assert_invalid_token(&router, token).await;
+    }
+    let response = refresh(&router, Some(&first_party()), &current, &[]).await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "invalid_grant");
+    // Another sign-in of the same user and client is another grant, untouched.
+    userinfo_claims(&router, false, str_of(&other, "access_token")).await;
+}
+
 /// Fifty redemptions of one code at once: the store takes it once, so at most one gets tokens.
 /// The others are replays, and revoke what the first issued; whether the winner still gets an
 /// answer depends on whether a replay revoked its refresh family before it was created, so the
@@ -894,6 +929,134 @@ async fn userinfo_needs_the_openid_scope() {
     let body = sign_in(&router, "profile read", &[]).await;
     let (status, _, _) = userinfo(&router, false, Some(&format!("Bearer {}", str_of(&body, "access_token")))).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// `TestHost`, except that its principals carry a claim named `grant_id` (attesto's own, which it
+/// must drop), and that it records the family id of every refresh.
+#[derive(Clone)]
+#[attesto::provider]
+struct GrantForger {
+    inner: TestHost,
+    families: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl GrantForger {
+    fn new() -> Self {
+        Self { inner: TestHost::new(), families: std::sync::Arc::default() }
+    }
+
+    fn families(&self) -> Vec<String> {
+        self.families.lock().expect("lock").clone()
+    }
+}
+
+impl ClientStore for GrantForger {
+    async fn load_client(&self, client_id: &str) -> Result<Option<Client>, HostError> {
+        self.inner.load_client(client_id).await
+    }
+}
+
+impl PrincipalStore for GrantForger {
+    async fn authenticate(&self, request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
+        self.inner.authenticate(request).await
+    }
+    async fn build_principal(&self, client: &Client, subject: &str, scopes: &Scopes) -> Result<Principal, HostError> {
+        let mut principal = self.inner.build_principal(client, subject, scopes).await?;
+        principal.claims.insert("grant_id".to_owned(), "forged".into());
+        Ok(principal)
+    }
+}
+
+impl attesto::ConsentPolicy for GrantForger {
+    async fn consent(
+        &self,
+        request: &attesto::ConsentRequest<'_>,
+        principal: &attesto::AuthenticatedPrincipal,
+    ) -> Result<attesto::ConsentDecision, HostError> {
+        self.inner.consent(request, principal).await
+    }
+}
+
+impl attesto::EventSink for GrantForger {
+    fn refresh_rotated(&self, event: &attesto::RefreshRotated<'_>) {
+        self.families.lock().expect("lock").push(event.family_id.to_owned());
+    }
+}
+
+/// The `grant_id` claim of an access token, if any, and how many times the payload names it.
+fn grant_id_of(access_token: &str) -> (Option<String>, usize) {
+    let payload = access_token.split('.').nth(1).expect("a compact JWS");
+    let json = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).expect("base64url claims")).expect("UTF-8");
+    let claims: Value = serde_json::from_str(&json).expect("JSON claims");
+    (claims["grant_id"].as_str().map(str::to_owned), json.matches("\"grant_id\"").count())
+}
+
+#[tokio::test]
+async fn a_host_claim_named_grant_id_never_reaches_an_access_token() {
+    let router = provider(GrantForger::new()).router();
+    // client_credentials has no grant: the host's claim is dropped, the host's other claims kept.
+    let (status, _, body) =
+        token(&router, TOKEN, Some(&basic("service", SECRET)), "grant_type=client_credentials").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let access = str_of(&body, "access_token");
+    assert_eq!(grant_id_of(access), (None, 0));
+    assert_eq!(claims_of(access)["tenant"], "acme");
+    // A code with a refresh token has a grant: attesto's `grant_id`, once, not the host's.
+    let body = sign_in(&router, FULL_SCOPE, &[]).await;
+    let (grant_id, named) = grant_id_of(str_of(&body, "access_token"));
+    assert_eq!(named, 1, "no duplicate claim");
+    assert!(grant_id.is_some_and(|id| id != "forged"));
+}
+
+#[tokio::test]
+async fn grant_id_names_the_refresh_family_of_a_token_and_nothing_else() {
+    let host = GrantForger::new();
+    let router = provider(host.clone()).router();
+    // A code with a refresh token, refreshed twice: one grant id, in every access token of it.
+    let first = sign_in(&router, FULL_SCOPE, &[]).await;
+    let (grant_id, _) = grant_id_of(str_of(&first, "access_token"));
+    let grant_id = grant_id.expect("a `grant_id` in a token issued with a refresh token");
+    let mut refresh_tokens = vec![str_of(&first, "refresh_token").to_owned()];
+    for _ in 0..2 {
+        let (status, _, rotated) =
+            refresh(&router, Some(&first_party()), refresh_tokens.last().expect("one"), &[]).await;
+        assert_eq!(status, StatusCode::OK, "{rotated}");
+        assert_eq!(grant_id_of(str_of(&rotated, "access_token")).0.as_deref(), Some(grant_id.as_str()));
+        refresh_tokens.push(str_of(&rotated, "refresh_token").to_owned());
+    }
+    // Opaque: neither the family id (the store's key, seen here through the events) nor any
+    // refresh token shows in it; it is the documented digest of the family id.
+    let families = host.families();
+    assert_eq!(families.len(), 2, "{families:?}");
+    let family = &families[0];
+    assert!(families.iter().all(|f| f == family), "one family: {families:?}");
+    assert!(!grant_id.contains(family.as_str()) && !family.contains(&grant_id), "{grant_id} / {family}");
+    for refresh_token in &refresh_tokens {
+        assert!(!refresh_token.contains(&grant_id) && !grant_id.contains(refresh_token.as_str()));
+    }
+    let digest = Sha256::new().chain_update(b"attesto grant").chain_update(family.as_bytes()).finalize();
+    assert_eq!(grant_id, b64u(&digest[..16]), "base64url(SHA-256(\"attesto grant\" || family id)[..16])");
+
+    // Another sign-in is another family: another grant id.
+    let second = sign_in(&router, FULL_SCOPE, &[]).await;
+    let other = grant_id_of(str_of(&second, "access_token")).0.expect("a `grant_id`");
+    assert_ne!(other, grant_id);
+    // No family, no grant id: client_credentials, and a code flow without a refresh token.
+    let (status, _, body) =
+        token(&router, TOKEN, Some(&basic("service", SECRET)), "grant_type=client_credentials").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(grant_id_of(str_of(&body, "access_token")), (None, 0));
+    let (verifier, challenge) = pkce();
+    let code = authorize_with_consent(&router, "no-refresh", &challenge, FULL_SCOPE).await;
+    let (status, _, body) = redeem(
+        &router,
+        Some(&basic("no-refresh", SECRET)),
+        &[("code", &code), ("code_verifier", &verifier), ("redirect_uri", WEB_REDIRECT)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("refresh_token").is_none(), "{body}");
+    assert_eq!(grant_id_of(str_of(&body, "access_token")), (None, 0));
 }
 
 /// A host whose client ids and user subjects share one namespace (row ids of one table, say):

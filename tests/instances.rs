@@ -185,3 +185,36 @@ async fn an_access_token_revoked_at_one_instance_is_refused_at_the_other_after_t
     tokio::time::sleep(REFRESH_INTERVAL).await;
     assert_eq!(http.userinfo(&b, access).await.0, StatusCode::UNAUTHORIZED, "refused at B after the interval");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_revoked_at_one_instance_is_refused_at_the_other_after_the_refresh_interval() {
+    let Some(Pair { a, b, http, _schema }) = two_instances().await else { return };
+    // A0 from the code at A, A1 refreshed at B, A2 refreshed at A.
+    let tokens = http.sign_in(&a, &a).await;
+    let mut access = vec![str_of(&tokens, "access_token").to_owned()];
+    let mut refresh_token = str_of(&tokens, "refresh_token").to_owned();
+    for at in [&b, &a] {
+        let (status, _, rotated) = http.refresh(at, &refresh_token).await;
+        assert_eq!(status, StatusCode::OK, "{rotated}");
+        access.push(str_of(&rotated, "access_token").to_owned());
+        refresh_token = str_of(&rotated, "refresh_token").to_owned();
+    }
+    let other = http.sign_in(&a, &a).await;
+    for token in &access {
+        assert_eq!(http.userinfo(&b, token).await.0, StatusCode::OK, "B has read the (empty) list");
+    }
+
+    // RFC 7009 §2.1: revoking the refresh token at A revokes its grant's access tokens.
+    let revocation = Host::PATHS.revocation.expect("revocation is on");
+    let pairs = [("token", refresh_token.as_str()), ("client_id", "native")];
+    let (status, _, body) = http.post(&a, revocation, &pairs, None, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for token in &access {
+        assert_eq!(http.userinfo(&a, token).await.0, StatusCode::UNAUTHORIZED, "refused at once where revoked");
+    }
+    tokio::time::sleep(REFRESH_INTERVAL).await;
+    for token in &access {
+        assert_eq!(http.userinfo(&b, token).await.0, StatusCode::UNAUTHORIZED, "refused at B after the interval");
+    }
+    assert_eq!(http.userinfo(&b, str_of(&other, "access_token")).await.0, StatusCode::OK, "another grant");
+}

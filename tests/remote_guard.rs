@@ -423,6 +423,65 @@ async fn a_revocation_at_the_provider_is_seen_through_the_shared_store_after_the
     assert_accepted(&bearer(&app, "/mcp", &other).await);
 }
 
+/// `alice` signs in to `first-party` at `auth` for the MCP resource and refreshes twice: the
+/// three access tokens of the grant and its current refresh token.
+async fn mcp_grant(auth: &Attesto<TestHost>) -> (Vec<String>, String) {
+    let router = auth.router();
+    let (verifier, challenge) = pkce();
+    let code =
+        authorize_code(&router, "first-party", WEB_REDIRECT, &challenge, "read", "alice", &[("resource", RESOURCE)])
+            .await;
+    let body =
+        format!("grant_type=authorization_code&code={code}&code_verifier={verifier}&redirect_uri={WEB_REDIRECT}");
+    let (status, _, mut tokens) = token(&router, TOKEN, Some(&basic("first-party", SECRET)), &body).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let mut access = vec![tokens["access_token"].as_str().expect("access_token").to_owned()];
+    for _ in 0..2 {
+        let body = format!("grant_type=refresh_token&refresh_token={}", tokens["refresh_token"].as_str().expect("one"));
+        let (status, _, rotated) = token(&router, TOKEN, Some(&basic("first-party", SECRET)), &body).await;
+        assert_eq!(status, StatusCode::OK, "{rotated}");
+        access.push(rotated["access_token"].as_str().expect("access_token").to_owned());
+        tokens = rotated;
+    }
+    (access, tokens["refresh_token"].as_str().expect("refresh_token").to_owned())
+}
+
+#[tokio::test]
+async fn a_grant_revoked_at_the_provider_is_seen_through_the_shared_store_after_the_interval() {
+    let store = Arc::new(MemoryStore::new());
+    let (auth, issuer) = served_provider("", Some(Arc::clone(&store))).await;
+    let interval = Duration::from_millis(200);
+    let guard = RemoteGuard::new(&issuer, RESOURCE)
+        .store(Arc::clone(&store))
+        .revocation_refresh_interval(interval)
+        .build()
+        .await
+        .expect("the guard builds");
+    let app = resource_app(&guard);
+    let (access, refresh_token) = mcp_grant(&auth).await;
+    let (other, _) = mcp_grant(&auth).await;
+    for token in access.iter().chain(&other) {
+        let (status, _, body) = bearer(&app, "/mcp", token).await;
+        assert_eq!((status, &body["subject"]), (StatusCode::OK, &json!("alice")), "{body}");
+    }
+    // RFC 7009 §2.1: the refresh token's revocation revokes the access tokens of its grant.
+    let request = Request::post(REVOKE)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::AUTHORIZATION, basic("first-party", SECRET))
+        .body(Body::from(format!("token={refresh_token}")))
+        .expect("request");
+    let (status, _, body) = send(&auth.router(), request).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    tokio::time::sleep(interval + Duration::from_millis(50)).await;
+    for token in &access {
+        assert_refused(&bearer(&app, "/mcp", token).await, "Bearer", "invalid_token", Some(INVALID));
+    }
+    for token in &other {
+        let (status, _, body) = bearer(&app, "/mcp", token).await;
+        assert_eq!(status, StatusCode::OK, "another grant is untouched: {body}");
+    }
+}
+
 #[tokio::test]
 async fn without_a_shared_store_a_revoked_token_lives_until_it_expires() {
     // The documented limit: the guard cannot see the provider's revocations.

@@ -122,6 +122,89 @@ async fn a_revoked_refresh_token_revokes_its_family() {
     assert!(host.events().contains(&"revoked first-party alice refresh_token".to_owned()), "{:?}", host.events());
 }
 
+/// A grant of `alice` at `first-party` whose refresh token was used `refreshes` times: the
+/// access token of each response (the code's first) and the refresh token now current.
+async fn grant_with_refreshes(router: &Router, refreshes: usize) -> (Vec<String>, Vec<String>) {
+    let tokens = sign_in(router, "first-party", Some(&first_party()), WEB_REDIRECT).await;
+    let mut access = vec![str_of(&tokens, "access_token").to_owned()];
+    let mut refresh = vec![str_of(&tokens, "refresh_token").to_owned()];
+    for _ in 0..refreshes {
+        let current = refresh.last().expect("a refresh token");
+        let (status, rotated) = refresh_status(router, &first_party(), current).await;
+        assert_eq!(status, StatusCode::OK, "{rotated}");
+        access.push(str_of(&rotated, "access_token").to_owned());
+        refresh.push(str_of(&rotated, "refresh_token").to_owned());
+    }
+    (access, refresh)
+}
+
+/// Userinfo refuses `access_token` as `invalid_token` (RFC 6750 §3.1).
+async fn assert_invalid_token(router: &Router, access_token: &str) {
+    let request = Request::get(USERINFO).header(header::AUTHORIZATION, format!("Bearer {access_token}"));
+    let (status, headers, body) = send(router, request.body(Body::empty()).expect("request")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{}", String::from_utf8_lossy(&body));
+    let challenge = headers[header::WWW_AUTHENTICATE].to_str().expect("ASCII challenge");
+    assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
+    let body: Value = serde_json::from_slice(&body).expect("JSON error");
+    assert_eq!(body["error"], "invalid_token");
+}
+
+/// Every one of `access_tokens` is refused at userinfo and inactive at introspection.
+async fn assert_all_revoked(router: &Router, access_tokens: &[String]) {
+    for (i, access) in access_tokens.iter().enumerate() {
+        assert_invalid_token(router, access).await;
+        let inactive = introspect(router, &first_party(), &[("token", access)]).await;
+        assert_eq!(inactive, json!({"active": false}), "access token {i}");
+    }
+}
+
+/// Every one of `access_tokens` works at userinfo and is active at introspection.
+async fn assert_all_active(router: &Router, access_tokens: &[String]) {
+    for (i, access) in access_tokens.iter().enumerate() {
+        assert_eq!(userinfo_status(router, access).await, StatusCode::OK, "access token {i}");
+        assert_eq!(introspect(router, &first_party(), &[("token", access)]).await["active"], true, "{i}");
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_revokes_every_access_token_of_its_grant() {
+    let host = TestHost::new();
+    let router = provider(host.clone()).router();
+    // A0 from the code, A1 and A2 from two refreshes; and another grant of the same user and
+    // client.
+    let (access, refresh) = grant_with_refreshes(&router, 2).await;
+    let (other_access, other_refresh) = grant_with_refreshes(&router, 1).await;
+    assert_all_active(&router, &access).await;
+
+    let current = refresh.last().expect("the current refresh token");
+    assert_revoked_ok(&router, Some(&first_party()), &[("token", current), ("token_type_hint", "refresh_token")]).await;
+    // RFC 7009 §2.1: "SHOULD also invalidate all access tokens based on the same authorization
+    // grant" — the earlier refreshes' too, not only the refresh token's family.
+    assert_all_revoked(&router, &access).await;
+    let (status, body) = refresh_status(&router, &first_party(), current).await;
+    assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &json!("invalid_grant")), "{body}");
+    // The other grant is untouched.
+    assert_all_active(&router, &other_access).await;
+    let (status, body) = refresh_status(&router, &first_party(), other_refresh.last().expect("current")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let revoked = host.events().iter().filter(|e| *e == "revoked first-party alice refresh_token").count();
+    assert_eq!(revoked, 1, "one `token_revoked` event, as before: {:?}", host.events());
+}
+
+#[tokio::test]
+async fn a_reused_refresh_token_revokes_every_access_token_of_its_grant() {
+    let router = test_provider().router();
+    let (access, refresh) = grant_with_refreshes(&router, 2).await;
+    let (other_access, _) = grant_with_refreshes(&router, 1).await;
+    assert_all_active(&router, &access).await;
+
+    // The code's refresh token, rotated out twice, comes back (RFC 9700 §4.14.2).
+    let (status, body) = refresh_status(&router, &first_party(), &refresh[0]).await;
+    assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &json!("invalid_grant")), "{body}");
+    assert_all_revoked(&router, &access).await;
+    assert_all_active(&router, &other_access).await;
+}
+
 #[tokio::test]
 async fn the_hint_is_only_a_hint() {
     let router = test_provider().router();
@@ -399,6 +482,25 @@ async fn a_revocation_at_one_instance_is_refused_by_another_after_the_refresh_in
     tokio::time::sleep(interval).await;
     assert_eq!(userinfo_status(&b, access).await, StatusCode::UNAUTHORIZED, "refused elsewhere after the interval");
     assert_eq!(introspect(&b, &first_party(), &[("token", access)]).await, json!({"active": false}));
+}
+
+#[tokio::test]
+async fn a_grant_revoked_at_one_instance_is_refused_by_another_after_the_refresh_interval() {
+    let (store, key) =
+        (std::sync::Arc::<attesto::MemoryStore>::default(), Key::generate(attesto::Algorithm::ES256).expect("key"));
+    let interval = Duration::from_millis(300);
+    let (a, b) = (instance(&store, &key, interval), instance(&store, &key, interval));
+    let (access, refresh) = grant_with_refreshes(&a, 1).await;
+    let (other_access, _) = grant_with_refreshes(&a, 0).await;
+    // B reads the (empty) list now, and then not again for an interval.
+    assert_all_active(&b, &access).await;
+
+    let current = refresh.last().expect("the current refresh token");
+    assert_revoked_ok(&a, Some(&first_party()), &[("token", current)]).await;
+    assert_all_revoked(&a, &access).await;
+    tokio::time::sleep(interval).await;
+    assert_all_revoked(&b, &access).await;
+    assert_all_active(&b, &other_access).await;
 }
 
 #[tokio::test]

@@ -452,7 +452,8 @@ impl<P: Provider> Builder<P> {
     /// instance may still be accepted by another.
     ///
     /// Revoked access tokens (RFC 7009) are checked in process, so that userinfo and introspection
-    /// cost no store round trip per request. Each instance keeps the revoked `jti`s it knows and
+    /// cost no store round trip per request. Each instance keeps the revoked `jti`s (and revoked
+    /// grants, whose every access token is refused) it knows and
     /// reads the store's list ([`Store::revoked_access_tokens`]) again once its copy is older
     /// than this interval: lazily, on the first check after the interval, one read at a time
     /// (checks that arrive meanwhile wait for that read). So:
@@ -836,19 +837,48 @@ impl FoundClient {
 }
 
 impl<P: Provider> Attesto<P> {
-    /// Revokes an access token by its `jti` until `expires_at`: in the store (for the other
-    /// instances and restarts), then in this process's copy that every token check reads.
+    /// Revokes an access token by its `jti`, the token expiring at `expires_at`: in the store (for
+    /// the other instances and restarts), then in this process's copy that every token check
+    /// reads. Listed until `expires_at` plus [`guard::EXPIRY_SKEW`]: a guard accepts a token that
+    /// long past its `exp`, so a revocation dropped at `exp` would let it through again.
     pub(crate) async fn revoke_access_token(&self, jti: &str, expires_at: SystemTime) -> Result<(), HostError> {
-        self.0.store.revoke_access_token(jti, expires_at).await?;
-        self.0.revoked.insert(jti, expires_at);
+        let until = expires_at + Duration::from_secs(guard::EXPIRY_SKEW);
+        self.0.store.revoke_access_token(jti, until).await?;
+        self.0.revoked.insert(jti, until);
         Ok(())
     }
 
-    /// Whether an access token was revoked, here or (up to one
-    /// [`revocation_refresh_interval`](Builder::revocation_refresh_interval) ago) at any instance
-    /// sharing the store. A store round trip at most once per interval, never per request.
-    pub(crate) async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
-        self.0.revoked.is_revoked(&*self.0.store, jti, now).await
+    /// Revokes the refresh family `family_id` and every access token issued under it, the grant
+    /// (RFC 7009 §2.1; RFC 9700 §4.14.2 and §4.5.3.1): no refresh token of the family works again
+    /// (the family is kept revoked until `family_until`), and neither does any access token whose
+    /// `grant_id` names it (see `revoked.rs`).
+    ///
+    /// The grant is listed until now plus the access-token lifetime (plus the guards' skew, see
+    /// [`revoke_access_token`](Self::revoke_access_token)): the latest expiry of a token of the
+    /// grant, since none is issued once the family is revoked (a refresh that rotated just before
+    /// mints its token a moment after, and the skew covers that moment). The grant goes first:
+    /// should the family's revocation then fail, the client can revoke again with a refresh token
+    /// that still works, while after the reverse failure no token would be left to revoke with.
+    pub(crate) async fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        family_until: SystemTime,
+    ) -> Result<(), HostError> {
+        let grant = revoked::grant_key(&revoked::grant_id(family_id));
+        self.revoke_access_token(&grant, SystemTime::now() + self.0.settings.access_token_ttl).await?;
+        self.0.store.revoke_refresh_family(family_id, family_until).await
+    }
+
+    /// Whether an access token was revoked, by its `jti` or by its grant (`grant_id`), here or (up
+    /// to one [`revocation_refresh_interval`](Builder::revocation_refresh_interval) ago) at any
+    /// instance sharing the store. A store round trip at most once per interval, never per
+    /// request.
+    pub(crate) async fn is_access_token_revoked(
+        &self,
+        token: &crate::jwt::AccessTokenView,
+        now: SystemTime,
+    ) -> Result<bool, HostError> {
+        self.0.revoked.is_revoked(&*self.0.store, &token.jti, token.grant_id.as_deref(), now).await
     }
 
     /// Looks a client up (see [`lookup_client`](Self::lookup_client)); `None` whatever the reason

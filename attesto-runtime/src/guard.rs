@@ -238,9 +238,13 @@ pub(crate) trait TokenAuthority: Send + Sync {
     /// key can be had at all (the provider's keys could never be fetched).
     fn verification_key(&self, kid: &str) -> impl Future<Output = Result<Option<Key>, HostError>> + Send;
 
-    /// Whether the token `jti` was revoked (RFC 7009 §2), without a store round trip per
-    /// request.
-    fn is_token_revoked(&self, jti: &str, now: SystemTime) -> impl Future<Output = Result<bool, HostError>> + Send;
+    /// Whether the token was revoked (RFC 7009 §2), by its `jti` or by the grant it was issued
+    /// under (its `grant_id`, RFC 7009 §2.1), without a store round trip per request.
+    fn is_token_revoked(
+        &self,
+        token: &jwt::AccessTokenView,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send;
 
     /// Whether the token's client still exists. An authority that cannot see the client table
     /// answers `true`: its tokens are then bounded by their lifetime and revocation only.
@@ -265,8 +269,8 @@ impl<P: Provider> TokenAuthority for Attesto<P> {
         Ok(self.0.keys.find(kid).cloned())
     }
 
-    async fn is_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
-        self.is_access_token_revoked(jti, now).await
+    async fn is_token_revoked(&self, token: &jwt::AccessTokenView, now: SystemTime) -> Result<bool, HostError> {
+        self.is_access_token_revoked(token, now).await
     }
 
     async fn client_exists(&self, client_id: &str) -> Result<bool, HostError> {
@@ -333,7 +337,7 @@ pub(crate) async fn authenticate<A: TokenAuthority>(
     if !view.aud.iter().any(|aud| same_audience(aud, audience, normalized.as_deref())) {
         return Err(invalid_token(scheme, "the access token is not meant for this resource").into());
     }
-    if authority.is_token_revoked(&view.jti, now).await? {
+    if authority.is_token_revoked(&view, now).await? {
         return Err(invalid_token(scheme, "the access token is invalid, expired or revoked").into());
     }
     if !authority.client_exists(&view.client_id).await? {

@@ -85,6 +85,10 @@ pub(crate) struct AccessTokenView {
     /// The key the token is bound to, for a DPoP-bound token (RFC 9449 §6.1).
     #[serde(default)]
     pub(crate) cnf: Option<Confirmation>,
+    /// The grant the token was issued under, for a token issued under a refresh family (see
+    /// `revoked::grant_id`): revoking the grant revokes the token (RFC 7009 §2.1).
+    #[serde(default)]
+    pub(crate) grant_id: Option<String>,
 }
 
 /// The confirmation claim of a DPoP-bound access token (RFC 7800 §3.1): the RFC 7638 thumbprint

@@ -18,6 +18,7 @@ use crate::dpop_check::{self, DpopFailure, DpopSettings, NonceKey};
 use crate::error::HostError;
 use crate::fetch::{FetchPolicy, Fetcher};
 use crate::guard::{self, Authenticated, BoxFuture, Check, Guard, Refusal, TokenAuthority};
+use crate::jwt;
 use crate::keys::Key;
 use crate::revoked::{self, RevokedTokens};
 use crate::store::{DynStore, MemoryStore, Store};
@@ -694,9 +695,10 @@ impl TokenAuthority for RemoteAuthority {
         self.keys.key(kid).await
     }
 
-    async fn is_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
+    async fn is_token_revoked(&self, token: &jwt::AccessTokenView, now: SystemTime) -> Result<bool, HostError> {
         match &self.revocations {
-            Some(revocations) => revocations.is_revoked(&*self.store, jti, now).await,
+            // By `jti` and by grant: the provider lists both in the shared store (`revoked.rs`).
+            Some(revocations) => revocations.is_revoked(&*self.store, &token.jti, token.grant_id.as_deref(), now).await,
             // Without the provider's store, revocations cannot be seen (see the module docs).
             None => Ok(false),
         }

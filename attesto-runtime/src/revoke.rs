@@ -100,7 +100,8 @@ async fn find_access<P: Provider>(
     let Ok(view) = jwt::verify_access_token(&inner.keys, token, inner.settings.issuer.as_str(), now) else {
         return Ok(None);
     };
-    if attesto.is_access_token_revoked(&view.jti, SystemTime::now()).await? {
+    // Revoked by its `jti` or with its grant (RFC 7009 §2.1): `active: false` either way.
+    if attesto.is_access_token_revoked(&view, SystemTime::now()).await? {
         return Ok(None);
     }
     // The client the token was issued to, or a resource server it was issued for (its client id
@@ -136,8 +137,9 @@ async fn revoke<P: Provider>(
     match found {
         Some(Found::Refresh(family)) => {
             // RFC 7009 §2.1: revoking a refresh token revokes the grant behind it — the whole
-            // family.
-            inner.store.revoke_refresh_family(&family.family_id, family.expires_at).await?;
+            // family, and the access tokens issued under it ("SHOULD also invalidate all access
+            // tokens based on the same authorization grant").
+            attesto.revoke_refresh_family(&family.family_id, family.expires_at).await?;
             inner.provider.event_sink().token_revoked(&TokenRevoked {
                 client_id: client.client_id.as_str(),
                 subject: &family.principal.subject,

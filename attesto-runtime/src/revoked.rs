@@ -2,8 +2,9 @@
 //! round trip, and refreshed from the store so that every instance learns of every revocation.
 //!
 //! Access tokens are JWTs checked by signature; the only state a check needs is the set of
-//! revoked `jti`s. Reading it from the store for every request would put a database round trip on
-//! every userinfo and introspection call, so each instance keeps a copy and reads the store's list
+//! revoked `jti`s (and revoked grants, see below). Reading it from the store for every request
+//! would put a database round trip on every userinfo and introspection call, so each instance
+//! keeps a copy and reads the store's list
 //! ([`Store::revoked_access_tokens`](crate::Store::revoked_access_tokens)) at most once per
 //! refresh interval, on the request path: the first check after the interval has passed reads it,
 //! and checks that arrive meanwhile wait for that one read instead of starting their own.
@@ -16,13 +17,59 @@
 //!
 //! When the store cannot be read and the copy is older than the interval, the check fails
 //! (`503 temporarily_unavailable`) rather than accept a token that may have been revoked since.
+//!
+//! # Grants
+//!
+//! Revoking a refresh token revokes the grant behind it, and with it every access token issued
+//! under that grant (RFC 7009 §2.1; RFC 9700 §4.14.2 for a reused refresh token and §4.5.3.1 for
+//! a replayed code). Every access token issued under a refresh family carries a `grant_id` claim
+//! ([`grant_id`]), and revoking the family records one more entry in the same list, keyed
+//! [`grant_key`] (`grant:<grant_id>`), until the latest moment a token of that grant can still be
+//! accepted. A check refuses a token whose `jti` *or* whose grant is in the list. So the store
+//! keeps no list of the tokens a family issued, and a grant revocation reaches the other
+//! instances and the `RemoteGuard`s sharing the store exactly as a `jti` does.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sha2::{Digest, Sha256};
+
 use crate::error::HostError;
 use crate::store::DynStore;
+
+/// The domain-separation prefix of a [`grant_id`] hash.
+const GRANT_ID_CONTEXT: &[u8] = b"attesto grant";
+
+/// The prefix of a grant's entry in the list of revoked access tokens.
+///
+/// The `jti`s attesto mints are base64url (RFC 4648 §5, `new_id`), whose alphabet has no `:`, and
+/// only tokens signed by this provider's keys are ever checked against the list: a grant's key
+/// can never equal a token's `jti`, so the two share the list (and the store's table) without
+/// a schema change and without colliding.
+const GRANT_KEY_PREFIX: &str = "grant:";
+
+/// The `grant_id` claim of the access tokens issued under the refresh family `family_id`:
+/// base64url of the first 128 bits of SHA-256(`"attesto grant"` || `family_id`).
+///
+/// Opaque on purpose: the family id is the store's key of the family (and is in the
+/// `refresh_rotated` and reuse events), and tokens are readable by clients and resource servers,
+/// so they carry a one-way, domain-separated digest of it instead. 128 bits, as many as the
+/// family id's own randomness, so that two grants never share an id.
+pub(crate) fn grant_id(family_id: &str) -> String {
+    let digest = Sha256::new().chain_update(GRANT_ID_CONTEXT).chain_update(family_id.as_bytes()).finalize();
+    URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// The key under which the revocation of the grant `grant_id` is listed: `grant:<grant_id>`.
+pub(crate) fn grant_key(grant_id: &str) -> String {
+    let mut key = String::with_capacity(GRANT_KEY_PREFIX.len() + grant_id.len());
+    key.push_str(GRANT_KEY_PREFIX);
+    key.push_str(grant_id);
+    key
+}
 
 /// How often an instance reads the store's revoked access tokens by default.
 pub(crate) const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
@@ -78,11 +125,20 @@ impl RevokedTokens {
         state.tokens.insert(jti.to_owned(), expires_at);
     }
 
-    /// Whether the token `jti` was revoked, by any instance sharing `store`, up to one refresh
-    /// interval ago.
-    pub(crate) async fn is_revoked(&self, store: &dyn DynStore, jti: &str, now: SystemTime) -> Result<bool, HostError> {
+    /// Whether the token `jti`, or the grant `grant_id` it was issued under, was revoked, by any
+    /// instance sharing `store`, up to one refresh interval ago.
+    pub(crate) async fn is_revoked(
+        &self,
+        store: &dyn DynStore,
+        jti: &str,
+        grant_id: Option<&str>,
+        now: SystemTime,
+    ) -> Result<bool, HostError> {
         self.refresh(store).await?;
-        Ok(self.lock().tokens.get(jti).is_some_and(|exp| *exp > now))
+        let grant = grant_id.map(grant_key);
+        let state = self.lock();
+        let listed = |key: &str| state.tokens.get(key).is_some_and(|until| *until > now);
+        Ok(listed(jti) || grant.as_deref().is_some_and(listed))
     }
 
     /// Reads the store's list if the copy is older than the interval; one read at a time.
@@ -220,7 +276,7 @@ mod tests {
         let tasks: Vec<_> = (0..checks)
             .map(|_| {
                 let (revoked, store) = (Arc::clone(revoked), Arc::clone(store));
-                tokio::spawn(async move { revoked.is_revoked(&*store, jti, SystemTime::now()).await })
+                tokio::spawn(async move { revoked.is_revoked(&*store, jti, None, SystemTime::now()).await })
             })
             .collect();
         let mut results = Vec::new();
@@ -238,7 +294,7 @@ mod tests {
         let results = concurrent_checks(&revoked, &store, 50, "elsewhere").await;
         assert!(results.iter().all(|r| matches!(r, Ok(true))), "a revocation in the store is seen at first use");
         for _ in 0..100 {
-            assert!(!revoked.is_revoked(&*store, "other", SystemTime::now()).await.expect("check"));
+            assert!(!revoked.is_revoked(&*store, "other", None, SystemTime::now()).await.expect("check"));
         }
         assert_eq!(store.reads.load(Ordering::SeqCst), 1, "150 checks within one interval: one read");
     }
@@ -248,11 +304,14 @@ mod tests {
         let store = Arc::new(Counting::default());
         let interval = Duration::from_millis(100);
         let revoked = RevokedTokens::new(interval);
-        assert!(!revoked.is_revoked(&*store, "jti", SystemTime::now()).await.expect("check"));
+        assert!(!revoked.is_revoked(&*store, "jti", None, SystemTime::now()).await.expect("check"));
         // Another instance revokes it: the store has it, this copy not yet.
         store.revoke_access_token("jti", SystemTime::now() + HOUR).await.expect("revoke");
         tokio::time::sleep(interval).await;
-        assert!(revoked.is_revoked(&*store, "jti", SystemTime::now()).await.expect("check"), "seen after the interval");
+        assert!(
+            revoked.is_revoked(&*store, "jti", None, SystemTime::now()).await.expect("check"),
+            "seen after the interval"
+        );
         assert_eq!(store.reads.load(Ordering::SeqCst), 2);
     }
 
@@ -262,10 +321,10 @@ mod tests {
         let revoked = RevokedTokens::new(Duration::ZERO);
         // Revoked here, recorded locally but (as if the read raced it) not in the store's list.
         revoked.insert("local", SystemTime::now() + HOUR);
-        assert!(revoked.is_revoked(&*store, "local", SystemTime::now()).await.expect("check"));
-        assert!(revoked.is_revoked(&*store, "local", SystemTime::now()).await.expect("check"));
+        assert!(revoked.is_revoked(&*store, "local", None, SystemTime::now()).await.expect("check"));
+        assert!(revoked.is_revoked(&*store, "local", None, SystemTime::now()).await.expect("check"));
         assert_eq!(store.reads.load(Ordering::SeqCst), 2, "interval zero: each check reads the list");
-        assert!(!revoked.is_revoked(&*store, "local", SystemTime::now() + 2 * HOUR).await.expect("check"));
+        assert!(!revoked.is_revoked(&*store, "local", None, SystemTime::now() + 2 * HOUR).await.expect("check"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -279,6 +338,37 @@ mod tests {
         assert!(reads <= 2, "checks waiting for a failed read share its failure: {reads} reads for 20 checks");
 
         store.down.store(false, Ordering::SeqCst);
-        assert!(!revoked.is_revoked(&*store, "jti", SystemTime::now()).await.expect("the store is back"));
+        assert!(!revoked.is_revoked(&*store, "jti", None, SystemTime::now()).await.expect("the store is back"));
+    }
+
+    #[test]
+    fn a_grant_id_is_an_opaque_digest_of_the_family_id() {
+        let family = crate::store::new_id();
+        let id = super::grant_id(&family);
+        assert_eq!(id, super::grant_id(&family), "one family, one grant id");
+        assert_ne!(id, super::grant_id(&crate::store::new_id()), "two families, two grant ids");
+        assert_eq!(id.len(), 22, "128 bits, base64url without padding: {id}");
+        assert!(id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{id}");
+        assert!(!id.contains(&family) && !family.contains(&id), "the family id does not show through");
+        assert_eq!(super::grant_key(&id), format!("grant:{id}"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_revoked_grant_refuses_every_token_issued_under_it_and_no_other() {
+        let store = Arc::new(Counting::default());
+        let revoked = RevokedTokens::new(Duration::ZERO);
+        let grant = super::grant_id("family");
+        // Revoked by another instance: only the store has it.
+        store.revoke_access_token(&super::grant_key(&grant), SystemTime::now() + HOUR).await.expect("revoke");
+        let now = SystemTime::now();
+        for jti in ["first", "second"] {
+            assert!(revoked.is_revoked(&*store, jti, Some(&grant), now).await.expect("check"), "{jti}");
+            assert!(!revoked.is_revoked(&*store, jti, None, now).await.expect("check"), "{jti} without the grant");
+        }
+        let other = super::grant_id("another family");
+        assert!(!revoked.is_revoked(&*store, "third", Some(&other), now).await.expect("check"));
+        // The raw grant id is not a key: only `grant:<id>` is.
+        assert!(!revoked.is_revoked(&*store, &grant, None, now).await.expect("check"));
+        assert!(!revoked.is_revoked(&*store, "first", Some(&grant), now + 2 * HOUR).await.expect("check"));
     }
 }

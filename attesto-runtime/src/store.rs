@@ -320,7 +320,9 @@ pub trait Store: Send + Sync + 'static {
         until: SystemTime,
     ) -> impl Future<Output = Result<(), HostError>> + Send;
 
-    /// Denies an access token by its `jti` until it expires.
+    /// Denies an access token by its `jti` until it expires. The key is an opaque string: a
+    /// token's `jti`, or `grant:<grant_id>` for every access token issued under a revoked grant
+    /// (a refresh family, RFC 7009 §2.1); a store keeps and lists both alike.
     fn revoke_access_token(
         &self,
         jti: &str,
@@ -334,8 +336,8 @@ pub trait Store: Send + Sync + 'static {
         now: SystemTime,
     ) -> impl Future<Output = Result<bool, HostError>> + Send;
 
-    /// Every access token revoked and not expired at `now`: its `jti` and the expiry it was
-    /// revoked until, each `jti` once.
+    /// Every access-token revocation live at `now`: its key (a `jti`, or `grant:<grant_id>`) and
+    /// the time it was revoked until, each key once.
     ///
     /// [`Attesto`](crate::Attesto) keeps revoked `jti`s in process, so that checking a token
     /// costs no round trip, and refreshes that copy from this list at most once every

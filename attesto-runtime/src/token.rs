@@ -31,14 +31,18 @@ use crate::id_token;
 use crate::jwt;
 use crate::principal::AuthenticatedPrincipal;
 use crate::provider::Provider;
+use crate::revoked;
 use crate::scope::{ScopeDecision, ScopePolicy, Scopes};
 use crate::store::{CodeIssue, CodeRedemption, RefreshFamily, RefreshLookup, Rotation, TokenHash, new_id, new_secret};
 
 /// Parameters that may appear more than once: RFC 8707 §2 `resource`.
 const REPEATABLE: &[&str] = &["resource"];
 
-/// Claims attesto sets itself; host claims never overwrite them (RFC 9068 §2.2).
-const REGISTERED_CLAIMS: &[&str] = &["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "cnf"];
+/// Claims attesto sets itself; host claims never overwrite them (RFC 9068 §2.2). `grant_id` is
+/// attesto's too: a host claim of that name would name a grant (and so a revocation) the token
+/// was not issued under, or slip a token out of its own grant's revocation.
+const REGISTERED_CLAIMS: &[&str] =
+    &["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "cnf", "grant_id"];
 
 /// The scope of OpenID Connect requests (OIDC Core §3.1.2.1).
 const OPENID: &str = "openid";
@@ -102,6 +106,10 @@ struct AccessTokenClaims<'a> {
     /// RFC 9449 §6.1: the thumbprint of the key a DPoP-bound token is bound to.
     #[serde(skip_serializing_if = "Option::is_none")]
     cnf: Option<Confirmation<'a>>,
+    /// The grant (refresh family) the token was issued under, so that revoking the grant revokes
+    /// the token (RFC 7009 §2.1, see `revoked::grant_id`); none for a token without a family.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grant_id: Option<&'a str>,
     #[serde(flatten)]
     extra: &'a serde_json::Map<String, serde_json::Value>,
 }
@@ -263,6 +271,7 @@ async fn client_credentials<P: Provider>(
         &audience,
         GrantType::ClientCredentials,
         &jti,
+        None,
         proof.map(|proof| proof.jkt.as_str()),
     )?;
     Ok(TokenResponse {
@@ -329,7 +338,9 @@ async fn authorization_code<P: Provider>(
     let grant = match inner.store.redeem_code(&TokenHash::of(code), &issue_ids, now).await? {
         CodeRedemption::Redeemed(grant) => grant,
         CodeRedemption::Replayed(first) => {
-            inner.store.revoke_refresh_family(&first.family_id, now + inner.settings.refresh_token_ttl).await?;
+            // The family with the access tokens of its refreshes (its grant), and the code's own
+            // access token by `jti`, which carries no grant when the code made no family.
+            attesto.revoke_refresh_family(&first.family_id, now + inner.settings.refresh_token_ttl).await?;
             attesto.revoke_access_token(&first.access_token_jti, first.access_token_expires_at).await?;
             provider.event_sink().code_reuse_detected(&CodeReuseDetected {
                 client_id: client.client_id.as_str(),
@@ -391,6 +402,8 @@ async fn authorization_code<P: Provider>(
     } else {
         None
     };
+    // The access token belongs to the grant only when there is one to revoke it with.
+    let grant_id = refresh.is_some().then(|| revoked::grant_id(&issue_ids.family_id));
     respond_with_tokens(
         attesto,
         &client,
@@ -400,6 +413,7 @@ async fn authorization_code<P: Provider>(
         request.nonce.as_deref(),
         GrantType::AuthorizationCode,
         &issue_ids.access_token_jti,
+        grant_id.as_deref(),
         refresh,
         proof,
     )
@@ -492,6 +506,7 @@ async fn refresh_token<P: Provider>(
         None,
         GrantType::RefreshToken,
         &new_id(),
+        Some(&revoked::grant_id(&family.family_id)),
         Some(next),
         proof,
     )
@@ -501,7 +516,8 @@ async fn refresh_token<P: Provider>(
 /// Revokes a family whose rotated-out token was presented, and reports it.
 async fn reuse_detected<P: Provider>(attesto: &Attesto<P>, family: &RefreshFamily) -> Result<OAuthError, OAuthError> {
     let inner = &attesto.0;
-    inner.store.revoke_refresh_family(&family.family_id, family.expires_at).await?;
+    // RFC 9700 §4.14.2: the family, and the access tokens issued under it.
+    attesto.revoke_refresh_family(&family.family_id, family.expires_at).await?;
     inner.provider.event_sink().refresh_reuse_detected(&RefreshReuseDetected {
         client_id: family.client_id.as_str(),
         subject: &family.principal.subject,
@@ -523,6 +539,7 @@ async fn respond_with_tokens<P: Provider>(
     nonce: Option<&str>,
     grant_type: GrantType,
     jti: &str,
+    grant_id: Option<&str>,
     refresh_token: Option<String>,
     proof: Option<&VerifiedProof>,
 ) -> Result<TokenResponse, OAuthError> {
@@ -532,7 +549,7 @@ async fn respond_with_tokens<P: Provider>(
     // The subject is the authenticated user's: the host shapes claims, not identity.
     let jkt = proof.map(|proof| proof.jkt.as_str());
     let access_token =
-        issue(attesto, client, &user.subject, &principal.claims, scopes, audience, grant_type, jti, jkt)?;
+        issue(attesto, client, &user.subject, &principal.claims, scopes, audience, grant_type, jti, grant_id, jkt)?;
     let id_token = if P::FEATURES.openid && scopes.contains(OPENID) {
         let extra = provider.build_id_token_claims(client, user, scopes).await?;
         Some(id_token::mint(
@@ -561,8 +578,8 @@ async fn respond_with_tokens<P: Provider>(
     })
 }
 
-/// Mints an access token: one signature, no store write. With `jkt`, the token is bound to that
-/// DPoP key (RFC 9449 §6.1).
+/// Mints an access token: one signature, no store write. With `grant_id`, the token belongs to
+/// that grant (revoked with it); with `jkt`, it is bound to that DPoP key (RFC 9449 §6.1).
 #[allow(clippy::too_many_arguments)]
 fn issue<P: Provider>(
     attesto: &Attesto<P>,
@@ -573,6 +590,7 @@ fn issue<P: Provider>(
     audience: &[String],
     grant_type: GrantType,
     jti: &str,
+    grant_id: Option<&str>,
     jkt: Option<&str>,
 ) -> Result<String, OAuthError> {
     let inner = &attesto.0;
@@ -603,6 +621,7 @@ fn issue<P: Provider>(
         client_id: client.client_id.as_str(),
         scope: &scope,
         cnf: jkt.map(|jkt| Confirmation { jkt }),
+        grant_id,
         extra,
     };
     let access_token = jwt::encode(inner.keys.signing_key(), jwt::ACCESS_TOKEN_TYP, &claims).map_err(|error| {
