@@ -75,7 +75,17 @@ pub(crate) struct Fetcher {
 impl Fetcher {
     /// A client for `policy`, which follows redirects within the origin of the URL asked for.
     pub(crate) fn new(policy: FetchPolicy) -> Result<Self, FetchError> {
-        Self::build(policy, true)
+        Self::build(policy, true, Vec::new())
+    }
+
+    /// As [`new`](Self::new), trusting the root certificates `extra_roots` in addition to the
+    /// platform's (a provider whose certificate comes from a private CA). Fails if one of them
+    /// cannot be loaded as a trust anchor.
+    pub(crate) fn with_extra_roots(
+        policy: FetchPolicy,
+        extra_roots: Vec<reqwest::Certificate>,
+    ) -> Result<Self, FetchError> {
+        Self::build(policy, true, extra_roots)
     }
 
     /// A client for `policy` that follows no redirect: a 3xx answer is [`FetchError::Status`].
@@ -83,10 +93,14 @@ impl Fetcher {
     /// document's `client_id` must be the URL it was fetched at, draft-ietf-oauth-client-id-
     /// metadata-document-02 §4, and §5 forbids following redirects).
     pub(crate) fn without_redirects(policy: FetchPolicy) -> Result<Self, FetchError> {
-        Self::build(policy, false)
+        Self::build(policy, false, Vec::new())
     }
 
-    fn build(policy: FetchPolicy, follow_redirects: bool) -> Result<Self, FetchError> {
+    fn build(
+        policy: FetchPolicy,
+        follow_redirects: bool,
+        extra_roots: Vec<reqwest::Certificate>,
+    ) -> Result<Self, FetchError> {
         let same_origin_redirects = reqwest::redirect::Policy::custom(|attempt| {
             // Same scheme, host and port as the URL asked for, three hops at most: a document
             // may move within its server, never to another one.
@@ -107,6 +121,9 @@ impl Fetcher {
             .connect_timeout(policy.timeout)
             .no_proxy()
             .https_only(!policy.allow_http)
+            // Merged into the platform verifier's roots, not instead of them: the platform's
+            // trust (and its revocation checks) still applies to every other certificate.
+            .tls_certs_merge(extra_roots)
             .dns_resolver(Arc::new(Resolver { allow_private: policy.allow_private_addresses }))
             .user_agent(concat!("attesto/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -197,6 +214,15 @@ fn transport(error: &reqwest::Error) -> FetchError {
     while let Some(current) = source {
         if current.downcast_ref::<AddressRefused>().is_some() {
             return FetchError::Address;
+        }
+        // rustls' `Error::InvalidCertificate` (its text is all that reaches here, rustls being
+        // reqwest's); named so that an operator sees a CA to add or a host name to fix, not
+        // a network problem. Its details are left out: the names in a certificate are the
+        // server's text, and no server's text goes into these messages.
+        if current.to_string().starts_with("invalid peer certificate") {
+            return FetchError::Transport(
+                "the server's TLS certificate was refused (not from a trusted CA, or not for this host)".to_owned(),
+            );
         }
         source = current.source();
     }

@@ -16,7 +16,7 @@ use crate::config::{ConfigError, Issuer};
 use crate::dpop::{self, VerifiedProof};
 use crate::dpop_check::{self, DpopFailure, DpopSettings, NonceKey};
 use crate::error::HostError;
-use crate::fetch::{FetchPolicy, Fetcher};
+use crate::fetch::{FetchError, FetchPolicy, Fetcher};
 use crate::guard::{self, Authenticated, BoxFuture, Check, Guard, Refusal, TokenAuthority};
 use crate::jwt;
 use crate::keys::Key;
@@ -102,6 +102,13 @@ pub enum RemoteGuardError {
         /// What went wrong.
         reason: String,
     },
+    /// A PEM text given to [`RemoteGuard::root_certificate_pem`] is not one or more CA
+    /// certificates.
+    #[error("the root certificate given to `root_certificate_pem` is not usable: {reason}")]
+    RootCertificate {
+        /// What is wrong with it.
+        reason: &'static str,
+    },
 }
 
 /// Builds a [`Guard`] for a resource server that runs without the provider in its process: the
@@ -137,6 +144,9 @@ pub enum RemoteGuardError {
 ///   key) keeps the keys the guard has — the provider may be briefly away, its tokens are still
 ///   good — and logs a warning.
 ///
+/// The provider's certificate is verified against the platform's trust store, plus the CAs given
+/// to [`root_certificate_pem`](Self::root_certificate_pem) (a provider behind a private CA).
+///
 /// Keys without a `kid`, private keys, keys whose `use` is not `sig` or whose `key_ops` lack
 /// `verify`, and keys of a type or algorithm attesto does not verify are skipped.
 ///
@@ -162,6 +172,8 @@ pub struct RemoteGuard {
     jwks_min_refresh_interval: Duration,
     dpop_nonce_secret: Option<[u8; 32]>,
     tolerate_unreachable_provider: bool,
+    /// The PEM texts of [`root_certificate_pem`](Self::root_certificate_pem), parsed by `build`.
+    root_certificates: Vec<String>,
 }
 
 impl std::fmt::Debug for RemoteGuard {
@@ -176,6 +188,7 @@ impl std::fmt::Debug for RemoteGuard {
             .field("jwks_min_refresh_interval", &self.jwks_min_refresh_interval)
             .field("require_dpop_nonce", &self.dpop_nonce_secret.is_some())
             .field("tolerate_unreachable_provider", &self.tolerate_unreachable_provider)
+            .field("root_certificates", &self.root_certificates.len())
             .finish()
     }
 }
@@ -196,6 +209,7 @@ impl RemoteGuard {
             jwks_min_refresh_interval: DEFAULT_JWKS_MIN_REFRESH_INTERVAL,
             dpop_nonce_secret: None,
             tolerate_unreachable_provider: false,
+            root_certificates: Vec::new(),
         }
     }
 
@@ -268,6 +282,31 @@ impl RemoteGuard {
         self
     }
 
+    /// Trusts the CA certificate(s) of `pem` (one or more `-----BEGIN CERTIFICATE-----` blocks)
+    /// for this guard's fetches of the metadata and the JWKS, in addition to the platform's
+    /// trust store: for a provider whose certificate comes from a private CA. May be called more
+    /// than once; every CA given is trusted. The host name is still checked against the
+    /// certificate, and the other roots still apply.
+    ///
+    /// A text that is not PEM certificates fails [`build`](Self::build) with
+    /// [`RemoteGuardError::RootCertificate`].
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// use attesto_runtime::RemoteGuard;
+    ///
+    /// let ca = std::fs::read_to_string("/etc/attesto/internal-ca.pem")?;
+    /// let guard = RemoteGuard::new("https://auth.internal.example", "https://mcp.example.com/mcp")
+    ///     .root_certificate_pem(&ca)
+    ///     .build()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn root_certificate_pem(mut self, pem: &str) -> Self {
+        self.root_certificates.push(pem.to_owned());
+        self
+    }
+
     /// Checks the configuration, fetches the provider's metadata (unless
     /// [`jwks_uri`](Self::jwks_uri) is set) and its JWKS, and starts the periodic refresh.
     ///
@@ -305,7 +344,8 @@ impl RemoteGuard {
                 jwks_uri: OnceLock::new(),
             },
         };
-        let fetchers = Fetchers::new(&source)?;
+        let roots = parse_root_certificates(&self.root_certificates)?;
+        let fetchers = Fetchers::new(&source, roots)?;
         let keys = Arc::new(RemoteKeys {
             issuer: self.issuer.clone(),
             fetchers,
@@ -401,6 +441,24 @@ fn fetchable_url(what: &'static str, text: &str) -> Result<Url, RemoteGuardError
     }
 }
 
+/// The certificates of the PEM texts given to [`RemoteGuard::root_certificate_pem`]; a text
+/// without any certificate is refused rather than ignored, so that a wrong file is not a silent
+/// no-op that shows only as a failed fetch.
+fn parse_root_certificates(pems: &[String]) -> Result<Vec<reqwest::Certificate>, RemoteGuardError> {
+    let mut roots = Vec::new();
+    for pem in pems {
+        let certificates = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+            .map_err(|_| RemoteGuardError::RootCertificate { reason: "a PEM certificate block is not valid base64" })?;
+        if certificates.is_empty() {
+            return Err(RemoteGuardError::RootCertificate {
+                reason: "it holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)",
+            });
+        }
+        roots.extend(certificates);
+    }
+    Ok(roots)
+}
+
 /// The clients of the fetches: `https` anywhere, and plain `http` for the loopback URLs that
 /// [`fetchable_url`] let through. Private addresses are allowed: the URLs are the operator's.
 #[derive(Debug)]
@@ -410,7 +468,7 @@ struct Fetchers {
 }
 
 impl Fetchers {
-    fn new(source: &JwksSource) -> Result<Self, RemoteGuardError> {
+    fn new(source: &JwksSource, extra_roots: Vec<reqwest::Certificate>) -> Result<Self, RemoteGuardError> {
         let policy = |allow_http| FetchPolicy {
             timeout: FETCH_TIMEOUT,
             max_bytes: FETCH_MAX_BYTES,
@@ -419,18 +477,30 @@ impl Fetchers {
         };
         // Making a client fails only when the TLS backend cannot start: reported against the
         // first URL it was to fetch.
-        let client = |allow_http| {
-            Fetcher::new(policy(allow_http)).map_err(|error| {
-                let reason = format!("no HTTP client could be made: {error}");
-                match source {
-                    JwksSource::Configured(url) => RemoteGuardError::Jwks { url: url.to_string(), reason },
-                    JwksSource::Discovered { metadata_url, .. } => {
-                        RemoteGuardError::Metadata { url: metadata_url.to_string(), reason }
-                    }
+        let no_client = |error: FetchError| {
+            let reason = format!("no HTTP client could be made: {error}");
+            match source {
+                JwksSource::Configured(url) => RemoteGuardError::Jwks { url: url.to_string(), reason },
+                JwksSource::Discovered { metadata_url, .. } => {
+                    RemoteGuardError::Metadata { url: metadata_url.to_string(), reason }
                 }
-            })
+            }
         };
-        Ok(Self { https: client(false)?, loopback_http: client(true)? })
+        let loopback_http = Fetcher::new(policy(true)).map_err(no_client)?;
+        // The extra roots are for TLS: the plain-http client has no use for them.
+        let has_extra_roots = !extra_roots.is_empty();
+        let https = match Fetcher::with_extra_roots(policy(false), extra_roots) {
+            Ok(https) => https,
+            // A client without them was just made: a certificate is what failed (its DER is
+            // not a certificate the verifier can take as a trust anchor).
+            Err(_) if has_extra_roots => {
+                return Err(RemoteGuardError::RootCertificate {
+                    reason: "a certificate cannot be loaded as a trust anchor",
+                });
+            }
+            Err(error) => return Err(no_client(error)),
+        };
+        Ok(Self { https, loopback_http })
     }
 
     /// The client for `url`, one that [`fetchable_url`] accepted.
