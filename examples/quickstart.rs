@@ -116,7 +116,8 @@ impl ClientStore for Demo {
 /// Where the registered clients live: in memory (lost on restart), or in the `--database`.
 #[derive(Clone)]
 enum Registrations {
-    Memory(Arc<Mutex<HashMap<ClientId, ClientRegistration>>>),
+    /// In memory, bounded, unused registrations forgotten after a day.
+    Memory(attesto::MemoryRegistrations),
     #[cfg(feature = "sqlite")]
     Sqlite(attesto::SqliteRegistrations),
     #[cfg(feature = "postgres")]
@@ -128,11 +129,7 @@ enum Registrations {
 impl RegistrationStore for Demo {
     async fn create_client(&self, registration: &ClientRegistration) -> Result<(), HostError> {
         match &self.registrations {
-            Registrations::Memory(memory) => {
-                let mut memory = memory.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-                memory.insert(registration.client.client_id.clone(), registration.clone());
-                Ok(())
-            }
+            Registrations::Memory(memory) => memory.create_client(registration).await,
             #[cfg(feature = "sqlite")]
             Registrations::Sqlite(sqlite) => sqlite.create_client(registration).await,
             #[cfg(feature = "postgres")]
@@ -142,10 +139,7 @@ impl RegistrationStore for Demo {
 
     async fn load_registration(&self, client_id: &ClientId) -> Result<Option<ClientRegistration>, HostError> {
         match &self.registrations {
-            Registrations::Memory(memory) => {
-                let memory = memory.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-                Ok(memory.get(client_id).cloned())
-            }
+            Registrations::Memory(memory) => memory.load_registration(client_id).await,
             #[cfg(feature = "sqlite")]
             Registrations::Sqlite(sqlite) => sqlite.load_registration(client_id).await,
             #[cfg(feature = "postgres")]
@@ -155,16 +149,7 @@ impl RegistrationStore for Demo {
 
     async fn update_client(&self, registration: &ClientRegistration) -> Result<bool, HostError> {
         match &self.registrations {
-            Registrations::Memory(memory) => {
-                let mut memory = memory.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-                Ok(match memory.get_mut(&registration.client.client_id) {
-                    Some(slot) => {
-                        *slot = registration.clone();
-                        true
-                    }
-                    None => false,
-                })
-            }
+            Registrations::Memory(memory) => memory.update_client(registration).await,
             #[cfg(feature = "sqlite")]
             Registrations::Sqlite(sqlite) => sqlite.update_client(registration).await,
             #[cfg(feature = "postgres")]
@@ -174,14 +159,21 @@ impl RegistrationStore for Demo {
 
     async fn delete_client(&self, client_id: &ClientId) -> Result<bool, HostError> {
         match &self.registrations {
-            Registrations::Memory(memory) => {
-                let mut memory = memory.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-                Ok(memory.remove(client_id).is_some())
-            }
+            Registrations::Memory(memory) => memory.delete_client(client_id).await,
             #[cfg(feature = "sqlite")]
             Registrations::Sqlite(sqlite) => sqlite.delete_client(client_id).await,
             #[cfg(feature = "postgres")]
             Registrations::Postgres(postgres) => postgres.delete_client(client_id).await,
+        }
+    }
+
+    /// Only the memory store forgets registrations that never obtained a token; the database
+    /// ones keep them (their tables have no such column).
+    async fn registration_used(&self, client_id: &ClientId) -> Result<(), HostError> {
+        match &self.registrations {
+            Registrations::Memory(memory) => memory.registration_used(client_id).await,
+            #[cfg(any(feature = "sqlite", feature = "postgres"))]
+            _ => Ok(()),
         }
     }
 }
@@ -237,7 +229,7 @@ impl Database {
 
     fn registrations(&self) -> Registrations {
         match self {
-            Self::Memory => Registrations::Memory(Arc::default()),
+            Self::Memory => Registrations::Memory(attesto::MemoryRegistrations::new()),
             #[cfg(feature = "sqlite")]
             Self::Sqlite(store, _) => Registrations::Sqlite(store.registrations()),
             #[cfg(feature = "postgres")]

@@ -212,8 +212,21 @@ async fn an_unregistered_redirect_uri_is_checked_before_anything_else_is_reporte
 #[tokio::test]
 async fn a_missing_redirect_uri_uses_the_only_registered_one() {
     let router = test_provider().router();
-    let params = without(request("first-party", WEB_REDIRECT, &[]), &["redirect_uri"]);
+    // OAuth 2.1 §4.1.1: optional for a client with one registered redirect URI, outside OpenID
+    // Connect.
+    let params = with(without(request("first-party", WEB_REDIRECT, &[]), &["redirect_uri", "scope"]), "scope", "read");
     assert_code(&get_as_alice(&router, &params).await, WEB_REDIRECT);
+}
+
+#[tokio::test]
+async fn an_openid_request_without_redirect_uri_is_refused() {
+    // OIDC Core §3.1.2.1: `redirect_uri` is REQUIRED in an OpenID Connect request, even for a
+    // client with a single registered one.
+    let router = test_provider().router();
+    let params = without(request("first-party", WEB_REDIRECT, &[]), &["redirect_uri"]);
+    let params =
+        assert_redirect_error(&get_as_alice(&router, &params).await, WEB_REDIRECT, "invalid_request", Some("xyz"));
+    assert_eq!(params["error_description"], "an OpenID Connect request must send `redirect_uri`");
 }
 
 #[tokio::test]
@@ -611,7 +624,7 @@ async fn a_sign_in_during_the_request_satisfies_any_max_age() {
     let params = request("first-party", WEB_REDIRECT, &[("max_age", "0")]);
     let resume = login_return_to(&get(&router, &params, None).await);
     let now = session_cookie_at("alice", SystemTime::now());
-    assert_code(&browser_get(&router, &local(&resume), Some(&now)).await, WEB_REDIRECT);
+    assert_code(&browser_get(&router, &local(&resume), Some(&resume.with(&now))).await, WEB_REDIRECT);
     // A session from before the request is still too old for `max_age=0`.
     let old = session_cookie_at("alice", SystemTime::now() - Duration::from_secs(5));
     assert_redirect_error(&get(&router, &params, Some(&old)).await, WEB_REDIRECT, "login_required", Some("xyz"));
@@ -627,8 +640,28 @@ async fn a_malformed_max_age_is_invalid_request() {
     }
 }
 
-/// The `return_to` of a redirect to the host's login page: the resume URI.
-fn login_return_to(reply: &Reply) -> String {
+/// Where the host's login page sends the browser back: the resume URI, and the cookie that binds
+/// it to the browser that was sent to the login page.
+struct Resume {
+    uri: String,
+    /// `name=value`, as the browser sends it back.
+    cookie: String,
+}
+
+impl Resume {
+    /// The handle in the resume URI.
+    fn handle(&self) -> &str {
+        &self.uri[RESUME_PREFIX.len()..]
+    }
+
+    /// The browser's cookies on the way back: the login cookie and `session`.
+    fn with(&self, session: &str) -> String {
+        format!("{}; {session}", self.cookie)
+    }
+}
+
+/// The `return_to` of a redirect to the host's login page, and the login cookie set with it.
+fn login_return_to(reply: &Reply) -> Resume {
     let (status, headers, body) = reply;
     assert_eq!(*status, StatusCode::SEE_OTHER, "{}", text(body));
     let (base, params) = redirect_params(headers);
@@ -636,13 +669,26 @@ fn login_return_to(reply: &Reply) -> String {
     let return_to = params.get("return_to").cloned().unwrap_or_else(|| panic!("return_to in {params:?}"));
     assert!(return_to.starts_with(RESUME_PREFIX), "{return_to}");
     let handle = &return_to[RESUME_PREFIX.len()..];
-    assert_eq!(handle.len(), 43, "a 256-bit handle: {handle}");
+    // A sealed request (nonce, ciphertext, tag), base64url: nothing is stored meanwhile.
+    assert!(handle.len() > 100, "a sealed request: {handle}");
     assert!(handle.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'), "{handle}");
-    return_to
+    let set_cookie = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("__Host-attesto-login-"))
+        .unwrap_or_else(|| panic!("a login cookie in {headers:?}"));
+    assert!(
+        set_cookie.contains("; HttpOnly") && set_cookie.contains("; Secure") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap_or_default().to_owned();
+    Resume { uri: return_to, cookie }
 }
 
 /// The path and query of an absolute resume URI, to GET through the router.
-fn local(uri: &str) -> String {
+fn local(resume: &Resume) -> String {
+    let uri = &resume.uri;
     uri.strip_prefix("https://auth.example.com").unwrap_or_else(|| panic!("not on the issuer: {uri}")).to_owned()
 }
 
@@ -654,7 +700,7 @@ async fn prompt_login_makes_the_host_sign_the_user_in_again() {
     assert!(has_event(&host, "authenticate force_login=true"), "{:?}", host.events());
     let resume = login_return_to(&reply);
     // The user signs in again: a fresh session.
-    let reply = browser_get(&router, &local(&resume), Some(&session_cookie("alice"))).await;
+    let reply = browser_get(&router, &local(&resume), Some(&resume.with(&session_cookie("alice")))).await;
     assert_code(&reply, WEB_REDIRECT);
     // On the way back the host is not asked to force a login again.
     assert_eq!(host.events().iter().filter(|e| *e == "authenticate force_login=true").count(), 1);
@@ -668,7 +714,7 @@ async fn prompt_login_is_not_satisfied_by_the_old_session() {
     let resume = login_return_to(&get_as_alice(&router, &params).await);
     // Back from the login page with a session that was there before the request.
     let stale = session_cookie_at("alice", SystemTime::now() - Duration::from_secs(120));
-    let reply = browser_get(&router, &local(&resume), Some(&stale)).await;
+    let reply = browser_get(&router, &local(&resume), Some(&resume.with(&stale))).await;
     assert_redirect_error(&reply, WEB_REDIRECT, "login_required", Some("xyz"));
 }
 
@@ -687,12 +733,12 @@ async fn the_login_round_trip_resumes_the_request_once() {
     assert!(has_event(&host, "authenticate force_login=false"));
 
     // Back from the login page, signed in.
-    let reply = browser_get(&router, &local(&resume), Some(&session_cookie("alice"))).await;
+    let reply = browser_get(&router, &local(&resume), Some(&resume.with(&session_cookie("alice")))).await;
     let code = assert_code(&reply, WEB_REDIRECT);
     assert!(has_event(&host, "code_issued first-party alice openid"), "{:?}", host.events());
 
     // The same resume URL again: used up, shown to the user, not redirected.
-    let reply = browser_get(&router, &local(&resume), Some(&session_cookie("alice"))).await;
+    let reply = browser_get(&router, &local(&resume), Some(&resume.with(&session_cookie("alice")))).await;
     assert_page(&reply, StatusCode::BAD_REQUEST, "invalid_request");
 
     // The code is good at the token endpoint with the verifier.
@@ -715,7 +761,7 @@ async fn the_login_round_trip_resumes_the_request_once() {
 async fn a_resumed_request_is_still_checked_against_a_session_it_cannot_use() {
     let router = test_provider().router();
     let resume = login_return_to(&get(&router, &request("first-party", WEB_REDIRECT, &[]), None).await);
-    let reply = browser_get(&router, &local(&resume), Some(&session_cookie("nobody"))).await;
+    let reply = browser_get(&router, &local(&resume), Some(&resume.with(&session_cookie("nobody")))).await;
     assert_redirect_error(&reply, WEB_REDIRECT, "login_required", Some("xyz"));
 }
 
@@ -724,17 +770,18 @@ async fn a_forged_resume_handle_gets_a_page() {
     let router = test_provider().router();
     // A started request exists; the forged handles are not it.
     let resume = login_return_to(&get(&router, &request("first-party", WEB_REDIRECT, &[]), None).await);
-    let real = &resume[RESUME_PREFIX.len()..];
+    let real = resume.handle();
     let mut flipped = real.as_bytes().to_vec();
     flipped[0] = if flipped[0] == b'A' { b'B' } else { b'A' };
     let flipped = String::from_utf8(flipped).expect("ASCII");
     let cookie = session_cookie("alice");
-    for forged in ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "x", flipped.as_str(), &real[..42]] {
+    let cookies = resume.with(&cookie);
+    for forged in ["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "x", flipped.as_str(), &real[..real.len() - 1]] {
         let uri = authorize_url(AUTHORIZE, &[("attesto_resume", forged)]);
-        assert_page(&browser_get(&router, &uri, Some(&cookie)).await, StatusCode::BAD_REQUEST, "invalid_request");
+        assert_page(&browser_get(&router, &uri, Some(&cookies)).await, StatusCode::BAD_REQUEST, "invalid_request");
     }
     // The real one still works.
-    assert_code(&browser_get(&router, &local(&resume), Some(&cookie)).await, WEB_REDIRECT);
+    assert_code(&browser_get(&router, &local(&resume), Some(&cookies)).await, WEB_REDIRECT);
 }
 
 #[tokio::test]
@@ -751,11 +798,13 @@ async fn a_resume_with_anything_else_gets_a_page() {
         "&client_id=first-party",
     ] {
         let uri = format!("{}{extra}", local(&resume));
-        assert_page(&browser_get(&router, &uri, Some(&cookie)).await, StatusCode::BAD_REQUEST, "invalid_request");
+        let reply = browser_get(&router, &uri, Some(&resume.with(&cookie))).await;
+        assert_page(&reply, StatusCode::BAD_REQUEST, "invalid_request");
     }
     // As a POST.
-    let handle = &resume[RESUME_PREFIX.len()..];
-    let reply = browser_post(&router, AUTHORIZE, Some(&cookie), &format!("attesto_resume={handle}")).await;
+    let handle = resume.handle();
+    let reply =
+        browser_post(&router, AUTHORIZE, Some(&resume.with(&cookie)), &format!("attesto_resume={handle}")).await;
     assert_page(&reply, StatusCode::BAD_REQUEST, "invalid_request");
 }
 

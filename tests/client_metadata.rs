@@ -203,8 +203,22 @@ fn auth_for(host: TestHost, documents: Option<ClientMetadataDocuments>) -> Attes
     builder.build().expect("provider builds")
 }
 
-fn router(documents: Option<ClientMetadataDocuments>) -> Router {
-    auth_for(TestHost::new(), documents).router()
+/// A provider's router and its host, whose events say why a document was refused.
+struct Served {
+    router: Router,
+    host: TestHost,
+}
+
+impl std::ops::Deref for Served {
+    type Target = Router;
+    fn deref(&self) -> &Router {
+        &self.router
+    }
+}
+
+fn router(documents: Option<ClientMetadataDocuments>) -> Served {
+    let host = TestHost::new();
+    Served { router: auth_for(host.clone(), documents).router(), host }
 }
 
 /// The authorization request of `client_id` with a fresh PKCE challenge; `extra` overrides.
@@ -255,10 +269,28 @@ async fn assert_authorize_error(router: &Router, client_id: &str, error: &str, d
     assert_eq!(json["error_description"], description, "{json}");
 }
 
-/// Asserts that the document of `client_id` is refused for `reason`.
-async fn assert_refused(router: &Router, client_id: &str, reason: &str) {
-    let description = format!("client ID metadata document refused: {reason}");
-    assert_authorize_error(router, client_id, "invalid_client", &description).await;
+/// What the caller is told of a document that could not be fetched, and of one that was refused.
+const NOT_FETCHED: &str = "the client ID metadata document could not be fetched";
+const NOT_ACCEPTED: &str = "the client ID metadata document is not acceptable to this server";
+
+/// Asserts that the document of `client_id` is refused for `reason`: the anonymous caller is told
+/// which step failed, in fixed words (a fault of the URL it sent, or the server being busy, as
+/// such), and the reason reaches the host as an event only.
+async fn assert_refused(served: &Served, client_id: &str, reason: &str) {
+    let (status, headers, body) = authorize(served, client_id, &[]).await;
+    let json: Value = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| panic!("a JSON error, got {status}: {}", String::from_utf8_lossy(&body)));
+    assert!(headers.get(header::LOCATION).is_none(), "never redirected: {headers:?}");
+    assert_error(&(status, headers, json.clone()), StatusCode::BAD_REQUEST, "invalid_client");
+    let description = json["error_description"].as_str().expect("a description");
+    let own_fault = reason.starts_with("the `client_id` URL ") || reason.starts_with("too many ");
+    if own_fault {
+        assert_eq!(description, reason, "{json}");
+    } else {
+        assert!([NOT_FETCHED, NOT_ACCEPTED].contains(&description), "fixed words, not `{reason}`: {json}");
+    }
+    let event = format!("client_metadata_document_refused {client_id} {reason}");
+    assert!(served.host.events().contains(&event), "`{event}` in {:?}", served.host.events());
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {
@@ -580,10 +612,7 @@ async fn the_token_endpoint_reports_a_bad_document() {
     ]);
     let reply = token(&router, TestHost::PATHS.token, None, &body).await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_client");
-    assert_eq!(
-        reply.2["error_description"],
-        "client ID metadata document refused: the server answered 404 instead of 200"
-    );
+    assert_eq!(reply.2["error_description"], NOT_FETCHED, "no remote status to an anonymous caller");
     assert_eq!(documents.hits("/gone.json"), 1);
 }
 
@@ -602,9 +631,17 @@ async fn loopback_documents_are_refused_without_the_development_switch() {
     let refused_address = "the host does not resolve to a public address (loopback and private addresses are refused)";
 
     assert_refused(&router, &documents.url("/client.json"), "the `client_id` URL must use https").await;
-    assert_refused(&router, &format!("https://127.0.0.1:{port}/client.json"), refused_address).await;
-    assert_refused(&router, &format!("https://[::1]:{port}/client.json"), refused_address).await;
-    assert_refused(&router, &format!("https://localhost:{port}/client.json"), refused_address).await;
+    // A port other than 443 is refused before anything is resolved or fetched.
+    let other_port = "the `client_id` URL must use the default https port (443)";
+    assert_refused(&router, &format!("https://127.0.0.1:{port}/client.json"), other_port).await;
+    assert_refused(&router, &format!("https://[::1]:{port}/client.json"), other_port).await;
+    assert_refused(&router, &format!("https://localhost:{port}/client.json"), other_port).await;
+    assert_refused(&router, "https://client.example:8443/client.json", other_port).await;
+    // On 443, loopback and private addresses are refused when resolved; the caller learns only
+    // that the document could not be fetched (no map of the internal network).
+    assert_refused(&router, "https://127.0.0.1/client.json", refused_address).await;
+    assert_refused(&router, "https://[::1]/client.json", refused_address).await;
+    assert_refused(&router, "https://localhost/client.json", refused_address).await;
     assert_refused(&router, "https://169.254.169.254/latest/meta-data", refused_address).await;
     assert_eq!(documents.total_hits(), 0);
 }

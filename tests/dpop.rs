@@ -860,6 +860,10 @@ impl PrincipalStore for RegistrationHost {
 }
 
 impl RegistrationStore for RegistrationHost {
+    /// This test host lets every registration hold `client_credentials` (the default refuses).
+    async fn allow_client_credentials(&self, _: &attesto::GrantRequest<'_>) -> Result<bool, HostError> {
+        Ok(true)
+    }
     async fn create_client(&self, registration: &ClientRegistration) -> Result<(), HostError> {
         let mut registry = self.registry.lock().map_err(|_| HostError::msg("poisoned"))?;
         registry.insert(registration.client.client_id.to_string(), registration.clone());
@@ -920,7 +924,7 @@ async fn registration_accepts_dpop_bound_access_tokens() {
         assert_token_error(
             &reply,
             "invalid_client_metadata",
-            "`dpop_bound_access_tokens` must be a boolean (RFC 9449 §5.2)",
+            "`dpop_bound_access_tokens` must be a boolean (RFC 9449 section 5.2)",
         );
     }
 }

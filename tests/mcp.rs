@@ -319,6 +319,8 @@ fn forge(server: &Server, claims: &Value) -> String {
     let mut all = json!({
         "iss": server.info.issuer, "sub": USER, "aud": server.info.mcp_url, "exp": now + 60, "iat": now,
         "jti": URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>()), "scope": app::MCP_SCOPE,
+        // A user's sign-in: the example's guard refuses a client's own token (`require_user`).
+        "auth_time": now,
     });
     for (name, value) in claims.as_object().expect("an object") {
         all[name] = value.clone();
@@ -447,6 +449,18 @@ async fn a_token_for_another_audience_is_refused_no_token_passthrough() {
 }
 
 #[tokio::test]
+async fn a_clients_own_token_is_refused_with_insufficient_user_authentication() {
+    let server = auto_approving().await;
+    let (client_id, _) = sign_in(&server, Some(&server.info.mcp_url.clone())).await;
+    // No `auth_time`: a token no user authorized, as the client credentials grant mints.
+    let token = forge(&server, &json!({ "client_id": client_id, "sub": client_id, "auth_time": null }));
+    let (status, headers, body) = initialize(&server, Some(&format!("Bearer {token}"))).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let challenge = headers[header::WWW_AUTHENTICATE].to_str().expect("ASCII");
+    assert!(challenge.starts_with("Bearer error=\"insufficient_user_authentication\""), "{challenge}");
+}
+
+#[tokio::test]
 async fn a_token_without_the_mcp_scope_is_refused_with_insufficient_scope() {
     let server = auto_approving().await;
     // A registered client, so that only the scope is wrong.
@@ -547,7 +561,10 @@ async fn browser_post(server: &Server, url: &str, cookie: Option<&str>, pairs: &
 
 /// Starts an authorization request of a newly registered client in a browser without a session:
 /// the client, the PKCE verifier, and the login page's URL with `return_to`.
-async fn start_without_session(server: &Server) -> (Discovered, String, String, String) {
+/// Registers a client and starts an authorization request without a session: the discovered
+/// endpoints, the client id, the PKCE verifier, the login page URL, and the cookie that binds the
+/// resume URI to this "browser" (`name=value`).
+async fn start_without_session(server: &Server) -> (Discovered, String, String, String, String) {
     let discovered = discover(server).await;
     let client_id = register(&discovered).await;
     let (verifier, challenge) = pkce();
@@ -569,13 +586,13 @@ async fn start_without_session(server: &Server) -> (Discovered, String, String, 
     let params = redirect_params(&headers, &login_url);
     assert!(params["return_to"].starts_with(&format!("{}?", discovered.authorization_endpoint)), "{params:?}");
     let location = headers[header::LOCATION].to_str().expect("ASCII").to_owned();
-    (discovered, client_id, verifier, location)
+    (discovered, client_id, verifier, location, set_cookie(&headers))
 }
 
 #[tokio::test]
 async fn without_auto_approve_the_user_signs_in_consents_and_the_tools_see_the_user() {
     let server = with_login_page().await;
-    let (discovered, client_id, verifier, login_page) = start_without_session(&server).await;
+    let (discovered, client_id, verifier, login_page, login_cookie) = start_without_session(&server).await;
     let login_url = server.info.login_url.clone().expect("a login page");
 
     let (status, headers, page) = get(&login_page).await;
@@ -598,7 +615,8 @@ async fn without_auto_approve_the_user_signs_in_consents_and_the_tools_see_the_u
     let session = set_cookie(&headers);
 
     // attesto's consent page, then "allow".
-    let reply = reply(http().get(&return_to).header(header::COOKIE, &session)).await;
+    let cookies = format!("{login_cookie}; {session}");
+    let reply = reply(http().get(&return_to).header(header::COOKIE, &cookies)).await;
     let (status, headers, page) = reply;
     assert_eq!(status, StatusCode::OK, "{page}");
     let page = text(&page);
@@ -647,7 +665,7 @@ async fn the_login_page_refuses_a_return_to_elsewhere() {
 #[tokio::test]
 async fn the_login_page_refuses_a_sign_in_posted_from_another_origin() {
     let server = with_login_page().await;
-    let (_, _, _, login_page) = start_without_session(&server).await;
+    let (_, _, _, login_page, _) = start_without_session(&server).await;
     let login_url = server.info.login_url.clone().expect("a login page");
     let (_, _, page) = get(&login_page).await;
     let return_to = hidden(text(&page), "return_to").replace("&amp;", "&");
@@ -668,7 +686,7 @@ async fn the_login_page_refuses_a_sign_in_posted_from_another_origin() {
 #[tokio::test]
 async fn the_login_page_refuses_a_repeated_field() {
     let server = with_login_page().await;
-    let (_, _, _, login_page) = start_without_session(&server).await;
+    let (_, _, _, login_page, _) = start_without_session(&server).await;
     let login_url = server.info.login_url.clone().expect("a login page");
     let message = "<p role=\"alert\">A field of this sign-in was sent twice.</p>";
 

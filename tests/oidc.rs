@@ -196,9 +196,18 @@ async fn browse(
     assert_eq!(login_page, format!("{issuer}/login"));
     let resume = params.get("return_to").expect("a return_to").clone();
     assert!(resume.starts_with(&format!("{issuer}{}?", Host::PATHS.authorize)), "resume URI {resume}");
+    // The cookie that binds the resume URI to this browser.
+    let login_cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a login cookie")
+        .to_owned();
 
     // Signed in, back at the resume URI: the consent page (attesto's default policy asks).
-    let response = browser.get(&resume).header(header::COOKIE, &session).send().await.expect("resume");
+    let cookies = format!("{login_cookie}; {session}");
+    let response = browser.get(&resume).header(header::COOKIE, &cookies).send().await.expect("resume");
     assert_eq!(response.status(), StatusCode::OK);
     let consent_cookie = response
         .headers()
@@ -254,6 +263,8 @@ async fn code_flow(client_id: &str, secret: Option<&str>, redirect_uri: impl Fn(
         .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
         .add_scope(Scope::new("profile".to_owned()))
         .add_scope(Scope::new("email".to_owned()))
+        // OIDC Core §11: the refresh token below needs `offline_access`.
+        .add_scope(Scope::new("offline_access".to_owned()))
         .set_pkce_challenge(challenge)
         .url();
     let response = browse(&http, issuer, authorize_url.as_str(), &redirect_uri).await;
@@ -271,7 +282,7 @@ async fn code_flow(client_id: &str, secret: Option<&str>, redirect_uri: impl Fn(
         .await
         .expect("code exchange");
     let granted: Vec<&str> = tokens.scopes().expect("scope").iter().map(|s| s.as_str()).collect();
-    assert_eq!(granted, ["openid", "profile", "email"]);
+    assert_eq!(granted, ["openid", "profile", "email", "offline_access"]);
 
     // The ID token: signature (JWKS), iss, aud, exp, nonce; then at_hash against the access token.
     let verifier = client.id_token_verifier();

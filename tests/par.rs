@@ -442,9 +442,14 @@ async fn a_missing_redirect_uri_is_invalid_request_unless_the_client_has_exactly
     let pairs = without(params("web", &challenge, &[]), &["redirect_uri"]);
     let reply = push(&router, Some(&basic("web", SECRET)), &pairs).await;
     assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
-    // `first-party` registered one: it is the default.
-    let pairs = without(params("first-party", &challenge, &[]), &["redirect_uri"]);
+    // `first-party` registered one: it is the default, outside OpenID Connect.
+    let pairs = with(without(params("first-party", &challenge, &[]), &["redirect_uri"]), "scope", "read");
     assert_pushed(&push(&router, Some(&basic("first-party", SECRET)), &pairs).await);
+    // OIDC Core §3.1.2.1: an OpenID Connect request must send it, pushed or not.
+    let pairs = without(params("first-party", &challenge, &[]), &["redirect_uri"]);
+    let reply = push(&router, Some(&basic("first-party", SECRET)), &pairs).await;
+    assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_request");
+    assert_eq!(reply.2["error_description"], "an OpenID Connect request must send `redirect_uri`");
 }
 
 #[tokio::test]
@@ -676,7 +681,10 @@ async fn the_request_uri_works_with_post_and_across_the_login_page() {
     let (login, params) = redirect_params(&headers);
     assert_eq!(login, LOGIN_PAGE);
     let resume = params["return_to"].strip_prefix(ISSUER).expect("a resume URI on the issuer").to_owned();
-    assert_code(&browser_get(&router, &resume, Some(&session_cookie("alice"))).await);
+    // The cookie that binds the resume URI to this browser comes back with the session.
+    let login_cookie = headers[header::SET_COOKIE].to_str().expect("ASCII").split(';').next().expect("a cookie");
+    let cookies = format!("{login_cookie}; {}", session_cookie("alice"));
+    assert_code(&browser_get(&router, &resume, Some(&cookies)).await);
 }
 
 /// RFC 9126 §4: what was checked at push time and depends on the client's registration is

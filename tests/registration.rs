@@ -21,8 +21,11 @@ use serde_json::{Value, json};
 
 /// The initial access token `ConnectHost` requires (RFC 7591 §3).
 const INITIAL_TOKEN: &str = "initial-access-token-handed-out-of-band";
+/// The initial access token `McpHost` hands its own services out of band: with it, a registration
+/// may hold `client_credentials`, which open registration never gives (RFC 9700 §4.15).
+const SERVICE_TOKEN: &str = "service-token-handed-out-of-band";
 /// The scopes the providers advertise, and so what registered clients may hold.
-const SUPPORTED: &str = "openid profile read write";
+const SUPPORTED: &str = "openid profile read write offline_access";
 const WEB_REDIRECT: &str = "https://client.example.com/cb";
 const LOOPBACK_REDIRECT: &str = "http://127.0.0.1:33418/callback";
 /// The `client_name` `McpHost`'s consent policy grants without asking.
@@ -186,8 +189,12 @@ impl EventSink for McpHost {
     }
 }
 
-/// Open registration: the default `authorize_registration`.
+/// Open registration: the default `authorize_registration`; `client_credentials` only for the
+/// registrations that present [`SERVICE_TOKEN`].
 impl RegistrationStore for McpHost {
+    async fn allow_client_credentials(&self, request: &attesto::GrantRequest<'_>) -> Result<bool, HostError> {
+        Ok(request.initial_access_token.is_some_and(|token| SecretHash::of(SERVICE_TOKEN).verify(token)))
+    }
     async fn create_client(&self, registration: &ClientRegistration) -> Result<(), HostError> {
         self.registry.create(registration)
     }
@@ -278,7 +285,12 @@ fn parse(response: (StatusCode, HeaderMap, Vec<u8>)) -> (StatusCode, HeaderMap, 
 
 /// Registers `metadata` at `McpHost`'s endpoint.
 async fn register(router: &Router, metadata: &Value) -> (StatusCode, HeaderMap, Value) {
-    parse(post_raw(router, REGISTER, Some("application/json"), None, metadata.to_string()).await)
+    // A registration for `client_credentials` is one of the host's services: it presents the
+    // token the host handed it (see `McpHost::allow_client_credentials`).
+    let service =
+        metadata["grant_types"].as_array().is_some_and(|grants| grants.iter().any(|g| g == "client_credentials"));
+    let token = service.then(|| format!("Bearer {SERVICE_TOKEN}"));
+    parse(post_raw(router, REGISTER, Some("application/json"), token.as_deref(), metadata.to_string()).await)
 }
 
 /// Registers `metadata` and asserts success; returns the client information response.
@@ -300,7 +312,7 @@ fn confidential_metadata() -> Value {
         "redirect_uris": [WEB_REDIRECT],
         "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
         "response_types": ["code"],
-        "scope": "openid profile read",
+        "scope": "openid profile read offline_access",
         "client_name": "Web App",
     })
 }
@@ -479,7 +491,7 @@ async fn a_confidential_client_registers_and_gets_its_credentials_once() {
     assert_eq!(stored.registration_access_token_hash, SecretHash::of(access_token));
     assert!(!stored.client.is_public);
     assert_eq!(stored.client.redirect_uris, [WEB_REDIRECT]);
-    assert_eq!(stored.client.scopes.to_string(), "openid profile read");
+    assert_eq!(stored.client.scopes.to_string(), "openid profile read offline_access");
     assert_eq!(stored.client.client_name.as_deref(), Some("Web App"));
     let dump = format!("{stored:?}");
     assert!(!dump.contains(secret) && !dump.contains(access_token), "{dump}");
@@ -488,7 +500,7 @@ async fn a_confidential_client_registers_and_gets_its_credentials_once() {
     assert_eq!(
         host.events.all(),
         [format!(
-            "client_registered {client_id} Web App client_secret_basic [authorization_code,refresh_token,client_credentials] openid profile read"
+            "client_registered {client_id} Web App client_secret_basic [authorization_code,refresh_token,client_credentials] openid profile read offline_access"
         )]
     );
 }
@@ -965,6 +977,8 @@ async fn update_is_validated_like_registration() {
     let mut metadata = public_metadata("cli");
     metadata["client_id"] = public["client_id"].clone();
     metadata["token_endpoint_auth_method"] = json!("client_secret_basic");
+    // A native app, so that its loopback redirect URI stays acceptable as a confidential one's.
+    metadata["application_type"] = json!("native");
     let public_token = bearer(str_of(&public, "registration_access_token"));
     let response =
         parse(configure(&router, "PUT", &configuration_path(&public), Some(&public_token), Some(&metadata)).await);
@@ -980,7 +994,7 @@ async fn update_is_validated_like_registration() {
     // Nothing changed.
     let stored = host.registry.get(client_id).expect("stored");
     assert_eq!(stored.client.redirect_uris, [WEB_REDIRECT]);
-    assert_eq!(stored.client.scopes.to_string(), "openid profile read");
+    assert_eq!(stored.client.scopes.to_string(), "openid profile read offline_access");
 }
 
 #[tokio::test]
@@ -1052,7 +1066,8 @@ async fn a_registered_confidential_client_runs_the_flows_until_deleted() {
 
     // The code flow, with the user's consent on attesto's page.
     let (verifier, challenge) = pkce();
-    let code = code_with_consent(&router, client_id, &challenge, "openid profile read").await;
+    // OIDC Core §11: the refresh token needs `offline_access`.
+    let code = code_with_consent(&router, client_id, &challenge, "openid profile read offline_access").await;
     let redeem = form(&[
         ("grant_type", "authorization_code"),
         ("code", &code),
@@ -1061,7 +1076,7 @@ async fn a_registered_confidential_client_runs_the_flows_until_deleted() {
     ]);
     let (status, _, tokens) = token(&router, TOKEN, Some(&credentials), &redeem).await;
     assert_eq!(status, StatusCode::OK, "{tokens}");
-    assert_eq!(tokens["scope"], "openid profile read");
+    assert_eq!(tokens["scope"], "openid profile read offline_access");
     assert!(tokens["id_token"].is_string() && tokens["refresh_token"].is_string(), "{tokens}");
     let access_token = str_of(&tokens, "access_token");
     let refresh_token = str_of(&tokens, "refresh_token");
@@ -1094,7 +1109,10 @@ async fn a_registered_confidential_client_runs_the_flows_until_deleted() {
     let events = host.events.all();
     assert!(events[0].starts_with(&format!("client_registered {client_id} ")), "{events:?}");
     assert!(events.contains(&format!("issued {client_id} client_credentials read")), "{events:?}");
-    assert!(events.contains(&format!("issued {client_id} authorization_code openid profile read")), "{events:?}");
+    assert!(
+        events.contains(&format!("issued {client_id} authorization_code openid profile read offline_access")),
+        "{events:?}"
+    );
     assert!(events.contains(&format!("denied {client_id} invalid_client")), "{events:?}");
     for event in &events {
         assert!(!event.contains(secret), "no secret in events: {event}");

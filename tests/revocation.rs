@@ -29,7 +29,9 @@ fn first_party() -> String {
 /// redeemed; the token response.
 async fn sign_in(router: &Router, client: &str, authorization: Option<&str>, redirect: &str) -> Value {
     let (verifier, challenge) = pkce();
-    let code = authorize_code(router, client, redirect, &challenge, "openid profile read", "alice", &[]).await;
+    // OIDC Core §11: refresh tokens need `offline_access`.
+    let code =
+        authorize_code(router, client, redirect, &challenge, "openid profile read offline_access", "alice", &[]).await;
     let mut pairs = vec![
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
@@ -295,7 +297,7 @@ async fn introspection_describes_an_active_access_token() {
     let tokens = sign_in(&router, "first-party", Some(&first_party()), WEB_REDIRECT).await;
     let body = introspect(&router, &first_party(), &[("token", str_of(&tokens, "access_token"))]).await;
     assert_eq!(body["active"], true);
-    assert_eq!(body["scope"], "openid profile read");
+    assert_eq!(body["scope"], "openid profile read offline_access");
     assert_eq!(body["client_id"], "first-party");
     assert_eq!(body["sub"], "alice");
     assert_eq!(body["aud"], json!([ISSUER]));
@@ -316,7 +318,7 @@ async fn introspection_describes_an_active_refresh_token() {
     assert_eq!(body["token_type"], "refresh_token");
     assert_eq!(body["client_id"], "first-party");
     assert_eq!(body["sub"], "alice");
-    assert_eq!(body["scope"], "openid profile read");
+    assert_eq!(body["scope"], "openid profile read offline_access");
     assert!(body["exp"].as_u64().is_some());
     // Once rotated out it is no longer active.
     assert_eq!(refresh_status(&router, &first_party(), refresh).await.0, StatusCode::OK);

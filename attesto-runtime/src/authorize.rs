@@ -32,6 +32,7 @@ use crate::html;
 use crate::par;
 use crate::principal::{AuthenticatedPrincipal, LoginOutcome, LoginRequest};
 use crate::provider::Provider;
+use crate::register::{self, RedirectUriRules};
 use crate::scope::{ScopeDecision, ScopePolicy, Scopes};
 use crate::store::{
     AuthorizationCode, AuthorizationRequest, PendingAuthorization, PendingStage, ResponseMode, TokenHash, new_secret,
@@ -172,7 +173,7 @@ impl Refusal {
 /// A new authorization request, its parameters sent by value.
 async fn new_request<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &Form<'_>) -> Response {
     match validate(attesto, form, Origin::AuthorizationEndpoint).await {
-        Ok((client, request)) => authenticate(attesto, headers, &client, request, false).await,
+        Ok((client, request)) => authenticate(attesto, headers, &client, request, None).await,
         Err(Refusal::Unverified(error)) => page(headers, &error),
         Err(Refusal::Verified(refusal)) => {
             redirect_error(attesto, &refusal.client, None, "", &refusal.target, &refusal.error)
@@ -195,8 +196,8 @@ async fn new_request<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, for
 /// use.
 async fn pushed_request<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &Form<'_>) -> Response {
     // RFC 6749 §3.1: every parameter at most once, the ignored ones included.
-    if let Some(name) = form.repeated(&[]) {
-        return page(headers, &OAuthError::invalid_request(format!("parameter `{name}` is repeated")));
+    if let Some(description) = form.repeated(&[]) {
+        return page(headers, &OAuthError::invalid_request(description));
     }
     // RFC 9101 §5: `client_id` is required with `request_uri`.
     let client = match named_client(attesto, form).await {
@@ -231,7 +232,7 @@ async fn pushed_request<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, 
     // The request reaches the authorization endpoint now: `prompt=login` asks for a sign-in after
     // this moment, not after the push.
     request.started_at = SystemTime::now();
-    authenticate(attesto, headers, &client, request, false).await
+    authenticate(attesto, headers, &client, request, None).await
 }
 
 /// The error of a `request_uri` that stands for no pushed request this client may use (RFC 9101
@@ -272,6 +273,9 @@ pub(crate) async fn validate<P: Provider>(
         Origin::Pushed(client) => (client, true),
         Origin::AuthorizationEndpoint => (named_client(attesto, form).await.map_err(Refusal::Unverified)?, false),
     };
+    // The client's registered redirect URIs, as loaded: a host's table was never checked by
+    // attesto, and what registration accepted may predate a stricter rule.
+    check_registered_redirect_uris(&client).map_err(Refusal::Unverified)?;
     // 2. The redirect URI, matched exactly (RFC 9700 §4.1.3).
     if form.is_repeated("redirect_uri") {
         return Err(Refusal::Unverified(OAuthError::invalid_request("parameter `redirect_uri` is repeated")));
@@ -302,8 +306,8 @@ pub(crate) async fn validate<P: Provider>(
         Some("form_post") => ResponseMode::FormPost,
         Some(_) => return Err(fail(&target, OAuthError::invalid_request("unsupported `response_mode`"))),
     };
-    if let Some(name) = form.repeated(REPEATABLE) {
-        return Err(fail(&target, OAuthError::invalid_request(format!("parameter `{name}` is repeated"))));
+    if let Some(description) = form.repeated(REPEATABLE) {
+        return Err(fail(&target, OAuthError::invalid_request(description)));
     }
     if target.state.as_ref().is_some_and(|s| s.len() > MAX_VALUE_LEN) {
         target.state = None;
@@ -380,6 +384,11 @@ pub(crate) async fn validate<P: Provider>(
         Ok(scopes) => scopes,
         Err(error) => return Err(fail(&target, OAuthError::new(ErrorCode::InvalidScope, error.to_string()))),
     };
+    // OIDC Core §3.1.2.1: `redirect_uri` is REQUIRED in an OpenID Connect request, even for a
+    // client with a single registered one (which OAuth 2.1 would let it leave out).
+    if P::FEATURES.openid && requested.contains("openid") && !redirect_uri_sent {
+        return Err(fail(&target, OAuthError::invalid_request("an OpenID Connect request must send `redirect_uri`")));
+    }
     let audience = match audiences(&inner.settings, form.all("resource")) {
         Ok(audience) => audience.into_owned(),
         Err(error) => return Err(fail(&target, error)),
@@ -452,23 +461,112 @@ pub(crate) async fn validate<P: Provider>(
     Ok((client, request))
 }
 
+/// Checks every redirect URI a client has, with the most lenient rules attesto knows (those of a
+/// native app: `https`, `http` on a loopback host, a private-use scheme; never a user information
+/// part or a fragment). A client with one that fails is the host's misconfiguration: refused with
+/// an error naming the client, and logged with the reason, rather than redirected to.
+fn check_registered_redirect_uris(client: &Client) -> Result<(), OAuthError> {
+    for uri in &client.redirect_uris {
+        if let Err(error) = register::check_redirect_uri(uri, RedirectUriRules::Native) {
+            tracing::error!(
+                client_id = client.client_id.as_str(),
+                reason = error.description(),
+                "a client's registered redirect URI is not acceptable; fix the client's record"
+            );
+            return Err(OAuthError::new(
+                ErrorCode::ServerError,
+                format!(
+                    "the client `{}` is misconfigured: one of its registered redirect URIs is not acceptable",
+                    client.client_id
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What a login resume handle carries: the validated request, sealed (see `sealed.rs`), so that
+/// nothing is stored while the user signs in.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct LoginState {
+    request: AuthorizationRequest,
+    /// Seconds since 1970 after which the handle is refused.
+    expires_at: u64,
+    /// The hash of the value of the cookie set in the browser that was sent to the login page:
+    /// only that browser may resume (a handle that leaks, in a log or a `Referer`, is useless
+    /// elsewhere).
+    browser: TokenHash,
+}
+
+/// The context a resume handle is sealed under: this provider's authorization endpoint, so that
+/// a handle of another provider sharing the secret does not open here.
+fn login_context<P: Provider>(attesto: &Attesto<P>) -> String {
+    attesto.0.settings.issuer.url_of(P::PATHS.authorize)
+}
+
 /// The browser is back from the host's login page.
 async fn resume<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &Form<'_>) -> Response {
-    let handle = TokenHash::of(form.get(RESUME).unwrap_or_default());
-    let pending = match attesto.0.store.take_pending(&handle, SystemTime::now()).await {
-        Ok(Some(pending)) => pending,
-        Ok(None) => return page(headers, &expired()),
-        Err(error) => return page(headers, &OAuthError::from(error)),
-    };
-    let PendingStage::Login = pending.stage else {
+    let handle = form.get(RESUME).unwrap_or_default();
+    let context = login_context(attesto);
+    let state = attesto
+        .0
+        .login_key
+        .open(context.as_bytes(), handle)
+        .and_then(|plaintext| serde_json::from_slice::<LoginState>(&plaintext).ok());
+    let Some(state) = state else {
         return page(headers, &expired());
     };
-    let client = match attesto.lookup_client(pending.request.client_id.as_str()).await {
-        Ok(Ok(found)) => found.client,
-        Ok(Err(missing)) => return page(headers, &missing.error()),
-        Err(error) => return page(headers, &OAuthError::from(error)),
+    if state.expires_at <= crate::jwt::unix_seconds(SystemTime::now()) {
+        return page(headers, &expired());
+    }
+    let secure = attesto.0.settings.issuer.origin().starts_with("https:");
+    let browser = cookie(headers, &login_cookie_name(secure, handle)).unwrap_or_default();
+    if !bool::from(TokenHash::of(browser).as_bytes().ct_eq(state.browser.as_bytes())) {
+        return page(
+            headers,
+            &OAuthError::new(
+                ErrorCode::AccessDenied,
+                "this sign-in was started in another browser; start again from the application",
+            )
+            .with_status(StatusCode::FORBIDDEN),
+        );
+    }
+    let client = match current_client(attesto, &state.request).await {
+        Ok(client) => client,
+        Err(error) => return page(headers, &error),
     };
-    authenticate(attesto, headers, &client, pending.request, true).await
+    let mut response = authenticate(attesto, headers, &client, state.request, Some(handle)).await;
+    if let Ok(clear) = HeaderValue::from_str(&browser_cookie(attesto, &login_cookie_name(secure, handle), "", 0)) {
+        response.headers_mut().append(header::SET_COOKIE, clear);
+    }
+    response
+}
+
+/// The client of a request that waited (for the user to sign in, or to decide on consent), as it
+/// is now: it must still exist, may still use the code grant, and must still list the redirect
+/// URI. A registration changed meanwhile (RFC 7592 PUT, DELETE) takes effect at once, so a
+/// removed redirect URI never receives a code. Failures are shown, never redirected: the URI may
+/// be the one that was removed.
+async fn current_client<P: Provider>(
+    attesto: &Attesto<P>,
+    request: &AuthorizationRequest,
+) -> Result<Client, OAuthError> {
+    let client = match attesto.lookup_client(request.client_id.as_str()).await {
+        Ok(Ok(found)) => found.client,
+        Ok(Err(missing)) => return Err(missing.error()),
+        Err(error) => return Err(OAuthError::from(error)),
+    };
+    check_registered_redirect_uris(&client)?;
+    if !redirect_uri_allowed(&client, &request.redirect_uri) {
+        return Err(OAuthError::invalid_request("`redirect_uri` is no longer registered for this client"));
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the client may no longer use the authorization code grant",
+        ));
+    }
+    Ok(client)
 }
 
 fn expired() -> OAuthError {
@@ -483,11 +581,23 @@ async fn authenticate<P: Provider>(
     headers: &HeaderMap,
     client: &Client,
     request: AuthorizationRequest,
-    resumed: bool,
+    resumed: Option<&str>,
 ) -> Response {
     let inner = &attesto.0;
     let target = Target::of(&request);
-    let (handle, handle_hash) = new_secret();
+    // The handle this browser will come back with: the request, sealed, bound to a cookie.
+    let expires_at = SystemTime::now() + PENDING_TTL;
+    let (browser, browser_hash) = new_secret();
+    let state = LoginState { request, expires_at: crate::jwt::unix_seconds(expires_at), browser: browser_hash };
+    let handle = match serde_json::to_vec(&state) {
+        Ok(plaintext) => inner.login_key.seal(login_context(attesto).as_bytes(), &plaintext),
+        Err(_) => {
+            return page(&HeaderMap::new(), &OAuthError::new(ErrorCode::ServerError, "the request could not be kept"));
+        }
+    };
+    let request = state.request;
+    let resumed_handle = resumed;
+    let resumed = resumed.is_some();
     let resume_uri = resume_uri(attesto, &handle);
     let login = LoginRequest {
         headers,
@@ -508,21 +618,34 @@ async fn authenticate<P: Provider>(
             if request.prompt_none {
                 return deny(None, OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"));
             }
-            let pending = PendingAuthorization {
-                request,
-                stage: PendingStage::Login,
-                expires_at: SystemTime::now() + PENDING_TTL,
-            };
-            if let Err(error) = inner.store.put_pending(&handle_hash, &pending).await {
-                return deny(None, OAuthError::from(error));
+            // Nothing is stored: the request travels in the handle (RFC 9700 §4: an anonymous
+            // request must not cost the server memory), and the cookie ties it to this browser.
+            let secure = inner.settings.issuer.origin().starts_with("https:");
+            let mut response = see_other(&url);
+            let cookie = browser_cookie(attesto, &login_cookie_name(secure, &handle), &browser, PENDING_TTL.as_secs());
+            if let Ok(cookie) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
             }
-            return see_other(&url);
+            return response;
         }
         Ok(LoginOutcome::LoginRequired) => {
             return deny(None, OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in"));
         }
         Err(error) => return deny(None, OAuthError::from(error)),
     };
+    // A handle resumes once. Recorded only now that the user is authenticated, so that anonymous
+    // requests still cost no storage; without it, the resume URL (in the browser's history)
+    // would count a sign-in made for one request towards every replay of it. The store's
+    // insert-if-absent set of DPoP proofs serves, under a key no proof can have (a proof's key
+    // hashes a thumbprint and a `jti`, this one a label and the handle).
+    if let Some(handle) = resumed_handle {
+        let once = TokenHash::of(&format!("attesto login resume\0{handle}"));
+        match inner.store.insert_dpop_jti(&once, expires_at).await {
+            Ok(true) => {}
+            Ok(false) => return page(headers, &expired()),
+            Err(error) => return page(headers, &OAuthError::from(error)),
+        }
+    }
     // The host is asked to honour `prompt=login` and `max_age`; attesto checks that it did (OIDC
     // Core §3.1.2.1: the server MUST re-authenticate), rather than trust a stale session. A sign-in
     // since the request started is that re-authentication (one second of slack for hosts that keep
@@ -632,6 +755,23 @@ fn csrf_cookie<P: Provider>(attesto: &Attesto<P>, handle: &str, value: &str, max
     format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure_attr}")
 }
 
+/// The cookie that binds a login resume handle to the browser sent to the login page.
+/// `SameSite=Lax`, not `Strict`: the browser comes back from the host's login page by a top-level
+/// navigation that may start on another site (an identity provider), and `Strict` would drop the
+/// cookie there; `Lax` still keeps it off cross-site subrequests and POSTs.
+fn browser_cookie<P: Provider>(attesto: &Attesto<P>, name: &str, value: &str, max_age: u64) -> String {
+    let secure = attesto.0.settings.issuer.origin().starts_with("https:");
+    let secure_attr = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure_attr}")
+}
+
+/// The name of a login handle's cookie: one per handle, so that two sign-ins in two tabs do not
+/// overwrite each other.
+fn login_cookie_name(secure: bool, handle: &str) -> String {
+    let id: String = URL_SAFE_NO_PAD.encode(&TokenHash::of(handle).as_bytes()[..9]);
+    if secure { format!("__Host-attesto-login-{id}") } else { format!("attesto-login-{id}") }
+}
+
 fn csrf_cookie_name(secure: bool, handle: &str) -> String {
     let id: String = URL_SAFE_NO_PAD.encode(&TokenHash::of(handle).as_bytes()[..9]);
     if secure { format!("__Host-attesto-consent-{id}") } else { format!("attesto-consent-{id}") }
@@ -690,10 +830,9 @@ async fn consent_decision<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap
         return forbidden("the consent decision could not be verified (CSRF check failed)");
     }
     let request = pending.request;
-    let client = match attesto.lookup_client(request.client_id.as_str()).await {
-        Ok(Ok(found)) => found.client,
-        Ok(Err(missing)) => return page(headers, &missing.error()),
-        Err(error) => return page(headers, &OAuthError::from(error)),
+    let client = match current_client(attesto, &request).await {
+        Ok(client) => client,
+        Err(error) => return page(headers, &error),
     };
     let target = Target::of(&request);
     let scope = request.scopes.to_string();
@@ -772,7 +911,30 @@ fn redirect_error<P: Provider>(
         error: error.code(),
         description: error.description(),
     });
-    respond(attesto, target, &[("error", error.code().as_str()), ("error_description", error.description())])
+    let params = [("error", error.code().as_str()), ("error_description", error.description())];
+    // RFC 9700 §4.11.2: before anyone signed in, an automatic redirect to a URI the provider does
+    // not vouch for turns its origin into an open redirector (register `https://evil.example/cb`,
+    // send a link with a bad parameter). The user is shown where the answer would go, and goes
+    // there only by choice.
+    if subject.is_none() && !client.redirects_automatically_to(&target.redirect_uri) {
+        let issuer = attesto.0.settings.issuer.as_str();
+        let mut all: Vec<(&str, &str)> = params.to_vec();
+        if let Some(state) = &target.state {
+            all.push(("state", state));
+        }
+        all.push(("iss", issuer));
+        let label =
+            client.client_name.as_deref().filter(|name| !name.trim().is_empty()).unwrap_or(client.client_id.as_str());
+        return html::redirect_interstitial(
+            label,
+            error.code().as_str(),
+            error.description(),
+            &target.redirect_uri,
+            &all,
+            target.mode == ResponseMode::FormPost,
+        );
+    }
+    respond(attesto, target, &params)
 }
 
 /// An authorization response: `params`, then `state` and `iss` (RFC 9207 §2), in the query of

@@ -191,6 +191,23 @@ pub struct Client {
     /// requests without a DPoP proof are refused with `invalid_dpop_proof`, so that none of its
     /// access tokens is a bearer token. Off by default.
     pub dpop_bound_access_tokens: bool,
+    /// The host vouches for this client's redirect URIs (see [`with_trusted`](Self::with_trusted)).
+    /// Only read for a client that is not from the host's [`ClientStore`]: those are always
+    /// trusted.
+    pub trusted: bool,
+    /// Where attesto found the client; set by the lookup, whatever the host's value says.
+    pub(crate) source: ClientSource,
+}
+
+/// Where a client was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum ClientSource {
+    /// The host's own table ([`ClientStore`]): the host vouches for it.
+    #[default]
+    Host,
+    /// Registered by anyone through dynamic registration (RFC 7591), or described by a client ID
+    /// metadata document anyone may publish.
+    SelfAsserted,
 }
 
 impl Client {
@@ -208,6 +225,8 @@ impl Client {
             secret_hash: Some(secret_hash),
             jwks: None,
             dpop_bound_access_tokens: false,
+            trusted: false,
+            source: ClientSource::Host,
         }
     }
 
@@ -224,6 +243,8 @@ impl Client {
             secret_hash: None,
             jwks: None,
             dpop_bound_access_tokens: false,
+            trusted: false,
+            source: ClientSource::Host,
         }
     }
 
@@ -277,9 +298,33 @@ impl Client {
         self
     }
 
+    /// Marks a dynamically registered client (or one a host serves through its
+    /// [`RegistrationStore`](crate::RegistrationStore)) as vouched for, or not.
+    ///
+    /// Before the user has signed in, attesto sends errors back to a redirect URI automatically
+    /// only when it trusts that URI: a client from the host's [`ClientStore`], a loopback
+    /// redirect URI (a native app on the user's own device), or a client marked trusted. For any
+    /// other, anyone could register `https://evil.example/cb` and use this server's origin to
+    /// bounce people there (RFC 9700 §4.11.2), so the user is shown a page naming the destination
+    /// and decides. Clients of the host's table are always trusted; this flag is for the
+    /// registered clients a host has reviewed.
+    #[must_use]
+    pub fn with_trusted(mut self, trusted: bool) -> Self {
+        self.trusted = trusted;
+        self
+    }
+
     /// Whether the client may use a grant type.
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// Whether an error may be redirected to `redirect_uri` (one of this client's) before the user
+    /// signed in: see [`with_trusted`](Self::with_trusted).
+    pub(crate) fn redirects_automatically_to(&self, redirect_uri: &str) -> bool {
+        // A loopback `http` URI reaches an app on the user's own device (RFC 8252 §7.3), not a
+        // site. A private-use scheme opens whatever app claims it, so it does not count.
+        self.source == ClientSource::Host || self.trusted || crate::register::is_loopback_http(redirect_uri)
     }
 }
 

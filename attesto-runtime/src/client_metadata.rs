@@ -20,6 +20,7 @@ use url::Url;
 
 use crate::client::{Client, GrantType};
 use crate::fetch::{FetchError, FetchPolicy, Fetcher};
+use crate::register::RedirectUriRules;
 use crate::scope::Scopes;
 
 /// The longest client id URL attesto fetches: far above any real one, and a bound on what a
@@ -227,7 +228,32 @@ pub(crate) fn is_document_url(client_id: &str) -> bool {
 }
 
 /// The outcome of one fetch, shared by the lookups that waited for it.
-type Slot = Arc<OnceCell<Result<Cached, String>>>;
+type Slot = Arc<OnceCell<Result<Cached, Refusal>>>;
+
+/// Why a client ID metadata document could not be used.
+///
+/// The caller is anonymous (anyone may send any URL as a `client_id`), so what it is told says
+/// which step failed and nothing the server learnt on the way: no resolved addresses, no
+/// refusal of a private address (which would map the internal network), no remote status code
+/// or document content. The detail goes to the logs.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    /// What the `error_description` says.
+    pub(crate) public: std::borrow::Cow<'static, str>,
+    /// What the logs and the `client_metadata_document_refused` event say.
+    pub(crate) detail: String,
+}
+
+impl Refusal {
+    fn new(public: impl Into<std::borrow::Cow<'static, str>>, detail: impl Into<String>) -> Self {
+        Self { public: public.into(), detail: detail.into() }
+    }
+}
+
+/// What the caller is told of a document that could not be fetched, whatever the reason.
+const NOT_FETCHED: &str = "the client ID metadata document could not be fetched";
+/// What the caller is told of a document that was fetched and refused.
+const NOT_ACCEPTED: &str = "the client ID metadata document is not acceptable to this server";
 
 /// A client read from a good document, and until when it may be used without fetching again.
 #[derive(Debug, Clone)]
@@ -266,9 +292,12 @@ impl Resolver {
 
     /// The client whose document is at `client_id`, from the cache or fetched; or why there is
     /// none, for the `error_description`.
-    pub(crate) async fn resolve(&self, client_id: &str) -> Result<Client, String> {
-        let url = client_id_url(client_id, self.settings.allow_loopback_for_development)
-            .map_err(|reason| format!("the `client_id` URL {reason}"))?;
+    pub(crate) async fn resolve(&self, client_id: &str) -> Result<Client, Refusal> {
+        // The URL's own faults are the caller's to know: they concern only what it sent.
+        let url = client_id_url(client_id, self.settings.allow_loopback_for_development).map_err(|reason| {
+            let public = format!("the `client_id` URL {reason}");
+            Refusal::new(public.clone(), public)
+        })?;
         // Twice at most: a cached document found expired is fetched once more, and that fetch's
         // outcome is used even if it expired meanwhile.
         let mut attempts = 0;
@@ -282,7 +311,6 @@ impl Resolver {
                 Err(reason) => {
                     // Not cached (§4.4): the next lookup fetches again.
                     self.forget(client_id, &slot);
-                    tracing::debug!(client_id, reason = reason.as_str(), "a client ID metadata document was refused");
                     return Err(reason.clone());
                 }
             }
@@ -333,20 +361,28 @@ impl Resolver {
     }
 
     /// Fetches and checks the document at `url`.
-    async fn fetch(&self, url: &Url) -> Result<Cached, String> {
-        let busy = || "too many client ID metadata documents are being fetched at once: try again later".to_owned();
+    async fn fetch(&self, url: &Url) -> Result<Cached, Refusal> {
+        let busy = || {
+            const BUSY: &str = "too many client ID metadata documents are being fetched at once: try again later";
+            Refusal::new(BUSY, BUSY)
+        };
         // The permit is held for the fetch; the semaphore is never closed.
         let _permit = tokio::time::timeout(self.settings.timeout / 2, self.fetches.acquire())
             .await
             .map_err(|_| busy())?
             .map_err(|_| busy())?;
-        let (headers, body) = self.fetcher.get_with_headers(url).await.map_err(|error| fetch_reason(&error))?;
-        let client = client_from_document(url.as_str(), &body, &self.scopes_supported)?;
+        let (headers, body) = self
+            .fetcher
+            .get_with_headers(url)
+            .await
+            .map_err(|error| Refusal::new(NOT_FETCHED, fetch_reason(&error)))?;
+        let client = client_from_document(url.as_str(), &body, &self.scopes_supported)
+            .map_err(|reason| Refusal::new(NOT_ACCEPTED, reason))?;
         Ok(Cached { client, expires_at: Instant::now() + cache_ttl(&headers, &self.settings) })
     }
 }
 
-/// Why a fetch failed, as said in an `error_description`.
+/// Why a fetch failed, for the logs.
 fn fetch_reason(error: &FetchError) -> String {
     match error {
         FetchError::Status(status @ 300..=399) => format!(
@@ -382,6 +418,12 @@ fn client_id_url(raw: &str, development: bool) -> Result<Url, &'static str> {
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not contain a username or password");
+    }
+    // Only the default https port: a client id naming another port would point the fetcher at
+    // whatever service listens there (an SSRF probe of ports, RFC 9700 §4.16). The development
+    // switch allows loopback ports, where a test serves its documents.
+    if url.port().is_some() && !(development && loopback_host(&url)) {
+        return Err("must use the default https port (443)");
     }
     if url.fragment().is_some() || raw.contains('#') {
         return Err("must not contain a fragment");
@@ -558,9 +600,11 @@ fn client_from_document(url: &str, body: &[u8], scopes_supported: &Scopes) -> Re
     if let Some(other) = strings(&document, "response_types")?.unwrap_or_default().into_iter().find(|t| *t != "code") {
         return Err(format!("response type `{}` is not supported: only `code` is", quoted(other)));
     }
-    let native = match string(&document, "application_type")? {
-        None | Some("web") => false,
-        Some("native") => true,
+    // Every document client is public (checked above), so `web` allows loopback `http` as a public
+    // client's registration does (see `RedirectUriRules::PublicWeb`).
+    let rules = match string(&document, "application_type")? {
+        None | Some("web") => RedirectUriRules::PublicWeb,
+        Some("native") => RedirectUriRules::Native,
         Some(other) => {
             return Err(format!("`application_type` `{}` is not supported: use web or native", quoted(other)));
         }
@@ -571,7 +615,7 @@ fn client_from_document(url: &str, body: &[u8], scopes_supported: &Scopes) -> Re
         return Err("the document has no `redirect_uris`".to_owned());
     }
     for uri in &redirect_uris {
-        crate::register::check_redirect_uri(uri, native).map_err(|error| error.description().to_owned())?;
+        crate::register::check_redirect_uri(uri, rules).map_err(|error| error.description().to_owned())?;
     }
     let scopes = match string(&document, "scope")? {
         Some(scope) => {
@@ -621,7 +665,10 @@ mod tests {
         let check = |url: &str| client_id_url(url, false).map(|_| ());
         assert_eq!(check(URL), Ok(()));
         assert_eq!(check("https://client.example/"), Ok(()));
-        assert_eq!(check("https://client.example:8443/m?v=1"), Ok(()));
+        assert_eq!(check("https://client.example/m?v=1"), Ok(()));
+        // Only the default https port (RFC 9700 §4.16: no probing of other services' ports).
+        assert_eq!(check("https://client.example:8443/m"), Err("must use the default https port (443)"));
+        assert_eq!(check("https://client.example:22/m"), Err("must use the default https port (443)"));
         assert_eq!(check("http://client.example/m"), Err("must use https"));
         assert_eq!(check("http://127.0.0.1:3000/m"), Err("must use https"));
         assert_eq!(check("https://u:p@client.example/m"), Err("must not contain a username or password"));
@@ -772,7 +819,7 @@ mod tests {
         assert_eq!(
             refused(serde_json::json!({"redirect_uris": ["javascript:alert(1)"]})),
             reason(
-                "redirect URI `javascript:alert(1)` must use https, or http on a loopback host; a private-use scheme needs `application_type` `native` (RFC 8252 §7.1)"
+                "redirect URI `javascript:alert(1)` must use https, or http on a loopback host; a private-use scheme needs `application_type` `native` (RFC 8252 section 7.1)"
             )
         );
         assert_eq!(refused(serde_json::json!({"scope": "bad\"scope"})).map(|r| r.starts_with("`scope`: ")), Some(true));

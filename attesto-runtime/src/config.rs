@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 
-use crate::client::{Client, ClientId, SecretHash};
+use crate::client::{Client, ClientId, ClientSource, SecretHash};
 #[cfg(feature = "fetch")]
 use crate::client_metadata::{self, ClientMetadataDocuments};
 use crate::cors::{self, AllowedOrigins};
@@ -16,11 +16,14 @@ use crate::dpop;
 use crate::dpop_check::{DpopSettings, NonceKey};
 use crate::error::HostError;
 use crate::error::{ErrorCode, OAuthError};
+#[cfg(feature = "fetch")]
+use crate::events::{ClientMetadataDocumentRefused, EventSink};
 use crate::guard;
 use crate::keys::{Key, KeyError, KeySet};
 use crate::provider::Provider;
 use crate::registration::RegistrationStore;
 use crate::revoked::{self, RevokedTokens};
+use crate::sealed::SealingKey;
 use crate::store::{DynStore, MemoryStore, Store};
 
 /// Why a provider could not be built.
@@ -257,6 +260,7 @@ pub struct Builder<P> {
     require_pushed_authorization_requests: bool,
     require_dpop_nonce: bool,
     dpop_nonce_secret: Option<[u8; 32]>,
+    browser_state_secret: Option<[u8; 32]>,
     dpop_proof_max_age: Duration,
     dpop_proof_max_skew: Duration,
     revocation_refresh_interval: Duration,
@@ -286,6 +290,13 @@ struct ProtectedResourceMetadata<'a> {
 /// The default DPoP nonce secret: random, drawn once per process, so that providers rebuilt in one
 /// process (a configuration reload, say) keep accepting the nonces they handed out.
 fn process_nonce_secret() -> &'static [u8; 32] {
+    static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    SECRET.get_or_init(rand::random)
+}
+
+/// The default secret of the state sealed into browsers' hands (see
+/// [`Builder::browser_state_secret`]): random, drawn once per process, like the DPoP nonce secret.
+fn process_browser_state_secret() -> &'static [u8; 32] {
     static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
     SECRET.get_or_init(rand::random)
 }
@@ -429,6 +440,22 @@ impl<P: Provider> Builder<P> {
     /// and so pre-generate proofs.
     pub fn dpop_nonce_secret(mut self, secret: [u8; 32]) -> Self {
         self.dpop_nonce_secret = Some(secret);
+        self
+    }
+
+    /// Sets the secret of the state attesto seals into a browser's hands instead of storing it:
+    /// the login resume handle, which carries an authorization request through the host's login
+    /// page (encrypted and authenticated with AES-256-GCM-SIV under a key derived from this
+    /// secret), so that an authorization request costs no storage until the user has signed in.
+    /// The default is a random secret drawn once per process: a user who signs in across a
+    /// restart starts the authorization again from the application.
+    ///
+    /// **Instances behind one load balancer must share it**: a handle sealed by one instance does
+    /// not open on another. Keep it secret: whoever knows it can read the pending requests'
+    /// parameters (`state`, `nonce`, `login_hint`) and forge handles, though a forged handle still
+    /// needs the browser's cookie and the host's sign-in.
+    pub fn browser_state_secret(mut self, secret: [u8; 32]) -> Self {
+        self.browser_state_secret = Some(secret);
         self
     }
 
@@ -663,6 +690,8 @@ impl<P: Provider> Builder<P> {
         let decoy_secret: [u8; 32] = rand::random();
         let decoy_hash = SecretHash::from_bytes(decoy_secret);
         let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let browser_state_secret = self.browser_state_secret.as_ref().unwrap_or_else(|| process_browser_state_secret());
+        let login_key = SealingKey::derive(browser_state_secret, "attesto login resume v1");
         Ok(Attesto(Arc::new(Inner {
             provider: self.provider,
             settings,
@@ -672,6 +701,7 @@ impl<P: Provider> Builder<P> {
             decoy_hash,
             store,
             revoked: RevokedTokens::new(self.revocation_refresh_interval),
+            login_key,
             #[cfg(feature = "fetch")]
             client_metadata,
         })))
@@ -715,6 +745,8 @@ pub(crate) struct Inner<P> {
     /// Revoked access-token ids, kept in process so that checking a token costs no store round
     /// trip, and refreshed from the store (RFC 7009 §2; see `revoked.rs`).
     pub(crate) revoked: RevokedTokens,
+    /// The key of the login resume handles (see `authorize.rs`, `sealed.rs`).
+    pub(crate) login_key: SealingKey,
     /// Client ID metadata documents, when accepted: their fetcher and cache.
     #[cfg(feature = "fetch")]
     pub(crate) client_metadata: Option<client_metadata::Resolver>,
@@ -764,6 +796,7 @@ impl<P: Provider> Attesto<P> {
             require_pushed_authorization_requests: false,
             require_dpop_nonce: false,
             dpop_nonce_secret: None,
+            browser_state_secret: None,
             dpop_proof_max_age: dpop::DEFAULT_MAX_AGE,
             dpop_proof_max_skew: dpop::DEFAULT_MAX_SKEW,
             revocation_refresh_interval: revoked::DEFAULT_REFRESH_INTERVAL,
@@ -812,7 +845,7 @@ pub(crate) enum NoClient {
     /// It is a client ID metadata document URL, and the document could not be fetched or is
     /// invalid: the reason.
     #[cfg_attr(not(feature = "fetch"), allow(dead_code))]
-    MetadataDocument(String),
+    MetadataDocument(Cow<'static, str>),
 }
 
 impl NoClient {
@@ -820,9 +853,7 @@ impl NoClient {
     pub(crate) fn error(&self) -> OAuthError {
         match self {
             Self::Unknown => OAuthError::new(ErrorCode::InvalidClient, "unknown client"),
-            Self::MetadataDocument(reason) => {
-                OAuthError::new(ErrorCode::InvalidClient, format!("client ID metadata document refused: {reason}"))
-            }
+            Self::MetadataDocument(reason) => OAuthError::new(ErrorCode::InvalidClient, reason.clone()),
         }
     }
 }
@@ -893,21 +924,33 @@ impl<P: Provider> Attesto<P> {
     /// makes the client unknown, with the reason, never a host error: the host is not at fault.
     pub(crate) async fn lookup_client(&self, client_id: &str) -> Result<Result<FoundClient, NoClient>, HostError> {
         let provider = &self.0.provider;
-        if let Some(client) = provider.load_client(client_id).await? {
+        if let Some(mut client) = provider.load_client(client_id).await? {
+            client.source = ClientSource::Host;
             return Ok(Ok(FoundClient { client, registered: false }));
         }
         if let Some(store) = provider.registration_store()
             && let Some(registration) = store.load_registration(&ClientId::new(client_id)).await?
         {
-            return Ok(Ok(FoundClient { client: registration.client, registered: true }));
+            let mut client = registration.client;
+            client.source = ClientSource::SelfAsserted;
+            return Ok(Ok(FoundClient { client, registered: true }));
         }
         #[cfg(feature = "fetch")]
         if let Some(documents) = &self.0.client_metadata
             && client_metadata::is_document_url(client_id)
         {
             return Ok(match documents.resolve(client_id).await {
-                Ok(client) => Ok(FoundClient { client, registered: true }),
-                Err(reason) => Err(NoClient::MetadataDocument(reason)),
+                Ok(mut client) => {
+                    client.source = ClientSource::SelfAsserted;
+                    Ok(FoundClient { client, registered: true })
+                }
+                Err(refusal) => {
+                    provider.event_sink().client_metadata_document_refused(&ClientMetadataDocumentRefused {
+                        client_id,
+                        reason: &refusal.detail,
+                    });
+                    Err(NoClient::MetadataDocument(refusal.public))
+                }
             });
         }
         Ok(Err(NoClient::Unknown))

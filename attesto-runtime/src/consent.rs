@@ -36,6 +36,14 @@ pub enum ConsentDecision {
 }
 
 /// Whether the user is asked to approve a request. Optional: the default asks every time.
+///
+/// An OpenID Connect request with `offline_access` in its scopes asks for refresh tokens that
+/// outlive the user's session, and OIDC Core §11 wants consent for that in particular: attesto's
+/// consent page lists it ("keep access while you are away"). A policy that answers
+/// [`ConsentDecision::Granted`] for such a request vouches that the user's recorded consent covers
+/// offline access; one that does not know answers [`ConsentDecision::Ask`] when
+/// [`ConsentRequest::scopes`] contains `offline_access` and
+/// [`force_prompt`](ConsentRequest::force_prompt) is set.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `attesto::ConsentPolicy`",
     note = "implement `attesto::ConsentPolicy` for `{Self}`, or leave it out to use the default"

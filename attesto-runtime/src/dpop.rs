@@ -299,8 +299,9 @@ pub fn thumbprint(jwk: &Map<String, Value>) -> Result<String, ProofError> {
 /// caller.
 ///
 /// The checks run in this order and the first failure is returned: size, JWS structure and
-/// canonical base64url, header (`typ`, `alg`, `crit`, `jwk`), key, signature, then the claims
-/// (`htm`, `htu`, `iat`, `jti`, `ath`, `nonce`).
+/// canonical base64url, header (`typ`, `alg`, `crit`, `jwk` present and public), the claims that
+/// need no key (`htm`, `htu`, `iat`), then the key and the signature, then the rest of the claims
+/// (`jti`, `ath`, `nonce`). What costs a public-key operation comes after what costs nothing.
 pub fn verify_proof(proof: &str, req: &ProofRequirements<'_>) -> Result<VerifiedProof, ProofError> {
     if proof.len() > MAX_PROOF_LEN {
         return Err(ProofError::ProofTooLarge);
@@ -335,11 +336,10 @@ pub fn verify_proof(proof: &str, req: &ProofRequirements<'_>) -> Result<Verified
     };
     // Checked on the raw JSON object: a JWK parser may drop members it does not model.
     check_public_only(jwk)?;
-    let key = public_key(jwk, alg)?;
-    if !key.verify(signing_input.as_bytes(), &signature) {
-        return Err(ProofError::BadSignature);
-    }
 
+    // The claims that cost nothing to check come before the key and the signature, which cost a
+    // public-key operation: a proof made for another request, or long ago, is refused for free
+    // (what an unauthenticated caller can make the server compute stays small).
     let claims: Map<String, Value> = serde_json::from_slice(&payload).map_err(|_| ProofError::ClaimsNotJson)?;
     // RFC 9449 §4.3 check 8: htm is compared exactly; HTTP methods are case-sensitive (RFC 9110 §9.1).
     let htm = claims.get("htm").and_then(Value::as_str).ok_or(ProofError::MissingHtm)?;
@@ -360,6 +360,12 @@ pub fn verify_proof(proof: &str, req: &ProofRequirements<'_>) -> Result<Verified
     if iat > req.now.saturating_add(req.max_skew.as_secs()) {
         return Err(ProofError::IatInFuture);
     }
+
+    let key = public_key(jwk, alg)?;
+    if !key.verify(signing_input.as_bytes(), &signature) {
+        return Err(ProofError::BadSignature);
+    }
+
     let jti = match claims.get("jti").and_then(Value::as_str) {
         Some(jti) if !jti.is_empty() => jti,
         _ => return Err(ProofError::MissingJti),
@@ -485,12 +491,14 @@ fn public_key(jwk: &Map<String, Value>, alg: Alg) -> Result<PublicKey, ProofErro
             let n = member(jwk, "n").filter(|n| n.first().is_some_and(|b| *b != 0)).ok_or(ProofError::InvalidKey)?;
             let e = member(jwk, "e").filter(|e| e.first().is_some_and(|b| *b != 0)).ok_or(ProofError::InvalidKey)?;
             let bits = n.len() * 8 - n.first().map_or(0, |top| top.leading_zeros() as usize);
-            // RFC 7518 §3.3, §3.5: keys of 2048 bits or more; 8192 is the verifier's maximum.
+            // RFC 7518 §3.3, §3.5: keys of 2048 bits or more.
             if bits < 2048 {
                 return Err(ProofError::RsaKeyTooSmall);
             }
-            // An even, unit or oversized exponent is not an RSA public key the verifier takes.
-            if bits > 8192 || e.len() > 4 || e.last().is_none_or(|b| b % 2 == 0) || e == [1] {
+            // At most 4096 bits and the exponent 65537: what clients use (FIPS 186-5 §A.1.1), and
+            // a bound on what verifying a proof of an unauthenticated caller costs (a signature
+            // check grows with the modulus, and a huge or odd exponent buys an attacker work).
+            if bits > 4096 || e != [0x01, 0x00, 0x01] {
                 return Err(ProofError::InvalidKey);
             }
             let params: &'static signature::RsaParameters = if alg == Alg::Ps256 {

@@ -1,7 +1,7 @@
 //! DPoP at the endpoints (RFC 9449): the one check that the token endpoint, the PAR endpoint and
 //! userinfo run on a request's `DPoP` header, and how its failures are answered.
 //!
-//! [`Attesto::check_dpop`] verifies the proof with the pure verifier ([`dpop::verify_proof`])
+//! [`Attesto::verify_dpop`] verifies the proof with the pure verifier ([`dpop::verify_proof`])
 //! against the URL the endpoint is published at, then does what the verifier leaves to its
 //! caller: the server nonce (RFC 9449 §8, §9), when the provider requires one, and the `jti`
 //! replay check (RFC 9449 §11.1) in the [`Store`](crate::Store). The check itself is
@@ -231,30 +231,44 @@ pub(crate) fn bare_dpop_challenge() -> HeaderValue {
 }
 
 impl<P: Provider> Attesto<P> {
-    /// Checks the `DPoP` header of a request to the endpoint at `endpoint_path` (a path of
-    /// `P::PATHS`): `Ok(None)` without one, the verified proof with one that passes, the reason
-    /// otherwise.
-    ///
-    /// In order: exactly one header (RFC 9449 §4.3 check 1); the proof itself against `method`
-    /// and the endpoint's URL built from the issuer — never from the `Host` header, which the
-    /// client chooses (RFC 9449 §4.3 check 9, §11.5) — and `access_token`'s hash when there is
-    /// one (§4.3 check 12); the nonce when the provider requires one (§4.3 check 10, §8); and
-    /// last the `jti`, recorded in the store so that the proof is accepted once (§11.1). A proof
-    /// refused for any other reason is not recorded.
-    pub(crate) async fn check_dpop(
+    /// The DPoP header of a request to the endpoint at `endpoint_path` (a path of `P::PATHS`),
+    /// checked without the store: `Ok(None)` without one, the verified proof with one that passes,
+    /// the reason otherwise. The `htu` is the endpoint's URL built from the issuer, never from the
+    /// `Host` header, which the client chooses (RFC 9449 §4.3 check 9, §11.5). The token and PAR endpoints check this before they
+    /// look at the client (a nonce challenge, RFC 9449 §8, comes first), and call
+    /// [`record_dpop`](Self::record_dpop) once the client has authenticated, so that a request
+    /// whose client fails authentication costs no store write.
+    pub(crate) fn verify_dpop(
         &self,
         headers: &HeaderMap,
         method: &str,
         endpoint_path: &str,
-        access_token: Option<&str>,
     ) -> Result<Option<VerifiedProof>, DpopFailure> {
         let uri = self.0.settings.issuer.url_of(endpoint_path);
-        self.check_dpop_at(headers, method, &uri, access_token).await
+        verify_header(&self.0.settings.dpop, headers, method, &uri, None)
     }
 
-    /// [`check_dpop`](Self::check_dpop) against a full URL `uri`: that of a protected resource
-    /// other than the provider's own endpoints, built by the caller from configuration, never
-    /// from the `Host` header (RFC 9449 §4.3 check 9, §11.5).
+    /// Records the `jti` of a proof [`verify_dpop`](Self::verify_dpop) accepted, so that it is
+    /// accepted once (RFC 9449 §11.1): a replay is refused, and reported as an event.
+    pub(crate) async fn record_dpop(
+        &self,
+        proof: Option<&VerifiedProof>,
+        method: &str,
+        endpoint_path: &str,
+    ) -> Result<(), DpopFailure> {
+        let Some(proof) = proof else { return Ok(()) };
+        let result = record(&self.0.settings.dpop, &*self.0.store, proof).await;
+        if let Err(DpopFailure::Replayed { jkt, jti }) = &result {
+            let uri = self.0.settings.issuer.url_of(endpoint_path);
+            self.0.provider.event_sink().dpop_proof_replayed(&DpopProofReplayed { jkt, jti, method, uri: &uri });
+        }
+        result
+    }
+
+    /// The whole DPoP check ([`check_proof`]) of a request to the full URL `uri`: that of a
+    /// protected resource, built by the caller from configuration, never from the `Host` header
+    /// (RFC 9449 §4.3 check 9, §11.5). The access token was verified first, so the `jti` is
+    /// recorded at once.
     pub(crate) async fn check_dpop_at(
         &self,
         headers: &HeaderMap,
@@ -277,7 +291,7 @@ impl<P: Provider> Attesto<P> {
 }
 
 /// The DPoP check of a request to the URL `uri` under `settings`, with `store` as the replay
-/// memory: the one check of the provider's endpoints ([`Attesto::check_dpop`]) and of a resource
+/// memory: the one check of the provider's endpoints ([`Attesto::verify_dpop`]) and of a resource
 /// server's guard, with or without the provider in its process.
 ///
 /// In order: exactly one header (RFC 9449 §4.3 check 1); the proof itself against `method` and
@@ -292,6 +306,23 @@ pub(crate) async fn check_proof(
     uri: &str,
     access_token: Option<&str>,
 ) -> Result<Option<VerifiedProof>, DpopFailure> {
+    let Some(proof) = verify_header(settings, headers, method, uri, access_token)? else {
+        return Ok(None);
+    };
+    record(settings, store, &proof).await?;
+    Ok(Some(proof))
+}
+
+/// The `DPoP` header of a request checked without the store: exactly one header (RFC 9449 §4.3
+/// check 1), the proof against `method`, `uri` and `access_token`'s hash, and the nonce when
+/// `settings` require one (§4.3 check 10, §8). `Ok(None)` without a header.
+fn verify_header(
+    settings: &DpopSettings,
+    headers: &HeaderMap,
+    method: &str,
+    uri: &str,
+    access_token: Option<&str>,
+) -> Result<Option<VerifiedProof>, DpopFailure> {
     let mut values = headers.get_all(DPOP).iter();
     let value = match (values.next(), values.next()) {
         (None, _) => return Ok(None),
@@ -301,8 +332,7 @@ pub(crate) async fn check_proof(
     // A header value that is not UTF-8 cannot be a compact JWS; the verifier says which part is
     // wrong.
     let proof = String::from_utf8_lossy(value.as_bytes());
-    let now_time = SystemTime::now();
-    let now = crate::jwt::unix_seconds(now_time);
+    let now = crate::jwt::unix_seconds(SystemTime::now());
     let mut requirements =
         ProofRequirements::new(method, uri, now).with_max_age(settings.max_age).with_max_skew(settings.max_skew);
     if let Some(token) = access_token {
@@ -319,14 +349,23 @@ pub(crate) async fn check_proof(
             Some(_) => {}
         }
     }
+    Ok(Some(proof))
+}
+
+/// Records a verified proof's `jti` in `store` (insert-if-absent), so that it is accepted once
+/// (RFC 9449 §11.1); a proof seen before is [`DpopFailure::Replayed`].
+async fn record(settings: &DpopSettings, store: &dyn DynStore, proof: &VerifiedProof) -> Result<(), DpopFailure> {
+    let now_time = SystemTime::now();
+    let now = crate::jwt::unix_seconds(now_time);
     // Remembered until the proof's `iat` is refused anyway, plus the skew, since another instance
-    // sharing the store may run that much behind. The verifier guarantees `valid_until >= now`.
+    // sharing the store may run that much behind. The verifier guarantees `valid_until >= now`
+    // (give or take the second that may have passed since).
     let lifetime = Duration::from_secs(proof.valid_until.saturating_sub(now).saturating_add(1)) + settings.max_skew;
     let key = replay_key(&proof.jkt, &proof.jti);
     if !store.insert_dpop_jti(&key, now_time + lifetime).await.map_err(DpopFailure::Store)? {
-        return Err(DpopFailure::Replayed { jkt: proof.jkt, jti: proof.jti });
+        return Err(DpopFailure::Replayed { jkt: proof.jkt.clone(), jti: proof.jti.clone() });
     }
-    Ok(Some(proof))
+    Ok(())
 }
 
 /// Adds a fresh `DPoP-Nonce` to the response of a request that carried a DPoP proof, when

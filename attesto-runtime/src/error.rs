@@ -65,6 +65,9 @@ pub enum ErrorCode {
     /// `use_dpop_nonce`: the DPoP proof must carry the server nonce sent in the `DPoP-Nonce`
     /// header (RFC 9449 §8, §9).
     UseDpopNonce,
+    /// `insufficient_user_authentication` (RFC 9470 §3): the token stands for no (or not enough)
+    /// user authentication, e.g. a client's own token at a resource that acts for users.
+    InsufficientUserAuthentication,
 }
 
 impl ErrorCode {
@@ -94,6 +97,7 @@ impl ErrorCode {
             Self::InvalidClientMetadata => "invalid_client_metadata",
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
+            Self::InsufficientUserAuthentication => "insufficient_user_authentication",
         }
     }
 
@@ -130,10 +134,16 @@ pub struct OAuthError {
 
 impl OAuthError {
     /// An error with its code's usual status.
+    ///
+    /// The description is made to fit RFC 6749 §5.2 (`%x20-21 / %x23-5B / %x5D-7E`): any other
+    /// character (`"`, `\`, controls, anything beyond ASCII) becomes `?`, and `§` is written
+    /// `section `. attesto's own
+    /// descriptions are written in that set; this keeps a description that quotes something
+    /// else (a host's error, a document's fault) within it too.
     pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
         Self {
             code,
-            description: description.into(),
+            description: restrict(description.into()),
             status: code.default_status(),
             www_authenticate: None,
             dpop_nonce: None,
@@ -186,6 +196,29 @@ impl OAuthError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+}
+
+/// Whether a character may appear in an `error_description` (RFC 6749 §5.2).
+const fn allowed_in_description(c: char) -> bool {
+    matches!(c, '\x20'..='\x21' | '\x23'..='\x5B' | '\x5D'..='\x7E')
+}
+
+/// `description` with every character RFC 6749 §5.2 does not allow replaced by `?`, but `§` (which
+/// attesto's own descriptions use to cite RFC sections) written `section `; borrowed as it is
+/// when there is none.
+fn restrict(description: Cow<'static, str>) -> Cow<'static, str> {
+    if description.chars().all(allowed_in_description) {
+        return description;
+    }
+    let mut restricted = String::with_capacity(description.len());
+    for c in description.chars() {
+        match c {
+            '§' => restricted.push_str("section "),
+            c if allowed_in_description(c) => restricted.push(c),
+            _ => restricted.push('?'),
+        }
+    }
+    Cow::Owned(restricted)
 }
 
 impl fmt::Display for OAuthError {

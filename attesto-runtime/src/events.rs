@@ -150,6 +150,18 @@ pub struct DpopProofReplayed<'a> {
     pub uri: &'a str,
 }
 
+/// A client ID metadata document could not be used (feature `fetch`). The caller was told only
+/// which step failed; this says why: the resolved address refused, the remote status, the
+/// document's fault.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ClientMetadataDocumentRefused<'a> {
+    /// The document's URL, the `client_id` presented.
+    pub client_id: &'a str,
+    /// Why it was refused, for the operator.
+    pub reason: &'a str,
+}
+
 /// Receives security events. Optional: the default writes `tracing` events (target
 /// `attesto::events`).
 ///
@@ -268,6 +280,16 @@ pub trait EventSink: Send + Sync {
         );
     }
 
+    /// A client ID metadata document could not be used.
+    fn client_metadata_document_refused(&self, event: &ClientMetadataDocumentRefused<'_>) {
+        tracing::info!(
+            target: "attesto::events",
+            client_id = event.client_id,
+            reason = event.reason,
+            "client ID metadata document refused"
+        );
+    }
+
     /// A client registered itself.
     fn client_registered(&self, event: &ClientRegistered<'_>) {
         tracing::info!(
@@ -312,5 +334,8 @@ impl<T: EventSink + ?Sized> EventSink for &T {
     }
     fn client_registered(&self, event: &ClientRegistered<'_>) {
         (**self).client_registered(event);
+    }
+    fn client_metadata_document_refused(&self, event: &ClientMetadataDocumentRefused<'_>) {
+        (**self).client_metadata_document_refused(event);
     }
 }

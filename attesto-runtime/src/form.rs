@@ -37,10 +37,12 @@ impl<'a> Form<'a> {
         Self::parse_inner(body, None)
     }
 
-    /// The first parameter that appears more than once and is not in `repeatable`.
-    pub(crate) fn repeated(&self, repeatable: &[&str]) -> Option<String> {
+    /// The `error_description` for the first parameter that appears more than once and is not in
+    /// `repeatable`.
+    pub(crate) fn repeated(&self, repeatable: &[&str]) -> Option<&'static str> {
         self.pairs.iter().enumerate().find_map(|(i, (name, _))| {
-            (!repeatable.contains(&&**name) && self.pairs[..i].iter().any(|(n, _)| n == name)).then(|| printable(name))
+            (!repeatable.contains(&&**name) && self.pairs[..i].iter().any(|(n, _)| n == name))
+                .then(|| repeated_description(name))
         })
     }
 
@@ -52,6 +54,12 @@ impl<'a> Form<'a> {
     /// The number of parameters.
     pub(crate) fn len(&self) -> usize {
         self.pairs.len()
+    }
+
+    /// Every parameter, in order. The endpoints ask for parameters by name; this is for the
+    /// fuzzing and property-test entry points (`crate::__fuzz`), which compare the whole result.
+    pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.pairs.iter().map(|(name, value)| (&**name, &**value))
     }
 
     fn parse_inner(body: &'a [u8], repeatable: Option<&[&str]>) -> Result<Self, OAuthError> {
@@ -76,7 +84,7 @@ impl<'a> Form<'a> {
                 && pairs.iter().any(|(n, _)| *n == name)
                 && !repeatable.contains(&&*name)
             {
-                return Err(OAuthError::invalid_request(format!("parameter `{}` is repeated", printable(&name))));
+                return Err(OAuthError::invalid_request(repeated_description(&name)));
             }
             pairs.push((name, value));
         }
@@ -94,9 +102,46 @@ impl<'a> Form<'a> {
     }
 }
 
-/// A name shortened and stripped of control characters, to quote in an error description.
-fn printable(name: &str) -> String {
-    name.chars().filter(|c| !c.is_control()).take(64).collect()
+/// The `error_description` of a repeated parameter: its name when it is a protocol parameter
+/// attesto knows, a description without it otherwise. Any other name is the caller's own text,
+/// and an `error_description` carries none of it (RFC 6749 §5.2 restricts its characters, and
+/// text an attacker chose, shown under the server's origin, is a phishing aid).
+fn repeated_description(name: &str) -> &'static str {
+    macro_rules! described {
+        ($($name:literal),* $(,)?) => {
+            match name {
+                $($name => concat!("parameter `", $name, "` is repeated"),)*
+                _ => "a parameter is repeated",
+            }
+        };
+    }
+    described!(
+        "client_id",
+        "client_secret",
+        "client_assertion",
+        "client_assertion_type",
+        "code",
+        "code_challenge",
+        "code_challenge_method",
+        "code_verifier",
+        "dpop_jkt",
+        "grant_type",
+        "login_hint",
+        "max_age",
+        "nonce",
+        "prompt",
+        "redirect_uri",
+        "refresh_token",
+        "request",
+        "request_uri",
+        "resource",
+        "response_mode",
+        "response_type",
+        "scope",
+        "state",
+        "token",
+        "token_type_hint",
+    )
 }
 
 fn hex(b: u8) -> Option<u8> {
@@ -157,7 +202,8 @@ pub(crate) fn require_form_content_type(headers: &HeaderMap) -> Result<(), OAuth
     }
 }
 
-/// Reads a body of at most [`MAX_BODY`] bytes; a larger one is 413.
+/// Reads a body of at most [`MAX_BODY`] bytes; a larger one is 413, and one that missed the
+/// router's deadline (`Attesto::router_with_body_deadline`) is 408.
 pub(crate) async fn read_body(body: Body) -> Result<bytes::Bytes, OAuthError> {
     axum::body::to_bytes(body, MAX_BODY).await.map_err(|error| {
         let inner = error.into_inner();
@@ -166,6 +212,12 @@ pub(crate) async fn read_body(body: Body) -> Result<bytes::Bytes, OAuthError> {
             if error.is::<http_body_util::LengthLimitError>() {
                 return OAuthError::new(ErrorCode::InvalidRequest, "the request body is too large")
                     .with_status(StatusCode::PAYLOAD_TOO_LARGE);
+            }
+            // RFC 9110 §15.5.9: the server would not wait any longer for the request. The body is
+            // left unread, so hyper closes the connection after this answer.
+            if error.is::<tower_http::timeout::TimeoutError>() {
+                return OAuthError::new(ErrorCode::InvalidRequest, "the request body did not arrive in time")
+                    .with_status(StatusCode::REQUEST_TIMEOUT);
             }
             source = error.source();
         }

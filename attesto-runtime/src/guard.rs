@@ -69,8 +69,13 @@ pub(crate) const EXPIRY_SKEW: u64 = 30;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Authenticated {
-    /// The token's `sub`: the user, or the client for a client-credentials token.
+    /// The token's `sub`: the user, or the client for a client-credentials token. Which of the two
+    /// is [`kind`](Self::kind): a client id is never a user's subject (RFC 9068 §5, RFC 9700
+    /// §4.15), so a resource that acts for users reads `subject` only when `kind` is
+    /// [`TokenKind::User`] (or refuses client tokens with [`Guard::require_user`]).
     pub subject: String,
+    /// Whether a user authorized the token, or the client got it for itself.
+    pub kind: TokenKind,
     /// The token's `client_id` (RFC 9068 §2.2).
     pub client_id: ClientId,
     /// The token's scopes.
@@ -79,6 +84,19 @@ pub struct Authenticated {
     pub claims: serde_json::Map<String, serde_json::Value>,
     /// The thumbprint the token is bound to (`cnf.jkt`, RFC 9449 §6.1), for a DPoP-bound token.
     pub jkt: Option<String>,
+}
+
+/// For whom an access token was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// A user signed in and authorized the client (the authorization code grant, and the refresh
+    /// tokens of that grant): the token carries the sign-in's `auth_time` (RFC 9068 §2.2.1), and
+    /// `sub` is the user.
+    User,
+    /// The client acting for itself (the `client_credentials` grant): no user signed in, and `sub`
+    /// names the client (RFC 9068 §2.2).
+    Client,
 }
 
 /// The authorization scheme an access token is presented with.
@@ -178,6 +196,21 @@ pub(crate) fn invalid_token(scheme: Scheme, description: &'static str) -> OAuthE
         Scheme::Dpop => dpop_check::dpop_challenge(ErrorCode::InvalidToken, description),
     };
     OAuthError::new(ErrorCode::InvalidToken, description).with_challenge(challenge)
+}
+
+/// `insufficient_user_authentication`, 401 (RFC 9470 §3): the token stands for no user sign-in.
+pub(crate) fn insufficient_user_authentication(scheme: Scheme) -> OAuthError {
+    const DESCRIPTION: &str = "this resource needs a token a user authorized; a client's own token is refused";
+    let challenge = match scheme {
+        Scheme::Bearer => HeaderValue::from_str(&format!(
+            "Bearer error=\"insufficient_user_authentication\", error_description=\"{DESCRIPTION}\""
+        ))
+        .unwrap_or(HeaderValue::from_static("Bearer error=\"insufficient_user_authentication\"")),
+        Scheme::Dpop => dpop_check::dpop_challenge(ErrorCode::InsufficientUserAuthentication, DESCRIPTION),
+    };
+    OAuthError::new(ErrorCode::InsufficientUserAuthentication, DESCRIPTION)
+        .with_status(StatusCode::UNAUTHORIZED)
+        .with_challenge(challenge)
 }
 
 /// `insufficient_scope`, 403, naming the scopes needed (RFC 6750 §3.1), with the challenge of the
@@ -353,7 +386,10 @@ pub(crate) async fn authenticate<A: TokenAuthority>(
         .and_then(|claims| URL_SAFE_NO_PAD.decode(claims).ok())
         .and_then(|json| serde_json::from_slice(&json).ok())
         .unwrap_or_default();
-    Ok(Authenticated { subject: view.sub, client_id: ClientId::new(view.client_id), scopes, claims, jkt })
+    // Only a user's sign-in gives a token `auth_time`: attesto mints it into user tokens alone
+    // and keeps hosts from adding it (see `token::REGISTERED_CLAIMS`).
+    let kind = if view.auth_time.is_some() { TokenKind::User } else { TokenKind::Client };
+    Ok(Authenticated { subject: view.sub, kind, client_id: ClientId::new(view.client_id), scopes, claims, jkt })
 }
 
 /// RFC 9449 §7: the token is presented the way its binding asks. A DPoP-bound token (`jkt`) needs
@@ -450,6 +486,8 @@ struct Protected {
     metadata_url: String,
     /// The scopes every request needs.
     scopes: Vec<String>,
+    /// Whether a client's own token (`client_credentials`) is refused.
+    users_only: bool,
 }
 
 /// Accepts a request to one resource only with a valid access token of this provider for that
@@ -515,7 +553,13 @@ impl Guard {
         let metadata_url = format!("{origin}{}", metadata_path(&url));
         Ok(Self {
             check,
-            protected: Arc::new(Protected { resource: resource.to_owned(), origin, metadata_url, scopes: Vec::new() }),
+            protected: Arc::new(Protected {
+                resource: resource.to_owned(),
+                origin,
+                metadata_url,
+                scopes: Vec::new(),
+                users_only: false,
+            }),
         })
     }
 
@@ -528,6 +572,7 @@ impl Guard {
             origin: self.protected.origin.clone(),
             metadata_url: self.protected.metadata_url.clone(),
             scopes: self.protected.scopes.clone(),
+            users_only: self.protected.users_only,
         };
         for scope in scopes {
             let scope = scope.into();
@@ -535,6 +580,22 @@ impl Guard {
                 protected.scopes.push(scope);
             }
         }
+        Self { check: Arc::clone(&self.check), protected: Arc::new(protected) }
+    }
+
+    /// This guard, accepting only tokens a user authorized ([`TokenKind::User`]): a client's own
+    /// `client_credentials` token is refused with 401 `insufficient_user_authentication` (RFC
+    /// 9470 §3: no user authentication stands behind it), so that a resource that acts for users
+    /// never takes a client for one (RFC 9700 §4.15).
+    #[must_use]
+    pub fn require_user(&self) -> Self {
+        let protected = Protected {
+            resource: self.protected.resource.clone(),
+            origin: self.protected.origin.clone(),
+            metadata_url: self.protected.metadata_url.clone(),
+            scopes: self.protected.scopes.clone(),
+            users_only: true,
+        };
         Self { check: Arc::clone(&self.check), protected: Arc::new(protected) }
     }
 
@@ -554,6 +615,10 @@ impl Guard {
         let htu = format!("{}{path}", protected.origin);
         let result = self.check.check(&parts.method, &parts.headers, &protected.resource, &htu).await;
         let refusal = match result {
+            Ok(principal) if protected.users_only && principal.kind != TokenKind::User => {
+                let scheme = if principal.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer };
+                Refusal::Error(insufficient_user_authentication(scheme))
+            }
             Ok(principal) => {
                 let missing: Vec<&str> =
                     protected.scopes.iter().map(String::as_str).filter(|s| !principal.scopes.contains(s)).collect();

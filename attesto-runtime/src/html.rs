@@ -32,7 +32,9 @@ ul{padding-left:1.25rem}li{margin:.25rem 0}\
 .actions{display:flex;gap:.75rem;justify-content:flex-end;margin-top:1.5rem}\
 button{font:inherit;padding:.45rem 1.25rem;border-radius:6px;cursor:pointer;\
 border:1px solid #d0d7de;background:#f6f8fa;color:#1f2328}\
-button.primary{background:#1f6feb;border-color:#1f6feb;color:#fff}";
+button.primary{background:#1f6feb;border-color:#1f6feb;color:#fff}\
+a.button{padding:.45rem 1.25rem;border-radius:6px;border:1px solid #d0d7de;\
+background:#f6f8fa;color:#1f2328;text-decoration:none}";
 
 /// CSP of the error page: nothing may load, run, frame it or be submitted from it.
 const ERROR_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
@@ -81,6 +83,105 @@ pub(crate) fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// Client-supplied display text (a registered `client_name`, a document's name) made safe to show
+/// next to text of this server: control characters and the Unicode bidirectional formatting
+/// characters (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), which can make a name read
+/// as something else ("…moc.elgoog" shown reversed) or spill its direction into the sentence
+/// around it, become U+FFFD. Escape the result for HTML as usual.
+pub(crate) fn neutralise(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => '\u{FFFD}',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
+}
+
+/// Where an authorization response to `redirect_uri` goes, for a person: the host (and port) of a
+/// web redirect URI, or `None` for one that stays on this device — a loopback `http` URI or a
+/// private-use scheme (RFC 8252 §7.1, §7.3) — which the page describes as an app on this device.
+/// An internationalised host is shown in punycode, so that a look-alike stays visible.
+pub(crate) fn destination_host(redirect_uri: &str) -> Option<String> {
+    let url = url::Url::parse(redirect_uri).ok()?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    let host = url.host_str()?;
+    if url.scheme() == "http" && matches!(host, "127.0.0.1" | "[::1]" | "localhost") {
+        return None;
+    }
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+/// The page shown instead of redirecting an error before the user signed in, to a redirect URI
+/// the provider does not vouch for (RFC 9700 §4.11.2: otherwise anyone who registers a client
+/// makes this server's origin an open redirector). It names the destination's host and leaves
+/// going there to the user: a link for a query response, a button for a form_post one.
+pub(crate) fn redirect_interstitial(
+    client_label: &str,
+    error: &str,
+    description: &str,
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    form_post: bool,
+) -> Response {
+    let host = destination_host(redirect_uri).unwrap_or_else(|| "an app on this device".to_owned());
+    let host = escape(&host);
+    let intro = format!(
+        "<h1>Authorization request refused</h1>\
+         <p>{description}</p>\
+         <p>The application <strong>{client}</strong> asked to be sent the answer at \
+         <strong>{host}</strong>. This server does not vouch for that address: continue only if \
+         you trust it and expected to go there.</p>\
+         <p class=\"meta\">Error code: <code>{error}</code></p>",
+        description = escape(&sentence(description)),
+        client = escape(&neutralise(client_label)),
+        error = escape(error),
+    );
+    let (main, csp) = if form_post {
+        let mut inputs = String::new();
+        for (name, value) in params {
+            // Writing to a `String` cannot fail.
+            let _ = write!(inputs, "<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(name), escape(value));
+        }
+        let main = format!(
+            "{intro}<form method=\"post\" action=\"{action}\">{inputs}\
+             <div class=\"actions\"><button type=\"submit\">Continue to {host}</button></div></form>",
+            action = escape(redirect_uri),
+        );
+        (main, redirect_csp(redirect_uri))
+    } else {
+        let mut url = match url::Url::parse(redirect_uri) {
+            Ok(url) => url,
+            Err(_) => return error_page(StatusCode::BAD_REQUEST, error, description),
+        };
+        url.query_pairs_mut().extend_pairs(params);
+        let main = format!(
+            "{intro}<div class=\"actions\"><a class=\"button\" href=\"{href}\" rel=\"noreferrer\">Continue to {host}</a></div>",
+            href = escape(url.as_str()),
+        );
+        (main, HeaderValue::from_static(ERROR_CSP))
+    };
+    html_response(StatusCode::BAD_REQUEST, csp, document("Authorization request refused", &main))
+}
+
+/// The CSP of the interstitial's form_post variant: its one form posts to the redirect URI's
+/// origin (or private-use scheme) and nowhere else.
+fn redirect_csp(redirect_uri: &str) -> HeaderValue {
+    form_action_source(redirect_uri)
+        .and_then(|source| {
+            HeaderValue::from_str(&format!(
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action {source}"
+            ))
+            .ok()
+        })
+        .unwrap_or(HeaderValue::from_static(ERROR_CSP))
 }
 
 /// The page shown when the authorization request cannot be sent back to the client (unknown
@@ -135,7 +236,17 @@ pub(crate) struct ConsentPage<'a> {
 /// client's redirect URI: so the policy allows this server and that URI's origin (or, for a
 /// native app's private-use scheme, that scheme), and nothing else.
 fn consent_csp(redirect_uri: &str) -> HeaderValue {
-    let source = url::Url::parse(redirect_uri).ok().and_then(|url| match url.scheme() {
+    form_action_source(redirect_uri)
+        .and_then(|source| HeaderValue::from_str(&format!("{CONSENT_CSP_BASE}; form-action 'self' {source}")).ok())
+        // Without a source for the redirect, no `form-action` at all: a policy that blocked the
+        // redirect would strand the user on the page with a spent code.
+        .unwrap_or(HeaderValue::from_static(CONSENT_CSP_BASE))
+}
+
+/// The CSP source that lets a form's submission (and the redirects after it) reach `redirect_uri`:
+/// its origin, or its scheme for a private-use one.
+fn form_action_source(redirect_uri: &str) -> Option<String> {
+    url::Url::parse(redirect_uri).ok().and_then(|url| match url.scheme() {
         // An ASCII origin (hosts in punycode): nothing in it can end the directive.
         "http" | "https" => {
             let origin = url.origin();
@@ -143,12 +254,7 @@ fn consent_csp(redirect_uri: &str) -> HeaderValue {
         }
         // A URL scheme is letters, digits, `+`, `-` and `.` (RFC 3986 §3.1).
         scheme => Some(format!("{scheme}:")),
-    });
-    source
-        .and_then(|source| HeaderValue::from_str(&format!("{CONSENT_CSP_BASE}; form-action 'self' {source}")).ok())
-        // Without a source for the redirect, no `form-action` at all: a policy that blocked the
-        // redirect would strand the user on the page with a spent code.
-        .unwrap_or(HeaderValue::from_static(CONSENT_CSP_BASE))
+    })
 }
 
 /// The host (and port, if not the default) of a client id that is an `http(s)` URL: a client ID
@@ -172,7 +278,8 @@ pub(crate) fn consent_page(page: &ConsentPage<'_>) -> Response {
     // The name is whatever the client registered (possibly through dynamic registration, or in
     // its client ID metadata document), so it is shown as the client's claim, next to the
     // identifier the server actually knows, and to the host that serves a URL client id.
-    let (heading_client, provenance) = match (page.client_name.filter(|n| !n.trim().is_empty()), host) {
+    let name = page.client_name.filter(|n| !n.trim().is_empty()).map(neutralise);
+    let (heading_client, provenance) = match (name.as_deref(), host) {
         (Some(name), Some(host)) => (
             format!("<strong>{}</strong> from <strong>{host}</strong>", escape(name)),
             format!(
@@ -192,6 +299,12 @@ pub(crate) fn consent_page(page: &ConsentPage<'_>) -> Response {
             format!("<p class=\"meta\">Client ID: <code>{client_id}</code></p>"),
         ),
         (None, None) => (format!("<code>{client_id}</code>"), String::new()),
+    };
+    // Where the decision sends the browser, and with it the code: the host a web client's answer
+    // goes to, so that a person sees "evil.example" under a name that says "Calendar".
+    let destination = match destination_host(page.redirect_uri) {
+        Some(host) => format!("<p>If you allow it, you will be sent back to <strong>{}</strong>.</p>", escape(&host)),
+        None => "<p>If you allow it, access goes to an app on this device.</p>".to_owned(),
     };
 
     let mut scopes = String::new();
@@ -216,6 +329,7 @@ pub(crate) fn consent_page(page: &ConsentPage<'_>) -> Response {
          {provenance}\
          <p>Signed in as <strong>{user}</strong></p>\
          {scopes}\
+         {destination}\
          <form method=\"post\" action=\"{action}\">\
          <input type=\"hidden\" name=\"attesto_consent\" value=\"{handle}\">\
          <input type=\"hidden\" name=\"attesto_csrf\" value=\"{csrf}\">\

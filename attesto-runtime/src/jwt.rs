@@ -89,6 +89,10 @@ pub(crate) struct AccessTokenView {
     /// `revoked::grant_id`): revoking the grant revokes the token (RFC 7009 §2.1).
     #[serde(default)]
     pub(crate) grant_id: Option<String>,
+    /// When the user signed in (RFC 9068 §2.2.1): present in the tokens a user authorized, and in
+    /// no other (see `guard::TokenKind`).
+    #[serde(default)]
+    pub(crate) auth_time: Option<u64>,
 }
 
 /// The confirmation claim of a DPoP-bound access token (RFC 7800 §3.1): the RFC 7638 thumbprint

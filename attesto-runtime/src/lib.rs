@@ -3,6 +3,8 @@
 //! Use it through the `attesto` crate, which re-exports everything here together with the
 //! `#[attesto::provider]` macro.
 
+#[doc(hidden)]
+pub mod __fuzz;
 mod authorize;
 mod client;
 mod client_auth;
@@ -36,6 +38,7 @@ mod revoke;
 mod revoked;
 mod router;
 mod scope;
+mod sealed;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 mod store;
@@ -52,14 +55,14 @@ pub use consent::{ConsentDecision, ConsentPolicy, ConsentRequest};
 pub use discovery::AuthorizationServerMetadata;
 pub use error::{ErrorCode, HostError, OAuthError};
 pub use events::{
-    AuthorizationDenied, ClientRegistered, CodeIssued, CodeReuseDetected, DpopProofReplayed, EventSink,
-    RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued, TokenRevoked,
+    AuthorizationDenied, ClientMetadataDocumentRefused, ClientRegistered, CodeIssued, CodeReuseDetected,
+    DpopProofReplayed, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued, TokenRevoked,
 };
-pub use guard::{Authenticated, Guard, GuardService};
+pub use guard::{Authenticated, Guard, GuardService, TokenKind};
 pub use keys::{Algorithm, Key, KeyError, KeySet};
 pub use principal::{AuthenticatedPrincipal, LoginOutcome, LoginRequest, Principal, PrincipalStore};
 pub use provider::{Features, Paths, Provider};
-pub use registration::{ClientRegistration, RegistrationStore};
+pub use registration::{ClientRegistration, GrantRequest, MemoryRegistrations, RegistrationStore};
 #[cfg(feature = "fetch")]
 pub use remote_guard::{
     DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL, RemoteGuard, RemoteGuardError,

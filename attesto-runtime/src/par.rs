@@ -94,11 +94,13 @@ async fn push<P: Provider>(
     // `client_auth::presented` refuses one that differs (`invalid_request`), and with
     // `client_secret_post` or `none` it is the very identifier that authenticated.
     let presented = client_auth::presented(headers, &form)?;
-    // RFC 9449 §10.1: a proof is checked as at the token endpoint (nonce and replay included),
-    // before the client, as there.
+    // RFC 9449 §10.1: a proof is checked as at the token endpoint: the proof and its nonce before
+    // the client, its replay once the client authenticated (no store write for a caller that
+    // fails authentication), before anything is stored.
     let path = P::PATHS.par.ok_or_else(|| OAuthError::new(ErrorCode::ServerError, "the PAR endpoint is off"))?;
-    let proof = attesto.check_dpop(headers, method.as_str(), path, None).await.map_err(DpopFailure::into_error)?;
+    let proof = attesto.verify_dpop(headers, method.as_str(), path).map_err(DpopFailure::into_error)?;
     let client = client_auth::authenticate_client(attesto, presented.as_ref()).await?;
+    attesto.record_dpop(proof.as_ref(), method.as_str(), path).await.map_err(DpopFailure::into_error)?;
     let client_id = client.client_id.clone();
     // RFC 9126 §2.1, step 2: a pushed request cannot refer to another one.
     if form.get("request_uri").is_some() {

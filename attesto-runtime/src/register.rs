@@ -45,7 +45,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::events::{ClientRegistered, EventSink};
 use crate::form;
 use crate::provider::Provider;
-use crate::registration::{ClientRegistration, RegistrationStore};
+use crate::registration::{ClientRegistration, GrantRequest, RegistrationStore};
 use crate::scope::{Scope, ScopeDecision, ScopePolicy, Scopes};
 use crate::store::{new_id, new_secret};
 
@@ -101,6 +101,12 @@ async fn create<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Bo
     }
     let raw = read_metadata(headers, body).await?;
     let requested = Requested::parse(&raw)?;
+    if requested.grant_types.contains(&GrantType::ClientCredentials) {
+        let request = GrantRequest { initial_access_token: bearer(headers), client_id: None, metadata: &raw };
+        if !store.allow_client_credentials(&request).await? {
+            return Err(client_credentials_refused());
+        }
+    }
     // RFC 7591 §3.2.1: the client id is the server's choice; 128 random bits make it unguessable.
     let client_id = ClientId::new(new_id());
     let secret = (!requested.is_public()).then(|| new_secret().0);
@@ -158,6 +164,16 @@ async fn update_registration<P: Provider>(
         return Err(invalid_metadata(
             "`token_endpoint_auth_method` cannot turn a confidential client into a public one or back; register a new client",
         ));
+    }
+    // A grant the registration holds stays; one it adds is decided as at registration.
+    if requested.grant_types.contains(&GrantType::ClientCredentials)
+        && !current.client.allows_grant(GrantType::ClientCredentials)
+    {
+        let request =
+            GrantRequest { initial_access_token: None, client_id: Some(&current.client.client_id), metadata: &raw };
+        if !store.allow_client_credentials(&request).await? {
+            return Err(client_credentials_refused());
+        }
     }
     let (client, metadata) =
         accept(attesto, requested, current.client.client_id.clone(), current.client.secret_hash).await?;
@@ -243,6 +259,14 @@ async fn authenticate<'h, P: Provider>(
 
 // ---------------------------------------------------------------------------------------------
 // reading and checking metadata
+
+/// The refusal of `client_credentials` to a registration the host did not allow it
+/// ([`RegistrationStore::allow_client_credentials`]).
+fn client_credentials_refused() -> OAuthError {
+    invalid_metadata(
+        "this server does not register clients for the client_credentials grant: tokens without a user are issued only to clients the server's operator allows",
+    )
+}
 
 /// `invalid_client_metadata` (RFC 7591 §3.2.2).
 fn invalid_metadata(description: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
@@ -466,10 +490,15 @@ impl Requested {
                 )));
             }
         };
+        let rules = match (application_type, auth_method) {
+            (ApplicationType::Native, _) => RedirectUriRules::Native,
+            (ApplicationType::Web, TokenEndpointAuthMethod::None) => RedirectUriRules::PublicWeb,
+            (ApplicationType::Web, _) => RedirectUriRules::Web,
+        };
         let redirect_uris: Vec<String> = match strings(raw, "redirect_uris")? {
             Some(uris) => {
                 for uri in &uris {
-                    check_redirect_uri(uri, application_type == ApplicationType::Native)?;
+                    check_redirect_uri(uri, rules)?;
                 }
                 let mut unique: Vec<String> = Vec::with_capacity(uris.len());
                 for uri in uris {
@@ -538,8 +567,23 @@ fn web_url(value: &str) -> bool {
         && url::Url::parse(value).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
 }
 
+/// Which redirect URIs a client may register, by what it is (RFC 9700 §2.6, RFC 8252 §7, §8.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RedirectUriRules {
+    /// A confidential web client: `https` only. An `http` redirect URI, even on a loopback host,
+    /// would carry its codes in the clear (RFC 9700 §2.6).
+    Web,
+    /// A public client registered without `application_type`: `https`, or `http` on a loopback
+    /// host. A public client with a loopback redirect URI is a native app (RFC 8252 §7.3, §8.4),
+    /// whether or not it says so, and MCP clients register that way.
+    PublicWeb,
+    /// A native app (`application_type` `native`), or a client from the host's own table, which the
+    /// host vouches for: `https`, `http` on a loopback host, or a private-use scheme (RFC 8252 §7.1).
+    Native,
+}
+
 /// Checks one registered redirect URI.
-pub(crate) fn check_redirect_uri(uri: &str, native: bool) -> Result<(), OAuthError> {
+pub(crate) fn check_redirect_uri(uri: &str, rules: RedirectUriRules) -> Result<(), OAuthError> {
     let invalid = |reason: &str| invalid_redirect_uri(format!("redirect URI `{}` {reason}", quoted(uri)));
     // Matched byte for byte at the authorization endpoint (RFC 9700 §4.1.3), while URL parsers
     // strip or encode whitespace: the registered text must be what a parser sees.
@@ -551,14 +595,26 @@ pub(crate) fn check_redirect_uri(uri: &str, native: bool) -> Result<(), OAuthErr
     if url.fragment().is_some() || uri.contains('#') {
         return Err(invalid("must not have a fragment (RFC 6749 §3.1.2)"));
     }
+    // `https://client.example@evil.example/cb` goes to evil.example while a person reads
+    // client.example (RFC 3986 §7.6); a redirect URI never needs user information. Read from the
+    // text too: the parser drops an empty one (`https://@evil.example`).
+    let authority =
+        uri.split_once("://").map_or("", |(_, rest)| &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())]);
+    if !url.username().is_empty() || url.password().is_some() || authority.contains('@') {
+        return Err(invalid("must not have a user information part (`user@`, RFC 3986 §7.6)"));
+    }
+    let native = rules == RedirectUriRules::Native;
     match url.scheme() {
         // The text, not the parse: `https:host/cb` parses as `https://host/cb`, which is not the
         // string the authorization endpoint will compare.
         "https" if uri.starts_with("https://") => Ok(()),
         "https" => Err(invalid("must be written `https://host/…`")),
-        "http" if loopback(uri) => Ok(()),
+        "http" if rules != RedirectUriRules::Web && is_loopback_http(uri) => Ok(()),
+        "http" if is_loopback_http(uri) => Err(invalid(
+            "must use https: http on a loopback host is for native apps, which register as public clients or with `application_type` `native` (RFC 8252 §8.3, RFC 9700 §2.6)",
+        )),
         "http" => Err(invalid(
-            "must use https; http is accepted only on a loopback host: 127.0.0.1, [::1] or localhost (RFC 8252 §7.3)",
+            "must use https; http is accepted only on a loopback host: 127.0.0.1, [::1] or localhost, for native apps (RFC 8252 §7.3)",
         )),
         scheme if native && private_use(scheme) => Ok(()),
         _ if native => Err(invalid(
@@ -573,7 +629,7 @@ pub(crate) fn check_redirect_uri(uri: &str, native: bool) -> Result<(), OAuthErr
 /// Whether `uri` is `http://` on a loopback host, `127.0.0.1`, `[::1]` or `localhost`, with an
 /// optional port, read from the text: `http://127.0.0.1@evil.example/` or
 /// `http://localhost.evil.example/` are not loopback URIs.
-fn loopback(uri: &str) -> bool {
+pub(crate) fn is_loopback_http(uri: &str) -> bool {
     let Some(rest) = uri.strip_prefix("http://") else {
         return false;
     };
@@ -707,7 +763,7 @@ mod tests {
     #[test]
     fn loopback_hosts_are_read_from_the_text() {
         for uri in ["http://127.0.0.1/cb", "http://127.0.0.1:8080/cb", "http://[::1]:1/cb", "http://localhost:3000"] {
-            assert!(loopback(uri), "{uri}");
+            assert!(is_loopback_http(uri), "{uri}");
         }
         for uri in [
             "http://127.0.0.1@evil.example/cb",
@@ -718,7 +774,7 @@ mod tests {
             "http://127.0.0.1:99999/cb",
             "https://127.0.0.1/cb",
         ] {
-            assert!(!loopback(uri), "{uri}");
+            assert!(!is_loopback_http(uri), "{uri}");
         }
     }
 

@@ -78,6 +78,9 @@ pub(crate) const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(5);
 /// revoking it (access tokens live 15 minutes by default).
 pub(crate) const MAX_REFRESH_INTERVAL: Duration = Duration::from_secs(60 * 60);
 
+/// The size of the revoked set under which an insert never walks it.
+const PRUNE_FLOOR: usize = 1024;
+
 /// This instance's copy of the revoked access tokens.
 pub(crate) struct RevokedTokens {
     interval: Duration,
@@ -91,6 +94,8 @@ pub(crate) struct RevokedTokens {
 struct State {
     /// Revoked `jti`s and when their tokens expire.
     tokens: HashMap<String, SystemTime>,
+    /// The size past which an insert first drops the expired entries (see [`RevokedTokens::insert`]).
+    prune_at: usize,
     /// When the last successful read of the store's list started.
     synced_at: Option<Instant>,
     /// The last read of the store's list.
@@ -119,10 +124,15 @@ impl RevokedTokens {
     pub(crate) fn insert(&self, jti: &str, expires_at: SystemTime) {
         let now = SystemTime::now();
         let mut state = self.lock();
-        // Entries are useless once their token expired; dropping them here keeps the set as small
-        // as the number of live revoked tokens.
-        state.tokens.retain(|_, exp| *exp > now);
-        state.tokens.insert(jti.to_owned(), expires_at);
+        // Entries are useless once their token expired. Dropping them walks the whole set, so it
+        // is done only when the set has doubled since the last time: amortised, an insert costs
+        // O(1), and the set stays within twice the live revocations (plus the floor).
+        let entry = state.tokens.entry(jti.to_owned()).or_insert(expires_at);
+        *entry = (*entry).max(expires_at);
+        if state.tokens.len() > state.prune_at {
+            state.tokens.retain(|_, exp| *exp > now);
+            state.prune_at = (state.tokens.len() * 2).max(PRUNE_FLOOR);
+        }
     }
 
     /// Whether the token `jti`, or the grant `grant_id` it was issued under, was revoked, by any
@@ -178,6 +188,7 @@ impl RevokedTokens {
             let entry = state.tokens.entry(jti).or_insert(expires_at);
             *entry = (*entry).max(expires_at);
         }
+        state.prune_at = (state.tokens.len() * 2).max(PRUNE_FLOOR);
         state.synced_at = Some(started);
         Ok(())
     }
@@ -224,6 +235,9 @@ mod tests {
         }
         async fn put_code(&self, c: &TokenHash, g: &AuthorizationCode) -> Result<(), HostError> {
             self.inner.put_code(c, g).await
+        }
+        async fn find_code(&self, c: &TokenHash, now: SystemTime) -> Result<Option<AuthorizationCode>, HostError> {
+            self.inner.find_code(c, now).await
         }
         async fn redeem_code(
             &self,

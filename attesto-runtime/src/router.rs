@@ -1,19 +1,44 @@
 //! Mounting: the routes of a provider, built from its path table at run time.
 
+use std::time::Duration;
+
 use axum::Router;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use http::StatusCode;
+use tower_http::timeout::RequestBodyDeadlineLayer;
 
 use crate::config::Attesto;
 use crate::discovery::{self, Kind};
+use crate::error::OAuthError;
 use crate::provider::Provider;
 use crate::{authorize, jwks, par, register, revoke, token, userinfo};
+
+/// How long a request body may take to arrive, counted from the moment its request reaches the
+/// router: [`Attesto::router`]'s deadline. Every body attesto reads is at most 64 KiB, which takes
+/// well under a second on any link a browser or client uses; a client that sends it a byte at a
+/// time (slowloris) would otherwise hold a connection and a task for as long as it likes.
+const BODY_DEADLINE: Duration = Duration::from_secs(10);
 
 impl<P: Provider> Attesto<P> {
     /// The axum router of the provider: the endpoints this release serves, at the paths of
     /// `P::PATHS`, and the discovery documents at the host root. Merge it into the host's app.
     ///
     /// Every URL the discovery documents advertise is a route of this router, and the reverse.
+    ///
+    /// A request body that has not fully arrived 10 seconds after its request reached the router
+    /// is answered `408 Request Timeout` (`invalid_request`), and the connection is closed;
+    /// [`Attesto::router_with_body_deadline`] sets another deadline. The time a client may take
+    /// over the request line and headers is the HTTP server's to bound, before any router sees
+    /// the request: hyper's `header_read_timeout` (which needs a timer set on the connection
+    /// builder) for a host that serves with hyper or hyper-util directly. `axum::serve` sets no
+    /// timer, so under it a client may send its headers as slowly as it likes.
     pub fn router(&self) -> Router {
+        self.router_with_body_deadline(BODY_DEADLINE)
+    }
+
+    /// [`Attesto::router`] with `deadline` for request bodies instead of 10 seconds.
+    pub fn router_with_body_deadline(&self, deadline: Duration) -> Router {
         let mut router = Router::new()
             .route(P::PATHS.authorize, get(authorize::get::<P>).post(authorize::post::<P>))
             .route(P::PATHS.token, post(token::handler::<P>))
@@ -51,9 +76,23 @@ impl<P: Provider> Attesto<P> {
                 get(move || std::future::ready(discovery::json_bytes(document, discovery::METADATA_CACHE))),
             );
         }
+        // A method a route does not take: still 405 (axum adds `Allow`, RFC 9110 §15.5.6), with
+        // an error body like every other refusal here, so that a client reads an `error` from any
+        // answer of these endpoints. After the last route: it applies to the routes added so far.
+        let router = router.method_not_allowed_fallback(method_not_allowed);
+        // The deadline runs from the moment the body is wrapped, before the handler reads it; its
+        // error is what `form::read_body` answers with 408.
+        let router = router.layer(RequestBodyDeadlineLayer::new(deadline));
         // Last, so that it wraps every route above; it picks each request's CORS policy by path.
         router.layer(crate::cors::layer(self)).with_state(self.clone())
     }
+}
+
+/// The answer to a method a route does not take.
+async fn method_not_allowed() -> Response {
+    OAuthError::invalid_request("this endpoint does not take this method")
+        .with_status(StatusCode::METHOD_NOT_ALLOWED)
+        .into_response()
 }
 
 /// The userinfo path, when the endpoint is on: it needs OpenID Connect.

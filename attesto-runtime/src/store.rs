@@ -11,12 +11,10 @@
 //! Secrets never reach a store: codes, refresh tokens and handles are 256-bit random values that
 //! are handed to the client or browser, and only their SHA-256 ([`TokenHash`]) is stored.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -24,13 +22,15 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::client::ClientId;
+
+mod memory;
 use crate::error::HostError;
 use crate::principal::AuthenticatedPrincipal;
 use crate::scope::Scopes;
 
 /// The SHA-256 of a random value handed out once (a code, a refresh token, a handle of a pending
 /// request). Stores key their entries by it; the value itself is never stored.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TokenHash([u8; 32]);
 
 impl TokenHash {
@@ -130,7 +130,9 @@ pub struct AuthorizationRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum PendingStage {
-    /// Waiting for the user to sign in at the host's login page.
+    /// Waiting for the user to sign in at the host's login page. attesto no longer stores
+    /// requests at this stage (the login resume handle carries the request, sealed, so that an
+    /// anonymous request costs no storage); stores still round-trip it.
     Login,
     /// Waiting for the user's decision on the consent page.
     Consent {
@@ -278,6 +280,19 @@ pub trait Store: Send + Sync + 'static {
         grant: &AuthorizationCode,
     ) -> impl Future<Output = Result<(), HostError>> + Send;
 
+    /// Looks a code up without changing anything: what it stands for, whether it is live or was
+    /// used and is still remembered (see [`redeem_code`](Self::redeem_code)); `None` when it is
+    /// unknown or expired.
+    ///
+    /// The token endpoint reads the code this way first, to compare its client and PKCE challenge
+    /// with the request: a caller that is not the code's client, or lacks its verifier, must
+    /// neither spend the code nor, with a replay, revoke what it issued (RFC 6749 §4.1.3).
+    fn find_code(
+        &self,
+        code: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<AuthorizationCode>, HostError>> + Send;
+
     /// Atomically marks a live code used and records `issue` with it, or reports that it was
     /// used before (and what the first use issued), or that it is unknown or expired. A used code
     /// is remembered at least until `issue.access_token_expires_at`.
@@ -395,6 +410,13 @@ impl<S: Store> Store for std::sync::Arc<S> {
     ) -> impl Future<Output = Result<(), HostError>> + Send {
         (**self).put_code(code, grant)
     }
+    fn find_code(
+        &self,
+        code: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<AuthorizationCode>, HostError>> + Send {
+        (**self).find_code(code, now)
+    }
     fn redeem_code(
         &self,
         code: &TokenHash,
@@ -474,6 +496,11 @@ pub(crate) trait DynStore: Send + Sync {
         now: SystemTime,
     ) -> BoxFuture<'a, Result<Option<PendingAuthorization>, HostError>>;
     fn put_code<'a>(&'a self, c: &'a TokenHash, g: &'a AuthorizationCode) -> BoxFuture<'a, Result<(), HostError>>;
+    fn find_code<'a>(
+        &'a self,
+        c: &'a TokenHash,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Option<AuthorizationCode>, HostError>>;
     fn redeem_code<'a>(
         &'a self,
         c: &'a TokenHash,
@@ -516,6 +543,13 @@ impl<S: Store> DynStore for S {
     }
     fn put_code<'a>(&'a self, c: &'a TokenHash, g: &'a AuthorizationCode) -> BoxFuture<'a, Result<(), HostError>> {
         Box::pin(Store::put_code(self, c, g))
+    }
+    fn find_code<'a>(
+        &'a self,
+        c: &'a TokenHash,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Option<AuthorizationCode>, HostError>> {
+        Box::pin(Store::find_code(self, c, now))
     }
     fn redeem_code<'a>(
         &'a self,
@@ -561,257 +595,4 @@ impl<S: Store> DynStore for S {
     }
 }
 
-/// The in-memory [`Store`]: the default, right for one instance whose state may be lost on
-/// restart (users sign in again, refresh tokens stop working). Several instances, or refresh
-/// tokens that survive a restart, need a shared database store.
-///
-/// One mutex guards everything, so every operation is trivially atomic; expired entries are swept
-/// at most once a minute, during a write.
-#[derive(Default)]
-pub struct MemoryStore {
-    state: Mutex<MemoryState>,
-}
-
-impl fmt::Debug for MemoryStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryStore").finish_non_exhaustive()
-    }
-}
-
-impl MemoryStore {
-    /// An empty store.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    fn with<T>(&self, f: impl FnOnce(&mut MemoryState) -> T) -> Result<T, HostError> {
-        // A poisoned lock means a panic while holding it; the maps are still consistent (every
-        // operation leaves them so before anything can panic), so keep serving.
-        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        Ok(f(&mut state))
-    }
-}
-
-#[derive(Default)]
-struct MemoryState {
-    pending: HashMap<TokenHash, PendingAuthorization>,
-    codes: HashMap<TokenHash, CodeEntry>,
-    refresh_tokens: HashMap<TokenHash, String>,
-    families: HashMap<String, FamilyEntry>,
-    revoked_jtis: HashMap<String, SystemTime>,
-    /// DPoP proofs seen (RFC 9449 §11.1), by the hash of thumbprint and `jti`, until their expiry.
-    dpop_jtis: HashMap<TokenHash, SystemTime>,
-    last_sweep: Option<SystemTime>,
-}
-
-// Most entries are live codes; boxing them would add an allocation to every issued code.
-#[allow(clippy::large_enum_variant)]
-enum CodeEntry {
-    Live(AuthorizationCode),
-    Used { issue: CodeIssue, keep_until: SystemTime },
-}
-
-struct FamilyEntry {
-    /// `None` for a tombstone: a family revoked (possibly before it was created).
-    family: Option<RefreshFamily>,
-    current: Option<TokenHash>,
-    /// Every token the family ever had, to forget them with it.
-    tokens: Vec<TokenHash>,
-    expires_at: SystemTime,
-}
-
-/// How often expired entries are swept.
-const SWEEP_EVERY: Duration = Duration::from_secs(60);
-
-impl MemoryState {
-    fn sweep(&mut self, now: SystemTime) {
-        if self.last_sweep.is_some_and(|last| now.duration_since(last).unwrap_or_default() < SWEEP_EVERY) {
-            return;
-        }
-        self.last_sweep = Some(now);
-        self.pending.retain(|_, p| p.expires_at > now);
-        self.codes.retain(|_, c| match c {
-            CodeEntry::Live(grant) => grant.expires_at > now,
-            CodeEntry::Used { keep_until, .. } => *keep_until > now,
-        });
-        let mut forgotten = Vec::new();
-        self.families.retain(|_, f| {
-            let keep = f.expires_at > now;
-            if !keep {
-                forgotten.append(&mut f.tokens);
-            }
-            keep
-        });
-        for token in forgotten {
-            self.refresh_tokens.remove(&token);
-        }
-        self.revoked_jtis.retain(|_, exp| *exp > now);
-        self.dpop_jtis.retain(|_, exp| *exp > now);
-    }
-
-    /// The live family a token belongs to, and whether it is the current token.
-    fn live_family(&self, token: &TokenHash, now: SystemTime) -> Option<(&FamilyEntry, bool)> {
-        let id = self.refresh_tokens.get(token)?;
-        let entry = self.families.get(id)?;
-        let family = entry.family.as_ref()?;
-        (family.expires_at > now).then(|| (entry, entry.current.as_ref() == Some(token)))
-    }
-}
-
-impl Store for MemoryStore {
-    async fn put_pending(&self, handle: &TokenHash, pending: &PendingAuthorization) -> Result<(), HostError> {
-        self.with(|s| {
-            s.sweep(SystemTime::now());
-            s.pending.insert(*handle, pending.clone());
-        })
-    }
-
-    async fn take_pending(
-        &self,
-        handle: &TokenHash,
-        now: SystemTime,
-    ) -> Result<Option<PendingAuthorization>, HostError> {
-        self.with(|s| s.pending.remove(handle).filter(|p| p.expires_at > now))
-    }
-
-    async fn put_code(&self, code: &TokenHash, grant: &AuthorizationCode) -> Result<(), HostError> {
-        self.with(|s| {
-            s.sweep(SystemTime::now());
-            s.codes.insert(*code, CodeEntry::Live(grant.clone()));
-        })
-    }
-
-    async fn redeem_code(
-        &self,
-        code: &TokenHash,
-        issue: &CodeIssue,
-        now: SystemTime,
-    ) -> Result<CodeRedemption, HostError> {
-        self.with(|s| match s.codes.remove(code) {
-            Some(CodeEntry::Live(grant)) if grant.expires_at > now => {
-                let keep_until = grant.expires_at.max(issue.access_token_expires_at);
-                s.codes.insert(*code, CodeEntry::Used { issue: issue.clone(), keep_until });
-                CodeRedemption::Redeemed(grant)
-            }
-            Some(CodeEntry::Used { issue, keep_until }) if keep_until > now => {
-                let replayed = CodeRedemption::Replayed(issue.clone());
-                s.codes.insert(*code, CodeEntry::Used { issue, keep_until });
-                replayed
-            }
-            _ => CodeRedemption::Unknown,
-        })
-    }
-
-    async fn create_refresh_family(&self, family: &RefreshFamily, token: &TokenHash) -> Result<bool, HostError> {
-        self.with(|s| {
-            s.sweep(SystemTime::now());
-            if s.families.contains_key(&family.family_id) {
-                return false;
-            }
-            s.families.insert(
-                family.family_id.clone(),
-                FamilyEntry {
-                    family: Some(family.clone()),
-                    current: Some(*token),
-                    tokens: vec![*token],
-                    expires_at: family.expires_at,
-                },
-            );
-            s.refresh_tokens.insert(*token, family.family_id.clone());
-            true
-        })
-    }
-
-    async fn find_refresh(&self, token: &TokenHash, now: SystemTime) -> Result<RefreshLookup, HostError> {
-        self.with(|s| match s.live_family(token, now) {
-            Some((entry, current)) => {
-                let family = entry.family.clone();
-                match (family, current) {
-                    (Some(family), true) => RefreshLookup::Current(family),
-                    (Some(family), false) => RefreshLookup::RotatedOut(family),
-                    (None, _) => RefreshLookup::Unknown,
-                }
-            }
-            None => RefreshLookup::Unknown,
-        })
-    }
-
-    async fn rotate_refresh(
-        &self,
-        presented: &TokenHash,
-        next: &TokenHash,
-        now: SystemTime,
-    ) -> Result<Rotation, HostError> {
-        self.with(|s| {
-            let Some((_, current)) = s.live_family(presented, now) else {
-                return Rotation::Unknown;
-            };
-            let Some(id) = s.refresh_tokens.get(presented).cloned() else {
-                return Rotation::Unknown;
-            };
-            let Some(entry) = s.families.get_mut(&id) else {
-                return Rotation::Unknown;
-            };
-            let Some(family) = entry.family.clone() else {
-                return Rotation::Unknown;
-            };
-            if current {
-                entry.current = Some(*next);
-                entry.tokens.push(*next);
-                s.refresh_tokens.insert(*next, id);
-                Rotation::Rotated(family)
-            } else {
-                // Reuse: keep a tombstone until the family would have ended, so that none of its
-                // tokens works again and the id cannot be recreated.
-                entry.family = None;
-                entry.current = None;
-                Rotation::Reused(family)
-            }
-        })
-    }
-
-    async fn revoke_refresh_family(&self, family_id: &str, until: SystemTime) -> Result<(), HostError> {
-        self.with(|s| {
-            s.sweep(SystemTime::now());
-            let entry = s.families.entry(family_id.to_owned()).or_insert_with(|| FamilyEntry {
-                family: None,
-                current: None,
-                tokens: Vec::new(),
-                expires_at: until,
-            });
-            entry.family = None;
-            entry.current = None;
-            entry.expires_at = entry.expires_at.max(until);
-        })
-    }
-
-    async fn revoke_access_token(&self, jti: &str, expires_at: SystemTime) -> Result<(), HostError> {
-        self.with(|s| {
-            s.sweep(SystemTime::now());
-            s.revoked_jtis.insert(jti.to_owned(), expires_at);
-        })
-    }
-
-    async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
-        self.with(|s| s.revoked_jtis.get(jti).is_some_and(|exp| *exp > now))
-    }
-
-    async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
-        self.with(|s| {
-            s.revoked_jtis.iter().filter(|(_, exp)| **exp > now).map(|(jti, exp)| (jti.clone(), *exp)).collect()
-        })
-    }
-
-    async fn insert_dpop_jti(&self, key: &TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {
-        self.with(|s| {
-            let now = SystemTime::now();
-            s.sweep(now);
-            // Under the one lock, the lookup and the insert are a single step.
-            if s.dpop_jtis.get(key).is_some_and(|exp| *exp > now) {
-                return false;
-            }
-            s.dpop_jtis.insert(*key, expires_at);
-            true
-        })
-    }
-}
+pub use memory::MemoryStore;

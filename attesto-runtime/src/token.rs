@@ -19,7 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::client::{Client, GrantType};
+use crate::client::{Client, ClientSource, GrantType};
 use crate::client_auth::{self, Presented};
 use crate::config::{Attesto, audiences};
 use crate::dpop::VerifiedProof;
@@ -31,9 +31,13 @@ use crate::id_token;
 use crate::jwt;
 use crate::principal::AuthenticatedPrincipal;
 use crate::provider::Provider;
+use crate::registration::RegistrationStore;
 use crate::revoked;
 use crate::scope::{ScopeDecision, ScopePolicy, Scopes};
-use crate::store::{CodeIssue, CodeRedemption, RefreshFamily, RefreshLookup, Rotation, TokenHash, new_id, new_secret};
+use crate::store::{
+    AuthorizationRequest, CodeIssue, CodeRedemption, RefreshFamily, RefreshLookup, Rotation, TokenHash, new_id,
+    new_secret,
+};
 
 /// Parameters that may appear more than once: RFC 8707 §2 `resource`.
 const REPEATABLE: &[&str] = &["resource"];
@@ -41,8 +45,11 @@ const REPEATABLE: &[&str] = &["resource"];
 /// Claims attesto sets itself; host claims never overwrite them (RFC 9068 §2.2). `grant_id` is
 /// attesto's too: a host claim of that name would name a grant (and so a revocation) the token
 /// was not issued under, or slip a token out of its own grant's revocation.
-const REGISTERED_CLAIMS: &[&str] =
-    &["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "cnf", "grant_id"];
+///
+/// `auth_time` among them: its presence is what tells a user's token from a client's own (see
+/// `guard::TokenKind`), so a host's claims never add it to a `client_credentials` token.
+pub(crate) const REGISTERED_CLAIMS: &[&str] =
+    &["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "cnf", "grant_id", "auth_time"];
 
 /// The scope of OpenID Connect requests (OIDC Core §3.1.2.1).
 const OPENID: &str = "openid";
@@ -110,6 +117,9 @@ struct AccessTokenClaims<'a> {
     /// the token (RFC 7009 §2.1, see `revoked::grant_id`); none for a token without a family.
     #[serde(skip_serializing_if = "Option::is_none")]
     grant_id: Option<&'a str>,
+    /// RFC 9068 §2.2.1: when the user signed in; only in a token a user authorized.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<u64>,
     #[serde(flatten)]
     extra: &'a serde_json::Map<String, serde_json::Value>,
 }
@@ -177,9 +187,10 @@ async fn exchange<P: Provider>(
     let grant_type = form.get("grant_type").ok_or_else(|| OAuthError::invalid_request("missing `grant_type`"))?;
     context.presented = client_auth::presented(headers, &form)?;
     // RFC 9449 §5: the proof is checked before any grant is looked at, so that a nonce challenge
-    // (§8) or a refused proof never spends a code or rotates a refresh token.
-    let proof =
-        attesto.check_dpop(headers, method.as_str(), P::PATHS.token, None).await.map_err(DpopFailure::into_error)?;
+    // (§8) or a refused proof never spends a code or rotates a refresh token. Its `jti` is
+    // recorded against replay only once the client has authenticated (each grant calls
+    // `record_proof`), so that a caller who fails authentication costs no store write.
+    let proof = attesto.verify_dpop(headers, method.as_str(), P::PATHS.token).map_err(DpopFailure::into_error)?;
     let proof = proof.as_ref();
     match GrantType::parse(grant_type) {
         Some(GrantType::ClientCredentials) => {
@@ -235,6 +246,7 @@ async fn client_credentials<P: Provider>(
     // RFC 6749 §4.4.2: the client must authenticate.
     let presented = presented.ok_or_else(|| client_auth::invalid_client(None, "client authentication is required"))?;
     let client = client_auth::authenticate_confidential(attesto, presented).await?;
+    record_proof(attesto, proof).await?;
     if !client.allows_grant(GrantType::ClientCredentials) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -265,7 +277,7 @@ async fn client_credentials<P: Provider>(
     let access_token = issue(
         attesto,
         &client,
-        &principal.subject,
+        Subject::Client(&principal.subject),
         &principal.claims,
         &scopes,
         &audience,
@@ -274,6 +286,7 @@ async fn client_credentials<P: Provider>(
         None,
         proof.map(|proof| proof.jkt.as_str()),
     )?;
+    registration_used(attesto, &client).await;
     Ok(TokenResponse {
         access_token,
         token_type: token_type(proof),
@@ -297,6 +310,46 @@ fn narrow_audience(requested: Option<Cow<'_, [String]>>, granted: &[String]) -> 
     }
 }
 
+/// Tells the registration store that a registered client obtained a token (see
+/// `RegistrationStore::registration_used`): a store that expires unused registrations keeps it.
+/// A failure is logged: the token is not refused for it.
+async fn registration_used<P: Provider>(attesto: &Attesto<P>, client: &Client) {
+    if client.source != ClientSource::SelfAsserted {
+        return;
+    }
+    if let Some(store) = attesto.0.provider.registration_store()
+        && let Err(error) = store.registration_used(&client.client_id).await
+    {
+        tracing::warn!(%error, client_id = client.client_id.as_str(), "the registration store was not told of a token");
+    }
+}
+
+/// Records the request's DPoP proof against replay (RFC 9449 §11.1), now that the client has
+/// authenticated.
+async fn record_proof<P: Provider>(attesto: &Attesto<P>, proof: Option<&VerifiedProof>) -> Result<(), OAuthError> {
+    attesto.record_dpop(proof, "POST", P::PATHS.token).await.map_err(DpopFailure::into_error)
+}
+
+/// Whether a grant with `scopes` may have a refresh token at all: in an OpenID Connect request only
+/// with `offline_access` (OIDC Core §11: a refresh token outliving the user's session is what
+/// that scope asks, and consents, for). A plain OAuth request is not concerned.
+fn offline_access_granted<P: Provider>(scopes: &Scopes) -> bool {
+    !(P::FEATURES.openid && scopes.contains(OPENID)) || scopes.contains("offline_access")
+}
+
+/// Whether `client`, presenting `verifier`, holds the code of `request`: its client (RFC 6749
+/// §4.1.3) with the verifier of its challenge (RFC 7636 §4.6, S256, compared in constant time).
+fn check_code_holder(request: &AuthorizationRequest, client: &Client, verifier: &str) -> Result<(), OAuthError> {
+    if request.client_id != client.client_id {
+        return Err(invalid_grant("the authorization code was issued to another client"));
+    }
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    if !bool::from(computed.as_bytes().ct_eq(request.code_challenge.as_bytes())) {
+        return Err(invalid_grant("`code_verifier` does not match the code challenge"));
+    }
+    Ok(())
+}
+
 fn invalid_grant(description: &'static str) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidGrant, description)
 }
@@ -311,6 +364,7 @@ async fn authorization_code<P: Provider>(
     let inner = &attesto.0;
     let provider = &inner.provider;
     let client = client_auth::authenticate_client(attesto, presented).await?;
+    record_proof(attesto, proof).await?;
     if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -330,12 +384,23 @@ async fn authorization_code<P: Provider>(
     let requested_audience = audiences(&inner.settings, form.all("resource"))?;
     let requested_audience = form.get("resource").is_some().then_some(requested_audience);
 
+    // RFC 6749 §4.1.3: the code must have been issued to this client, and (RFC 7636 §4.6) the
+    // verifier must match its challenge. Both are checked on the code as found, before it is spent:
+    // a caller that is not the code's client, or that lacks the verifier, changes nothing — it
+    // neither burns a victim's code nor, presenting a used one, revokes what it issued (RFC 9700
+    // §4.5.3.1 is for the code's own client replaying it).
+    let hash = TokenHash::of(code);
+    let now = SystemTime::now();
+    let Some(found) = inner.store.find_code(&hash, now).await? else {
+        return Err(invalid_grant("the authorization code is invalid, expired or was already used"));
+    };
+    check_code_holder(&found.request, &client, verifier)?;
+
     // The ids of what this redemption will issue are recorded with the code as it is taken, so
     // that a replay, however soon, can revoke them (RFC 9700 §4.5.3.1).
-    let now = SystemTime::now();
     let ttl = inner.settings.access_token_ttl;
     let issue_ids = CodeIssue { family_id: new_id(), access_token_jti: new_id(), access_token_expires_at: now + ttl };
-    let grant = match inner.store.redeem_code(&TokenHash::of(code), &issue_ids, now).await? {
+    let grant = match inner.store.redeem_code(&hash, &issue_ids, now).await? {
         CodeRedemption::Redeemed(grant) => grant,
         CodeRedemption::Replayed(first) => {
             // The family with the access tokens of its refreshes (its grant), and the code's own
@@ -354,9 +419,9 @@ async fn authorization_code<P: Provider>(
         }
     };
     let request = &grant.request;
-    if request.client_id != client.client_id {
-        return Err(invalid_grant("the authorization code was issued to another client"));
-    }
+    // The code taken is the code found (codes are never rewritten); checked again all the same,
+    // since this is the check that matters.
+    check_code_holder(request, &client, verifier)?;
     // RFC 6749 §4.1.3: the same redirect URI as the authorization request, if it carried one.
     let redirect_ok = match form.get("redirect_uri") {
         Some(uri) => uri == request.redirect_uri,
@@ -364,10 +429,6 @@ async fn authorization_code<P: Provider>(
     };
     if !redirect_ok {
         return Err(invalid_grant("`redirect_uri` does not match the authorization request"));
-    }
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    if !bool::from(computed.as_bytes().ct_eq(request.code_challenge.as_bytes())) {
-        return Err(invalid_grant("`code_verifier` does not match the code challenge"));
     }
     // RFC 9449 §10: a code bound to a key (`dpop_jkt` at the authorization endpoint, or the key of
     // a proof sent to PAR, §10.1) is redeemed only with a proof made with that key. Checked after
@@ -380,7 +441,9 @@ async fn authorization_code<P: Provider>(
     )?;
     let audience = narrow_audience(requested_audience, &request.audience)?;
     let scopes = request.scopes.clone();
-    let refresh = if provider.scope_policy().refresh_token_allowed(&client, &scopes).await? {
+    let refresh = if offline_access_granted::<P>(&scopes)
+        && provider.scope_policy().refresh_token_allowed(&client, &scopes).await?
+    {
         let (token, hash) = new_secret();
         let family = RefreshFamily {
             family_id: issue_ids.family_id.clone(),
@@ -404,6 +467,7 @@ async fn authorization_code<P: Provider>(
     };
     // The access token belongs to the grant only when there is one to revoke it with.
     let grant_id = refresh.is_some().then(|| revoked::grant_id(&issue_ids.family_id));
+    registration_used(attesto, &client).await;
     respond_with_tokens(
         attesto,
         &client,
@@ -430,6 +494,7 @@ async fn refresh_token<P: Provider>(
     let inner = &attesto.0;
     let provider = &inner.provider;
     let client = client_auth::authenticate_client(attesto, presented).await?;
+    record_proof(attesto, proof).await?;
     let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("missing `refresh_token`"))?;
     if !client.allows_grant(GrantType::RefreshToken) {
         return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "the client may not use the refresh token grant"));
@@ -548,8 +613,18 @@ async fn respond_with_tokens<P: Provider>(
     let principal = provider.build_principal(client, &user.subject, scopes).await?;
     // The subject is the authenticated user's: the host shapes claims, not identity.
     let jkt = proof.map(|proof| proof.jkt.as_str());
-    let access_token =
-        issue(attesto, client, &user.subject, &principal.claims, scopes, audience, grant_type, jti, grant_id, jkt)?;
+    let access_token = issue(
+        attesto,
+        client,
+        Subject::User(user),
+        &principal.claims,
+        scopes,
+        audience,
+        grant_type,
+        jti,
+        grant_id,
+        jkt,
+    )?;
     let id_token = if P::FEATURES.openid && scopes.contains(OPENID) {
         let extra = provider.build_id_token_claims(client, user, scopes).await?;
         Some(id_token::mint(
@@ -578,13 +653,22 @@ async fn respond_with_tokens<P: Provider>(
     })
 }
 
+/// Whom an access token is for.
+#[derive(Clone, Copy)]
+enum Subject<'a> {
+    /// A user who signed in: `sub` and `auth_time` are the sign-in's.
+    User(&'a AuthenticatedPrincipal),
+    /// The client itself (`client_credentials`): `sub` names it, and there is no `auth_time`.
+    Client(&'a str),
+}
+
 /// Mints an access token: one signature, no store write. With `grant_id`, the token belongs to
 /// that grant (revoked with it); with `jkt`, it is bound to that DPoP key (RFC 9449 §6.1).
 #[allow(clippy::too_many_arguments)]
 fn issue<P: Provider>(
     attesto: &Attesto<P>,
     client: &Client,
-    subject: &str,
+    subject: Subject<'_>,
     extra: &serde_json::Map<String, serde_json::Value>,
     scopes: &Scopes,
     audience: &[String],
@@ -608,6 +692,10 @@ fn issue<P: Provider>(
     } else {
         extra
     };
+    let (subject, auth_time) = match subject {
+        Subject::User(user) => (user.subject.as_str(), Some(jwt::unix_seconds(user.auth_time))),
+        Subject::Client(subject) => (subject, None),
+    };
     let claims = AccessTokenClaims {
         iss: inner.settings.issuer.as_str(),
         sub: subject,
@@ -622,6 +710,7 @@ fn issue<P: Provider>(
         scope: &scope,
         cnf: jkt.map(|jkt| Confirmation { jkt }),
         grant_id,
+        auth_time,
         extra,
     };
     let access_token = jwt::encode(inner.keys.signing_key(), jwt::ACCESS_TOKEN_TYP, &claims).map_err(|error| {

@@ -18,13 +18,13 @@
 #[path = "login.rs"]
 mod login;
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use attesto::{
     Attesto, Authenticated, AuthenticatedPrincipal, Client, ClientId, ClientRegistration, ClientStore, ConsentDecision,
-    ConsentPolicy, ConsentRequest, HostError, Key, LoginOutcome, LoginRequest, PrincipalStore, RegistrationStore,
+    ConsentPolicy, ConsentRequest, HostError, Key, LoginOutcome, LoginRequest, MemoryRegistrations, PrincipalStore,
+    RegistrationStore,
 };
 use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::Parameters;
@@ -89,8 +89,8 @@ pub struct Info {
 #[attesto::provider(prefix = "/mcp/oauth", registration, resource = "/mcp")]
 pub struct Auth {
     /// Clients registered through RFC 7591 (MCP clients register themselves on first contact),
-    /// in memory: lost on restart.
-    registrations: Arc<Mutex<HashMap<ClientId, ClientRegistration>>>,
+    /// in memory, bounded, unused ones forgotten after a day: lost on restart.
+    registrations: MemoryRegistrations,
     sign_in: Arc<HostSignIn>,
 }
 
@@ -108,33 +108,27 @@ impl ClientStore for Auth {
     }
 }
 
-/// Open registration (the default `authorize_registration`), kept in memory.
+/// Open registration (the default `authorize_registration`, and no `client_credentials`: the
+/// default `allow_client_credentials`), kept in memory.
 impl RegistrationStore for Auth {
     async fn create_client(&self, registration: &ClientRegistration) -> Result<(), HostError> {
-        let mut clients = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-        clients.insert(registration.client.client_id.clone(), registration.clone());
-        Ok(())
+        self.registrations.create_client(registration).await
     }
 
     async fn load_registration(&self, client_id: &ClientId) -> Result<Option<ClientRegistration>, HostError> {
-        let clients = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-        Ok(clients.get(client_id).cloned())
+        self.registrations.load_registration(client_id).await
     }
 
     async fn update_client(&self, registration: &ClientRegistration) -> Result<bool, HostError> {
-        let mut clients = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-        Ok(match clients.get_mut(&registration.client.client_id) {
-            Some(slot) => {
-                *slot = registration.clone();
-                true
-            }
-            None => false,
-        })
+        self.registrations.update_client(registration).await
     }
 
     async fn delete_client(&self, client_id: &ClientId) -> Result<bool, HostError> {
-        let mut clients = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-        Ok(clients.remove(client_id).is_some())
+        self.registrations.delete_client(client_id).await
+    }
+
+    async fn registration_used(&self, client_id: &ClientId) -> Result<(), HostError> {
+        self.registrations.registration_used(client_id).await
     }
 }
 
@@ -243,7 +237,7 @@ pub fn app(options: Options) -> Result<(axum::Router, Info), Box<dyn std::error:
             (HostSignIn::Login(login), Some(routes))
         }
     };
-    let host = Auth { registrations: Arc::default(), sign_in: Arc::new(sign_in) };
+    let host = Auth { registrations: MemoryRegistrations::new(), sign_in: Arc::new(sign_in) };
 
     // The issuer is this origin; the declaration's `resource = "/mcp"` makes `{origin}/mcp` the
     // protected resource: a valid RFC 8707 `resource`, with its RFC 9728 document served.
@@ -253,7 +247,8 @@ pub fn app(options: Options) -> Result<(axum::Router, Info), Box<dyn std::error:
     #[cfg(feature = "fetch")]
     let builder = builder.client_metadata_documents(attesto::ClientMetadataDocuments::new());
     let auth = builder.build()?;
-    let guard = auth.resource_guard()?.require_scopes([MCP_SCOPE]);
+    // The tools act for the signed-in user: a client's own token is refused.
+    let guard = auth.resource_guard()?.require_scopes([MCP_SCOPE]).require_user();
 
     // Stateless streamable HTTP: each request is served on its own and no MCP session outlives
     // it, so nothing but the access token of *that* request says who is calling (MCP security

@@ -242,6 +242,9 @@ impl EventSink for TestHost {
     fn token_revoked(&self, event: &TokenRevoked<'_>) {
         self.record(format!("revoked {} {} {}", event.client_id, event.subject, event.token_type));
     }
+    fn client_metadata_document_refused(&self, event: &attesto::ClientMetadataDocumentRefused<'_>) {
+        self.record(format!("client_metadata_document_refused {} {}", event.client_id, event.reason));
+    }
     fn dpop_proof_replayed(&self, event: &attesto::DpopProofReplayed<'_>) {
         self.record(format!("dpop_proof_replayed {} {} {}", event.method, event.uri, event.jkt));
     }
@@ -514,6 +517,10 @@ pub struct TestStore {
     pub take_late: Duration,
     pub fail_pending: bool,
     pub fail_dpop: bool,
+    /// How many pending requests were stored, and how many DPoP proofs recorded: what requests
+    /// cost the store.
+    pub pending_puts: std::sync::atomic::AtomicUsize,
+    pub dpop_inserts: std::sync::atomic::AtomicUsize,
 }
 
 impl TestStore {
@@ -529,6 +536,7 @@ impl attesto::Store for TestStore {
         pending: &attesto::PendingAuthorization,
     ) -> Result<(), HostError> {
         self.pending_check()?;
+        self.pending_puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.put_pending(handle, pending).await
     }
     async fn take_pending(
@@ -541,6 +549,13 @@ impl attesto::Store for TestStore {
     }
     async fn put_code(&self, code: &attesto::TokenHash, grant: &attesto::AuthorizationCode) -> Result<(), HostError> {
         self.inner.put_code(code, grant).await
+    }
+    async fn find_code(
+        &self,
+        code: &attesto::TokenHash,
+        now: SystemTime,
+    ) -> Result<Option<attesto::AuthorizationCode>, HostError> {
+        self.inner.find_code(code, now + self.redeem_late).await
     }
     async fn redeem_code(
         &self,
@@ -588,6 +603,7 @@ impl attesto::Store for TestStore {
         if self.fail_dpop {
             return Err(HostError::msg("replay store unavailable"));
         }
+        self.dpop_inserts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.insert_dpop_jti(key, expires_at).await
     }
 }

@@ -273,6 +273,13 @@ impl<S: Store> Store for Isolated<S> {
     ) -> impl Future<Output = Result<(), HostError>> + Send {
         self.store.put_code(code, grant)
     }
+    fn find_code(
+        &self,
+        code: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<AuthorizationCode>, HostError>> + Send {
+        self.store.find_code(code, now)
+    }
     fn redeem_code(
         &self,
         code: &TokenHash,

@@ -77,6 +77,10 @@ impl ConsentPolicy for Host {
 }
 
 impl RegistrationStore for Host {
+    /// This test host lets every registration hold `client_credentials` (the default refuses).
+    async fn allow_client_credentials(&self, _: &attesto::GrantRequest<'_>) -> Result<bool, HostError> {
+        Ok(true)
+    }
     async fn create_client(&self, registration: &ClientRegistration) -> Result<(), HostError> {
         self.registrations.create_client(registration).await
     }

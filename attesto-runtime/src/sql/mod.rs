@@ -25,7 +25,7 @@ use serde::de::DeserializeOwned;
 use sqlx::SqlSafeStr as _;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-use crate::client::{Client, ClientId, GrantType, SecretHash, TokenEndpointAuthMethod};
+use crate::client::{Client, ClientId, ClientSource, GrantType, SecretHash, TokenEndpointAuthMethod};
 use crate::error::HostError;
 use crate::registration::ClientRegistration;
 use crate::scope::Scopes;
@@ -205,6 +205,12 @@ impl RegistrationRow {
             secret_hash,
             jwks,
             dpop_bound_access_tokens,
+            // Not stored: whether the host vouches for a registered client is the host's decision
+            // when it loads the registration (its `RegistrationStore::load_registration` sets it),
+            // never something a registration could have written.
+            trusted: _,
+            // Set by the lookup, never stored.
+            source: _,
         } = client;
         Ok(Self {
             client_id: client_id.as_str().to_owned(),
@@ -274,6 +280,8 @@ impl RegistrationRow {
             secret_hash: self.secret_hash.as_deref().map(hash_bytes).transpose()?.map(SecretHash::from_bytes),
             jwks: self.jwks.as_deref().map(from_json).transpose()?,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            trusted: false,
+            source: ClientSource::SelfAsserted,
         };
         Ok(ClientRegistration {
             client,

@@ -202,6 +202,19 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn find_code(&self, code: &TokenHash, now: SystemTime) -> Result<Option<AuthorizationCode>, HostError> {
+        // A live code, or a used one still remembered for replay detection: its grant either way.
+        let found: Option<(String,)> = sqlx::query_as(
+            "SELECT grant_json FROM attesto_codes
+             WHERE code = $1 AND ((NOT used AND expires_at > $2) OR (used AND keep_until > $2))",
+        )
+        .bind(code.as_bytes().as_slice())
+        .bind(unix_secs(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        found.map(|(grant,)| from_json(&grant)).transpose()
+    }
+
     async fn redeem_code(
         &self,
         code: &TokenHash,

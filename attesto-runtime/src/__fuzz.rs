@@ -1,0 +1,119 @@
+//! Entry points into crate-private parsers, for the fuzz targets of `fuzz/` and the property
+//! tests of `tests/properties.rs`.
+//!
+//! **Not a stable API.** It is hidden from the documentation, is not covered by semver, and may
+//! change or disappear in any release. It exists only so that fuzzing and property tests can call
+//! the parsers that take untrusted input directly, without an HTTP round trip.
+//!
+//! Each function calls the real parser and only converts its result into plain types, because
+//! the parsers' own types are crate-private: none repeats or changes a check, so what is fuzzed
+//! here is exactly what the endpoints run. Parsers that are public already (`dpop::verify_proof`)
+//! or reachable only inside their module are exercised through their public API or the router.
+
+use crate::error::OAuthError;
+use crate::form::{self, Form};
+use crate::jwt;
+use crate::keys::KeySet;
+
+/// A form body's parameters, in order, as [`parse_form`] and [`parse_form_keeping_repeats`]
+/// return them: decoded names and values, parameters without a value left out (RFC 6749 §3.2).
+pub type Pairs = Vec<(String, String)>;
+
+fn owned_pairs(form: &Form<'_>) -> Pairs {
+    form.pairs().map(|(name, value)| (name.to_owned(), value.to_owned())).collect()
+}
+
+/// The form body parser of the token, revocation, introspection and PAR endpoints
+/// (`Form::parse`): names in `repeatable` may appear more than once, any other repeated name is
+/// `invalid_request`.
+pub fn parse_form(body: &[u8], repeatable: &[&str]) -> Result<Pairs, OAuthError> {
+    Form::parse(body, repeatable).map(|form| owned_pairs(&form))
+}
+
+/// The form parser of the authorization endpoint (`Form::parse_keeping_repeats`), which keeps
+/// repeated parameters, and the `error_description` for the first repeated parameter outside
+/// `repeatable` (`Form::repeated`), which that endpoint refuses once it knows where to send the
+/// error.
+pub fn parse_form_keeping_repeats(
+    body: &[u8],
+    repeatable: &[&str],
+) -> Result<(Pairs, Option<&'static str>), OAuthError> {
+    Form::parse_keeping_repeats(body).map(|form| (owned_pairs(&form), form.repeated(repeatable)))
+}
+
+/// `application/x-www-form-urlencoded` decoding of one name or value (`form::decode`).
+pub fn decode_form_component(input: &[u8]) -> Result<String, OAuthError> {
+    form::decode(input)
+}
+
+/// The check of one redirect URI at dynamic registration, also applied to the redirect URIs of
+/// client ID metadata documents (`register::check_redirect_uri`), under the rules of one kind of
+/// client: `0` a confidential web client, `1` a public client without `application_type`, any
+/// other value a native app.
+pub fn check_redirect_uri(uri: &str, kind: u8) -> Result<(), OAuthError> {
+    use crate::register::RedirectUriRules;
+    let rules = match kind {
+        0 => RedirectUriRules::Web,
+        1 => RedirectUriRules::PublicWeb,
+        _ => RedirectUriRules::Native,
+    };
+    crate::register::check_redirect_uri(uri, rules)
+}
+
+/// The claims of an access token that passed [`verify_access_token`], as attesto reads them back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessToken {
+    /// `iss`.
+    pub iss: String,
+    /// `sub`.
+    pub sub: String,
+    /// `aud`, a single string read as a list of one.
+    pub aud: Vec<String>,
+    /// `exp`, seconds since the Unix epoch.
+    pub exp: u64,
+    /// `iat`, 0 when absent.
+    pub iat: u64,
+    /// `jti`.
+    pub jti: String,
+    /// `client_id`.
+    pub client_id: String,
+    /// `scope`, empty when absent.
+    pub scope: String,
+    /// `cnf.jkt`, for a DPoP-bound token.
+    pub jkt: Option<String>,
+    /// `grant_id`, for a token issued under a refresh family.
+    pub grant_id: Option<String>,
+}
+
+/// Why a presented access token was refused: the name of the internal reason (`Malformed`,
+/// `UnknownKey`, `WrongAlgorithm`, `WrongType`, `BadSignature`, `WrongIssuer`, `Expired`).
+pub type Rejection = String;
+
+fn rejection(reason: jwt::Rejected) -> Rejection {
+    format!("{reason:?}")
+}
+
+/// The first step of access token verification, which needs no key (`PresentedToken::parse`):
+/// the token's `kid`, or why its structure or header is refused.
+pub fn parse_access_token(token: &str) -> Result<Option<String>, Rejection> {
+    jwt::PresentedToken::parse(token).map(|presented| presented.kid().map(str::to_owned)).map_err(rejection)
+}
+
+/// Access token verification as the in-process guard and userinfo run it
+/// (`jwt::verify_access_token`): structure and header, the key its `kid` names in `keys`, the
+/// signature, `iss` against `issuer`, `exp` against `now` (seconds), and the claims.
+pub fn verify_access_token(keys: &KeySet, token: &str, issuer: &str, now: u64) -> Result<AccessToken, Rejection> {
+    let view = jwt::verify_access_token(keys, token, issuer, now).map_err(rejection)?;
+    Ok(AccessToken {
+        iss: view.iss,
+        sub: view.sub,
+        aud: view.aud,
+        exp: view.exp,
+        iat: view.iat,
+        jti: view.jti,
+        client_id: view.client_id,
+        scope: view.scope,
+        jkt: view.cnf.map(|cnf| cnf.jkt),
+        grant_id: view.grant_id,
+    })
+}

@@ -1,0 +1,517 @@
+//! [`MemoryStore`]: the in-memory [`Store`], bounded.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use super::{
+    AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store,
+    TokenHash,
+};
+use crate::client::ClientId;
+use crate::error::HostError;
+
+/// The default of [`MemoryStore::max_pending`].
+const DEFAULT_MAX_PENDING: usize = 20_000;
+/// The default of [`MemoryStore::max_pending_per_client`].
+const DEFAULT_MAX_PENDING_PER_CLIENT: usize = 500;
+/// The default of [`MemoryStore::max_dpop_proofs`].
+const DEFAULT_MAX_DPOP_PROOFS: usize = 200_000;
+
+/// The in-memory [`Store`]: the default, right for one instance whose state may be lost on
+/// restart (users sign in again, refresh tokens stop working). Several instances, or refresh
+/// tokens that survive a restart, need a shared database store.
+///
+/// One mutex guards everything, so every operation is trivially atomic. Expired entries leave as
+/// time passes: every write first drops those whose time has come, found in an index ordered by
+/// expiry, so a sweep costs what it removes and never walks the live entries.
+///
+/// What anonymous requests can make it hold is bounded. Pending requests (pushed authorization
+/// requests, RFC 9126, which a public client pushes without a secret, and requests waiting on
+/// the consent page) are capped overall ([`max_pending`](Self::max_pending), 20 000) and per
+/// client ([`max_pending_per_client`](Self::max_pending_per_client), 500), and DPoP proofs
+/// remembered against replay ([`max_dpop_proofs`](Self::max_dpop_proofs), 200 000). Past a cap,
+/// the write is refused and the request answered `503 temporarily_unavailable` (RFC 6749
+/// §4.1.2.1) rather than the process growing: a flood costs its victims service for the
+/// entries' lifetime (minutes), never the host's memory. Requests waiting for the user to sign
+/// in are never stored (their handle carries them, sealed), nor are codes, refresh tokens or
+/// revocations before a user or client authenticated.
+pub struct MemoryStore {
+    state: Mutex<MemoryState>,
+    max_pending: usize,
+    max_pending_per_client: usize,
+    max_dpop_proofs: usize,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        Self {
+            state: Mutex::default(),
+            max_pending: DEFAULT_MAX_PENDING,
+            max_pending_per_client: DEFAULT_MAX_PENDING_PER_CLIENT,
+            max_dpop_proofs: DEFAULT_MAX_DPOP_PROOFS,
+        }
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryStore")
+            .field("max_pending", &self.max_pending)
+            .field("max_pending_per_client", &self.max_pending_per_client)
+            .field("max_dpop_proofs", &self.max_dpop_proofs)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store with the default limits.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the most pending requests held at once, all clients together (default 20 000; at
+    /// least 1).
+    #[must_use]
+    pub fn max_pending(mut self, entries: usize) -> Self {
+        self.max_pending = entries.max(1);
+        self
+    }
+
+    /// Sets the most pending requests one client may have at once (default 500; at least 1), so
+    /// that one client (anyone, with open registration) cannot take every place.
+    #[must_use]
+    pub fn max_pending_per_client(mut self, entries: usize) -> Self {
+        self.max_pending_per_client = entries.max(1);
+        self
+    }
+
+    /// Sets the most DPoP proofs remembered at once against replay (default 200 000; at least 1).
+    /// Each is kept for the proof window (RFC 9449 §11.1), a minute by default.
+    #[must_use]
+    pub fn max_dpop_proofs(mut self, entries: usize) -> Self {
+        self.max_dpop_proofs = entries.max(1);
+        self
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut MemoryState) -> T) -> Result<T, HostError> {
+        // A poisoned lock means a panic while holding it; the maps are still consistent (every
+        // operation leaves them so before anything can panic), so keep serving.
+        let mut state = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(f(&mut state))
+    }
+}
+
+/// The refusal of a write past a cap: a 503 for the request that asked for it.
+fn full(what: &'static str) -> HostError {
+    HostError::msg(what)
+}
+
+/// What an entry of [`MemoryState::expiries`] points at.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+enum Entry {
+    Pending(TokenHash),
+    Code(TokenHash),
+    Family(String),
+    Revoked(String),
+    Proof(TokenHash),
+}
+
+#[derive(Default)]
+struct MemoryState {
+    pending: HashMap<TokenHash, PendingAuthorization>,
+    /// How many pending requests each client has.
+    pending_per_client: HashMap<ClientId, usize>,
+    codes: HashMap<TokenHash, CodeEntry>,
+    refresh_tokens: HashMap<TokenHash, String>,
+    families: HashMap<String, FamilyEntry>,
+    revoked_jtis: HashMap<String, SystemTime>,
+    /// DPoP proofs seen (RFC 9449 §11.1), by the hash of thumbprint and `jti`, until their expiry.
+    dpop_jtis: HashMap<TokenHash, SystemTime>,
+    /// Every entry above, by the time it may be forgotten: exactly one index entry per map entry,
+    /// moved when its time changes.
+    expiries: BTreeSet<(SystemTime, Entry)>,
+}
+
+// Most entries are live codes; boxing them would add an allocation to every issued code.
+#[allow(clippy::large_enum_variant)]
+enum CodeEntry {
+    Live(AuthorizationCode),
+    /// Kept with its grant, so that [`Store::find_code`] can tell whose code a replay presents.
+    Used {
+        grant: AuthorizationCode,
+        issue: CodeIssue,
+        keep_until: SystemTime,
+    },
+}
+
+impl CodeEntry {
+    fn until(&self) -> SystemTime {
+        match self {
+            Self::Live(grant) => grant.expires_at,
+            Self::Used { keep_until, .. } => *keep_until,
+        }
+    }
+}
+
+struct FamilyEntry {
+    /// `None` for a tombstone: a family revoked (possibly before it was created).
+    family: Option<RefreshFamily>,
+    current: Option<TokenHash>,
+    /// Every token the family ever had, to forget them with it.
+    tokens: Vec<TokenHash>,
+    expires_at: SystemTime,
+}
+
+impl MemoryState {
+    /// Forgets every entry whose time has come: the front of the expiry index, and nothing else.
+    fn sweep(&mut self, now: SystemTime) {
+        while let Some((at, _)) = self.expiries.first()
+            && *at <= now
+        {
+            let Some((_, entry)) = self.expiries.pop_first() else { break };
+            match entry {
+                Entry::Pending(handle) => {
+                    if let Some(pending) = self.pending.remove(&handle) {
+                        self.count_out(&pending.request.client_id);
+                    }
+                }
+                Entry::Code(code) => {
+                    self.codes.remove(&code);
+                }
+                Entry::Family(id) => {
+                    if let Some(family) = self.families.remove(&id) {
+                        for token in family.tokens {
+                            self.refresh_tokens.remove(&token);
+                        }
+                    }
+                }
+                Entry::Revoked(jti) => {
+                    self.revoked_jtis.remove(&jti);
+                }
+                Entry::Proof(key) => {
+                    self.dpop_jtis.remove(&key);
+                }
+            }
+        }
+    }
+
+    /// One pending request of `client` fewer.
+    fn count_out(&mut self, client: &ClientId) {
+        if let Some(count) = self.pending_per_client.get_mut(client) {
+            *count -= 1;
+            if *count == 0 {
+                self.pending_per_client.remove(client);
+            }
+        }
+    }
+
+    /// Moves an entry's place in the expiry index from `old` (if it had one) to `new`.
+    fn reschedule(&mut self, entry: Entry, old: Option<SystemTime>, new: SystemTime) {
+        if let Some(old) = old {
+            self.expiries.remove(&(old, entry.clone()));
+        }
+        self.expiries.insert((new, entry));
+    }
+
+    /// The live family a token belongs to, and whether it is the current token.
+    fn live_family(&self, token: &TokenHash, now: SystemTime) -> Option<(&FamilyEntry, bool)> {
+        let id = self.refresh_tokens.get(token)?;
+        let entry = self.families.get(id)?;
+        let family = entry.family.as_ref()?;
+        (family.expires_at > now).then(|| (entry, entry.current.as_ref() == Some(token)))
+    }
+}
+
+impl Store for MemoryStore {
+    async fn put_pending(&self, handle: &TokenHash, pending: &PendingAuthorization) -> Result<(), HostError> {
+        let (max, per_client) = (self.max_pending, self.max_pending_per_client);
+        self.with(|s| {
+            s.sweep(SystemTime::now());
+            let client = &pending.request.client_id;
+            if let Some(old) = s.pending.remove(handle) {
+                s.count_out(&old.request.client_id);
+                s.expiries.remove(&(old.expires_at, Entry::Pending(*handle)));
+            }
+            if s.pending.len() >= max {
+                return Err(full("the store holds the most pending authorization requests it may; try again later"));
+            }
+            let count = s.pending_per_client.entry(client.clone()).or_default();
+            if *count >= per_client {
+                return Err(full("this client has the most pending authorization requests it may; try again later"));
+            }
+            *count += 1;
+            s.expiries.insert((pending.expires_at, Entry::Pending(*handle)));
+            s.pending.insert(*handle, pending.clone());
+            Ok(())
+        })?
+    }
+
+    async fn take_pending(
+        &self,
+        handle: &TokenHash,
+        now: SystemTime,
+    ) -> Result<Option<PendingAuthorization>, HostError> {
+        self.with(|s| {
+            let pending = s.pending.remove(handle)?;
+            s.count_out(&pending.request.client_id);
+            s.expiries.remove(&(pending.expires_at, Entry::Pending(*handle)));
+            (pending.expires_at > now).then_some(pending)
+        })
+    }
+
+    async fn put_code(&self, code: &TokenHash, grant: &AuthorizationCode) -> Result<(), HostError> {
+        self.with(|s| {
+            s.sweep(SystemTime::now());
+            let old = s.codes.insert(*code, CodeEntry::Live(grant.clone())).map(|old| old.until());
+            s.reschedule(Entry::Code(*code), old, grant.expires_at);
+        })
+    }
+
+    async fn find_code(&self, code: &TokenHash, now: SystemTime) -> Result<Option<AuthorizationCode>, HostError> {
+        self.with(|s| match s.codes.get(code) {
+            Some(CodeEntry::Live(grant)) if grant.expires_at > now => Some(grant.clone()),
+            Some(CodeEntry::Used { grant, keep_until, .. }) if *keep_until > now => Some(grant.clone()),
+            _ => None,
+        })
+    }
+
+    async fn redeem_code(
+        &self,
+        code: &TokenHash,
+        issue: &CodeIssue,
+        now: SystemTime,
+    ) -> Result<CodeRedemption, HostError> {
+        self.with(|s| match s.codes.get(code) {
+            Some(CodeEntry::Live(grant)) if grant.expires_at > now => {
+                let grant = grant.clone();
+                let keep_until = grant.expires_at.max(issue.access_token_expires_at);
+                s.reschedule(Entry::Code(*code), Some(grant.expires_at), keep_until);
+                let redeemed = CodeRedemption::Redeemed(grant.clone());
+                s.codes.insert(*code, CodeEntry::Used { grant, issue: issue.clone(), keep_until });
+                redeemed
+            }
+            Some(CodeEntry::Used { issue, keep_until, .. }) if *keep_until > now => {
+                CodeRedemption::Replayed(issue.clone())
+            }
+            _ => CodeRedemption::Unknown,
+        })
+    }
+
+    async fn create_refresh_family(&self, family: &RefreshFamily, token: &TokenHash) -> Result<bool, HostError> {
+        self.with(|s| {
+            s.sweep(SystemTime::now());
+            if s.families.contains_key(&family.family_id) {
+                return false;
+            }
+            s.families.insert(
+                family.family_id.clone(),
+                FamilyEntry {
+                    family: Some(family.clone()),
+                    current: Some(*token),
+                    tokens: vec![*token],
+                    expires_at: family.expires_at,
+                },
+            );
+            s.expiries.insert((family.expires_at, Entry::Family(family.family_id.clone())));
+            s.refresh_tokens.insert(*token, family.family_id.clone());
+            true
+        })
+    }
+
+    async fn find_refresh(&self, token: &TokenHash, now: SystemTime) -> Result<RefreshLookup, HostError> {
+        self.with(|s| match s.live_family(token, now) {
+            Some((entry, current)) => {
+                let family = entry.family.clone();
+                match (family, current) {
+                    (Some(family), true) => RefreshLookup::Current(family),
+                    (Some(family), false) => RefreshLookup::RotatedOut(family),
+                    (None, _) => RefreshLookup::Unknown,
+                }
+            }
+            None => RefreshLookup::Unknown,
+        })
+    }
+
+    async fn rotate_refresh(
+        &self,
+        presented: &TokenHash,
+        next: &TokenHash,
+        now: SystemTime,
+    ) -> Result<Rotation, HostError> {
+        self.with(|s| {
+            let Some((_, current)) = s.live_family(presented, now) else {
+                return Rotation::Unknown;
+            };
+            let Some(id) = s.refresh_tokens.get(presented).cloned() else {
+                return Rotation::Unknown;
+            };
+            let Some(entry) = s.families.get_mut(&id) else {
+                return Rotation::Unknown;
+            };
+            let Some(family) = entry.family.clone() else {
+                return Rotation::Unknown;
+            };
+            if current {
+                entry.current = Some(*next);
+                entry.tokens.push(*next);
+                s.refresh_tokens.insert(*next, id);
+                Rotation::Rotated(family)
+            } else {
+                // Reuse: keep a tombstone until the family would have ended, so that none of its
+                // tokens works again and the id cannot be recreated.
+                entry.family = None;
+                entry.current = None;
+                Rotation::Reused(family)
+            }
+        })
+    }
+
+    async fn revoke_refresh_family(&self, family_id: &str, until: SystemTime) -> Result<(), HostError> {
+        self.with(|s| {
+            s.sweep(SystemTime::now());
+            let (old, new) = match s.families.get_mut(family_id) {
+                Some(entry) => {
+                    let old = entry.expires_at;
+                    entry.family = None;
+                    entry.current = None;
+                    entry.expires_at = old.max(until);
+                    (Some(old), entry.expires_at)
+                }
+                None => {
+                    let entry = FamilyEntry { family: None, current: None, tokens: Vec::new(), expires_at: until };
+                    s.families.insert(family_id.to_owned(), entry);
+                    (None, until)
+                }
+            };
+            s.reschedule(Entry::Family(family_id.to_owned()), old, new);
+        })
+    }
+
+    async fn revoke_access_token(&self, jti: &str, expires_at: SystemTime) -> Result<(), HostError> {
+        self.with(|s| {
+            s.sweep(SystemTime::now());
+            let old = s.revoked_jtis.get(jti).copied();
+            let until = old.map_or(expires_at, |old| old.max(expires_at));
+            s.revoked_jtis.insert(jti.to_owned(), until);
+            s.reschedule(Entry::Revoked(jti.to_owned()), old, until);
+        })
+    }
+
+    async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
+        self.with(|s| s.revoked_jtis.get(jti).is_some_and(|exp| *exp > now))
+    }
+
+    async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
+        self.with(|s| {
+            s.revoked_jtis.iter().filter(|(_, exp)| **exp > now).map(|(jti, exp)| (jti.clone(), *exp)).collect()
+        })
+    }
+
+    async fn insert_dpop_jti(&self, key: &TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {
+        let max = self.max_dpop_proofs;
+        self.with(|s| {
+            let now = SystemTime::now();
+            s.sweep(now);
+            // Under the one lock, the lookup and the insert are a single step.
+            let old = s.dpop_jtis.get(key).copied();
+            if old.is_some_and(|exp| exp > now) {
+                return Ok(false);
+            }
+            if old.is_none() && s.dpop_jtis.len() >= max {
+                return Err(full("the store remembers the most DPoP proofs it may; try again later"));
+            }
+            s.dpop_jtis.insert(*key, expires_at);
+            s.reschedule(Entry::Proof(*key), old, expires_at);
+            Ok(true)
+        })?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::scope::Scopes;
+    use crate::store::{AuthorizationRequest, PendingStage, ResponseMode};
+
+    fn pending(client: &str, expires_at: SystemTime) -> PendingAuthorization {
+        PendingAuthorization {
+            request: AuthorizationRequest {
+                client_id: ClientId::new(client),
+                redirect_uri: "https://client.example/cb".to_owned(),
+                redirect_uri_sent: true,
+                response_mode: ResponseMode::Query,
+                state: None,
+                nonce: None,
+                code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),
+                scopes: Scopes::default(),
+                audience: Vec::new(),
+                prompt_login: false,
+                prompt_consent: false,
+                prompt_none: false,
+                max_age: None,
+                login_hint: None,
+                started_at: SystemTime::now(),
+                dpop_jkt: None,
+            },
+            stage: PendingStage::Pushed,
+            expires_at,
+        }
+    }
+
+    fn hash(i: usize) -> TokenHash {
+        TokenHash::of(&i.to_string())
+    }
+
+    #[tokio::test]
+    async fn pending_requests_are_capped_overall_and_per_client_and_places_come_back() {
+        let store = MemoryStore::new().max_pending(4).max_pending_per_client(2);
+        let later = SystemTime::now() + Duration::from_secs(600);
+        for (i, client) in ["a", "a", "b", "b"].into_iter().enumerate() {
+            store.put_pending(&hash(i), &pending(client, later)).await.expect("under the caps");
+        }
+        assert!(store.put_pending(&hash(9), &pending("a", later)).await.is_err(), "a third for one client");
+        assert!(store.put_pending(&hash(9), &pending("c", later)).await.is_err(), "a fifth overall");
+        assert!(store.take_pending(&hash(0), SystemTime::now()).await.expect("take").is_some());
+        store.put_pending(&hash(9), &pending("a", later)).await.expect("a taken request frees its place");
+        let state = store.state.lock().expect("lock");
+        assert_eq!(state.pending.len(), state.expiries.len(), "one index entry per stored request");
+    }
+
+    #[tokio::test]
+    async fn expired_entries_leave_at_the_next_write_and_free_their_places() {
+        let store = MemoryStore::new().max_pending(2);
+        let past = SystemTime::now() - Duration::from_secs(1);
+        for i in 0..2 {
+            // Stored as given: their time has passed, so the next write sweeps them.
+            store
+                .with(|s| {
+                    s.pending.insert(hash(i), pending("a", past));
+                    *s.pending_per_client.entry(ClientId::new("a")).or_default() += 1;
+                    s.expiries.insert((past, Entry::Pending(hash(i))));
+                })
+                .expect("with");
+        }
+        store
+            .put_pending(&hash(5), &pending("a", SystemTime::now() + Duration::from_secs(60)))
+            .await
+            .expect("the expired ones were swept first");
+        let state = store.state.lock().expect("lock");
+        assert_eq!(state.pending.len(), 1);
+        assert_eq!(state.expiries.len(), 1);
+        assert_eq!(state.pending_per_client.get(&ClientId::new("a")), Some(&1));
+    }
+
+    #[tokio::test]
+    async fn dpop_proofs_are_capped() {
+        let store = MemoryStore::new().max_dpop_proofs(2);
+        let later = SystemTime::now() + Duration::from_secs(60);
+        assert!(store.insert_dpop_jti(&hash(1), later).await.expect("room"));
+        assert!(store.insert_dpop_jti(&hash(2), later).await.expect("room"));
+        assert!(!store.insert_dpop_jti(&hash(1), later).await.expect("a replay is still told"));
+        assert!(store.insert_dpop_jti(&hash(3), later).await.is_err(), "full");
+    }
+}
