@@ -79,9 +79,9 @@ fn required(name: &str) -> Result<String, String> {
     std::env::var(name).ok().filter(|value| !value.is_empty()).ok_or_else(|| format!("{name} is not set"))
 }
 
-/// `ATTESTO_DPOP_NONCE_SECRET`: 32 bytes as 64 hex digits.
-fn nonce_secret(hex: &str) -> Result<[u8; 32], String> {
-    let invalid = || "ATTESTO_DPOP_NONCE_SECRET must be 64 hex digits".to_owned();
+/// A secret of the environment variable `name`: 32 bytes as 64 hex digits.
+fn secret(name: &str, hex: &str) -> Result<[u8; 32], String> {
+    let invalid = || format!("{name} must be 64 hex digits");
     let hex = hex.trim().as_bytes();
     // Hex digits only: `u8::from_str_radix` alone would also take a sign (`+5`).
     if hex.len() != 64 || !hex.iter().all(u8::is_ascii_hexdigit) {
@@ -120,8 +120,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "email",
         "offline_access",
     ]);
-    if let Ok(secret) = std::env::var("ATTESTO_DPOP_NONCE_SECRET") {
-        builder = builder.dpop_nonce_secret(nonce_secret(&secret)?).require_dpop_nonce(true);
+    if let Ok(hex) = std::env::var("ATTESTO_DPOP_NONCE_SECRET") {
+        builder = builder.dpop_nonce_secret(secret("ATTESTO_DPOP_NONCE_SECRET", &hex)?).require_dpop_nonce(true);
+    }
+    // The login resume handles: a user sent to the login page by one instance comes back to
+    // whichever the load balancer picks, which must open the handle.
+    if let Ok(hex) = std::env::var("ATTESTO_BROWSER_STATE_SECRET") {
+        builder = builder.browser_state_secret(secret("ATTESTO_BROWSER_STATE_SECRET", &hex)?);
     }
     let auth = builder.build()?;
 
