@@ -420,7 +420,7 @@ fn client_id_url(raw: &str, development: bool) -> Result<Url, &'static str> {
         return Err("must not contain a username or password");
     }
     // Only the default https port: a client id naming another port would point the fetcher at
-    // whatever service listens there (an SSRF probe of ports, RFC 9700 §4.16). The development
+    // whatever service listens there (a probe of other services' ports). The development
     // switch allows loopback ports, where a test serves its documents.
     if url.port().is_some() && !(development && loopback_host(&url)) {
         return Err("must use the default https port (443)");
@@ -666,7 +666,7 @@ mod tests {
         assert_eq!(check(URL), Ok(()));
         assert_eq!(check("https://client.example/"), Ok(()));
         assert_eq!(check("https://client.example/m?v=1"), Ok(()));
-        // Only the default https port (RFC 9700 §4.16: no probing of other services' ports).
+        // Only the default https port: no probing of other services' ports.
         assert_eq!(check("https://client.example:8443/m"), Err("must use the default https port (443)"));
         assert_eq!(check("https://client.example:22/m"), Err("must use the default https port (443)"));
         assert_eq!(check("http://client.example/m"), Err("must use https"));
@@ -819,7 +819,7 @@ mod tests {
         assert_eq!(
             refused(serde_json::json!({"redirect_uris": ["javascript:alert(1)"]})),
             reason(
-                "redirect URI `javascript:alert(1)` must use https, or http on a loopback host; a private-use scheme needs `application_type` `native` (RFC 8252 section 7.1)"
+                "a redirect URI must use https, or http on a loopback host; a private-use scheme needs `application_type` `native` (RFC 8252 section 7.1)"
             )
         );
         assert_eq!(refused(serde_json::json!({"scope": "bad\"scope"})).map(|r| r.starts_with("`scope`: ")), Some(true));

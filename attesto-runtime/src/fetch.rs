@@ -3,8 +3,8 @@
 //!
 //! A document URL can come from a stranger (a client ID metadata document's URL is whatever a
 //! client sends as `client_id`), so every fetch is bounded and confined, the defences against
-//! server-side request forgery the OAuth Security BCP (RFC 9700 §4.15 on open redirection, and
-//! the SSRF notes of the client ID metadata document draft) ask for:
+//! server-side request forgery the security considerations of the client ID metadata document
+//! draft ask for:
 //! - **addresses**: the name is resolved by attesto, and unless the policy allows private
 //!   addresses every resolved address must be public (no loopback, private, link-local —
 //!   169.254.169.254 is the cloud metadata service —, unique-local, shared, documentation or

@@ -8,7 +8,7 @@ use http::{HeaderMap, StatusCode, header};
 
 use crate::error::{ErrorCode, OAuthError};
 
-/// The largest request body an endpoint reads (RFC 9700 §4.x: bound what untrusted input costs).
+/// The largest request body an endpoint reads: a bound on what untrusted input costs.
 pub(crate) const MAX_BODY: usize = 64 * 1024;
 
 /// The most parameters a form may carry. The repeated-parameter check compares each name with

@@ -2,7 +2,7 @@
 //!
 //! A [`Key`] is parsed once — PEM (PKCS#8, SEC1, PKCS#1) or JWK — and kept as a ready signing key:
 //! signing a token costs one signature and no key parsing. The key decides its algorithm
-//! (RFC 9700 §2.7 spirit: never trust a header for it); there is no `none` and no HMAC.
+//! (RFC 8725 §3.1: never trust a header for it); there is no `none` and no HMAC.
 
 use std::fmt;
 use std::sync::Arc;

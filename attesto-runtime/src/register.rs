@@ -327,11 +327,6 @@ impl<'de> serde::Deserialize<'de> for Object {
     }
 }
 
-/// A value quoted in an error description: control characters dropped, at most 64 characters.
-fn quoted(value: &str) -> String {
-    value.chars().filter(|c| !c.is_control()).take(64).collect()
-}
-
 /// A member; `null` counts as absent (RFC 7592 §2.2 lets a client send null for a value it
 /// drops).
 fn member<'a>(raw: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
@@ -418,11 +413,10 @@ impl Requested {
             None | Some("client_secret_basic") => TokenEndpointAuthMethod::ClientSecretBasic,
             Some("client_secret_post") => TokenEndpointAuthMethod::ClientSecretPost,
             Some("none") => TokenEndpointAuthMethod::None,
-            Some(other) => {
-                return Err(invalid_metadata(format!(
-                    "`token_endpoint_auth_method` `{}` is not supported: use client_secret_basic, client_secret_post or none",
-                    quoted(other)
-                )));
+            Some(_) => {
+                return Err(invalid_metadata(
+                    "this `token_endpoint_auth_method` is not supported: use client_secret_basic, client_secret_post or none",
+                ));
             }
         };
         let grant_types = match strings(raw, "grant_types")? {
@@ -433,10 +427,9 @@ impl Requested {
                 let mut grants = Vec::with_capacity(values.len());
                 for value in values {
                     let grant = GrantType::parse(value).ok_or_else(|| {
-                        invalid_metadata(format!(
-                            "grant type `{}` is not supported: use authorization_code, refresh_token or client_credentials",
-                            quoted(value)
-                        ))
+                        invalid_metadata(
+                            "a grant type in `grant_types` is not supported: use authorization_code, refresh_token or client_credentials",
+                        )
                     })?;
                     if !grants.contains(&grant) {
                         grants.push(grant);
@@ -456,10 +449,7 @@ impl Requested {
                 let mut types = Vec::with_capacity(values.len());
                 for value in values {
                     if value != "code" {
-                        return Err(invalid_metadata(format!(
-                            "response type `{}` is not supported: only `code` is",
-                            quoted(value)
-                        )));
+                        return Err(invalid_metadata("a response type in `response_types` is not supported: only `code` is"));
                     }
                     if !types.contains(&"code") {
                         types.push("code");
@@ -483,12 +473,7 @@ impl Requested {
         let application_type = match string(raw, "application_type")? {
             None | Some("web") => ApplicationType::Web,
             Some("native") => ApplicationType::Native,
-            Some(other) => {
-                return Err(invalid_metadata(format!(
-                    "`application_type` `{}` is not supported: use web or native",
-                    quoted(other)
-                )));
-            }
+            Some(_) => return Err(invalid_metadata("this `application_type` is not supported: use web or native")),
         };
         let rules = match (application_type, auth_method) {
             (ApplicationType::Native, _) => RedirectUriRules::Native,
@@ -584,7 +569,9 @@ pub(crate) enum RedirectUriRules {
 
 /// Checks one registered redirect URI.
 pub(crate) fn check_redirect_uri(uri: &str, rules: RedirectUriRules) -> Result<(), OAuthError> {
-    let invalid = |reason: &str| invalid_redirect_uri(format!("redirect URI `{}` {reason}", quoted(uri)));
+    // The URI itself is not quoted: an `error_description` carries none of the request's text
+    // (RFC 6749 §5.2), and the client knows what it sent.
+    let invalid = |reason: &str| invalid_redirect_uri(format!("a redirect URI {reason}"));
     // Matched byte for byte at the authorization endpoint (RFC 9700 §4.1.3), while URL parsers
     // strip or encode whitespace: the registered text must be what a parser sees.
     if uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
