@@ -725,8 +725,9 @@ async fn a_slow_body_is_cut_off_at_the_deadline() {
         Demo::PATHS.token
     );
     let mut stream = tokio::net::TcpStream::connect(address).await.expect("connect");
-    stream.write_all(head.as_bytes()).await.expect("the head");
+    // Before the head leaves: the deadline starts once the server has read it.
     let started = Instant::now();
+    stream.write_all(head.as_bytes()).await.expect("the head");
     let (mut reader, mut writer) = stream.into_split();
     // One byte a second, 64 at most: the whole body would take a minute.
     let dripping = tokio::spawn(async move {
@@ -788,8 +789,9 @@ async fn slow_headers_are_cut_off_by_the_servers_header_timeout() {
     let timeout = Duration::from_secs(2);
     let (address, server) = serve_with_header_timeout(timeout).await;
     let head = format!("GET {DISCOVERY} HTTP/1.1\r\nHost: {address}\r\nX-Slow: {}\r\n\r\n", "a".repeat(100));
-    let stream = tokio::net::TcpStream::connect(address).await.expect("connect");
+    // Before the connection exists: hyper's timer starts no earlier.
     let started = Instant::now();
+    let stream = tokio::net::TcpStream::connect(address).await.expect("connect");
     let (mut reader, mut writer) = stream.into_split();
     let dripping = tokio::spawn(async move {
         for byte in head.into_bytes() {

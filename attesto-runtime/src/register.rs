@@ -449,7 +449,9 @@ impl Requested {
                 let mut types = Vec::with_capacity(values.len());
                 for value in values {
                     if value != "code" {
-                        return Err(invalid_metadata("a response type in `response_types` is not supported: only `code` is"));
+                        return Err(invalid_metadata(
+                            "a response type in `response_types` is not supported: only `code` is",
+                        ));
                     }
                     if !types.contains(&"code") {
                         types.push("code");

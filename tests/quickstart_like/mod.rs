@@ -4,8 +4,8 @@
 //! The quickstart keeps its host type private to its binary, so the setup is repeated here with
 //! the public API: the same two demo clients (a confidential web app and a public native app with
 //! a loopback redirect URI, any port), the same scopes and resource, open dynamic registration in
-//! memory, the memory store, attesto's consent page (no `ConsentPolicy`: every request is asked).
-//! The login page is the examples' own, `examples/mcp_server/login.rs`, included as it is: the
+//! `MemoryRegistrations`, the memory store, attesto's consent page (no `ConsentPolicy`: every
+//! request is asked). The login page is the examples' own, `examples/mcp_server/login.rs`, included as it is: the
 //! same form (`username`, `password`, `return_to`), session cookie, origin check and CSP without
 //! `form-action` as the quickstart's.
 #![allow(dead_code, unreachable_pub)]
@@ -14,12 +14,12 @@
 mod login;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use attesto::{
     Attesto, Client, ClientId, ClientRegistration, ClientStore, GrantType, HostError, Key, LoginOutcome, LoginRequest,
-    Principal, PrincipalStore, RegistrationStore, Scopes, SecretHash,
+    MemoryRegistrations, Principal, PrincipalStore, RegistrationStore, Scopes, SecretHash,
 };
 
 /// Where the login page lives.
@@ -44,7 +44,7 @@ pub const SCOPES: &str = "openid profile email offline_access read write";
 #[attesto::provider(registration)]
 pub struct Demo {
     clients: Arc<HashMap<String, Client>>,
-    registrations: Arc<Mutex<HashMap<ClientId, ClientRegistration>>>,
+    registrations: MemoryRegistrations,
     login: login::Login,
 }
 
@@ -73,32 +73,27 @@ impl PrincipalStore for Demo {
     }
 }
 
+/// Registered clients in attesto's bounded memory table, as the quickstart keeps them without
+/// `--database`.
 impl RegistrationStore for Demo {
     async fn create_client(&self, registration: &ClientRegistration) -> Result<(), HostError> {
-        let mut map = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-        map.insert(registration.client.client_id.clone(), registration.clone());
-        Ok(())
+        self.registrations.create_client(registration).await
     }
 
     async fn load_registration(&self, client_id: &ClientId) -> Result<Option<ClientRegistration>, HostError> {
-        let map = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-        Ok(map.get(client_id).cloned())
+        self.registrations.load_registration(client_id).await
     }
 
     async fn update_client(&self, registration: &ClientRegistration) -> Result<bool, HostError> {
-        let mut map = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-        Ok(match map.get_mut(&registration.client.client_id) {
-            Some(slot) => {
-                *slot = registration.clone();
-                true
-            }
-            None => false,
-        })
+        self.registrations.update_client(registration).await
     }
 
     async fn delete_client(&self, client_id: &ClientId) -> Result<bool, HostError> {
-        let mut map = self.registrations.lock().map_err(|_| HostError::msg("registrations lock poisoned"))?;
-        Ok(map.remove(client_id).is_some())
+        self.registrations.delete_client(client_id).await
+    }
+
+    async fn registration_used(&self, client_id: &ClientId) -> Result<(), HostError> {
+        self.registrations.registration_used(client_id).await
     }
 }
 
@@ -122,7 +117,7 @@ fn clients() -> HashMap<String, Client> {
 /// login page), with `body_deadline` for request bodies (the router's default without it).
 pub fn app(origin: &str, body_deadline: Option<Duration>) -> (axum::Router, Attesto<Demo>) {
     let login = login::Login::new(origin, Demo::PATHS.authorize, USER, PASSWORD);
-    let host = Demo { clients: Arc::new(clients()), registrations: Arc::default(), login: login.clone() };
+    let host = Demo { clients: Arc::new(clients()), registrations: MemoryRegistrations::new(), login: login.clone() };
     let auth = Attesto::builder(host)
         .issuer(origin)
         .expect("a loopback issuer")
