@@ -524,6 +524,45 @@ async fn pushed_requests_are_capped_per_client_and_refused_with_503() {
     assert_error(&native(router.clone()).await, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
 }
 
+#[tokio::test]
+async fn a_registration_is_a_small_record() {
+    let (_, _, router) = setup();
+    let uri = |i: usize| format!("https://app.example/cb{i}");
+    let long = "x".repeat(2049);
+    for (metadata, description) in [
+        (
+            json!({"redirect_uris": [EVIL], "client_name": "n".repeat(60_000)}),
+            "`client_name` is longer than 2048 bytes",
+        ),
+        (json!({"redirect_uris": (0..17).map(uri).collect::<Vec<_>>()}), "`redirect_uris` has more than 16 items"),
+        (json!({"redirect_uris": [EVIL], "contacts": [long]}), "an item of `contacts` is longer than 2048 bytes"),
+        (
+            json!({"redirect_uris": [EVIL], "contacts": (0..16).map(|i| format!("{i}{}", "c".repeat(900))).collect::<Vec<_>>()}),
+            "the client metadata is larger than 8192 bytes",
+        ),
+    ] {
+        let reply = register(&router, &metadata, None).await;
+        assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_client_metadata");
+        assert_eq!(reply.2["error_description"], description);
+    }
+}
+
+#[tokio::test]
+async fn a_client_configuration_path_that_is_not_utf8_is_an_unknown_client() {
+    let (_, _, router) = setup();
+    for method in ["GET", "PUT", "DELETE"] {
+        let request = Request::builder()
+            .method(method)
+            .uri(format!("{REGISTER}/%FF%FE"))
+            .header(header::AUTHORIZATION, "Bearer x")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from("{}"))
+            .expect("request");
+        let reply = send_json(&router, request).await;
+        assert_error(&reply, StatusCode::UNAUTHORIZED, "invalid_token");
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 5. A waiting request is checked again against its client as it is now
 // ---------------------------------------------------------------------------------------------

@@ -34,6 +34,9 @@ use std::fmt;
 use std::time::SystemTime;
 
 use axum::body::Body;
+// A client id that is not UTF-8 (`%FF`) is rejected by the path extractor; it names no client, and
+// is answered like any other unknown one rather than with axum's plain-text 400.
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -63,18 +66,20 @@ pub(crate) async fn register<P: Provider>(State(attesto): State<Attesto<P>>, req
 /// `GET {registration}/{client_id}` (RFC 7592 §2.1).
 pub(crate) async fn read<P: Provider>(
     State(attesto): State<Attesto<P>>,
-    Path(client_id): Path<String>,
+    client_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let Ok(Path(client_id)) = client_id else { return invalid_registration_token().into_response() };
     read_registration(&attesto, &client_id, &headers).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// `PUT {registration}/{client_id}` (RFC 7592 §2.2).
 pub(crate) async fn update<P: Provider>(
     State(attesto): State<Attesto<P>>,
-    Path(client_id): Path<String>,
+    client_id: Result<Path<String>, PathRejection>,
     request: Request,
 ) -> Response {
+    let Ok(Path(client_id)) = client_id else { return invalid_registration_token().into_response() };
     let (parts, body) = request.into_parts();
     update_registration(&attesto, &client_id, &parts.headers, body).await.unwrap_or_else(IntoResponse::into_response)
 }
@@ -82,9 +87,10 @@ pub(crate) async fn update<P: Provider>(
 /// `DELETE {registration}/{client_id}` (RFC 7592 §2.3).
 pub(crate) async fn delete<P: Provider>(
     State(attesto): State<Attesto<P>>,
-    Path(client_id): Path<String>,
+    client_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
+    let Ok(Path(client_id)) = client_id else { return invalid_registration_token().into_response() };
     delete_registration(&attesto, &client_id, &headers).await.unwrap_or_else(IntoResponse::into_response)
 }
 
@@ -337,19 +343,42 @@ fn member<'a>(raw: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
 fn string<'a>(raw: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, OAuthError> {
     match member(raw, name) {
         None => Ok(None),
+        Some(Value::String(value)) if value.len() > MAX_MEMBER_BYTES => {
+            Err(invalid_metadata(format!("`{name}` is longer than {MAX_MEMBER_BYTES} bytes")))
+        }
         Some(Value::String(value)) => Ok(Some(value)),
         Some(_) => Err(invalid_metadata(format!("`{name}` must be a string"))),
     }
 }
+
+/// The longest string member (or array item) of client metadata: ample for a redirect URI or a
+/// scope list, and a bound on what one registration makes the host store.
+const MAX_MEMBER_BYTES: usize = 2048;
+/// The most items of an array member (`redirect_uris`, `contacts`, …).
+const MAX_MEMBER_ITEMS: usize = 16;
+/// The largest accepted metadata as stored, all members together: a registration is a small
+/// record, whatever the 64 KiB body could carry (RFC 7591 §5: a server may limit what it keeps).
+const MAX_METADATA_BYTES: usize = 8 * 1024;
 
 /// A member that is an array of strings.
 fn strings<'a>(raw: &'a Map<String, Value>, name: &str) -> Result<Option<Vec<&'a str>>, OAuthError> {
     let wrong = || invalid_metadata(format!("`{name}` must be an array of strings"));
     match member(raw, name) {
         None => Ok(None),
-        Some(Value::Array(values)) => {
-            values.iter().map(|v| v.as_str().ok_or_else(wrong)).collect::<Result<_, _>>().map(Some)
+        Some(Value::Array(values)) if values.len() > MAX_MEMBER_ITEMS => {
+            Err(invalid_metadata(format!("`{name}` has more than {MAX_MEMBER_ITEMS} items")))
         }
+        Some(Value::Array(values)) => values
+            .iter()
+            .map(|v| match v.as_str() {
+                Some(item) if item.len() > MAX_MEMBER_BYTES => {
+                    Err(invalid_metadata(format!("an item of `{name}` is longer than {MAX_MEMBER_BYTES} bytes")))
+                }
+                Some(item) => Ok(item),
+                None => Err(wrong()),
+            })
+            .collect::<Result<_, _>>()
+            .map(Some),
         Some(_) => Err(wrong()),
     }
 }
@@ -691,6 +720,9 @@ async fn accept<P: Provider>(
     }
     metadata.insert("dpop_bound_access_tokens".to_owned(), client.dpop_bound_access_tokens.into());
     metadata.extend(requested.informational);
+    if serde_json::to_vec(&metadata).map_or(true, |json| json.len() > MAX_METADATA_BYTES) {
+        return Err(invalid_metadata(format!("the client metadata is larger than {MAX_METADATA_BYTES} bytes")));
+    }
     Ok((client, metadata))
 }
 

@@ -40,7 +40,7 @@ impl fmt::Display for Scope {
 
 /// A scope string that is not a valid space-delimited list of scope tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("scope must be space-separated tokens of printable ASCII other than `\"` and `\\`")]
+#[error("scope must be space-separated tokens of printable ASCII other than double quote and backslash")]
 pub struct InvalidScope;
 
 /// A set of scopes, in the order first given, without duplicates.
