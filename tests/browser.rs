@@ -615,3 +615,51 @@ async fn unregistered_redirect_uri_shows_the_error_page() {
     flow.assert_arrivals(0).await;
     flow.finish().await;
 }
+
+/// A client anyone registered, with a redirect URI on another site, and an error before the user
+/// signed in (`prompt=none` without a session): not redirected (RFC 9700 §4.11.2, no open
+/// redirector), but a page on the provider naming the destination's host, with a link the user
+/// may follow. Nothing reaches any callback, and the browser stays on the provider.
+#[tokio::test]
+async fn an_error_for_a_self_registered_client_shows_the_interstitial() {
+    let Some(flow) = Flow::start().await else { return };
+    let registration = reqwest012::Client::new()
+        .post(flow.provider.url(Demo::PATHS.registration.expect("registration is on")))
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(
+            json!({
+                "redirect_uris": ["https://evil.example/cb"],
+                "token_endpoint_auth_method": "none",
+                "client_name": "Calendar",
+                "scope": "openid read",
+            })
+            .to_string(),
+        )
+        .timeout(STEP)
+        .send()
+        .await
+        .expect("registration");
+    assert_eq!(registration.status(), StatusCode::CREATED);
+    let registered: Value =
+        serde_json::from_str(&registration.text().await.expect("client information")).expect("JSON");
+    let client_id = registered["client_id"].as_str().expect("a client_id").to_owned();
+
+    let url = flow.authorization_url(&[
+        ("client_id", &client_id),
+        ("redirect_uri", "https://evil.example/cb"),
+        ("prompt", "none"),
+    ]);
+    flow.browser.open(&url).await;
+    let page = flow.browser.error_page().await;
+    assert!(page.contains("The application Calendar asked to be sent the answer at evil.example."), "{page}");
+    assert!(page.contains("Error code: login_required"), "{page}");
+    let link = flow.browser.wait_for("a.button").await;
+    assert_eq!(link.text().await.expect("link text"), "Continue to evil.example");
+    let href = link.attr("href").await.expect("href").expect("an href");
+    assert!(href.starts_with("https://evil.example/cb?error=login_required&"), "{href}");
+    assert!(href.contains(&format!("state={}", flow.state)), "{href}");
+    let at = flow.browser.0.current_url().await.expect("URL");
+    assert_eq!(format!("{}{}", at.origin().ascii_serialization(), at.path()), flow.provider.url(Demo::PATHS.authorize));
+    flow.assert_arrivals(0).await;
+    flow.finish().await;
+}
