@@ -420,7 +420,8 @@ async fn errors_before_sign_in_are_not_redirected_to_a_self_registered_uri() {
     let page = assert_interstitial(&reply, "unsupported_response_type");
     assert!(page.contains("href=\"https://evil.example/cb?error=unsupported_response_type&amp;"), "{page}");
     assert!(page.contains("state=xyz"), "{page}");
-    assert_eq!(reply.1[header::CONTENT_SECURITY_POLICY].to_str().expect("ASCII").contains("form-action 'none'"), true);
+    let csp = reply.1[header::CONTENT_SECURITY_POLICY].to_str().expect("ASCII");
+    assert!(csp.contains("form-action 'none'"), "the link page posts nowhere: {csp}");
 
     // `prompt=none` without a session: `login_required`, shown too.
     let reply = authorize(&router, &request(&client_id, EVIL, &[("prompt", "none")]), None).await;

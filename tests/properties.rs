@@ -81,7 +81,7 @@ proptest! {
         let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
         // RFC 6749 §3.2: a parameter without a value is omitted.
         let expected: Vec<(String, String)> = pairs.into_iter().filter(|(_, value)| !value.is_empty()).collect();
-        prop_assert_eq!(parse_form(body.as_bytes(), &[]).expect("a serialised form parses"), expected.clone());
+        prop_assert_eq!(&parse_form(body.as_bytes(), &[]).expect("a serialised form parses"), &expected);
         let (kept, repeated) = parse_form_keeping_repeats(body.as_bytes(), &[]).expect("a serialised form parses");
         prop_assert_eq!(kept, expected);
         prop_assert_eq!(repeated, None);
@@ -99,7 +99,7 @@ proptest! {
         prop_assert_eq!(strict.is_err(), repeats);
         prop_assert_eq!(repeated.is_some(), repeats);
         let pairs: Vec<(String, String)> = pairs.iter().map(|(n, v)| ((*n).to_owned(), v.clone())).collect();
-        prop_assert_eq!(kept, pairs.clone());
+        prop_assert_eq!(&kept, &pairs);
         if let Ok(parsed) = strict {
             prop_assert_eq!(parsed, pairs);
         }
@@ -304,9 +304,7 @@ fn a_dpop_proof_verifies_within_its_iat_window_only() {
             let verdict = dpop::verify_proof(&key.sign(&claims), &req);
             match offset {
                 o if o < -window => prop_assert_eq!(verdict, Err(ProofError::IatTooOld)),
-                o if o > window => {
-                    prop_assert_eq!(verdict, Err(ProofError::IatInFuture))
-                }
+                o if o > window => prop_assert_eq!(verdict, Err(ProofError::IatInFuture)),
                 _ => {
                     let proof = verdict.expect("a proof within the window verifies");
                     prop_assert_eq!((proof.jti, proof.iat, proof.nonce), (jti, iat, nonce));
@@ -389,17 +387,25 @@ fn authorization_params() -> impl Strategy<Value = Vec<(String, String)>> {
         .prop_map(str::to_owned),
         text(),
     ];
-    let base = Just(vec![
-        ("response_type".to_owned(), "code".to_owned()),
-        ("client_id".to_owned(), "first-party".to_owned()),
-        ("redirect_uri".to_owned(), WEB_REDIRECT.to_owned()),
-        ("code_challenge".to_owned(), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned()),
-        ("code_challenge_method".to_owned(), "S256".to_owned()),
-    ]);
-    let drop = prop::collection::vec(any::<bool>(), 5);
-    let extra = prop::collection::vec((name.prop_map(str::to_owned), value), 0..6);
-    (base, drop, extra).prop_map(|(base, drop, extra)| {
-        base.into_iter().zip(drop).filter(|(_, dropped)| !dropped).map(|(pair, _)| pair).chain(extra).collect()
+    // A valid request (of a client granted by policy, or one asked for consent) with parameters
+    // dropped, added or repeated.
+    let client = prop::sample::select(vec!["first-party", "web"]);
+    let drop = prop::collection::vec(prop::bool::weighted(0.15), 5);
+    let extra = prop::collection::vec((name.prop_map(str::to_owned), value), 0..4);
+    (client, drop, extra).prop_map(|(client, drop, extra)| {
+        let base = [
+            ("response_type", "code"),
+            ("client_id", client),
+            ("redirect_uri", WEB_REDIRECT),
+            ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            ("code_challenge_method", "S256"),
+        ];
+        base.into_iter()
+            .zip(drop)
+            .filter(|(_, dropped)| !dropped)
+            .map(|((name, value), _)| (name.to_owned(), value.to_owned()))
+            .chain(extra)
+            .collect()
     })
 }
 
@@ -587,8 +593,19 @@ fn metadata() -> impl Strategy<Value = Map<String, Value>> {
         "client_id",
         "client_secret",
     ]);
-    prop::collection::btree_map(name.prop_map(str::to_owned), metadata_value(), 0..8)
-        .prop_map(|map: BTreeMap<String, Value>| map.into_iter().collect())
+    // A valid registration with members added or replaced: most cases stay near valid, so that
+    // both verdicts are reached.
+    let base = prop::sample::select(vec![
+        json!({ "redirect_uris": ["https://app.example/cb"] }),
+        json!({ "redirect_uris": ["http://127.0.0.1:33418/cb"], "token_endpoint_auth_method": "none" }),
+        json!({ "application_type": "native", "redirect_uris": ["com.example.app:/cb"], "token_endpoint_auth_method": "none" }),
+    ]);
+    let changes = prop::collection::btree_map(name.prop_map(str::to_owned), metadata_value(), 0..4);
+    (base, changes).prop_map(|(base, changes): (Value, BTreeMap<String, Value>)| {
+        let mut metadata = base.as_object().cloned().unwrap_or_default();
+        metadata.extend(changes);
+        metadata
+    })
 }
 
 #[test]
@@ -609,6 +626,7 @@ fn a_registration_body_never_answers_5xx_and_registers_only_valid_redirect_uris(
         4 => metadata().prop_map(|m| serde_json::to_vec(&m).expect("JSON")),
         1 => prop::collection::vec(any::<u8>(), 0..128),
     ];
+    let created = std::cell::Cell::new(0);
     TestRunner::new(http_config())
         .run(&strategy, |body| {
             let request = Request::post(path).header(header::CONTENT_TYPE, "application/json");
@@ -627,6 +645,7 @@ fn a_registration_body_never_answers_5xx_and_registers_only_valid_redirect_uris(
                         prop_assert!(check_redirect_uri(uri, kind).is_ok(), "registered {}", uri);
                     }
                     prop_assert!(answer["client_id"].as_str().is_some_and(|id| !id.is_empty()));
+                    created.set(created.get() + 1);
                 }
                 StatusCode::BAD_REQUEST => {
                     let error = answer["error"].as_str().unwrap_or_default();
@@ -637,6 +656,7 @@ fn a_registration_body_never_answers_5xx_and_registers_only_valid_redirect_uris(
             Ok(())
         })
         .expect("the property holds");
+    assert!(created.get() > 0, "no case registered a client: the strategy misses valid metadata");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -767,6 +787,47 @@ fn a_dpop_header_at_the_token_endpoint_never_answers_5xx() {
 // through the router: client ID metadata documents
 // ---------------------------------------------------------------------------------------------
 
+/// The absolute destinations an HTML page offers the browser (link `href`s, form `action`s), HTML
+/// escapes undone; relative ones (attesto's own endpoints) are left out.
+#[cfg(feature = "fetch")]
+fn page_destinations(page: &str) -> Vec<String> {
+    let mut destinations = Vec::new();
+    for attribute in ["href=\"", "action=\""] {
+        for (start, _) in page.match_indices(attribute) {
+            let value = &page[start + attribute.len()..];
+            let value = value[..value.find('"').unwrap_or(value.len())]
+                .replace("&quot;", "\"")
+                .replace("&#39;", "'")
+                .replace("&#x27;", "'")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&");
+            if !value.is_empty() && !value.starts_with(['/', '#']) {
+                destinations.push(value);
+            }
+        }
+    }
+    destinations
+}
+
+/// Whether `destination` is `registered`, compared as URLs (scheme, host, port, path; the query is
+/// the response's), with any port on a loopback IP literal (RFC 8252 §7.3).
+#[cfg(feature = "fetch")]
+fn same_redirect_uri(destination: &str, registered: &str) -> bool {
+    let (Ok(destination), Ok(registered)) = (url::Url::parse(destination), url::Url::parse(registered)) else {
+        return false;
+    };
+    let loopback = match registered.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        _ => false,
+    };
+    destination.scheme() == registered.scheme()
+        && destination.host() == registered.host()
+        && (loopback || destination.port_or_known_default() == registered.port_or_known_default())
+        && destination.path() == registered.path()
+}
+
 #[cfg(feature = "fetch")]
 mod documents {
     use std::sync::{Arc, Mutex, PoisonError};
@@ -780,8 +841,9 @@ mod documents {
     struct DocumentsHost;
     host_without_clients!(DocumentsHost);
 
-    /// Document bodies: objects of the members a document carries, and arbitrary JSON.
-    fn document() -> impl Strategy<Value = Value> {
+    /// Changes to a good document (`client_id` and one `redirect_uris`): members added or
+    /// replaced, most cases near valid so that both verdicts are reached; or arbitrary JSON.
+    fn document_changes() -> impl Strategy<Value = Option<Map<String, Value>>> {
         let name = prop::sample::select(vec![
             "redirect_uris",
             "grant_types",
@@ -793,11 +855,12 @@ mod documents {
             "jwks",
             "dpop_bound_access_tokens",
             "client_secret",
+            "client_id",
         ]);
         prop_oneof![
-            4 => prop::collection::btree_map(name.prop_map(str::to_owned), metadata_value(), 0..6)
-                .prop_map(|map| Value::Object(map.into_iter().collect())),
-            1 => json_value(),
+            4 => prop::collection::btree_map(name.prop_map(str::to_owned), metadata_value(), 0..3)
+                .prop_map(|map| Some(map.into_iter().collect())),
+            1 => Just(None),
         ]
     }
 
@@ -828,15 +891,23 @@ mod documents {
                 .router();
             (origin, router)
         });
-        let n = std::cell::Cell::new(0);
+        let (n, accepted) = (std::cell::Cell::new(0), std::cell::Cell::new(0));
         TestRunner::new(ProptestConfig::with_cases(32))
-            .run(&(document(), any::<bool>()), |(mut document, own_id)| {
+            .run(&(document_changes(), json_value()), |(changes, arbitrary)| {
                 n.set(n.get() + 1);
                 // A new URL each case: good documents are cached by URL.
                 let client_id = format!("{origin}/client/{}.json", n.get());
-                if own_id && let Some(object) = document.as_object_mut() {
-                    object.insert("client_id".to_owned(), Value::from(client_id.as_str()));
-                }
+                let document = match changes {
+                    Some(changes) => {
+                        let mut document =
+                            json!({ "client_id": client_id, "redirect_uris": ["https://app.example/cb"] });
+                        if let Some(object) = document.as_object_mut() {
+                            object.extend(changes);
+                        }
+                        document
+                    }
+                    None => arbitrary,
+                };
                 *served.lock().unwrap_or_else(PoisonError::into_inner) = serde_json::to_vec(&document).expect("JSON");
                 let query = form_urlencoded::Serializer::new(String::new())
                     .extend_pairs([
@@ -850,14 +921,19 @@ mod documents {
                     .header(header::ACCEPT, "text/html")
                     .body(Body::empty())
                     .expect("a request");
-                let (status, headers, _) = send(&rt, &router, request);
+                let (status, headers, body) = send(&rt, &router, request);
+                let listed: Vec<&str> =
+                    document["redirect_uris"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                let page = String::from_utf8_lossy(&body);
+                // The host signs nobody in: `login_required`, redirected or on a page that leaves
+                // the redirect to the user, is the answer to a client whose document was accepted.
+                if status.is_redirection() || page.contains("login_required") {
+                    accepted.set(accepted.get() + 1);
+                }
                 if status.is_redirection() {
                     let location = headers[header::LOCATION].to_str().expect("an ASCII Location");
-                    let listed = document["redirect_uris"].as_array().cloned().unwrap_or_default();
                     prop_assert!(
-                        listed.iter().filter_map(Value::as_str).any(|uri| location.starts_with(uri))
-                            || location.starts_with("http://127.0.0.1:")
-                            || location.starts_with("http://[::1]:"),
+                        listed.iter().any(|uri| same_redirect_uri(location, uri)),
                         "redirected to {} for {}",
                         location,
                         document
@@ -865,8 +941,17 @@ mod documents {
                 } else {
                     prop_assert!(status == StatusCode::BAD_REQUEST || status == StatusCode::OK, "{}", status);
                 }
+                for destination in page_destinations(&page) {
+                    prop_assert!(
+                        listed.iter().any(|uri| same_redirect_uri(&destination, uri)),
+                        "the page offers {} for {}",
+                        destination,
+                        document
+                    );
+                }
                 Ok(())
             })
             .expect("the property holds");
+        assert!(accepted.get() > 0, "no document was accepted: the strategy misses valid documents");
     }
 }
