@@ -22,8 +22,8 @@ use axum::body::Body;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{
-    ISSUER, LOGIN_PAGE, SECRET, SESSION_COOKIE, TestStore, assert_error, authorize_url, basic, browser_get,
-    browser_post, hidden_input, pkce, redirect_params, send_json, session_cookie, token,
+    ISSUER, LOGIN_PAGE, SECRET, TestStore, assert_error, authorize_url, basic, browser_get, browser_post, hidden_input,
+    pkce, redirect_params, send_json, session_cookie, token,
 };
 use http::{HeaderMap, Request, StatusCode, header};
 use serde_json::{Value, json};
@@ -95,19 +95,8 @@ impl ClientStore for Host {
 
 impl PrincipalStore for Host {
     async fn authenticate(&self, request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
-        let session = request
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == SESSION_COOKIE)
-            .map(|(_, subject)| subject.to_owned());
-        Ok(match session {
-            Some(subject) => {
-                LoginOutcome::Authenticated(AuthenticatedPrincipal::new(subject, std::time::SystemTime::now()))
-            }
+        Ok(match common::session(request.headers) {
+            Some((subject, auth_time)) => LoginOutcome::Authenticated(AuthenticatedPrincipal::new(subject, auth_time)),
             None => {
                 let return_to: String = form_urlencoded::byte_serialize(request.resume_uri.as_bytes()).collect();
                 LoginOutcome::Redirect(format!("{LOGIN_PAGE}?return_to={return_to}"))

@@ -47,17 +47,17 @@ pub fn decode_form_component(input: &[u8]) -> Result<String, OAuthError> {
 }
 
 /// The check of one redirect URI at dynamic registration, also applied to the redirect URIs of
-/// client ID metadata documents (`register::check_redirect_uri`), under the rules of one kind of
+/// client ID metadata documents (`redirect_uri::check_redirect_uri`), under the rules of one kind of
 /// client: `0` a confidential web client, `1` a public client without `application_type`, any
 /// other value a native app.
 pub fn check_redirect_uri(uri: &str, kind: u8) -> Result<(), OAuthError> {
-    use crate::register::RedirectUriRules;
+    use crate::redirect_uri::RedirectUriRules;
     let rules = match kind {
         0 => RedirectUriRules::Web,
         1 => RedirectUriRules::PublicWeb,
         _ => RedirectUriRules::Native,
     };
-    crate::register::check_redirect_uri(uri, rules)
+    crate::redirect_uri::check_redirect_uri(uri, rules)
 }
 
 /// The claims of an access token that passed [`verify_access_token`], as attesto reads them back.

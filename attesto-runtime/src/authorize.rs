@@ -32,7 +32,7 @@ use crate::html;
 use crate::par;
 use crate::principal::{AuthenticatedPrincipal, LoginOutcome, LoginRequest};
 use crate::provider::Provider;
-use crate::register::{self, RedirectUriRules};
+use crate::redirect_uri::{RedirectUriRules, check_redirect_uri};
 use crate::scope::{ScopeDecision, ScopePolicy, Scopes};
 use crate::store::{
     AuthorizationCode, AuthorizationRequest, PendingAuthorization, PendingStage, ResponseMode, TokenHash, new_secret,
@@ -467,7 +467,7 @@ pub(crate) async fn validate<P: Provider>(
 /// an error naming the client, and logged with the reason, rather than redirected to.
 fn check_registered_redirect_uris(client: &Client) -> Result<(), OAuthError> {
     for uri in &client.redirect_uris {
-        if let Err(error) = register::check_redirect_uri(uri, RedirectUriRules::Native) {
+        if let Err(error) = check_redirect_uri(uri, RedirectUriRules::Native) {
             tracing::error!(
                 client_id = client.client_id.as_str(),
                 reason = error.description(),
@@ -520,7 +520,7 @@ async fn resume<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &F
         return page(headers, &expired());
     }
     let secure = attesto.0.settings.issuer.origin().starts_with("https:");
-    let browser = cookie(headers, &login_cookie_name(secure, handle)).unwrap_or_default();
+    let browser = cookie(headers, &BrowserCookie::Login.name(secure, handle)).unwrap_or_default();
     if !bool::from(TokenHash::of(browser).as_bytes().ct_eq(state.browser.as_bytes())) {
         return page(
             headers,
@@ -536,7 +536,7 @@ async fn resume<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &F
         Err(error) => return page(headers, &error),
     };
     let mut response = authenticate(attesto, headers, &client, state.request, Some(handle)).await;
-    if let Ok(clear) = HeaderValue::from_str(&browser_cookie(attesto, &login_cookie_name(secure, handle), "", 0)) {
+    if let Ok(clear) = HeaderValue::from_str(&BrowserCookie::Login.header(attesto, handle, "", 0)) {
         response.headers_mut().append(header::SET_COOKIE, clear);
     }
     response
@@ -620,9 +620,8 @@ async fn authenticate<P: Provider>(
             }
             // Nothing is stored: the request travels in the handle (RFC 9700 §4: an anonymous
             // request must not cost the server memory), and the cookie ties it to this browser.
-            let secure = inner.settings.issuer.origin().starts_with("https:");
             let mut response = see_other(&url);
-            let cookie = browser_cookie(attesto, &login_cookie_name(secure, &handle), &browser, PENDING_TTL.as_secs());
+            let cookie = BrowserCookie::Login.header(attesto, &handle, &browser, PENDING_TTL.as_secs());
             if let Ok(cookie) = HeaderValue::from_str(&cookie) {
                 response.headers_mut().append(header::SET_COOKIE, cookie);
             }
@@ -738,43 +737,51 @@ async fn ask_consent<P: Provider>(
         csrf: &csrf,
         redirect_uri: &pending.request.redirect_uri,
     });
-    if let Ok(cookie) = HeaderValue::from_str(&csrf_cookie(attesto, &handle, &csrf, PENDING_TTL.as_secs())) {
+    if let Ok(cookie) =
+        HeaderValue::from_str(&BrowserCookie::Consent.header(attesto, &handle, &csrf, PENDING_TTL.as_secs()))
+    {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
 }
 
-/// The cookie that binds a consent page to the browser it was shown in. One per pending request
-/// (named after its handle), so that two consent pages in two tabs do not overwrite each other.
-/// `__Host-` (RFC 6265bis §4.1.3.2) and `Secure` on https; `SameSite=Strict` keeps it off
-/// cross-site requests.
-fn csrf_cookie<P: Provider>(attesto: &Attesto<P>, handle: &str, value: &str, max_age: u64) -> String {
-    let secure = attesto.0.settings.issuer.origin().starts_with("https:");
-    let name = csrf_cookie_name(secure, handle);
-    let secure_attr = if secure { "; Secure" } else { "" };
-    format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure_attr}")
+/// The cookies that bind a handle to the browser it was given to: one per handle (named after
+/// it), so that two sign-ins or consent pages in two tabs do not overwrite each other. `HttpOnly`;
+/// `__Host-` (RFC 6265bis §4.1.3.2) and `Secure` on https.
+#[derive(Debug, Clone, Copy)]
+enum BrowserCookie {
+    /// Binds a login resume handle to the browser sent to the login page. `SameSite=Lax`, not
+    /// `Strict`: the browser comes back from the host's login page by a top-level navigation that
+    /// may start on another site (an identity provider), and `Strict` would drop the cookie there;
+    /// `Lax` still keeps it off cross-site subrequests and POSTs.
+    Login,
+    /// Binds a consent page to the browser it was shown in (the anti-CSRF value, RFC 6749
+    /// §10.12). `SameSite=Strict`: the decision is posted from the page itself.
+    Consent,
 }
 
-/// The cookie that binds a login resume handle to the browser sent to the login page.
-/// `SameSite=Lax`, not `Strict`: the browser comes back from the host's login page by a top-level
-/// navigation that may start on another site (an identity provider), and `Strict` would drop the
-/// cookie there; `Lax` still keeps it off cross-site subrequests and POSTs.
-fn browser_cookie<P: Provider>(attesto: &Attesto<P>, name: &str, value: &str, max_age: u64) -> String {
-    let secure = attesto.0.settings.issuer.origin().starts_with("https:");
-    let secure_attr = if secure { "; Secure" } else { "" };
-    format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure_attr}")
-}
+impl BrowserCookie {
+    /// The cookie's name for `handle`.
+    fn name(self, secure: bool, handle: &str) -> String {
+        let kind = match self {
+            Self::Login => "login",
+            Self::Consent => "consent",
+        };
+        let id: String = URL_SAFE_NO_PAD.encode(&TokenHash::of(handle).as_bytes()[..9]);
+        if secure { format!("__Host-attesto-{kind}-{id}") } else { format!("attesto-{kind}-{id}") }
+    }
 
-/// The name of a login handle's cookie: one per handle, so that two sign-ins in two tabs do not
-/// overwrite each other.
-fn login_cookie_name(secure: bool, handle: &str) -> String {
-    let id: String = URL_SAFE_NO_PAD.encode(&TokenHash::of(handle).as_bytes()[..9]);
-    if secure { format!("__Host-attesto-login-{id}") } else { format!("attesto-login-{id}") }
-}
-
-fn csrf_cookie_name(secure: bool, handle: &str) -> String {
-    let id: String = URL_SAFE_NO_PAD.encode(&TokenHash::of(handle).as_bytes()[..9]);
-    if secure { format!("__Host-attesto-consent-{id}") } else { format!("attesto-consent-{id}") }
+    /// The `Set-Cookie` value that sets it to `value` for `max_age` seconds (0 clears it).
+    fn header<P: Provider>(self, attesto: &Attesto<P>, handle: &str, value: &str, max_age: u64) -> String {
+        let secure = attesto.0.settings.issuer.origin().starts_with("https:");
+        let name = self.name(secure, handle);
+        let same_site = match self {
+            Self::Login => "Lax",
+            Self::Consent => "Strict",
+        };
+        let secure_attr = if secure { "; Secure" } else { "" };
+        format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure_attr}")
+    }
 }
 
 /// A cookie's value from the request's `Cookie` headers.
@@ -823,7 +830,7 @@ async fn consent_decision<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap
         return page(headers, &expired());
     };
     let secure = inner.settings.issuer.origin().starts_with("https:");
-    let cookie_value = cookie(headers, &csrf_cookie_name(secure, handle)).unwrap_or_default();
+    let cookie_value = cookie(headers, &BrowserCookie::Consent.name(secure, handle)).unwrap_or_default();
     let bound = bool::from(cookie_value.as_bytes().ct_eq(csrf.as_bytes()))
         && bool::from(TokenHash::of(csrf).as_bytes().ct_eq(browser.as_bytes()));
     if !bound {
@@ -838,7 +845,7 @@ async fn consent_decision<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap
     let scope = request.scopes.to_string();
     let subject = principal.subject.clone();
     let deny = |error: OAuthError| redirect_error(attesto, &client, Some(&subject), &scope, &target, &error);
-    let clear = HeaderValue::from_str(&csrf_cookie(attesto, handle, "", 0)).ok();
+    let clear = HeaderValue::from_str(&BrowserCookie::Consent.header(attesto, handle, "", 0)).ok();
     let mut response = match decision {
         "allow" => {
             // The user who decides must still be the one who was asked.

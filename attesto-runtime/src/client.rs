@@ -324,7 +324,7 @@ impl Client {
     pub(crate) fn redirects_automatically_to(&self, redirect_uri: &str) -> bool {
         // A loopback `http` URI reaches an app on the user's own device (RFC 8252 §7.3), not a
         // site. A private-use scheme opens whatever app claims it, so it does not count.
-        self.source == ClientSource::Host || self.trusted || crate::register::is_loopback_http(redirect_uri)
+        self.source == ClientSource::Host || self.trusted || crate::redirect_uri::is_loopback_http(redirect_uri)
     }
 }
 

@@ -20,7 +20,7 @@ use url::Url;
 
 use crate::client::{Client, GrantType};
 use crate::fetch::{FetchError, FetchPolicy, Fetcher};
-use crate::register::RedirectUriRules;
+use crate::redirect_uri::{RedirectUriRules, check_redirect_uri};
 use crate::scope::Scopes;
 
 /// The longest client id URL attesto fetches: far above any real one, and a bound on what a
@@ -615,7 +615,7 @@ fn client_from_document(url: &str, body: &[u8], scopes_supported: &Scopes) -> Re
         return Err("the document has no `redirect_uris`".to_owned());
     }
     for uri in &redirect_uris {
-        crate::register::check_redirect_uri(uri, rules).map_err(|error| error.description().to_owned())?;
+        check_redirect_uri(uri, rules).map_err(|error| error.description().to_owned())?;
     }
     let scopes = match string(&document, "scope")? {
         Some(scope) => {

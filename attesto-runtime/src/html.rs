@@ -105,18 +105,10 @@ pub(crate) fn neutralise(text: &str) -> String {
 /// private-use scheme (RFC 8252 §7.1, §7.3) — which the page describes as an app on this device.
 /// An internationalised host is shown in punycode, so that a look-alike stays visible.
 pub(crate) fn destination_host(redirect_uri: &str) -> Option<String> {
-    let url = url::Url::parse(redirect_uri).ok()?;
-    if !matches!(url.scheme(), "http" | "https") {
+    if crate::redirect_uri::is_loopback_http(redirect_uri) {
         return None;
     }
-    let host = url.host_str()?;
-    if url.scheme() == "http" && matches!(host, "127.0.0.1" | "[::1]" | "localhost") {
-        return None;
-    }
-    Some(match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_owned(),
-    })
+    web_host(redirect_uri)
 }
 
 /// The page shown instead of redirecting an error before the user signed in, to a redirect URI
@@ -257,12 +249,13 @@ fn form_action_source(redirect_uri: &str) -> Option<String> {
     })
 }
 
-/// The host (and port, if not the default) of a client id that is an `http(s)` URL: a client ID
-/// metadata document's client, whose name is self-asserted while its host is not
-/// (draft-ietf-oauth-client-id-metadata-document §6.4: the server SHOULD display the hostname).
-/// An internationalised host is shown in punycode, so that a look-alike name stays visible.
-fn client_id_host(client_id: &str) -> Option<String> {
-    let url = url::Url::parse(client_id).ok().filter(|url| matches!(url.scheme(), "http" | "https"))?;
+/// The host (and port, if not the default) of an `http(s)` URL; `None` for any other. Shown for a
+/// redirect URI, and for a client id that is such a URL: a client ID metadata document's client,
+/// whose name is self-asserted while its host is not (draft-ietf-oauth-client-id-metadata-document
+/// §6.4: the server SHOULD display the hostname). An internationalised host is shown in punycode,
+/// so that a look-alike name stays visible.
+fn web_host(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok().filter(|url| matches!(url.scheme(), "http" | "https"))?;
     let host = url.host_str()?;
     Some(match url.port() {
         Some(port) => format!("{host}:{port}"),
@@ -274,7 +267,7 @@ fn client_id_host(client_id: &str) -> Option<String> {
 /// `page.action`.
 pub(crate) fn consent_page(page: &ConsentPage<'_>) -> Response {
     let client_id = escape(page.client_id);
-    let host = client_id_host(page.client_id).map(|host| escape(&host));
+    let host = web_host(page.client_id).map(|host| escape(&host));
     // The name is whatever the client registered (possibly through dynamic registration, or in
     // its client ID metadata document), so it is shown as the client's claim, next to the
     // identifier the server actually knows, and to the host that serves a URL client id.
@@ -625,8 +618,8 @@ mod tests {
             body.contains("<h1>An application from <strong>client.example</strong> wants to access your account</h1>")
         );
         assert!(body.contains("Client ID: <code>https://client.example/metadata.json</code>"));
-        assert_eq!(client_id_host("spa"), None);
-        assert_eq!(client_id_host("urn:x:y"), None);
+        assert_eq!(web_host("spa"), None);
+        assert_eq!(web_host("urn:x:y"), None);
     }
 
     /// The consent page carries the common headers and a CSP allowing only same-origin posts.

@@ -30,6 +30,7 @@ mod keys;
 mod par;
 mod principal;
 mod provider;
+mod redirect_uri;
 mod register;
 mod registration;
 #[cfg(feature = "fetch")]

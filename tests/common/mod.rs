@@ -115,7 +115,7 @@ impl ClientStore for TestHost {
 }
 
 /// The session in a request's `test-session` cookie: subject and auth time.
-fn session(headers: &HeaderMap) -> Option<(String, SystemTime)> {
+pub fn session(headers: &HeaderMap) -> Option<(String, SystemTime)> {
     let value = headers
         .get_all(header::COOKIE)
         .iter()
