@@ -11,8 +11,8 @@
 //! or reachable only inside their module are exercised through their public API or the router.
 
 use crate::error::OAuthError;
-use crate::form::{self, Form};
-use crate::jwt;
+use crate::protocol::form::{self, Form};
+use crate::protocol::jwt;
 use crate::keys::KeySet;
 
 /// A form body's parameters, in order, as [`parse_form`] and [`parse_form_keeping_repeats`]
@@ -51,13 +51,13 @@ pub fn decode_form_component(input: &[u8]) -> Result<String, OAuthError> {
 /// client: `0` a confidential web client, `1` a public client without `application_type`, any
 /// other value a native app.
 pub fn check_redirect_uri(uri: &str, kind: u8) -> Result<(), OAuthError> {
-    use crate::redirect_uri::RedirectUriRules;
+    use crate::protocol::redirect_uri::RedirectUriRules;
     let rules = match kind {
         0 => RedirectUriRules::Web,
         1 => RedirectUriRules::PublicWeb,
         _ => RedirectUriRules::Native,
     };
-    crate::redirect_uri::check_redirect_uri(uri, rules)
+    crate::protocol::redirect_uri::check_redirect_uri(uri, rules)
 }
 
 /// The claims of an access token that passed [`verify_access_token`], as attesto reads them back.

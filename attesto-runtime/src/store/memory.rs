@@ -9,7 +9,7 @@ use super::{
     AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store,
     TokenHash,
 };
-use crate::client::ClientId;
+use crate::model::client::ClientId;
 use crate::error::HostError;
 
 /// The default of [`MemoryStore::max_pending`].
@@ -434,7 +434,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::scope::Scopes;
+    use crate::model::scope::Scopes;
     use crate::store::{AuthorizationRequest, PendingStage, ResponseMode};
 
     fn pending(client: &str, expires_at: SystemTime) -> PendingAuthorization {

@@ -1,0 +1,712 @@
+//! Server-rendered pages of the authorization endpoint: errors shown to the user, the consent
+//! page, and the form_post response.
+//!
+//! The pages are plain HTML with one inline style sheet and, for form_post only, one inline
+//! script pinned by its hash in the Content-Security-Policy. Every value printed goes through
+//! [`escape`], because most of them (client names, scopes, redirect URIs, parameters) come from
+//! the request or from dynamic registration and are attacker-controlled.
+
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+
+use axum::body::Body;
+use axum::response::Response;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderValue, StatusCode, header};
+use sha2::{Digest, Sha256};
+
+/// The style sheet shared by every page: small, readable, no external resources (the CSP
+/// allows none).
+const STYLE: &str = "\
+body{margin:0;background:#f4f5f7;color:#1f2328;\
+font:16px/1.5 system-ui,-apple-system,\"Segoe UI\",Roboto,sans-serif}\
+main{box-sizing:border-box;max-width:30rem;margin:3rem auto;padding:1.5rem 2rem;\
+width:calc(100% - 2rem);\
+background:#fff;border:1px solid #d0d7de;border-radius:8px}\
+h1{font-size:1.3rem;line-height:1.3;margin:0 0 1rem}\
+code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.9em;\
+overflow-wrap:anywhere}\
+.meta{color:#59636e;font-size:.85rem}\
+ul{padding-left:1.25rem}li{margin:.25rem 0}\
+.actions{display:flex;gap:.75rem;justify-content:flex-end;margin-top:1.5rem}\
+button{font:inherit;padding:.45rem 1.25rem;border-radius:6px;cursor:pointer;\
+border:1px solid #d0d7de;background:#f6f8fa;color:#1f2328}\
+button.primary{background:#1f6feb;border-color:#1f6feb;color:#fff}\
+a.button{padding:.45rem 1.25rem;border-radius:6px;border:1px solid #d0d7de;\
+background:#f6f8fa;color:#1f2328;text-decoration:none}";
+
+/// CSP of the error page: nothing may load, run, frame it or be submitted from it.
+const ERROR_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
+                         base-uri 'none'; form-action 'none'";
+
+/// CSP of the consent page: as the error page, but its form posts back to this server.
+/// The consent page's policy without `form-action`; [`consent_csp`] adds it.
+const CONSENT_CSP_BASE: &str = "default-src 'none'; style-src 'unsafe-inline'; \
+                                frame-ancestors 'none'; base-uri 'none'";
+
+/// CSP of the form_post page when the hashed policy cannot be built: no script runs, so the page
+/// still refuses everything it does not need. Only reachable if [`FORM_POST_CSP`] fails to parse.
+const FORM_POST_FALLBACK_CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The form_post auto-submit script. Its exact text is hashed into the CSP, so any change here
+/// changes the policy with it.
+const AUTO_SUBMIT_SCRIPT: &str = "document.forms[0].submit();";
+
+/// CSP of the form_post page. The script is allowed by its SHA-256 rather than by
+/// `'unsafe-inline'`, so an injected script could not run even if escaping failed. There is no
+/// `form-action`: the redirect URI may be on any origin (OAuth 2.0 Form Post Response Mode §2).
+static FORM_POST_CSP: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let hash = STANDARD.encode(Sha256::digest(AUTO_SUBMIT_SCRIPT.as_bytes()));
+    let policy = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{hash}'; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    // The policy is ASCII (fixed text plus the base64 alphabet), so this does not fail; if it
+    // ever did, a page without script is safer than a page without a policy.
+    HeaderValue::from_str(&policy).unwrap_or_else(|_| HeaderValue::from_static(FORM_POST_FALLBACK_CSP))
+});
+
+/// HTML-escapes `& < > " '`, so the result is safe both as element content and inside a
+/// double-quoted (or single-quoted) attribute value.
+pub(crate) fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Client-supplied display text (a registered `client_name`, a document's name) made safe to show
+/// next to text of this server: control characters and the Unicode bidirectional formatting
+/// characters (U+061C, U+200E, U+200F, U+202A–U+202E, U+2066–U+2069), which can make a name read
+/// as something else ("…moc.elgoog" shown reversed) or spill its direction into the sentence
+/// around it, become U+FFFD. Escape the result for HTML as usual.
+pub(crate) fn neutralise(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => '\u{FFFD}',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
+}
+
+/// Where an authorization response to `redirect_uri` goes, for a person: the host (and port) of a
+/// web redirect URI, or `None` for one that stays on this device — a loopback `http` URI or a
+/// private-use scheme (RFC 8252 §7.1, §7.3) — which the page describes as an app on this device.
+/// An internationalised host is shown in punycode, so that a look-alike stays visible.
+pub(crate) fn destination_host(redirect_uri: &str) -> Option<String> {
+    if crate::protocol::redirect_uri::is_loopback_http(redirect_uri) {
+        return None;
+    }
+    web_host(redirect_uri)
+}
+
+/// The page shown instead of redirecting an error before the user signed in, to a redirect URI
+/// the provider does not vouch for (RFC 9700 §4.11.2: otherwise anyone who registers a client
+/// makes this server's origin an open redirector). It names the destination's host and leaves
+/// going there to the user: a link for a query response, a button for a form_post one.
+pub(crate) fn redirect_interstitial(
+    client_label: &str,
+    error: &str,
+    description: &str,
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    form_post: bool,
+) -> Response {
+    let host = destination_host(redirect_uri).unwrap_or_else(|| "an app on this device".to_owned());
+    let host = escape(&host);
+    let intro = format!(
+        "<h1>Authorization request refused</h1>\
+         <p>{description}</p>\
+         <p>The application <strong>{client}</strong> asked to be sent the answer at \
+         <strong>{host}</strong>. This server does not vouch for that address: continue only if \
+         you trust it and expected to go there.</p>\
+         <p class=\"meta\">Error code: <code>{error}</code></p>",
+        description = escape(&sentence(description)),
+        client = escape(&neutralise(client_label)),
+        error = escape(error),
+    );
+    let (main, csp) = if form_post {
+        let mut inputs = String::new();
+        for (name, value) in params {
+            // Writing to a `String` cannot fail.
+            let _ = write!(inputs, "<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(name), escape(value));
+        }
+        let main = format!(
+            "{intro}<form method=\"post\" action=\"{action}\">{inputs}\
+             <div class=\"actions\"><button type=\"submit\">Continue to {host}</button></div></form>",
+            action = escape(redirect_uri),
+        );
+        (main, redirect_csp(redirect_uri))
+    } else {
+        let mut url = match url::Url::parse(redirect_uri) {
+            Ok(url) => url,
+            Err(_) => return error_page(StatusCode::BAD_REQUEST, error, description),
+        };
+        url.query_pairs_mut().extend_pairs(params);
+        let main = format!(
+            "{intro}<div class=\"actions\"><a class=\"button\" href=\"{href}\" rel=\"noreferrer\">Continue to {host}</a></div>",
+            href = escape(url.as_str()),
+        );
+        (main, HeaderValue::from_static(ERROR_CSP))
+    };
+    html_response(StatusCode::BAD_REQUEST, csp, document("Authorization request refused", &main))
+}
+
+/// The CSP of the interstitial's form_post variant: its one form posts to the redirect URI's
+/// origin (or private-use scheme) and nowhere else.
+fn redirect_csp(redirect_uri: &str) -> HeaderValue {
+    form_action_source(redirect_uri)
+        .and_then(|source| {
+            HeaderValue::from_str(&format!(
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action {source}"
+            ))
+            .ok()
+        })
+        .unwrap_or(HeaderValue::from_static(ERROR_CSP))
+}
+
+/// The page shown when the authorization request cannot be sent back to the client (unknown
+/// client, unregistered redirect URI, an expired or already-used handle).
+///
+/// RFC 6749 §4.1.2.1: in these cases the server must not redirect to the (untrusted) redirect
+/// URI, so the user is told here instead.
+pub(crate) fn error_page(status: StatusCode, error: &str, description: &str) -> Response {
+    let main = format!(
+        "<h1>Authorization request refused</h1>\
+         <p>{description}</p>\
+         <p>You can close this page and return to the application.</p>\
+         <p class=\"meta\">Error code: <code>{error}</code></p>",
+        description = escape(&sentence(description)),
+        error = escape(error),
+    );
+    html_response(status, HeaderValue::from_static(ERROR_CSP), document("Authorization request refused", &main))
+}
+
+/// An `error_description` (written lower-case, for the JSON body) as a sentence for a person.
+fn sentence(description: &str) -> String {
+    let mut chars = description.chars();
+    let mut out: String = chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default();
+    if !out.ends_with(['.', '!', '?']) {
+        out.push('.');
+    }
+    out
+}
+
+/// What the consent page shows and where its form posts.
+pub(crate) struct ConsentPage<'a> {
+    /// The client asking for access.
+    pub(crate) client_id: &'a str,
+    /// The client's own display name, if it registered one; untrusted.
+    pub(crate) client_name: Option<&'a str>,
+    /// Who is signed in (the subject).
+    pub(crate) user: &'a str,
+    /// The scope tokens asked for.
+    pub(crate) scopes: &'a [&'a str],
+    /// The form action URL (the authorization endpoint path).
+    pub(crate) action: &'a str,
+    /// The opaque handle of the pending authorization request.
+    pub(crate) handle: &'a str,
+    /// The anti-CSRF token bound to the user's session.
+    pub(crate) csrf: &'a str,
+    /// The redirect URI the decision sends the browser to.
+    pub(crate) redirect_uri: &'a str,
+}
+
+/// The consent page's `Content-Security-Policy`. Browsers apply `form-action` to every redirect
+/// that follows a form submission (CSP 3 §6.4.1), and the decision is answered with a 303 to the
+/// client's redirect URI: so the policy allows this server and that URI's origin (or, for a
+/// native app's private-use scheme, that scheme), and nothing else.
+fn consent_csp(redirect_uri: &str) -> HeaderValue {
+    form_action_source(redirect_uri)
+        .and_then(|source| HeaderValue::from_str(&format!("{CONSENT_CSP_BASE}; form-action 'self' {source}")).ok())
+        // Without a source for the redirect, no `form-action` at all: a policy that blocked the
+        // redirect would strand the user on the page with a spent code.
+        .unwrap_or(HeaderValue::from_static(CONSENT_CSP_BASE))
+}
+
+/// The CSP source that lets a form's submission (and the redirects after it) reach `redirect_uri`:
+/// its origin, or its scheme for a private-use one.
+fn form_action_source(redirect_uri: &str) -> Option<String> {
+    url::Url::parse(redirect_uri).ok().and_then(|url| match url.scheme() {
+        // An ASCII origin (hosts in punycode): nothing in it can end the directive.
+        "http" | "https" => {
+            let origin = url.origin();
+            origin.is_tuple().then(|| origin.ascii_serialization())
+        }
+        // A URL scheme is letters, digits, `+`, `-` and `.` (RFC 3986 §3.1).
+        scheme => Some(format!("{scheme}:")),
+    })
+}
+
+/// The host (and port, if not the default) of an `http(s)` URL; `None` for any other. Shown for a
+/// redirect URI, and for a client id that is such a URL: a client ID metadata document's client,
+/// whose name is self-asserted while its host is not (draft-ietf-oauth-client-id-metadata-document
+/// §6.4: the server SHOULD display the hostname). An internationalised host is shown in punycode,
+/// so that a look-alike name stays visible.
+fn web_host(url: &str) -> Option<String> {
+    let url = url::Url::parse(url).ok().filter(|url| matches!(url.scheme(), "http" | "https"))?;
+    let host = url.host_str()?;
+    Some(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+/// The consent page: who asks, for what, and an Allow / Deny form posting back to
+/// `page.action`.
+pub(crate) fn consent_page(page: &ConsentPage<'_>) -> Response {
+    let client_id = escape(page.client_id);
+    let host = web_host(page.client_id).map(|host| escape(&host));
+    // The name is whatever the client registered (possibly through dynamic registration, or in
+    // its client ID metadata document), so it is shown as the client's claim, next to the
+    // identifier the server actually knows, and to the host that serves a URL client id.
+    let name = page.client_name.filter(|n| !n.trim().is_empty()).map(neutralise);
+    let (heading_client, provenance) = match (name.as_deref(), host) {
+        (Some(name), Some(host)) => (
+            format!("<strong>{}</strong> from <strong>{host}</strong>", escape(name)),
+            format!(
+                "<p class=\"meta\">The name above is provided by the application itself; \
+                 <strong>{host}</strong> is where it is published. Client ID: <code>{client_id}</code></p>"
+            ),
+        ),
+        (Some(name), None) => (
+            format!("<strong>{}</strong>", escape(name)),
+            format!(
+                "<p class=\"meta\">The name above is provided by the application itself. \
+                 Client ID: <code>{client_id}</code></p>"
+            ),
+        ),
+        (None, Some(host)) => (
+            format!("An application from <strong>{host}</strong>"),
+            format!("<p class=\"meta\">Client ID: <code>{client_id}</code></p>"),
+        ),
+        (None, None) => (format!("<code>{client_id}</code>"), String::new()),
+    };
+    // Where the decision sends the browser, and with it the code: the host a web client's answer
+    // goes to, so that a person sees "evil.example" under a name that says "Calendar".
+    let destination = match destination_host(page.redirect_uri) {
+        Some(host) => format!("<p>If you allow it, you will be sent back to <strong>{}</strong>.</p>", escape(&host)),
+        None => "<p>If you allow it, access goes to an app on this device.</p>".to_owned(),
+    };
+
+    let mut scopes = String::new();
+    if page.scopes.is_empty() {
+        scopes.push_str("<p>No specific permissions are requested.</p>");
+    } else {
+        scopes.push_str("<p>It asks for:</p><ul>");
+        for scope in page.scopes {
+            // Writing to a `String` cannot fail.
+            let _ = match scope_description(scope) {
+                Some(text) => write!(scopes, "<li>{text} <code>{}</code></li>", escape(scope)),
+                None => write!(scopes, "<li><code>{}</code></li>", escape(scope)),
+            };
+        }
+        scopes.push_str("</ul>");
+    }
+
+    // Deny comes first in tree order, which makes it the form's default button (the one
+    // implicit submission uses): the cautious answer is the default one.
+    let main = format!(
+        "<h1>{heading_client} wants to access your account</h1>\
+         {provenance}\
+         <p>Signed in as <strong>{user}</strong></p>\
+         {scopes}\
+         {destination}\
+         <form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"attesto_consent\" value=\"{handle}\">\
+         <input type=\"hidden\" name=\"attesto_csrf\" value=\"{csrf}\">\
+         <div class=\"actions\">\
+         <button type=\"submit\" name=\"attesto_decision\" value=\"deny\">Deny</button>\
+         <button type=\"submit\" name=\"attesto_decision\" value=\"allow\" \
+         class=\"primary\">Allow</button>\
+         </div></form>",
+        user = escape(page.user),
+        action = escape(page.action),
+        handle = escape(page.handle),
+        csrf = escape(page.csrf),
+    );
+    let mut response =
+        html_response(StatusCode::OK, consent_csp(page.redirect_uri), document("Authorize access", &main));
+    // The decision is checked by its `Origin`. Under `no-referrer` a browser sends `Origin: null`
+    // with a form POST (Fetch §3.1, "append a request `Origin` header"), which would refuse every
+    // real decision; `same-origin` sends the origin to this server only, and the page's URL (with
+    // `state` and the PKCE challenge) still never reaches another site.
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}
+
+/// The human description of a standard OpenID Connect scope (OpenID Connect Core §5.4, §11),
+/// or `None` for any other scope, which is then shown by its token only.
+fn scope_description(scope: &str) -> Option<&'static str> {
+    match scope {
+        "openid" => Some("Confirm who you are"),
+        "profile" => Some("Your basic profile (name, picture…)"),
+        "email" => Some("Your email address"),
+        "address" => Some("Your postal address"),
+        "phone" => Some("Your phone number"),
+        "offline_access" => Some("Keep access while you are away (refresh tokens)"),
+        _ => None,
+    }
+}
+
+/// OAuth 2.0 Form Post Response Mode: a page that POSTs `params` to `redirect_uri` from the
+/// user agent, automatically with JavaScript, and by a visible button without it.
+pub(crate) fn form_post(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
+    let mut inputs = String::new();
+    for (name, value) in params {
+        // Writing to a `String` cannot fail.
+        let _ = write!(inputs, "<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(name), escape(value));
+    }
+    // The script follows the form, so `document.forms[0]` exists when it runs; an `onload`
+    // attribute would need `'unsafe-hashes'` in the CSP.
+    let main = format!(
+        "<form method=\"post\" action=\"{action}\">{inputs}\
+         <p>Returning to the application…</p>\
+         <noscript><div class=\"actions\">\
+         <button type=\"submit\" class=\"primary\">Continue</button></div></noscript></form>\
+         <script>{AUTO_SUBMIT_SCRIPT}</script>",
+        action = escape(redirect_uri),
+    );
+    html_response(StatusCode::OK, FORM_POST_CSP.clone(), document("Returning to the application", &main))
+}
+
+/// Wraps a page's `<main>` content in the shared document skeleton. `title` is a fixed string
+/// of this module, never input, but is escaped anyway.
+fn document(title: &str, main: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>{STYLE}</style></head>\
+         <body><main>{main}</main></body></html>\n",
+        title = escape(title),
+    )
+}
+
+/// An HTML response with the headers every page of this module carries.
+fn html_response(status: StatusCode, csp: HeaderValue, html: String) -> Response {
+    let mut response = Response::new(Body::from(html));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    // The pages carry one-time handles, CSRF tokens and authorization responses: never cache.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // The URL of the authorization request may hold state and PKCE challenges; do not leak it.
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    // Clickjacking defence for browsers that ignore CSP `frame-ancestors`.
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt as _;
+
+    /// Reads the whole body of a response as UTF-8.
+    async fn body_text(response: Response) -> String {
+        let bytes = match response.into_body().collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) => panic!("body could not be read: {error}"),
+        };
+        match String::from_utf8(bytes.to_vec()) {
+            Ok(text) => text,
+            Err(error) => panic!("body is not UTF-8: {error}"),
+        }
+    }
+
+    /// The value of a header, as a string.
+    fn header_str<'r>(response: &'r Response, name: &header::HeaderName) -> &'r str {
+        match response.headers().get(name).map(HeaderValue::to_str) {
+            Some(Ok(value)) => value,
+            other => panic!("header {name} missing or not ASCII: {other:?}"),
+        }
+    }
+
+    /// Asserts the headers every page carries, and returns the CSP.
+    fn assert_common_headers(response: &Response) -> String {
+        assert_eq!(header_str(response, &header::CONTENT_TYPE), "text/html; charset=utf-8");
+        assert_eq!(header_str(response, &header::CACHE_CONTROL), "no-store");
+        assert_eq!(header_str(response, &header::PRAGMA), "no-cache");
+        assert_eq!(header_str(response, &header::X_CONTENT_TYPE_OPTIONS), "nosniff");
+        assert_eq!(header_str(response, &header::X_FRAME_OPTIONS), "DENY");
+        let referrer_policy = header_str(response, &header::REFERRER_POLICY);
+        let consent = header_str(response, &header::CONTENT_SECURITY_POLICY).contains("form-action 'self' ");
+        // The consent page lets its same-origin POST carry `Origin`; the other pages send nothing.
+        assert_eq!(referrer_policy, if consent { "same-origin" } else { "no-referrer" });
+        header_str(response, &header::CONTENT_SECURITY_POLICY).to_owned()
+    }
+
+    /// A consent page with hostile values in every field that is printed.
+    fn hostile_consent() -> ConsentPage<'static> {
+        ConsentPage {
+            client_id: "client\"<id>",
+            client_name: Some("<script>alert(1)</script>\""),
+            user: "alice\"<b>",
+            scopes: &["openid", "email", "weird\"scope'<x>", "calendar.read"],
+            action: "/authorize?x=\"y\"",
+            handle: "h\"><img src=x>",
+            csrf: "c'\"&",
+            redirect_uri: "https://Client.example.com:8443/cb?x=1",
+        }
+    }
+
+    /// Each of `& < > " '` becomes its entity, and nothing else changes.
+    #[test]
+    fn escape_replaces_each_special_character() {
+        assert_eq!(escape("&"), "&amp;");
+        assert_eq!(escape("<"), "&lt;");
+        assert_eq!(escape(">"), "&gt;");
+        assert_eq!(escape("\""), "&quot;");
+        assert_eq!(escape("'"), "&#x27;");
+        assert_eq!(escape("a<b>&\"c'd"), "a&lt;b&gt;&amp;&quot;c&#x27;d");
+        // Already-escaped text is escaped again: the function does not guess.
+        assert_eq!(escape("&amp;"), "&amp;amp;");
+        assert_eq!(escape("plain text, é…"), "plain text, é…");
+        assert_eq!(escape(""), "");
+    }
+
+    /// The error page prints code and description escaped, with the strict error CSP.
+    #[tokio::test]
+    async fn error_page_shows_escaped_error_and_description() {
+        let response = error_page(
+            StatusCode::BAD_REQUEST,
+            "invalid_request<x>",
+            "The redirect_uri \"https://evil.example/<cb>\" is not registered",
+        );
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        let csp = assert_common_headers(&response);
+        assert_eq!(
+            csp,
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
+             base-uri 'none'; form-action 'none'"
+        );
+        let body = body_text(response).await;
+        assert!(body.starts_with("<!DOCTYPE html>"));
+        assert!(body.contains("<h1>Authorization request refused</h1>"));
+        assert!(body.contains("The redirect_uri &quot;https://evil.example/&lt;cb&gt;&quot; is not registered"));
+        assert!(body.contains("<code>invalid_request&lt;x&gt;</code>"));
+        assert!(!body.contains("<cb>"));
+        assert!(!body.contains("<x>"));
+        assert!(!body.contains("<form"));
+        assert!(!body.contains("<script"));
+    }
+
+    /// The error page answers with the status it is given.
+    #[tokio::test]
+    async fn error_page_keeps_the_given_status() {
+        let response = error_page(StatusCode::NOT_FOUND, "invalid_request", "expired");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+
+    /// The JSON-style description (lower-case, no full stop) reads as a sentence on the page.
+    #[tokio::test]
+    async fn error_page_shows_the_description_as_a_sentence() {
+        let body = body_text(error_page(StatusCode::BAD_REQUEST, "invalid_request", "the code expired")).await;
+        assert!(body.contains("<p>The code expired.</p>"), "{body}");
+        let body = body_text(error_page(StatusCode::BAD_REQUEST, "invalid_request", "Done!")).await;
+        assert!(body.contains("<p>Done!</p>"), "{body}");
+    }
+
+    /// Hostile client name, client id, user, scopes and action appear only escaped.
+    #[tokio::test]
+    async fn consent_page_escapes_everything_it_prints() {
+        let response = consent_page(&hostile_consent());
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = body_text(response).await;
+
+        // The hostile client name appears only escaped; the page has no script of its own.
+        assert!(!body.contains("<script"));
+        assert!(body.contains(
+            "<strong>&lt;script&gt;alert(1)&lt;/script&gt;&quot;</strong> wants to access your \
+             account"
+        ));
+        assert!(!body.contains("client\"<id>"));
+        assert!(body.contains("<code>client&quot;&lt;id&gt;</code>"));
+        assert!(!body.contains("alice\"<b>"));
+        assert!(body.contains("Signed in as <strong>alice&quot;&lt;b&gt;</strong>"));
+        assert!(!body.contains("weird\"scope"));
+        assert!(body.contains("<code>weird&quot;scope&#x27;&lt;x&gt;</code>"));
+        assert!(!body.contains("<img"));
+        assert!(body.contains("action=\"/authorize?x=&quot;y&quot;\""));
+    }
+
+    /// The form carries the handle, the CSRF token and both decisions, Deny first.
+    #[tokio::test]
+    async fn consent_page_has_the_form_fields_and_buttons() {
+        let body = body_text(consent_page(&hostile_consent())).await;
+        assert!(body.contains("<form method=\"post\" action=\"/authorize?x=&quot;y&quot;\">"));
+        assert!(body.contains(
+            "<input type=\"hidden\" name=\"attesto_consent\" \
+             value=\"h&quot;&gt;&lt;img src=x&gt;\">"
+        ));
+        assert!(body.contains("<input type=\"hidden\" name=\"attesto_csrf\" value=\"c&#x27;&quot;&amp;\">"));
+        assert!(body.contains(
+            "<button type=\"submit\" name=\"attesto_decision\" value=\"allow\" \
+             class=\"primary\">Allow</button>"
+        ));
+        assert!(body.contains("<button type=\"submit\" name=\"attesto_decision\" value=\"deny\">Deny</button>"));
+        // Deny is the form's default button (first in tree order).
+        let deny = body.find("value=\"deny\"");
+        let allow = body.find("value=\"allow\"");
+        assert!(deny.is_some() && allow.is_some() && deny < allow);
+        assert_eq!(body.matches("<form").count(), 1);
+    }
+
+    /// Standard OpenID Connect scopes get a description, other scopes only their token.
+    #[tokio::test]
+    async fn consent_page_describes_standard_scopes_only() {
+        let body = body_text(consent_page(&hostile_consent())).await;
+        assert!(body.contains("<li>Confirm who you are <code>openid</code></li>"));
+        assert!(body.contains("<li>Your email address <code>email</code></li>"));
+        assert!(body.contains("<li><code>calendar.read</code></li>"));
+        assert!(!body.contains("Your postal address"));
+        assert!(!body.contains("refresh tokens"));
+    }
+
+    /// Without a client name the heading names the client id; no scopes gives a plain note.
+    #[tokio::test]
+    async fn consent_page_without_name_shows_the_client_id() {
+        let page = ConsentPage {
+            client_id: "s6BhdRkqt3",
+            client_name: None,
+            user: "alice",
+            scopes: &[],
+            action: "/authorize",
+            handle: "h",
+            csrf: "c",
+            redirect_uri: "https://client.example.com/cb",
+        };
+        let body = body_text(consent_page(&page)).await;
+        assert!(body.contains("<h1><code>s6BhdRkqt3</code> wants to access your account</h1>"));
+        assert!(!body.contains("provided by the application itself"));
+        assert!(body.contains("No specific permissions are requested."));
+        assert!(!body.contains("<ul>"));
+    }
+
+    /// A URL client id (a client ID metadata document) shows its host next to the self-asserted
+    /// name, escaped; without a name the host is the heading.
+    #[tokio::test]
+    async fn consent_page_shows_the_host_of_a_url_client_id() {
+        let mut page = hostile_consent();
+        page.client_id = "https://xn--pple-43d.example:8443/client.json?a=\"<b>";
+        page.client_name = Some("Apple");
+        let body = body_text(consent_page(&page)).await;
+        assert!(body.contains(
+            "<h1><strong>Apple</strong> from <strong>xn--pple-43d.example:8443</strong> wants to access your \
+             account</h1>"
+        ));
+        assert!(body.contains("<code>https://xn--pple-43d.example:8443/client.json?a=&quot;&lt;b&gt;</code>"));
+
+        page.client_name = None;
+        page.client_id = "https://client.example/metadata.json";
+        let body = body_text(consent_page(&page)).await;
+        assert!(
+            body.contains("<h1>An application from <strong>client.example</strong> wants to access your account</h1>")
+        );
+        assert!(body.contains("Client ID: <code>https://client.example/metadata.json</code>"));
+        assert_eq!(web_host("spa"), None);
+        assert_eq!(web_host("urn:x:y"), None);
+    }
+
+    /// The consent page carries the common headers and a CSP allowing only same-origin posts.
+    #[tokio::test]
+    async fn consent_page_headers() {
+        let response = consent_page(&hostile_consent());
+        let csp = assert_common_headers(&response);
+        assert_eq!(
+            csp,
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
+             base-uri 'none'; form-action 'self' https://client.example.com:8443"
+        );
+    }
+
+    /// The decision's 303 to the redirect URI follows a form submission, so `form-action` must
+    /// allow that origin (a loopback port, a private-use scheme) or the browser cancels it.
+    #[test]
+    fn consent_form_action_allows_the_redirect_target_only() {
+        let csp = |uri: &str| consent_csp(uri).to_str().map(str::to_owned).unwrap_or_default();
+        assert!(csp("http://127.0.0.1:53211/callback").ends_with("form-action 'self' http://127.0.0.1:53211"));
+        assert!(csp("com.example.app:/oauth/cb").ends_with("form-action 'self' com.example.app:"));
+        assert!(csp("https://bücher.example/cb").ends_with("form-action 'self' https://xn--bcher-kva.example"));
+        // Nothing unparseable reaches the header; the directive is left out instead.
+        assert_eq!(csp("not a url; script-src *"), CONSENT_CSP_BASE);
+    }
+
+    /// The CSP pins exactly the script that is in the body, by its SHA-256.
+    #[tokio::test]
+    async fn form_post_csp_hash_matches_the_script_in_the_body() {
+        let response = form_post("https://client.example/cb", &[("code", "abc"), ("state", "xyz")]);
+        assert_eq!(response.status(), StatusCode::OK);
+        let csp = assert_common_headers(&response);
+        let body = body_text(response).await;
+
+        assert_eq!(body.matches("<script>").count(), 1);
+        let script =
+            body.split_once("<script>").and_then(|(_, rest)| rest.split_once("</script>")).map(|(script, _)| script);
+        let Some(script) = script else {
+            panic!("no inline script in {body}");
+        };
+        let hash = STANDARD.encode(Sha256::digest(script.as_bytes()));
+        assert_eq!(
+            csp,
+            format!(
+                "default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{hash}'; \
+                 frame-ancestors 'none'; base-uri 'none'"
+            )
+        );
+        // The redirect URI may be any origin, so the form must not be restricted.
+        assert!(!csp.contains("form-action"));
+        assert!(!csp.contains("unsafe-eval"));
+    }
+
+    /// One hidden input per parameter, and a Continue button inside the form for no-JS users.
+    #[tokio::test]
+    async fn form_post_has_inputs_and_a_noscript_fallback() {
+        let body = body_text(form_post("https://client.example/cb", &[("code", "abc"), ("state", "xyz")])).await;
+        assert!(body.contains("<form method=\"post\" action=\"https://client.example/cb\">"));
+        assert!(body.contains("<input type=\"hidden\" name=\"code\" value=\"abc\">"));
+        assert!(body.contains("<input type=\"hidden\" name=\"state\" value=\"xyz\">"));
+        let noscript = body
+            .split_once("<noscript>")
+            .and_then(|(_, rest)| rest.split_once("</noscript>"))
+            .map(|(inside, _)| inside);
+        let Some(noscript) = noscript else {
+            panic!("no <noscript> in {body}");
+        };
+        assert!(noscript.contains("<button type=\"submit\" class=\"primary\">Continue</button>"));
+        // The fallback button must submit the same form: the noscript sits inside it.
+        let form_end = body.find("</form>");
+        let noscript_start = body.find("<noscript>");
+        assert!(noscript_start.is_some() && form_end.is_some() && noscript_start < form_end);
+    }
+
+    /// The redirect URI and parameter names and values appear only escaped.
+    #[tokio::test]
+    async fn form_post_escapes_the_redirect_uri_and_parameters() {
+        let body = body_text(form_post(
+            "https://client.example/cb?a=\"><script>x</script>",
+            &[("state", "\"><script>alert(1)</script>"), ("na\"me", "v<'>")],
+        ))
+        .await;
+        // Only the module's own script tag appears.
+        assert_eq!(body.matches("<script>").count(), 1);
+        assert!(!body.contains("alert(1)</script>"));
+        assert!(body.contains("action=\"https://client.example/cb?a=&quot;&gt;&lt;script&gt;x&lt;/script&gt;\""));
+        assert!(body.contains("name=\"state\" value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""));
+        assert!(body.contains("name=\"na&quot;me\" value=\"v&lt;&#x27;&gt;\""));
+    }
+}

@@ -1,0 +1,17 @@
+//! The JSON Web Key Set endpoint (RFC 7517 §5).
+
+use axum::extract::State;
+use axum::response::Response;
+use http::HeaderValue;
+
+use crate::state::Attesto;
+use crate::protocol::discovery::json_bytes;
+use crate::host::provider::Provider;
+
+/// The JWKS is cached briefly, so that a key rotated in is picked up soon.
+const JWKS_CACHE: HeaderValue = HeaderValue::from_static("public, max-age=300");
+
+/// `GET {jwks}`: the public keys, prepared at start-up.
+pub(crate) async fn jwks<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
+    json_bytes(attesto.0.documents.jwks.clone(), JWKS_CACHE)
+}

@@ -1,0 +1,14 @@
+//! The axum handlers, one module per endpoint: read the request, call the protocol functions and
+//! the shared state, build the response.
+
+pub(crate) mod authorize;
+pub(crate) mod client_auth;
+pub(crate) mod cors;
+pub(crate) mod html;
+pub(crate) mod jwks;
+pub(crate) mod par;
+pub(crate) mod registration;
+pub(crate) mod revocation;
+pub(crate) mod router;
+pub(crate) mod token;
+pub(crate) mod userinfo;

@@ -1,0 +1,680 @@
+//! Dynamic client registration (RFC 7591) and client configuration (RFC 7592): a client posts its
+//! metadata as JSON and gets a client id (and, if confidential, a secret), then reads, replaces or
+//! deletes its registration at `{registration}/{client_id}` with the registration access token it
+//! was given.
+//!
+//! What attesto decides, and why:
+//!
+//! - **Open or protected.** [`RegistrationStore::authorize_registration`] is the host's policy: open
+//!   by default (MCP clients register themselves on first contact), or requiring an initial access
+//!   token the host hands out and verifies (RFC 7591 §3).
+//! - **Scopes.** The [`ScopePolicy`] decides what a new client may hold: it is asked for the new
+//!   client, whose allowed scopes are the builder's `scopes_supported` (what discovery
+//!   advertises), with the `scope` the client registered. What it grants becomes
+//!   [`Client::scopes`] and the `scope` of the response (RFC 7591 §2: the server may narrow it);
+//!   without `scope` the default policy grants all of `scopes_supported`; a refusal is
+//!   `invalid_client_metadata`. So the default policy never lets a registered client hold a scope
+//!   the server does not advertise.
+//! - **Redirect URIs.** Absolute, no fragment (RFC 6749 §3.1.2), no whitespace (they are matched
+//!   byte for byte), `https`, or `http` on a loopback host: `127.0.0.1`, `[::1]`, and `localhost`.
+//!   RFC 8252 §8.3 calls `localhost` NOT RECOMMENDED rather than forbidden, and MCP clients register
+//!   `http://localhost:<port>/…` in practice; the risk (a name resolving off the loopback
+//!   interface) is the registering client's own, and such a URI is matched exactly (the any-port
+//!   rule of RFC 8252 §7.3 stays with IP literals). Native clients (`application_type` `native`)
+//!   may also use a private-use scheme in reverse domain name form (RFC 8252 §7.1).
+//! - **Unknown metadata is dropped.** RFC 7591 §2 says the server MUST ignore what it does not
+//!   understand; attesto neither stores nor echoes it, so the response lists only what attesto
+//!   honours, and a client cannot park arbitrary data in the host's store.
+//! - **Secrets are shown once.** The client secret and the registration access token are 256-bit
+//!   random values; the store gets their SHA-256 only. A read (RFC 7592 §2.1) therefore cannot
+//!   return the secret, and does not rotate it: the response carries no `client_secret` and echoes
+//!   the registration access token the request presented.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use axum::body::Body;
+// A client id that is not UTF-8 (`%FF`) is rejected by the path extractor; it names no client, and
+// is answered like any other unknown one rather than with axum's plain-text 400.
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::{Map, Value};
+
+use crate::model::client::{Client, ClientId, GrantType, SecretHash, TokenEndpointAuthMethod};
+use crate::state::Attesto;
+use crate::error::{ErrorCode, OAuthError};
+use crate::host::events::{ClientRegistered, EventSink};
+use crate::protocol::form;
+use crate::host::provider::Provider;
+use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri, invalid_redirect_uri};
+use crate::host::registrations::{ClientRegistration, GrantRequest, RegistrationStore};
+use crate::model::scope::{Scope, ScopeDecision, ScopePolicy, Scopes};
+use crate::store::{new_id, new_secret};
+
+/// The registration path, when the endpoint is on.
+pub(crate) fn registration_path<P: Provider>() -> Option<&'static str> {
+    P::PATHS.registration.filter(|_| P::FEATURES.registration)
+}
+
+/// `POST {registration}` (RFC 7591 §3.1).
+pub(crate) async fn register<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    create(&attesto, &parts.headers, body).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET {registration}/{client_id}` (RFC 7592 §2.1).
+pub(crate) async fn read<P: Provider>(
+    State(attesto): State<Attesto<P>>,
+    client_id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(Path(client_id)) = client_id else { return invalid_registration_token().into_response() };
+    read_registration(&attesto, &client_id, &headers).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `PUT {registration}/{client_id}` (RFC 7592 §2.2).
+pub(crate) async fn update<P: Provider>(
+    State(attesto): State<Attesto<P>>,
+    client_id: Result<Path<String>, PathRejection>,
+    request: Request,
+) -> Response {
+    let Ok(Path(client_id)) = client_id else { return invalid_registration_token().into_response() };
+    let (parts, body) = request.into_parts();
+    update_registration(&attesto, &client_id, &parts.headers, body).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `DELETE {registration}/{client_id}` (RFC 7592 §2.3).
+pub(crate) async fn delete<P: Provider>(
+    State(attesto): State<Attesto<P>>,
+    client_id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(Path(client_id)) = client_id else { return invalid_registration_token().into_response() };
+    delete_registration(&attesto, &client_id, &headers).await.unwrap_or_else(IntoResponse::into_response)
+}
+
+// ---------------------------------------------------------------------------------------------
+// the endpoints
+
+async fn create<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Body) -> Result<Response, OAuthError> {
+    let provider = &attesto.0.provider;
+    let store = registration_store(provider)?;
+    // RFC 7591 §3: the host decides whether registering needs an initial access token. Asked
+    // before the body is read, so that a caller without one costs no parsing.
+    if !store.authorize_registration(bearer(headers)).await? {
+        return Err(invalid_token("a valid initial access token is required to register a client"));
+    }
+    let raw = read_metadata(headers, body).await?;
+    let requested = Requested::parse(&raw)?;
+    if requested.grant_types.contains(&GrantType::ClientCredentials) {
+        let request = GrantRequest { initial_access_token: bearer(headers), client_id: None, metadata: &raw };
+        if !store.allow_client_credentials(&request).await? {
+            return Err(client_credentials_refused());
+        }
+    }
+    // RFC 7591 §3.2.1: the client id is the server's choice; 128 random bits make it unguessable.
+    let client_id = ClientId::new(new_id());
+    let secret = (!requested.is_public()).then(|| new_secret().0);
+    let secret_hash = secret.as_deref().map(SecretHash::of);
+    let (client, metadata) = accept(attesto, requested, client_id, secret_hash).await?;
+    let (access_token, _) = new_secret();
+    let registration = ClientRegistration::new(client, metadata, SecretHash::of(&access_token), SystemTime::now());
+    store.create_client(&registration).await?;
+    let client = &registration.client;
+    provider.event_sink().client_registered(&ClientRegistered {
+        client_id: client.client_id.as_str(),
+        client_name: client.client_name.as_deref(),
+        token_endpoint_auth_method: client.token_endpoint_auth_method,
+        grant_types: &client.grant_types,
+        scope: &client.scopes.to_string(),
+    });
+    // RFC 7591 §3.2.1: 201 Created with the client information.
+    Ok(json(StatusCode::CREATED, &information(attesto, &registration, secret.as_deref(), &access_token)))
+}
+
+async fn read_registration<P: Provider>(
+    attesto: &Attesto<P>,
+    client_id: &str,
+    headers: &HeaderMap,
+) -> Result<Response, OAuthError> {
+    let store = registration_store(&attesto.0.provider)?;
+    let (registration, access_token) = authenticate(attesto, &store, client_id, headers).await?;
+    Ok(json(StatusCode::OK, &information(attesto, &registration, None, access_token)))
+}
+
+async fn update_registration<P: Provider>(
+    attesto: &Attesto<P>,
+    client_id: &str,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, OAuthError> {
+    let store = registration_store(&attesto.0.provider)?;
+    let (current, access_token) = authenticate(attesto, &store, client_id, headers).await?;
+    let raw = read_metadata(headers, body).await?;
+    // RFC 7592 §2.2: the request names the client it updates, and a secret it sends must be the
+    // one issued (the client may not choose its own).
+    if string(&raw, "client_id")? != Some(current.client.client_id.as_str()) {
+        return Err(invalid_metadata("`client_id` must be present and be this client's identifier (RFC 7592 §2.2)"));
+    }
+    if let Some(secret) = string(&raw, "client_secret")? {
+        let matches = current.client.secret_hash.as_ref().is_some_and(|hash| hash.verify(secret));
+        if !matches {
+            return Err(invalid_metadata("`client_secret` is not the secret issued to this client (RFC 7592 §2.2)"));
+        }
+    }
+    let requested = Requested::parse(&raw)?;
+    // A public client has no secret to keep, and a confidential one would need a new secret
+    // issued mid-life: neither is an update of the same client.
+    if requested.is_public() != current.client.is_public {
+        return Err(invalid_metadata(
+            "`token_endpoint_auth_method` cannot turn a confidential client into a public one or back; register a new client",
+        ));
+    }
+    // A grant the registration holds stays; one it adds is decided as at registration.
+    if requested.grant_types.contains(&GrantType::ClientCredentials)
+        && !current.client.allows_grant(GrantType::ClientCredentials)
+    {
+        let request =
+            GrantRequest { initial_access_token: None, client_id: Some(&current.client.client_id), metadata: &raw };
+        if !store.allow_client_credentials(&request).await? {
+            return Err(client_credentials_refused());
+        }
+    }
+    let (client, metadata) =
+        accept(attesto, requested, current.client.client_id.clone(), current.client.secret_hash).await?;
+    let mut updated = current;
+    updated.client = client;
+    updated.metadata = metadata;
+    // Deleted in the meantime: as unknown as any other client id.
+    if !store.update_client(&updated).await? {
+        return Err(invalid_registration_token());
+    }
+    Ok(json(StatusCode::OK, &information(attesto, &updated, None, access_token)))
+}
+
+async fn delete_registration<P: Provider>(
+    attesto: &Attesto<P>,
+    client_id: &str,
+    headers: &HeaderMap,
+) -> Result<Response, OAuthError> {
+    let store = registration_store(&attesto.0.provider)?;
+    let (registration, _) = authenticate(attesto, &store, client_id, headers).await?;
+    // RFC 7592 §2.3: the client id, secret and registration access token stop working at once.
+    // Its codes and refresh tokens go with it, since the token endpoint no longer finds the
+    // client, and so do its access tokens at userinfo, which checks that their client exists.
+    if !store.delete_client(&registration.client.client_id).await? {
+        return Err(invalid_registration_token());
+    }
+    Ok((StatusCode::NO_CONTENT, [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))]).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// authentication
+
+/// The host's registration store. `None` only without the `registration` flag, when these
+/// endpoints are not mounted.
+fn registration_store<P: Provider>(provider: &P) -> Result<impl RegistrationStore + '_, OAuthError> {
+    provider.registration_store().ok_or_else(|| OAuthError::new(ErrorCode::ServerError, "registration is not enabled"))
+}
+
+/// The token of the request's one `Authorization: Bearer` header (RFC 6750 §2.1), if it has one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return None;
+    };
+    let (scheme, token) = value.to_str().ok()?.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// `401 invalid_token` with its RFC 6750 §3 challenge.
+fn invalid_token(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidToken, description)
+        .with_challenge(HeaderValue::from_static("Bearer error=\"invalid_token\""))
+}
+
+/// The one answer of the client configuration endpoint to a missing or wrong registration access
+/// token and to an unknown client id alike. RFC 6750 §3.1 would let a request without a token
+/// get a bare challenge; answering it like a wrong one keeps the endpoint to a single answer.
+fn invalid_registration_token() -> OAuthError {
+    invalid_token("the registration access token is missing or invalid")
+}
+
+/// The registration of `client_id`, when the request carries its registration access token
+/// (RFC 7592 §3), and that token.
+///
+/// An unknown client costs what a known one with a wrong token costs: the token is verified
+/// against a decoy hash then, so neither the answer nor its timing tells which client ids exist.
+async fn authenticate<'h, P: Provider>(
+    attesto: &Attesto<P>,
+    store: &impl RegistrationStore,
+    client_id: &str,
+    headers: &'h HeaderMap,
+) -> Result<(ClientRegistration, &'h str), OAuthError> {
+    let token = bearer(headers);
+    let registration = store.load_registration(&ClientId::new(client_id)).await?;
+    let hash = registration.as_ref().map_or(&attesto.0.decoy_hash, |r| &r.registration_access_token_hash);
+    let verified = token.is_some_and(|token| hash.verify(token));
+    match (registration, token) {
+        (Some(registration), Some(token)) if verified => Ok((registration, token)),
+        _ => Err(invalid_registration_token()),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// reading and checking metadata
+
+/// The refusal of `client_credentials` to a registration the host did not allow it
+/// ([`RegistrationStore::allow_client_credentials`]).
+fn client_credentials_refused() -> OAuthError {
+    invalid_metadata(
+        "this server does not register clients for the client_credentials grant: tokens without a user are issued only to clients the server's operator allows",
+    )
+}
+
+/// `invalid_client_metadata` (RFC 7591 §3.2.2).
+fn invalid_metadata(description: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidClientMetadata, description)
+}
+
+/// Reads the JSON object of a registration or update request (RFC 7591 §3.1, RFC 7592 §2.2).
+/// The body is bounded like every other (413 past [`form::MAX_BODY`]); a wrong content type,
+/// malformed JSON, anything but an object, or a member given twice is `invalid_client_metadata`.
+async fn read_metadata(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>, OAuthError> {
+    let media_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim());
+    if !media_type.is_some_and(|t| t.eq_ignore_ascii_case("application/json")) {
+        return Err(invalid_metadata("the request body must be application/json (RFC 7591 §3.1)"));
+    }
+    let body = form::read_body(body).await?;
+    match serde_json::from_slice::<Object>(&body) {
+        Ok(Object(object)) => Ok(object),
+        Err(error) if error.is_data() => {
+            Err(invalid_metadata("the request body must be a JSON object whose members each appear once"))
+        }
+        Err(_) => Err(invalid_metadata("the request body is not valid JSON")),
+    }
+}
+
+/// A JSON object whose members each appear once. RFC 8259 §4 leaves repeated names to the
+/// parser, which keeps the last; refusing them means no reader of the request can see other
+/// values than attesto checked.
+struct Object(Map<String, Value>);
+
+impl<'de> serde::Deserialize<'de> for Object {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Object;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Object, A::Error> {
+                let mut object = Map::new();
+                while let Some((name, value)) = access.next_entry::<String, Value>()? {
+                    if object.contains_key(&name) {
+                        return Err(serde::de::Error::custom("a member appears twice"));
+                    }
+                    object.insert(name, value);
+                }
+                Ok(Object(object))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
+/// A member; `null` counts as absent (RFC 7592 §2.2 lets a client send null for a value it
+/// drops).
+fn member<'a>(raw: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    raw.get(name).filter(|value| !value.is_null())
+}
+
+/// A string member.
+fn string<'a>(raw: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, OAuthError> {
+    match member(raw, name) {
+        None => Ok(None),
+        Some(Value::String(value)) if value.len() > MAX_MEMBER_BYTES => {
+            Err(invalid_metadata(format!("`{name}` is longer than {MAX_MEMBER_BYTES} bytes")))
+        }
+        Some(Value::String(value)) => Ok(Some(value)),
+        Some(_) => Err(invalid_metadata(format!("`{name}` must be a string"))),
+    }
+}
+
+/// The longest string member (or array item) of client metadata: ample for a redirect URI or a
+/// scope list, and a bound on what one registration makes the host store.
+const MAX_MEMBER_BYTES: usize = 2048;
+/// The most items of an array member (`redirect_uris`, `contacts`, …).
+const MAX_MEMBER_ITEMS: usize = 16;
+/// The largest accepted metadata as stored, all members together: a registration is a small
+/// record, whatever the 64 KiB body could carry (RFC 7591 §5: a server may limit what it keeps).
+const MAX_METADATA_BYTES: usize = 8 * 1024;
+
+/// A member that is an array of strings.
+fn strings<'a>(raw: &'a Map<String, Value>, name: &str) -> Result<Option<Vec<&'a str>>, OAuthError> {
+    let wrong = || invalid_metadata(format!("`{name}` must be an array of strings"));
+    match member(raw, name) {
+        None => Ok(None),
+        Some(Value::Array(values)) if values.len() > MAX_MEMBER_ITEMS => {
+            Err(invalid_metadata(format!("`{name}` has more than {MAX_MEMBER_ITEMS} items")))
+        }
+        Some(Value::Array(values)) => values
+            .iter()
+            .map(|v| match v.as_str() {
+                Some(item) if item.len() > MAX_MEMBER_BYTES => {
+                    Err(invalid_metadata(format!("an item of `{name}` is longer than {MAX_MEMBER_BYTES} bytes")))
+                }
+                Some(item) => Ok(item),
+                None => Err(wrong()),
+            })
+            .collect::<Result<_, _>>()
+            .map(Some),
+        Some(_) => Err(wrong()),
+    }
+}
+
+/// `application_type` (OpenID Connect Dynamic Client Registration 1.0 §2): how redirect URIs
+/// are judged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ApplicationType {
+    Web,
+    Native,
+}
+
+impl ApplicationType {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Web => "web",
+            Self::Native => "native",
+        }
+    }
+}
+
+/// Members attesto keeps as given once they have the right type: what a consent page or an
+/// administrator may show (RFC 7591 §2). URLs among them must be web URLs, so that none becomes
+/// a `javascript:` link.
+const INFORMATIONAL: &[(&str, Kind)] = &[
+    ("client_uri", Kind::WebUrl),
+    ("logo_uri", Kind::WebUrl),
+    ("tos_uri", Kind::WebUrl),
+    ("policy_uri", Kind::WebUrl),
+    ("contacts", Kind::Strings),
+    ("software_id", Kind::String),
+    ("software_version", Kind::String),
+];
+
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    String,
+    Strings,
+    WebUrl,
+}
+
+/// Client metadata that passed the checks, before the scope policy.
+#[derive(Debug)]
+struct Requested {
+    redirect_uris: Vec<String>,
+    grant_types: Vec<GrantType>,
+    response_types: Vec<&'static str>,
+    auth_method: TokenEndpointAuthMethod,
+    application_type: ApplicationType,
+    scope: Scopes,
+    client_name: Option<String>,
+    dpop_bound_access_tokens: bool,
+    informational: Map<String, Value>,
+}
+
+impl Requested {
+    /// Checks the metadata members attesto understands; the others are ignored (RFC 7591 §2).
+    fn parse(raw: &Map<String, Value>) -> Result<Self, OAuthError> {
+        let auth_method = match string(raw, "token_endpoint_auth_method")? {
+            // RFC 7591 §2: the default is `client_secret_basic`.
+            None | Some("client_secret_basic") => TokenEndpointAuthMethod::ClientSecretBasic,
+            Some("client_secret_post") => TokenEndpointAuthMethod::ClientSecretPost,
+            Some("none") => TokenEndpointAuthMethod::None,
+            Some(_) => {
+                return Err(invalid_metadata(
+                    "this `token_endpoint_auth_method` is not supported: use client_secret_basic, client_secret_post or none",
+                ));
+            }
+        };
+        let grant_types = match strings(raw, "grant_types")? {
+            // RFC 7591 §2: the default is `authorization_code`.
+            None => vec![GrantType::AuthorizationCode],
+            Some(values) if values.is_empty() => return Err(invalid_metadata("`grant_types` must not be empty")),
+            Some(values) => {
+                let mut grants = Vec::with_capacity(values.len());
+                for value in values {
+                    let grant = GrantType::parse(value).ok_or_else(|| {
+                        invalid_metadata(
+                            "a grant type in `grant_types` is not supported: use authorization_code, refresh_token or client_credentials",
+                        )
+                    })?;
+                    if !grants.contains(&grant) {
+                        grants.push(grant);
+                    }
+                }
+                grants
+            }
+        };
+        let code_grant = grant_types.contains(&GrantType::AuthorizationCode);
+        let response_types = match strings(raw, "response_types")? {
+            // RFC 7591 §2 defaults to `code`, which goes with the default grant; for a client
+            // that registers other grants only, the default follows them (RFC 7591 §2.1), rather
+            // than making it spell out an empty list.
+            None if code_grant => vec!["code"],
+            None => Vec::new(),
+            Some(values) => {
+                let mut types = Vec::with_capacity(values.len());
+                for value in values {
+                    if value != "code" {
+                        return Err(invalid_metadata(
+                            "a response type in `response_types` is not supported: only `code` is",
+                        ));
+                    }
+                    if !types.contains(&"code") {
+                        types.push("code");
+                    }
+                }
+                types
+            }
+        };
+        // RFC 7591 §2.1: `authorization_code` goes with the `code` response type, both ways.
+        if code_grant != response_types.contains(&"code") {
+            return Err(invalid_metadata(
+                "`grant_types` and `response_types` are inconsistent: `authorization_code` goes with `code` (RFC 7591 §2.1)",
+            ));
+        }
+        // RFC 6749 §4.4: client credentials are for a client that can authenticate.
+        if auth_method == TokenEndpointAuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {
+            return Err(invalid_metadata(
+                "client_credentials needs a confidential client; `none` registers a public one",
+            ));
+        }
+        let application_type = match string(raw, "application_type")? {
+            None | Some("web") => ApplicationType::Web,
+            Some("native") => ApplicationType::Native,
+            Some(_) => return Err(invalid_metadata("this `application_type` is not supported: use web or native")),
+        };
+        let rules = match (application_type, auth_method) {
+            (ApplicationType::Native, _) => RedirectUriRules::Native,
+            (ApplicationType::Web, TokenEndpointAuthMethod::None) => RedirectUriRules::PublicWeb,
+            (ApplicationType::Web, _) => RedirectUriRules::Web,
+        };
+        let redirect_uris: Vec<String> = match strings(raw, "redirect_uris")? {
+            Some(uris) => {
+                for uri in &uris {
+                    check_redirect_uri(uri, rules)?;
+                }
+                let mut unique: Vec<String> = Vec::with_capacity(uris.len());
+                for uri in uris {
+                    if !unique.iter().any(|u| u == uri) {
+                        unique.push(uri.to_owned());
+                    }
+                }
+                unique
+            }
+            None => Vec::new(),
+        };
+        // RFC 6749 §3.1.2.2 and OAuth 2.1: redirect URIs are registered, then matched exactly.
+        if code_grant && redirect_uris.is_empty() {
+            return Err(invalid_redirect_uri("`redirect_uris` is required for the authorization_code grant"));
+        }
+        let scope = match string(raw, "scope")? {
+            Some(scope) => {
+                Scopes::parse(scope).map_err(|error| invalid_metadata(format!("`scope`: {error} (RFC 6749 §3.3)")))?
+            }
+            None => Scopes::default(),
+        };
+        let client_name = string(raw, "client_name")?.map(str::to_owned);
+        // RFC 9449 §5.2: a boolean; omitted means false.
+        let dpop_bound_access_tokens = match member(raw, "dpop_bound_access_tokens") {
+            None => false,
+            Some(Value::Bool(required)) => *required,
+            Some(_) => return Err(invalid_metadata("`dpop_bound_access_tokens` must be a boolean (RFC 9449 §5.2)")),
+        };
+        let mut informational = Map::new();
+        for (name, kind) in INFORMATIONAL {
+            let value = match kind {
+                Kind::String => string(raw, name)?.map(Value::from),
+                Kind::Strings => strings(raw, name)?.map(Value::from),
+                Kind::WebUrl => match string(raw, name)? {
+                    Some(url) if web_url(url) => Some(Value::from(url)),
+                    Some(_) => return Err(invalid_metadata(format!("`{name}` must be an absolute http or https URL"))),
+                    None => None,
+                },
+            };
+            if let Some(value) = value {
+                informational.insert((*name).to_owned(), value);
+            }
+        }
+        Ok(Self {
+            redirect_uris,
+            grant_types,
+            response_types,
+            auth_method,
+            application_type,
+            scope,
+            client_name,
+            dpop_bound_access_tokens,
+            informational,
+        })
+    }
+
+    /// `none`: a public client (RFC 6749 §2.1), which gets no secret.
+    fn is_public(&self) -> bool {
+        self.auth_method == TokenEndpointAuthMethod::None
+    }
+}
+
+/// Whether a URL of the informational members is an absolute `http` or `https` URL.
+fn web_url(value: &str) -> bool {
+    !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        && url::Url::parse(value).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
+}
+
+/// Builds the client of a registration from checked metadata: the [`ScopePolicy`] decides its
+/// scopes (see the module documentation). Returns it with the metadata as accepted.
+async fn accept<P: Provider>(
+    attesto: &Attesto<P>,
+    requested: Requested,
+    client_id: ClientId,
+    secret_hash: Option<SecretHash>,
+) -> Result<(Client, Map<String, Value>), OAuthError> {
+    let inner = &attesto.0;
+    let supported: Scopes = inner.settings.scopes_supported.iter().filter_map(|s| Scope::parse(s).ok()).collect();
+    let mut client = match secret_hash {
+        Some(hash) => Client::confidential(client_id, hash),
+        None => Client::public(client_id),
+    }
+    .with_redirect_uris(requested.redirect_uris.iter().cloned())
+    .with_grant_types(requested.grant_types.iter().copied())
+    .with_auth_method(requested.auth_method)
+    .with_dpop_bound_access_tokens(requested.dpop_bound_access_tokens)
+    .with_scopes(supported);
+    client.client_name = requested.client_name.clone();
+    client.scopes = match inner.provider.scope_policy().authorize_scope(&client, &requested.scope).await? {
+        ScopeDecision::Grant(scopes) => scopes,
+        ScopeDecision::Refuse(reason) => return Err(invalid_metadata(format!("`scope`: {reason}"))),
+    };
+
+    // RFC 7591 §3.2.1: the response holds all registered metadata, defaults included.
+    let mut metadata = Map::new();
+    if !client.redirect_uris.is_empty() {
+        metadata.insert("redirect_uris".to_owned(), Value::from(client.redirect_uris.clone()));
+    }
+    metadata.insert("token_endpoint_auth_method".to_owned(), requested.auth_method.as_str().into());
+    let grant_types: Vec<&str> = client.grant_types.iter().map(|g| g.as_str()).collect();
+    metadata.insert("grant_types".to_owned(), grant_types.into());
+    metadata.insert("response_types".to_owned(), requested.response_types.into());
+    metadata.insert("application_type".to_owned(), requested.application_type.as_str().into());
+    if !client.scopes.is_empty() {
+        metadata.insert("scope".to_owned(), client.scopes.to_string().into());
+    }
+    if let Some(name) = &client.client_name {
+        metadata.insert("client_name".to_owned(), name.clone().into());
+    }
+    metadata.insert("dpop_bound_access_tokens".to_owned(), client.dpop_bound_access_tokens.into());
+    metadata.extend(requested.informational);
+    if serde_json::to_vec(&metadata).map_or(true, |json| json.len() > MAX_METADATA_BYTES) {
+        return Err(invalid_metadata(format!("the client metadata is larger than {MAX_METADATA_BYTES} bytes")));
+    }
+    Ok((client, metadata))
+}
+
+// ---------------------------------------------------------------------------------------------
+// responses
+
+/// The client information response (RFC 7591 §3.2.1, RFC 7592 §3): the server's members, then
+/// the accepted metadata.
+fn information<P: Provider>(
+    attesto: &Attesto<P>,
+    registration: &ClientRegistration,
+    client_secret: Option<&str>,
+    registration_access_token: &str,
+) -> Map<String, Value> {
+    let client = &registration.client;
+    let mut body = Map::new();
+    body.insert("client_id".to_owned(), client.client_id.as_str().into());
+    if let Some(secret) = client_secret {
+        body.insert("client_secret".to_owned(), secret.into());
+    }
+    body.insert("client_id_issued_at".to_owned(), crate::protocol::jwt::unix_seconds(registration.issued_at).into());
+    // RFC 7591 §3.2.1: REQUIRED when a secret was issued; 0 means it does not expire.
+    if !client.is_public {
+        let expires_at = registration.secret_expires_at.map_or(0, crate::protocol::jwt::unix_seconds);
+        body.insert("client_secret_expires_at".to_owned(), expires_at.into());
+    }
+    body.insert("registration_access_token".to_owned(), registration_access_token.into());
+    // Built from the path table, as the route is: it follows `prefix` and `registration_path`.
+    let path = registration_path::<P>().unwrap_or_default();
+    let uri = attesto.issuer().url_of(&format!("{path}/{}", client.client_id));
+    body.insert("registration_client_uri".to_owned(), uri.into());
+    for (name, value) in &registration.metadata {
+        if !body.contains_key(name) {
+            body.insert(name.clone(), value.clone());
+        }
+    }
+    body
+}
+
+/// A JSON response that must not be cached: it carries credentials (RFC 7591 §3.2.1).
+fn json(status: StatusCode, body: &Map<String, Value>) -> Response {
+    let body = serde_json::to_vec(body).unwrap_or_default();
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (header::PRAGMA, HeaderValue::from_static("no-cache")),
+        ],
+        body,
+    )
+        .into_response()
+}

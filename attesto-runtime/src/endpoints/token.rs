@@ -1,0 +1,729 @@
+//! The token endpoint (RFC 6749 §3.2): request parsing, grant dispatch, and the RFC 9068 JWT
+//! access token.
+//!
+//! A request with a valid DPoP proof (RFC 9449 §5) gets an access token bound to the proof's key
+//! (`cnf.jkt`, `token_type: DPoP`); a public client's refresh tokens are bound to it too, and a
+//! code whose authorization request named a key (`dpop_jkt`, RFC 9449 §10) is redeemed only with
+//! a proof made with that key.
+
+use std::borrow::Cow;
+use std::time::SystemTime;
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{HeaderMap, HeaderValue, Method, header};
+use serde::Serialize;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::model::client::{Client, ClientSource, GrantType};
+use crate::endpoints::client_auth::{self, Presented};
+use crate::state::{Attesto, audiences};
+use crate::protocol::dpop_proof::VerifiedProof;
+use crate::dpop::check::DpopFailure;
+use crate::error::{ErrorCode, OAuthError};
+use crate::host::events::{CodeReuseDetected, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued};
+use crate::protocol::form::{self, Form};
+use crate::protocol::id_token;
+use crate::protocol::jwt;
+use crate::model::principal::AuthenticatedPrincipal;
+use crate::host::provider::Provider;
+use crate::host::registrations::RegistrationStore;
+use crate::store::revoked;
+use crate::model::scope::{ScopeDecision, ScopePolicy, Scopes};
+use crate::store::{
+    AuthorizationRequest, CodeIssue, CodeRedemption, RefreshFamily, RefreshLookup, Rotation, TokenHash, new_id,
+    new_secret,
+};
+
+/// Parameters that may appear more than once: RFC 8707 §2 `resource`.
+const REPEATABLE: &[&str] = &["resource"];
+
+/// Claims attesto sets itself; host claims never overwrite them (RFC 9068 §2.2). `grant_id` is
+/// attesto's too: a host claim of that name would name a grant (and so a revocation) the token
+/// was not issued under, or slip a token out of its own grant's revocation.
+///
+/// `auth_time` among them: its presence is what tells a user's token from a client's own (see
+/// `guard::TokenKind`), so a host's claims never add it to a `client_credentials` token.
+pub(crate) const REGISTERED_CLAIMS: &[&str] =
+    &["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "cnf", "grant_id", "auth_time"];
+
+/// The scope of OpenID Connect requests (OIDC Core §3.1.2.1).
+const OPENID: &str = "openid";
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Serialize)]
+pub(crate) struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+impl IntoResponse for TokenResponse {
+    fn into_response(self) -> Response {
+        // Sized for the token and the other members, so that serialising does not reallocate.
+        let extra = self.refresh_token.as_ref().map_or(0, |t| t.len() + 20)
+            + self.id_token.as_ref().map_or(0, |t| t.len() + 16);
+        let mut body = Vec::with_capacity(self.access_token.len() + self.scope.len() + 96 + extra);
+        if serde_json::to_writer(&mut body, &self).is_err() {
+            body = Vec::new();
+        }
+        (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+                // RFC 6749 §5.1: responses with tokens must not be cached.
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (header::PRAGMA, HeaderValue::from_static("no-cache")),
+            ],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// One audience is a string, several an array (RFC 7519 §4.1.3).
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Audience<'a> {
+    One(&'a str),
+    Many(&'a [String]),
+}
+
+/// The claims of a JWT access token (RFC 9068 §2.2).
+#[derive(Serialize)]
+struct AccessTokenClaims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: Audience<'a>,
+    exp: u64,
+    iat: u64,
+    jti: &'a str,
+    client_id: &'a str,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    scope: &'a str,
+    /// RFC 9449 §6.1: the thumbprint of the key a DPoP-bound token is bound to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cnf: Option<Confirmation<'a>>,
+    /// The grant (refresh family) the token was issued under, so that revoking the grant revokes
+    /// the token (RFC 7009 §2.1, see `revoked::grant_id`); none for a token without a family.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    grant_id: Option<&'a str>,
+    /// RFC 9068 §2.2.1: when the user signed in; only in a token a user authorized.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<u64>,
+    #[serde(flatten)]
+    extra: &'a serde_json::Map<String, serde_json::Value>,
+}
+
+/// The `cnf` claim of a DPoP-bound access token (RFC 7800 §3.1, RFC 9449 §6.1).
+#[derive(Serialize)]
+struct Confirmation<'a> {
+    jkt: &'a str,
+}
+
+/// `token_type` of a response (RFC 6749 §7.1): `DPoP` for a token bound to a DPoP key (RFC 9449
+/// §5), `Bearer` otherwise.
+fn token_type(proof: Option<&VerifiedProof>) -> &'static str {
+    if proof.is_some() { "DPoP" } else { "Bearer" }
+}
+
+/// `POST {token}`.
+pub(crate) async fn handler<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let mut response = match token(&attesto, &parts.method, &parts.headers, body).await {
+        Ok(response) => response.into_response(),
+        Err(error) => error.into_response(),
+    };
+    attesto.add_fresh_dpop_nonce(&parts.headers, &mut response);
+    response
+}
+
+/// What the endpoint knew of a request when it failed, for the `token_denied` event.
+#[derive(Default)]
+struct Context {
+    /// The credentials presented; their client id names the client in the event.
+    presented: Option<Presented>,
+    grant_type: Option<GrantType>,
+}
+
+async fn token<P: Provider>(
+    attesto: &Attesto<P>,
+    method: &Method,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<TokenResponse, OAuthError> {
+    let mut context = Context::default();
+    let result = exchange(attesto, method, headers, body, &mut context).await;
+    if let Err(error) = &result {
+        attesto.0.provider.event_sink().token_denied(&TokenDenied {
+            client_id: context.presented.as_ref().map(|p| p.client_id.as_str()),
+            grant_type: context.grant_type,
+            error: error.code(),
+            description: error.description(),
+        });
+    }
+    result
+}
+
+async fn exchange<P: Provider>(
+    attesto: &Attesto<P>,
+    method: &Method,
+    headers: &HeaderMap,
+    body: axum::body::Body,
+    context: &mut Context,
+) -> Result<TokenResponse, OAuthError> {
+    form::require_form_content_type(headers)?;
+    let body = form::read_body(body).await?;
+    let form = Form::parse(&body, REPEATABLE)?;
+    let grant_type = form.get("grant_type").ok_or_else(|| OAuthError::invalid_request("missing `grant_type`"))?;
+    context.presented = client_auth::presented(headers, &form)?;
+    // RFC 9449 §5: the proof is checked before any grant is looked at, so that a nonce challenge
+    // (§8) or a refused proof never spends a code or rotates a refresh token. Its `jti` is
+    // recorded against replay only once the client has authenticated (each grant calls
+    // `record_proof`), so that a caller who fails authentication costs no store write.
+    let proof = attesto.verify_dpop(headers, method.as_str(), P::PATHS.token).map_err(DpopFailure::into_error)?;
+    let proof = proof.as_ref();
+    match GrantType::parse(grant_type) {
+        Some(GrantType::ClientCredentials) => {
+            context.grant_type = Some(GrantType::ClientCredentials);
+            client_credentials(attesto, &form, context.presented.as_ref(), proof).await
+        }
+        Some(GrantType::AuthorizationCode) => {
+            context.grant_type = Some(GrantType::AuthorizationCode);
+            authorization_code(attesto, &form, context.presented.as_ref(), proof).await
+        }
+        Some(GrantType::RefreshToken) => {
+            context.grant_type = Some(GrantType::RefreshToken);
+            refresh_token(attesto, &form, context.presented.as_ref(), proof).await
+        }
+        None => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported")),
+    }
+}
+
+/// RFC 9449 §5.2: a client whose tokens must always be DPoP-bound (`dpop_bound_access_tokens`)
+/// is refused a token without a proof.
+fn check_client_requires_dpop(client: &Client, proof: Option<&VerifiedProof>) -> Result<(), OAuthError> {
+    if client.dpop_bound_access_tokens && proof.is_none() {
+        return Err(DpopFailure::Required("this client must use DPoP: a DPoP proof is required").into_error());
+    }
+    Ok(())
+}
+
+/// Whether the proof is made with the key a grant is bound to (`bound`, a thumbprint), if it is
+/// bound to one: `missing` when there is no proof, `mismatch` when the key differs.
+fn check_bound_key(
+    bound: Option<&str>,
+    proof: Option<&VerifiedProof>,
+    missing: &'static str,
+    mismatch: &'static str,
+) -> Result<(), OAuthError> {
+    match (bound, proof) {
+        (None, _) => Ok(()),
+        (Some(_), None) => Err(DpopFailure::Required(missing).into_error()),
+        (Some(jkt), Some(proof)) if proof.jkt != jkt => Err(DpopFailure::KeyMismatch(mismatch).into_error()),
+        (Some(_), Some(_)) => Ok(()),
+    }
+}
+
+/// The client credentials grant (RFC 6749 §4.4): a confidential client gets a token for itself.
+async fn client_credentials<P: Provider>(
+    attesto: &Attesto<P>,
+    form: &Form<'_>,
+    presented: Option<&Presented>,
+    proof: Option<&VerifiedProof>,
+) -> Result<TokenResponse, OAuthError> {
+    let inner = &attesto.0;
+    let provider = &inner.provider;
+    // RFC 6749 §4.4.2: the client must authenticate.
+    let presented = presented.ok_or_else(|| client_auth::invalid_client(None, "client authentication is required"))?;
+    let client = client_auth::authenticate_confidential(attesto, presented).await?;
+    record_proof(attesto, proof).await?;
+    if !client.allows_grant(GrantType::ClientCredentials) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the client may not use the client_credentials grant",
+        ));
+    }
+    check_client_requires_dpop(&client, proof)?;
+    let requested = Scopes::parse(form.get("scope").unwrap_or_default())
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
+    // OpenID Connect is about a user, and a client acting for itself has none: its token's `sub`
+    // is its client id, which userinfo would otherwise read as the subject of a user (the host's
+    // user 42 and client 42, say).
+    if requested.contains(OPENID) {
+        return Err(OAuthError::new(ErrorCode::InvalidScope, "`openid` needs a user; client_credentials has none"));
+    }
+    let audience = audiences(&inner.settings, form.all("resource"))?;
+    let scopes = match provider.scope_policy().authorize_scope(&client, &requested).await? {
+        // A policy that grants the client's allowed scopes by default may include `openid`.
+        ScopeDecision::Grant(scopes) if scopes.contains(OPENID) => {
+            scopes.iter().filter(|s| s.as_str() != OPENID).cloned().collect::<Scopes>()
+        }
+        ScopeDecision::Grant(scopes) => scopes,
+        ScopeDecision::Refuse(reason) => return Err(OAuthError::new(ErrorCode::InvalidScope, reason)),
+    };
+    // RFC 9068 §2.2: for a client acting for itself, `sub` is the client id.
+    let principal = provider.build_principal(&client, client.client_id.as_str(), &scopes).await?;
+    let jti = new_id();
+    let access_token = issue(
+        attesto,
+        &client,
+        Subject::Client(&principal.subject),
+        &principal.claims,
+        &scopes,
+        &audience,
+        GrantType::ClientCredentials,
+        &jti,
+        None,
+        proof.map(|proof| proof.jkt.as_str()),
+    )?;
+    registration_used(attesto, &client).await;
+    Ok(TokenResponse {
+        access_token,
+        token_type: token_type(proof),
+        expires_in: inner.settings.access_token_ttl.as_secs(),
+        scope: scopes.to_string(),
+        refresh_token: None,
+        id_token: None,
+    })
+}
+
+/// The audiences of a token issued from a grant: the resources the token request names, each one
+/// the grant holds (RFC 8707 §2.2: a token request may narrow the resources, never widen them), or
+/// all of the grant's when it names none.
+fn narrow_audience(requested: Option<Cow<'_, [String]>>, granted: &[String]) -> Result<Vec<String>, OAuthError> {
+    match requested {
+        Some(requested) if requested.iter().any(|r| !granted.contains(r)) => {
+            Err(OAuthError::new(ErrorCode::InvalidTarget, "the resource was not part of the authorization"))
+        }
+        Some(requested) => Ok(requested.into_owned()),
+        None => Ok(granted.to_vec()),
+    }
+}
+
+/// Tells the registration store that a registered client obtained a token (see
+/// `RegistrationStore::registration_used`): a store that expires unused registrations keeps it.
+/// A failure is logged: the token is not refused for it.
+async fn registration_used<P: Provider>(attesto: &Attesto<P>, client: &Client) {
+    if client.source != ClientSource::SelfAsserted {
+        return;
+    }
+    if let Some(store) = attesto.0.provider.registration_store()
+        && let Err(error) = store.registration_used(&client.client_id).await
+    {
+        tracing::warn!(%error, client_id = client.client_id.as_str(), "the registration store was not told of a token");
+    }
+}
+
+/// Records the request's DPoP proof against replay (RFC 9449 §11.1), now that the client has
+/// authenticated.
+async fn record_proof<P: Provider>(attesto: &Attesto<P>, proof: Option<&VerifiedProof>) -> Result<(), OAuthError> {
+    attesto.record_dpop(proof, "POST", P::PATHS.token).await.map_err(DpopFailure::into_error)
+}
+
+/// Whether a grant with `scopes` may have a refresh token at all: in an OpenID Connect request only
+/// with `offline_access` (OIDC Core §11: a refresh token outliving the user's session is what
+/// that scope asks, and consents, for). A plain OAuth request is not concerned.
+fn offline_access_granted<P: Provider>(scopes: &Scopes) -> bool {
+    !(P::FEATURES.openid && scopes.contains(OPENID)) || scopes.contains("offline_access")
+}
+
+/// Whether `client`, presenting `verifier`, holds the code of `request`: its client (RFC 6749
+/// §4.1.3) with the verifier of its challenge (RFC 7636 §4.6, S256, compared in constant time).
+fn check_code_holder(request: &AuthorizationRequest, client: &Client, verifier: &str) -> Result<(), OAuthError> {
+    if request.client_id != client.client_id {
+        return Err(invalid_grant("the authorization code was issued to another client"));
+    }
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    if !bool::from(computed.as_bytes().ct_eq(request.code_challenge.as_bytes())) {
+        return Err(invalid_grant("`code_verifier` does not match the code challenge"));
+    }
+    Ok(())
+}
+
+fn invalid_grant(description: &'static str) -> OAuthError {
+    OAuthError::new(ErrorCode::InvalidGrant, description)
+}
+
+/// The authorization code grant (RFC 6749 §4.1.3, OAuth 2.1 §4.1.3, RFC 7636 §4.6).
+async fn authorization_code<P: Provider>(
+    attesto: &Attesto<P>,
+    form: &Form<'_>,
+    presented: Option<&Presented>,
+    proof: Option<&VerifiedProof>,
+) -> Result<TokenResponse, OAuthError> {
+    let inner = &attesto.0;
+    let provider = &inner.provider;
+    let client = client_auth::authenticate_client(attesto, presented).await?;
+    record_proof(attesto, proof).await?;
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the client may not use the authorization code grant",
+        ));
+    }
+    // Before the code is taken, so that a client that forgot its proof can still redeem it.
+    check_client_requires_dpop(&client, proof)?;
+    let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("missing `code`"))?;
+    let verifier = form.get("code_verifier").ok_or_else(|| OAuthError::invalid_request("missing `code_verifier`"))?;
+    // RFC 7636 §4.1: 43 to 128 unreserved characters.
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if !well_formed {
+        return Err(OAuthError::invalid_request("`code_verifier` must be 43 to 128 unreserved characters"));
+    }
+    let requested_audience = audiences(&inner.settings, form.all("resource"))?;
+    let requested_audience = form.get("resource").is_some().then_some(requested_audience);
+
+    // RFC 6749 §4.1.3: the code must have been issued to this client, and (RFC 7636 §4.6) the
+    // verifier must match its challenge. Both are checked on the code as found, before it is spent:
+    // a caller that is not the code's client, or that lacks the verifier, changes nothing — it
+    // neither burns a victim's code nor, presenting a used one, revokes what it issued (RFC 9700
+    // §4.5.3.1 is for the code's own client replaying it).
+    let hash = TokenHash::of(code);
+    let now = SystemTime::now();
+    let Some(found) = inner.store.find_code(&hash, now).await? else {
+        return Err(invalid_grant("the authorization code is invalid, expired or was already used"));
+    };
+    check_code_holder(&found.request, &client, verifier)?;
+
+    // The ids of what this redemption will issue are recorded with the code as it is taken, so
+    // that a replay, however soon, can revoke them (RFC 9700 §4.5.3.1).
+    let ttl = inner.settings.access_token_ttl;
+    let issue_ids = CodeIssue { family_id: new_id(), access_token_jti: new_id(), access_token_expires_at: now + ttl };
+    let grant = match inner.store.redeem_code(&hash, &issue_ids, now).await? {
+        CodeRedemption::Redeemed(grant) => grant,
+        CodeRedemption::Replayed(first) => {
+            // The family with the access tokens of its refreshes (its grant), and the code's own
+            // access token by `jti`, which carries no grant when the code made no family.
+            attesto.revoke_refresh_family(&first.family_id, now + inner.settings.refresh_token_ttl).await?;
+            attesto.revoke_access_token(&first.access_token_jti, first.access_token_expires_at).await?;
+            provider.event_sink().code_reuse_detected(&CodeReuseDetected {
+                client_id: client.client_id.as_str(),
+                family_id: &first.family_id,
+                jti: &first.access_token_jti,
+            });
+            return Err(invalid_grant("the authorization code is invalid, expired or was already used"));
+        }
+        CodeRedemption::Unknown => {
+            return Err(invalid_grant("the authorization code is invalid, expired or was already used"));
+        }
+    };
+    let request = &grant.request;
+    // The code taken is the code found (codes are never rewritten); checked again all the same,
+    // since this is the check that matters.
+    check_code_holder(request, &client, verifier)?;
+    // RFC 6749 §4.1.3: the same redirect URI as the authorization request, if it carried one.
+    let redirect_ok = match form.get("redirect_uri") {
+        Some(uri) => uri == request.redirect_uri,
+        None => !request.redirect_uri_sent,
+    };
+    if !redirect_ok {
+        return Err(invalid_grant("`redirect_uri` does not match the authorization request"));
+    }
+    // RFC 9449 §10: a code bound to a key (`dpop_jkt` at the authorization endpoint, or the key of
+    // a proof sent to PAR, §10.1) is redeemed only with a proof made with that key. Checked after
+    // the code is taken, as the other checks of the code are: a code presented wrongly is spent.
+    check_bound_key(
+        request.dpop_jkt.as_deref(),
+        proof,
+        "the authorization request was bound to a DPoP key (`dpop_jkt`): a DPoP proof with that key is required",
+        "the DPoP proof key is not the one the authorization request was bound to (`dpop_jkt`)",
+    )?;
+    let audience = narrow_audience(requested_audience, &request.audience)?;
+    let scopes = request.scopes.clone();
+    let refresh = if offline_access_granted::<P>(&scopes)
+        && provider.scope_policy().refresh_token_allowed(&client, &scopes).await?
+    {
+        let (token, hash) = new_secret();
+        let family = RefreshFamily {
+            family_id: issue_ids.family_id.clone(),
+            client_id: client.client_id.clone(),
+            principal: grant.principal.clone(),
+            scopes: scopes.clone(),
+            audience: audience.clone(),
+            expires_at: now + inner.settings.refresh_token_ttl,
+            // RFC 9449 §5: a public client's refresh tokens are bound to the proof's key, since
+            // nothing else stops a thief from using them; a confidential client's are already
+            // bound to its credentials, and it may change keys.
+            dpop_jkt: proof.filter(|_| client.is_public).map(|proof| proof.jkt.clone()),
+        };
+        // Refused when a replay of the code revoked the family in the meantime.
+        if !inner.store.create_refresh_family(&family, &hash).await? {
+            return Err(invalid_grant("the authorization code is invalid, expired or was already used"));
+        }
+        Some(token)
+    } else {
+        None
+    };
+    // The access token belongs to the grant only when there is one to revoke it with.
+    let grant_id = refresh.is_some().then(|| revoked::grant_id(&issue_ids.family_id));
+    registration_used(attesto, &client).await;
+    respond_with_tokens(
+        attesto,
+        &client,
+        &grant.principal,
+        &scopes,
+        &audience,
+        request.nonce.as_deref(),
+        GrantType::AuthorizationCode,
+        &issue_ids.access_token_jti,
+        grant_id.as_deref(),
+        refresh,
+        proof,
+    )
+    .await
+}
+
+/// The refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
+async fn refresh_token<P: Provider>(
+    attesto: &Attesto<P>,
+    form: &Form<'_>,
+    presented: Option<&Presented>,
+    proof: Option<&VerifiedProof>,
+) -> Result<TokenResponse, OAuthError> {
+    let inner = &attesto.0;
+    let provider = &inner.provider;
+    let client = client_auth::authenticate_client(attesto, presented).await?;
+    record_proof(attesto, proof).await?;
+    let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("missing `refresh_token`"))?;
+    if !client.allows_grant(GrantType::RefreshToken) {
+        return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "the client may not use the refresh token grant"));
+    }
+    check_client_requires_dpop(&client, proof)?;
+    let requested = Scopes::parse(form.get("scope").unwrap_or_default())
+        .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
+    let requested_audience = audiences(&inner.settings, form.all("resource"))?;
+    let requested_audience = form.get("resource").is_some().then_some(requested_audience);
+    let hash = TokenHash::of(token);
+    let now = SystemTime::now();
+    // Looked up first, so that a request that fails on its own parameters (a wider scope, say)
+    // does not rotate the token out from under the client.
+    let family = match inner.store.find_refresh(&hash, now).await? {
+        RefreshLookup::Current(family) => family,
+        RefreshLookup::RotatedOut(family) => {
+            if family.client_id != client.client_id {
+                return Err(invalid_grant("the refresh token is invalid, expired or revoked"));
+            }
+            return Err(reuse_detected(attesto, &family).await?);
+        }
+        RefreshLookup::Unknown => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
+    };
+    if family.client_id != client.client_id {
+        return Err(invalid_grant("the refresh token was issued to another client"));
+    }
+    // RFC 9449 §5: a bound refresh token works only with a proof made with its key. Checked
+    // before the rotation, so that a request without it (a thief's) leaves the token current.
+    check_bound_key(
+        family.dpop_jkt.as_deref(),
+        proof,
+        "the refresh token is bound to a DPoP key: a DPoP proof with that key is required",
+        "the DPoP proof key is not the one the refresh token is bound to",
+    )?;
+    // RFC 6749 §6: a refresh may ask for fewer scopes, never more.
+    let scopes = if requested.is_empty() {
+        family.scopes.clone()
+    } else {
+        if requested.iter().any(|s| !family.scopes.contains(s.as_str())) {
+            return Err(OAuthError::new(ErrorCode::InvalidScope, "the scope exceeds what was originally granted"));
+        }
+        requested
+    };
+    // The client's allowed scopes may have shrunk since: ask the policy again, and keep only what
+    // both allow.
+    let scopes = match provider.scope_policy().authorize_scope(&client, &scopes).await? {
+        ScopeDecision::Grant(granted) => granted.intersection(&scopes),
+        ScopeDecision::Refuse(reason) => return Err(OAuthError::new(ErrorCode::InvalidScope, reason)),
+    };
+    if scopes.is_empty() && !family.scopes.is_empty() {
+        return Err(OAuthError::new(ErrorCode::InvalidScope, "none of the scopes is allowed any more"));
+    }
+    let audience = narrow_audience(requested_audience, &family.audience)?;
+    let (next, next_hash) = new_secret();
+    match inner.store.rotate_refresh(&hash, &next_hash, now).await? {
+        Rotation::Rotated(_) => {}
+        // Another request rotated it first: two holders of one token, which is what reuse means.
+        Rotation::Reused(family) => return Err(reuse_detected(attesto, &family).await?),
+        Rotation::Unknown => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
+    }
+    let scope = scopes.to_string();
+    provider.event_sink().refresh_rotated(&RefreshRotated {
+        client_id: client.client_id.as_str(),
+        subject: &family.principal.subject,
+        scope: &scope,
+        family_id: &family.family_id,
+    });
+    respond_with_tokens(
+        attesto,
+        &client,
+        &family.principal,
+        &scopes,
+        &audience,
+        None,
+        GrantType::RefreshToken,
+        &new_id(),
+        Some(&revoked::grant_id(&family.family_id)),
+        Some(next),
+        proof,
+    )
+    .await
+}
+
+/// Revokes a family whose rotated-out token was presented, and reports it.
+async fn reuse_detected<P: Provider>(attesto: &Attesto<P>, family: &RefreshFamily) -> Result<OAuthError, OAuthError> {
+    let inner = &attesto.0;
+    // RFC 9700 §4.14.2: the family, and the access tokens issued under it.
+    attesto.revoke_refresh_family(&family.family_id, family.expires_at).await?;
+    inner.provider.event_sink().refresh_reuse_detected(&RefreshReuseDetected {
+        client_id: family.client_id.as_str(),
+        subject: &family.principal.subject,
+        scope: &family.scopes.to_string(),
+        family_id: &family.family_id,
+    });
+    Ok(invalid_grant("the refresh token was already used; every token of its grant is revoked"))
+}
+
+/// The response of a grant on behalf of a user: access token, the refresh token if any, and an ID
+/// token when the scope has `openid` and OpenID Connect is on.
+#[allow(clippy::too_many_arguments)]
+async fn respond_with_tokens<P: Provider>(
+    attesto: &Attesto<P>,
+    client: &Client,
+    user: &AuthenticatedPrincipal,
+    scopes: &Scopes,
+    audience: &[String],
+    nonce: Option<&str>,
+    grant_type: GrantType,
+    jti: &str,
+    grant_id: Option<&str>,
+    refresh_token: Option<String>,
+    proof: Option<&VerifiedProof>,
+) -> Result<TokenResponse, OAuthError> {
+    let inner = &attesto.0;
+    let provider = &inner.provider;
+    let principal = provider.build_principal(client, &user.subject, scopes).await?;
+    // The subject is the authenticated user's: the host shapes claims, not identity.
+    let jkt = proof.map(|proof| proof.jkt.as_str());
+    let access_token = issue(
+        attesto,
+        client,
+        Subject::User(user),
+        &principal.claims,
+        scopes,
+        audience,
+        grant_type,
+        jti,
+        grant_id,
+        jkt,
+    )?;
+    let id_token = if P::FEATURES.openid && scopes.contains(OPENID) {
+        let extra = provider.build_id_token_claims(client, user, scopes).await?;
+        Some(id_token::mint(
+            inner.keys.signing_key(),
+            id_token::IdToken {
+                issuer: inner.settings.issuer.as_str(),
+                client_id: client.client_id.as_str(),
+                principal: user,
+                nonce,
+                access_token: &access_token,
+                now: jwt::unix_seconds(SystemTime::now()),
+                ttl: inner.settings.access_token_ttl.as_secs(),
+                extra,
+            },
+        )?)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token,
+        token_type: token_type(proof),
+        expires_in: inner.settings.access_token_ttl.as_secs(),
+        scope: scopes.to_string(),
+        refresh_token,
+        id_token,
+    })
+}
+
+/// Whom an access token is for.
+#[derive(Clone, Copy)]
+enum Subject<'a> {
+    /// A user who signed in: `sub` and `auth_time` are the sign-in's.
+    User(&'a AuthenticatedPrincipal),
+    /// The client itself (`client_credentials`): `sub` names it, and there is no `auth_time`.
+    Client(&'a str),
+}
+
+/// Mints an access token: one signature, no store write. With `grant_id`, the token belongs to
+/// that grant (revoked with it); with `jkt`, it is bound to that DPoP key (RFC 9449 §6.1).
+#[allow(clippy::too_many_arguments)]
+fn issue<P: Provider>(
+    attesto: &Attesto<P>,
+    client: &Client,
+    subject: Subject<'_>,
+    extra: &serde_json::Map<String, serde_json::Value>,
+    scopes: &Scopes,
+    audience: &[String],
+    grant_type: GrantType,
+    jti: &str,
+    grant_id: Option<&str>,
+    jkt: Option<&str>,
+) -> Result<String, OAuthError> {
+    let inner = &attesto.0;
+    let ttl = inner.settings.access_token_ttl.as_secs();
+    let now = jwt::unix_seconds(SystemTime::now());
+    let scope = scopes.to_string();
+    let filtered;
+    let extra = if extra.keys().any(|k| REGISTERED_CLAIMS.contains(&k.as_str())) {
+        filtered = extra
+            .iter()
+            .filter(|(k, _)| !REGISTERED_CLAIMS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        &filtered
+    } else {
+        extra
+    };
+    let (subject, auth_time) = match subject {
+        Subject::User(user) => (user.subject.as_str(), Some(jwt::unix_seconds(user.auth_time))),
+        Subject::Client(subject) => (subject, None),
+    };
+    let claims = AccessTokenClaims {
+        iss: inner.settings.issuer.as_str(),
+        sub: subject,
+        aud: match audience {
+            [one] => Audience::One(one),
+            many => Audience::Many(many),
+        },
+        exp: now + ttl,
+        iat: now,
+        jti,
+        client_id: client.client_id.as_str(),
+        scope: &scope,
+        cnf: jkt.map(|jkt| Confirmation { jkt }),
+        grant_id,
+        auth_time,
+        extra,
+    };
+    let access_token = jwt::encode(inner.keys.signing_key(), jwt::ACCESS_TOKEN_TYP, &claims).map_err(|error| {
+        tracing::error!(%error, "signing an access token failed");
+        OAuthError::new(ErrorCode::ServerError, "the token could not be signed")
+    })?;
+    inner.provider.event_sink().token_issued(&TokenIssued {
+        client_id: client.client_id.as_str(),
+        subject,
+        grant_type,
+        scope: &scope,
+        audience,
+        jti,
+    });
+    Ok(access_token)
+}

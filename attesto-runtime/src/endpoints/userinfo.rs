@@ -1,0 +1,74 @@
+//! The userinfo endpoint (OpenID Connect Core 1.0 §5.3), protected as an OAuth resource
+//! (RFC 6750), honouring DPoP-bound access tokens (RFC 9449 §7).
+//!
+//! A bearer token comes as `Authorization: Bearer <token>`. A DPoP-bound token (one with
+//! `cnf.jkt`) comes only as `Authorization: DPoP <token>` with exactly one `DPoP` proof made with
+//! the token's key, for this request's method and URL, carrying the token's hash (`ath`); a bound
+//! token presented as `Bearer` is refused (RFC 9449 §7.2), and so is an unbound one presented as
+//! `DPoP`. A refusal's challenge names the scheme the token must be presented with.
+
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+
+use crate::state::Attesto;
+use crate::dpop;
+use crate::error::{ErrorCode, OAuthError};
+use crate::resource_server::guard::{self, Scheme};
+use crate::model::principal::Principal;
+use crate::host::provider::Provider;
+
+/// `GET` and `POST {userinfo}`.
+pub(crate) async fn handler<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
+    let (parts, _) = request.into_parts();
+    let mut response = match userinfo(&attesto, &parts.method, &parts.headers).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    };
+    attesto.add_fresh_dpop_nonce(&parts.headers, &mut response);
+    response
+}
+
+async fn userinfo<P: Provider>(
+    attesto: &Attesto<P>,
+    method: &Method,
+    headers: &HeaderMap,
+) -> Result<Response, OAuthError> {
+    let inner = &attesto.0;
+    let path = crate::endpoints::router::userinfo_path::<P>()
+        .ok_or_else(|| OAuthError::new(ErrorCode::ServerError, "the userinfo endpoint is off"))?;
+    let issuer = inner.settings.issuer.as_str();
+    // Only tokens meant for this server (RFC 8707): the audience is the issuer. No expiry
+    // leeway: the provider's own clock decided `exp`.
+    let view = match guard::authenticate(attesto, method, headers, issuer, &inner.settings.issuer.url_of(path), 0).await
+    {
+        Ok(view) => view,
+        Err(refusal) => return Ok(refusal.into_response(None, None)),
+    };
+    let scheme = if view.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer };
+    if !view.scopes.contains("openid") {
+        let challenge = match scheme {
+            Scheme::Bearer => HeaderValue::from_static("Bearer error=\"insufficient_scope\", scope=\"openid\""),
+            Scheme::Dpop => {
+                dpop::check::dpop_challenge(ErrorCode::InsufficientScope, "the access token lacks the `openid` scope")
+            }
+        };
+        return Err(OAuthError::new(ErrorCode::InsufficientScope, "the access token lacks the `openid` scope")
+            .with_status(StatusCode::FORBIDDEN)
+            .with_challenge(challenge));
+    }
+    let scopes = view.scopes;
+    let principal = Principal::new(view.subject.clone());
+    let mut claims = inner.provider.build_userinfo_claims(&principal, &scopes).await?;
+    // OIDC Core §5.3.2: `sub` must be the token's subject, whatever the host returned.
+    claims.insert("sub".to_owned(), serde_json::Value::String(view.subject));
+    let body = serde_json::to_vec(&claims).unwrap_or_default();
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response())
+}

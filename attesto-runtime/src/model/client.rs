@@ -1,0 +1,383 @@
+//! Clients and the [`ClientStore`] host trait: how attesto reads the client table the host
+//! already has.
+
+use std::fmt;
+use std::future::Future;
+
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::HostError;
+use crate::model::scope::Scopes;
+
+/// A client identifier (RFC 6749 §2.2).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct ClientId(String);
+
+impl ClientId {
+    /// Wraps a client identifier.
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+
+    /// The identifier as a string.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl AsRef<str> for ClientId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for ClientId {
+    fn from(id: &str) -> Self {
+        Self(id.to_owned())
+    }
+}
+
+impl From<String> for ClientId {
+    fn from(id: String) -> Self {
+        Self(id)
+    }
+}
+
+/// The SHA-256 digest of a client secret (or of any other high-entropy credential attesto hands
+/// to the host), compared in constant time.
+///
+/// SHA-256 is the right hash for attesto's own secrets, which are 256-bit random values: there is
+/// nothing to brute-force. A host whose table holds slow password hashes (bcrypt, argon2) of
+/// human-chosen secrets overrides [`ClientStore::verify_client_secret`] instead.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SecretHash([u8; 32]);
+
+impl SecretHash {
+    /// The hash of a secret.
+    pub fn of(secret: &str) -> Self {
+        Self(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// A hash from its 32 raw bytes, as stored.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The 32 raw bytes, to store.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// Whether `secret` hashes to this value; constant time in the compared digests.
+    pub fn verify(&self, secret: &str) -> bool {
+        let candidate: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        candidate.ct_eq(&self.0).into()
+    }
+}
+
+impl fmt::Debug for SecretHash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretHash(..)")
+    }
+}
+
+/// How a client authenticates at the token endpoint (RFC 7591 §2, `token_endpoint_auth_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum TokenEndpointAuthMethod {
+    /// HTTP Basic with the client id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body (RFC 6749 §2.3.1).
+    ClientSecretPost,
+    /// No authentication: a public client (RFC 6749 §2.1), which must use PKCE.
+    None,
+}
+
+impl TokenEndpointAuthMethod {
+    /// The wire value (RFC 7591 §2).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+}
+
+/// A grant type (RFC 6749 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum GrantType {
+    /// `authorization_code` (RFC 6749 §4.1).
+    AuthorizationCode,
+    /// `refresh_token` (RFC 6749 §6).
+    RefreshToken,
+    /// `client_credentials` (RFC 6749 §4.4).
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// The wire value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::AuthorizationCode => "authorization_code",
+            Self::RefreshToken => "refresh_token",
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// Parses a wire value.
+    pub fn parse(value: &str) -> Option<Self> {
+        match value {
+            "authorization_code" => Some(Self::AuthorizationCode),
+            "refresh_token" => Some(Self::RefreshToken),
+            "client_credentials" => Some(Self::ClientCredentials),
+            _ => None,
+        }
+    }
+}
+
+/// A client as attesto sees it: what the host's [`ClientStore`] reads from its own table.
+///
+/// Build one with [`Client::confidential`] or [`Client::public`] and the `with_*` methods.
+///
+/// ```
+/// use attesto_runtime::{Client, GrantType, Scopes, SecretHash};
+///
+/// let client = Client::confidential("billing-service", SecretHash::of("s3cret"))
+///     .with_name("Billing")
+///     .with_grant_types([GrantType::ClientCredentials])
+///     .with_scopes(Scopes::parse("invoices:read invoices:write").unwrap());
+/// assert!(!client.is_public);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Client {
+    /// The client identifier.
+    pub client_id: ClientId,
+    /// A human-readable name, shown on the consent page.
+    pub client_name: Option<String>,
+    /// The registered redirect URIs, matched exactly (RFC 9700 §2.1).
+    pub redirect_uris: Vec<String>,
+    /// A public client (RFC 6749 §2.1) has no secret and authenticates with `none`.
+    pub is_public: bool,
+    /// The grant types this client may use.
+    pub grant_types: Vec<GrantType>,
+    /// The scopes this client may be granted.
+    pub scopes: Scopes,
+    /// How the client authenticates at the token endpoint.
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// The hash of the client's secret, for the default [`ClientStore::verify_client_secret`].
+    pub secret_hash: Option<SecretHash>,
+    /// The client's JSON Web Key Set (RFC 7591 §2, `jwks`), if it has one.
+    pub jwks: Option<serde_json::Value>,
+    /// Whether the client must use DPoP (RFC 9449 §5.2, `dpop_bound_access_tokens`): its token
+    /// requests without a DPoP proof are refused with `invalid_dpop_proof`, so that none of its
+    /// access tokens is a bearer token. Off by default.
+    pub dpop_bound_access_tokens: bool,
+    /// The host vouches for this client's redirect URIs (see [`with_trusted`](Self::with_trusted)).
+    /// Only read for a client that is not from the host's [`ClientStore`]: those are always
+    /// trusted.
+    pub trusted: bool,
+    /// Where attesto found the client; set by the lookup, whatever the host's value says.
+    pub(crate) source: ClientSource,
+}
+
+/// Where a client was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) enum ClientSource {
+    /// The host's own table ([`ClientStore`]): the host vouches for it.
+    #[default]
+    Host,
+    /// Registered by anyone through dynamic registration (RFC 7591), or described by a client ID
+    /// metadata document anyone may publish.
+    SelfAsserted,
+}
+
+impl Client {
+    /// A confidential client authenticating with `client_secret_basic`, allowed the
+    /// `authorization_code`, `refresh_token` and `client_credentials` grants.
+    pub fn confidential(client_id: impl Into<ClientId>, secret_hash: SecretHash) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_name: None,
+            redirect_uris: Vec::new(),
+            is_public: false,
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials],
+            scopes: Scopes::default(),
+            token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
+            secret_hash: Some(secret_hash),
+            jwks: None,
+            dpop_bound_access_tokens: false,
+            trusted: false,
+            source: ClientSource::Host,
+        }
+    }
+
+    /// A public client (auth method `none`), allowed `authorization_code` and `refresh_token`.
+    pub fn public(client_id: impl Into<ClientId>) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_name: None,
+            redirect_uris: Vec::new(),
+            is_public: true,
+            grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+            scopes: Scopes::default(),
+            token_endpoint_auth_method: TokenEndpointAuthMethod::None,
+            secret_hash: None,
+            jwks: None,
+            dpop_bound_access_tokens: false,
+            trusted: false,
+            source: ClientSource::Host,
+        }
+    }
+
+    /// Sets the display name.
+    #[must_use]
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.client_name = Some(name.into());
+        self
+    }
+
+    /// Sets the registered redirect URIs.
+    #[must_use]
+    pub fn with_redirect_uris<I: IntoIterator<Item = S>, S: Into<String>>(mut self, uris: I) -> Self {
+        self.redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the allowed grant types.
+    #[must_use]
+    pub fn with_grant_types(mut self, grant_types: impl IntoIterator<Item = GrantType>) -> Self {
+        self.grant_types = grant_types.into_iter().collect();
+        self
+    }
+
+    /// Sets the scopes the client may be granted.
+    #[must_use]
+    pub fn with_scopes(mut self, scopes: Scopes) -> Self {
+        self.scopes = scopes;
+        self
+    }
+
+    /// Sets the token endpoint authentication method.
+    #[must_use]
+    pub fn with_auth_method(mut self, method: TokenEndpointAuthMethod) -> Self {
+        self.token_endpoint_auth_method = method;
+        self
+    }
+
+    /// Requires the client to use DPoP, or not (RFC 9449 §5.2): see
+    /// [`dpop_bound_access_tokens`](Self::dpop_bound_access_tokens).
+    ///
+    /// ```
+    /// use attesto_runtime::Client;
+    ///
+    /// let client = Client::public("mcp-inspector").with_dpop_bound_access_tokens(true);
+    /// assert!(client.dpop_bound_access_tokens);
+    /// ```
+    #[must_use]
+    pub fn with_dpop_bound_access_tokens(mut self, required: bool) -> Self {
+        self.dpop_bound_access_tokens = required;
+        self
+    }
+
+    /// Marks a dynamically registered client (or one a host serves through its
+    /// [`RegistrationStore`](crate::RegistrationStore)) as vouched for, or not.
+    ///
+    /// Before the user has signed in, attesto sends errors back to a redirect URI automatically
+    /// only when it trusts that URI: a client from the host's [`ClientStore`], a loopback
+    /// redirect URI (a native app on the user's own device), or a client marked trusted. For any
+    /// other, anyone could register `https://evil.example/cb` and use this server's origin to
+    /// bounce people there (RFC 9700 §4.11.2), so the user is shown a page naming the destination
+    /// and decides. Clients of the host's table are always trusted; this flag is for the
+    /// registered clients a host has reviewed.
+    #[must_use]
+    pub fn with_trusted(mut self, trusted: bool) -> Self {
+        self.trusted = trusted;
+        self
+    }
+
+    /// Whether the client may use a grant type.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+
+    /// Whether an error may be redirected to `redirect_uri` (one of this client's) before the user
+    /// signed in: see [`with_trusted`](Self::with_trusted).
+    pub(crate) fn redirects_automatically_to(&self, redirect_uri: &str) -> bool {
+        // A loopback `http` URI reaches an app on the user's own device (RFC 8252 §7.3), not a
+        // site. A private-use scheme opens whatever app claims it, so it does not count.
+        self.source == ClientSource::Host || self.trusted || crate::protocol::redirect_uri::is_loopback_http(redirect_uri)
+    }
+}
+
+/// How attesto reads the host's clients. Required.
+///
+/// This is how a host points attesto at the client table it already has: no row migration.
+///
+/// ```
+/// use attesto_runtime::{Client, ClientStore, HostError, SecretHash};
+///
+/// #[derive(Clone)]
+/// struct Host;
+///
+/// impl ClientStore for Host {
+///     async fn load_client(&self, client_id: &str) -> Result<Option<Client>, HostError> {
+///         // SELECT … FROM oauth_clients WHERE id = $1
+///         Ok((client_id == "cli").then(|| Client::confidential("cli", SecretHash::of("secret"))))
+///     }
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not implement `attesto::ClientStore`",
+    label = "a provider needs `impl attesto::ClientStore for {Self}`",
+    note = "attesto reads clients from the host: implement `load_client` against your client table"
+)]
+pub trait ClientStore: Send + Sync {
+    /// Loads a client by id; `Ok(None)` when there is none.
+    fn load_client(&self, client_id: &str) -> impl Future<Output = Result<Option<Client>, HostError>> + Send;
+
+    /// Checks a presented secret for a client.
+    ///
+    /// The default compares the SHA-256 of `secret` with [`Client::secret_hash`] in constant time.
+    /// attesto calls this for unknown client ids too, with a decoy client, so that an unknown
+    /// client and a wrong secret cost the same: an override must do its full work for every call.
+    fn verify_client_secret(
+        &self,
+        client: &Client,
+        secret: &str,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send {
+        let verified = client.secret_hash.as_ref().is_some_and(|hash| hash.verify(secret));
+        std::future::ready(Ok(verified))
+    }
+}
+
+impl<T: ClientStore + ?Sized> ClientStore for &T {
+    fn load_client(&self, client_id: &str) -> impl Future<Output = Result<Option<Client>, HostError>> + Send {
+        (**self).load_client(client_id)
+    }
+    fn verify_client_secret(
+        &self,
+        client: &Client,
+        secret: &str,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send {
+        (**self).verify_client_secret(client, secret)
+    }
+}

@@ -1,0 +1,225 @@
+//! Authorization server metadata (RFC 8414) and OpenID Provider metadata (OpenID Connect
+//! Discovery 1.0 §3), built from the path table once at start-up and served as prepared bytes.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderValue, header};
+use serde::Serialize;
+
+use crate::state::{Attesto, Settings};
+use crate::keys::KeySet;
+use crate::host::provider::Provider;
+
+/// `/.well-known/oauth-authorization-server` (RFC 8414 §3).
+pub const OAUTH_AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-server";
+/// `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4).
+pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
+
+/// The metadata of this authorization server.
+///
+/// Every value is true of the running provider: an endpoint appears only when it is mounted, a
+/// grant type only when the token endpoint accepts it, algorithms come from the key set. The
+/// OpenID members (the last group) appear only in `/.well-known/openid-configuration`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct AuthorizationServerMetadata {
+    /// `issuer` (REQUIRED).
+    pub issuer: String,
+    /// `authorization_endpoint`; absent while no grant that uses it is served (RFC 8414 §2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<String>,
+    /// `token_endpoint`.
+    pub token_endpoint: String,
+    /// `jwks_uri`.
+    pub jwks_uri: String,
+    /// `registration_endpoint`, with dynamic registration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
+    /// `scopes_supported` (RECOMMENDED), when configured.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scopes_supported: Vec<String>,
+    /// `response_types_supported` (REQUIRED): `["code"]`.
+    pub response_types_supported: Vec<&'static str>,
+    /// `response_modes_supported`: `query` and `form_post`.
+    pub response_modes_supported: Vec<&'static str>,
+    /// `grant_types_supported`: always given, since the RFC 8414 default (`authorization_code`,
+    /// `implicit`) would be untrue.
+    pub grant_types_supported: Vec<&'static str>,
+    /// `token_endpoint_auth_methods_supported`.
+    pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// `service_documentation`, when configured.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_documentation: Option<String>,
+    /// `revocation_endpoint` (RFC 7009), when served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<String>,
+    /// `revocation_endpoint_auth_methods_supported` (RFC 8414 §2), with revocation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// `introspection_endpoint` (RFC 7662), when served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<String>,
+    /// `introspection_endpoint_auth_methods_supported` (RFC 8414 §2), with introspection.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// `pushed_authorization_request_endpoint` (RFC 9126 §5), when served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pushed_authorization_request_endpoint: Option<String>,
+    /// `require_pushed_authorization_requests` (RFC 9126 §5), given only when `true`: omitted
+    /// means `false`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_pushed_authorization_requests: bool,
+    /// `code_challenge_methods_supported`: `["S256"]`, the only method accepted.
+    pub code_challenge_methods_supported: Vec<&'static str>,
+    /// `authorization_response_iss_parameter_supported` (RFC 9207 §3): `true`.
+    pub authorization_response_iss_parameter_supported: bool,
+    /// `dpop_signing_alg_values_supported` (RFC 9449 §5.1): the algorithms a DPoP proof may use,
+    /// [`dpop::SUPPORTED_ALGORITHMS`](crate::protocol::dpop_proof::SUPPORTED_ALGORITHMS).
+    pub dpop_signing_alg_values_supported: Vec<&'static str>,
+    /// `client_id_metadata_document_supported` (draft-ietf-oauth-client-id-metadata-document §5):
+    /// `https` URLs are accepted as client ids. Given only when `true` (with
+    /// `Builder::client_metadata_documents`, feature `fetch`): omitted means `false`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub client_id_metadata_document_supported: bool,
+    /// `userinfo_endpoint` (OpenID), when served.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
+    /// `subject_types_supported` (OpenID, REQUIRED there).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub subject_types_supported: Vec<&'static str>,
+    /// `id_token_signing_alg_values_supported` (OpenID, REQUIRED there): the key set's algorithms.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    /// `claims_supported` (OpenID, RECOMMENDED): the claims of the ID token attesto sets.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub claims_supported: Vec<&'static str>,
+    /// `request_parameter_supported` (OpenID): `false`, request objects are not accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_parameter_supported: Option<bool>,
+    /// `request_uri_parameter_supported` (OpenID): `false`, even with PAR; the OpenID default is
+    /// `true`, so it must be said. The member is about OIDC Core §6.2, a request object the server
+    /// fetches from the client's `https` URL, which attesto does not do; the `request_uri` values
+    /// of the PAR endpoint are advertised by `pushed_authorization_request_endpoint` instead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_uri_parameter_supported: Option<bool>,
+}
+
+impl AuthorizationServerMetadata {
+    /// The RFC 8414 document: these metadata without the OpenID-only members.
+    pub fn oauth(&self) -> Self {
+        Self {
+            userinfo_endpoint: None,
+            subject_types_supported: Vec::new(),
+            id_token_signing_alg_values_supported: Vec::new(),
+            claims_supported: Vec::new(),
+            request_parameter_supported: None,
+            request_uri_parameter_supported: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// Builds the metadata of provider `P` from its path table and feature flags: an endpoint is
+/// listed exactly when the router mounts it.
+pub(crate) fn authorization_server_metadata<P: Provider>(
+    settings: &Settings,
+    keys: &KeySet,
+) -> AuthorizationServerMetadata {
+    let issuer = &settings.issuer;
+    let openid = P::FEATURES.openid;
+    AuthorizationServerMetadata {
+        issuer: issuer.as_str().to_owned(),
+        authorization_endpoint: Some(issuer.url_of(P::PATHS.authorize)),
+        token_endpoint: issuer.url_of(P::PATHS.token),
+        jwks_uri: issuer.url_of(P::PATHS.jwks),
+        registration_endpoint: crate::endpoints::registration::registration_path::<P>().map(|path| issuer.url_of(path)),
+        scopes_supported: settings.scopes_supported.clone(),
+        response_types_supported: vec!["code"],
+        response_modes_supported: vec!["query", "form_post"],
+        grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
+        service_documentation: settings.service_documentation.clone(),
+        revocation_endpoint: P::PATHS.revocation.map(|path| issuer.url_of(path)),
+        revocation_endpoint_auth_methods_supported: if P::PATHS.revocation.is_some() {
+            vec!["client_secret_basic", "client_secret_post", "none"]
+        } else {
+            Vec::new()
+        },
+        introspection_endpoint: P::PATHS.introspection.map(|path| issuer.url_of(path)),
+        // RFC 7662 §2.1: introspection callers authenticate; a public client cannot.
+        introspection_endpoint_auth_methods_supported: if P::PATHS.introspection.is_some() {
+            vec!["client_secret_basic", "client_secret_post"]
+        } else {
+            Vec::new()
+        },
+        pushed_authorization_request_endpoint: P::PATHS.par.map(|path| issuer.url_of(path)),
+        require_pushed_authorization_requests: settings.require_pushed_authorization_requests,
+        code_challenge_methods_supported: vec!["S256"],
+        authorization_response_iss_parameter_supported: true,
+        dpop_signing_alg_values_supported: crate::protocol::dpop_proof::SUPPORTED_ALGORITHMS.to_vec(),
+        client_id_metadata_document_supported: settings.client_id_metadata_document_supported,
+        userinfo_endpoint: crate::endpoints::router::userinfo_path::<P>().map(|path| issuer.url_of(path)),
+        subject_types_supported: if openid { vec!["public"] } else { Vec::new() },
+        id_token_signing_alg_values_supported: if openid {
+            keys.algorithms().into_iter().map(|alg| alg.as_str()).collect()
+        } else {
+            Vec::new()
+        },
+        claims_supported: if openid {
+            vec!["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash"]
+        } else {
+            Vec::new()
+        },
+        request_parameter_supported: openid.then_some(false),
+        // Not `true` with PAR on: to an OpenID client, `true` says it may pass a request object by
+        // reference at an `https` URL of its own (OIDC Core §6.2; OIDC Discovery §3), which would
+        // be refused. PAR clients look for `pushed_authorization_request_endpoint` (RFC 9126 §5).
+        request_uri_parameter_supported: openid.then_some(false),
+    }
+}
+
+/// The routes under which discovery documents are served, for an issuer path (`""` or
+/// `/tenant`): the host-root form always, and for an issuer with a path the RFC 8414 §3.1
+/// inserted form and, for OpenID, the OIDC Discovery §4 appended form.
+pub(crate) fn routes(issuer_path: &str, openid: bool) -> Vec<(String, Kind)> {
+    let mut routes = vec![(OAUTH_AUTHORIZATION_SERVER.to_owned(), Kind::OAuth)];
+    if !issuer_path.is_empty() {
+        routes.push((format!("{OAUTH_AUTHORIZATION_SERVER}{issuer_path}"), Kind::OAuth));
+    }
+    if openid {
+        routes.push((OPENID_CONFIGURATION.to_owned(), Kind::OpenId));
+        if !issuer_path.is_empty() {
+            routes.push((format!("{OPENID_CONFIGURATION}{issuer_path}"), Kind::OpenId));
+            routes.push((format!("{issuer_path}{OPENID_CONFIGURATION}"), Kind::OpenId));
+        }
+    }
+    routes
+}
+
+/// Which document a route serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    OAuth,
+    OpenId,
+}
+
+/// Metadata may be cached: it changes only when the provider is redeployed.
+pub(crate) const METADATA_CACHE: HeaderValue = HeaderValue::from_static("public, max-age=3600");
+pub(crate) fn json_bytes(body: Bytes, cache: HeaderValue) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::CACHE_CONTROL, cache)], body)
+        .into_response()
+}
+
+/// `GET /.well-known/oauth-authorization-server[/…]`.
+pub(crate) async fn oauth_metadata<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
+    json_bytes(attesto.0.documents.authorization_server.clone(), METADATA_CACHE)
+}
+
+/// `GET /.well-known/openid-configuration` (and its issuer-path forms).
+pub(crate) async fn openid_configuration<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
+    match &attesto.0.documents.openid_configuration {
+        Some(document) => json_bytes(document.clone(), METADATA_CACHE),
+        None => http::StatusCode::NOT_FOUND.into_response(),
+    }
+}

@@ -1,0 +1,10 @@
+//! The protocol itself, as pure synchronous functions over values: parsing, validation, token
+//! formats and documents. Nothing here does I/O, holds state, or knows the provider type.
+
+pub mod discovery;
+pub(crate) mod dpop_proof;
+pub(crate) mod form;
+pub(crate) mod id_token;
+pub(crate) mod jwt;
+pub(crate) mod redirect_uri;
+pub(crate) mod sealed;

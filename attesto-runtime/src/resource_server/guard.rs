@@ -1,0 +1,746 @@
+//! The resource-server guard: the host's own routes, protected by this provider's access tokens
+//! (RFC 6750, RFC 9068, RFC 9449 §7), in process, next to the provider.
+//!
+//! A [`Guard`] is made for one resource ([`Attesto::guard`]) and accepts a request only with an
+//! access token of this provider, signed by one of its keys, for *that* resource (RFC 8707: a
+//! token for another audience is refused, never passed through), unexpired (with a small skew),
+//! not revoked (checked in process, no store round trip per request), carrying the required
+//! scopes, and presented the way its binding asks (a DPoP-bound token with the `DPoP` scheme and
+//! a proof of this request, RFC 9449 §7). Every refusal carries a `WWW-Authenticate` challenge
+//! with `resource_metadata`, the URL of the resource's RFC 9728 document (RFC 9728 §5.1).
+//!
+//! ```no_run
+//! # async fn run<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>) -> Result<(), Box<dyn std::error::Error>> {
+//! use attesto_runtime::Authenticated;
+//! use axum::routing::get;
+//!
+//! let guard = auth.guard("https://mcp.example.com/mcp")?.require_scopes(["mcp:tools"]);
+//! async fn tools(who: Authenticated) -> String {
+//!     who.subject
+//! }
+//! let app = axum::Router::new()
+//!     .route("/mcp", get(tools))
+//!     .with_state(guard)
+//!     .merge(auth.router());
+//! # Ok(()) }
+//! ```
+//!
+//! The token-reading code ([`authenticate`]) is the one the userinfo endpoint uses too, and the
+//! one of a guard for a resource server that runs without the provider in its process
+//! (`RemoteGuard`, feature `fetch`): what differs between them (where the keys and the
+//! revocations come from, whether the client table can be read, where DPoP proofs are
+//! remembered) is a [`TokenAuthority`].
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::SystemTime;
+
+use axum::extract::{FromRef, FromRequestParts, Request};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::request::Parts;
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use tower::{Layer, Service};
+
+use crate::model::client::ClientId;
+use crate::state::{Attesto, ConfigError, normalize_resource};
+use crate::protocol::dpop_proof::VerifiedProof;
+use crate::dpop::{self, check::{DpopFailure}};
+use crate::error::{ErrorCode, HostError, OAuthError};
+use crate::protocol::jwt;
+use crate::keys::Key;
+use crate::host::provider::Provider;
+use crate::model::scope::Scopes;
+
+/// The path of the protected-resource metadata document (RFC 9728 §3).
+pub(crate) const PRM_WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
+
+/// How far past its `exp` a token is still accepted by a guard, for clocks that disagree a little
+/// (RFC 7519 §4.1.4 allows "some small leeway").
+pub(crate) const EXPIRY_SKEW: u64 = 30;
+
+/// The caller of a request the guard accepted: who, through which client, with which scopes.
+///
+/// An axum extractor (with a [`Guard`] in the router's state), and what the guard's layer puts
+/// into the request's extensions.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Authenticated {
+    /// The token's `sub`: the user, or the client for a client-credentials token. Which of the two
+    /// is [`kind`](Self::kind): a client id is never a user's subject (RFC 9068 §5, RFC 9700
+    /// §4.15), so a resource that acts for users reads `subject` only when `kind` is
+    /// [`TokenKind::User`] (or refuses client tokens with [`Guard::require_user`]).
+    pub subject: String,
+    /// Whether a user authorized the token, or the client got it for itself.
+    pub kind: TokenKind,
+    /// The token's `client_id` (RFC 9068 §2.2).
+    pub client_id: ClientId,
+    /// The token's scopes.
+    pub scopes: Scopes,
+    /// Every claim of the token, as signed.
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    /// The thumbprint the token is bound to (`cnf.jkt`, RFC 9449 §6.1), for a DPoP-bound token.
+    pub jkt: Option<String>,
+}
+
+/// For whom an access token was issued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenKind {
+    /// A user signed in and authorized the client (the authorization code grant, and the refresh
+    /// tokens of that grant): the token carries the sign-in's `auth_time` (RFC 9068 §2.2.1), and
+    /// `sub` is the user.
+    User,
+    /// The client acting for itself (the `client_credentials` grant): no user signed in, and `sub`
+    /// names the client (RFC 9068 §2.2).
+    Client,
+}
+
+/// The authorization scheme an access token is presented with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// `Bearer` (RFC 6750 §2.1).
+    Bearer,
+    /// `DPoP` (RFC 9449 §7.1).
+    Dpop,
+}
+
+/// Why a request to a protected resource is refused.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// No credentials: RFC 6750 §3.1 answers with a bare challenge, without an error code.
+    NoCredentials,
+    /// A refusal with its error and challenge.
+    Error(OAuthError),
+}
+
+impl From<OAuthError> for Refusal {
+    fn from(error: OAuthError) -> Self {
+        Self::Error(error)
+    }
+}
+
+impl From<HostError> for Refusal {
+    fn from(error: HostError) -> Self {
+        Self::Error(OAuthError::from(error))
+    }
+}
+
+impl Refusal {
+    /// The response, with `resource_metadata` added to every challenge when the resource has an
+    /// RFC 9728 document (RFC 9728 §5.1), and `scope` (RFC 6750 §3) to every challenge that does
+    /// not name one when the resource requires scopes: MCP clients (MCP 2025-11-25, "Scope
+    /// Selection Strategy") ask for the scopes of the first 401's challenge.
+    pub(crate) fn into_response(self, resource_metadata: Option<&str>, scope: Option<&str>) -> Response {
+        let mut response = match self {
+            // RFC 6750 §3.1: no error information at all. RFC 9449 §7.1: the `DPoP` challenge
+            // next to it tells a client that DPoP is accepted, and with which algorithms.
+            Self::NoCredentials => {
+                let mut response = (
+                    StatusCode::UNAUTHORIZED,
+                    [
+                        (header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
+                        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                    ],
+                )
+                    .into_response();
+                response.headers_mut().append(header::WWW_AUTHENTICATE, dpop::check::bare_dpop_challenge());
+                response
+            }
+            Self::Error(error) => error.into_response(),
+        };
+        if resource_metadata.is_some() || scope.is_some() {
+            let challenges: Vec<HeaderValue> = response
+                .headers()
+                .get_all(header::WWW_AUTHENTICATE)
+                .iter()
+                .map(|challenge| with_parameters(challenge, scope, resource_metadata))
+                .collect();
+            response.headers_mut().remove(header::WWW_AUTHENTICATE);
+            for challenge in challenges {
+                response.headers_mut().append(header::WWW_AUTHENTICATE, challenge);
+            }
+        }
+        response
+    }
+}
+
+/// `challenge` with `scope` (unless it names one already, as `insufficient_scope` does) and the
+/// RFC 9728 §5.1 `resource_metadata` parameter added: after the scheme of a bare challenge,
+/// after the last parameter otherwise.
+fn with_parameters(challenge: &HeaderValue, scope: Option<&str>, resource_metadata: Option<&str>) -> HeaderValue {
+    let Ok(text) = challenge.to_str() else {
+        return challenge.clone();
+    };
+    let mut text = text.to_owned();
+    let scope = scope.filter(|_| !text.contains(" scope=\""));
+    for (name, value) in [("scope", scope), ("resource_metadata", resource_metadata)] {
+        let Some(value) = value else { continue };
+        let separator = if text.contains(' ') { ", " } else { " " };
+        text = format!("{text}{separator}{name}=\"{value}\"");
+    }
+    HeaderValue::from_str(&text).unwrap_or_else(|_| challenge.clone())
+}
+
+/// `invalid_token`, 401, with the challenge of `scheme`: RFC 6750 §3 for `Bearer`, RFC 9449 §7.1
+/// for `DPoP`.
+pub(crate) fn invalid_token(scheme: Scheme, description: &'static str) -> OAuthError {
+    let challenge = match scheme {
+        Scheme::Bearer => {
+            HeaderValue::from_str(&format!("Bearer error=\"invalid_token\", error_description=\"{description}\""))
+                .unwrap_or(HeaderValue::from_static("Bearer error=\"invalid_token\""))
+        }
+        Scheme::Dpop => dpop::check::dpop_challenge(ErrorCode::InvalidToken, description),
+    };
+    OAuthError::new(ErrorCode::InvalidToken, description).with_challenge(challenge)
+}
+
+/// `insufficient_user_authentication`, 401 (RFC 9470 §3): the token stands for no user sign-in.
+pub(crate) fn insufficient_user_authentication(scheme: Scheme) -> OAuthError {
+    const DESCRIPTION: &str = "this resource needs a token a user authorized; a client's own token is refused";
+    let challenge = match scheme {
+        Scheme::Bearer => HeaderValue::from_str(&format!(
+            "Bearer error=\"insufficient_user_authentication\", error_description=\"{DESCRIPTION}\""
+        ))
+        .unwrap_or(HeaderValue::from_static("Bearer error=\"insufficient_user_authentication\"")),
+        Scheme::Dpop => dpop::check::dpop_challenge(ErrorCode::InsufficientUserAuthentication, DESCRIPTION),
+    };
+    OAuthError::new(ErrorCode::InsufficientUserAuthentication, DESCRIPTION)
+        .with_status(StatusCode::UNAUTHORIZED)
+        .with_challenge(challenge)
+}
+
+/// `insufficient_scope`, 403, naming the scopes needed (RFC 6750 §3.1), with the challenge of the
+/// scheme the token was presented with.
+pub(crate) fn insufficient_scope(scheme: Scheme, scope: &str) -> OAuthError {
+    const DESCRIPTION: &str = "the access token lacks a required scope";
+    let challenge = match scheme {
+        Scheme::Bearer => format!("Bearer error=\"insufficient_scope\", scope=\"{scope}\""),
+        Scheme::Dpop => format!(
+            "DPoP error=\"insufficient_scope\", error_description=\"{DESCRIPTION}\", scope=\"{scope}\", algs=\"{}\"",
+            crate::protocol::dpop_proof::SUPPORTED_ALGORITHMS.join(" ")
+        ),
+    };
+    let challenge =
+        HeaderValue::from_str(&challenge).unwrap_or(HeaderValue::from_static("Bearer error=\"insufficient_scope\""));
+    OAuthError::new(ErrorCode::InsufficientScope, DESCRIPTION)
+        .with_status(StatusCode::FORBIDDEN)
+        .with_challenge(challenge)
+}
+
+/// The scheme and token of the request's one `Authorization` header, if it carries a `Bearer`
+/// or `DPoP` token.
+fn credentials(headers: &HeaderMap) -> Result<Option<(Scheme, &str)>, OAuthError> {
+    let mut values = headers.get_all(header::AUTHORIZATION).iter();
+    let value = match (values.next(), values.next()) {
+        (Some(value), None) => value,
+        (None, _) => return Ok(None),
+        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("repeated Authorization header")),
+    };
+    let Some((scheme, token)) = value.to_str().ok().and_then(|v| v.split_once(' ')) else {
+        return Ok(None);
+    };
+    // Auth schemes are case-insensitive (RFC 9110 §11.1).
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
+        return Ok(None);
+    };
+    let token = token.trim();
+    Ok((!token.is_empty()).then_some((scheme, token)))
+}
+
+/// Whether `aud` names `audience`, compared as RFC 8707 resource indicators (normalised), or
+/// byte for byte when either is not a URI.
+fn same_audience(aud: &str, audience: &str, normalized: Option<&str>) -> bool {
+    aud == audience || normalized.is_some_and(|normalized| normalize_resource(aud).is_ok_and(|aud| aud == normalized))
+}
+
+/// What a token check needs of the provider whose tokens it accepts: the provider itself, in
+/// process ([`Attesto`]), or one running elsewhere, seen through its JWKS (`RemoteGuard`).
+pub(crate) trait TokenAuthority: Send + Sync {
+    /// The issuer the tokens' `iss` must name, exactly (RFC 9068 §4).
+    fn expected_issuer(&self) -> &str;
+
+    /// The verification key whose `kid` is `kid`, `None` when there is none; an error when no
+    /// key can be had at all (the provider's keys could never be fetched).
+    fn verification_key(&self, kid: &str) -> impl Future<Output = Result<Option<Key>, HostError>> + Send;
+
+    /// Whether the token was revoked (RFC 7009 §2), by its `jti` or by the grant it was issued
+    /// under (its `grant_id`, RFC 7009 §2.1), without a store round trip per request.
+    fn is_token_revoked(
+        &self,
+        token: &jwt::AccessTokenView,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send;
+
+    /// Whether the token's client still exists. An authority that cannot see the client table
+    /// answers `true`: its tokens are then bounded by their lifetime and revocation only.
+    fn client_exists(&self, client_id: &str) -> impl Future<Output = Result<bool, HostError>> + Send;
+
+    /// The DPoP check of a request to `htu` with `access_token` (see [`dpop::check::check_proof`]).
+    fn check_dpop_proof(
+        &self,
+        headers: &HeaderMap,
+        method: &str,
+        htu: &str,
+        access_token: &str,
+    ) -> impl Future<Output = Result<Option<VerifiedProof>, DpopFailure>> + Send;
+}
+
+impl<P: Provider> TokenAuthority for Attesto<P> {
+    fn expected_issuer(&self) -> &str {
+        self.0.settings.issuer.as_str()
+    }
+
+    async fn verification_key(&self, kid: &str) -> Result<Option<Key>, HostError> {
+        Ok(self.0.keys.find(kid).cloned())
+    }
+
+    async fn is_token_revoked(&self, token: &jwt::AccessTokenView, now: SystemTime) -> Result<bool, HostError> {
+        self.is_access_token_revoked(token, now).await
+    }
+
+    async fn client_exists(&self, client_id: &str) -> Result<bool, HostError> {
+        // A client ID metadata document read already is not fetched again here (see
+        // `Resolver::has_resolved`); once its cache entry is gone, the lookup below fetches it.
+        #[cfg(feature = "fetch")]
+        if let Some(documents) = &self.0.client_metadata
+            && documents.has_resolved(client_id)
+        {
+            return Ok(true);
+        }
+        // A token is worth no more than its client: once a registration is deleted (RFC 7592
+        // §2.3) or the host removes a client from its table, the client's tokens stop working too.
+        Ok(self.find_client(client_id).await?.is_some())
+    }
+
+    async fn check_dpop_proof(
+        &self,
+        headers: &HeaderMap,
+        method: &str,
+        htu: &str,
+        access_token: &str,
+    ) -> Result<Option<VerifiedProof>, DpopFailure> {
+        self.check_dpop_at(headers, method, htu, Some(access_token)).await
+    }
+}
+
+/// Reads and verifies the access token of a request to the resource `audience`, whose URL for
+/// this request is `htu`: the one check of userinfo and of every [`Guard`], in process or not.
+///
+/// In order: one `Authorization` header with a `Bearer` or `DPoP` token; the token itself
+/// (`typ`, then the signature by the key its `kid` names, `iss`, `exp` with `leeway` seconds,
+/// RFC 9068 §4); `aud` names `audience` (RFC 8707); not revoked (without a store round trip);
+/// its client still exists (where the authority can tell); and the binding (RFC 9449 §7). Scopes
+/// are the caller's to check.
+pub(crate) async fn authenticate<A: TokenAuthority>(
+    authority: &A,
+    method: &Method,
+    headers: &HeaderMap,
+    audience: &str,
+    htu: &str,
+    leeway: u64,
+) -> Result<Authenticated, Refusal> {
+    let Some((scheme, token)) = credentials(headers)? else {
+        return Err(Refusal::NoCredentials);
+    };
+    // The reason stays in the logs: the client learns only `invalid_token` (RFC 6750 §3.1).
+    let refused = |reason: jwt::Rejected| {
+        tracing::debug!(?reason, "an access token was refused");
+        invalid_token(scheme, "the access token is invalid, expired or revoked")
+    };
+    let now = SystemTime::now();
+    let seconds = jwt::unix_seconds(now);
+    let presented = jwt::PresentedToken::parse(token).map_err(refused)?;
+    let key = match presented.kid() {
+        Some(kid) => authority.verification_key(kid).await?,
+        None => None,
+    };
+    let key = key.ok_or(jwt::Rejected::UnknownKey).map_err(refused)?;
+    let view = presented.verify(&key, authority.expected_issuer(), seconds.saturating_sub(leeway)).map_err(refused)?;
+    // RFC 8707: only tokens meant for this resource; one issued for another is not accepted
+    // here, so a resource cannot replay the tokens it receives to another one.
+    let normalized = normalize_resource(audience).ok();
+    if !view.aud.iter().any(|aud| same_audience(aud, audience, normalized.as_deref())) {
+        return Err(invalid_token(scheme, "the access token is not meant for this resource").into());
+    }
+    if authority.is_token_revoked(&view, now).await? {
+        return Err(invalid_token(scheme, "the access token is invalid, expired or revoked").into());
+    }
+    if !authority.client_exists(&view.client_id).await? {
+        return Err(invalid_token(scheme, "the access token is invalid, expired or revoked").into());
+    }
+    let scopes = Scopes::parse(&view.scope).map_err(|_| invalid_token(scheme, "the access token is malformed"))?;
+    let jkt = view.cnf.map(|cnf| cnf.jkt);
+    check_binding(authority, method, headers, scheme, token, jkt.as_deref(), htu).await?;
+    // The signature covers these bytes, checked above; they decode as they did there.
+    let claims = token
+        .split('.')
+        .nth(1)
+        .and_then(|claims| URL_SAFE_NO_PAD.decode(claims).ok())
+        .and_then(|json| serde_json::from_slice(&json).ok())
+        .unwrap_or_default();
+    // Only a user's sign-in gives a token `auth_time`: attesto mints it into user tokens alone
+    // and keeps hosts from adding it (see `token::REGISTERED_CLAIMS`).
+    let kind = if view.auth_time.is_some() { TokenKind::User } else { TokenKind::Client };
+    Ok(Authenticated { subject: view.sub, kind, client_id: ClientId::new(view.client_id), scopes, claims, jkt })
+}
+
+/// RFC 9449 §7: the token is presented the way its binding asks. A DPoP-bound token (`jkt`) needs
+/// the `DPoP` scheme and one valid proof of this request (`htu`), made with its key, carrying its
+/// hash; a bearer token needs the `Bearer` scheme.
+async fn check_binding<A: TokenAuthority>(
+    authority: &A,
+    method: &Method,
+    headers: &HeaderMap,
+    scheme: Scheme,
+    token: &str,
+    jkt: Option<&str>,
+    htu: &str,
+) -> Result<(), OAuthError> {
+    match (scheme, jkt) {
+        (Scheme::Bearer, None) => Ok(()),
+        // RFC 9449 §7.2: a bound token presented as a bearer token is refused, or the binding
+        // would protect nothing.
+        (Scheme::Bearer, Some(_)) => Err(invalid_token(
+            Scheme::Dpop,
+            "the access token is DPoP-bound: present it with the DPoP scheme and a DPoP proof",
+        )),
+        (Scheme::Dpop, None) => {
+            Err(invalid_token(Scheme::Bearer, "the access token is not DPoP-bound: present it with the Bearer scheme"))
+        }
+        (Scheme::Dpop, Some(jkt)) => {
+            let proof = authority
+                .check_dpop_proof(headers, method.as_str(), htu, token)
+                .await
+                .map_err(DpopFailure::into_resource_error)?;
+            match proof {
+                None => Err(DpopFailure::Required("the DPoP scheme needs a DPoP proof").into_resource_error()),
+                // RFC 9449 §4.3 check 12: the proof's key is the one the token is bound to.
+                Some(proof) if proof.jkt != jkt => {
+                    Err(DpopFailure::KeyMismatch("the DPoP proof key is not the one the access token is bound to")
+                        .into_resource_error())
+                }
+                Some(_) => Ok(()),
+            }
+        }
+    }
+}
+
+/// The URL of the RFC 9728 document of `resource`: the well-known path inserted between the
+/// host and the resource's path (RFC 9728 §3.1).
+pub(crate) fn metadata_path(resource: &url::Url) -> String {
+    match resource.path() {
+        "" | "/" => PRM_WELL_KNOWN.to_owned(),
+        path => format!("{PRM_WELL_KNOWN}{}", path.trim_end_matches('/')),
+    }
+}
+
+pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A token check, with the provider's type erased, so that [`Guard`] and [`Authenticated`] need
+/// no type parameter in the host's handlers: [`Attesto`] in process,
+/// `RemoteGuard`'s check otherwise.
+pub(crate) trait Check: Send + Sync + 'static {
+    fn check<'a>(
+        &'a self,
+        method: &'a Method,
+        headers: &'a HeaderMap,
+        audience: &'a str,
+        htu: &'a str,
+    ) -> BoxFuture<'a, Result<Authenticated, Refusal>>;
+
+    fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response);
+}
+
+impl<P: Provider> Check for Attesto<P> {
+    fn check<'a>(
+        &'a self,
+        method: &'a Method,
+        headers: &'a HeaderMap,
+        audience: &'a str,
+        htu: &'a str,
+    ) -> BoxFuture<'a, Result<Authenticated, Refusal>> {
+        Box::pin(authenticate(self, method, headers, audience, htu, EXPIRY_SKEW))
+    }
+
+    fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response) {
+        Attesto::add_fresh_dpop_nonce(self, request, response);
+    }
+}
+
+/// What a guard protects.
+#[derive(Debug)]
+struct Protected {
+    /// The resource as configured: the `aud` its tokens carry.
+    resource: String,
+    /// The origin of the resource (`https://host[:port]`), the base of each request's `htu`.
+    origin: String,
+    /// The URL of the resource's RFC 9728 document.
+    metadata_url: String,
+    /// The scopes every request needs.
+    scopes: Vec<String>,
+    /// Whether a client's own token (`client_credentials`) is refused.
+    users_only: bool,
+}
+
+/// Accepts a request to one resource only with a valid access token of this provider for that
+/// resource. Get one from [`Attesto::guard`] (or, for a resource server without the provider in
+/// its process, from `RemoteGuard`, feature `fetch`); use it as router state for the
+/// [`Authenticated`] extractor, or as a tower [`Layer`].
+#[derive(Clone)]
+pub struct Guard {
+    check: Arc<dyn Check>,
+    protected: Arc<Protected>,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard").field("protected", &self.protected).finish_non_exhaustive()
+    }
+}
+
+impl<P: Provider> Attesto<P> {
+    /// A guard for the resource at `resource` (an absolute URL, e.g.
+    /// `https://mcp.example.com/mcp`): it accepts only tokens whose `aud` is this resource
+    /// (RFC 8707). Add the resource to the builder ([`Builder::resource`](crate::Builder::resource)
+    /// or [`Builder::protected_resource`](crate::Builder::protected_resource)) so that clients can
+    /// get tokens for it.
+    pub fn guard(&self, resource: &str) -> Result<Guard, ConfigError> {
+        Guard::with_check(Arc::new(self.clone()), resource)
+    }
+
+    /// The URL of the protected resource the declaration names (`resource = "/mcp"` gives
+    /// `https://<issuer's host>/mcp`), if it names one: the `aud` of the tokens issued for it.
+    pub fn resource_url(&self) -> Option<&str> {
+        self.0.settings.resource_url.as_deref()
+    }
+
+    /// The guard of the protected resource the declaration names (`resource = "/mcp"`): accepts
+    /// only this provider's tokens issued for that resource. Mount it around the resource's route,
+    /// at `P::PATHS.resource`.
+    ///
+    /// ```no_run
+    /// # async fn run<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>) -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mcp = axum::routing::post(|| async { "tools" });
+    /// let guard = auth.resource_guard()?.require_scopes(["mcp:tools"]);
+    /// let path = P::PATHS.resource.unwrap_or("/mcp");
+    /// let app = axum::Router::new().route(path, mcp.layer(guard)).merge(auth.router());
+    /// # Ok(()) }
+    /// ```
+    pub fn resource_guard(&self) -> Result<Guard, ConfigError> {
+        let url = self.resource_url().ok_or(ConfigError::NoDeclaredResource)?;
+        self.guard(url)
+    }
+}
+
+impl Guard {
+    /// A guard for the resource at `resource` (an absolute URL) whose tokens `check` verifies.
+    pub(crate) fn with_check(check: Arc<dyn Check>, resource: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason| ConfigError::Resource { resource: resource.to_owned(), reason };
+        normalize_resource(resource).map_err(invalid)?;
+        let url = url::Url::parse(resource).map_err(|_| invalid("not an absolute URI"))?;
+        if url.host_str().is_none() {
+            return Err(invalid("has no host"));
+        }
+        let origin = url.origin().ascii_serialization();
+        let metadata_url = format!("{origin}{}", metadata_path(&url));
+        Ok(Self {
+            check,
+            protected: Arc::new(Protected {
+                resource: resource.to_owned(),
+                origin,
+                metadata_url,
+                scopes: Vec::new(),
+                users_only: false,
+            }),
+        })
+    }
+
+    /// This guard, requiring also `scopes` of every request (403 `insufficient_scope` otherwise,
+    /// RFC 6750 §3.1). For per-route scopes, give each route its own guard.
+    #[must_use]
+    pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(&self, scopes: I) -> Self {
+        let mut protected = Protected {
+            resource: self.protected.resource.clone(),
+            origin: self.protected.origin.clone(),
+            metadata_url: self.protected.metadata_url.clone(),
+            scopes: self.protected.scopes.clone(),
+            users_only: self.protected.users_only,
+        };
+        for scope in scopes {
+            let scope = scope.into();
+            if !protected.scopes.contains(&scope) {
+                protected.scopes.push(scope);
+            }
+        }
+        Self { check: Arc::clone(&self.check), protected: Arc::new(protected) }
+    }
+
+    /// This guard, accepting only tokens a user authorized ([`TokenKind::User`]): a client's own
+    /// `client_credentials` token is refused with 401 `insufficient_user_authentication` (RFC
+    /// 9470 §3: no user authentication stands behind it), so that a resource that acts for users
+    /// never takes a client for one (RFC 9700 §4.15).
+    #[must_use]
+    pub fn require_user(&self) -> Self {
+        let protected = Protected {
+            resource: self.protected.resource.clone(),
+            origin: self.protected.origin.clone(),
+            metadata_url: self.protected.metadata_url.clone(),
+            scopes: self.protected.scopes.clone(),
+            users_only: true,
+        };
+        Self { check: Arc::clone(&self.check), protected: Arc::new(protected) }
+    }
+
+    /// The URL of the resource's RFC 9728 document, as the challenges advertise it.
+    pub fn resource_metadata_url(&self) -> &str {
+        &self.protected.metadata_url
+    }
+
+    /// Checks a request: the principal, or the response refusing it.
+    pub async fn check(&self, parts: &Parts) -> Result<Authenticated, Response> {
+        let protected = &self.protected;
+        // RFC 9449 §4.3 check 9, §11.5: the `htu` is the resource's configured origin and the
+        // request's path, never from `Host`, which the client chooses. The path is the one the
+        // client sent: under `Router::nest` the router strips the prefix from `uri` and keeps
+        // the original in `OriginalUri`.
+        let path = parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |uri| uri.0.path());
+        let htu = format!("{}{path}", protected.origin);
+        let result = self.check.check(&parts.method, &parts.headers, &protected.resource, &htu).await;
+        let refusal = match result {
+            Ok(principal) if protected.users_only && principal.kind != TokenKind::User => {
+                let scheme = if principal.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer };
+                Refusal::Error(insufficient_user_authentication(scheme))
+            }
+            Ok(principal) => {
+                let missing: Vec<&str> =
+                    protected.scopes.iter().map(String::as_str).filter(|s| !principal.scopes.contains(s)).collect();
+                if missing.is_empty() {
+                    return Ok(principal);
+                }
+                let scheme = if principal.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer };
+                Refusal::Error(insufficient_scope(scheme, &protected.scopes.join(" ")))
+            }
+            Err(refusal) => refusal,
+        };
+        let scope = (!protected.scopes.is_empty()).then(|| protected.scopes.join(" "));
+        let mut response = refusal.into_response(Some(&protected.metadata_url), scope.as_deref());
+        self.check.add_fresh_dpop_nonce(&parts.headers, &mut response);
+        Err(response)
+    }
+}
+
+impl<S> FromRequestParts<S> for Authenticated
+where
+    Guard: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        // Already checked by a guard's layer around this route.
+        if let Some(principal) = parts.extensions.get::<Self>() {
+            return Ok(principal.clone());
+        }
+        Guard::from_ref(state).check(parts).await
+    }
+}
+
+impl<S> Layer<S> for Guard {
+    type Service = GuardService<S>;
+
+    fn layer(&self, inner: S) -> GuardService<S> {
+        GuardService { inner, guard: self.clone() }
+    }
+}
+
+/// The service of a [`Guard`] used as a layer: it passes on only the requests the guard accepts,
+/// with their [`Authenticated`] in the request extensions.
+#[derive(Debug, Clone)]
+pub struct GuardService<S> {
+    inner: S,
+    guard: Guard,
+}
+
+impl<S> Service<Request> for GuardService<S>
+where
+    S: Service<Request, Response = Response> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Response, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        // The service polled ready is the one that is called (tower's `Service` contract); a
+        // fresh clone stays behind for the next request.
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let guard = self.guard.clone();
+        Box::pin(async move {
+            let (mut parts, body) = request.into_parts();
+            match guard.check(&parts).await {
+                Ok(principal) => {
+                    parts.extensions.insert(principal);
+                    inner.call(Request::from_parts(parts, body)).await
+                }
+                Err(response) => Ok(response),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metadata_path_inserts_the_well_known_segment_before_the_resource_path() {
+        // RFC 9728 §3.1.
+        let path = |resource: &str| metadata_path(&url::Url::parse(resource).expect("URL"));
+        assert_eq!(path("https://mcp.example.com"), "/.well-known/oauth-protected-resource");
+        assert_eq!(path("https://mcp.example.com/"), "/.well-known/oauth-protected-resource");
+        assert_eq!(path("https://mcp.example.com/mcp"), "/.well-known/oauth-protected-resource/mcp");
+        assert_eq!(path("https://h.example/a/b/"), "/.well-known/oauth-protected-resource/a/b");
+    }
+
+    #[test]
+    fn resource_metadata_and_scope_are_added_to_bare_and_full_challenges() {
+        let url = "https://h.example/.well-known/oauth-protected-resource";
+        let add =
+            |challenge: &'static str, scope| with_parameters(&HeaderValue::from_static(challenge), scope, Some(url));
+        assert_eq!(add("Bearer", None), format!("Bearer resource_metadata=\"{url}\"").as_str());
+        assert_eq!(
+            add("Bearer error=\"invalid_token\"", None),
+            format!("Bearer error=\"invalid_token\", resource_metadata=\"{url}\"").as_str()
+        );
+        assert_eq!(add("Bearer", Some("a b")), format!("Bearer scope=\"a b\", resource_metadata=\"{url}\"").as_str());
+        // `insufficient_scope` names its scopes already: not twice.
+        assert_eq!(
+            add("Bearer error=\"insufficient_scope\", scope=\"a\"", Some("a")),
+            format!("Bearer error=\"insufficient_scope\", scope=\"a\", resource_metadata=\"{url}\"").as_str()
+        );
+    }
+
+    #[test]
+    fn insufficient_scope_names_the_scopes_in_either_scheme() {
+        let error = insufficient_scope(Scheme::Bearer, "a b");
+        assert_eq!(error.status(), StatusCode::FORBIDDEN);
+        assert_eq!(error.code(), ErrorCode::InsufficientScope);
+        let response = insufficient_scope(Scheme::Dpop, "a b").into_response();
+        let challenge = response.headers()[header::WWW_AUTHENTICATE].to_str().expect("ASCII");
+        assert!(challenge.starts_with("DPoP error=\"insufficient_scope\""), "{challenge}");
+        assert!(challenge.contains("scope=\"a b\""), "{challenge}");
+    }
+}
