@@ -11,9 +11,9 @@
 //! or reachable only inside their module are exercised through their public API or the router.
 
 use crate::error::OAuthError;
+use crate::keys::KeySet;
 use crate::protocol::form::{self, Form};
 use crate::protocol::jwt;
-use crate::keys::KeySet;
 
 /// A form body's parameters, in order, as [`parse_form`] and [`parse_form_keeping_repeats`]
 /// return them: decoded names and values, parameters without a value left out (RFC 6749 §3.2).

@@ -1,0 +1,536 @@
+//! Building a provider: [`Attesto::builder`] → [`Builder`] → [`Attesto`]. The top of the crate:
+//! it assembles everything below, and nothing inside the crate imports it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::dpop::nonce::NonceKey;
+use crate::error::ConfigError;
+#[cfg(feature = "fetch")]
+use crate::fetch::client_metadata::{self, ClientMetadataDocuments};
+use crate::host::provider::Provider;
+use crate::keys::{Key, KeySet};
+use crate::model::client::SecretHash;
+use crate::model::issuer::Issuer;
+use crate::model::resource::{Resource, declared_resource_url, normalize_resource};
+use crate::protocol::discovery::{self, AuthorizationServerMetadata, MetadataSource};
+use crate::protocol::dpop_proof;
+use crate::protocol::resource_metadata::{self, ProtectedResourceMetadata};
+use crate::protocol::sealed::SealingKey;
+use crate::settings::{AllowedOrigins, DpopSettings, Settings, parse_origin};
+use crate::state::{Attesto, Documents, Parts};
+use crate::store::revoked::{self, RevokedTokens};
+use crate::store::{DynStore, MemoryStore, Store};
+
+/// Configures a provider. Get one from [`Attesto::builder`].
+#[must_use]
+pub struct Builder<P> {
+    provider: P,
+    issuer: Option<Issuer>,
+    signing_key: Option<Key>,
+    verification_keys: Vec<Key>,
+    access_token_ttl: Duration,
+    refresh_token_ttl: Duration,
+    resources: Vec<Resource>,
+    default_audience: Option<String>,
+    scopes_supported: Vec<String>,
+    service_documentation: Option<String>,
+    store: Option<Arc<dyn DynStore>>,
+    cors_origins: AllowedOrigins,
+    require_pushed_authorization_requests: bool,
+    require_dpop_nonce: bool,
+    dpop_nonce_secret: Option<[u8; 32]>,
+    browser_state_secret: Option<[u8; 32]>,
+    dpop_proof_max_age: Duration,
+    dpop_proof_max_skew: Duration,
+    revocation_refresh_interval: Duration,
+    protected_resources: Vec<ProtectedResource>,
+    #[cfg(feature = "fetch")]
+    client_metadata_documents: Option<ClientMetadataDocuments>,
+}
+
+/// A resource declared with [`Builder::protected_resource`]: its RFC 9728 document is served.
+#[derive(Debug, Clone)]
+struct ProtectedResource {
+    resource: String,
+    url: url::Url,
+    scopes_supported: Vec<String>,
+}
+
+/// The default DPoP nonce secret: random, drawn once per process, so that providers rebuilt in one
+/// process (a configuration reload, say) keep accepting the nonces they handed out.
+fn process_nonce_secret() -> &'static [u8; 32] {
+    static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    SECRET.get_or_init(rand::random)
+}
+
+/// The default secret of the state sealed into browsers' hands (see
+/// [`Builder::browser_state_secret`]): random, drawn once per process, like the DPoP nonce secret.
+fn process_browser_state_secret() -> &'static [u8; 32] {
+    static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    SECRET.get_or_init(rand::random)
+}
+
+/// The longest `iat` window a DPoP proof may be given, either way: RFC 9449 §11.1 speaks of
+/// seconds or minutes, and every proof seen is remembered for the window's length.
+const MAX_DPOP_WINDOW: Duration = Duration::from_secs(10 * 60);
+
+impl<P: Provider> Builder<P> {
+    /// Sets the issuer identifier (RFC 8414 §2), e.g. `https://auth.example.com`.
+    pub fn issuer(mut self, issuer: &str) -> Result<Self, ConfigError> {
+        self.issuer = Some(Issuer::parse(issuer)?);
+        Ok(self)
+    }
+
+    /// Sets the key that signs tokens.
+    pub fn signing_key(mut self, key: Key) -> Self {
+        self.signing_key = Some(key);
+        self
+    }
+
+    /// Adds a key that still verifies (a retired signing key during rotation); it is published
+    /// in the JWKS.
+    pub fn verification_key(mut self, key: Key) -> Self {
+        self.verification_keys.push(key);
+        self
+    }
+
+    /// Sets the access-token lifetime (default 15 minutes; at most 24 hours).
+    pub fn access_token_ttl(mut self, ttl: Duration) -> Self {
+        self.access_token_ttl = ttl;
+        self
+    }
+
+    /// Sets the lifetime of a refresh-token family (default 30 days, at most 365 days). Each
+    /// refresh rotates the token but does not extend the family: after this the user signs in again.
+    pub fn refresh_token_ttl(mut self, ttl: Duration) -> Self {
+        self.refresh_token_ttl = ttl;
+        self
+    }
+
+    /// Sets where attesto keeps its state (pending requests, codes, refresh families, revoked
+    /// tokens, DPoP proofs seen). The default is a [`MemoryStore`]: fine for one instance, lost on
+    /// restart. `SqliteStore` (feature `sqlite`) keeps it in a file; `PostgresStore` (feature
+    /// `postgres`) shares it between instances.
+    pub fn store(mut self, store: impl Store) -> Self {
+        self.store = Some(Arc::new(store));
+        self
+    }
+
+    /// Adds a resource indicator (RFC 8707) clients may ask tokens for, e.g. the URL of an MCP
+    /// server. A request for a resource not added here is refused with `invalid_target`.
+    pub fn resource(mut self, resource: &str) -> Result<Self, ConfigError> {
+        let normalized = normalize_resource(resource)
+            .map_err(|reason| ConfigError::Resource { resource: resource.to_owned(), reason })?;
+        if !self.resources.iter().any(|r| r.normalized == normalized) {
+            self.resources.push(Resource { audience: resource.to_owned(), normalized });
+        }
+        Ok(self)
+    }
+
+    /// Declares a protected resource served next to the provider, e.g. an MCP server at
+    /// `https://mcp.example.com/mcp`: it becomes a resource clients may ask tokens for (as
+    /// [`resource`](Self::resource)), and the router serves its RFC 9728 protected-resource
+    /// metadata at `/.well-known/oauth-protected-resource` followed by the resource's path
+    /// (RFC 9728 §3.1), and at the bare well-known path too for the first resource declared.
+    /// Protect its routes with [`Attesto::guard`] for the same URL.
+    pub fn protected_resource<I: IntoIterator<Item = S>, S: Into<String>>(
+        self,
+        resource: &str,
+        scopes_supported: I,
+    ) -> Result<Self, ConfigError> {
+        let invalid = |reason| ConfigError::Resource { resource: resource.to_owned(), reason };
+        let url = url::Url::parse(resource).map_err(|_| invalid("not an absolute URI"))?;
+        // RFC 9728 §2: the resource identifier has no query or fragment.
+        if url.host_str().is_none() || url.query().is_some() || resource.contains(['?', '#']) {
+            return Err(invalid("must be an absolute URL with a host, without query or fragment"));
+        }
+        let mut builder = self.resource(resource)?;
+        builder.protected_resources.push(ProtectedResource {
+            resource: resource.to_owned(),
+            url,
+            scopes_supported: scopes_supported.into_iter().map(Into::into).collect(),
+        });
+        Ok(builder)
+    }
+
+    /// Sets the audience of tokens requested without `resource` (default: the issuer).
+    pub fn default_audience(mut self, audience: impl Into<String>) -> Self {
+        self.default_audience = Some(audience.into());
+        self
+    }
+
+    /// Sets `scopes_supported` for the discovery documents (RFC 8414 §2, recommended). It is
+    /// advertised only; what a client gets is the [`ScopePolicy`](crate::ScopePolicy)'s decision.
+    pub fn scopes_supported<I: IntoIterator<Item = S>, S: Into<String>>(mut self, scopes: I) -> Self {
+        self.scopes_supported = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Requires pushed authorization requests (RFC 9126): the authorization endpoint then accepts
+    /// only a `request_uri` obtained from the PAR endpoint, and refuses a request sent by value
+    /// with `invalid_request` (RFC 9126 §4); discovery says `require_pushed_authorization_requests:
+    /// true` (RFC 9126 §5). Off by default.
+    ///
+    /// With it, every authorization request was sent by an authenticated client over a direct
+    /// connection, so the browser cannot alter it. [`build`](Self::build) fails with
+    /// [`ConfigError::ParRequiredWithoutPar`] if the provider is declared with `par = false`.
+    pub fn require_pushed_authorization_requests(mut self, required: bool) -> Self {
+        self.require_pushed_authorization_requests = required;
+        self
+    }
+
+    /// Requires server nonces in DPoP proofs (RFC 9449 §8, §9). Off by default.
+    ///
+    /// With it, a DPoP proof without a nonce, or with one that is stale or was not issued here, is
+    /// refused with `use_dpop_nonce` and a fresh nonce in the `DPoP-Nonce` header: `400` at the
+    /// token and PAR endpoints, `401` with a `WWW-Authenticate: DPoP error="use_dpop_nonce"`
+    /// challenge at userinfo. The client retries with a new proof that carries the nonce. Every
+    /// response to a request with a DPoP proof carries a fresh `DPoP-Nonce` for the next one.
+    ///
+    /// A nonce proves that a proof was made recently by the server's clock rather than the
+    /// client's, so that a proof pre-generated by an attacker who briefly held the key is useless
+    /// later. Nonces are stateless: a nonce is the current five-minute window and an HMAC of it
+    /// under [`dpop_nonce_secret`](Self::dpop_nonce_secret), and one from the current or the
+    /// previous window is accepted, so it stays valid between five and ten minutes and any
+    /// instance that shares the secret verifies it without shared storage.
+    pub fn require_dpop_nonce(mut self, required: bool) -> Self {
+        self.require_dpop_nonce = required;
+        self
+    }
+
+    /// Sets the secret that DPoP nonces are made and verified with (an HMAC-SHA256 key, see
+    /// [`require_dpop_nonce`](Self::require_dpop_nonce)). The default is a random secret drawn
+    /// once per process (shared by every provider the process builds), so nonces stop being
+    /// accepted when the process restarts: the client gets a `use_dpop_nonce` and retries once.
+    ///
+    /// **Instances behind one load balancer must share it**: a nonce issued by one instance is
+    /// otherwise refused by the others, and a client whose requests alternate between instances
+    /// never gets through. Keep it secret: whoever knows it can make the nonces of future windows
+    /// and so pre-generate proofs.
+    pub fn dpop_nonce_secret(mut self, secret: [u8; 32]) -> Self {
+        self.dpop_nonce_secret = Some(secret);
+        self
+    }
+
+    /// Sets the secret of the state attesto seals into a browser's hands instead of storing it:
+    /// the login resume handle, which carries an authorization request through the host's login
+    /// page (encrypted and authenticated with AES-256-GCM-SIV under a key derived from this
+    /// secret), so that an authorization request costs no storage until the user has signed in.
+    /// The default is a random secret drawn once per process: a user who signs in across a
+    /// restart starts the authorization again from the application.
+    ///
+    /// **Instances behind one load balancer must share it**: a handle sealed by one instance does
+    /// not open on another. Keep it secret: whoever knows it can read the pending requests'
+    /// parameters (`state`, `nonce`, `login_hint`) and forge handles, though a forged handle still
+    /// needs the browser's cookie and the host's sign-in.
+    pub fn browser_state_secret(mut self, secret: [u8; 32]) -> Self {
+        self.browser_state_secret = Some(secret);
+        self
+    }
+
+    /// Sets how old a DPoP proof's `iat` may be (default [`dpop_proof::DEFAULT_MAX_AGE`], 60 s; from 1
+    /// second to 10 minutes). Every proof accepted is remembered for about this long to refuse
+    /// its replay (RFC 9449 §11.1).
+    pub fn dpop_proof_max_age(mut self, max_age: Duration) -> Self {
+        self.dpop_proof_max_age = max_age;
+        self
+    }
+
+    /// Sets how far in the future a DPoP proof's `iat` may be, the tolerated clock skew of clients
+    /// (default [`dpop_proof::DEFAULT_MAX_SKEW`], 60 s; at most 10 minutes).
+    pub fn dpop_proof_max_skew(mut self, max_skew: Duration) -> Self {
+        self.dpop_proof_max_skew = max_skew;
+        self
+    }
+
+    /// Sets how often this instance reads the access tokens revoked by others from the store
+    /// (default 5 seconds; from zero to one hour): the bound on how long a token revoked at one
+    /// instance may still be accepted by another.
+    ///
+    /// Revoked access tokens (RFC 7009) are checked in process, so that userinfo and introspection
+    /// cost no store round trip per request. Each instance keeps the revoked `jti`s (and revoked
+    /// grants, whose every access token is refused) it knows and
+    /// reads the store's list ([`Store::revoked_access_tokens`]) again once its copy is older
+    /// than this interval: lazily, on the first check after the interval, one read at a time
+    /// (checks that arrive meanwhile wait for that read). So:
+    ///
+    /// - a token revoked at this instance is refused here at once;
+    /// - a token revoked at another instance sharing the store (`PostgresStore`) is refused here
+    ///   at most this long after the revocation was stored;
+    /// - after a restart on a persistent store (`SqliteStore`, `PostgresStore`), the first check
+    ///   reads the list, so tokens revoked before the restart stay refused;
+    /// - when the store cannot be read and the copy is older than this, the check answers `503
+    ///   temporarily_unavailable` rather than accept a token that may have been revoked.
+    ///
+    /// Zero reads the list for every check (checks arriving together still share one read).
+    pub fn revocation_refresh_interval(mut self, interval: Duration) -> Self {
+        self.revocation_refresh_interval = interval;
+        self
+    }
+
+    /// Accepts `https` URLs as client ids: OAuth Client ID Metadata Documents, the way MCP
+    /// clients (MCP 2025-11-25) identify themselves without registering (feature `fetch`; off by
+    /// default). A client id that the host's [`ClientStore`](crate::ClientStore) and the
+    /// registered clients do not know, and that is an `https` URL, is fetched and checked (its
+    /// `client_id` must be that URL; public clients only, with the redirect URIs it lists), cached
+    /// for its `Cache-Control: max-age` within bounds, and served as a public [`Client`]; discovery
+    /// says `client_id_metadata_document_supported: true`. See [`ClientMetadataDocuments`] for the
+    /// rules and the limits of the fetch.
+    ///
+    /// ```
+    /// # fn configure<P: attesto_runtime::Provider>(builder: attesto_runtime::Builder<P>) -> attesto_runtime::Builder<P> {
+    /// let builder = builder
+    ///     .scopes_supported(["mcp:tools"])
+    ///     .client_metadata_documents(attesto_runtime::ClientMetadataDocuments::new());
+    /// # builder
+    /// # }
+    /// ```
+    #[cfg(feature = "fetch")]
+    pub fn client_metadata_documents(mut self, documents: ClientMetadataDocuments) -> Self {
+        self.client_metadata_documents = Some(documents);
+        self
+    }
+
+    /// Sets `service_documentation` for the discovery documents.
+    pub fn service_documentation(mut self, url: impl Into<String>) -> Self {
+        self.service_documentation = Some(url.into());
+        self
+    }
+
+    /// Restricts the origins whose scripts may call the API endpoints (token, userinfo,
+    /// revocation, introspection, registration and client configuration) cross-origin. Each
+    /// entry is an origin, `scheme://host[:port]` without a path, else [`ConfigError::CorsOrigin`];
+    /// an empty list turns CORS off for these endpoints.
+    ///
+    /// ```
+    /// # fn configure<P: attesto_runtime::Provider>(
+    /// #     builder: attesto_runtime::Builder<P>,
+    /// # ) -> Result<attesto_runtime::Builder<P>, attesto_runtime::ConfigError> {
+    /// let builder = builder.cors_allowed_origins(["https://app.example", "http://localhost:5173"])?;
+    /// # Ok(builder)
+    /// # }
+    /// ```
+    ///
+    /// A listed origin is echoed in `Access-Control-Allow-Origin`, with `Vary: Origin`; other
+    /// origins get no CORS allowance. The discovery documents and the JWKS are public and always
+    /// answer `Access-Control-Allow-Origin: *`; the authorization endpoint never answers CORS
+    /// (browsers navigate to it).
+    ///
+    /// By default any origin may call them, with `Access-Control-Allow-Origin: *` and never
+    /// `Access-Control-Allow-Credentials`. That is safe because these endpoints authenticate only
+    /// through credentials the caller puts in the request itself (an `Authorization` header, a
+    /// form field, a DPoP proof), never through cookies. A script can read a `*` answer only to
+    /// a request sent without the browser's cookies or HTTP authentication entries (Fetch, "CORS
+    /// protocol and credentials"), so a script on another origin learns nothing that its own
+    /// server could not fetch directly. Set a list when something else acts as a credential, for
+    /// instance when the server is reachable only from a private network a visitor's browser is on.
+    pub fn cors_allowed_origins<I, S>(mut self, origins: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut list = Vec::new();
+        for origin in origins {
+            let origin = origin.as_ref();
+            let parsed =
+                parse_origin(origin).map_err(|reason| ConfigError::CorsOrigin { origin: origin.to_owned(), reason })?;
+            if !list.contains(&parsed) {
+                list.push(parsed);
+            }
+        }
+        self.cors_origins = AllowedOrigins::List(list);
+        Ok(self)
+    }
+
+    /// Checks the settings, prepares the documents, and builds the provider.
+    pub fn build(mut self) -> Result<Attesto<P>, ConfigError> {
+        let issuer = self.issuer.take().ok_or(ConfigError::MissingIssuer)?;
+        // The declaration's resource (`resource = "/mcp"`) is on the issuer's origin. It is
+        // declared first, so that it also has the bare well-known path, whatever resources the
+        // builder added; its metadata lists the provider's `scopes_supported`.
+        let resource_url = P::PATHS.resource.map(|path| declared_resource_url(&issuer, path));
+        if let Some(url) = &resource_url {
+            let added = std::mem::take(&mut self.protected_resources);
+            let scopes = self.scopes_supported.clone();
+            self = self.protected_resource(url, scopes)?;
+            self.protected_resources.extend(added);
+        }
+        let signing_key = self.signing_key.ok_or(ConfigError::MissingSigningKey)?;
+        let mut keys = KeySet::new(signing_key)?;
+        for key in self.verification_keys {
+            keys = keys.with_verification_key(key);
+        }
+        if self.access_token_ttl < Duration::from_secs(1) || self.access_token_ttl > Duration::from_secs(86_400) {
+            return Err(ConfigError::Lifetime {
+                what: "access_token_ttl",
+                reason: "must be between 1 second and 24 hours",
+            });
+        }
+        if self.refresh_token_ttl < Duration::from_secs(60)
+            || self.refresh_token_ttl > Duration::from_secs(365 * 86_400)
+        {
+            return Err(ConfigError::Lifetime {
+                what: "refresh_token_ttl",
+                reason: "must be between 1 minute and 365 days",
+            });
+        }
+        if self.require_pushed_authorization_requests && P::PATHS.par.is_none() {
+            return Err(ConfigError::ParRequiredWithoutPar);
+        }
+        if self.dpop_proof_max_age < Duration::from_secs(1) || self.dpop_proof_max_age > MAX_DPOP_WINDOW {
+            return Err(ConfigError::Lifetime {
+                what: "dpop_proof_max_age",
+                reason: "must be between 1 second and 10 minutes",
+            });
+        }
+        if self.dpop_proof_max_skew > MAX_DPOP_WINDOW {
+            return Err(ConfigError::Lifetime { what: "dpop_proof_max_skew", reason: "must be at most 10 minutes" });
+        }
+        if self.revocation_refresh_interval > revoked::MAX_REFRESH_INTERVAL {
+            return Err(ConfigError::Lifetime {
+                what: "revocation_refresh_interval",
+                reason: "must be at most 1 hour",
+            });
+        }
+        #[cfg(feature = "fetch")]
+        let client_metadata = match self.client_metadata_documents {
+            Some(documents) => {
+                documents.check().map_err(|reason| ConfigError::ClientMetadataDocuments { reason })?;
+                if documents.allow_loopback_for_development {
+                    tracing::warn!(
+                        "client ID metadata documents may be fetched from loopback and private addresses, and over http from a loopback host: for development only, never in production"
+                    );
+                }
+                let supported =
+                    self.scopes_supported.iter().filter_map(|s| crate::model::scope::Scope::parse(s).ok()).collect();
+                let resolver = client_metadata::Resolver::new(documents, supported).map_err(|_| {
+                    ConfigError::ClientMetadataDocuments { reason: "the HTTPS client could not be built" }
+                })?;
+                Some(resolver)
+            }
+            None => None,
+        };
+        #[cfg(feature = "fetch")]
+        let client_id_metadata_document_supported = client_metadata.is_some();
+        #[cfg(not(feature = "fetch"))]
+        let client_id_metadata_document_supported = false;
+        let default_audience = vec![self.default_audience.unwrap_or_else(|| issuer.as_str().to_owned())];
+        let settings = Settings {
+            issuer,
+            access_token_ttl: self.access_token_ttl,
+            refresh_token_ttl: self.refresh_token_ttl,
+            resources: self.resources,
+            default_audience,
+            scopes_supported: self.scopes_supported,
+            service_documentation: self.service_documentation,
+            resource_url,
+            cors_origins: self.cors_origins,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            dpop: DpopSettings {
+                require_nonce: self.require_dpop_nonce,
+                nonce_key: NonceKey::new(self.dpop_nonce_secret.as_ref().unwrap_or_else(|| process_nonce_secret())),
+                max_age: self.dpop_proof_max_age,
+                max_skew: self.dpop_proof_max_skew,
+            },
+            client_id_metadata_document_supported,
+        };
+        let signing_algorithms: Vec<&'static str> = keys.algorithms().into_iter().map(|alg| alg.as_str()).collect();
+        let metadata = discovery::authorization_server_metadata(&MetadataSource {
+            issuer: &settings.issuer,
+            paths: &P::PATHS,
+            features: &P::FEATURES,
+            scopes_supported: &settings.scopes_supported,
+            service_documentation: settings.service_documentation.as_deref(),
+            require_pushed_authorization_requests: settings.require_pushed_authorization_requests,
+            client_id_metadata_document_supported: settings.client_id_metadata_document_supported,
+            signing_algorithms: &signing_algorithms,
+        });
+        let mut documents = prepare_documents::<P>(&metadata, &keys);
+        for resource in &self.protected_resources {
+            let document = to_json(&ProtectedResourceMetadata {
+                resource: &resource.resource,
+                authorization_servers: [settings.issuer.as_str()],
+                scopes_supported: &resource.scopes_supported,
+                // RFC 9728 §2: tokens in the `Authorization` header only (RFC 6750 §2.1).
+                bearer_methods_supported: ["header"],
+                dpop_signing_alg_values_supported: dpop_proof::SUPPORTED_ALGORITHMS,
+            });
+            let mut paths = vec![resource_metadata::metadata_path(&resource.url)];
+            // The bare well-known path, for clients that look there first; the first resource
+            // declared has it.
+            paths.push(resource_metadata::PRM_WELL_KNOWN.to_owned());
+            for path in paths {
+                if !documents.protected_resources.iter().any(|(mounted, _)| *mounted == path) {
+                    documents.protected_resources.push((path, document.clone()));
+                }
+            }
+        }
+        // A decoy for unknown client ids, so that they cost what a wrong secret costs.
+        let decoy_secret: [u8; 32] = rand::random();
+        let decoy_hash = SecretHash::from_bytes(decoy_secret);
+        let store = self.store.unwrap_or_else(|| Arc::new(MemoryStore::new()));
+        let browser_state_secret = self.browser_state_secret.as_ref().unwrap_or_else(|| process_browser_state_secret());
+        let login_key = SealingKey::derive(browser_state_secret, "attesto login resume v1");
+        Ok(Attesto::new(Parts {
+            provider: self.provider,
+            settings,
+            keys,
+            metadata,
+            documents,
+            decoy_hash,
+            store,
+            revoked: RevokedTokens::new(self.revocation_refresh_interval),
+            login_key,
+            #[cfg(feature = "fetch")]
+            client_metadata,
+        }))
+    }
+}
+
+impl<P: Provider> Attesto<P> {
+    /// Starts configuring a provider for the host value `provider`.
+    pub fn builder(provider: P) -> Builder<P> {
+        Builder {
+            provider,
+            issuer: None,
+            signing_key: None,
+            verification_keys: Vec::new(),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 86_400),
+            resources: Vec::new(),
+            default_audience: None,
+            scopes_supported: Vec::new(),
+            service_documentation: None,
+            store: None,
+            cors_origins: AllowedOrigins::Any,
+            require_pushed_authorization_requests: false,
+            require_dpop_nonce: false,
+            dpop_nonce_secret: None,
+            browser_state_secret: None,
+            dpop_proof_max_age: dpop_proof::DEFAULT_MAX_AGE,
+            dpop_proof_max_skew: dpop_proof::DEFAULT_MAX_SKEW,
+            revocation_refresh_interval: revoked::DEFAULT_REFRESH_INTERVAL,
+            protected_resources: Vec::new(),
+            #[cfg(feature = "fetch")]
+            client_metadata_documents: None,
+        }
+    }
+}
+
+/// Serialises the discovery documents and the JWKS once, to be served as bytes.
+fn prepare_documents<P: Provider>(metadata: &AuthorizationServerMetadata, keys: &KeySet) -> Documents {
+    Documents {
+        authorization_server: to_json(&metadata.oauth()),
+        openid_configuration: P::FEATURES.openid.then(|| to_json(metadata)),
+        jwks: to_json(&keys.jwks()),
+        protected_resources: Vec::new(),
+    }
+}
+
+/// Serialises a document; these have string keys only, so serialisation cannot fail.
+fn to_json<T: serde::Serialize>(value: &T) -> Bytes {
+    Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}

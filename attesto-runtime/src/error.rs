@@ -1,5 +1,6 @@
 //! The one error type of the protocol endpoints, rendered per RFC 6749 §5.2.
 
+use crate::keys::KeyError;
 use std::borrow::Cow;
 use std::fmt;
 
@@ -304,4 +305,71 @@ impl From<HostError> for OAuthError {
         tracing::error!(error = %error, "host callback failed; answering temporarily_unavailable");
         Self::unavailable()
     }
+}
+
+/// Why a provider could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The issuer is not an acceptable issuer identifier (RFC 8414 §2).
+    #[error("invalid issuer `{issuer}`: {reason}")]
+    Issuer {
+        /// The value given.
+        issuer: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A resource indicator is not an absolute URI without fragment (RFC 8707 §2).
+    #[error("invalid resource `{resource}`: {reason}")]
+    Resource {
+        /// The value given.
+        resource: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// No issuer was set.
+    #[error("no issuer: call `.issuer(\"https://…\")` on the builder")]
+    MissingIssuer,
+    /// Pushed authorization requests are required, and the provider is declared without the PAR
+    /// endpoint.
+    #[error(
+        "`require_pushed_authorization_requests(true)` needs the PAR endpoint, which the provider declaration turns off (`par = false`)"
+    )]
+    ParRequiredWithoutPar,
+    /// [`Attesto::resource_guard`] on a provider whose declaration names no resource.
+    #[error(
+        "the provider declaration names no protected resource: add `resource = \"/…\"` to it, or use `Attesto::guard(url)`"
+    )]
+    NoDeclaredResource,
+    /// No signing key was set.
+    #[error(
+        "no signing key: call `.signing_key(Key::from_pem(…)?)`, or `Key::generate_for_development()` in development"
+    )]
+    MissingSigningKey,
+    /// A key problem.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A lifetime out of range.
+    #[error("invalid {what}: {reason}")]
+    Lifetime {
+        /// Which setting.
+        what: &'static str,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An allowed CORS origin is not an origin, `scheme://host[:port]` (HTML, "Origin").
+    #[error("invalid CORS origin `{origin}`: {reason}")]
+    CorsOrigin {
+        /// The value given.
+        origin: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The client ID metadata document settings are out of range, or their HTTPS client could
+    /// not be built (feature `fetch`).
+    #[error("invalid client ID metadata document settings: {reason}")]
+    ClientMetadataDocuments {
+        /// What is wrong.
+        reason: &'static str,
+    },
 }

@@ -23,41 +23,49 @@ pub mod testing;
 
 pub use protocol::discovery;
 
-pub use model::client::{Client, ClientId, ClientStore, GrantType, SecretHash, TokenEndpointAuthMethod};
+pub use builder::Builder;
+pub use discovery::AuthorizationServerMetadata;
+pub use error::ConfigError;
+pub use error::{ErrorCode, HostError, OAuthError};
 #[cfg(feature = "fetch")]
 pub use fetch::client_metadata::ClientMetadataDocuments;
-pub use state::{Attesto, Builder, ConfigError, Issuer};
+pub use host::clients::ClientStore;
 pub use host::consent::{ConsentDecision, ConsentPolicy, ConsentRequest};
-pub use discovery::AuthorizationServerMetadata;
-pub use error::{ErrorCode, HostError, OAuthError};
 pub use host::events::{
     AuthorizationDenied, ClientMetadataDocumentRefused, ClientRegistered, CodeIssued, CodeReuseDetected,
     DpopProofReplayed, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued, TokenRevoked,
 };
-pub use resource_server::guard::{Authenticated, Guard, GuardService, TokenKind};
+pub use host::principals::{LoginOutcome, LoginRequest, PrincipalStore};
+pub use host::provider::Provider;
+pub use host::registrations::{ClientRegistration, GrantRequest, RegistrationStore};
+pub use host::scopes::{ScopeDecision, ScopePolicy};
 pub use keys::{Algorithm, Key, KeyError, KeySet};
-pub use model::principal::{AuthenticatedPrincipal, LoginOutcome, LoginRequest, Principal, PrincipalStore};
-pub use host::provider::{Features, Paths, Provider};
-pub use host::registrations::{ClientRegistration, GrantRequest, MemoryRegistrations, RegistrationStore};
+pub use model::client::{Client, ClientId, GrantType, SecretHash, TokenEndpointAuthMethod};
+pub use model::declaration::{Features, Paths};
+pub use model::issuer::Issuer;
+pub use model::principal::{AuthenticatedPrincipal, Principal};
+pub use model::scope::{InvalidScope, Scope, Scopes};
+pub use resource_server::guard::{Authenticated, Guard, GuardService, TokenKind};
 #[cfg(feature = "fetch")]
 pub use resource_server::remote::{
     DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL, RemoteGuard, RemoteGuardError,
 };
-pub use model::scope::{InvalidScope, Scope, ScopeDecision, ScopePolicy, Scopes};
+pub use state::Attesto;
+pub use store::registrations::MemoryRegistrations;
 pub use store::{
     AuthorizationCode, AuthorizationRequest, CodeIssue, CodeRedemption, MemoryStore, PendingAuthorization,
     PendingStage, RefreshFamily, RefreshLookup, ResponseMode, Rotation, Store, TokenHash,
 };
 
-#[cfg(feature = "postgres")]
-pub use store::sql::postgres::{PostgresRegistrations, PostgresStore};
-#[cfg(feature = "sqlite")]
-pub use store::sql::sqlite::{SqliteRegistrations, SqliteStore};
 /// The sqlx the SQL stores are built with (features `sqlite`, `postgres`), so that a host names
 /// the very pool and option types that `SqliteStore::from_pool` and `PostgresStore::from_pool`
 /// take.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub use sqlx;
+#[cfg(feature = "postgres")]
+pub use store::sql::postgres::{PostgresRegistrations, PostgresStore};
+#[cfg(feature = "sqlite")]
+pub use store::sql::sqlite::{SqliteRegistrations, SqliteStore};
 
 #[doc(hidden)]
 pub use host::provider::__private;

@@ -9,108 +9,25 @@
 //! server's guard running without the provider (`RemoteGuard`, feature `fetch`) checks proofs
 //! with the very same code.
 //!
-//! Server nonces are stateless, so that instances sharing a secret verify each other's nonces
-//! without shared storage: a nonce is `base64url(window || HMAC-SHA256(secret, label || window)[..16])`,
-//! where `window` is the current five-minute period (Unix time / 300, 8 bytes big-endian). A nonce
-//! of the current or the previous window is accepted, so one lives between five and ten minutes.
+//! The nonces themselves are made and checked in `nonce.rs`.
 
 use std::time::{Duration, SystemTime};
 
-use aws_lc_rs::hmac;
 use axum::response::Response;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
-use subtle::ConstantTimeEq;
 
-use crate::state::Attesto;
-use crate::protocol::dpop_proof::{self, ProofError, ProofRequirements, VerifiedProof};
 use crate::error::{DPOP_NONCE, ErrorCode, HostError, OAuthError};
 use crate::host::events::{DpopProofReplayed, EventSink as _};
 use crate::host::provider::Provider;
+use crate::protocol::dpop_proof::{self, ProofError, ProofRequirements, VerifiedProof};
+use crate::settings::DpopSettings;
+use crate::state::Attesto;
 use crate::store::{DynStore, TokenHash};
 
 /// The `DPoP` request header, which carries the proof (RFC 9449 §4.1).
 pub(crate) const DPOP: HeaderName = HeaderName::from_static("dpop");
-
-/// How long one nonce window lasts, in seconds. A nonce is accepted in its own window and the
-/// next, so a client refreshes it at most every five minutes and a stolen-key attacker cannot
-/// pre-generate proofs for more than ten.
-const NONCE_PERIOD: u64 = 300;
-
-/// The bytes of the HMAC kept in a nonce: 128 bits make a forgery as likely as guessing a key.
-const NONCE_TAG_LEN: usize = 16;
-
-/// The length of a nonce: the 8-byte window and the tag, base64url (32 characters).
-const NONCE_LEN: usize = (8 + NONCE_TAG_LEN) * 4 / 3;
-
-/// Domain separation: the HMAC of a nonce is of this label and the window, so that the secret
-/// never signs anything a nonce could be confused with.
-const NONCE_LABEL: &[u8] = b"attesto DPoP nonce v1\0";
-
-/// The DPoP settings of a provider, from the [`Builder`](crate::Builder).
-#[derive(Debug, Clone)]
-pub(crate) struct DpopSettings {
-    /// Whether proofs must carry a server nonce (RFC 9449 §8, §9).
-    pub(crate) require_nonce: bool,
-    /// The key that makes and verifies nonces.
-    pub(crate) nonce_key: NonceKey,
-    /// How old a proof's `iat` may be.
-    pub(crate) max_age: Duration,
-    /// How far in the future a proof's `iat` may be.
-    pub(crate) max_skew: Duration,
-}
-
-/// The HMAC-SHA256 key of the server nonces.
-#[derive(Debug, Clone)]
-pub(crate) struct NonceKey(hmac::Key);
-
-impl NonceKey {
-    pub(crate) fn new(secret: &[u8; 32]) -> Self {
-        Self(hmac::Key::new(hmac::HMAC_SHA256, secret))
-    }
-
-    /// The tag of a window.
-    fn tag(&self, window: u64) -> [u8; NONCE_TAG_LEN] {
-        let mut message = [0u8; NONCE_LABEL.len() + 8];
-        message[..NONCE_LABEL.len()].copy_from_slice(NONCE_LABEL);
-        message[NONCE_LABEL.len()..].copy_from_slice(&window.to_be_bytes());
-        let full = hmac::sign(&self.0, &message);
-        let mut tag = [0u8; NONCE_TAG_LEN];
-        tag.copy_from_slice(&full.as_ref()[..NONCE_TAG_LEN]);
-        tag
-    }
-
-    /// The nonce of the window that `now` (Unix seconds) falls in.
-    pub(crate) fn issue(&self, now: u64) -> String {
-        let window = now / NONCE_PERIOD;
-        let mut bytes = [0u8; 8 + NONCE_TAG_LEN];
-        bytes[..8].copy_from_slice(&window.to_be_bytes());
-        bytes[8..].copy_from_slice(&self.tag(window));
-        URL_SAFE_NO_PAD.encode(bytes)
-    }
-
-    /// Whether `nonce` was made with this key for the current window or the previous one.
-    pub(crate) fn verify(&self, nonce: &str, now: u64) -> bool {
-        if nonce.len() != NONCE_LEN {
-            return false;
-        }
-        let Ok(bytes) = URL_SAFE_NO_PAD.decode(nonce) else {
-            return false;
-        };
-        let Some((window, tag)) = bytes.split_first_chunk::<8>() else {
-            return false;
-        };
-        let window = u64::from_be_bytes(*window);
-        let current = now / NONCE_PERIOD;
-        // RFC 9449 §8: the server decides how long a nonce is good for; the previous window too,
-        // so that a nonce issued just before a boundary still works for the retry.
-        if window != current && window.checked_add(1) != Some(current) {
-            return false;
-        }
-        bool::from(tag.ct_eq(&self.tag(window)))
-    }
-}
 
 /// The key of a proof in the replay store (see [`Store::insert_dpop_jti`](crate::Store::insert_dpop_jti)):
 /// the SHA-256 of the key thumbprint, `.` and the `jti`. A `jti` need only be unique per key
@@ -244,8 +161,8 @@ impl<P: Provider> Attesto<P> {
         method: &str,
         endpoint_path: &str,
     ) -> Result<Option<VerifiedProof>, DpopFailure> {
-        let uri = self.0.settings.issuer.url_of(endpoint_path);
-        verify_header(&self.0.settings.dpop, headers, method, &uri, None)
+        let uri = self.settings().issuer.url_of(endpoint_path);
+        verify_header(&self.settings().dpop, headers, method, &uri, None)
     }
 
     /// Records the `jti` of a proof [`verify_dpop`](Self::verify_dpop) accepted, so that it is
@@ -257,10 +174,10 @@ impl<P: Provider> Attesto<P> {
         endpoint_path: &str,
     ) -> Result<(), DpopFailure> {
         let Some(proof) = proof else { return Ok(()) };
-        let result = record(&self.0.settings.dpop, &*self.0.store, proof).await;
+        let result = record(&self.settings().dpop, self.store(), proof).await;
         if let Err(DpopFailure::Replayed { jkt, jti }) = &result {
-            let uri = self.0.settings.issuer.url_of(endpoint_path);
-            self.0.provider.event_sink().dpop_proof_replayed(&DpopProofReplayed { jkt, jti, method, uri: &uri });
+            let uri = self.settings().issuer.url_of(endpoint_path);
+            self.provider().event_sink().dpop_proof_replayed(&DpopProofReplayed { jkt, jti, method, uri: &uri });
         }
         result
     }
@@ -276,9 +193,9 @@ impl<P: Provider> Attesto<P> {
         uri: &str,
         access_token: Option<&str>,
     ) -> Result<Option<VerifiedProof>, DpopFailure> {
-        let result = check_proof(&self.0.settings.dpop, &*self.0.store, headers, method, uri, access_token).await;
+        let result = check_proof(&self.settings().dpop, self.store(), headers, method, uri, access_token).await;
         if let Err(DpopFailure::Replayed { jkt, jti }) = &result {
-            self.0.provider.event_sink().dpop_proof_replayed(&DpopProofReplayed { jkt, jti, method, uri });
+            self.provider().event_sink().dpop_proof_replayed(&DpopProofReplayed { jkt, jti, method, uri });
         }
         result
     }
@@ -286,7 +203,7 @@ impl<P: Provider> Attesto<P> {
     /// Adds a fresh `DPoP-Nonce` to the response of a request that carried a DPoP proof, when
     /// the provider requires nonces (see [`add_fresh_nonce`]).
     pub(crate) fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response) {
-        add_fresh_nonce(&self.0.settings.dpop, request, response);
+        add_fresh_nonce(&self.settings().dpop, request, response);
     }
 }
 
@@ -375,7 +292,9 @@ pub(crate) fn add_fresh_nonce(settings: &DpopSettings, request: &HeaderMap, resp
     if !settings.require_nonce || !request.contains_key(DPOP) || response.headers().contains_key(DPOP_NONCE) {
         return;
     }
-    if let Ok(nonce) = HeaderValue::from_str(&settings.nonce_key.issue(crate::protocol::jwt::unix_seconds(SystemTime::now()))) {
+    if let Ok(nonce) =
+        HeaderValue::from_str(&settings.nonce_key.issue(crate::protocol::jwt::unix_seconds(SystemTime::now())))
+    {
         response.headers_mut().insert(DPOP_NONCE, nonce);
     }
 }
@@ -383,61 +302,6 @@ pub(crate) fn add_fresh_nonce(settings: &DpopSettings, request: &HeaderMap, resp
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const NOW: u64 = 1_700_000_000;
-
-    #[test]
-    fn a_nonce_is_accepted_in_its_window_and_the_next() {
-        let key = NonceKey::new(&[7; 32]);
-        let nonce = key.issue(NOW);
-        assert_eq!(nonce.len(), NONCE_LEN);
-        let window_start = NOW / NONCE_PERIOD * NONCE_PERIOD;
-        assert!(key.verify(&nonce, NOW));
-        assert!(key.verify(&nonce, window_start));
-        assert!(key.verify(&nonce, window_start + NONCE_PERIOD - 1));
-        assert!(key.verify(&nonce, window_start + NONCE_PERIOD), "the previous window is accepted");
-        assert!(key.verify(&nonce, window_start + 2 * NONCE_PERIOD - 1));
-        assert!(!key.verify(&nonce, window_start + 2 * NONCE_PERIOD), "two windows old is stale");
-        assert!(!key.verify(&nonce, window_start - 1), "a nonce of a future window is refused");
-    }
-
-    #[test]
-    fn a_nonce_is_bound_to_its_key_and_window() {
-        let key = NonceKey::new(&[7; 32]);
-        let other = NonceKey::new(&[8; 32]);
-        assert!(!other.verify(&key.issue(NOW), NOW), "another secret");
-        assert_eq!(key.issue(NOW), NonceKey::new(&[7; 32]).issue(NOW), "one secret, one nonce per window");
-        // A nonce whose window is moved forward keeps the old tag: refused.
-        let mut bytes = URL_SAFE_NO_PAD.decode(key.issue(NOW)).expect("base64url");
-        bytes[7] = bytes[7].wrapping_add(1);
-        assert!(!key.verify(&URL_SAFE_NO_PAD.encode(&bytes), NOW + NONCE_PERIOD));
-        // A flipped tag bit.
-        let mut bytes = URL_SAFE_NO_PAD.decode(key.issue(NOW)).expect("base64url");
-        bytes[20] ^= 1;
-        assert!(!key.verify(&URL_SAFE_NO_PAD.encode(&bytes), NOW));
-    }
-
-    #[test]
-    fn malformed_nonces_are_refused() {
-        let key = NonceKey::new(&[7; 32]);
-        let nonce = key.issue(NOW);
-        for bad in [
-            String::new(),
-            "x".repeat(NONCE_LEN),
-            format!("{nonce}A"),
-            nonce[..NONCE_LEN - 1].to_owned(),
-            format!("{}=", &nonce[..NONCE_LEN - 1]),
-            nonce.replace(['-', '_'], "+"),
-        ] {
-            if bad != nonce {
-                assert!(!key.verify(&bad, NOW), "{bad}");
-            }
-        }
-        // The largest window does not overflow.
-        let mut bytes = [0xffu8; 24];
-        bytes[8..].copy_from_slice(&key.tag(u64::MAX));
-        assert!(!key.verify(&URL_SAFE_NO_PAD.encode(bytes), NOW));
-    }
 
     #[test]
     fn replay_keys_are_per_key_and_jti() {

@@ -26,3 +26,4 @@ pub use crate::protocol::dpop_proof::{
 };
 
 pub(crate) mod check;
+pub(crate) mod nonce;

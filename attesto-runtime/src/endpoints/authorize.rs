@@ -21,19 +21,21 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use subtle::ConstantTimeEq;
 
-use crate::model::client::{Client, GrantType};
-use crate::state::{Attesto, audiences};
-use crate::host::consent::{ConsentDecision, ConsentPolicy, ConsentRequest};
 use crate::dpop;
-use crate::error::{ErrorCode, OAuthError};
-use crate::host::events::{AuthorizationDenied, CodeIssued, EventSink};
-use crate::protocol::form::{self, Form};
 use crate::endpoints::html;
 use crate::endpoints::par;
-use crate::model::principal::{AuthenticatedPrincipal, LoginOutcome, LoginRequest};
+use crate::error::{ErrorCode, OAuthError};
+use crate::host::consent::{ConsentDecision, ConsentPolicy, ConsentRequest};
+use crate::host::events::{AuthorizationDenied, CodeIssued, EventSink};
+use crate::host::principals::{LoginOutcome, LoginRequest};
 use crate::host::provider::Provider;
+use crate::host::scopes::{ScopeDecision, ScopePolicy};
+use crate::model::client::{Client, GrantType};
+use crate::model::principal::AuthenticatedPrincipal;
+use crate::model::scope::Scopes;
+use crate::protocol::form::{self, Form};
 use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri};
-use crate::model::scope::{ScopeDecision, ScopePolicy, Scopes};
+use crate::state::Attesto;
 use crate::store::{
     AuthorizationCode, AuthorizationRequest, PendingAuthorization, PendingStage, ResponseMode, TokenHash, new_secret,
 };
@@ -206,7 +208,7 @@ async fn pushed_request<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, 
     };
     // The URN as a whole is the key (see `par::push`); `dispatch` saw it.
     let handle = TokenHash::of(form.get("request_uri").unwrap_or_default());
-    let pending = match attesto.0.store.take_pending(&handle, SystemTime::now()).await {
+    let pending = match attesto.store().take_pending(&handle, SystemTime::now()).await {
         Ok(Some(pending)) => pending,
         Ok(None) => return page(headers, &invalid_request_uri()),
         Err(error) => return page(headers, &OAuthError::from(error)),
@@ -266,8 +268,7 @@ pub(crate) async fn validate<P: Provider>(
     form: &Form<'_>,
     origin: Origin,
 ) -> Result<(Client, AuthorizationRequest), Refusal> {
-    let inner = &attesto.0;
-    let provider = &inner.provider;
+    let provider = &attesto.provider();
     // 1. The client: named at the authorization endpoint, authenticated at PAR.
     let (client, pushed) = match origin {
         Origin::Pushed(client) => (client, true),
@@ -317,7 +318,7 @@ pub(crate) async fn validate<P: Provider>(
     // `invalid_request`. Checked once the client and redirect URI are verified, so the error is
     // redirected like any other refusal of the client's own request (RFC 6749 §4.1.2.1), and
     // before the rest, so that the host's scope policy is not asked about a request refused anyway.
-    if !pushed && inner.settings.require_pushed_authorization_requests {
+    if !pushed && attesto.settings().require_pushed_authorization_requests {
         return Err(fail(
             &target,
             OAuthError::invalid_request(
@@ -389,7 +390,7 @@ pub(crate) async fn validate<P: Provider>(
     if P::FEATURES.openid && requested.contains("openid") && !redirect_uri_sent {
         return Err(fail(&target, OAuthError::invalid_request("an OpenID Connect request must send `redirect_uri`")));
     }
-    let audience = match audiences(&inner.settings, form.all("resource")) {
+    let audience = match attesto.settings().audiences(form.all("resource")) {
         Ok(audience) => audience.into_owned(),
         Err(error) => return Err(fail(&target, error)),
     };
@@ -501,7 +502,7 @@ struct LoginState {
 /// The context a resume handle is sealed under: this provider's authorization endpoint, so that
 /// a handle of another provider sharing the secret does not open here.
 fn login_context<P: Provider>(attesto: &Attesto<P>) -> String {
-    attesto.0.settings.issuer.url_of(P::PATHS.authorize)
+    attesto.settings().issuer.url_of(P::PATHS.authorize)
 }
 
 /// The browser is back from the host's login page.
@@ -509,8 +510,7 @@ async fn resume<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &F
     let handle = form.get(RESUME).unwrap_or_default();
     let context = login_context(attesto);
     let state = attesto
-        .0
-        .login_key
+        .login_key()
         .open(context.as_bytes(), handle)
         .and_then(|plaintext| serde_json::from_slice::<LoginState>(&plaintext).ok());
     let Some(state) = state else {
@@ -519,7 +519,7 @@ async fn resume<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &F
     if state.expires_at <= crate::protocol::jwt::unix_seconds(SystemTime::now()) {
         return page(headers, &expired());
     }
-    let secure = attesto.0.settings.issuer.origin().starts_with("https:");
+    let secure = attesto.settings().issuer.origin().starts_with("https:");
     let browser = cookie(headers, &BrowserCookie::Login.name(secure, handle)).unwrap_or_default();
     if !bool::from(TokenHash::of(browser).as_bytes().ct_eq(state.browser.as_bytes())) {
         return page(
@@ -583,14 +583,14 @@ async fn authenticate<P: Provider>(
     request: AuthorizationRequest,
     resumed: Option<&str>,
 ) -> Response {
-    let inner = &attesto.0;
     let target = Target::of(&request);
     // The handle this browser will come back with: the request, sealed, bound to a cookie.
     let expires_at = SystemTime::now() + PENDING_TTL;
     let (browser, browser_hash) = new_secret();
-    let state = LoginState { request, expires_at: crate::protocol::jwt::unix_seconds(expires_at), browser: browser_hash };
+    let state =
+        LoginState { request, expires_at: crate::protocol::jwt::unix_seconds(expires_at), browser: browser_hash };
     let handle = match serde_json::to_vec(&state) {
-        Ok(plaintext) => inner.login_key.seal(login_context(attesto).as_bytes(), &plaintext),
+        Ok(plaintext) => attesto.login_key().seal(login_context(attesto).as_bytes(), &plaintext),
         Err(_) => {
             return page(&HeaderMap::new(), &OAuthError::new(ErrorCode::ServerError, "the request could not be kept"));
         }
@@ -612,7 +612,7 @@ async fn authenticate<P: Provider>(
     let scope = request.scopes.to_string();
     let deny =
         |subject: Option<&str>, error: OAuthError| redirect_error(attesto, client, subject, &scope, &target, &error);
-    let principal = match inner.provider.authenticate(&login).await {
+    let principal = match attesto.provider().authenticate(&login).await {
         Ok(LoginOutcome::Authenticated(principal)) => principal,
         Ok(LoginOutcome::Redirect(url)) => {
             if request.prompt_none {
@@ -639,7 +639,7 @@ async fn authenticate<P: Provider>(
     // hashes a thumbprint and a `jti`, this one a label and the handle).
     if let Some(handle) = resumed_handle {
         let once = TokenHash::of(&format!("attesto login resume\0{handle}"));
-        match inner.store.insert_dpop_jti(&once, expires_at).await {
+        match attesto.store().insert_dpop_jti(&once, expires_at).await {
             Ok(true) => {}
             Ok(false) => return page(headers, &expired()),
             Err(error) => return page(headers, &OAuthError::from(error)),
@@ -679,13 +679,12 @@ async fn consent<P: Provider>(
     request: AuthorizationRequest,
     principal: AuthenticatedPrincipal,
 ) -> Response {
-    let inner = &attesto.0;
     let target = Target::of(&request);
     let scope = request.scopes.to_string();
     let deny = |error: OAuthError| redirect_error(attesto, client, Some(&principal.subject), &scope, &target, &error);
     let consent_request =
         ConsentRequest { headers, client, scopes: &request.scopes, force_prompt: request.prompt_consent };
-    match inner.provider.consent_policy().consent(&consent_request, &principal).await {
+    match attesto.provider().consent_policy().consent(&consent_request, &principal).await {
         Ok(ConsentDecision::Granted) => issue_code(attesto, client, request, principal).await,
         Ok(ConsentDecision::Denied) => deny(OAuthError::new(ErrorCode::AccessDenied, "the request was denied")),
         Ok(ConsentDecision::Ask) if request.prompt_none => {
@@ -705,7 +704,6 @@ async fn ask_consent<P: Provider>(
     request: AuthorizationRequest,
     principal: AuthenticatedPrincipal,
 ) -> Response {
-    let inner = &attesto.0;
     let target = Target::of(&request);
     let (handle, handle_hash) = new_secret();
     let (csrf, csrf_hash) = new_secret();
@@ -717,7 +715,7 @@ async fn ask_consent<P: Provider>(
         stage: PendingStage::Consent { principal, browser: csrf_hash },
         expires_at: SystemTime::now() + PENDING_TTL,
     };
-    if let Err(error) = inner.store.put_pending(&handle_hash, &pending).await {
+    if let Err(error) = attesto.store().put_pending(&handle_hash, &pending).await {
         return redirect_error(
             attesto,
             client,
@@ -773,7 +771,7 @@ impl BrowserCookie {
 
     /// The `Set-Cookie` value that sets it to `value` for `max_age` seconds (0 clears it).
     fn header<P: Provider>(self, attesto: &Attesto<P>, handle: &str, value: &str, max_age: u64) -> String {
-        let secure = attesto.0.settings.issuer.origin().starts_with("https:");
+        let secure = attesto.settings().issuer.origin().starts_with("https:");
         let name = self.name(secure, handle);
         let same_site = match self {
             Self::Login => "Lax",
@@ -798,7 +796,6 @@ fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 
 /// `POST attesto_consent=…&attesto_csrf=…&attesto_decision=allow|deny`.
 async fn consent_decision<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &Form<'_>) -> Response {
-    let inner = &attesto.0;
     let forbidden = |description: &'static str| {
         page(headers, &OAuthError::new(ErrorCode::AccessDenied, description).with_status(StatusCode::FORBIDDEN))
     };
@@ -811,7 +808,7 @@ async fn consent_decision<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap
         return forbidden("the consent decision did not come from the consent page");
     }
     if let Some(origin) = headers.get(header::ORIGIN)
-        && origin.as_bytes() != inner.settings.issuer.origin().as_bytes()
+        && origin.as_bytes() != attesto.settings().issuer.origin().as_bytes()
     {
         return forbidden("the consent decision did not come from the consent page");
     }
@@ -821,7 +818,7 @@ async fn consent_decision<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap
     };
     // Taken before anything else is checked: a handle is good for one attempt, so a forged
     // decision also burns the pending request it aimed at.
-    let pending = match inner.store.take_pending(&TokenHash::of(handle), SystemTime::now()).await {
+    let pending = match attesto.store().take_pending(&TokenHash::of(handle), SystemTime::now()).await {
         Ok(Some(pending)) => pending,
         Ok(None) => return page(headers, &expired()),
         Err(error) => return page(headers, &OAuthError::from(error)),
@@ -829,7 +826,7 @@ async fn consent_decision<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap
     let PendingStage::Consent { principal, browser } = pending.stage else {
         return page(headers, &expired());
     };
-    let secure = inner.settings.issuer.origin().starts_with("https:");
+    let secure = attesto.settings().issuer.origin().starts_with("https:");
     let cookie_value = cookie(headers, &BrowserCookie::Consent.name(secure, handle)).unwrap_or_default();
     let bound = bool::from(cookie_value.as_bytes().ct_eq(csrf.as_bytes()))
         && bool::from(TokenHash::of(csrf).as_bytes().ct_eq(browser.as_bytes()));
@@ -859,7 +856,7 @@ async fn consent_decision<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap
                 login_hint: None,
                 resume_uri: &resume_uri,
             };
-            match inner.provider.authenticate(&login).await {
+            match attesto.provider().authenticate(&login).await {
                 Ok(LoginOutcome::Authenticated(now)) if now.subject == principal.subject => {
                     issue_code(attesto, &client, request, principal).await
                 }
@@ -885,16 +882,15 @@ async fn issue_code<P: Provider>(
     request: AuthorizationRequest,
     principal: AuthenticatedPrincipal,
 ) -> Response {
-    let inner = &attesto.0;
     let target = Target::of(&request);
     let scope = request.scopes.to_string();
     let (code, code_hash) = new_secret();
     let subject = principal.subject.clone();
     let grant = AuthorizationCode { request, principal, expires_at: SystemTime::now() + CODE_TTL };
-    if let Err(error) = inner.store.put_code(&code_hash, &grant).await {
+    if let Err(error) = attesto.store().put_code(&code_hash, &grant).await {
         return redirect_error(attesto, client, Some(&subject), &scope, &target, &OAuthError::from(error));
     }
-    inner.provider.event_sink().code_issued(&CodeIssued {
+    attesto.provider().event_sink().code_issued(&CodeIssued {
         client_id: client.client_id.as_str(),
         subject: &subject,
         scope: &scope,
@@ -911,7 +907,7 @@ fn redirect_error<P: Provider>(
     target: &Target,
     error: &OAuthError,
 ) -> Response {
-    attesto.0.provider.event_sink().authorization_denied(&AuthorizationDenied {
+    attesto.provider().event_sink().authorization_denied(&AuthorizationDenied {
         client_id: client.client_id.as_str(),
         subject,
         scope,
@@ -924,7 +920,7 @@ fn redirect_error<P: Provider>(
     // send a link with a bad parameter). The user is shown where the answer would go, and goes
     // there only by choice.
     if subject.is_none() && !client.redirects_automatically_to(&target.redirect_uri) {
-        let issuer = attesto.0.settings.issuer.as_str();
+        let issuer = attesto.settings().issuer.as_str();
         let mut all: Vec<(&str, &str)> = params.to_vec();
         if let Some(state) = &target.state {
             all.push(("state", state));
@@ -947,7 +943,7 @@ fn redirect_error<P: Provider>(
 /// An authorization response: `params`, then `state` and `iss` (RFC 9207 §2), in the query of
 /// the redirect URI (303, RFC 9700 §4.12) or POSTed by a form.
 fn respond<P: Provider>(attesto: &Attesto<P>, target: &Target, params: &[(&str, &str)]) -> Response {
-    let issuer = attesto.0.settings.issuer.as_str();
+    let issuer = attesto.settings().issuer.as_str();
     let mut all: Vec<(&str, &str)> = params.to_vec();
     if let Some(state) = &target.state {
         all.push(("state", state));
@@ -980,7 +976,7 @@ fn see_other(location: &str) -> Response {
 
 /// The URL the host's login page sends the browser back to.
 fn resume_uri<P: Provider>(attesto: &Attesto<P>, handle: &str) -> String {
-    format!("{}?{RESUME}={handle}", attesto.0.settings.issuer.url_of(P::PATHS.authorize))
+    format!("{}?{RESUME}={handle}", attesto.settings().issuer.url_of(P::PATHS.authorize))
 }
 
 /// An error shown to the user, never redirected: HTML for a browser, the RFC 6749 §5.2 JSON body

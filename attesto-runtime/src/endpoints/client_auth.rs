@@ -5,11 +5,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
-use crate::model::client::{Client, TokenEndpointAuthMethod};
-use crate::state::{Attesto, FoundClient, NoClient};
 use crate::error::{ErrorCode, OAuthError};
-use crate::protocol::form::{self, Form};
 use crate::host::provider::Provider;
+use crate::model::client::{Client, TokenEndpointAuthMethod};
+use crate::protocol::form::{self, Form};
+use crate::state::{Attesto, FoundClient, NoClient};
 
 /// The credentials a request presented.
 #[derive(Debug)]
@@ -106,7 +106,7 @@ pub(crate) async fn authenticate_confidential<P: Provider>(
     };
     let (client, known) = match attesto.find_client(&presented.client_id).await? {
         Some(found) => (found, true),
-        None => (FoundClient::decoy(presented.client_id.as_str(), &attesto.0.decoy_hash), false),
+        None => (FoundClient::decoy(presented.client_id.as_str(), attesto.decoy_hash()), false),
     };
     let verified = attesto.verify_client_secret(&client, secret).await?;
     let client = client.client;

@@ -29,9 +29,11 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use tower::{Layer, Service};
 
+use crate::endpoints::discovery;
+use crate::host::provider::Provider;
+use crate::model::declaration::Paths;
+use crate::settings::AllowedOrigins;
 use crate::state::Attesto;
-use crate::protocol::discovery;
-use crate::host::provider::{Paths, Provider};
 
 /// The request headers a browser client may send (Fetch, "HTTP responses":
 /// `Access-Control-Allow-Headers`): credentials and bearer tokens (`Authorization`), JSON bodies
@@ -50,51 +52,6 @@ const MAX_AGE: HeaderValue = HeaderValue::from_static("7200");
 
 const ANY: HeaderValue = HeaderValue::from_static("*");
 const ORIGIN: HeaderValue = HeaderValue::from_static("Origin");
-
-/// Which origins may call the API endpoints from a browser; set with
-/// [`Builder::cors_allowed_origins`](crate::Builder::cors_allowed_origins).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) enum AllowedOrigins {
-    /// Any origin: `Access-Control-Allow-Origin: *`, without credentials.
-    #[default]
-    Any,
-    /// Exactly these serialised origins (possibly none), echoed back when one matches.
-    List(Vec<HeaderValue>),
-}
-
-/// Parses an origin for the allow list into the form a browser sends in `Origin` (HTML, "ASCII
-/// serialization of an origin": lower-case scheme and host, IDNA host, default port dropped), so
-/// that matching is a byte comparison.
-pub(crate) fn parse_origin(origin: &str) -> Result<HeaderValue, &'static str> {
-    match origin {
-        "*" => return Err("`*` cannot be listed: any origin is the default, list explicit origins instead"),
-        // Sandboxed iframes, `file:` pages and redirects all send `Origin: null`: allowing it
-        // would allow all of them at once.
-        "null" => return Err("the `null` origin cannot be allowed"),
-        _ => {}
-    }
-    let url = url::Url::parse(origin).map_err(|_| "not of the form `scheme://host[:port]`")?;
-    let host = url.host_str().filter(|host| !host.is_empty()).ok_or("has no host")?;
-    if host.contains('*') {
-        return Err("wildcards are not supported: list each origin");
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("must not have user info");
-    }
-    if url.query().is_some() || url.fragment().is_some() || origin.contains(['?', '#']) {
-        return Err("must not have a query or fragment");
-    }
-    // `https://app.example/` is the same URL as `https://app.example`; any other path is not an
-    // origin.
-    if !matches!(url.path(), "" | "/") {
-        return Err("must not have a path");
-    }
-    let serialized = match url.port() {
-        Some(port) => format!("{}://{host}:{port}", url.scheme()),
-        None => format!("{}://{host}", url.scheme()),
-    };
-    HeaderValue::try_from(serialized).map_err(|_| "is not a valid header value")
-}
 
 /// The CORS policy of a request path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,14 +185,14 @@ pub(crate) fn layer<P: Provider>(attesto: &Attesto<P>) -> CorsLayer {
     paths.registration = paths.registration.filter(|_| P::FEATURES.registration);
     CorsLayer(Arc::new(Policy {
         paths,
-        userinfo: crate::endpoints::router::userinfo_path::<P>(),
+        userinfo: P::PATHS.userinfo_endpoint(&P::FEATURES),
         // The RFC 9728 documents are public too.
         well_known: well_known
             .into_iter()
             .map(|(path, _)| path)
-            .chain(attesto.0.documents.protected_resources.iter().map(|(path, _)| path.clone()))
+            .chain(attesto.documents().protected_resources.iter().map(|(path, _)| path.clone()))
             .collect(),
-        origins: attesto.0.settings.cors_origins.clone(),
+        origins: attesto.settings().cors_origins.clone(),
     }))
 }
 
@@ -386,39 +343,5 @@ mod tests {
         assert_eq!(policy.classify("/oauth/token"), Class::Api("POST"));
         assert_eq!(policy.classify("/oauth/jwks"), Class::Public);
         assert_eq!(policy.classify("/oauth/abc"), Class::Api("GET, PUT, DELETE"));
-    }
-
-    #[test]
-    fn origins_are_normalised_to_their_serialisation() {
-        let ok = |input: &str, expected: &str| {
-            assert_eq!(parse_origin(input).as_ref().map(|v| v.as_bytes()), Ok(expected.as_bytes()), "{input}");
-        };
-        ok("https://app.example", "https://app.example");
-        ok("HTTPS://App.Example/", "https://app.example");
-        ok("https://app.example:443", "https://app.example");
-        ok("https://app.example:8443", "https://app.example:8443");
-        ok("http://localhost:3000", "http://localhost:3000");
-        ok("http://[::1]:3000", "http://[::1]:3000");
-        ok("https://bücher.example", "https://xn--bcher-kva.example");
-        ok("chrome-extension://abcdefghijklmnop", "chrome-extension://abcdefghijklmnop");
-    }
-
-    #[test]
-    fn non_origins_are_refused() {
-        for input in [
-            "",
-            "*",
-            "null",
-            "app.example",
-            "https://app.example/path",
-            "https://app.example/?",
-            "https://app.example#",
-            "https://user@app.example",
-            "https://*.example",
-            "mailto:someone@example.com",
-            "file:///etc/passwd",
-        ] {
-            assert!(parse_origin(input).is_err(), "{input} must be refused");
-        }
     }
 }

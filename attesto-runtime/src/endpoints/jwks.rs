@@ -4,14 +4,14 @@ use axum::extract::State;
 use axum::response::Response;
 use http::HeaderValue;
 
-use crate::state::Attesto;
-use crate::protocol::discovery::json_bytes;
+use crate::endpoints::discovery::json_bytes;
 use crate::host::provider::Provider;
+use crate::state::Attesto;
 
 /// The JWKS is cached briefly, so that a key rotated in is picked up soon.
 const JWKS_CACHE: HeaderValue = HeaderValue::from_static("public, max-age=300");
 
 /// `GET {jwks}`: the public keys, prepared at start-up.
 pub(crate) async fn jwks<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
-    json_bytes(attesto.0.documents.jwks.clone(), JWKS_CACHE)
+    json_bytes(attesto.documents().jwks.clone(), JWKS_CACHE)
 }

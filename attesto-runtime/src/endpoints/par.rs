@@ -17,14 +17,14 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde::Serialize;
 
+use crate::dpop::check::DpopFailure;
 use crate::endpoints::authorize::{self, Origin};
 use crate::endpoints::client_auth;
-use crate::state::Attesto;
-use crate::dpop::check::DpopFailure;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::events::{AuthorizationDenied, EventSink};
-use crate::protocol::form::{self, Form};
 use crate::host::provider::Provider;
+use crate::protocol::form::{self, Form};
+use crate::state::Attesto;
 use crate::store::{PendingAuthorization, PendingStage, TokenHash, new_secret};
 
 /// The prefix of every `request_uri` the PAR endpoint issues (RFC 9126 §2.2, registered in §7.1).
@@ -113,7 +113,7 @@ async fn push<P: Provider>(
         Ok(validated) => validated,
         Err(refusal) => {
             let error = refusal.into_error();
-            attesto.0.provider.event_sink().authorization_denied(&AuthorizationDenied {
+            attesto.provider().event_sink().authorization_denied(&AuthorizationDenied {
                 client_id: client_id.as_str(),
                 subject: None,
                 scope: "",
@@ -140,6 +140,6 @@ async fn push<P: Provider>(
     let request_uri = format!("{REQUEST_URI_PREFIX}{}", new_secret().0);
     let pending =
         PendingAuthorization { request, stage: PendingStage::Pushed, expires_at: SystemTime::now() + PUSHED_TTL };
-    attesto.0.store.put_pending(&TokenHash::of(&request_uri), &pending).await?;
+    attesto.store().put_pending(&TokenHash::of(&request_uri), &pending).await?;
     Ok(Pushed { request_uri, expires_in: PUSHED_TTL.as_secs() })
 }

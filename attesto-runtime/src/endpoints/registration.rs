@@ -42,21 +42,17 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::{Map, Value};
 
-use crate::model::client::{Client, ClientId, GrantType, SecretHash, TokenEndpointAuthMethod};
-use crate::state::Attesto;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::events::{ClientRegistered, EventSink};
-use crate::protocol::form;
 use crate::host::provider::Provider;
-use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri, invalid_redirect_uri};
 use crate::host::registrations::{ClientRegistration, GrantRequest, RegistrationStore};
-use crate::model::scope::{Scope, ScopeDecision, ScopePolicy, Scopes};
+use crate::host::scopes::{ScopeDecision, ScopePolicy};
+use crate::model::client::{Client, ClientId, GrantType, SecretHash, TokenEndpointAuthMethod};
+use crate::model::scope::{Scope, Scopes};
+use crate::protocol::form;
+use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri, invalid_redirect_uri};
+use crate::state::Attesto;
 use crate::store::{new_id, new_secret};
-
-/// The registration path, when the endpoint is on.
-pub(crate) fn registration_path<P: Provider>() -> Option<&'static str> {
-    P::PATHS.registration.filter(|_| P::FEATURES.registration)
-}
 
 /// `POST {registration}` (RFC 7591 §3.1).
 pub(crate) async fn register<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
@@ -99,7 +95,7 @@ pub(crate) async fn delete<P: Provider>(
 // the endpoints
 
 async fn create<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Body) -> Result<Response, OAuthError> {
-    let provider = &attesto.0.provider;
+    let provider = attesto.provider();
     let store = registration_store(provider)?;
     // RFC 7591 §3: the host decides whether registering needs an initial access token. Asked
     // before the body is read, so that a caller without one costs no parsing.
@@ -139,7 +135,7 @@ async fn read_registration<P: Provider>(
     client_id: &str,
     headers: &HeaderMap,
 ) -> Result<Response, OAuthError> {
-    let store = registration_store(&attesto.0.provider)?;
+    let store = registration_store(attesto.provider())?;
     let (registration, access_token) = authenticate(attesto, &store, client_id, headers).await?;
     Ok(json(StatusCode::OK, &information(attesto, &registration, None, access_token)))
 }
@@ -150,7 +146,7 @@ async fn update_registration<P: Provider>(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, OAuthError> {
-    let store = registration_store(&attesto.0.provider)?;
+    let store = registration_store(attesto.provider())?;
     let (current, access_token) = authenticate(attesto, &store, client_id, headers).await?;
     let raw = read_metadata(headers, body).await?;
     // RFC 7592 §2.2: the request names the client it updates, and a secret it sends must be the
@@ -199,7 +195,7 @@ async fn delete_registration<P: Provider>(
     client_id: &str,
     headers: &HeaderMap,
 ) -> Result<Response, OAuthError> {
-    let store = registration_store(&attesto.0.provider)?;
+    let store = registration_store(attesto.provider())?;
     let (registration, _) = authenticate(attesto, &store, client_id, headers).await?;
     // RFC 7592 §2.3: the client id, secret and registration access token stop working at once.
     // Its codes and refresh tokens go with it, since the token endpoint no longer finds the
@@ -256,7 +252,7 @@ async fn authenticate<'h, P: Provider>(
 ) -> Result<(ClientRegistration, &'h str), OAuthError> {
     let token = bearer(headers);
     let registration = store.load_registration(&ClientId::new(client_id)).await?;
-    let hash = registration.as_ref().map_or(&attesto.0.decoy_hash, |r| &r.registration_access_token_hash);
+    let hash = registration.as_ref().map_or(attesto.decoy_hash(), |r| &r.registration_access_token_hash);
     let verified = token.is_some_and(|token| hash.verify(token));
     match (registration, token) {
         (Some(registration), Some(token)) if verified => Ok((registration, token)),
@@ -587,8 +583,7 @@ async fn accept<P: Provider>(
     client_id: ClientId,
     secret_hash: Option<SecretHash>,
 ) -> Result<(Client, Map<String, Value>), OAuthError> {
-    let inner = &attesto.0;
-    let supported: Scopes = inner.settings.scopes_supported.iter().filter_map(|s| Scope::parse(s).ok()).collect();
+    let supported: Scopes = attesto.settings().scopes_supported.iter().filter_map(|s| Scope::parse(s).ok()).collect();
     let mut client = match secret_hash {
         Some(hash) => Client::confidential(client_id, hash),
         None => Client::public(client_id),
@@ -599,7 +594,7 @@ async fn accept<P: Provider>(
     .with_dpop_bound_access_tokens(requested.dpop_bound_access_tokens)
     .with_scopes(supported);
     client.client_name = requested.client_name.clone();
-    client.scopes = match inner.provider.scope_policy().authorize_scope(&client, &requested.scope).await? {
+    client.scopes = match attesto.provider().scope_policy().authorize_scope(&client, &requested.scope).await? {
         ScopeDecision::Grant(scopes) => scopes,
         ScopeDecision::Refuse(reason) => return Err(invalid_metadata(format!("`scope`: {reason}"))),
     };
@@ -653,7 +648,7 @@ fn information<P: Provider>(
     }
     body.insert("registration_access_token".to_owned(), registration_access_token.into());
     // Built from the path table, as the route is: it follows `prefix` and `registration_path`.
-    let path = registration_path::<P>().unwrap_or_default();
+    let path = P::PATHS.registration_endpoint(&P::FEATURES).unwrap_or_default();
     let uri = attesto.issuer().url_of(&format!("{path}/{}", client.client_id));
     body.insert("registration_client_uri".to_owned(), uri.into());
     for (name, value) in &registration.metadata {

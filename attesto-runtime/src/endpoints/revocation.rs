@@ -12,14 +12,14 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde::Serialize;
 
-use crate::model::client::Client;
 use crate::endpoints::client_auth::{self, Presented};
-use crate::state::Attesto;
 use crate::error::OAuthError;
 use crate::host::events::{EventSink, TokenRevoked};
+use crate::host::provider::Provider;
+use crate::model::client::Client;
 use crate::protocol::form::{self, Form};
 use crate::protocol::jwt::{self, AccessTokenView, Confirmation};
-use crate::host::provider::Provider;
+use crate::state::Attesto;
 use crate::store::{RefreshFamily, RefreshLookup, TokenHash};
 
 /// A token as found for a client.
@@ -82,7 +82,7 @@ async fn find_refresh<P: Provider>(
     if token.contains('.') {
         return Ok(None);
     }
-    let family = match attesto.0.store.find_refresh(&TokenHash::of(token), SystemTime::now()).await? {
+    let family = match attesto.store().find_refresh(&TokenHash::of(token), SystemTime::now()).await? {
         RefreshLookup::Current(family) => family,
         // A rotated-out token is no longer a grant; its family is revocable through the current one.
         RefreshLookup::RotatedOut(_) | RefreshLookup::Unknown => return Ok(None),
@@ -95,9 +95,8 @@ async fn find_access<P: Provider>(
     client: &Client,
     token: &str,
 ) -> Result<Option<Found>, OAuthError> {
-    let inner = &attesto.0;
     let now = jwt::unix_seconds(SystemTime::now());
-    let Ok(view) = jwt::verify_access_token(&inner.keys, token, inner.settings.issuer.as_str(), now) else {
+    let Ok(view) = jwt::verify_access_token(&attesto.keys(), token, attesto.settings().issuer.as_str(), now) else {
         return Ok(None);
     };
     // Revoked by its `jti` or with its grant (RFC 7009 §2.1): `active: false` either way.
@@ -128,7 +127,6 @@ async fn revoke<P: Provider>(
     body: axum::body::Body,
 ) -> Result<(), OAuthError> {
     let (client, token, hint) = read(attesto, headers, body, false).await?;
-    let inner = &attesto.0;
     // Only tokens the client itself holds: an audience may introspect a token, not revoke it.
     let found = match find(attesto, &client, &token, hint.as_deref()).await? {
         Some(Found::Access(view)) if view.client_id != client.client_id.as_str() => None,
@@ -140,7 +138,7 @@ async fn revoke<P: Provider>(
             // family, and the access tokens issued under it ("SHOULD also invalidate all access
             // tokens based on the same authorization grant").
             attesto.revoke_refresh_family(&family.family_id, family.expires_at).await?;
-            inner.provider.event_sink().token_revoked(&TokenRevoked {
+            attesto.provider().event_sink().token_revoked(&TokenRevoked {
                 client_id: client.client_id.as_str(),
                 subject: &family.principal.subject,
                 token_type: "refresh_token",
@@ -149,7 +147,7 @@ async fn revoke<P: Provider>(
         Some(Found::Access(view)) => {
             let expires_at = UNIX_EPOCH + Duration::from_secs(view.exp);
             attesto.revoke_access_token(&view.jti, expires_at).await?;
-            inner.provider.event_sink().token_revoked(&TokenRevoked {
+            attesto.provider().event_sink().token_revoked(&TokenRevoked {
                 client_id: client.client_id.as_str(),
                 subject: &view.sub,
                 token_type: "access_token",
@@ -209,7 +207,7 @@ async fn introspect<P: Provider>(
     body: axum::body::Body,
 ) -> Result<Vec<u8>, OAuthError> {
     let (client, token, hint) = read(attesto, headers, body, true).await?;
-    let issuer = attesto.0.settings.issuer.as_str();
+    let issuer = attesto.settings().issuer.as_str();
     let found = find(attesto, &client, &token, hint.as_deref()).await?;
     // A token of a client that no longer exists (deleted registration) is no longer active.
     let owner = match &found {

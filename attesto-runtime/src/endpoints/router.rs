@@ -8,11 +8,11 @@ use axum::routing::{get, post};
 use http::StatusCode;
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
-use crate::state::Attesto;
-use crate::protocol::discovery::{self, Kind};
+use crate::endpoints::discovery::{self, Kind};
+use crate::endpoints::{authorize, jwks, par, registration, revocation, token, userinfo};
 use crate::error::OAuthError;
 use crate::host::provider::Provider;
-use crate::endpoints::{authorize, jwks, par, registration, revocation, token, userinfo};
+use crate::state::Attesto;
 
 /// How long a request body may take to arrive, counted from the moment its request reaches the
 /// router: [`Attesto::router`]'s deadline. Every body attesto reads is at most 64 KiB, which takes
@@ -43,7 +43,7 @@ impl<P: Provider> Attesto<P> {
             .route(P::PATHS.authorize, get(authorize::get::<P>).post(authorize::post::<P>))
             .route(P::PATHS.token, post(token::handler::<P>))
             .route(P::PATHS.jwks, get(jwks::jwks::<P>));
-        if let Some(path) = userinfo_path::<P>() {
+        if let Some(path) = P::PATHS.userinfo_endpoint(&P::FEATURES) {
             router = router.route(path, get(userinfo::handler::<P>).post(userinfo::handler::<P>));
         }
         if let Some(path) = P::PATHS.revocation {
@@ -55,7 +55,7 @@ impl<P: Provider> Attesto<P> {
         if let Some(path) = P::PATHS.par {
             router = router.route(path, post(par::handler::<P>));
         }
-        if let Some(path) = registration::registration_path::<P>() {
+        if let Some(path) = P::PATHS.registration_endpoint(&P::FEATURES) {
             // RFC 7591 §3 registration, and RFC 7592 client configuration one segment below it.
             router = router.route(path, post(registration::register::<P>)).route(
                 &format!("{path}/{{client_id}}"),
@@ -69,7 +69,7 @@ impl<P: Provider> Attesto<P> {
             };
         }
         // RFC 9728 §3: the protected resources' metadata, served as prepared at start-up.
-        for (path, document) in &self.0.documents.protected_resources {
+        for (path, document) in &self.documents().protected_resources {
             let document = document.clone();
             router = router.route(
                 path,
@@ -93,9 +93,4 @@ async fn method_not_allowed() -> Response {
     OAuthError::invalid_request("this endpoint does not take this method")
         .with_status(StatusCode::METHOD_NOT_ALLOWED)
         .into_response()
-}
-
-/// The userinfo path, when the endpoint is on: it needs OpenID Connect.
-pub(crate) fn userinfo_path<P: Provider>() -> Option<&'static str> {
-    P::PATHS.userinfo.filter(|_| P::FEATURES.openid && P::FEATURES.userinfo)
 }

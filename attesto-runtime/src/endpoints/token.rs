@@ -19,21 +19,24 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::model::client::{Client, ClientSource, GrantType};
-use crate::endpoints::client_auth::{self, Presented};
-use crate::state::{Attesto, audiences};
-use crate::protocol::dpop_proof::VerifiedProof;
 use crate::dpop::check::DpopFailure;
+use crate::endpoints::client_auth::{self, Presented};
 use crate::error::{ErrorCode, OAuthError};
-use crate::host::events::{CodeReuseDetected, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued};
+use crate::host::events::{
+    CodeReuseDetected, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued,
+};
+use crate::host::provider::Provider;
+use crate::host::registrations::RegistrationStore;
+use crate::host::scopes::{ScopeDecision, ScopePolicy};
+use crate::model::client::{Client, ClientSource, GrantType};
+use crate::model::principal::AuthenticatedPrincipal;
+use crate::model::scope::Scopes;
+use crate::protocol::dpop_proof::VerifiedProof;
 use crate::protocol::form::{self, Form};
 use crate::protocol::id_token;
 use crate::protocol::jwt;
-use crate::model::principal::AuthenticatedPrincipal;
-use crate::host::provider::Provider;
-use crate::host::registrations::RegistrationStore;
+use crate::state::Attesto;
 use crate::store::revoked;
-use crate::model::scope::{ScopeDecision, ScopePolicy, Scopes};
 use crate::store::{
     AuthorizationRequest, CodeIssue, CodeRedemption, RefreshFamily, RefreshLookup, Rotation, TokenHash, new_id,
     new_secret,
@@ -164,7 +167,7 @@ async fn token<P: Provider>(
     let mut context = Context::default();
     let result = exchange(attesto, method, headers, body, &mut context).await;
     if let Err(error) = &result {
-        attesto.0.provider.event_sink().token_denied(&TokenDenied {
+        attesto.provider().event_sink().token_denied(&TokenDenied {
             client_id: context.presented.as_ref().map(|p| p.client_id.as_str()),
             grant_type: context.grant_type,
             error: error.code(),
@@ -241,8 +244,7 @@ async fn client_credentials<P: Provider>(
     presented: Option<&Presented>,
     proof: Option<&VerifiedProof>,
 ) -> Result<TokenResponse, OAuthError> {
-    let inner = &attesto.0;
-    let provider = &inner.provider;
+    let provider = &attesto.provider();
     // RFC 6749 §4.4.2: the client must authenticate.
     let presented = presented.ok_or_else(|| client_auth::invalid_client(None, "client authentication is required"))?;
     let client = client_auth::authenticate_confidential(attesto, presented).await?;
@@ -262,7 +264,7 @@ async fn client_credentials<P: Provider>(
     if requested.contains(OPENID) {
         return Err(OAuthError::new(ErrorCode::InvalidScope, "`openid` needs a user; client_credentials has none"));
     }
-    let audience = audiences(&inner.settings, form.all("resource"))?;
+    let audience = attesto.settings().audiences(form.all("resource"))?;
     let scopes = match provider.scope_policy().authorize_scope(&client, &requested).await? {
         // A policy that grants the client's allowed scopes by default may include `openid`.
         ScopeDecision::Grant(scopes) if scopes.contains(OPENID) => {
@@ -290,7 +292,7 @@ async fn client_credentials<P: Provider>(
     Ok(TokenResponse {
         access_token,
         token_type: token_type(proof),
-        expires_in: inner.settings.access_token_ttl.as_secs(),
+        expires_in: attesto.settings().access_token_ttl.as_secs(),
         scope: scopes.to_string(),
         refresh_token: None,
         id_token: None,
@@ -317,7 +319,7 @@ async fn registration_used<P: Provider>(attesto: &Attesto<P>, client: &Client) {
     if client.source != ClientSource::SelfAsserted {
         return;
     }
-    if let Some(store) = attesto.0.provider.registration_store()
+    if let Some(store) = attesto.provider().registration_store()
         && let Err(error) = store.registration_used(&client.client_id).await
     {
         tracing::warn!(%error, client_id = client.client_id.as_str(), "the registration store was not told of a token");
@@ -361,8 +363,7 @@ async fn authorization_code<P: Provider>(
     presented: Option<&Presented>,
     proof: Option<&VerifiedProof>,
 ) -> Result<TokenResponse, OAuthError> {
-    let inner = &attesto.0;
-    let provider = &inner.provider;
+    let provider = &attesto.provider();
     let client = client_auth::authenticate_client(attesto, presented).await?;
     record_proof(attesto, proof).await?;
     if !client.allows_grant(GrantType::AuthorizationCode) {
@@ -381,7 +382,7 @@ async fn authorization_code<P: Provider>(
     if !well_formed {
         return Err(OAuthError::invalid_request("`code_verifier` must be 43 to 128 unreserved characters"));
     }
-    let requested_audience = audiences(&inner.settings, form.all("resource"))?;
+    let requested_audience = attesto.settings().audiences(form.all("resource"))?;
     let requested_audience = form.get("resource").is_some().then_some(requested_audience);
 
     // RFC 6749 §4.1.3: the code must have been issued to this client, and (RFC 7636 §4.6) the
@@ -391,21 +392,21 @@ async fn authorization_code<P: Provider>(
     // §4.5.3.1 is for the code's own client replaying it).
     let hash = TokenHash::of(code);
     let now = SystemTime::now();
-    let Some(found) = inner.store.find_code(&hash, now).await? else {
+    let Some(found) = attesto.store().find_code(&hash, now).await? else {
         return Err(invalid_grant("the authorization code is invalid, expired or was already used"));
     };
     check_code_holder(&found.request, &client, verifier)?;
 
     // The ids of what this redemption will issue are recorded with the code as it is taken, so
     // that a replay, however soon, can revoke them (RFC 9700 §4.5.3.1).
-    let ttl = inner.settings.access_token_ttl;
+    let ttl = attesto.settings().access_token_ttl;
     let issue_ids = CodeIssue { family_id: new_id(), access_token_jti: new_id(), access_token_expires_at: now + ttl };
-    let grant = match inner.store.redeem_code(&hash, &issue_ids, now).await? {
+    let grant = match attesto.store().redeem_code(&hash, &issue_ids, now).await? {
         CodeRedemption::Redeemed(grant) => grant,
         CodeRedemption::Replayed(first) => {
             // The family with the access tokens of its refreshes (its grant), and the code's own
             // access token by `jti`, which carries no grant when the code made no family.
-            attesto.revoke_refresh_family(&first.family_id, now + inner.settings.refresh_token_ttl).await?;
+            attesto.revoke_refresh_family(&first.family_id, now + attesto.settings().refresh_token_ttl).await?;
             attesto.revoke_access_token(&first.access_token_jti, first.access_token_expires_at).await?;
             provider.event_sink().code_reuse_detected(&CodeReuseDetected {
                 client_id: client.client_id.as_str(),
@@ -451,14 +452,14 @@ async fn authorization_code<P: Provider>(
             principal: grant.principal.clone(),
             scopes: scopes.clone(),
             audience: audience.clone(),
-            expires_at: now + inner.settings.refresh_token_ttl,
+            expires_at: now + attesto.settings().refresh_token_ttl,
             // RFC 9449 §5: a public client's refresh tokens are bound to the proof's key, since
             // nothing else stops a thief from using them; a confidential client's are already
             // bound to its credentials, and it may change keys.
             dpop_jkt: proof.filter(|_| client.is_public).map(|proof| proof.jkt.clone()),
         };
         // Refused when a replay of the code revoked the family in the meantime.
-        if !inner.store.create_refresh_family(&family, &hash).await? {
+        if !attesto.store().create_refresh_family(&family, &hash).await? {
             return Err(invalid_grant("the authorization code is invalid, expired or was already used"));
         }
         Some(token)
@@ -491,8 +492,7 @@ async fn refresh_token<P: Provider>(
     presented: Option<&Presented>,
     proof: Option<&VerifiedProof>,
 ) -> Result<TokenResponse, OAuthError> {
-    let inner = &attesto.0;
-    let provider = &inner.provider;
+    let provider = &attesto.provider();
     let client = client_auth::authenticate_client(attesto, presented).await?;
     record_proof(attesto, proof).await?;
     let token = form.get("refresh_token").ok_or_else(|| OAuthError::invalid_request("missing `refresh_token`"))?;
@@ -502,13 +502,13 @@ async fn refresh_token<P: Provider>(
     check_client_requires_dpop(&client, proof)?;
     let requested = Scopes::parse(form.get("scope").unwrap_or_default())
         .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
-    let requested_audience = audiences(&inner.settings, form.all("resource"))?;
+    let requested_audience = attesto.settings().audiences(form.all("resource"))?;
     let requested_audience = form.get("resource").is_some().then_some(requested_audience);
     let hash = TokenHash::of(token);
     let now = SystemTime::now();
     // Looked up first, so that a request that fails on its own parameters (a wider scope, say)
     // does not rotate the token out from under the client.
-    let family = match inner.store.find_refresh(&hash, now).await? {
+    let family = match attesto.store().find_refresh(&hash, now).await? {
         RefreshLookup::Current(family) => family,
         RefreshLookup::RotatedOut(family) => {
             if family.client_id != client.client_id {
@@ -549,7 +549,7 @@ async fn refresh_token<P: Provider>(
     }
     let audience = narrow_audience(requested_audience, &family.audience)?;
     let (next, next_hash) = new_secret();
-    match inner.store.rotate_refresh(&hash, &next_hash, now).await? {
+    match attesto.store().rotate_refresh(&hash, &next_hash, now).await? {
         Rotation::Rotated(_) => {}
         // Another request rotated it first: two holders of one token, which is what reuse means.
         Rotation::Reused(family) => return Err(reuse_detected(attesto, &family).await?),
@@ -580,10 +580,9 @@ async fn refresh_token<P: Provider>(
 
 /// Revokes a family whose rotated-out token was presented, and reports it.
 async fn reuse_detected<P: Provider>(attesto: &Attesto<P>, family: &RefreshFamily) -> Result<OAuthError, OAuthError> {
-    let inner = &attesto.0;
     // RFC 9700 §4.14.2: the family, and the access tokens issued under it.
     attesto.revoke_refresh_family(&family.family_id, family.expires_at).await?;
-    inner.provider.event_sink().refresh_reuse_detected(&RefreshReuseDetected {
+    attesto.provider().event_sink().refresh_reuse_detected(&RefreshReuseDetected {
         client_id: family.client_id.as_str(),
         subject: &family.principal.subject,
         scope: &family.scopes.to_string(),
@@ -608,8 +607,7 @@ async fn respond_with_tokens<P: Provider>(
     refresh_token: Option<String>,
     proof: Option<&VerifiedProof>,
 ) -> Result<TokenResponse, OAuthError> {
-    let inner = &attesto.0;
-    let provider = &inner.provider;
+    let provider = &attesto.provider();
     let principal = provider.build_principal(client, &user.subject, scopes).await?;
     // The subject is the authenticated user's: the host shapes claims, not identity.
     let jkt = proof.map(|proof| proof.jkt.as_str());
@@ -628,15 +626,15 @@ async fn respond_with_tokens<P: Provider>(
     let id_token = if P::FEATURES.openid && scopes.contains(OPENID) {
         let extra = provider.build_id_token_claims(client, user, scopes).await?;
         Some(id_token::mint(
-            inner.keys.signing_key(),
+            attesto.keys().signing_key(),
             id_token::IdToken {
-                issuer: inner.settings.issuer.as_str(),
+                issuer: attesto.settings().issuer.as_str(),
                 client_id: client.client_id.as_str(),
                 principal: user,
                 nonce,
                 access_token: &access_token,
                 now: jwt::unix_seconds(SystemTime::now()),
-                ttl: inner.settings.access_token_ttl.as_secs(),
+                ttl: attesto.settings().access_token_ttl.as_secs(),
                 extra,
             },
         )?)
@@ -646,7 +644,7 @@ async fn respond_with_tokens<P: Provider>(
     Ok(TokenResponse {
         access_token,
         token_type: token_type(proof),
-        expires_in: inner.settings.access_token_ttl.as_secs(),
+        expires_in: attesto.settings().access_token_ttl.as_secs(),
         scope: scopes.to_string(),
         refresh_token,
         id_token,
@@ -677,8 +675,7 @@ fn issue<P: Provider>(
     grant_id: Option<&str>,
     jkt: Option<&str>,
 ) -> Result<String, OAuthError> {
-    let inner = &attesto.0;
-    let ttl = inner.settings.access_token_ttl.as_secs();
+    let ttl = attesto.settings().access_token_ttl.as_secs();
     let now = jwt::unix_seconds(SystemTime::now());
     let scope = scopes.to_string();
     let filtered;
@@ -697,7 +694,7 @@ fn issue<P: Provider>(
         Subject::Client(subject) => (subject, None),
     };
     let claims = AccessTokenClaims {
-        iss: inner.settings.issuer.as_str(),
+        iss: attesto.settings().issuer.as_str(),
         sub: subject,
         aud: match audience {
             [one] => Audience::One(one),
@@ -713,11 +710,11 @@ fn issue<P: Provider>(
         auth_time,
         extra,
     };
-    let access_token = jwt::encode(inner.keys.signing_key(), jwt::ACCESS_TOKEN_TYP, &claims).map_err(|error| {
+    let access_token = jwt::encode(attesto.keys().signing_key(), jwt::ACCESS_TOKEN_TYP, &claims).map_err(|error| {
         tracing::error!(%error, "signing an access token failed");
         OAuthError::new(ErrorCode::ServerError, "the token could not be signed")
     })?;
-    inner.provider.event_sink().token_issued(&TokenIssued {
+    attesto.provider().event_sink().token_issued(&TokenIssued {
         client_id: client.client_id.as_str(),
         subject,
         grant_type,

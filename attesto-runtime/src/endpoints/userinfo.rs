@@ -11,12 +11,12 @@ use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
-use crate::state::Attesto;
 use crate::dpop;
 use crate::error::{ErrorCode, OAuthError};
-use crate::resource_server::guard::{self, Scheme};
-use crate::model::principal::Principal;
 use crate::host::provider::Provider;
+use crate::model::principal::Principal;
+use crate::resource_server::guard::{self, Scheme};
+use crate::state::Attesto;
 
 /// `GET` and `POST {userinfo}`.
 pub(crate) async fn handler<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
@@ -34,17 +34,17 @@ async fn userinfo<P: Provider>(
     method: &Method,
     headers: &HeaderMap,
 ) -> Result<Response, OAuthError> {
-    let inner = &attesto.0;
-    let path = crate::endpoints::router::userinfo_path::<P>()
+    let path = P::PATHS
+        .userinfo_endpoint(&P::FEATURES)
         .ok_or_else(|| OAuthError::new(ErrorCode::ServerError, "the userinfo endpoint is off"))?;
-    let issuer = inner.settings.issuer.as_str();
+    let issuer = attesto.settings().issuer.as_str();
     // Only tokens meant for this server (RFC 8707): the audience is the issuer. No expiry
     // leeway: the provider's own clock decided `exp`.
-    let view = match guard::authenticate(attesto, method, headers, issuer, &inner.settings.issuer.url_of(path), 0).await
-    {
-        Ok(view) => view,
-        Err(refusal) => return Ok(refusal.into_response(None, None)),
-    };
+    let view =
+        match guard::authenticate(attesto, method, headers, issuer, &attesto.settings().issuer.url_of(path), 0).await {
+            Ok(view) => view,
+            Err(refusal) => return Ok(refusal.into_response(None, None)),
+        };
     let scheme = if view.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer };
     if !view.scopes.contains("openid") {
         let challenge = match scheme {
@@ -59,7 +59,7 @@ async fn userinfo<P: Provider>(
     }
     let scopes = view.scopes;
     let principal = Principal::new(view.subject.clone());
-    let mut claims = inner.provider.build_userinfo_claims(&principal, &scopes).await?;
+    let mut claims = attesto.provider().build_userinfo_claims(&principal, &scopes).await?;
     // OIDC Core §5.3.2: `sub` must be the token's subject, whatever the host returned.
     claims.insert("sub".to_owned(), serde_json::Value::String(view.subject));
     let body = serde_json::to_vec(&claims).unwrap_or_default();

@@ -18,10 +18,10 @@ use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 use url::Url;
 
-use crate::model::client::{Client, GrantType};
 use crate::fetch::{FetchError, FetchPolicy, Fetcher};
-use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri};
+use crate::model::client::{Client, GrantType};
 use crate::model::scope::Scopes;
+use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri};
 
 /// The longest client id URL attesto fetches: far above any real one, and a bound on what a
 /// request can make attesto cache or print.

@@ -4,8 +4,8 @@ use std::future::Future;
 
 use http::HeaderMap;
 
-use crate::model::client::Client;
 use crate::error::HostError;
+use crate::model::client::Client;
 use crate::model::principal::AuthenticatedPrincipal;
 use crate::model::scope::Scopes;
 

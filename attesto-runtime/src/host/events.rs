@@ -1,7 +1,7 @@
 //! The [`EventSink`] host trait: one event per security-relevant outcome.
 
-use crate::model::client::{GrantType, TokenEndpointAuthMethod};
 use crate::error::ErrorCode;
+use crate::model::client::{GrantType, TokenEndpointAuthMethod};
 
 /// A token was issued.
 #[derive(Debug, Clone)]

@@ -1,66 +1,12 @@
-//! The compile-time declaration of a provider: its path table, its feature flags, and the
-//! `Provider` trait the `#[attesto::provider]` macro implements.
+//! The `Provider` trait the `#[attesto::provider]` macro implements, over the host's traits.
 
-use crate::model::client::ClientStore;
+use crate::host::clients::ClientStore;
 use crate::host::consent::ConsentPolicy;
 use crate::host::events::EventSink;
-use crate::model::principal::PrincipalStore;
+use crate::host::principals::PrincipalStore;
 use crate::host::registrations::RegistrationStore;
-use crate::model::scope::ScopePolicy;
-
-/// The resolved endpoint paths of a provider, emitted by the macro as `Type::PATHS`.
-///
-/// This table is the single source of routing, both discovery documents and (with registration)
-/// `registration_client_uri`: an advertised URL is always a mounted route. Paths are absolute on the
-/// host (they start with `/`); endpoints whose feature is switched off are `None`.
-///
-/// [`Attesto::router`](crate::Attesto::router) mounts, and discovery advertises, every endpoint of
-/// the table that is `Some`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Paths {
-    /// Authorization endpoint (RFC 6749 §3.1), default `{prefix}/authorize`.
-    pub authorize: &'static str,
-    /// Token endpoint (RFC 6749 §3.2), default `{prefix}/token`.
-    pub token: &'static str,
-    /// JSON Web Key Set (RFC 7517 §5), default `{prefix}/jwks`.
-    pub jwks: &'static str,
-    /// OpenID Connect userinfo endpoint, default `{prefix}/userinfo`; needs `openid` and `userinfo`.
-    pub userinfo: Option<&'static str>,
-    /// Token revocation (RFC 7009), default `{prefix}/revoke`.
-    pub revocation: Option<&'static str>,
-    /// Token introspection (RFC 7662), default `{prefix}/introspect`.
-    pub introspection: Option<&'static str>,
-    /// Pushed authorization requests (RFC 9126), default `{prefix}/par`.
-    pub par: Option<&'static str>,
-    /// Dynamic client registration (RFC 7591), default `{prefix}/register`; the RFC 7592 client
-    /// configuration endpoint is `{registration}/{client_id}`.
-    pub registration: Option<&'static str>,
-    /// The path of the protected resource the host serves (`resource = "/mcp"`), e.g. an MCP
-    /// server: tokens may be issued for it (RFC 8707) and
-    /// [`Attesto::resource_guard`](crate::Attesto::resource_guard) protects it. Not an attesto
-    /// route: the host mounts it.
-    pub resource: Option<&'static str>,
-    /// Where the router serves the resource's metadata (RFC 9728 §3.1): the well-known path followed
-    /// by the resource's path, e.g. `/.well-known/oauth-protected-resource/mcp`.
-    pub resource_metadata: Option<&'static str>,
-}
-
-/// The feature flags of a provider declaration, emitted by the macro as `Type::FEATURES`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Features {
-    /// OpenID Connect: ID tokens and `/.well-known/openid-configuration` (on by default).
-    pub openid: bool,
-    /// The userinfo endpoint (on by default, needs `openid`).
-    pub userinfo: bool,
-    /// Token revocation, RFC 7009 (on by default).
-    pub revocation: bool,
-    /// Token introspection, RFC 7662 (on by default).
-    pub introspection: bool,
-    /// Pushed authorization requests, RFC 9126 (on by default).
-    pub par: bool,
-    /// Dynamic client registration, RFC 7591 / RFC 7592 (off by default).
-    pub registration: bool,
-}
+use crate::host::scopes::ScopePolicy;
+use crate::model::declaration::{Features, Paths};
 
 /// A declared provider: the host type that `#[attesto::provider]` (or `attesto::attesto_routes!`)
 /// was applied to.
@@ -93,11 +39,12 @@ pub trait Provider: ClientStore + PrincipalStore + Clone + Send + Sync + 'static
 /// What the generated code needs; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use super::{Features, Paths, Provider};
+    pub use super::Provider;
     pub use crate::host::consent::ConsentPolicy;
     pub use crate::host::events::EventSink;
     pub use crate::host::registrations::RegistrationStore;
-    pub use crate::model::scope::ScopePolicy;
+    pub use crate::host::scopes::ScopePolicy;
+    pub use crate::model::declaration::{Features, Paths};
 
     /// The defaults of the optional host traits.
     #[derive(Debug, Clone, Copy, Default)]
@@ -111,7 +58,10 @@ pub mod __private {
     #[derive(Debug, Clone, Copy, Default)]
     pub struct NoRegistration;
     impl RegistrationStore for NoRegistration {
-        async fn create_client(&self, _: &crate::host::registrations::ClientRegistration) -> Result<(), crate::HostError> {
+        async fn create_client(
+            &self,
+            _: &crate::host::registrations::ClientRegistration,
+        ) -> Result<(), crate::HostError> {
             Err(crate::HostError::msg("registration is not enabled"))
         }
         async fn load_registration(
@@ -120,7 +70,10 @@ pub mod __private {
         ) -> Result<Option<crate::host::registrations::ClientRegistration>, crate::HostError> {
             Ok(None)
         }
-        async fn update_client(&self, _: &crate::host::registrations::ClientRegistration) -> Result<bool, crate::HostError> {
+        async fn update_client(
+            &self,
+            _: &crate::host::registrations::ClientRegistration,
+        ) -> Result<bool, crate::HostError> {
             Ok(false)
         }
         async fn delete_client(&self, _: &crate::model::client::ClientId) -> Result<bool, crate::HostError> {

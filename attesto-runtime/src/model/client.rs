@@ -2,12 +2,10 @@
 //! already has.
 
 use std::fmt;
-use std::future::Future;
 
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::error::HostError;
 use crate::model::scope::Scopes;
 
 /// A client identifier (RFC 6749 §2.2).
@@ -324,60 +322,8 @@ impl Client {
     pub(crate) fn redirects_automatically_to(&self, redirect_uri: &str) -> bool {
         // A loopback `http` URI reaches an app on the user's own device (RFC 8252 §7.3), not a
         // site. A private-use scheme opens whatever app claims it, so it does not count.
-        self.source == ClientSource::Host || self.trusted || crate::protocol::redirect_uri::is_loopback_http(redirect_uri)
-    }
-}
-
-/// How attesto reads the host's clients. Required.
-///
-/// This is how a host points attesto at the client table it already has: no row migration.
-///
-/// ```
-/// use attesto_runtime::{Client, ClientStore, HostError, SecretHash};
-///
-/// #[derive(Clone)]
-/// struct Host;
-///
-/// impl ClientStore for Host {
-///     async fn load_client(&self, client_id: &str) -> Result<Option<Client>, HostError> {
-///         // SELECT … FROM oauth_clients WHERE id = $1
-///         Ok((client_id == "cli").then(|| Client::confidential("cli", SecretHash::of("secret"))))
-///     }
-/// }
-/// ```
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` does not implement `attesto::ClientStore`",
-    label = "a provider needs `impl attesto::ClientStore for {Self}`",
-    note = "attesto reads clients from the host: implement `load_client` against your client table"
-)]
-pub trait ClientStore: Send + Sync {
-    /// Loads a client by id; `Ok(None)` when there is none.
-    fn load_client(&self, client_id: &str) -> impl Future<Output = Result<Option<Client>, HostError>> + Send;
-
-    /// Checks a presented secret for a client.
-    ///
-    /// The default compares the SHA-256 of `secret` with [`Client::secret_hash`] in constant time.
-    /// attesto calls this for unknown client ids too, with a decoy client, so that an unknown
-    /// client and a wrong secret cost the same: an override must do its full work for every call.
-    fn verify_client_secret(
-        &self,
-        client: &Client,
-        secret: &str,
-    ) -> impl Future<Output = Result<bool, HostError>> + Send {
-        let verified = client.secret_hash.as_ref().is_some_and(|hash| hash.verify(secret));
-        std::future::ready(Ok(verified))
-    }
-}
-
-impl<T: ClientStore + ?Sized> ClientStore for &T {
-    fn load_client(&self, client_id: &str) -> impl Future<Output = Result<Option<Client>, HostError>> + Send {
-        (**self).load_client(client_id)
-    }
-    fn verify_client_secret(
-        &self,
-        client: &Client,
-        secret: &str,
-    ) -> impl Future<Output = Result<bool, HostError>> + Send {
-        (**self).verify_client_secret(client, secret)
+        self.source == ClientSource::Host
+            || self.trusted
+            || crate::protocol::redirect_uri::is_loopback_http(redirect_uri)
     }
 }

@@ -1,15 +1,11 @@
 //! Authorization server metadata (RFC 8414) and OpenID Provider metadata (OpenID Connect
-//! Discovery 1.0 §3), built from the path table once at start-up and served as prepared bytes.
+//! Discovery 1.0 §3), built from the path table once at start-up (served by
+//! `endpoints/discovery.rs` as prepared bytes).
 
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use http::{HeaderValue, header};
 use serde::Serialize;
 
-use crate::state::{Attesto, Settings};
-use crate::keys::KeySet;
-use crate::host::provider::Provider;
+use crate::model::declaration::{Features, Paths};
+use crate::model::issuer::Issuer;
 
 /// `/.well-known/oauth-authorization-server` (RFC 8414 §3).
 pub const OAUTH_AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-server";
@@ -120,52 +116,61 @@ impl AuthorizationServerMetadata {
     }
 }
 
-/// Builds the metadata of provider `P` from its path table and feature flags: an endpoint is
-/// listed exactly when the router mounts it.
-pub(crate) fn authorization_server_metadata<P: Provider>(
-    settings: &Settings,
-    keys: &KeySet,
-) -> AuthorizationServerMetadata {
-    let issuer = &settings.issuer;
-    let openid = P::FEATURES.openid;
+/// What the metadata is made of: the declaration (path table and feature flags) and the settings
+/// the builder checked.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MetadataSource<'a> {
+    pub(crate) issuer: &'a Issuer,
+    pub(crate) paths: &'a Paths,
+    pub(crate) features: &'a Features,
+    pub(crate) scopes_supported: &'a [String],
+    pub(crate) service_documentation: Option<&'a str>,
+    pub(crate) require_pushed_authorization_requests: bool,
+    pub(crate) client_id_metadata_document_supported: bool,
+    /// The algorithms of the signing and verification keys, for ID tokens.
+    pub(crate) signing_algorithms: &'a [&'static str],
+}
+
+/// Builds the metadata from the path table and feature flags: an endpoint is listed exactly when
+/// the router mounts it.
+pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> AuthorizationServerMetadata {
+    let issuer = source.issuer;
+    let paths = source.paths;
+    let openid = source.features.openid;
     AuthorizationServerMetadata {
         issuer: issuer.as_str().to_owned(),
-        authorization_endpoint: Some(issuer.url_of(P::PATHS.authorize)),
-        token_endpoint: issuer.url_of(P::PATHS.token),
-        jwks_uri: issuer.url_of(P::PATHS.jwks),
-        registration_endpoint: crate::endpoints::registration::registration_path::<P>().map(|path| issuer.url_of(path)),
-        scopes_supported: settings.scopes_supported.clone(),
+        authorization_endpoint: Some(issuer.url_of(paths.authorize)),
+        token_endpoint: issuer.url_of(paths.token),
+        jwks_uri: issuer.url_of(paths.jwks),
+        registration_endpoint: paths.registration_endpoint(source.features).map(|path| issuer.url_of(path)),
+        scopes_supported: source.scopes_supported.to_vec(),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
         grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
         token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
-        service_documentation: settings.service_documentation.clone(),
-        revocation_endpoint: P::PATHS.revocation.map(|path| issuer.url_of(path)),
-        revocation_endpoint_auth_methods_supported: if P::PATHS.revocation.is_some() {
+        service_documentation: source.service_documentation.map(str::to_owned),
+        revocation_endpoint: paths.revocation.map(|path| issuer.url_of(path)),
+        revocation_endpoint_auth_methods_supported: if paths.revocation.is_some() {
             vec!["client_secret_basic", "client_secret_post", "none"]
         } else {
             Vec::new()
         },
-        introspection_endpoint: P::PATHS.introspection.map(|path| issuer.url_of(path)),
+        introspection_endpoint: paths.introspection.map(|path| issuer.url_of(path)),
         // RFC 7662 §2.1: introspection callers authenticate; a public client cannot.
-        introspection_endpoint_auth_methods_supported: if P::PATHS.introspection.is_some() {
+        introspection_endpoint_auth_methods_supported: if paths.introspection.is_some() {
             vec!["client_secret_basic", "client_secret_post"]
         } else {
             Vec::new()
         },
-        pushed_authorization_request_endpoint: P::PATHS.par.map(|path| issuer.url_of(path)),
-        require_pushed_authorization_requests: settings.require_pushed_authorization_requests,
+        pushed_authorization_request_endpoint: paths.par.map(|path| issuer.url_of(path)),
+        require_pushed_authorization_requests: source.require_pushed_authorization_requests,
         code_challenge_methods_supported: vec!["S256"],
         authorization_response_iss_parameter_supported: true,
         dpop_signing_alg_values_supported: crate::protocol::dpop_proof::SUPPORTED_ALGORITHMS.to_vec(),
-        client_id_metadata_document_supported: settings.client_id_metadata_document_supported,
-        userinfo_endpoint: crate::endpoints::router::userinfo_path::<P>().map(|path| issuer.url_of(path)),
+        client_id_metadata_document_supported: source.client_id_metadata_document_supported,
+        userinfo_endpoint: paths.userinfo_endpoint(source.features).map(|path| issuer.url_of(path)),
         subject_types_supported: if openid { vec!["public"] } else { Vec::new() },
-        id_token_signing_alg_values_supported: if openid {
-            keys.algorithms().into_iter().map(|alg| alg.as_str()).collect()
-        } else {
-            Vec::new()
-        },
+        id_token_signing_alg_values_supported: if openid { source.signing_algorithms.to_vec() } else { Vec::new() },
         claims_supported: if openid {
             vec!["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash"]
         } else {
@@ -176,50 +181,5 @@ pub(crate) fn authorization_server_metadata<P: Provider>(
         // reference at an `https` URL of its own (OIDC Core §6.2; OIDC Discovery §3), which would
         // be refused. PAR clients look for `pushed_authorization_request_endpoint` (RFC 9126 §5).
         request_uri_parameter_supported: openid.then_some(false),
-    }
-}
-
-/// The routes under which discovery documents are served, for an issuer path (`""` or
-/// `/tenant`): the host-root form always, and for an issuer with a path the RFC 8414 §3.1
-/// inserted form and, for OpenID, the OIDC Discovery §4 appended form.
-pub(crate) fn routes(issuer_path: &str, openid: bool) -> Vec<(String, Kind)> {
-    let mut routes = vec![(OAUTH_AUTHORIZATION_SERVER.to_owned(), Kind::OAuth)];
-    if !issuer_path.is_empty() {
-        routes.push((format!("{OAUTH_AUTHORIZATION_SERVER}{issuer_path}"), Kind::OAuth));
-    }
-    if openid {
-        routes.push((OPENID_CONFIGURATION.to_owned(), Kind::OpenId));
-        if !issuer_path.is_empty() {
-            routes.push((format!("{OPENID_CONFIGURATION}{issuer_path}"), Kind::OpenId));
-            routes.push((format!("{issuer_path}{OPENID_CONFIGURATION}"), Kind::OpenId));
-        }
-    }
-    routes
-}
-
-/// Which document a route serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    OAuth,
-    OpenId,
-}
-
-/// Metadata may be cached: it changes only when the provider is redeployed.
-pub(crate) const METADATA_CACHE: HeaderValue = HeaderValue::from_static("public, max-age=3600");
-pub(crate) fn json_bytes(body: Bytes, cache: HeaderValue) -> Response {
-    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::CACHE_CONTROL, cache)], body)
-        .into_response()
-}
-
-/// `GET /.well-known/oauth-authorization-server[/…]`.
-pub(crate) async fn oauth_metadata<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
-    json_bytes(attesto.0.documents.authorization_server.clone(), METADATA_CACHE)
-}
-
-/// `GET /.well-known/openid-configuration` (and its issuer-path forms).
-pub(crate) async fn openid_configuration<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
-    match &attesto.0.documents.openid_configuration {
-        Some(document) => json_bytes(document.clone(), METADATA_CACHE),
-        None => http::StatusCode::NOT_FOUND.into_response(),
     }
 }

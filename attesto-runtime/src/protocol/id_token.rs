@@ -6,9 +6,9 @@ use serde::Serialize;
 use sha2::{Digest, Sha256, Sha512};
 
 use crate::error::{ErrorCode, OAuthError};
-use crate::protocol::jwt;
 use crate::keys::{Algorithm, Key};
 use crate::model::principal::AuthenticatedPrincipal;
+use crate::protocol::jwt;
 
 /// Claims attesto sets itself in an ID token; host claims with these names are dropped.
 const RESERVED: &[&str] = &[

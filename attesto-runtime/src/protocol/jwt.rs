@@ -7,6 +7,10 @@ use serde::Serialize;
 use crate::keys::{Algorithm, Key, KeyError};
 
 /// `typ` of an access token (RFC 9068 §2.1).
+/// How far past its `exp` a token is still accepted by a guard, for clocks that disagree a little
+/// (RFC 7519 §4.1.4 allows "some small leeway").
+pub(crate) const EXPIRY_SKEW: u64 = 30;
+
 pub(crate) const ACCESS_TOKEN_TYP: &str = "at+jwt";
 
 #[derive(Serialize)]

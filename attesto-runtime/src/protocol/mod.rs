@@ -7,4 +7,5 @@ pub(crate) mod form;
 pub(crate) mod id_token;
 pub(crate) mod jwt;
 pub(crate) mod redirect_uri;
+pub(crate) mod resource_metadata;
 pub(crate) mod sealed;

@@ -45,22 +45,18 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use tower::{Layer, Service};
 
-use crate::model::client::ClientId;
-use crate::state::{Attesto, ConfigError, normalize_resource};
-use crate::protocol::dpop_proof::VerifiedProof;
-use crate::dpop::{self, check::{DpopFailure}};
+use crate::dpop::{self, check::DpopFailure};
+use crate::error::ConfigError;
 use crate::error::{ErrorCode, HostError, OAuthError};
-use crate::protocol::jwt;
-use crate::keys::Key;
 use crate::host::provider::Provider;
+use crate::keys::Key;
+use crate::model::client::ClientId;
+use crate::model::resource::normalize_resource;
 use crate::model::scope::Scopes;
-
-/// The path of the protected-resource metadata document (RFC 9728 §3).
-pub(crate) const PRM_WELL_KNOWN: &str = "/.well-known/oauth-protected-resource";
-
-/// How far past its `exp` a token is still accepted by a guard, for clocks that disagree a little
-/// (RFC 7519 §4.1.4 allows "some small leeway").
-pub(crate) const EXPIRY_SKEW: u64 = 30;
+use crate::protocol::dpop_proof::VerifiedProof;
+use crate::protocol::jwt::{self, EXPIRY_SKEW};
+use crate::protocol::resource_metadata::metadata_path;
+use crate::state::Attesto;
 
 /// The caller of a request the guard accepted: who, through which client, with which scopes.
 ///
@@ -295,11 +291,11 @@ pub(crate) trait TokenAuthority: Send + Sync {
 
 impl<P: Provider> TokenAuthority for Attesto<P> {
     fn expected_issuer(&self) -> &str {
-        self.0.settings.issuer.as_str()
+        self.settings().issuer.as_str()
     }
 
     async fn verification_key(&self, kid: &str) -> Result<Option<Key>, HostError> {
-        Ok(self.0.keys.find(kid).cloned())
+        Ok(self.keys().find(kid).cloned())
     }
 
     async fn is_token_revoked(&self, token: &jwt::AccessTokenView, now: SystemTime) -> Result<bool, HostError> {
@@ -307,17 +303,7 @@ impl<P: Provider> TokenAuthority for Attesto<P> {
     }
 
     async fn client_exists(&self, client_id: &str) -> Result<bool, HostError> {
-        // A client ID metadata document read already is not fetched again here (see
-        // `Resolver::has_resolved`); once its cache entry is gone, the lookup below fetches it.
-        #[cfg(feature = "fetch")]
-        if let Some(documents) = &self.0.client_metadata
-            && documents.has_resolved(client_id)
-        {
-            return Ok(true);
-        }
-        // A token is worth no more than its client: once a registration is deleted (RFC 7592
-        // §2.3) or the host removes a client from its table, the client's tokens stop working too.
-        Ok(self.find_client(client_id).await?.is_some())
+        self.knows_client(client_id).await
     }
 
     async fn check_dpop_proof(
@@ -433,15 +419,6 @@ async fn check_binding<A: TokenAuthority>(
     }
 }
 
-/// The URL of the RFC 9728 document of `resource`: the well-known path inserted between the
-/// host and the resource's path (RFC 9728 §3.1).
-pub(crate) fn metadata_path(resource: &url::Url) -> String {
-    match resource.path() {
-        "" | "/" => PRM_WELL_KNOWN.to_owned(),
-        path => format!("{PRM_WELL_KNOWN}{}", path.trim_end_matches('/')),
-    }
-}
-
 pub(crate) type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// A token check, with the provider's type erased, so that [`Guard`] and [`Authenticated`] need
@@ -519,7 +496,7 @@ impl<P: Provider> Attesto<P> {
     /// The URL of the protected resource the declaration names (`resource = "/mcp"` gives
     /// `https://<issuer's host>/mcp`), if it names one: the `aud` of the tokens issued for it.
     pub fn resource_url(&self) -> Option<&str> {
-        self.0.settings.resource_url.as_deref()
+        self.settings().resource_url.as_deref()
     }
 
     /// The guard of the protected resource the declaration names (`resource = "/mcp"`): accepts

@@ -12,14 +12,16 @@ use http::{HeaderMap, Method};
 use serde_json::Value;
 use url::Url;
 
-use crate::state::{ConfigError, Issuer};
-use crate::protocol::dpop_proof::{self, VerifiedProof};
-use crate::dpop::{self, check::{DpopFailure, DpopSettings, NonceKey}};
+use crate::dpop::{self, check::DpopFailure, nonce::NonceKey};
+use crate::error::ConfigError;
 use crate::error::HostError;
 use crate::fetch::{FetchError, FetchPolicy, Fetcher};
-use crate::resource_server::guard::{self, Authenticated, BoxFuture, Check, Guard, Refusal, TokenAuthority};
-use crate::protocol::jwt;
 use crate::keys::Key;
+use crate::model::issuer::Issuer;
+use crate::protocol::dpop_proof::{self, VerifiedProof};
+use crate::protocol::jwt;
+use crate::resource_server::guard::{self, Authenticated, BoxFuture, Check, Guard, Refusal, TokenAuthority};
+use crate::settings::DpopSettings;
 use crate::store::revoked::{self, RevokedTokens};
 use crate::store::{DynStore, MemoryStore, Store};
 
@@ -805,7 +807,7 @@ impl Check for RemoteAuthority {
         audience: &'a str,
         htu: &'a str,
     ) -> BoxFuture<'a, Result<Authenticated, Refusal>> {
-        Box::pin(guard::authenticate(self, method, headers, audience, htu, guard::EXPIRY_SKEW))
+        Box::pin(guard::authenticate(self, method, headers, audience, htu, jwt::EXPIRY_SKEW))
     }
 
     fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response) {

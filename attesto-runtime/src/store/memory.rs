@@ -9,8 +9,8 @@ use super::{
     AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store,
     TokenHash,
 };
-use crate::model::client::ClientId;
 use crate::error::HostError;
+use crate::model::client::ClientId;
 
 /// The default of [`MemoryStore::max_pending`].
 const DEFAULT_MAX_PENDING: usize = 20_000;

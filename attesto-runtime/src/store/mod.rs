@@ -24,6 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::model::client::ClientId;
 
 mod memory;
+pub(crate) mod registrations;
 pub(crate) mod revoked;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) mod sql;

@@ -28,9 +28,9 @@ use http::{HeaderValue, Method, Request, StatusCode, header};
 use serde_json::{Map, Value};
 use tower::ServiceExt as _;
 
-use crate::state::Issuer;
+use crate::model::issuer::Issuer;
 use crate::protocol::discovery::{OAUTH_AUTHORIZATION_SERVER, OPENID_CONFIGURATION};
-use crate::resource_server::guard::PRM_WELL_KNOWN;
+use crate::protocol::resource_metadata::PRM_WELL_KNOWN;
 
 /// The largest response body read: discovery documents and the JWKS are a few kilobytes.
 const MAX_BODY: usize = 1024 * 1024;

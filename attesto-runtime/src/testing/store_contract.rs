@@ -30,8 +30,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::model::client::ClientId;
 use crate::error::HostError;
+use crate::model::client::ClientId;
 use crate::model::principal::AuthenticatedPrincipal;
 use crate::model::scope::Scopes;
 use crate::store::{

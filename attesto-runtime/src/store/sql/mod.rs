@@ -25,9 +25,9 @@ use serde::de::DeserializeOwned;
 use sqlx::SqlSafeStr as _;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-use crate::model::client::{Client, ClientId, ClientSource, GrantType, SecretHash, TokenEndpointAuthMethod};
 use crate::error::HostError;
 use crate::host::registrations::ClientRegistration;
+use crate::model::client::{Client, ClientId, ClientSource, GrantType, SecretHash, TokenEndpointAuthMethod};
 use crate::model::scope::Scopes;
 
 #[cfg(feature = "postgres")]

@@ -12,9 +12,9 @@ use super::{
     RegistrationColumns, RegistrationRow, SweepSchedule, expiry_secs, from_json, from_unix_secs, migrator,
     sweep_in_background, to_json, unix_secs,
 };
-use crate::model::client::ClientId;
 use crate::error::HostError;
 use crate::host::registrations::ClientRegistration;
+use crate::model::client::ClientId;
 use crate::store::{
     AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store,
     TokenHash,

@@ -1,0 +1,56 @@
+//! The discovery routes: the RFC 8414 and OpenID Connect Discovery documents, prepared at
+//! start-up (`protocol/discovery.rs`), served as bytes under each well-known form.
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderValue, header};
+
+use crate::host::provider::Provider;
+use crate::protocol::discovery::{OAUTH_AUTHORIZATION_SERVER, OPENID_CONFIGURATION};
+use crate::state::Attesto;
+
+/// The routes under which discovery documents are served, for an issuer path (`""` or
+/// `/tenant`): the host-root form always, and for an issuer with a path the RFC 8414 §3.1
+/// inserted form and, for OpenID, the OIDC Discovery §4 appended form.
+pub(crate) fn routes(issuer_path: &str, openid: bool) -> Vec<(String, Kind)> {
+    let mut routes = vec![(OAUTH_AUTHORIZATION_SERVER.to_owned(), Kind::OAuth)];
+    if !issuer_path.is_empty() {
+        routes.push((format!("{OAUTH_AUTHORIZATION_SERVER}{issuer_path}"), Kind::OAuth));
+    }
+    if openid {
+        routes.push((OPENID_CONFIGURATION.to_owned(), Kind::OpenId));
+        if !issuer_path.is_empty() {
+            routes.push((format!("{OPENID_CONFIGURATION}{issuer_path}"), Kind::OpenId));
+            routes.push((format!("{issuer_path}{OPENID_CONFIGURATION}"), Kind::OpenId));
+        }
+    }
+    routes
+}
+
+/// Which document a route serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    OAuth,
+    OpenId,
+}
+
+/// Metadata may be cached: it changes only when the provider is redeployed.
+pub(crate) const METADATA_CACHE: HeaderValue = HeaderValue::from_static("public, max-age=3600");
+pub(crate) fn json_bytes(body: Bytes, cache: HeaderValue) -> Response {
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::CACHE_CONTROL, cache)], body)
+        .into_response()
+}
+
+/// `GET /.well-known/oauth-authorization-server[/…]`.
+pub(crate) async fn oauth_metadata<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
+    json_bytes(attesto.documents().authorization_server.clone(), METADATA_CACHE)
+}
+
+/// `GET /.well-known/openid-configuration` (and its issuer-path forms).
+pub(crate) async fn openid_configuration<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
+    match &attesto.documents().openid_configuration {
+        Some(document) => json_bytes(document.clone(), METADATA_CACHE),
+        None => http::StatusCode::NOT_FOUND.into_response(),
+    }
+}
