@@ -34,7 +34,7 @@ use crate::model::client::{Client, GrantType};
 use crate::model::principal::AuthenticatedPrincipal;
 use crate::model::scope::Scopes;
 use crate::protocol::form::{self, Form};
-use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri};
+use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri, redirect_uri_allowed};
 use crate::state::Attesto;
 use crate::store::{
     AuthorizationCode, AuthorizationRequest, PendingAuthorization, PendingStage, ResponseMode, TokenHash, new_secret,
@@ -991,37 +991,4 @@ fn page(headers: &HeaderMap, error: &OAuthError) -> Response {
         return error.clone().with_status(status).into_response();
     }
     html::error_page(status, error.code().as_str(), error.description())
-}
-
-/// Whether `uri` may receive this client's responses: byte-equal to a registered URI (RFC 9700
-/// §4.1.3), or, for a public (native) client, a loopback IP redirect that differs from a
-/// registered one only in its port (RFC 8252 §7.3: the port is picked at run time).
-fn redirect_uri_allowed(client: &Client, uri: &str) -> bool {
-    if client.redirect_uris.iter().any(|registered| registered == uri) {
-        return true;
-    }
-    if !client.is_public {
-        return false;
-    }
-    let Some(requested) = loopback_without_port(uri) else {
-        return false;
-    };
-    client.redirect_uris.iter().filter_map(|r| loopback_without_port(r)).any(|registered| registered == requested)
-}
-
-/// A loopback IP-literal `http` redirect URI with its port taken out, compared as text: the port
-/// is the only part that may differ (RFC 9700 §4.1.3: exact string matching except the port of a
-/// native app's loopback URI). Parsing would also equate `127.1`, `2130706433`, `[0:…:1]`, dot
-/// segments and `\`, which are not the registered URI. `localhost` is not accepted (RFC 8252 §8.3).
-fn loopback_without_port(uri: &str) -> Option<String> {
-    let rest = uri.strip_prefix("http://")?;
-    let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
-    let host = ["127.0.0.1", "[::1]"].into_iter().find(|host| authority.starts_with(host))?;
-    let port_ok = match &authority[host.len()..] {
-        "" => true,
-        port => port.strip_prefix(':').is_some_and(|digits| {
-            digits.bytes().all(|b| b.is_ascii_digit()) && digits.parse::<u16>().is_ok_and(|port| port != 0)
-        }),
-    };
-    (port_ok && !tail.contains('#')).then(|| format!("http://{host}{tail}"))
 }

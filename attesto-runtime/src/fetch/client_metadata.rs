@@ -20,6 +20,7 @@ use url::Url;
 
 use crate::fetch::{FetchError, FetchPolicy, Fetcher};
 use crate::model::client::{Client, GrantType};
+use crate::model::loopback::is_loopback_host;
 use crate::model::scope::Scopes;
 use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri};
 
@@ -410,7 +411,7 @@ fn client_id_url(raw: &str, development: bool) -> Result<Url, &'static str> {
     let url = Url::parse(raw).map_err(|_| "is not a valid URL")?;
     match url.scheme() {
         "https" => {}
-        "http" if development && loopback_host(&url) => {}
+        "http" if development && is_loopback_host(&url) => {}
         "http" if development => {
             return Err("must use https (http is accepted from a loopback host only, in development)");
         }
@@ -422,7 +423,7 @@ fn client_id_url(raw: &str, development: bool) -> Result<Url, &'static str> {
     // Only the default https port: a client id naming another port would point the fetcher at
     // whatever service listens there (a probe of other services' ports). The development
     // switch allows loopback ports, where a test serves its documents.
-    if url.port().is_some() && !(development && loopback_host(&url)) {
+    if url.port().is_some() && !(development && is_loopback_host(&url)) {
         return Err("must use the default https port (443)");
     }
     if url.fragment().is_some() || raw.contains('#') {
@@ -451,16 +452,6 @@ fn client_id_url(raw: &str, development: bool) -> Result<Url, &'static str> {
 fn is_dot_segment(segment: &str) -> bool {
     let segment = segment.to_ascii_lowercase().replace("%2e", ".");
     segment == "." || segment == ".."
-}
-
-/// Whether the URL's host is a loopback host: `localhost`, or a loopback IP address.
-fn loopback_host(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
 }
 
 /// How long a good document is kept: its `Cache-Control: max-age` within the bounds (RFC 9111

@@ -3,6 +3,7 @@
 use std::fmt;
 
 use crate::error::ConfigError;
+use crate::model::loopback::is_loopback_host;
 
 /// An issuer identifier (RFC 8414 §2): `https` (or `http` on a loopback host, for development),
 /// no query, no fragment, no user info.
@@ -22,12 +23,10 @@ impl Issuer {
     pub fn parse(issuer: &str) -> Result<Self, ConfigError> {
         let error = |reason| ConfigError::Issuer { issuer: issuer.to_owned(), reason };
         let url = url::Url::parse(issuer).map_err(|_| error("not an absolute URL"))?;
-        let loopback = match url.host() {
-            Some(url::Host::Domain(d)) => d == "localhost",
-            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-            None => return Err(error("no host")),
-        };
+        if url.host().is_none() {
+            return Err(error("no host"));
+        }
+        let loopback = is_loopback_host(&url);
         match url.scheme() {
             "https" => {}
             "http" if loopback => {}

@@ -3,6 +3,7 @@
 pub(crate) mod client;
 pub(crate) mod declaration;
 pub(crate) mod issuer;
+pub(crate) mod loopback;
 pub(crate) mod principal;
 pub(crate) mod resource;
 pub(crate) mod scope;

@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 
 use crate::error::{ErrorCode, OAuthError};
+use crate::model::client::Client;
+use crate::model::loopback::LoopbackRedirect;
 
 /// `invalid_redirect_uri` (RFC 7591 §3.2.2).
 pub(crate) fn invalid_redirect_uri(description: impl Into<Cow<'static, str>>) -> OAuthError {
@@ -74,22 +76,29 @@ pub(crate) fn check_redirect_uri(uri: &str, rules: RedirectUriRules) -> Result<(
 }
 
 /// Whether `uri` is `http://` on a loopback host, `127.0.0.1`, `[::1]` or `localhost`, with an
-/// optional port, read from the text: `http://127.0.0.1@evil.example/` or
-/// `http://localhost.evil.example/` are not loopback URIs.
+/// optional port, read from the text (see [`LoopbackRedirect`]).
 pub(crate) fn is_loopback_http(uri: &str) -> bool {
-    let Some(rest) = uri.strip_prefix("http://") else {
+    LoopbackRedirect::parse(uri).is_some()
+}
+
+/// Whether `uri` may receive this client's responses: byte-equal to a registered URI (RFC 9700
+/// §4.1.3), or, for a public (native) client, a loopback IP redirect that differs from a
+/// registered one only in its port (RFC 8252 §7.3: the port is picked at run time).
+pub(crate) fn redirect_uri_allowed(client: &Client, uri: &str) -> bool {
+    if client.redirect_uris.iter().any(|registered| registered == uri) {
+        return true;
+    }
+    if !client.is_public {
+        return false;
+    }
+    let Some(requested) = LoopbackRedirect::parse(uri).and_then(|uri| uri.without_port()) else {
         return false;
     };
-    let authority = &rest[..rest.find(['/', '?', '#']).unwrap_or(rest.len())];
-    ["127.0.0.1", "[::1]", "localhost"].into_iter().any(|host| match authority.strip_prefix(host) {
-        Some("") => true,
-        Some(port) => port.strip_prefix(':').is_some_and(|digits| {
-            !digits.is_empty()
-                && digits.bytes().all(|b| b.is_ascii_digit())
-                && digits.parse::<u16>().is_ok_and(|port| port != 0)
-        }),
-        None => false,
-    })
+    client
+        .redirect_uris
+        .iter()
+        .filter_map(|registered| LoopbackRedirect::parse(registered).and_then(|uri| uri.without_port()))
+        .any(|registered| registered == requested)
 }
 
 /// A private-use URI scheme in reverse domain name form, `com.example.app` (RFC 8252 §7.1): at

@@ -18,6 +18,7 @@ use crate::error::HostError;
 use crate::fetch::{FetchError, FetchPolicy, Fetcher};
 use crate::keys::Key;
 use crate::model::issuer::Issuer;
+use crate::model::loopback::is_loopback_host;
 use crate::protocol::dpop_proof::{self, VerifiedProof};
 use crate::protocol::jwt;
 use crate::resource_server::guard::{self, Authenticated, BoxFuture, Check, Guard, Refusal, TokenAuthority};
@@ -414,17 +415,6 @@ fn metadata_url(issuer: &str) -> String {
     }
 }
 
-/// Whether `url`'s host is a loopback host, where plain `http` is allowed (development), as for
-/// an issuer.
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(domain)) => domain == "localhost",
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    }
-}
-
 /// `text` as a URL attesto may fetch a metadata document or a JWKS from: absolute, `https`, or
 /// `http` on a loopback host only.
 fn fetchable_url(what: &'static str, text: &str) -> Result<Url, RemoteGuardError> {
@@ -437,7 +427,7 @@ fn fetchable_url(what: &'static str, text: &str) -> Result<Url, RemoteGuardError
         "https" => Ok(url),
         // Tokens' keys over plain http can be swapped by anyone on the path: only on the
         // loopback interface, where there is no path.
-        "http" if is_loopback(&url) => Ok(url),
+        "http" if is_loopback_host(&url) => Ok(url),
         "http" => Err(invalid("must use https (http is accepted only on a loopback host)")),
         _ => Err(invalid("must use https")),
     }
@@ -507,7 +497,7 @@ impl Fetchers {
 
     /// The client for `url`, one that [`fetchable_url`] accepted.
     fn client(&self, url: &Url) -> &Fetcher {
-        if url.scheme() == "http" && is_loopback(url) { &self.loopback_http } else { &self.https }
+        if url.scheme() == "http" && is_loopback_host(url) { &self.loopback_http } else { &self.https }
     }
 }
 
