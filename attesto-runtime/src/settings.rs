@@ -7,9 +7,9 @@ use std::time::Duration;
 use http::HeaderValue;
 
 use crate::dpop::nonce::NonceKey;
-use crate::error::{ErrorCode, OAuthError};
+use crate::error::OAuthError;
 use crate::model::issuer::Issuer;
-use crate::model::resource::{Resource, normalize_resource};
+use crate::model::resource::{Resource, audiences};
 
 /// The settings of a provider, set through the [`Builder`].
 #[derive(Debug, Clone)]
@@ -34,27 +34,13 @@ pub(crate) struct Settings {
 }
 
 impl Settings {
-    /// The audiences of a token: the resources asked for (RFC 8707 §2), each one the provider knows,
-    /// or the default audience when none was asked for.
+    /// The audiences of a token: the resources asked for (RFC 8707 §2), each one the provider
+    /// knows, or the default audience when none was asked for.
     pub(crate) fn audiences<'s, 'v>(
         &'s self,
         requested: impl Iterator<Item = &'v str>,
     ) -> Result<Cow<'s, [String]>, OAuthError> {
-        let mut audience: Vec<String> = Vec::new();
-        for value in requested {
-            let normalized = normalize_resource(value)
-                .map_err(|reason| OAuthError::new(ErrorCode::InvalidTarget, format!("`resource` {reason}")))?;
-            let resource = self.resources.iter().find(|r| r.normalized == normalized).ok_or_else(|| {
-                OAuthError::new(ErrorCode::InvalidTarget, "the requested resource is unknown to this server")
-            })?;
-            if !audience.contains(&resource.audience) {
-                audience.push(resource.audience.clone());
-            }
-        }
-        if audience.is_empty() {
-            return Ok(Cow::Borrowed(&self.default_audience));
-        }
-        Ok(Cow::Owned(audience))
+        audiences(&self.resources, &self.default_audience, requested)
     }
 }
 

@@ -14,8 +14,6 @@
 use std::time::{Duration, SystemTime};
 
 use axum::response::Response;
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 
 use crate::error::{DPOP_NONCE, ErrorCode, HostError, OAuthError};
@@ -35,13 +33,6 @@ pub(crate) const DPOP: HeaderName = HeaderName::from_static("dpop");
 /// no `.`, so the concatenation is unambiguous.
 pub(crate) fn replay_key(jkt: &str, jti: &str) -> TokenHash {
     TokenHash::of(&format!("{jkt}.{jti}"))
-}
-
-/// Whether `value` can be an RFC 7638 SHA-256 thumbprint: the canonical unpadded base64url of
-/// 32 bytes, 43 characters (RFC 9449 §10 `dpop_jkt`).
-pub(crate) fn is_thumbprint(value: &str) -> bool {
-    value.len() == 43
-        && URL_SAFE_NO_PAD.decode(value).is_ok_and(|bytes| bytes.len() == 32 && URL_SAFE_NO_PAD.encode(&bytes) == value)
 }
 
 /// Why a request's DPoP proof, or its absence, is refused.
@@ -311,21 +302,6 @@ mod tests {
         assert_ne!(replay_key(jkt, "a"), replay_key(other, "a"));
         assert_ne!(replay_key(jkt, "a"), replay_key(jkt, "b"));
         assert_eq!(replay_key(jkt, "a"), TokenHash::of(&format!("{jkt}.a")));
-    }
-
-    #[test]
-    fn thumbprints_are_43_canonical_base64url_characters() {
-        assert!(is_thumbprint("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"));
-        for bad in [
-            "",
-            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4",
-            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I=",
-            "0ZcOCORZNYy+DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
-            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4J",
-            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I0ZcO",
-        ] {
-            assert!(!is_thumbprint(bad), "{bad}");
-        }
     }
 
     #[test]

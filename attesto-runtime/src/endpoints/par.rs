@@ -23,20 +23,14 @@ use crate::endpoints::client_auth;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::events::{AuthorizationDenied, EventSink};
 use crate::host::provider::Provider;
+use crate::protocol::authorization_request::{REPEATABLE, REQUEST_URI_PREFIX};
 use crate::protocol::form::{self, Form};
 use crate::state::Attesto;
 use crate::store::{PendingAuthorization, PendingStage, TokenHash, new_secret};
 
-/// The prefix of every `request_uri` the PAR endpoint issues (RFC 9126 §2.2, registered in §7.1).
-pub(crate) const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
-
 /// How long a pushed request waits for the browser. RFC 9126 §2.2 leaves it to the server,
 /// "typically relatively short"; the client redirects the browser at once.
 const PUSHED_TTL: Duration = Duration::from_secs(60);
-
-/// Parameters that may appear more than once: RFC 8707 §2 `resource`, as at the authorization
-/// endpoint.
-const REPEATABLE: &[&str] = &["resource"];
 
 /// The successful response (RFC 9126 §2.2).
 #[derive(Debug, Serialize)]

@@ -324,6 +324,6 @@ impl Client {
         // site. A private-use scheme opens whatever app claims it, so it does not count.
         self.source == ClientSource::Host
             || self.trusted
-            || crate::protocol::redirect_uri::is_loopback_http(redirect_uri)
+            || crate::model::loopback::LoopbackRedirect::parse(redirect_uri).is_some()
     }
 }

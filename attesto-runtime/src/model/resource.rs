@@ -1,5 +1,8 @@
 //! Resource indicators (RFC 8707): the resources a provider issues tokens for.
 
+use std::borrow::Cow;
+
+use crate::error::{ErrorCode, OAuthError};
 use crate::model::issuer::Issuer;
 
 /// A resource indicator the provider issues tokens for (RFC 8707).
@@ -28,4 +31,28 @@ pub(crate) fn declared_resource_url(issuer: &Issuer, path: &str) -> String {
         "/" => issuer.origin().to_owned(),
         path => format!("{}{path}", issuer.origin()),
     }
+}
+
+/// The audiences of a token: the resources asked for (RFC 8707 §2), each one the provider knows,
+/// or `default_audience` when none was asked for.
+pub(crate) fn audiences<'s, 'v>(
+    resources: &[Resource],
+    default_audience: &'s [String],
+    requested: impl Iterator<Item = &'v str>,
+) -> Result<Cow<'s, [String]>, OAuthError> {
+    let mut audience: Vec<String> = Vec::new();
+    for value in requested {
+        let normalized = normalize_resource(value)
+            .map_err(|reason| OAuthError::new(ErrorCode::InvalidTarget, format!("`resource` {reason}")))?;
+        let resource = resources.iter().find(|r| r.normalized == normalized).ok_or_else(|| {
+            OAuthError::new(ErrorCode::InvalidTarget, "the requested resource is unknown to this server")
+        })?;
+        if !audience.contains(&resource.audience) {
+            audience.push(resource.audience.clone());
+        }
+    }
+    if audience.is_empty() {
+        return Ok(Cow::Borrowed(default_audience));
+    }
+    Ok(Cow::Owned(audience))
 }

@@ -589,9 +589,31 @@ fn normalize_percent_encoding(path: &str) -> Option<String> {
     Some(out)
 }
 
+/// Whether `value` can be an RFC 7638 SHA-256 thumbprint: the canonical unpadded base64url of
+/// 32 bytes, 43 characters (RFC 9449 §10 `dpop_jkt`).
+pub(crate) fn is_thumbprint(value: &str) -> bool {
+    value.len() == 43
+        && URL_SAFE_NO_PAD.decode(value).is_ok_and(|bytes| bytes.len() == 32 && URL_SAFE_NO_PAD.encode(&bytes) == value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn thumbprints_are_43_canonical_base64url_characters() {
+        assert!(is_thumbprint("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"));
+        for bad in [
+            "",
+            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4",
+            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I=",
+            "0ZcOCORZNYy+DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
+            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4J",
+            "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I0ZcO",
+        ] {
+            assert!(!is_thumbprint(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn htu_ignores_query_fragment_case_and_default_port() {
