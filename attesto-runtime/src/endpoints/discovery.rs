@@ -43,12 +43,12 @@ pub(crate) fn json_bytes(body: Bytes, cache: HeaderValue) -> Response {
 }
 
 /// `GET /.well-known/oauth-authorization-server[/…]`.
-pub(crate) async fn oauth_metadata<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
+pub(crate) async fn get_authorization_server_metadata<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
     json_bytes(attesto.documents().authorization_server.clone(), METADATA_CACHE)
 }
 
 /// `GET /.well-known/openid-configuration` (and its issuer-path forms).
-pub(crate) async fn openid_configuration<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
+pub(crate) async fn get_openid_configuration<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
     match &attesto.documents().openid_configuration {
         Some(document) => json_bytes(document.clone(), METADATA_CACHE),
         None => http::StatusCode::NOT_FOUND.into_response(),

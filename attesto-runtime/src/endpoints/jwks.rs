@@ -12,6 +12,6 @@ use crate::state::Attesto;
 const JWKS_CACHE: HeaderValue = HeaderValue::from_static("public, max-age=300");
 
 /// `GET {jwks}`: the public keys, prepared at start-up.
-pub(crate) async fn jwks<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
+pub(crate) async fn get<P: Provider>(State(attesto): State<Attesto<P>>) -> Response {
     json_bytes(attesto.documents().jwks.clone(), JWKS_CACHE)
 }

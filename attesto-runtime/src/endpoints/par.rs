@@ -57,7 +57,7 @@ impl IntoResponse for Pushed {
 }
 
 /// `POST {par}` (RFC 9126 §2).
-pub(crate) async fn handler<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
+pub(crate) async fn post<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let mut response = match push(&attesto, &parts.method, &parts.headers, body).await {
         Ok(pushed) => pushed.into_response(),

@@ -9,7 +9,7 @@ use http::StatusCode;
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
 use crate::endpoints::discovery::{self, Kind};
-use crate::endpoints::{authorize, jwks, par, registration, revocation, token, userinfo};
+use crate::endpoints::{authorize, introspection, jwks, par, registration, revocation, token, userinfo};
 use crate::error::OAuthError;
 use crate::host::provider::Provider;
 use crate::state::Attesto;
@@ -41,19 +41,19 @@ impl<P: Provider> Attesto<P> {
     pub fn router_with_body_deadline(&self, deadline: Duration) -> Router {
         let mut router = Router::new()
             .route(P::PATHS.authorize, get(authorize::get::<P>).post(authorize::post::<P>))
-            .route(P::PATHS.token, post(token::handler::<P>))
-            .route(P::PATHS.jwks, get(jwks::jwks::<P>));
+            .route(P::PATHS.token, post(token::post::<P>))
+            .route(P::PATHS.jwks, get(jwks::get::<P>));
         if let Some(path) = P::PATHS.userinfo_endpoint(&P::FEATURES) {
-            router = router.route(path, get(userinfo::handler::<P>).post(userinfo::handler::<P>));
+            router = router.route(path, get(userinfo::get_or_post::<P>).post(userinfo::get_or_post::<P>));
         }
         if let Some(path) = P::PATHS.revocation {
-            router = router.route(path, post(revocation::revocation::<P>));
+            router = router.route(path, post(revocation::post::<P>));
         }
         if let Some(path) = P::PATHS.introspection {
-            router = router.route(path, post(revocation::introspection::<P>));
+            router = router.route(path, post(introspection::post::<P>));
         }
         if let Some(path) = P::PATHS.par {
-            router = router.route(path, post(par::handler::<P>));
+            router = router.route(path, post(par::post::<P>));
         }
         if let Some(path) = P::PATHS.registration_endpoint(&P::FEATURES) {
             // RFC 7591 §3 registration, and RFC 7592 client configuration one segment below it.
@@ -64,8 +64,8 @@ impl<P: Provider> Attesto<P> {
         }
         for (path, kind) in discovery::routes(self.issuer().path(), P::FEATURES.openid) {
             router = match kind {
-                Kind::OAuth => router.route(&path, get(discovery::oauth_metadata::<P>)),
-                Kind::OpenId => router.route(&path, get(discovery::openid_configuration::<P>)),
+                Kind::OAuth => router.route(&path, get(discovery::get_authorization_server_metadata::<P>)),
+                Kind::OpenId => router.route(&path, get(discovery::get_openid_configuration::<P>)),
             };
         }
         // RFC 9728 §3: the protected resources' metadata, served as prepared at start-up.

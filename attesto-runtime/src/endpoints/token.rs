@@ -31,6 +31,7 @@ use crate::host::scopes::{ScopeDecision, ScopePolicy};
 use crate::model::client::{Client, ClientSource, GrantType};
 use crate::model::principal::AuthenticatedPrincipal;
 use crate::model::scope::Scopes;
+use crate::protocol::access_token::{self, AccessToken, Subject};
 use crate::protocol::dpop_proof::VerifiedProof;
 use crate::protocol::form::{self, Form};
 use crate::protocol::id_token;
@@ -44,15 +45,6 @@ use crate::store::{
 
 /// Parameters that may appear more than once: RFC 8707 §2 `resource`.
 const REPEATABLE: &[&str] = &["resource"];
-
-/// Claims attesto sets itself; host claims never overwrite them (RFC 9068 §2.2). `grant_id` is
-/// attesto's too: a host claim of that name would name a grant (and so a revocation) the token
-/// was not issued under, or slip a token out of its own grant's revocation.
-///
-/// `auth_time` among them: its presence is what tells a user's token from a client's own (see
-/// `guard::TokenKind`), so a host's claims never add it to a `client_credentials` token.
-pub(crate) const REGISTERED_CLAIMS: &[&str] =
-    &["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "cnf", "grant_id", "auth_time"];
 
 /// The scope of OpenID Connect requests (OIDC Core §3.1.2.1).
 const OPENID: &str = "openid";
@@ -93,46 +85,6 @@ impl IntoResponse for TokenResponse {
     }
 }
 
-/// One audience is a string, several an array (RFC 7519 §4.1.3).
-#[derive(Serialize)]
-#[serde(untagged)]
-enum Audience<'a> {
-    One(&'a str),
-    Many(&'a [String]),
-}
-
-/// The claims of a JWT access token (RFC 9068 §2.2).
-#[derive(Serialize)]
-struct AccessTokenClaims<'a> {
-    iss: &'a str,
-    sub: &'a str,
-    aud: Audience<'a>,
-    exp: u64,
-    iat: u64,
-    jti: &'a str,
-    client_id: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    scope: &'a str,
-    /// RFC 9449 §6.1: the thumbprint of the key a DPoP-bound token is bound to.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cnf: Option<Confirmation<'a>>,
-    /// The grant (refresh family) the token was issued under, so that revoking the grant revokes
-    /// the token (RFC 7009 §2.1, see `revoked::grant_id`); none for a token without a family.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    grant_id: Option<&'a str>,
-    /// RFC 9068 §2.2.1: when the user signed in; only in a token a user authorized.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    auth_time: Option<u64>,
-    #[serde(flatten)]
-    extra: &'a serde_json::Map<String, serde_json::Value>,
-}
-
-/// The `cnf` claim of a DPoP-bound access token (RFC 7800 §3.1, RFC 9449 §6.1).
-#[derive(Serialize)]
-struct Confirmation<'a> {
-    jkt: &'a str,
-}
-
 /// `token_type` of a response (RFC 6749 §7.1): `DPoP` for a token bound to a DPoP key (RFC 9449
 /// §5), `Bearer` otherwise.
 fn token_type(proof: Option<&VerifiedProof>) -> &'static str {
@@ -140,7 +92,7 @@ fn token_type(proof: Option<&VerifiedProof>) -> &'static str {
 }
 
 /// `POST {token}`.
-pub(crate) async fn handler<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
+pub(crate) async fn post<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let mut response = match token(&attesto, &parts.method, &parts.headers, body).await {
         Ok(response) => response.into_response(),
@@ -276,24 +228,30 @@ async fn client_credentials<P: Provider>(
     // RFC 9068 §2.2: for a client acting for itself, `sub` is the client id.
     let principal = provider.build_principal(&client, client.client_id.as_str(), &scopes).await?;
     let jti = new_id();
+    let scope = scopes.to_string();
     let access_token = issue(
         attesto,
-        &client,
-        Subject::Client(&principal.subject),
-        &principal.claims,
-        &scopes,
-        &audience,
+        &AccessToken {
+            issuer: attesto.settings().issuer.as_str(),
+            subject: Subject::Client(&principal.subject),
+            client_id: client.client_id.as_str(),
+            scope: &scope,
+            audience: &audience,
+            jti: &jti,
+            grant_id: None,
+            jkt: proof.map(|proof| proof.jkt.as_str()),
+            extra: &principal.claims,
+            now: jwt::unix_seconds(SystemTime::now()),
+            ttl: attesto.settings().access_token_ttl.as_secs(),
+        },
         GrantType::ClientCredentials,
-        &jti,
-        None,
-        proof.map(|proof| proof.jkt.as_str()),
     )?;
     registration_used(attesto, &client).await;
     Ok(TokenResponse {
         access_token,
         token_type: token_type(proof),
         expires_in: attesto.settings().access_token_ttl.as_secs(),
-        scope: scopes.to_string(),
+        scope,
         refresh_token: None,
         id_token: None,
     })
@@ -471,16 +429,18 @@ async fn authorization_code<P: Provider>(
     registration_used(attesto, &client).await;
     respond_with_tokens(
         attesto,
-        &client,
-        &grant.principal,
-        &scopes,
-        &audience,
-        request.nonce.as_deref(),
-        GrantType::AuthorizationCode,
-        &issue_ids.access_token_jti,
-        grant_id.as_deref(),
-        refresh,
-        proof,
+        UserTokens {
+            client: &client,
+            user: &grant.principal,
+            scopes: &scopes,
+            audience: &audience,
+            nonce: request.nonce.as_deref(),
+            grant_type: GrantType::AuthorizationCode,
+            jti: &issue_ids.access_token_jti,
+            grant_id: grant_id.as_deref(),
+            refresh_token: refresh,
+            proof,
+        },
     )
     .await
 }
@@ -562,18 +522,21 @@ async fn refresh_token<P: Provider>(
         scope: &scope,
         family_id: &family.family_id,
     });
+    let grant_id = revoked::grant_id(&family.family_id);
     respond_with_tokens(
         attesto,
-        &client,
-        &family.principal,
-        &scopes,
-        &audience,
-        None,
-        GrantType::RefreshToken,
-        &new_id(),
-        Some(&revoked::grant_id(&family.family_id)),
-        Some(next),
-        proof,
+        UserTokens {
+            client: &client,
+            user: &family.principal,
+            scopes: &scopes,
+            audience: &audience,
+            nonce: None,
+            grant_type: GrantType::RefreshToken,
+            jti: &new_id(),
+            grant_id: Some(&grant_id),
+            refresh_token: Some(next),
+            proof,
+        },
     )
     .await
 }
@@ -591,37 +554,48 @@ async fn reuse_detected<P: Provider>(attesto: &Attesto<P>, family: &RefreshFamil
     Ok(invalid_grant("the refresh token was already used; every token of its grant is revoked"))
 }
 
-/// The response of a grant on behalf of a user: access token, the refresh token if any, and an ID
+/// What a grant on behalf of a user issues: an access token, the refresh token if any, and an ID
 /// token when the scope has `openid` and OpenID Connect is on.
-#[allow(clippy::too_many_arguments)]
+struct UserTokens<'a> {
+    client: &'a Client,
+    user: &'a AuthenticatedPrincipal,
+    scopes: &'a Scopes,
+    audience: &'a [String],
+    /// The authorization request's `nonce`, for the ID token (OIDC Core §3.1.3.6).
+    nonce: Option<&'a str>,
+    grant_type: GrantType,
+    jti: &'a str,
+    grant_id: Option<&'a str>,
+    refresh_token: Option<String>,
+    proof: Option<&'a VerifiedProof>,
+}
+
+/// The response of a grant on behalf of a user.
 async fn respond_with_tokens<P: Provider>(
     attesto: &Attesto<P>,
-    client: &Client,
-    user: &AuthenticatedPrincipal,
-    scopes: &Scopes,
-    audience: &[String],
-    nonce: Option<&str>,
-    grant_type: GrantType,
-    jti: &str,
-    grant_id: Option<&str>,
-    refresh_token: Option<String>,
-    proof: Option<&VerifiedProof>,
+    tokens: UserTokens<'_>,
 ) -> Result<TokenResponse, OAuthError> {
+    let UserTokens { client, user, scopes, audience, nonce, grant_type, jti, grant_id, refresh_token, proof } = tokens;
     let provider = &attesto.provider();
     let principal = provider.build_principal(client, &user.subject, scopes).await?;
     // The subject is the authenticated user's: the host shapes claims, not identity.
-    let jkt = proof.map(|proof| proof.jkt.as_str());
+    let scope = scopes.to_string();
     let access_token = issue(
         attesto,
-        client,
-        Subject::User(user),
-        &principal.claims,
-        scopes,
-        audience,
+        &AccessToken {
+            issuer: attesto.settings().issuer.as_str(),
+            subject: Subject::User(user),
+            client_id: client.client_id.as_str(),
+            scope: &scope,
+            audience,
+            jti,
+            grant_id,
+            jkt: proof.map(|proof| proof.jkt.as_str()),
+            extra: &principal.claims,
+            now: jwt::unix_seconds(SystemTime::now()),
+            ttl: attesto.settings().access_token_ttl.as_secs(),
+        },
         grant_type,
-        jti,
-        grant_id,
-        jkt,
     )?;
     let id_token = if P::FEATURES.openid && scopes.contains(OPENID) {
         let extra = provider.build_id_token_claims(client, user, scopes).await?;
@@ -645,82 +619,29 @@ async fn respond_with_tokens<P: Provider>(
         access_token,
         token_type: token_type(proof),
         expires_in: attesto.settings().access_token_ttl.as_secs(),
-        scope: scopes.to_string(),
+        scope,
         refresh_token,
         id_token,
     })
 }
 
-/// Whom an access token is for.
-#[derive(Clone, Copy)]
-enum Subject<'a> {
-    /// A user who signed in: `sub` and `auth_time` are the sign-in's.
-    User(&'a AuthenticatedPrincipal),
-    /// The client itself (`client_credentials`): `sub` names it, and there is no `auth_time`.
-    Client(&'a str),
-}
-
-/// Mints an access token: one signature, no store write. With `grant_id`, the token belongs to
-/// that grant (revoked with it); with `jkt`, it is bound to that DPoP key (RFC 9449 §6.1).
-#[allow(clippy::too_many_arguments)]
+/// Mints an access token and tells the event sink.
 fn issue<P: Provider>(
     attesto: &Attesto<P>,
-    client: &Client,
-    subject: Subject<'_>,
-    extra: &serde_json::Map<String, serde_json::Value>,
-    scopes: &Scopes,
-    audience: &[String],
+    token: &AccessToken<'_>,
     grant_type: GrantType,
-    jti: &str,
-    grant_id: Option<&str>,
-    jkt: Option<&str>,
 ) -> Result<String, OAuthError> {
-    let ttl = attesto.settings().access_token_ttl.as_secs();
-    let now = jwt::unix_seconds(SystemTime::now());
-    let scope = scopes.to_string();
-    let filtered;
-    let extra = if extra.keys().any(|k| REGISTERED_CLAIMS.contains(&k.as_str())) {
-        filtered = extra
-            .iter()
-            .filter(|(k, _)| !REGISTERED_CLAIMS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        &filtered
-    } else {
-        extra
-    };
-    let (subject, auth_time) = match subject {
-        Subject::User(user) => (user.subject.as_str(), Some(jwt::unix_seconds(user.auth_time))),
-        Subject::Client(subject) => (subject, None),
-    };
-    let claims = AccessTokenClaims {
-        iss: attesto.settings().issuer.as_str(),
-        sub: subject,
-        aud: match audience {
-            [one] => Audience::One(one),
-            many => Audience::Many(many),
-        },
-        exp: now + ttl,
-        iat: now,
-        jti,
-        client_id: client.client_id.as_str(),
-        scope: &scope,
-        cnf: jkt.map(|jkt| Confirmation { jkt }),
-        grant_id,
-        auth_time,
-        extra,
-    };
-    let access_token = jwt::encode(attesto.keys().signing_key(), jwt::ACCESS_TOKEN_TYP, &claims).map_err(|error| {
+    let access_token = access_token::mint(attesto.keys().signing_key(), token).map_err(|error| {
         tracing::error!(%error, "signing an access token failed");
         OAuthError::new(ErrorCode::ServerError, "the token could not be signed")
     })?;
     attesto.provider().event_sink().token_issued(&TokenIssued {
-        client_id: client.client_id.as_str(),
-        subject,
+        client_id: token.client_id,
+        subject: token.subject(),
         grant_type,
-        scope: &scope,
-        audience,
-        jti,
+        scope: token.scope,
+        audience: token.audience,
+        jti: token.jti,
     });
     Ok(access_token)
 }

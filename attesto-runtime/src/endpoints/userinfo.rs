@@ -19,7 +19,7 @@ use crate::resource_server::guard::{self, Scheme};
 use crate::state::Attesto;
 
 /// `GET` and `POST {userinfo}`.
-pub(crate) async fn handler<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
+pub(crate) async fn get_or_post<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
     let (parts, _) = request.into_parts();
     let mut response = match userinfo(&attesto, &parts.method, &parts.headers).await {
         Ok(response) => response,

@@ -1,6 +1,7 @@
 //! The protocol itself, as pure synchronous functions over values: parsing, validation, token
 //! formats and documents. Nothing here does I/O, holds state, or knows the provider type.
 
+pub(crate) mod access_token;
 pub(crate) mod authorization_request;
 pub(crate) mod client_metadata;
 pub mod discovery;

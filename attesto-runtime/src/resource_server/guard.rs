@@ -373,7 +373,7 @@ pub(crate) async fn authenticate<A: TokenAuthority>(
         .and_then(|json| serde_json::from_slice(&json).ok())
         .unwrap_or_default();
     // Only a user's sign-in gives a token `auth_time`: attesto mints it into user tokens alone
-    // and keeps hosts from adding it (see `token::REGISTERED_CLAIMS`).
+    // and keeps hosts from adding it (see `access_token::REGISTERED_CLAIMS`).
     let kind = if view.auth_time.is_some() { TokenKind::User } else { TokenKind::Client };
     Ok(Authenticated { subject: view.sub, kind, client_id: ClientId::new(view.client_id), scopes, claims, jkt })
 }
