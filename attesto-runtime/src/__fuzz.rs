@@ -10,10 +10,56 @@
 //! here is exactly what the endpoints run. Parsers that are public already (`dpop::verify_proof`)
 //! or reachable only inside their module are exercised through their public API or the router.
 
-use crate::error::OAuthError;
+use http::StatusCode;
+
+use crate::error::{ErrorCode, OAuthError};
+use crate::protocol::dpop_proof::ProofError;
 use crate::keys::KeySet;
 use crate::protocol::form::{self, Form};
 use crate::protocol::jwt;
+
+/// An error as attesto sends it: the `error` code, the HTTP status and the `error_description`
+/// (RFC 6749 §5.2), read from the crate-private error type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError {
+    code: ErrorCode,
+    status: StatusCode,
+    description: String,
+}
+
+impl WireError {
+    /// The `error` code.
+    pub fn code(&self) -> ErrorCode {
+        self.code
+    }
+
+    /// The HTTP status of the response.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The `error_description`.
+    pub fn description(&self) -> &str {
+        &self.description
+    }
+}
+
+impl From<OAuthError> for WireError {
+    fn from(error: OAuthError) -> Self {
+        Self { code: error.code(), status: error.status(), description: error.description().to_owned() }
+    }
+}
+
+/// How a refused DPoP proof is answered at the token endpoint (RFC 9449 §5, §7.1).
+pub fn proof_error(error: ProofError) -> WireError {
+    OAuthError::from(error).into()
+}
+
+/// An error made with `description`, which is restricted to the characters RFC 6749 §5.2 allows
+/// when the error is made.
+pub fn error_with_description(code: ErrorCode, description: &str) -> WireError {
+    OAuthError::new(code, description.to_owned()).into()
+}
 
 /// A form body's parameters, in order, as [`parse_form`] and [`parse_form_keeping_repeats`]
 /// return them: decoded names and values, parameters without a value left out (RFC 6749 §3.2).
@@ -26,8 +72,8 @@ fn owned_pairs(form: &Form<'_>) -> Pairs {
 /// The form body parser of the token, revocation, introspection and PAR endpoints
 /// (`Form::parse`): names in `repeatable` may appear more than once, any other repeated name is
 /// `invalid_request`.
-pub fn parse_form(body: &[u8], repeatable: &[&str]) -> Result<Pairs, OAuthError> {
-    Form::parse(body, repeatable).map(|form| owned_pairs(&form))
+pub fn parse_form(body: &[u8], repeatable: &[&str]) -> Result<Pairs, WireError> {
+    Form::parse(body, repeatable).map(|form| owned_pairs(&form)).map_err(WireError::from)
 }
 
 /// The form parser of the authorization endpoint (`Form::parse_keeping_repeats`), which keeps
@@ -37,27 +83,29 @@ pub fn parse_form(body: &[u8], repeatable: &[&str]) -> Result<Pairs, OAuthError>
 pub fn parse_form_keeping_repeats(
     body: &[u8],
     repeatable: &[&str],
-) -> Result<(Pairs, Option<&'static str>), OAuthError> {
-    Form::parse_keeping_repeats(body).map(|form| (owned_pairs(&form), form.repeated(repeatable)))
+) -> Result<(Pairs, Option<&'static str>), WireError> {
+    Form::parse_keeping_repeats(body)
+        .map(|form| (owned_pairs(&form), form.repeated(repeatable)))
+        .map_err(WireError::from)
 }
 
 /// `application/x-www-form-urlencoded` decoding of one name or value (`form::decode`).
-pub fn decode_form_component(input: &[u8]) -> Result<String, OAuthError> {
-    form::decode(input)
+pub fn decode_form_component(input: &[u8]) -> Result<String, WireError> {
+    form::decode(input).map_err(WireError::from)
 }
 
 /// The check of one redirect URI at dynamic registration, also applied to the redirect URIs of
 /// client ID metadata documents (`redirect_uri::check_redirect_uri`), under the rules of one kind of
 /// client: `0` a confidential web client, `1` a public client without `application_type`, any
 /// other value a native app.
-pub fn check_redirect_uri(uri: &str, kind: u8) -> Result<(), OAuthError> {
+pub fn check_redirect_uri(uri: &str, kind: u8) -> Result<(), WireError> {
     use crate::protocol::redirect_uri::RedirectUriRules;
     let rules = match kind {
         0 => RedirectUriRules::Web,
         1 => RedirectUriRules::PublicWeb,
         _ => RedirectUriRules::Native,
     };
-    crate::protocol::redirect_uri::check_redirect_uri(uri, rules)
+    crate::protocol::redirect_uri::check_redirect_uri(uri, rules).map_err(WireError::from)
 }
 
 /// The claims of an access token that passed [`verify_access_token`], as attesto reads them back.

@@ -22,7 +22,8 @@ use crate::protocol::sealed::SealingKey;
 use crate::settings::{AllowedOrigins, DpopSettings, Settings, parse_origin};
 use crate::state::{Attesto, Documents, Parts};
 use crate::store::revoked::{self, RevokedTokens};
-use crate::store::{DynStore, MemoryStore, Store};
+use crate::store::{DynStore, Store};
+use crate::store::memory::MemoryStore;
 
 /// Configures a provider. Get one from [`Attesto::builder`].
 #[must_use]

@@ -125,7 +125,7 @@ impl fmt::Display for ErrorCode {
 /// `error_description`, `Cache-Control: no-store`, and where the RFCs ask for it a status other
 /// than 400, a `WWW-Authenticate` challenge and a `DPoP-Nonce` (RFC 9449 §8).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OAuthError {
+pub(crate) struct OAuthError {
     code: ErrorCode,
     description: Cow<'static, str>,
     status: StatusCode,
@@ -141,7 +141,7 @@ impl OAuthError {
     /// `section `. attesto's own
     /// descriptions are written in that set; this keeps a description that quotes something
     /// else (a host's error, a document's fault) within it too.
-    pub fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn new(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
         Self {
             code,
             description: restrict(description.into()),
@@ -152,25 +152,25 @@ impl OAuthError {
     }
 
     /// `invalid_request` with a description.
-    pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
+    pub(crate) fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidRequest, description)
     }
 
     /// `temporarily_unavailable`, 503, with a description that says nothing of the cause.
-    pub fn unavailable() -> Self {
+    pub(crate) fn unavailable() -> Self {
         Self::new(ErrorCode::TemporarilyUnavailable, "the service is temporarily unavailable, try again later")
     }
 
     /// The same error with another HTTP status.
     #[must_use]
-    pub fn with_status(mut self, status: StatusCode) -> Self {
+    pub(crate) fn with_status(mut self, status: StatusCode) -> Self {
         self.status = status;
         self
     }
 
     /// The same error with a `WWW-Authenticate` challenge.
     #[must_use]
-    pub fn with_challenge(mut self, challenge: HeaderValue) -> Self {
+    pub(crate) fn with_challenge(mut self, challenge: HeaderValue) -> Self {
         self.www_authenticate = Some(challenge);
         self
     }
@@ -184,17 +184,17 @@ impl OAuthError {
     }
 
     /// The error code.
-    pub fn code(&self) -> ErrorCode {
+    pub(crate) fn code(&self) -> ErrorCode {
         self.code
     }
 
     /// The human-readable description.
-    pub fn description(&self) -> &str {
+    pub(crate) fn description(&self) -> &str {
         &self.description
     }
 
     /// The HTTP status of the response.
-    pub fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         self.status
     }
 }

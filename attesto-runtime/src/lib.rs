@@ -19,14 +19,14 @@ mod resource_server;
 mod settings;
 mod state;
 pub mod store;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use protocol::discovery;
 
 pub use builder::Builder;
-pub use discovery::AuthorizationServerMetadata;
 pub use error::ConfigError;
-pub use error::{ErrorCode, HostError, OAuthError};
+pub use error::{ErrorCode, HostError};
 #[cfg(feature = "fetch")]
 pub use fetch::client_metadata::ClientMetadataDocuments;
 pub use host::clients::ClientStore;
@@ -52,10 +52,7 @@ pub use resource_server::remote::{
 };
 pub use state::Attesto;
 pub use store::registrations::MemoryRegistrations;
-pub use store::{
-    AuthorizationCode, AuthorizationRequest, CodeIssue, CodeRedemption, MemoryStore, PendingAuthorization,
-    PendingStage, RefreshFamily, RefreshLookup, ResponseMode, Rotation, Store, TokenHash,
-};
+pub use store::memory::MemoryStore;
 
 /// The sqlx the SQL stores are built with (features `sqlite`, `postgres`), so that a host names
 /// the very pool and option types that `SqliteStore::from_pool` and `PostgresStore::from_pool`

@@ -16,7 +16,8 @@
 use std::time::Duration;
 
 use attesto::dpop::{self, MAX_JTI_LEN, MAX_NONCE_LEN, MAX_PROOF_LEN, ProofRequirements, SUPPORTED_ALGORITHMS};
-use attesto::{ErrorCode, OAuthError};
+use attesto::ErrorCode;
+use attesto_runtime::__fuzz::proof_error;
 use attesto_fuzz::{ACCESS_TOKEN, NOW, TOKEN_URL, USERINFO_URL, fields, keys, proof_jwk, sign_jws, substitute};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -55,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(verified) => verified,
         Err(error) => {
             assert!(!error.description().is_empty());
-            let error = OAuthError::from(error);
+            let error = proof_error(error);
             assert_eq!(error.code(), ErrorCode::InvalidDpopProof);
             assert_eq!(error.status(), http::StatusCode::BAD_REQUEST);
             return;

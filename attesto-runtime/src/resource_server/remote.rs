@@ -24,7 +24,8 @@ use crate::protocol::jwt;
 use crate::resource_server::guard::{self, Authenticated, BoxFuture, Check, Guard, Refusal, TokenAuthority};
 use crate::settings::DpopSettings;
 use crate::store::revoked::{self, RevokedTokens};
-use crate::store::{DynStore, MemoryStore, Store};
+use crate::store::{DynStore, Store};
+use crate::store::memory::MemoryStore;
 
 /// The RFC 8414 §3 well-known suffix of the authorization server metadata.
 const METADATA_WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";

@@ -1,6 +1,6 @@
 //! The state attesto keeps itself — pending and pushed authorization requests, authorization
 //! codes, refresh token families, revoked access tokens, DPoP proofs already seen — behind one
-//! [`Store`] trait with atomic semantics, and [`MemoryStore`], the in-memory default. With the
+//! [`Store`] trait with atomic semantics, and [`MemoryStore`](crate::MemoryStore), the in-memory default. With the
 //! features `sqlite` and `postgres`, `SqliteStore` and `PostgresStore` keep it in a database.
 //!
 //! Every operation that decides something is one atomic step of the store: a code is taken once, a
@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use crate::model::client::ClientId;
 
-mod memory;
+pub(crate) mod memory;
 pub(crate) mod registrations;
 pub(crate) mod revoked;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -599,4 +599,4 @@ impl<S: Store> DynStore for S {
     }
 }
 
-pub use memory::MemoryStore;
+

@@ -1,4 +1,9 @@
-//! Checks for the host's own test suite.
+//! Checks for the host's own test suite (feature `testing`).
+//!
+//! **For test code only, and not covered by semver**: enable the feature in `[dev-dependencies]`
+//! (`attesto = { version = "…", features = ["testing"] }`), so that release builds never compile
+//! it. Its two parts: [`check_discovery`], and the [store contract](store_contract) that any
+//! [`Store`](crate::store::Store) implementation must pass.
 //!
 //! [`check_discovery`] is the migration checklist's "verify discovery" step as a function: give it
 //! the host's final axum [`Router`] (attesto's router merged in, the host's routes and layers
