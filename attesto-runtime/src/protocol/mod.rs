@@ -5,6 +5,7 @@ pub(crate) mod access_token;
 pub(crate) mod authorization_request;
 pub(crate) mod client_metadata;
 pub mod discovery;
+pub(crate) mod dpop_htu;
 pub(crate) mod dpop_proof;
 pub(crate) mod form;
 pub(crate) mod id_token;
