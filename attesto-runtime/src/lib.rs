@@ -45,7 +45,8 @@ pub use model::declaration::{Features, Paths};
 pub use model::issuer::Issuer;
 pub use model::principal::{AuthenticatedPrincipal, Principal};
 pub use model::scope::{InvalidScope, Scope, Scopes};
-pub use resource_server::guard::{Authenticated, Guard, GuardService, TokenKind};
+pub use resource_server::guard::{Guard, GuardService};
+pub use resource_server::token_check::{Authenticated, TokenKind};
 #[cfg(feature = "fetch")]
 pub use resource_server::remote::{
     DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL, RemoteGuard, RemoteGuardError,

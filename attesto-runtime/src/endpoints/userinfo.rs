@@ -15,7 +15,7 @@ use crate::dpop;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::provider::Provider;
 use crate::model::principal::Principal;
-use crate::resource_server::guard::{self, Scheme};
+use crate::resource_server::token_check::{self, Scheme};
 use crate::state::Attesto;
 
 /// `GET` and `POST {userinfo}`.
@@ -41,7 +41,9 @@ async fn userinfo<P: Provider>(
     // Only tokens meant for this server (RFC 8707): the audience is the issuer. No expiry
     // leeway: the provider's own clock decided `exp`.
     let view =
-        match guard::authenticate(attesto, method, headers, issuer, &attesto.settings().issuer.url_of(path), 0).await {
+        match token_check::authenticate(attesto, method, headers, issuer, &attesto.settings().issuer.url_of(path), 0)
+            .await
+        {
             Ok(view) => view,
             Err(refusal) => return Ok(refusal.into_response(None, None)),
         };

@@ -4,3 +4,4 @@
 pub(crate) mod guard;
 #[cfg(feature = "fetch")]
 pub(crate) mod remote;
+pub(crate) mod token_check;

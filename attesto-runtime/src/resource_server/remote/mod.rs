@@ -1,5 +1,5 @@
 //! The resource-server guard for a resource deployed apart from the provider (feature `fetch`):
-//! the same token check as [`Attesto::guard`](crate::Attesto::guard) (`guard::authenticate`),
+//! the same token check as [`Attesto::guard`](crate::Attesto::guard) (`token_check::authenticate`),
 //! with the provider's keys fetched from its JWKS (RFC 7517 §5) and cached, instead of read in
 //! process. What the guard does and cannot do is documented on [`RemoteGuard`], for the users.
 
@@ -22,7 +22,8 @@ use crate::keys::Key;
 use crate::model::issuer::Issuer;
 use crate::protocol::dpop_proof::{self, VerifiedProof};
 use crate::protocol::jwt;
-use crate::resource_server::guard::{self, Authenticated, BoxFuture, Check, Guard, Refusal, TokenAuthority};
+use crate::resource_server::guard::{BoxFuture, Check, Guard};
+use crate::resource_server::token_check::{self, Authenticated, Refusal, TokenAuthority};
 use crate::settings::DpopSettings;
 use crate::store::memory::MemoryStore;
 use crate::store::revoked::{self, RevokedTokens};
@@ -404,7 +405,7 @@ impl Check for RemoteAuthority {
         audience: &'a str,
         htu: &'a str,
     ) -> BoxFuture<'a, Result<Authenticated, Refusal>> {
-        Box::pin(guard::authenticate(self, method, headers, audience, htu, jwt::EXPIRY_SKEW))
+        Box::pin(token_check::authenticate(self, method, headers, audience, htu, jwt::EXPIRY_SKEW))
     }
 
     fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response) {
