@@ -11,13 +11,8 @@ use std::time::SystemTime;
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, HeaderValue, Method, header};
 use serde::Serialize;
-
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
 use crate::dpop::check::DpopFailure;
 use crate::endpoints::client_auth::{self, Presented};
@@ -36,6 +31,7 @@ use crate::protocol::dpop_proof::VerifiedProof;
 use crate::protocol::form::{self, Form};
 use crate::protocol::id_token;
 use crate::protocol::jwt;
+use crate::protocol::pkce;
 use crate::state::Attesto;
 use crate::store::revoked;
 use crate::store::{
@@ -303,8 +299,7 @@ fn check_code_holder(request: &AuthorizationRequest, client: &Client, verifier: 
     if request.client_id != client.client_id {
         return Err(invalid_grant("the authorization code was issued to another client"));
     }
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    if !bool::from(computed.as_bytes().ct_eq(request.code_challenge.as_bytes())) {
+    if !pkce::verifier_matches(verifier, &request.code_challenge) {
         return Err(invalid_grant("`code_verifier` does not match the code challenge"));
     }
     Ok(())
@@ -334,10 +329,7 @@ async fn authorization_code<P: Provider>(
     check_client_requires_dpop(&client, proof)?;
     let code = form.get("code").ok_or_else(|| OAuthError::invalid_request("missing `code`"))?;
     let verifier = form.get("code_verifier").ok_or_else(|| OAuthError::invalid_request("missing `code_verifier`"))?;
-    // RFC 7636 §4.1: 43 to 128 unreserved characters.
-    let well_formed = (43..=128).contains(&verifier.len())
-        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
-    if !well_formed {
+    if !pkce::verifier_is_well_formed(verifier) {
         return Err(OAuthError::invalid_request("`code_verifier` must be 43 to 128 unreserved characters"));
     }
     let requested_audience = attesto.settings().audiences(form.all("resource"))?;

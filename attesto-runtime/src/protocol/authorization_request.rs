@@ -12,15 +12,13 @@
 
 use std::time::SystemTime;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 use crate::error::{ErrorCode, OAuthError};
 use crate::model::client::{Client, GrantType};
 use crate::model::resource::{Resource, audiences};
 use crate::model::scope::Scopes;
 use crate::protocol::dpop_proof::is_thumbprint;
 use crate::protocol::form::Form;
+use crate::protocol::pkce::code_challenge;
 use crate::protocol::redirect_uri::redirect_uri_allowed;
 use crate::store::{AuthorizationRequest, ResponseMode};
 
@@ -114,22 +112,6 @@ impl Prompt {
         }
         Ok(prompt)
     }
-}
-
-/// The PKCE challenge of a request (RFC 7636 §4.3): S256 only, for every client (OAuth 2.1
-/// §4.1.1, RFC 9700 §2.1.1). A missing method means `plain`, which is refused too.
-pub(crate) fn code_challenge<'f>(challenge: Option<&'f str>, method: Option<&str>) -> Result<&'f str, &'static str> {
-    let challenge = match (challenge, method) {
-        (None, _) => return Err("missing `code_challenge` (PKCE with S256 is required)"),
-        (Some(_), None | Some("plain")) => return Err("`code_challenge_method` must be S256"),
-        (Some(_), Some(method)) if method != "S256" => return Err("`code_challenge_method` must be S256"),
-        (Some(challenge), Some(_)) => challenge,
-    };
-    // An S256 challenge is the base64url of a SHA-256: exactly 43 characters.
-    if challenge.len() != 43 || URL_SAFE_NO_PAD.decode(challenge).map_or(true, |d| d.len() != 32) {
-        return Err("`code_challenge` is not a base64url SHA-256 value");
-    }
-    Ok(challenge)
 }
 
 /// The `max_age` parameter (OIDC Core §3.1.2.1): seconds, a non-negative integer.
@@ -351,28 +333,6 @@ mod tests {
                 assert_eq!(target.redirect_uri, "https://app.example/cb");
                 (true, error.code().as_str(), error.description().to_owned())
             }
-        }
-    }
-
-    #[test]
-    fn pkce_is_s256_only() {
-        let cases: &[(Option<&str>, Option<&str>, Result<&str, &str>)] = &[
-            (Some(CHALLENGE), Some("S256"), Ok(CHALLENGE)),
-            (None, Some("S256"), Err("missing `code_challenge` (PKCE with S256 is required)")),
-            (None, None, Err("missing `code_challenge` (PKCE with S256 is required)")),
-            (Some(CHALLENGE), None, Err("`code_challenge_method` must be S256")),
-            (Some(CHALLENGE), Some("plain"), Err("`code_challenge_method` must be S256")),
-            (Some(CHALLENGE), Some("s256"), Err("`code_challenge_method` must be S256")),
-            (Some("short"), Some("S256"), Err("`code_challenge` is not a base64url SHA-256 value")),
-            (Some(&CHALLENGE[..42]), Some("S256"), Err("`code_challenge` is not a base64url SHA-256 value")),
-            (
-                Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw+cM"),
-                Some("S256"),
-                Err("`code_challenge` is not a base64url SHA-256 value"),
-            ),
-        ];
-        for (challenge, method, expected) in cases {
-            assert_eq!(code_challenge(*challenge, *method), *expected, "{challenge:?} {method:?}");
         }
     }
 

@@ -10,6 +10,7 @@ pub(crate) mod dpop_proof;
 pub(crate) mod form;
 pub(crate) mod id_token;
 pub(crate) mod jwt;
+pub(crate) mod pkce;
 pub(crate) mod redirect_uri;
 pub(crate) mod resource_metadata;
 pub(crate) mod sealed;
