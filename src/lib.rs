@@ -38,7 +38,7 @@
 //! and [`EventSink`] are optional (implement them to replace the defaults); [`RegistrationStore`]
 //! is required with the `registration` flag. The macro resolves every endpoint path at compile
 //! time into `Type::PATHS`, from which both the router and the discovery documents are built.
-//! [`testing::check_discovery`] checks, in the host's own tests, that the app around the router
+//! `testing::check_discovery` (feature `testing`) checks, in the host's own tests, that the app around the router
 //! still serves every URL the documents advertise; `guides/migrating.md` walks through replacing
 //! an existing provider.
 //!
@@ -61,7 +61,7 @@
 //! |---|---|
 //! | `sqlite` | `SqliteStore` (attesto's state in an SQLite file, kept across restarts) and `SqliteRegistrations` (registered clients); SQLite is compiled in |
 //! | `postgres` | `PostgresStore` (attesto's state in PostgreSQL, shared by several instances) and `PostgresRegistrations` |
-//! | `fetch` | an HTTPS client for small documents: `ClientMetadataDocuments` (`https` URLs as client ids, the MCP way for clients to identify themselves without registering; `Builder::client_metadata_documents`), and [`RemoteGuard`] (the guard of a resource server deployed apart from the provider, with the provider's JWKS fetched and cached) |
+//! | `fetch` | an HTTPS client for small documents: `ClientMetadataDocuments` (`https` URLs as client ids, the MCP way for clients to identify themselves without registering; `Builder::client_metadata_documents`), and `RemoteGuard` (the guard of a resource server deployed apart from the provider, with the provider's JWKS fetched and cached) |
 //!
 //! `sqlite` and `postgres` come with their migrations embedded (tables named `attesto_…`), and re-export the
 //! [`sqlx`](https://docs.rs/sqlx/0.9) they use as `attesto::sqlx`. Without them, state lives in a

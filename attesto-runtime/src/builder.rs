@@ -277,7 +277,7 @@ impl<P: Provider> Builder<P> {
     /// default). A client id that the host's [`ClientStore`](crate::ClientStore) and the
     /// registered clients do not know, and that is an `https` URL, is fetched and checked (its
     /// `client_id` must be that URL; public clients only, with the redirect URIs it lists), cached
-    /// for its `Cache-Control: max-age` within bounds, and served as a public [`Client`]; discovery
+    /// for its `Cache-Control: max-age` within bounds, and served as a public [`Client`](crate::Client); discovery
     /// says `client_id_metadata_document_supported: true`. See [`ClientMetadataDocuments`] for the
     /// rules and the limits of the fetch.
     ///

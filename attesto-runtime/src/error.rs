@@ -336,7 +336,7 @@ pub enum ConfigError {
         "`require_pushed_authorization_requests(true)` needs the PAR endpoint, which the provider declaration turns off (`par = false`)"
     )]
     ParRequiredWithoutPar,
-    /// [`Attesto::resource_guard`] on a provider whose declaration names no resource.
+    /// [`Attesto::resource_guard`](crate::Attesto::resource_guard) on a provider whose declaration names no resource.
     #[error(
         "the provider declaration names no protected resource: add `resource = \"/…\"` to it, or use `Attesto::guard(url)`"
     )]

@@ -128,7 +128,7 @@ pub trait RegistrationStore: Send + Sync {
     /// Told when a registered client obtains a token, so that a store can forget registrations
     /// that never did (RFC 7591 §5: a server may expire registrations; open registration lets
     /// anyone create them). Called after every successful code redemption and client credentials
-    /// grant of a registered client; the default does nothing. [`MemoryRegistrations`] keeps a
+    /// grant of a registered client; the default does nothing. [`MemoryRegistrations`](crate::MemoryRegistrations) keeps a
     /// registration past its unused lifetime once told. A failure is logged, never refuses the
     /// token.
     fn registration_used(&self, client_id: &ClientId) -> impl Future<Output = Result<(), HostError>> + Send {

@@ -60,7 +60,7 @@ impl From<String> for ClientId {
 ///
 /// SHA-256 is the right hash for attesto's own secrets, which are 256-bit random values: there is
 /// nothing to brute-force. A host whose table holds slow password hashes (bcrypt, argon2) of
-/// human-chosen secrets overrides [`ClientStore::verify_client_secret`] instead.
+/// human-chosen secrets overrides [`ClientStore::verify_client_secret`](crate::ClientStore::verify_client_secret) instead.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SecretHash([u8; 32]);
 
@@ -151,7 +151,7 @@ impl GrantType {
     }
 }
 
-/// A client as attesto sees it: what the host's [`ClientStore`] reads from its own table.
+/// A client as attesto sees it: what the host's [`ClientStore`](crate::ClientStore) reads from its own table.
 ///
 /// Build one with [`Client::confidential`] or [`Client::public`] and the `with_*` methods.
 ///
@@ -181,7 +181,7 @@ pub struct Client {
     pub scopes: Scopes,
     /// How the client authenticates at the token endpoint.
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
-    /// The hash of the client's secret, for the default [`ClientStore::verify_client_secret`].
+    /// The hash of the client's secret, for the default [`ClientStore::verify_client_secret`](crate::ClientStore::verify_client_secret).
     pub secret_hash: Option<SecretHash>,
     /// The client's JSON Web Key Set (RFC 7591 §2, `jwks`), if it has one.
     pub jwks: Option<serde_json::Value>,
@@ -190,7 +190,7 @@ pub struct Client {
     /// access tokens is a bearer token. Off by default.
     pub dpop_bound_access_tokens: bool,
     /// The host vouches for this client's redirect URIs (see [`with_trusted`](Self::with_trusted)).
-    /// Only read for a client that is not from the host's [`ClientStore`]: those are always
+    /// Only read for a client that is not from the host's [`ClientStore`](crate::ClientStore): those are always
     /// trusted.
     pub trusted: bool,
     /// Where attesto found the client; set by the lookup, whatever the host's value says.
@@ -300,7 +300,7 @@ impl Client {
     /// [`RegistrationStore`](crate::RegistrationStore)) as vouched for, or not.
     ///
     /// Before the user has signed in, attesto sends errors back to a redirect URI automatically
-    /// only when it trusts that URI: a client from the host's [`ClientStore`], a loopback
+    /// only when it trusts that URI: a client from the host's [`ClientStore`](crate::ClientStore), a loopback
     /// redirect URI (a native app on the user's own device), or a client marked trusted. For any
     /// other, anyone could register `https://evil.example/cb` and use this server's origin to
     /// bounce people there (RFC 9700 §4.11.2), so the user is shown a page naming the destination

@@ -24,7 +24,7 @@ use crate::state::Attesto;
 
 /// The caller of a request the guard accepted: who, through which client, with which scopes.
 ///
-/// An axum extractor (with a [`Guard`] in the router's state), and what the guard's layer puts
+/// An axum extractor (with a [`Guard`](crate::Guard) in the router's state), and what the guard's layer puts
 /// into the request's extensions.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -32,7 +32,7 @@ pub struct Authenticated {
     /// The token's `sub`: the user, or the client for a client-credentials token. Which of the two
     /// is [`kind`](Self::kind): a client id is never a user's subject (RFC 9068 §5, RFC 9700
     /// §4.15), so a resource that acts for users reads `subject` only when `kind` is
-    /// [`TokenKind::User`] (or refuses client tokens with [`Guard::require_user`]).
+    /// [`TokenKind::User`] (or refuses client tokens with [`Guard::require_user`](crate::Guard::require_user)).
     pub subject: String,
     /// Whether a user authorized the token, or the client got it for itself.
     pub kind: TokenKind,

@@ -255,9 +255,10 @@ pub enum Rotation {
     Unknown,
 }
 
-/// Where attesto keeps its own state. [`MemoryStore`] is the default; `SqliteStore` (feature
+/// Where attesto keeps its own state. [`MemoryStore`](crate::MemoryStore) is the default; `SqliteStore` (feature
 /// `sqlite`) survives a restart, `PostgresStore` (feature `postgres`) is shared by several
-/// instances. All three pass the [store contract](crate::testing::store_contract).
+/// instances. All three pass the store contract
+/// (`attesto::testing::store_contract`, feature `testing`).
 ///
 /// Every method is one atomic operation; `now` is passed in so that stores and tests agree on
 /// time. Entries past their expiry must behave as absent, whether or not they were swept yet.

@@ -2,7 +2,7 @@
 
 use crate::error::ConfigError;
 
-/// Why a [`RemoteGuard`] could not be built.
+/// Why a [`RemoteGuard`](crate::RemoteGuard) could not be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RemoteGuardError {
@@ -53,7 +53,7 @@ pub enum RemoteGuardError {
         /// What went wrong.
         reason: String,
     },
-    /// A PEM text given to [`RemoteGuard::root_certificate_pem`] is not one or more CA
+    /// A PEM text given to [`RemoteGuard::root_certificate_pem`](crate::RemoteGuard::root_certificate_pem) is not one or more CA
     /// certificates.
     #[error("the root certificate given to `root_certificate_pem` is not usable: {reason}")]
     RootCertificate {
