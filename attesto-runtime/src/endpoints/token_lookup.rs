@@ -102,7 +102,7 @@ async fn find_access<P: Provider>(
     token: &str,
 ) -> Result<Option<Found>, OAuthError> {
     let now = jwt::unix_seconds(SystemTime::now());
-    let Ok(view) = jwt::verify_access_token(&attesto.keys(), token, attesto.settings().issuer.as_str(), now) else {
+    let Ok(view) = jwt::verify_access_token(attesto.keys(), token, attesto.settings().issuer.as_str(), now) else {
         return Ok(None);
     };
     // Revoked by its `jti` or with its grant (RFC 7009 §2.1): `active: false` either way.

@@ -80,7 +80,7 @@ pub(crate) enum Refusal {
     /// The redirect URI could not be verified: show the error, never redirect it.
     Unverified(OAuthError),
     /// The redirect URI is verified: the error may go back to the client.
-    Verified(Target, OAuthError),
+    Verified(Box<(Target, OAuthError)>),
 }
 
 /// The `prompt` values (OIDC Core §3.1.2.1) attesto acts on.
@@ -190,7 +190,7 @@ pub(crate) fn validate(form: &Form<'_>, client: &Client, rules: &Rules<'_>) -> R
     // since they shape every later error response.
     let state = form.get("state").filter(|_| !form.is_repeated("state")).map(str::to_owned);
     let mut target = Target { redirect_uri, mode: ResponseMode::Query, state };
-    let fail = |target: &Target, error: OAuthError| Refusal::Verified(target.clone(), error);
+    let fail = |target: &Target, error: OAuthError| Refusal::Verified(Box::new((target.clone(), error)));
     let invalid = |target: &Target, description: &'static str| fail(target, OAuthError::invalid_request(description));
     target.mode = match form.get("response_mode") {
         None | Some("query") => ResponseMode::Query,
@@ -329,7 +329,8 @@ mod tests {
         let query = format!("{}{extra}", base());
         match validate(&form(&query), &client(), rules).expect_err(extra) {
             Refusal::Unverified(error) => (false, error.code().as_str(), error.description().to_owned()),
-            Refusal::Verified(target, error) => {
+            Refusal::Verified(verified) => {
+                let (target, error) = *verified;
                 assert_eq!(target.redirect_uri, "https://app.example/cb");
                 (true, error.code().as_str(), error.description().to_owned())
             }
@@ -340,7 +341,8 @@ mod tests {
     fn prompt_values() {
         let none = Prompt { none: true, ..Prompt::default() };
         let login_consent = Prompt { login: true, consent: true, ..Prompt::default() };
-        let cases: &[(Option<&str>, Result<Prompt, &str>)] = &[
+        type Case<'a> = (Option<&'a str>, Result<Prompt, &'a str>);
+        let cases: &[Case<'_>] = &[
             (None, Ok(Prompt::default())),
             (Some(""), Ok(Prompt::default())),
             (Some("none"), Ok(none)),
@@ -358,7 +360,8 @@ mod tests {
 
     #[test]
     fn max_age_values() {
-        let cases: &[(Option<&str>, Result<Option<u64>, &str>)] = &[
+        type Case<'a> = (Option<&'a str>, Result<Option<u64>, &'a str>);
+        let cases: &[Case<'_>] = &[
             (None, Ok(None)),
             (Some("0"), Ok(Some(0))),
             (Some("3600"), Ok(Some(3600))),
@@ -416,7 +419,7 @@ mod tests {
         let openid = format!("{without}&scope=openid");
         assert!(matches!(
             validate(&form(&openid), &single, &rules(Channel::FrontChannel)),
-            Err(Refusal::Verified(_, error)) if error.description() == "an OpenID Connect request must send `redirect_uri`"
+            Err(Refusal::Verified(verified)) if verified.1.description() == "an OpenID Connect request must send `redirect_uri`"
         ));
     }
 
@@ -463,7 +466,7 @@ mod tests {
         let no_response_type = base().replace("response_type=code&", "");
         assert!(matches!(
             validate(&form(&no_response_type), &client(), &front),
-            Err(Refusal::Verified(_, error)) if error.description() == "missing `response_type`"
+            Err(Refusal::Verified(verified)) if verified.1.description() == "missing `response_type`"
         ));
     }
 

@@ -44,7 +44,8 @@ mod tests {
 
     #[test]
     fn pkce_is_s256_only() {
-        let cases: &[(Option<&str>, Option<&str>, Result<&str, &str>)] = &[
+        type Case<'a> = (Option<&'a str>, Option<&'a str>, Result<&'a str, &'a str>);
+        let cases: &[Case<'_>] = &[
             (Some(CHALLENGE), Some("S256"), Ok(CHALLENGE)),
             (None, Some("S256"), Err("missing `code_challenge` (PKCE with S256 is required)")),
             (None, None, Err("missing `code_challenge` (PKCE with S256 is required)")),

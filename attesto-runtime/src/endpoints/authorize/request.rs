@@ -236,7 +236,10 @@ pub(crate) async fn validate<P: Provider>(
     let validated = match authorization_request::validate(form, &client, &rules) {
         Ok(validated) => validated,
         Err(protocol::Refusal::Unverified(error)) => return Err(Refusal::Unverified(error)),
-        Err(protocol::Refusal::Verified(target, error)) => return Err(Refusal::verified(client, target, error)),
+        Err(protocol::Refusal::Verified(verified)) => {
+            let (target, error) = *verified;
+            return Err(Refusal::verified(client, target, error));
+        }
     };
     // Last, the host's scope policy, once nothing else is wrong with the request.
     let scopes = match attesto.provider().scope_policy().authorize_scope(&client, &validated.requested).await {
