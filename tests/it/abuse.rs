@@ -766,7 +766,7 @@ async fn serve_with_header_timeout(timeout: Duration) -> (SocketAddr, tokio::tas
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let address = listener.local_addr().expect("address");
-    let (app, _) = quickstart_like::app(&format!("http://{address}"), None);
+    let app = quickstart_like::app(&format!("http://{address}"), None);
     let task = tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };

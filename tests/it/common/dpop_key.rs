@@ -19,16 +19,16 @@ macro_rules! fixture {
 }
 
 /// A client's DPoP key: signs proofs; its public JWK and its openssl-computed thumbprint.
-pub struct DpopKey {
+pub(crate) struct DpopKey {
     key: EncodingKey,
     alg: JwtAlgorithm,
     name: &'static str,
-    pub jwk: Value,
-    pub jkt: String,
+    pub(crate) jwk: Value,
+    pub(crate) jkt: String,
 }
 
 /// The P-256 fixture key (`ES256`).
-pub fn p256() -> DpopKey {
+pub(crate) fn p256() -> DpopKey {
     DpopKey {
         key: EncodingKey::from_ec_pem(fixture!("p256.pkcs8.pem").as_bytes()).expect("P-256 key"),
         alg: JwtAlgorithm::ES256,
@@ -39,7 +39,7 @@ pub fn p256() -> DpopKey {
 }
 
 /// The Ed25519 fixture key (`EdDSA`).
-pub fn ed25519() -> DpopKey {
+pub(crate) fn ed25519() -> DpopKey {
     DpopKey {
         key: EncodingKey::from_ed_pem(fixture!("ed25519.pkcs8.pem").as_bytes()).expect("Ed25519 key"),
         alg: JwtAlgorithm::EdDSA,
@@ -50,25 +50,25 @@ pub fn ed25519() -> DpopKey {
 }
 
 /// The claims of a fresh proof: a new `jti`, `iat` now.
-pub fn claims(htm: &str, htu: &str) -> Value {
+pub(crate) fn claims(htm: &str, htu: &str) -> Value {
     let jti = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
     json!({ "jti": jti, "htm": htm, "htu": htu, "iat": unix_now() })
 }
 
 /// `claims` with one member set.
-pub fn with(mut claims: Value, name: &str, value: impl Into<Value>) -> Value {
+pub(crate) fn with(mut claims: Value, name: &str, value: impl Into<Value>) -> Value {
     claims[name] = value.into();
     claims
 }
 
 /// `ath`, computed here independently of attesto (RFC 9449 §4.2).
-pub fn ath(access_token: &str) -> String {
+pub(crate) fn ath(access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(access_token.as_bytes()))
 }
 
 impl DpopKey {
     /// Signs `claims` as a DPoP proof with this key.
-    pub fn sign(&self, claims: &Value) -> String {
+    pub(crate) fn sign(&self, claims: &Value) -> String {
         let header = json!({ "typ": "dpop+jwt", "alg": self.name, "jwk": self.jwk });
         let input =
             format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
@@ -77,13 +77,13 @@ impl DpopKey {
     }
 
     /// A fresh proof for `htm` and `htu`.
-    pub fn proof(&self, htm: &str, htu: &str) -> String {
+    pub(crate) fn proof(&self, htm: &str, htu: &str) -> String {
         self.sign(&claims(htm, htu))
     }
 
     /// A fresh proof for `htm` and `htu` of a request that presents `access_token`: with its hash
     /// (RFC 9449 §4.2 `ath`, required at a protected resource by §7).
-    pub fn proof_with_token(&self, htm: &str, htu: &str, access_token: &str) -> String {
+    pub(crate) fn proof_with_token(&self, htm: &str, htu: &str, access_token: &str) -> String {
         self.sign(&with(claims(htm, htu), "ath", ath(access_token)))
     }
 }

@@ -1,5 +1,4 @@
 //! A test host and helpers to drive the real router.
-#![allow(dead_code, unreachable_pub)]
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,25 +19,25 @@ use http_body_util::BodyExt as _;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt as _;
 
-pub mod dpop_key;
-pub mod resource;
+pub(crate) mod dpop_key;
+pub(crate) mod resource;
 
-pub const ISSUER: &str = "https://auth.example.com";
-pub const SECRET: &str = "correct horse battery staple";
-pub const RESOURCE: &str = "https://mcp.example.com/mcp";
+pub(crate) const ISSUER: &str = "https://auth.example.com";
+pub(crate) const SECRET: &str = "correct horse battery staple";
+pub(crate) const RESOURCE: &str = "https://mcp.example.com/mcp";
 /// The redirect URI of the `web` and `first-party` clients.
-pub const WEB_REDIRECT: &str = "https://client.example.com/cb";
+pub(crate) const WEB_REDIRECT: &str = "https://client.example.com/cb";
 /// The registered loopback redirect URI of the public `native` client (RFC 8252 §7.3).
-pub const NATIVE_REDIRECT: &str = "http://127.0.0.1/callback";
+pub(crate) const NATIVE_REDIRECT: &str = "http://127.0.0.1/callback";
 /// The host's login page, where `TestHost::authenticate` sends a browser without a session.
-pub const LOGIN_PAGE: &str = "https://auth.example.com/login";
+pub(crate) const LOGIN_PAGE: &str = "https://auth.example.com/login";
 /// The cookie that carries the test host's session: `test-session=<subject>[:<auth_time unix>]`.
-pub const SESSION_COOKIE: &str = "test-session";
+pub(crate) const SESSION_COOKIE: &str = "test-session";
 /// The display name of the `hostile-name` client: markup the consent page must escape.
-pub const HOSTILE_NAME: &str = "<script>alert(\"pwned\")</script><img src=x onerror=alert(1)> & 'Co'";
+pub(crate) const HOSTILE_NAME: &str = "<script>alert(\"pwned\")</script><img src=x onerror=alert(1)> & 'Co'";
 
 /// The clients every test host knows.
-pub fn clients() -> HashMap<String, Client> {
+pub(crate) fn clients() -> HashMap<String, Client> {
     let scopes = Scopes::parse("read write admin").expect("valid scopes");
     let mut clients = HashMap::new();
     let mut add = |client: Client| {
@@ -100,9 +99,9 @@ pub fn clients() -> HashMap<String, Client> {
 /// A host with the default options, recording its events.
 #[derive(Clone)]
 #[attesto::provider]
-pub struct TestHost {
-    pub clients: Arc<HashMap<String, Client>>,
-    pub events: Arc<Mutex<Vec<String>>>,
+pub(crate) struct TestHost {
+    pub(crate) clients: Arc<HashMap<String, Client>>,
+    pub(crate) events: Arc<Mutex<Vec<String>>>,
 }
 
 impl ClientStore for TestHost {
@@ -115,7 +114,7 @@ impl ClientStore for TestHost {
 }
 
 /// The session in a request's `test-session` cookie: subject and auth time.
-pub fn session(headers: &HeaderMap) -> Option<(String, SystemTime)> {
+pub(crate) fn session(headers: &HeaderMap) -> Option<(String, SystemTime)> {
     let value = headers
         .get_all(header::COOKIE)
         .iter()
@@ -251,7 +250,7 @@ impl EventSink for TestHost {
 }
 
 impl TestHost {
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self { clients: Arc::new(clients()), events: Arc::default() }
     }
 
@@ -261,13 +260,13 @@ impl TestHost {
         }
     }
 
-    pub fn events(&self) -> Vec<String> {
+    pub(crate) fn events(&self) -> Vec<String> {
         self.events.lock().map(|e| e.clone()).unwrap_or_default()
     }
 }
 
 /// A provider for `host` with the test issuer, a fresh ES256 key and one known resource.
-pub fn provider<P: attesto::Provider>(host: P) -> Attesto<P> {
+pub(crate) fn provider<P: attesto::Provider>(host: P) -> Attesto<P> {
     Attesto::builder(host)
         .issuer(ISSUER)
         .expect("valid issuer")
@@ -280,23 +279,23 @@ pub fn provider<P: attesto::Provider>(host: P) -> Attesto<P> {
         .expect("provider builds")
 }
 
-pub fn test_provider() -> Attesto<TestHost> {
+pub(crate) fn test_provider() -> Attesto<TestHost> {
     provider(TestHost::new())
 }
 
-pub fn basic(id: &str, secret: &str) -> String {
+pub(crate) fn basic(id: &str, secret: &str) -> String {
     let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let credentials = format!("{}:{}", encode(id), encode(secret));
     format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(credentials))
 }
 
 /// The time now as a JWT NumericDate (RFC 7519 §2): seconds since 1970.
-pub fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs()
 }
 
 /// The response of `router` to `request`: status, headers and body.
-pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
+pub(crate) async fn send(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, Vec<u8>) {
     let response = router.clone().oneshot(request).await.expect("router is infallible");
     let status = response.status();
     let headers = response.headers().clone();
@@ -305,7 +304,7 @@ pub async fn send(router: &Router, request: Request<Body>) -> (StatusCode, Heade
 }
 
 /// The JSON response of `router` to `request`.
-pub async fn send_json(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, serde_json::Value) {
+pub(crate) async fn send_json(router: &Router, request: Request<Body>) -> (StatusCode, HeaderMap, serde_json::Value) {
     let (status, headers, body) = send(router, request).await;
     let json = serde_json::from_slice(&body)
         .unwrap_or_else(|_| panic!("JSON body expected, got {status}: {}", String::from_utf8_lossy(&body)));
@@ -313,7 +312,7 @@ pub async fn send_json(router: &Router, request: Request<Body>) -> (StatusCode, 
 }
 
 /// POSTs a form body to the token endpoint with optional Basic credentials.
-pub async fn token(
+pub(crate) async fn token(
     router: &Router,
     path: &str,
     authorization: Option<&str>,
@@ -327,7 +326,7 @@ pub async fn token(
 }
 
 /// Asserts an RFC 6749 §5.2 error response.
-pub fn assert_error(response: &(StatusCode, HeaderMap, serde_json::Value), status: StatusCode, error: &str) {
+pub(crate) fn assert_error(response: &(StatusCode, HeaderMap, serde_json::Value), status: StatusCode, error: &str) {
     let (actual_status, headers, body) = response;
     assert_eq!(body["error"], error, "body: {body}");
     assert_eq!(*actual_status, status, "body: {body}");
@@ -337,31 +336,31 @@ pub fn assert_error(response: &(StatusCode, HeaderMap, serde_json::Value), statu
 }
 
 /// A PKCE pair (RFC 7636): a fresh verifier and its S256 challenge.
-pub fn pkce() -> (String, String) {
+pub(crate) fn pkce() -> (String, String) {
     let verifier = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 
 /// A `test-session` cookie header value for `subject`, signed in just now.
-pub fn session_cookie(subject: &str) -> String {
+pub(crate) fn session_cookie(subject: &str) -> String {
     format!("{SESSION_COOKIE}={subject}")
 }
 
 /// A `test-session` cookie for `subject` who signed in at `auth_time`.
-pub fn session_cookie_at(subject: &str, auth_time: SystemTime) -> String {
+pub(crate) fn session_cookie_at(subject: &str, auth_time: SystemTime) -> String {
     let seconds = auth_time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
     format!("{SESSION_COOKIE}={subject}:{seconds}")
 }
 
 /// An authorization endpoint URL with these query parameters (form-encoded).
-pub fn authorize_url(path: &str, params: &[(&str, &str)]) -> String {
+pub(crate) fn authorize_url(path: &str, params: &[(&str, &str)]) -> String {
     let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(params).finish();
     format!("{path}?{query}")
 }
 
 /// A browser GET with an optional `Cookie` header.
-pub async fn browser_get(router: &Router, uri: &str, cookie: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
+pub(crate) async fn browser_get(router: &Router, uri: &str, cookie: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
     let mut request = Request::get(uri).header(header::ACCEPT, "text/html");
     if let Some(cookie) = cookie {
         request = request.header(header::COOKIE, cookie);
@@ -370,7 +369,7 @@ pub async fn browser_get(router: &Router, uri: &str, cookie: Option<&str>) -> (S
 }
 
 /// A browser form POST with an optional `Cookie` header.
-pub async fn browser_post(
+pub(crate) async fn browser_post(
     router: &Router,
     uri: &str,
     cookie: Option<&str>,
@@ -386,7 +385,7 @@ pub async fn browser_post(
 }
 
 /// The `Location` of a redirect, split into the URL before `?` and its query parameters.
-pub fn redirect_params(headers: &HeaderMap) -> (String, HashMap<String, String>) {
+pub(crate) fn redirect_params(headers: &HeaderMap) -> (String, HashMap<String, String>) {
     let location = headers.get(header::LOCATION).expect("a Location header").to_str().expect("ASCII Location");
     let url = url::Url::parse(location).expect("absolute Location");
     let params = url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
@@ -396,7 +395,7 @@ pub fn redirect_params(headers: &HeaderMap) -> (String, HashMap<String, String>)
 
 /// Runs the authorization request of `client` (already consented or granted by policy) for
 /// `subject` and returns the code. `extra` adds or overrides parameters.
-pub async fn authorize_code(
+pub(crate) async fn authorize_code(
     router: &Router,
     client_id: &str,
     redirect_uri: &str,
@@ -425,7 +424,7 @@ pub async fn authorize_code(
 }
 
 /// The value of the hidden input `name` of an HTML form.
-pub fn hidden_input(html: &str, name: &str) -> String {
+pub(crate) fn hidden_input(html: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = html.find(&marker).unwrap_or_else(|| panic!("no `{name}` input in {html}")) + marker.len();
     html[start..].split('"').next().expect("a quoted value").to_owned()
@@ -434,7 +433,7 @@ pub fn hidden_input(html: &str, name: &str) -> String {
 /// `subject`, signed in, opens the authorization request `uri`, which the host sends to attesto's
 /// consent page, and allows it with the page's consent handle and CSRF token: the consent page's
 /// HTML, and the redirect to the client (its URL before `?` and its query parameters).
-pub async fn allow_on_consent_page(
+pub(crate) async fn allow_on_consent_page(
     router: &Router,
     uri: &str,
     subject: &str,
@@ -458,7 +457,6 @@ pub async fn allow_on_consent_page(
 
 /// Implements `ClientStore` and `PrincipalStore` for hosts that know no client and sign nobody
 /// in: for tests of what a provider serves before any flow (discovery, CORS).
-#[allow(unused_macros)]
 macro_rules! host_without_clients {
     ($($host:ty),* $(,)?) => {$(
         impl ::attesto::ClientStore for $host {
@@ -476,12 +474,10 @@ macro_rules! host_without_clients {
         }
     )*};
 }
-#[allow(unused_imports)]
 pub(crate) use host_without_clients;
 
 /// Implements `RegistrationStore` for hosts whose registration endpoint keeps nothing: for tests
 /// where registration is mounted but is not what they are about.
-#[allow(unused_macros)]
 macro_rules! registration_keeps_nothing {
     ($($host:ty),* $(,)?) => {$(
         impl ::attesto::RegistrationStore for $host {
@@ -503,7 +499,6 @@ macro_rules! registration_keeps_nothing {
         }
     )*};
 }
-#[allow(unused_imports)]
 pub(crate) use registration_keeps_nothing;
 
 /// A [`MemoryStore`](attesto::MemoryStore) with knobs, for the tests that need a store to
@@ -511,16 +506,16 @@ pub(crate) use registration_keeps_nothing;
 /// an expiry can be reached without waiting), failing pending-request operations, or a failing
 /// DPoP replay check. Every other method is the memory store's.
 #[derive(Default)]
-pub struct TestStore {
-    pub inner: attesto::MemoryStore,
-    pub redeem_late: Duration,
-    pub take_late: Duration,
-    pub fail_pending: bool,
-    pub fail_dpop: bool,
+pub(crate) struct TestStore {
+    pub(crate) inner: attesto::MemoryStore,
+    pub(crate) redeem_late: Duration,
+    pub(crate) take_late: Duration,
+    pub(crate) fail_pending: bool,
+    pub(crate) fail_dpop: bool,
     /// How many pending requests were stored, and how many DPoP proofs recorded: what requests
     /// cost the store.
-    pub pending_puts: std::sync::atomic::AtomicUsize,
-    pub dpop_inserts: std::sync::atomic::AtomicUsize,
+    pub(crate) pending_puts: std::sync::atomic::AtomicUsize,
+    pub(crate) dpop_inserts: std::sync::atomic::AtomicUsize,
 }
 
 impl TestStore {

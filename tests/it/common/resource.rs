@@ -13,14 +13,14 @@ use serde_json::{Value, json};
 use super::{RESOURCE, TestHost, send, unix_now};
 
 /// The protected-resource metadata URL of the MCP resource (`RESOURCE`), RFC 9728 §3.1.
-pub const METADATA_URL: &str = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
+pub(crate) const METADATA_URL: &str = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
 
 /// A guarded route's answer: status, headers, and the JSON body (`null` if there is none).
-pub type Reply = (StatusCode, HeaderMap, Value);
+pub(crate) type Reply = (StatusCode, HeaderMap, Value);
 
 /// An access token for `RESOURCE` signed with `auth`'s key, with `claims` over those of a good
 /// token of the `service` client.
-pub fn forge(auth: &Attesto<TestHost>, claims: &Value) -> String {
+pub(crate) fn forge(auth: &Attesto<TestHost>, claims: &Value) -> String {
     let key = auth.keys().signing_key();
     let header = json!({ "alg": "ES256", "typ": "at+jwt", "kid": key.kid() });
     let now = unix_now();
@@ -37,7 +37,7 @@ pub fn forge(auth: &Attesto<TestHost>, claims: &Value) -> String {
 }
 
 /// `GET path` with an optional `Authorization` and `DPoP` proofs.
-pub async fn call(router: &Router, path: &str, authorization: Option<&str>, proofs: &[&str]) -> Reply {
+pub(crate) async fn call(router: &Router, path: &str, authorization: Option<&str>, proofs: &[&str]) -> Reply {
     let mut request = Request::get(path);
     if let Some(authorization) = authorization {
         request = request.header(header::AUTHORIZATION, authorization);
@@ -50,12 +50,12 @@ pub async fn call(router: &Router, path: &str, authorization: Option<&str>, proo
 }
 
 /// The `WWW-Authenticate` challenges of an answer, in order.
-pub fn challenges(headers: &HeaderMap) -> Vec<&str> {
+pub(crate) fn challenges(headers: &HeaderMap) -> Vec<&str> {
     headers.get_all(header::WWW_AUTHENTICATE).iter().map(|v| v.to_str().expect("ASCII")).collect()
 }
 
 /// A 401 `error` with one challenge of `scheme` that carries `resource_metadata` (RFC 9728 §5.1).
-pub fn assert_refused(reply: &Reply, scheme: &str, error: &str) {
+pub(crate) fn assert_refused(reply: &Reply, scheme: &str, error: &str) {
     let (status, headers, body) = reply;
     assert_eq!(*status, StatusCode::UNAUTHORIZED, "{body}");
     assert_eq!(body["error"], error, "{body}");

@@ -4,7 +4,6 @@
 //! PostgreSQL is the one at `ATTESTO_TEST_DATABASE_URL` (default [`DEFAULT_POSTGRES_URL`]). When
 //! it cannot be reached, a test is skipped with a message on stderr — unless `CI=true`, where a
 //! missing database fails the test: CI must run them.
-#![allow(dead_code, unreachable_pub)]
 
 use std::future::Future;
 use std::sync::Mutex;
@@ -23,10 +22,10 @@ use attesto::{
 
 /// The database the PostgreSQL tests use unless `ATTESTO_TEST_DATABASE_URL` says otherwise: the
 /// one CI provides (trust authentication, database `test`).
-pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+pub(crate) const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// How many connections a test's pool has: several, so that the race cases race in the database.
-pub const POOL_SIZE: u32 = 8;
+pub(crate) const POOL_SIZE: u32 = 8;
 
 /// How long connecting may take before the database counts as unreachable.
 #[cfg(feature = "postgres")]
@@ -34,23 +33,23 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A store whose database is removed when the store is dropped, that is when the test is done
 /// with it (passed or failed). Every [`Store`] method goes to the store inside.
-pub struct Isolated<S> {
+pub(crate) struct Isolated<S> {
     store: S,
     _cleanup: Cleanup,
 }
 
 impl<S> Isolated<S> {
-    pub fn new(store: S, cleanup: Cleanup) -> Self {
+    pub(crate) fn new(store: S, cleanup: Cleanup) -> Self {
         Self { store, _cleanup: cleanup }
     }
 
-    pub fn inner(&self) -> &S {
+    pub(crate) fn inner(&self) -> &S {
         &self.store
     }
 }
 
 /// Removes a test database when dropped.
-pub struct Cleanup(Mutex<Option<Box<dyn FnOnce() + Send>>>);
+pub(crate) struct Cleanup(Mutex<Option<Box<dyn FnOnce() + Send>>>);
 
 impl Cleanup {
     fn new(cleanup: impl FnOnce() + Send + 'static) -> Self {
@@ -75,7 +74,7 @@ impl Drop for Cleanup {
 /// A new SQLite database in a temporary file, opened with `SqliteStore::connect` (so migrated), in
 /// WAL mode with a pool of several connections; the files are deleted when it is dropped.
 #[cfg(feature = "sqlite")]
-pub async fn sqlite_file() -> Isolated<attesto::SqliteStore> {
+pub(crate) async fn sqlite_file() -> Isolated<attesto::SqliteStore> {
     let path = std::env::temp_dir().join(format!("attesto-test-{:016x}.db", rand::random::<u64>()));
     let url = format!("sqlite://{}", path.display());
     let store = attesto::SqliteStore::connect(&url).await.unwrap_or_else(|error| panic!("open {url}: {error}"));
@@ -93,7 +92,7 @@ pub async fn sqlite_file() -> Isolated<attesto::SqliteStore> {
 
 /// A new in-memory SQLite database (`sqlite::memory:`), gone with its store.
 #[cfg(feature = "sqlite")]
-pub async fn sqlite_memory() -> attesto::SqliteStore {
+pub(crate) async fn sqlite_memory() -> attesto::SqliteStore {
     attesto::SqliteStore::connect("sqlite::memory:")
         .await
         .unwrap_or_else(|error| panic!("open sqlite::memory:: {error}"))
@@ -105,38 +104,38 @@ pub async fn sqlite_memory() -> attesto::SqliteStore {
 
 /// The URL of the test PostgreSQL database.
 #[cfg(feature = "postgres")]
-pub fn postgres_url() -> String {
+pub(crate) fn postgres_url() -> String {
     std::env::var("ATTESTO_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned())
 }
 
 /// A schema of its own in the test database, dropped (with everything in it) when the last clone
 /// of its guard goes.
 #[cfg(feature = "postgres")]
-pub struct PgSchema {
+pub(crate) struct PgSchema {
     /// A pool of [`POOL_SIZE`] connections whose `search_path` is the schema.
-    pub pool: sqlx::PgPool,
+    pub(crate) pool: sqlx::PgPool,
     /// The schema's name.
-    pub name: String,
+    pub(crate) name: String,
     /// Connection options of the database, without the schema.
-    pub options: sqlx::postgres::PgConnectOptions,
+    pub(crate) options: sqlx::postgres::PgConnectOptions,
     cleanup: Arc<Cleanup>,
 }
 
 #[cfg(feature = "postgres")]
 impl PgSchema {
     /// A guard that keeps the schema alive; the schema is dropped when the last one goes.
-    pub fn guard(&self) -> Arc<Cleanup> {
+    pub(crate) fn guard(&self) -> Arc<Cleanup> {
         Arc::clone(&self.cleanup)
     }
 
     /// Connection options whose `search_path` is the schema, for a pool of another instance.
-    pub fn schema_options(&self) -> sqlx::postgres::PgConnectOptions {
+    pub(crate) fn schema_options(&self) -> sqlx::postgres::PgConnectOptions {
         self.options.clone().options([("search_path", self.name.as_str())])
     }
 
     /// Another pool of [`POOL_SIZE`] connections on the same schema, as a second instance of a
     /// provider has: it shares the tables, not the connections.
-    pub async fn another_pool(&self) -> sqlx::PgPool {
+    pub(crate) async fn another_pool(&self) -> sqlx::PgPool {
         sqlx::postgres::PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .connect_with(self.schema_options())
@@ -148,7 +147,7 @@ impl PgSchema {
 /// A fresh schema `attesto_test_<random>` in the test database, or `None` (after a message on
 /// stderr) when the database cannot be reached outside CI.
 #[cfg(feature = "postgres")]
-pub async fn postgres_schema() -> Option<PgSchema> {
+pub(crate) async fn postgres_schema() -> Option<PgSchema> {
     use sqlx::{Connection as _, Executor as _};
     use std::str::FromStr as _;
 
@@ -180,7 +179,7 @@ pub async fn postgres_schema() -> Option<PgSchema> {
 /// A [`attesto::PostgresStore`] on a fresh, migrated schema, dropped with the store; `None` to
 /// skip (see [`postgres_schema`]).
 #[cfg(feature = "postgres")]
-pub async fn postgres_store() -> Option<Isolated<attesto::PostgresStore>> {
+pub(crate) async fn postgres_store() -> Option<Isolated<attesto::PostgresStore>> {
     let schema = postgres_schema().await?;
     let store = attesto::PostgresStore::from_pool(schema.pool.clone());
     store.migrate().await.expect("migrate the test schema");

@@ -8,8 +8,9 @@
 //! request is asked). The login page is the examples' own, `examples/mcp_server/login.rs`, included as it is: the
 //! same form (`username`, `password`, `return_to`), session cookie, origin check and CSP without
 //! `form-action` as the quickstart's.
-#![allow(dead_code, unreachable_pub)]
 
+// The example's own file, included as it is: its items are `pub` for the example's modules.
+#[allow(unreachable_pub)]
 #[path = "../../../examples/mcp_server/login.rs"]
 mod login;
 
@@ -23,26 +24,26 @@ use attesto::{
 };
 
 /// Where the login page lives.
-pub const LOGIN_PATH: &str = login::LOGIN_PATH;
+pub(crate) const LOGIN_PATH: &str = login::LOGIN_PATH;
 
 /// The demo user and password.
-pub const USER: &str = "demo";
-pub const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const USER: &str = "demo";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 /// The confidential web app (client_secret_basic).
-pub const CONFIDENTIAL_ID: &str = "demo-client";
-pub const CONFIDENTIAL_SECRET: &str = "demo client secret";
-pub const CONFIDENTIAL_REDIRECT: &str = "http://127.0.0.1:9000/callback";
+pub(crate) const CONFIDENTIAL_ID: &str = "demo-client";
+pub(crate) const CONFIDENTIAL_SECRET: &str = "demo client secret";
+pub(crate) const CONFIDENTIAL_REDIRECT: &str = "http://127.0.0.1:9000/callback";
 /// The public native app: PKCE only; its loopback redirect URI takes any port (RFC 8252 §7.3).
-pub const PUBLIC_ID: &str = "demo-native";
-pub const PUBLIC_NAME: &str = "attesto demo native app";
-pub const PUBLIC_REDIRECT_PATH: &str = "/callback";
+pub(crate) const PUBLIC_ID: &str = "demo-native";
+pub(crate) const PUBLIC_NAME: &str = "attesto demo native app";
+pub(crate) const PUBLIC_REDIRECT_PATH: &str = "/callback";
 /// The quickstart's default scopes: OpenID Connect's and two API scopes.
-pub const SCOPES: &str = "openid profile email offline_access read write";
+pub(crate) const SCOPES: &str = "openid profile email offline_access read write";
 
 /// The host.
 #[derive(Clone)]
 #[attesto::provider(registration)]
-pub struct Demo {
+pub(crate) struct Demo {
     clients: Arc<HashMap<String, Client>>,
     registrations: MemoryRegistrations,
     login: login::Login,
@@ -113,9 +114,9 @@ fn clients() -> HashMap<String, Client> {
     [confidential, public].into_iter().map(|client| (client.client_id.to_string(), client)).collect()
 }
 
-/// The provider of `origin` (`http://127.0.0.1:PORT`) and its app (attesto's routes and the
-/// login page), with `body_deadline` for request bodies (the router's default without it).
-pub fn app(origin: &str, body_deadline: Option<Duration>) -> (axum::Router, Attesto<Demo>) {
+/// The app of the provider of `origin` (`http://127.0.0.1:PORT`): attesto's routes and the login
+/// page, with `body_deadline` for request bodies (the router's default without it).
+pub(crate) fn app(origin: &str, body_deadline: Option<Duration>) -> axum::Router {
     let login = login::Login::new(origin, Demo::PATHS.authorize, USER, PASSWORD);
     let host = Demo { clients: Arc::new(clients()), registrations: MemoryRegistrations::new(), login: login.clone() };
     let auth = Attesto::builder(host)
@@ -131,15 +132,14 @@ pub fn app(origin: &str, body_deadline: Option<Duration>) -> (axum::Router, Atte
         Some(deadline) => auth.router_with_body_deadline(deadline),
         None => auth.router(),
     };
-    (axum::Router::new().merge(router).merge(login.router()), auth)
+    axum::Router::new().merge(router).merge(login.router())
 }
 
 /// The provider serving on a loopback port (with `axum::serve`, as the quickstart does) until
 /// dropped.
-pub struct Served {
+pub(crate) struct Served {
     /// `http://127.0.0.1:PORT`, the issuer.
-    pub base: String,
-    pub auth: Attesto<Demo>,
+    pub(crate) base: String,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -151,18 +151,18 @@ impl Drop for Served {
 
 impl Served {
     /// The URL of `path` on the provider.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 }
 
 /// Serves the provider on a fresh loopback port.
-pub async fn serve(body_deadline: Option<Duration>) -> Served {
+pub(crate) async fn serve(body_deadline: Option<Duration>) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    let (app, auth) = app(&base, body_deadline);
+    let app = app(&base, body_deadline);
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("server runs");
     });
-    Served { base, auth, task }
+    Served { base, task }
 }

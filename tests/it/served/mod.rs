@@ -4,7 +4,6 @@
 //! The host keeps its own clients in memory, its registered clients in PostgreSQL
 //! (`PostgresRegistrations` behind `RegistrationStore`), takes the signed-in user from a session
 //! cookie, and grants consent without asking.
-#![allow(dead_code, unreachable_pub)]
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,11 +27,11 @@ macro_rules! fixture {
     };
 }
 
-pub const SCOPE: &str = "openid offline_access read";
+pub(crate) const SCOPE: &str = "openid offline_access read";
 /// The public client's redirect URI: loopback, any port (RFC 8252 §7.3).
-pub const NATIVE_REDIRECT: &str = "http://127.0.0.1/cb";
+pub(crate) const NATIVE_REDIRECT: &str = "http://127.0.0.1/cb";
 /// The secret of the confidential `service` client (`client_credentials` only).
-pub const SERVICE_SECRET: &str = "served test service secret";
+pub(crate) const SERVICE_SECRET: &str = "served test service secret";
 const SESSION_COOKIE: &str = "session";
 
 // ---------------------------------------------------------------------------------------------
@@ -41,7 +40,7 @@ const SESSION_COOKIE: &str = "session";
 
 #[derive(Clone)]
 #[attesto::provider(registration)]
-pub struct Host {
+pub(crate) struct Host {
     clients: Arc<HashMap<String, Client>>,
     registrations: PostgresRegistrations,
 }
@@ -111,7 +110,7 @@ fn clients() -> HashMap<String, Client> {
 }
 
 /// The signing key every instance shares: a fixture PEM.
-pub fn signing_key() -> Key {
+pub(crate) fn signing_key() -> Key {
     Key::from_pem(fixture!("p256.pkcs8.pem")).expect("the fixture key loads")
 }
 
@@ -120,9 +119,9 @@ pub fn signing_key() -> Key {
 // ---------------------------------------------------------------------------------------------
 
 /// A provider serving on a loopback port until dropped.
-pub struct Instance {
+pub(crate) struct Instance {
     /// `http://127.0.0.1:<port>`.
-    pub base: String,
+    pub(crate) base: String,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -132,13 +131,13 @@ impl Drop for Instance {
     }
 }
 
-pub async fn bind() -> tokio::net::TcpListener {
+pub(crate) async fn bind() -> tokio::net::TcpListener {
     tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port")
 }
 
 /// Serves a provider on `listener` with `store` (its registered clients in the same database),
 /// the shared signing key, `issuer`, and what `configure` adds to the builder.
-pub fn serve(
+pub(crate) fn serve(
     listener: tokio::net::TcpListener,
     store: PostgresStore,
     issuer: &str,
@@ -165,25 +164,25 @@ pub fn serve(
 // ---------------------------------------------------------------------------------------------
 
 /// A PKCE pair (RFC 7636): a fresh verifier and its S256 challenge.
-pub fn pkce() -> (String, String) {
+pub(crate) fn pkce() -> (String, String) {
     let verifier = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     (verifier, challenge)
 }
 
 /// `Authorization: Basic` for a client (RFC 6749 §2.3.1).
-pub fn basic(id: &str, secret: &str) -> String {
+pub(crate) fn basic(id: &str, secret: &str) -> String {
     let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     format!("Basic {}", STANDARD.encode(format!("{}:{}", encode(id), encode(secret))))
 }
 
-pub fn str_of<'v>(body: &'v Value, name: &str) -> &'v str {
+pub(crate) fn str_of<'v>(body: &'v Value, name: &str) -> &'v str {
     body[name].as_str().unwrap_or_else(|| panic!("`{name}` in {body}"))
 }
 
 /// A DPoP proof (RFC 9449 §4.2) for `POST htu`, with `nonce` if given, signed with the Ed25519
 /// fixture key.
-pub fn dpop_proof(htu: &str, nonce: Option<&str>) -> String {
+pub(crate) fn dpop_proof(htu: &str, nonce: Option<&str>) -> String {
     let key = EncodingKey::from_ed_pem(fixture!("ed25519.pkcs8.pem").as_bytes()).expect("the fixture key loads");
     let jwk: Value = serde_json::from_str(fixture!("ed25519.pub.jwk.json")).expect("JWK");
     let iat = SystemTime::now().duration_since(UNIX_EPOCH).expect("after 1970").as_secs();
@@ -205,16 +204,16 @@ pub fn dpop_proof(htu: &str, nonce: Option<&str>) -> String {
 
 /// An HTTP response: status, headers, and the body as JSON (`Null` when empty, a string when not
 /// JSON).
-pub type Reply = (StatusCode, HeaderMap, Value);
+pub(crate) type Reply = (StatusCode, HeaderMap, Value);
 
 /// The browser and the clients, talking to instances of one issuer.
-pub struct Http {
-    pub client: reqwest012::Client,
-    pub issuer: String,
+pub(crate) struct Http {
+    pub(crate) client: reqwest012::Client,
+    pub(crate) issuer: String,
 }
 
 impl Http {
-    pub fn new(issuer: &str) -> Self {
+    pub(crate) fn new(issuer: &str) -> Self {
         let client = reqwest012::Client::builder()
             .redirect(reqwest012::redirect::Policy::none())
             .timeout(Duration::from_secs(20))
@@ -225,7 +224,7 @@ impl Http {
 
     /// Alice, signed in at `at`, authorizes `client_id` for `redirect_uri`: the parameters of the
     /// redirect back to the client (a `code`, or an `error`).
-    pub async fn authorize(
+    pub(crate) async fn authorize(
         &self,
         at: &Instance,
         client_id: &str,
@@ -261,13 +260,13 @@ impl Http {
     }
 
     /// Alice's code for `client_id` from `at`.
-    pub async fn code(&self, at: &Instance, client_id: &str, redirect_uri: &str, challenge: &str) -> String {
+    pub(crate) async fn code(&self, at: &Instance, client_id: &str, redirect_uri: &str, challenge: &str) -> String {
         let params = self.authorize(at, client_id, redirect_uri, challenge).await;
         params.get("code").cloned().unwrap_or_else(|| panic!("a code in {params:?}"))
     }
 
     /// POSTs a form to `path` at `at`, with optional `Authorization` and `DPoP` headers.
-    pub async fn post(
+    pub(crate) async fn post(
         &self,
         at: &Instance,
         path: &str,
@@ -291,7 +290,7 @@ impl Http {
     }
 
     /// POSTs JSON (a registration, RFC 7591) to `path` at `at`.
-    pub async fn post_json(&self, at: &Instance, path: &str, json: &Value) -> Reply {
+    pub(crate) async fn post_json(&self, at: &Instance, path: &str, json: &Value) -> Reply {
         let request = self
             .client
             .post(format!("{}{path}", at.base))
@@ -301,12 +300,12 @@ impl Http {
     }
 
     /// A token request at `at` without client credentials in headers (a public client).
-    pub async fn token(&self, at: &Instance, pairs: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn token(&self, at: &Instance, pairs: &[(&str, &str)]) -> Reply {
         self.post(at, Host::PATHS.token, pairs, None, None).await
     }
 
     /// The public client `native` redeems `code` at `at`.
-    pub async fn redeem(&self, at: &Instance, code: &str, verifier: &str) -> Reply {
+    pub(crate) async fn redeem(&self, at: &Instance, code: &str, verifier: &str) -> Reply {
         let pairs = [
             ("grant_type", "authorization_code"),
             ("client_id", "native"),
@@ -318,13 +317,13 @@ impl Http {
     }
 
     /// The public client `native` refreshes at `at`.
-    pub async fn refresh(&self, at: &Instance, refresh_token: &str) -> Reply {
+    pub(crate) async fn refresh(&self, at: &Instance, refresh_token: &str) -> Reply {
         self.token(at, &[("grant_type", "refresh_token"), ("client_id", "native"), ("refresh_token", refresh_token)])
             .await
     }
 
     /// Alice's code for `native`, from `issued_at`, redeemed at `redeemed_at`: the tokens.
-    pub async fn sign_in(&self, issued_at: &Instance, redeemed_at: &Instance) -> Value {
+    pub(crate) async fn sign_in(&self, issued_at: &Instance, redeemed_at: &Instance) -> Value {
         let (verifier, challenge) = pkce();
         let code = self.code(issued_at, "native", NATIVE_REDIRECT, &challenge).await;
         let (status, _, tokens) = self.redeem(redeemed_at, &code, &verifier).await;
@@ -333,7 +332,7 @@ impl Http {
     }
 
     /// `GET {userinfo}` at `at` with a Bearer token.
-    pub async fn userinfo(&self, at: &Instance, access_token: &str) -> Reply {
+    pub(crate) async fn userinfo(&self, at: &Instance, access_token: &str) -> Reply {
         let url = format!("{}{}", at.base, Host::PATHS.userinfo.expect("userinfo is on"));
         reply(self.client.get(url).bearer_auth(access_token).send().await.expect("userinfo request")).await
     }
