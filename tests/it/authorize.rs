@@ -508,7 +508,7 @@ async fn request_objects_are_not_supported() {
     let params = request("first-party", WEB_REDIRECT, &[("request", "eyJhbGciOiJub25lIn0.e30.")]);
     assert_redirect_error(&get_as_alice(&router, &params).await, WEB_REDIRECT, "request_not_supported", Some("xyz"));
     // A request object by reference (OIDC Core §6.2) is not fetched: only the `request_uri` values
-    // of the PAR endpoint are accepted (tests/par.rs).
+    // of the PAR endpoint are accepted (tests/it/par.rs).
     let params = request("first-party", WEB_REDIRECT, &[("request_uri", "https://client.example.com/req.jwt")]);
     let reply = get_as_alice(&router, &params).await;
     assert_redirect_error(&reply, WEB_REDIRECT, "request_uri_not_supported", Some("xyz"));

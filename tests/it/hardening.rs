@@ -3,7 +3,7 @@
 //! pending requests used after their client changed, redirect-URI policy, attacker text in
 //! `error_description`, unauthenticated DPoP work, OpenID Connect rules, what the consent page
 //! tells the user, and the login handle bound to its browser. (The code-substitution attack,
-//! another client burning a victim's code, is in `tests/code_flow.rs`.)
+//! another client burning a victim's code, is in `tests/it/code_flow.rs`.)
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;

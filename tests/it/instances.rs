@@ -7,7 +7,7 @@
 //! proofs name its URLs as `htu`, whichever instance gets the request. Nothing else is shared: no
 //! memory, no connections.
 //!
-//! PostgreSQL is the one of `tests/databases/mod.rs` (a schema per test; skipped with a message
+//! PostgreSQL is the one of `tests/it/databases/mod.rs` (a schema per test; skipped with a message
 //! when unreachable, a failure under `CI=true`).
 
 use std::time::Duration;

@@ -23,7 +23,7 @@ const BILLING_REDIRECT: &str = "https://billing.example.com/oauth/callback";
 const MOBILE_REDIRECT: &str = "http://127.0.0.1/callback";
 
 /// A host whose clients are the legacy table's, as in the example; a `test-session` cookie (the
-/// convention of `tests/common`) is the signed-in user, and consent is granted.
+/// convention of `tests/it/common`) is the signed-in user, and consent is granted.
 #[derive(Clone)]
 #[attesto::provider]
 struct Legacy {

@@ -7,7 +7,7 @@
 //! produced (0004), and the application's history going on (0005). The second fixture
 //! (`migration_history_squashed/`) is the same history with 0001–0004 squashed into a baseline.
 //!
-//! What is shown, each on a fresh schema of its own (`tests/databases`):
+//! What is shown, each on a fresh schema of its own (`tests/it/databases`):
 //! - the full history runs with nothing but sqlx, attesto's migrations run beside it (their own
 //!   `attesto_migrations` table: neither migrator sees the other's versions), and the old
 //!   provider's client rows are read as they are through `ClientStore` and issue tokens;

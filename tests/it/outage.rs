@@ -9,10 +9,10 @@
 //! refused as a replay, which revokes what the first redemption would have issued — of which
 //! nothing was handed out. Either way, no token leaves the server unless its state is stored.
 //!
-//! The first test needs no database: its store points at a port nothing listens on. The second
-//! puts a TCP proxy between the provider and the test PostgreSQL (a schema of its own, see
-//! `tests/databases/mod.rs`), kills the provider's connections with `pg_terminate_backend` from a
-//! separate admin connection, keeps new ones from reaching the database until the test brings it
+//! The first test needs no database: its store points at a port nothing listens on. The second puts
+//! a TCP proxy between the provider and the test PostgreSQL (a schema of its own, see
+//! `tests/it/databases/mod.rs`), kills the provider's connections with `pg_terminate_backend` from
+//! a separate admin connection, keeps new ones from reaching the database until the test brings it
 //! back, and then kills them once more with the database up.
 
 use std::sync::Arc;

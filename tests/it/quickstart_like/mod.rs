@@ -1,5 +1,5 @@
 //! A provider set up as `examples/quickstart.rs` sets up its own, served on a loopback port: what
-//! `tests/browser.rs` drives a real browser through and `tests/abuse.rs` throws garbage at.
+//! `tests/it/browser.rs` drives a real browser through and `tests/it/abuse.rs` throws garbage at.
 //!
 //! The quickstart keeps its host type private to its binary, so the setup is repeated here with
 //! the public API: the same two demo clients (a confidential web app and a public native app with

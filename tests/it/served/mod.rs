@@ -1,5 +1,5 @@
 //! A provider on PostgreSQL served over real HTTP on a loopback port, and an HTTP client that
-//! plays the browser and the clients: what `tests/instances.rs` and `tests/outage.rs` share.
+//! plays the browser and the clients: what `tests/it/instances.rs` and `tests/it/outage.rs` share.
 //!
 //! The host keeps its own clients in memory, its registered clients in PostgreSQL
 //! (`PostgresRegistrations` behind `RegistrationStore`), takes the signed-in user from a session
