@@ -2,7 +2,7 @@
 # Waits until the machine is quiet enough to measure: the 1-minute load average below a threshold
 # (default 0.5) and no cargo or rustc process running. Gives up after a timeout (default 600 s).
 #
-#   bench/wait-quiet.sh [THRESHOLD] [TIMEOUT_SECONDS]
+#   benches/wait-quiet.sh [THRESHOLD] [TIMEOUT_SECONDS]
 threshold=${1:-0.5}
 timeout=${2:-600}
 start=$(date +%s)

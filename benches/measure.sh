@@ -1,12 +1,12 @@
 #!/bin/sh
 # Runs the two documented wrk measurements against a freshly started quickstart, each one only
-# once the machine is quiet (bench/wait-quiet.sh), and prints the load average at measuring time
+# once the machine is quiet (benches/wait-quiet.sh), and prints the load average at measuring time
 # and the CPU time the server used.
 #
 #   cargo build --release --example quickstart
-#   bench/measure.sh [QUICKSTART_BINARY] [DURATION]
+#   benches/measure.sh [QUICKSTART_BINARY] [DURATION]
 #
-# Environment: RUST_LOG (default `warn`, see bench/README.md), ATTESTO_DEMO_CLIENT_SECRET (default
+# Environment: RUST_LOG (default `warn`, see benches/README.md), ATTESTO_DEMO_CLIENT_SECRET (default
 # a fixed bench value), TOKIO_WORKER_THREADS (tokio's default: one per core), WRK_CONNECTIONS (64).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)

@@ -1,7 +1,7 @@
 -- wrk script: client_credentials token requests with client_secret_basic (RFC 6749 §4.4, §2.3.1).
 --
---   wrk -t2 -c64 -d20s -s bench/token.lua http://127.0.0.1:8080/oauth/token
---   wrk -t2 -c64 -d20s -s bench/token.lua http://127.0.0.1:8080/oauth/token -- CLIENT_ID CLIENT_SECRET
+--   wrk -t2 -c64 -d20s -s benches/token.lua http://127.0.0.1:8080/oauth/token
+--   wrk -t2 -c64 -d20s -s benches/token.lua http://127.0.0.1:8080/oauth/token -- CLIENT_ID CLIENT_SECRET
 --
 -- The credentials come from the script arguments, else from ATTESTO_DEMO_CLIENT_ID (default
 -- `demo-client`) and ATTESTO_DEMO_CLIENT_SECRET, the variables the quickstart reads. Every response
