@@ -9,8 +9,9 @@
 //! same form (`username`, `password`, `return_to`), session cookie, origin check and CSP without
 //! `form-action` as the quickstart's.
 
-// The example's own file, included as it is: its items are `pub` for the example's modules.
-#[allow(unreachable_pub)]
+// The example's own file, included as it is: its items are `pub` for the example's modules, and
+// `mcp`'s copy of the example app includes it too, privately (so it is compiled twice here).
+#[allow(unreachable_pub, clippy::duplicate_mod)]
 #[path = "../../../examples/mcp_server/login.rs"]
 mod login;
 
