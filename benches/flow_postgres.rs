@@ -17,7 +17,7 @@
 //!
 //! The database is the one the tests use (`ATTESTO_TEST_DATABASE_URL`, default
 //! `postgres://postgres@127.0.0.1:5432/test`); the bench works in a schema of its own, dropped at
-//! the end. Without a database it says so and measures nothing. `bench/README.md` has a result.
+//! the end. Without a database it says so and measures nothing. `benches/README.md` has a result.
 
 use std::hint::black_box;
 use std::str::FromStr as _;

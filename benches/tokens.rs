@@ -8,7 +8,7 @@
 //! Groups: `token` (a `client_credentials` request with `client_secret_basic`: form parsing, client
 //! authentication, an ES256 signature, the JSON response), `discovery` (the RFC 8414 document and
 //! the JWKS, both prepared bytes) and `sign` (`Key::sign` alone for ES256, EdDSA and RS256, to show
-//! the signature's share of a token). `bench/README.md` has the load test against the quickstart.
+//! the signature's share of a token). `benches/README.md` has the load test against the quickstart.
 
 use std::collections::HashMap;
 use std::hint::black_box;

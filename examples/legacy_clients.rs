@@ -1,6 +1,7 @@
 //! A host whose clients already live in the `oauth_clients` table of the provider it replaces,
 //! served by attesto through `ClientStore` **without migrating a row** (the migration checklist's
-//! step 3). The mapping is in `legacy_clients/mapping.rs`, which `tests/legacy_clients.rs` tests.
+//! step 3). The mapping is in `legacy_clients/mapping.rs`, which `tests/it/legacy_clients.rs`
+//! tests.
 //!
 //! ```text
 //! cargo run --example legacy_clients --features sqlite [-- sqlite://legacy.db]

@@ -1,6 +1,6 @@
 //! An MCP server over streamable HTTP (the official Rust SDK, `rmcp`) with two tools, protected by
 //! attesto's guard, with attesto as its authorization server in the same process. The app is in
-//! `mcp_server/app.rs`, which `tests/mcp.rs` serves too; `guides/mcp.md` walks through it.
+//! `mcp_server/app.rs`, which `tests/it/mcp.rs` serves too; `guides/mcp.md` walks through it.
 //!
 //! ```text
 //! cargo run --example mcp_server [-- --port 8090 --key signing-key.pem --auto-approve alice]

@@ -1,6 +1,6 @@
 //! The client table of an earlier provider, read as attesto clients without migrating a row (the
 //! migration checklist's step 3): shared by `examples/legacy_clients.rs` and
-//! `tests/legacy_clients.rs`, which includes this file with `#[path]`.
+//! `tests/it/legacy_clients.rs`, which includes this file with `#[path]`.
 //!
 //! The table is the one a typical hand-rolled or Doorkeeper-style provider left behind:
 //!

@@ -1,6 +1,6 @@
 //! The app of `examples/mcp_server.rs`: an MCP server (the official Rust SDK, `rmcp`, over
 //! streamable HTTP) at `/mcp`, protected by attesto's guard, with attesto as its authorization
-//! server in the same process. `tests/mcp.rs` includes this file with `#[path]` and serves the
+//! server in the same process. `tests/it/mcp.rs` includes this file with `#[path]` and serves the
 //! very same app on a loopback port; `guides/mcp.md` quotes it.
 //!
 //! What an MCP client finds here, in the order it looks (MCP authorization, 2025-06-18 and later):

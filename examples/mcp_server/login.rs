@@ -6,7 +6,7 @@
 //! request to resume; after a correct password the browser goes back there, and only there.
 
 // Relative to this file, so that it resolves from both includers of `app.rs` (the example and
-// `tests/mcp.rs`).
+// `tests/it/mcp.rs`).
 #[path = "../support/html_escape.rs"]
 mod html_escape;
 
