@@ -1,5 +1,5 @@
 //! Entry points into crate-private parsers, for the fuzz targets of `fuzz/` and the property
-//! tests of `tests/properties.rs`.
+//! tests of `tests/it/properties.rs`.
 //!
 //! **Not a stable API.** It is hidden from the documentation, is not covered by semver, and may
 //! change or disappear in any release. It exists only so that fuzzing and property tests can call

@@ -12,7 +12,8 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use attesto::dpop::{self, ProofError, ProofRequirements, verify_proof};
-use attesto::{ErrorCode, OAuthError};
+use attesto::ErrorCode;
+use attesto_runtime::__fuzz::{error_with_description, proof_error};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm as JwtAlgorithm, EncodingKey};
@@ -736,12 +737,12 @@ fn refusals_render_as_invalid_dpop_proof() {
     assert_eq!(ErrorCode::InvalidDpopProof.as_str(), "invalid_dpop_proof");
     assert_eq!(ErrorCode::UseDpopNonce.as_str(), "use_dpop_nonce");
     for error in ALL_ERRORS {
-        let rendered = OAuthError::from(error);
+        let rendered = proof_error(error);
         assert_eq!(rendered.code(), ErrorCode::InvalidDpopProof);
         assert_eq!(rendered.status(), http::StatusCode::BAD_REQUEST);
         assert_eq!(rendered.description(), error.description());
         assert_eq!(error.to_string(), error.description());
     }
-    let nonce = OAuthError::new(ErrorCode::UseDpopNonce, "a nonce is required");
+    let nonce = error_with_description(ErrorCode::UseDpopNonce, "a nonce is required");
     assert_eq!(nonce.status(), http::StatusCode::BAD_REQUEST, "RFC 9449 §8: 400 at the token endpoint");
 }

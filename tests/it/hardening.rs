@@ -144,7 +144,7 @@ impl RegistrationStore for Host {
 }
 
 /// The provider of `host` on the test issuer, with `store`.
-fn provider(host: Host, store: impl attesto::Store) -> Attesto<Host> {
+fn provider(host: Host, store: impl attesto::store::Store) -> Attesto<Host> {
     Attesto::builder(host)
         .issuer(ISSUER)
         .expect("issuer")
@@ -664,7 +664,10 @@ async fn a_repeated_parameters_name_is_not_echoed() {
 #[tokio::test]
 async fn descriptions_quoting_other_text_keep_to_the_allowed_characters() {
     // A description built from any text is restricted when the error is made.
-    let error = attesto::OAuthError::new(attesto::ErrorCode::InvalidRequest, "bad \"value\" \\ é\u{202e}\n end");
+    let error = attesto_runtime::__fuzz::error_with_description(
+        attesto::ErrorCode::InvalidRequest,
+        "bad \"value\" \\ é\u{202e}\n end",
+    );
     assert_eq!(error.description(), "bad ?value? ? ??? end");
     assert!(rfc6749_description(error.description()));
 }

@@ -19,7 +19,7 @@ use crate::common::{
     registration_keeps_nothing, session_cookie,
 };
 use attesto::dpop::{self, ProofError, ProofRequirements};
-use attesto::{Attesto, ErrorCode, Key, KeySet, OAuthError};
+use attesto::{Attesto, ErrorCode, Key, KeySet};
 use attesto_runtime::__fuzz::{
     check_redirect_uri, decode_form_component, parse_access_token, parse_form, parse_form_keeping_repeats,
     verify_access_token,
@@ -322,7 +322,7 @@ proptest! {
     ) {
         let req = ProofRequirements::new("POST", TOKEN_URL, NOW).with_access_token("token");
         let error = dpop::verify_proof(&proof, &req).expect_err("an unsigned proof is refused");
-        let error = OAuthError::from(error);
+        let error = attesto_runtime::__fuzz::proof_error(error);
         prop_assert_eq!(error.code(), ErrorCode::InvalidDpopProof);
         prop_assert_eq!(error.status(), StatusCode::BAD_REQUEST);
     }

@@ -15,7 +15,7 @@ attesto::store_contract_tests!(memory, attesto::MemoryStore::new());
 /// The whole suite in one test, the way a store without one test per case runs it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store_passes_run_all() {
-    attesto::store_contract::run_all(attesto::MemoryStore::new).await;
+    attesto::testing::store_contract::run_all(attesto::MemoryStore::new).await;
 }
 
 // A temporary file in WAL mode with a pool of several connections: the races race in SQLite.
@@ -285,14 +285,14 @@ registration_contract_tests!(
 /// Expired rows and live rows of the tables whose entries a test can make from outside the crate
 /// (revoked access tokens, DPoP proofs, refresh-family tombstones), for a sweep to tell apart.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-async fn put_expired_and_live<S: attesto::Store>(store: &S) {
+async fn put_expired_and_live<S: attesto::store::Store>(store: &S) {
     use std::time::{Duration, SystemTime};
 
     let hour = Duration::from_secs(3600);
     let (past, future) = (SystemTime::now() - hour, SystemTime::now() + hour);
     for (name, expires_at) in [("expired", past), ("live", future)] {
         store.revoke_access_token(name, expires_at).await.expect("revoke_access_token");
-        assert!(store.insert_dpop_jti(&attesto::TokenHash::of(name), expires_at).await.expect("insert_dpop_jti"));
+        assert!(store.insert_dpop_jti(&attesto::store::TokenHash::of(name), expires_at).await.expect("insert_dpop_jti"));
         store.revoke_refresh_family(name, expires_at).await.expect("revoke_refresh_family");
     }
 }
@@ -305,7 +305,7 @@ const SWEPT_TABLES: [&str; 3] = ["attesto_revoked_access_tokens", "attesto_dpop_
 mod sqlite_store {
     use std::time::SystemTime;
 
-    use attesto::Store as _;
+    use attesto::store::Store as _;
     use attesto::sqlx;
 
     use super::{SWEPT_TABLES, databases, put_expired_and_live};
@@ -353,7 +353,7 @@ mod sqlite_store {
     async fn a_closed_database_is_an_error() {
         let store = databases::sqlite_file().await;
         store.inner().pool().close().await;
-        let key = attesto::TokenHash::of("key");
+        let key = attesto::store::TokenHash::of("key");
         assert!(store.is_access_token_revoked("jti", SystemTime::now()).await.is_err());
         assert!(store.insert_dpop_jti(&key, SystemTime::now()).await.is_err());
         assert!(store.find_refresh(&key, SystemTime::now()).await.is_err());
@@ -365,7 +365,7 @@ mod sqlite_store {
 mod postgres_store {
     use std::time::SystemTime;
 
-    use attesto::Store as _;
+    use attesto::store::Store as _;
     use attesto::sqlx;
 
     use super::{SWEPT_TABLES, databases, put_expired_and_live};
@@ -424,7 +424,7 @@ mod postgres_store {
     async fn a_closed_database_is_an_error() {
         let Some(store) = databases::postgres_store().await else { return };
         store.inner().pool().close().await;
-        let key = attesto::TokenHash::of("key");
+        let key = attesto::store::TokenHash::of("key");
         assert!(store.is_access_token_revoked("jti", SystemTime::now()).await.is_err());
         assert!(store.insert_dpop_jti(&key, SystemTime::now()).await.is_err());
         assert!(store.find_refresh(&key, SystemTime::now()).await.is_err());

@@ -524,11 +524,11 @@ impl TestStore {
     }
 }
 
-impl attesto::Store for TestStore {
+impl attesto::store::Store for TestStore {
     async fn put_pending(
         &self,
-        handle: &attesto::TokenHash,
-        pending: &attesto::PendingAuthorization,
+        handle: &attesto::store::TokenHash,
+        pending: &attesto::store::PendingAuthorization,
     ) -> Result<(), HostError> {
         self.pending_check()?;
         self.pending_puts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -536,50 +536,50 @@ impl attesto::Store for TestStore {
     }
     async fn take_pending(
         &self,
-        handle: &attesto::TokenHash,
+        handle: &attesto::store::TokenHash,
         now: SystemTime,
-    ) -> Result<Option<attesto::PendingAuthorization>, HostError> {
+    ) -> Result<Option<attesto::store::PendingAuthorization>, HostError> {
         self.pending_check()?;
         self.inner.take_pending(handle, now + self.take_late).await
     }
-    async fn put_code(&self, code: &attesto::TokenHash, grant: &attesto::AuthorizationCode) -> Result<(), HostError> {
+    async fn put_code(&self, code: &attesto::store::TokenHash, grant: &attesto::store::AuthorizationCode) -> Result<(), HostError> {
         self.inner.put_code(code, grant).await
     }
     async fn find_code(
         &self,
-        code: &attesto::TokenHash,
+        code: &attesto::store::TokenHash,
         now: SystemTime,
-    ) -> Result<Option<attesto::AuthorizationCode>, HostError> {
+    ) -> Result<Option<attesto::store::AuthorizationCode>, HostError> {
         self.inner.find_code(code, now + self.redeem_late).await
     }
     async fn redeem_code(
         &self,
-        code: &attesto::TokenHash,
-        issue: &attesto::CodeIssue,
+        code: &attesto::store::TokenHash,
+        issue: &attesto::store::CodeIssue,
         now: SystemTime,
-    ) -> Result<attesto::CodeRedemption, HostError> {
+    ) -> Result<attesto::store::CodeRedemption, HostError> {
         self.inner.redeem_code(code, issue, now + self.redeem_late).await
     }
     async fn create_refresh_family(
         &self,
-        family: &attesto::RefreshFamily,
-        token: &attesto::TokenHash,
+        family: &attesto::store::RefreshFamily,
+        token: &attesto::store::TokenHash,
     ) -> Result<bool, HostError> {
         self.inner.create_refresh_family(family, token).await
     }
     async fn find_refresh(
         &self,
-        token: &attesto::TokenHash,
+        token: &attesto::store::TokenHash,
         now: SystemTime,
-    ) -> Result<attesto::RefreshLookup, HostError> {
+    ) -> Result<attesto::store::RefreshLookup, HostError> {
         self.inner.find_refresh(token, now).await
     }
     async fn rotate_refresh(
         &self,
-        presented: &attesto::TokenHash,
-        next: &attesto::TokenHash,
+        presented: &attesto::store::TokenHash,
+        next: &attesto::store::TokenHash,
         now: SystemTime,
-    ) -> Result<attesto::Rotation, HostError> {
+    ) -> Result<attesto::store::Rotation, HostError> {
         self.inner.rotate_refresh(presented, next, now).await
     }
     async fn revoke_refresh_family(&self, family_id: &str, until: SystemTime) -> Result<(), HostError> {
@@ -594,7 +594,7 @@ impl attesto::Store for TestStore {
     async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
         self.inner.revoked_access_tokens(now).await
     }
-    async fn insert_dpop_jti(&self, key: &attesto::TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {
+    async fn insert_dpop_jti(&self, key: &attesto::store::TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {
         if self.fail_dpop {
             return Err(HostError::msg("replay store unavailable"));
         }

@@ -15,10 +15,8 @@ use std::time::SystemTime;
 
 #[cfg(feature = "postgres")]
 use attesto::sqlx;
-use attesto::{
-    AuthorizationCode, CodeIssue, CodeRedemption, HostError, PendingAuthorization, RefreshFamily, RefreshLookup,
-    Rotation, Store, TokenHash,
-};
+use attesto::HostError;
+use attesto::store::{AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store, TokenHash};
 
 /// The database the PostgreSQL tests use unless `ATTESTO_TEST_DATABASE_URL` says otherwise: the
 /// one CI provides (trust authentication, database `test`).

@@ -6,8 +6,8 @@
 //!
 //! ```
 //! # use attesto_runtime as attesto;
-//! // tests/store.rs, in a crate with `tokio` (features `macros` and `rt-multi-thread`) among its
-//! // dev-dependencies: the expansion uses `#[tokio::test]`.
+//! // tests/store.rs, in a crate whose dev-dependencies have attesto with the feature `testing`
+//! // and `tokio` (features `macros` and `rt-multi-thread`): the expansion uses `#[tokio::test]`.
 //! attesto::store_contract_tests!(memory, attesto::MemoryStore::new());
 //! # fn main() {}
 //! ```
