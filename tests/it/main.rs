@@ -3,7 +3,7 @@
 //! dependencies once, where a binary per file linked them once per file.
 //!
 //! Run one suite with a filter on its module: `cargo test --all-features --test it -- dpop::`.
-//! The trybuild tests of the proc macros are the other binary, `tests/ui.rs`.
+//! The trybuild tests of the proc macros are in the `ui-tests/` crate.
 //!
 //! Every test here can share the process with the others: none installs a global tracing
 //! subscriber, sets an environment variable or binds a fixed port. The one measurement,
