@@ -1,11 +1,11 @@
-//! What the SQL stores share: how attesto's values become columns, the embedded migrations'
-//! bookkeeping, and the schedule of the opportunistic sweep.
+//! What the SQL stores share: how attesto's values become columns, the statements both databases
+//! spell alike, the code that runs them, the embedded migrations' bookkeeping, and the schedule
+//! of the opportunistic sweep.
 //!
-//! The two stores ([`SqliteStore`](crate::SqliteStore), [`PostgresStore`](crate::PostgresStore))
-//! keep the same tables (`migrations/{sqlite,postgres}/`), with the same encoding:
+//! The two stores (`SqliteStore`, `PostgresStore`, each behind its feature) keep the same tables
+//! (`migrations/{sqlite,postgres}/`), with the same encoding:
 //!
-//! - codes, refresh tokens, handles and DPoP proof keys as their SHA-256
-//!   ([`TokenHash`](crate::TokenHash)) in a
+//! - codes, refresh tokens, handles and DPoP proof keys as their SHA-256 ([`TokenHash`]) in a
 //!   `BLOB`/`BYTEA` column: the values themselves are never stored;
 //! - times as unix seconds in an integer column; expiries are rounded *up*, so that an entry never
 //!   lapses before the time it was given (a DPoP proof stays a replay, a revoked token stays
@@ -15,25 +15,110 @@
 //!
 //! Each store decides with the database: every operation that decides something is one statement
 //! or one transaction, and two instances sharing the database behave as one.
+//!
+//! # One text per statement
+//!
+//! A statement both databases spell alike is written once, in the generic code that runs it
+//! ([`state`] for attesto's state, [`registrations`] for the registered clients). Its parameters
+//! are numbered `$1`, `$2`, …: PostgreSQL's only syntax, and in SQLite a parameter named `$1`
+//! (the `$AAAA` form, <https://www.sqlite.org/lang_expr.html#varparam>). SQLite itself numbers
+//! named parameters in the order they first appear, a repeated name keeping its number
+//! (<https://www.sqlite.org/c3ref/bind_blob.html>); the sqlx SQLite driver does not go by that
+//! order but binds `$N` to the N-th value bound (`SqliteArguments::bind`, sqlx-sqlite 0.9
+//! `src/arguments.rs`), so `… $2 … $1` and a repeated `$3` mean what they mean in PostgreSQL
+//! (tested below). A shared text must not cast a parameter PostgreSQL's way: SQLite reads
+//! `$1::bigint` as one parameter of that name, and the cast would be lost.
+//!
+//! Where the dialects really differ (the larger of two values, the database's clock), a
+//! [`PerDialect`] holds the two texts side by side, with why they differ. The two operations whose
+//! structure differs, not only their spelling (creating a refresh family and rotating a refresh
+//! token: a `BEGIN IMMEDIATE` transaction of several statements in SQLite, one data-modifying
+//! `WITH` statement in PostgreSQL), are each [`Dialect`]'s own, in `sqlite.rs` and `postgres.rs`.
+//!
+//! # Generic code, and where a macro instead
+//!
+//! The shared code is generic over sqlx's [`Database`], bounded by [`Dialect`] for what sqlx does
+//! not say about a database. Its `where` clauses list the Rust types the statements bind and
+//! read: a `where String: Encode<'q, Self>` on [`Dialect`] would not be implied wherever
+//! `DB: Dialect` is (Rust implies a trait's bounds on `Self` only, rust-lang/rust#20671), and sqlx
+//! implements `Encode` for `Option<T>` once per database, not for every database at once.
+//!
+//! The public types stay four plain, non-generic types, as their API was published. A trait impl
+//! or an inherent method cannot be shared by two types (a blanket `impl Store` over a private
+//! trait would show in their docs, and bring the private trait into their API), so the macros of
+//! `macros.rs` write, once for both databases, the forwarding from each to the generic code.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::SqlSafeStr as _;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{Database, Pool, SqlSafeStr as _};
 
 use crate::error::HostError;
-use crate::host::registrations::ClientRegistration;
-use crate::model::client::{Client, ClientId, ClientSource, GrantType, SecretHash, TokenEndpointAuthMethod};
-use crate::model::scope::Scopes;
+use crate::store::{RefreshFamily, Rotation, TokenHash};
+
+#[macro_use]
+mod macros;
 
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
+mod registrations;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
+mod state;
+
+// ---------------------------------------------------------------------------------------------
+// The dialects
+// ---------------------------------------------------------------------------------------------
+
+/// What the shared code needs of one of attesto's databases beyond what sqlx's [`Database`] says:
+/// its migrations, its text of each statement the two spell differently, and the two operations
+/// whose structure differs (see the module docs). Implemented for `sqlx::Sqlite` in `sqlite.rs`
+/// and `sqlx::Postgres` in `postgres.rs`.
+trait Dialect: Database {
+    /// The embedded migrations, `(version, description, sql)` in order. The files are never
+    /// edited once released: a deployed database has recorded their checksums.
+    const MIGRATIONS: &'static [(i64, &'static str, &'static str)];
+
+    /// This database's text of a statement the two spell differently.
+    fn pick(texts: &PerDialect) -> &'static str;
+
+    /// How many rows a statement changed: sqlx has it on each database's result type, not on a
+    /// trait.
+    fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// [`Store::create_refresh_family`](crate::store::Store::create_refresh_family), without the
+    /// sweep the caller starts: the family row and its first token, or nothing when the id
+    /// exists (a tombstone of a revoked family included).
+    fn create_refresh_family(
+        pool: &Pool<Self>,
+        family: &RefreshFamily,
+        token: &TokenHash,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send;
+
+    /// [`Store::rotate_refresh`](crate::store::Store::rotate_refresh): compare-and-rotate, or
+    /// revoke the family on reuse (RFC 9700 §4.14.2).
+    fn rotate_refresh(
+        pool: &Pool<Self>,
+        presented: &TokenHash,
+        next: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Rotation, HostError>> + Send;
+}
+
+/// A statement the two databases spell differently: both texts, side by side, where the
+/// statement is run; [`Dialect::pick`] chooses. A text is compiled in only with its database's
+/// feature.
+struct PerDialect {
+    #[cfg(feature = "sqlite")]
+    sqlite: &'static str,
+    #[cfg(feature = "postgres")]
+    postgres: &'static str,
+}
 
 /// The table where the embedded migrations record which of them ran: attesto's own, so that it
 /// never mixes with the host's `_sqlx_migrations` (whose migrator would refuse versions it does not
@@ -148,151 +233,6 @@ where
     });
 }
 
-// ---------------------------------------------------------------------------------------------
-// Registered clients
-// ---------------------------------------------------------------------------------------------
-
-/// A [`ClientRegistration`] as the columns of `attesto_registered_clients`, in their order.
-struct RegistrationRow {
-    client_id: String,
-    client_name: Option<String>,
-    redirect_uris: String,
-    is_public: bool,
-    grant_types: String,
-    scopes: String,
-    token_endpoint_auth_method: String,
-    secret_hash: Option<Vec<u8>>,
-    jwks: Option<String>,
-    dpop_bound_access_tokens: bool,
-    metadata: String,
-    registration_access_token_hash: Vec<u8>,
-    issued_at: i64,
-    secret_expires_at: Option<i64>,
-}
-
-/// The columns as sqlx reads them: a tuple in the order of [`RegistrationRow`].
-type RegistrationColumns = (
-    String,
-    Option<String>,
-    String,
-    bool,
-    String,
-    String,
-    String,
-    Option<Vec<u8>>,
-    Option<String>,
-    bool,
-    String,
-    Vec<u8>,
-    i64,
-    Option<i64>,
-);
-
-impl RegistrationRow {
-    fn from_registration(registration: &ClientRegistration) -> Result<Self, HostError> {
-        // Destructured, so that a field added to `Client` or `ClientRegistration` fails to compile
-        // here until it has a column.
-        let ClientRegistration { client, metadata, registration_access_token_hash, issued_at, secret_expires_at } =
-            registration;
-        let Client {
-            client_id,
-            client_name,
-            redirect_uris,
-            is_public,
-            grant_types,
-            scopes,
-            token_endpoint_auth_method,
-            secret_hash,
-            jwks,
-            dpop_bound_access_tokens,
-            // Not stored: whether the host vouches for a registered client is the host's decision
-            // when it loads the registration (its `RegistrationStore::load_registration` sets it),
-            // never something a registration could have written.
-            trusted: _,
-            // Set by the lookup, never stored.
-            source: _,
-        } = client;
-        Ok(Self {
-            client_id: client_id.as_str().to_owned(),
-            client_name: client_name.clone(),
-            redirect_uris: to_json(redirect_uris)?,
-            is_public: *is_public,
-            grant_types: to_json(grant_types)?,
-            scopes: scopes.to_string(),
-            token_endpoint_auth_method: token_endpoint_auth_method.as_str().to_owned(),
-            secret_hash: secret_hash.as_ref().map(|hash| hash.as_bytes().to_vec()),
-            jwks: jwks.as_ref().map(to_json).transpose()?,
-            dpop_bound_access_tokens: *dpop_bound_access_tokens,
-            metadata: to_json(metadata)?,
-            registration_access_token_hash: registration_access_token_hash.as_bytes().to_vec(),
-            issued_at: unix_secs(*issued_at),
-            secret_expires_at: secret_expires_at.map(unix_secs),
-        })
-    }
-
-    fn from_columns(columns: RegistrationColumns) -> Self {
-        let (
-            client_id,
-            client_name,
-            redirect_uris,
-            is_public,
-            grant_types,
-            scopes,
-            token_endpoint_auth_method,
-            secret_hash,
-            jwks,
-            dpop_bound_access_tokens,
-            metadata,
-            registration_access_token_hash,
-            issued_at,
-            secret_expires_at,
-        ) = columns;
-        Self {
-            client_id,
-            client_name,
-            redirect_uris,
-            is_public,
-            grant_types,
-            scopes,
-            token_endpoint_auth_method,
-            secret_hash,
-            jwks,
-            dpop_bound_access_tokens,
-            metadata,
-            registration_access_token_hash,
-            issued_at,
-            secret_expires_at,
-        }
-    }
-
-    fn into_registration(self) -> Result<ClientRegistration, HostError> {
-        let token_endpoint_auth_method: TokenEndpointAuthMethod =
-            serde_json::from_value(serde_json::Value::String(self.token_endpoint_auth_method))?;
-        let grant_types: Vec<GrantType> = from_json(&self.grant_types)?;
-        let client = Client {
-            client_id: ClientId::new(self.client_id),
-            client_name: self.client_name,
-            redirect_uris: from_json(&self.redirect_uris)?,
-            is_public: self.is_public,
-            grant_types,
-            scopes: Scopes::parse(&self.scopes)?,
-            token_endpoint_auth_method,
-            secret_hash: self.secret_hash.as_deref().map(hash_bytes).transpose()?.map(SecretHash::from_bytes),
-            jwks: self.jwks.as_deref().map(from_json).transpose()?,
-            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
-            trusted: false,
-            source: ClientSource::SelfAsserted,
-        };
-        Ok(ClientRegistration {
-            client,
-            metadata: from_json(&self.metadata)?,
-            registration_access_token_hash: SecretHash::from_bytes(hash_bytes(&self.registration_access_token_hash)?),
-            issued_at: from_unix_secs(self.issued_at)?,
-            secret_expires_at: self.secret_expires_at.map(from_unix_secs).transpose()?,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,5 +263,24 @@ mod tests {
         let schedule = SweepSchedule::default();
         assert!(schedule.claim(), "the first sweep is due at once");
         assert!(!schedule.claim(), "the next one waits for the period");
+    }
+
+    /// What the shared texts rely on (see the module docs): the sqlx SQLite driver binds `$N` to
+    /// the N-th bound value whatever the order the parameters appear in, and a repeated `$N` to
+    /// the same value, as PostgreSQL does.
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn sqlite_binds_numbered_dollar_parameters_by_their_number() -> Result<(), sqlx::Error> {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await?;
+        let row: (String, i64, String, i64) =
+            sqlx::query_as("SELECT $2, $1, $3, $1").bind(1_i64).bind("two").bind("three").fetch_one(&pool).await?;
+        assert_eq!(row, ("two".to_owned(), 1, "three".to_owned(), 1));
+        // As in `StateTables::put_code`: a value bound once, used twice.
+        sqlx::query("CREATE TABLE t (a INTEGER, b INTEGER, c TEXT)").execute(&pool).await?;
+        sqlx::query("INSERT INTO t (c, a, b) VALUES ($2, $1, $1)").bind(7_i64).bind("seven").execute(&pool).await?;
+        let row: (i64, i64, String) =
+            sqlx::query_as("SELECT a, b, c FROM t WHERE c = $1").bind("seven").fetch_one(&pool).await?;
+        assert_eq!(row, (7, 7, "seven".to_owned()));
+        Ok(())
     }
 }

@@ -1,38 +1,29 @@
 //! [`PostgresStore`] and [`PostgresRegistrations`]: attesto's state and the registered clients in
 //! PostgreSQL, shared by every instance of a provider.
+//!
+//! What is PostgreSQL's own is here: connecting, its migrations, and the two operations it does in
+//! one data-modifying `WITH` statement each, where SQLite needs a transaction of several. The
+//! statements both databases spell alike, and the pairs of texts where they spell one differently,
+//! are shared with SQLite (`state.rs`, `registrations.rs`).
 
-use std::fmt;
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgQueryResult, Postgres};
 
-use super::{
-    RegistrationColumns, RegistrationRow, SweepSchedule, expiry_secs, from_json, from_unix_secs, migrator,
-    sweep_in_background, to_json, unix_secs,
-};
+use super::registrations::RegisteredClients;
+use super::state::StateTables;
+use super::{Dialect, PerDialect, expiry_secs, from_json, to_json, unix_secs};
 use crate::error::HostError;
-use crate::host::registrations::ClientRegistration;
-use crate::model::client::ClientId;
-use crate::store::{
-    AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store,
-    TokenHash,
-};
-
-/// The PostgreSQL migrations, embedded in the crate.
-const MIGRATIONS: &[(i64, &str, &str)] = &[
-    (1, "attesto state", include_str!("../../../migrations/postgres/0001_attesto_state.sql")),
-    (2, "attesto registered clients", include_str!("../../../migrations/postgres/0002_attesto_registered_clients.sql")),
-];
+use crate::store::{RefreshFamily, Rotation, TokenHash};
 
 /// How long a request waits for a pooled connection before it is answered
 /// `503 temporarily_unavailable`, rather than hanging while the database is away.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A [`Store`] in PostgreSQL (feature `postgres`): several instances of a provider sharing one
-/// database behave as one — a code issued by one is redeemed once across all of them, a refresh
-/// token rotated at one is refused at the others, a DPoP proof is accepted once, and an access
-/// token revoked at one is refused by the others within
+/// A [`Store`](crate::store::Store) in PostgreSQL (feature `postgres`): several instances of a
+/// provider sharing one database behave as one — a code issued by one is redeemed once across
+/// all of them, a refresh token rotated at one is refused at the others, a DPoP proof is accepted
+/// once, and an access token revoked at one is refused by the others within
 /// [`revocation_refresh_interval`](crate::Builder::revocation_refresh_interval). The instances
 /// must also share the signing key, the issuer and the
 /// [DPoP nonce secret](crate::Builder::dpop_nonce_secret).
@@ -84,14 +75,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// taken, expired or not.
 #[derive(Clone)]
 pub struct PostgresStore {
-    pool: PgPool,
-    schedule: Arc<SweepSchedule>,
-}
-
-impl fmt::Debug for PostgresStore {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresStore").finish_non_exhaustive()
-    }
+    state: StateTables<Postgres>,
 }
 
 impl PostgresStore {
@@ -109,153 +93,58 @@ impl PostgresStore {
     /// A store on a pool the host already has (and shares). The migrations are not applied: call
     /// [`migrate`](Self::migrate).
     pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool, schedule: Arc::default() }
+        Self { state: StateTables::new(pool) }
     }
 
     /// Applies the embedded migrations that have not run yet; safe to call at every start, from
     /// every instance.
     pub async fn migrate(&self) -> Result<(), sqlx::Error> {
-        migrator(MIGRATIONS).run(&self.pool).await?;
-        Ok(())
+        self.state.migrate().await
     }
 
     /// Deletes every expired row (judged by the database's clock) and returns how many there were.
     pub async fn sweep(&self) -> Result<u64, sqlx::Error> {
-        sweep(&self.pool).await
+        self.state.sweep().await
     }
 
     /// The pool the store uses.
     pub fn pool(&self) -> &PgPool {
-        &self.pool
+        self.state.pool()
     }
 
     /// The registered clients, in the same database.
     pub fn registrations(&self) -> PostgresRegistrations {
-        PostgresRegistrations::from_pool(self.pool.clone())
-    }
-
-    /// Starts a sweep in the background if one is due.
-    fn sweep_soon(&self) {
-        sweep_in_background(&self.schedule, || {
-            let pool = self.pool.clone();
-            async move { sweep(&pool).await }
-        });
+        PostgresRegistrations::from_pool(self.pool().clone())
     }
 }
 
-async fn sweep(pool: &PgPool) -> Result<u64, sqlx::Error> {
-    // One round trip; `now()` is the database's clock, which every instance shares.
-    let result = sqlx::raw_sql(
-        "DELETE FROM attesto_pending WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
-         DELETE FROM attesto_codes WHERE keep_until <= floor(extract(epoch FROM now()))::bigint;
-         DELETE FROM attesto_refresh_tokens WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
-         DELETE FROM attesto_refresh_families WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
-         DELETE FROM attesto_revoked_access_tokens WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
-         DELETE FROM attesto_dpop_proofs WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;",
-    )
-    .execute(pool)
-    .await?;
-    Ok(result.rows_affected())
-}
+// `Store` and `Debug`, forwarded to `state` (`macros.rs`).
+impl_store!(PostgresStore);
 
-impl Store for PostgresStore {
-    async fn put_pending(&self, handle: &TokenHash, pending: &PendingAuthorization) -> Result<(), HostError> {
-        self.sweep_soon();
-        // A plain insert: handles are 256-bit random values, and a collision is an error rather
-        // than an overwrite.
-        sqlx::query("INSERT INTO attesto_pending (handle, pending_json, expires_at) VALUES ($1, $2, $3)")
-            .bind(handle.as_bytes().as_slice())
-            .bind(to_json(pending)?)
-            .bind(expiry_secs(pending.expires_at))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+impl Dialect for Postgres {
+    /// The PostgreSQL migrations, embedded in the crate.
+    const MIGRATIONS: &'static [(i64, &'static str, &'static str)] = &[
+        (1, "attesto state", include_str!("../../../migrations/postgres/0001_attesto_state.sql")),
+        (
+            2,
+            "attesto registered clients",
+            include_str!("../../../migrations/postgres/0002_attesto_registered_clients.sql"),
+        ),
+    ];
+
+    fn pick(texts: &PerDialect) -> &'static str {
+        texts.postgres
     }
 
-    async fn take_pending(
-        &self,
-        handle: &TokenHash,
-        now: SystemTime,
-    ) -> Result<Option<PendingAuthorization>, HostError> {
-        // Take-once: the delete is the read, and the row lock lets one of two concurrent takes
-        // delete it. An expired row is deleted too, and refused.
-        let row: Option<(String, i64)> =
-            sqlx::query_as("DELETE FROM attesto_pending WHERE handle = $1 RETURNING pending_json, expires_at")
-                .bind(handle.as_bytes().as_slice())
-                .fetch_optional(&self.pool)
-                .await?;
-        match row {
-            Some((json, expires_at)) if expires_at > unix_secs(now) => Ok(Some(from_json(&json)?)),
-            _ => Ok(None),
-        }
+    fn rows_affected(result: &PgQueryResult) -> u64 {
+        result.rows_affected()
     }
 
-    async fn put_code(&self, code: &TokenHash, grant: &AuthorizationCode) -> Result<(), HostError> {
-        self.sweep_soon();
-        // A plain insert: overwriting a used code would make it redeemable again.
-        sqlx::query("INSERT INTO attesto_codes (code, grant_json, expires_at, keep_until) VALUES ($1, $2, $3, $3)")
-            .bind(code.as_bytes().as_slice())
-            .bind(to_json(grant)?)
-            .bind(expiry_secs(grant.expires_at))
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn find_code(&self, code: &TokenHash, now: SystemTime) -> Result<Option<AuthorizationCode>, HostError> {
-        // A live code, or a used one still remembered for replay detection: its grant either way.
-        let found: Option<(String,)> = sqlx::query_as(
-            "SELECT grant_json FROM attesto_codes
-             WHERE code = $1 AND ((NOT used AND expires_at > $2) OR (used AND keep_until > $2))",
-        )
-        .bind(code.as_bytes().as_slice())
-        .bind(unix_secs(now))
-        .fetch_optional(&self.pool)
-        .await?;
-        found.map(|(grant,)| from_json(&grant)).transpose()
-    }
-
-    async fn redeem_code(
-        &self,
-        code: &TokenHash,
-        issue: &CodeIssue,
-        now: SystemTime,
-    ) -> Result<CodeRedemption, HostError> {
-        let now = unix_secs(now);
-        // Take-once: a concurrent redemption waits for the row lock, then re-checks `NOT used`
-        // against the committed row and finds nothing. The used code is kept until the issued
-        // access token expires, to recognise a replay.
-        let redeemed: Option<(String,)> = sqlx::query_as(
-            "UPDATE attesto_codes
-             SET used = TRUE, issue_json = $2, keep_until = GREATEST(expires_at, $3)
-             WHERE code = $1 AND NOT used AND expires_at > $4
-             RETURNING grant_json",
-        )
-        .bind(code.as_bytes().as_slice())
-        .bind(to_json(issue)?)
-        .bind(expiry_secs(issue.access_token_expires_at))
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        if let Some((grant,)) = redeemed {
-            return Ok(CodeRedemption::Redeemed(from_json(&grant)?));
-        }
-        // Not live: used before (a replay, reported with what the first redemption issued, which
-        // never changes once committed), or unknown, or expired.
-        let used: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT issue_json FROM attesto_codes WHERE code = $1 AND used AND keep_until > $2")
-                .bind(code.as_bytes().as_slice())
-                .bind(now)
-                .fetch_optional(&self.pool)
-                .await?;
-        match used {
-            Some((Some(issue),)) => Ok(CodeRedemption::Replayed(from_json(&issue)?)),
-            _ => Ok(CodeRedemption::Unknown),
-        }
-    }
-
-    async fn create_refresh_family(&self, family: &RefreshFamily, token: &TokenHash) -> Result<bool, HostError> {
-        self.sweep_soon();
+    async fn create_refresh_family(
+        pool: &PgPool,
+        family: &RefreshFamily,
+        token: &TokenHash,
+    ) -> Result<bool, HostError> {
         // One statement: the family row, and its first token only if the family row was inserted.
         // `DO NOTHING` refuses an id that exists, a tombstone of a revoked family included.
         let created = sqlx::query(
@@ -272,33 +161,14 @@ impl Store for PostgresStore {
         .bind(to_json(family)?)
         .bind(token.as_bytes().as_slice())
         .bind(expiry_secs(family.expires_at))
-        .execute(&self.pool)
+        .execute(pool)
         .await?
         .rows_affected();
         Ok(created == 1)
     }
 
-    async fn find_refresh(&self, token: &TokenHash, now: SystemTime) -> Result<RefreshLookup, HostError> {
-        let row: Option<(Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
-            "SELECT f.family_json, f.current_token
-             FROM attesto_refresh_tokens t JOIN attesto_refresh_families f ON f.family_id = t.family_id
-             WHERE t.token = $1 AND NOT f.revoked AND f.expires_at > $2",
-        )
-        .bind(token.as_bytes().as_slice())
-        .bind(unix_secs(now))
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((Some(json), current)) = row else { return Ok(RefreshLookup::Unknown) };
-        let family = from_json(&json)?;
-        Ok(if current.as_deref() == Some(token.as_bytes().as_slice()) {
-            RefreshLookup::Current(family)
-        } else {
-            RefreshLookup::RotatedOut(family)
-        })
-    }
-
     async fn rotate_refresh(
-        &self,
+        pool: &PgPool,
         presented: &TokenHash,
         next: &TokenHash,
         now: SystemTime,
@@ -322,7 +192,7 @@ impl Store for PostgresStore {
         .bind(presented.as_bytes().as_slice())
         .bind(next.as_bytes().as_slice())
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(pool)
         .await?;
         if let Some((json,)) = rotated {
             let json = json.ok_or_else(|| HostError::msg("a live refresh family row has no family"))?;
@@ -341,82 +211,12 @@ impl Store for PostgresStore {
         )
         .bind(presented.as_bytes().as_slice())
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(pool)
         .await?;
         match reused {
             Some((Some(json),)) => Ok(Rotation::Reused(from_json(&json)?)),
             _ => Ok(Rotation::Unknown),
         }
-    }
-
-    async fn revoke_refresh_family(&self, family_id: &str, until: SystemTime) -> Result<(), HostError> {
-        self.sweep_soon();
-        // One upsert: a family that exists is revoked, one that does not (yet) gets a tombstone,
-        // so that a creation racing this revocation loses.
-        sqlx::query(
-            "INSERT INTO attesto_refresh_families (family_id, revoked, expires_at) VALUES ($1, TRUE, $2)
-             ON CONFLICT (family_id) DO UPDATE
-             SET revoked = TRUE, current_token = NULL,
-                 expires_at = GREATEST(attesto_refresh_families.expires_at, excluded.expires_at)",
-        )
-        .bind(family_id)
-        .bind(expiry_secs(until))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn revoke_access_token(&self, jti: &str, expires_at: SystemTime) -> Result<(), HostError> {
-        self.sweep_soon();
-        sqlx::query(
-            "INSERT INTO attesto_revoked_access_tokens (jti, expires_at) VALUES ($1, $2)
-             ON CONFLICT (jti) DO UPDATE
-             SET expires_at = GREATEST(attesto_revoked_access_tokens.expires_at, excluded.expires_at)",
-        )
-        .bind(jti)
-        .bind(expiry_secs(expires_at))
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
-        let row: Option<(i32,)> =
-            sqlx::query_as("SELECT 1 FROM attesto_revoked_access_tokens WHERE jti = $1 AND expires_at > $2")
-                .bind(jti)
-                .bind(unix_secs(now))
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(row.is_some())
-    }
-
-    async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
-        // One round trip per refresh of an instance's in-process copy, not per request; the
-        // index on `expires_at` keeps it to the live rows.
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT jti, expires_at FROM attesto_revoked_access_tokens WHERE expires_at > $1")
-                .bind(unix_secs(now))
-                .fetch_all(&self.pool)
-                .await?;
-        rows.into_iter().map(|(jti, expires_at)| Ok((jti, from_unix_secs(expires_at)?))).collect()
-    }
-
-    async fn insert_dpop_jti(&self, key: &TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {
-        self.sweep_soon();
-        // Insert-if-absent in one statement, an expired entry counting as absent: the update
-        // happens only when the existing row has expired by the database's clock. Concurrent
-        // inserts of one key queue on the unique index; one row changed means the proof is new.
-        let inserted = sqlx::query(
-            "INSERT INTO attesto_dpop_proofs (proof_key, expires_at) VALUES ($1, $2)
-             ON CONFLICT (proof_key) DO UPDATE SET expires_at = excluded.expires_at
-             WHERE attesto_dpop_proofs.expires_at <= floor(extract(epoch FROM now()))::bigint",
-        )
-        .bind(key.as_bytes().as_slice())
-        .bind(expiry_secs(expires_at))
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(inserted == 1)
     }
 }
 
@@ -456,100 +256,9 @@ impl Store for PostgresStore {
 /// overwrite.
 #[derive(Clone)]
 pub struct PostgresRegistrations {
-    pool: PgPool,
+    clients: RegisteredClients<Postgres>,
 }
 
-impl fmt::Debug for PostgresRegistrations {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PostgresRegistrations").finish_non_exhaustive()
-    }
-}
-
-impl PostgresRegistrations {
-    /// The registered clients in the database of `pool`, whose migrations have run.
-    pub fn from_pool(pool: PgPool) -> Self {
-        Self { pool }
-    }
-
-    /// Stores a new registration; an error if its client id exists.
-    pub async fn create_client(&self, registration: &ClientRegistration) -> Result<(), HostError> {
-        let row = RegistrationRow::from_registration(registration)?;
-        sqlx::query(
-            "INSERT INTO attesto_registered_clients (client_id, client_name, redirect_uris, is_public, grant_types,
-                 scopes, token_endpoint_auth_method, secret_hash, jwks, dpop_bound_access_tokens, metadata,
-                 registration_access_token_hash, issued_at, secret_expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(row.client_id)
-        .bind(row.client_name)
-        .bind(row.redirect_uris)
-        .bind(row.is_public)
-        .bind(row.grant_types)
-        .bind(row.scopes)
-        .bind(row.token_endpoint_auth_method)
-        .bind(row.secret_hash)
-        .bind(row.jwks)
-        .bind(row.dpop_bound_access_tokens)
-        .bind(row.metadata)
-        .bind(row.registration_access_token_hash)
-        .bind(row.issued_at)
-        .bind(row.secret_expires_at)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
-    }
-
-    /// Loads a registration by client id.
-    pub async fn load_registration(&self, client_id: &ClientId) -> Result<Option<ClientRegistration>, HostError> {
-        let row: Option<RegistrationColumns> = sqlx::query_as(
-            "SELECT client_id, client_name, redirect_uris, is_public, grant_types, scopes,
-                 token_endpoint_auth_method, secret_hash, jwks, dpop_bound_access_tokens, metadata,
-                 registration_access_token_hash, issued_at, secret_expires_at
-             FROM attesto_registered_clients WHERE client_id = $1",
-        )
-        .bind(client_id.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|columns| RegistrationRow::from_columns(columns).into_registration()).transpose()
-    }
-
-    /// Replaces a registration; `false` when there was none.
-    pub async fn update_client(&self, registration: &ClientRegistration) -> Result<bool, HostError> {
-        let row = RegistrationRow::from_registration(registration)?;
-        let updated = sqlx::query(
-            "UPDATE attesto_registered_clients
-             SET client_name = $2, redirect_uris = $3, is_public = $4, grant_types = $5, scopes = $6,
-                 token_endpoint_auth_method = $7, secret_hash = $8, jwks = $9, dpop_bound_access_tokens = $10,
-                 metadata = $11, registration_access_token_hash = $12, issued_at = $13, secret_expires_at = $14
-             WHERE client_id = $1",
-        )
-        .bind(row.client_id)
-        .bind(row.client_name)
-        .bind(row.redirect_uris)
-        .bind(row.is_public)
-        .bind(row.grant_types)
-        .bind(row.scopes)
-        .bind(row.token_endpoint_auth_method)
-        .bind(row.secret_hash)
-        .bind(row.jwks)
-        .bind(row.dpop_bound_access_tokens)
-        .bind(row.metadata)
-        .bind(row.registration_access_token_hash)
-        .bind(row.issued_at)
-        .bind(row.secret_expires_at)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(updated == 1)
-    }
-
-    /// Deletes a registration; `false` when there was none.
-    pub async fn delete_client(&self, client_id: &ClientId) -> Result<bool, HostError> {
-        let deleted = sqlx::query("DELETE FROM attesto_registered_clients WHERE client_id = $1")
-            .bind(client_id.as_str())
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
-        Ok(deleted == 1)
-    }
-}
+// `from_pool`, the four operations of a registration store, and `Debug`, forwarded to `clients`
+// (`macros.rs`).
+impl_registrations!(PostgresRegistrations, PgPool);

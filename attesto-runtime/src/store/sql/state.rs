@@ -1,0 +1,344 @@
+//! [`StateTables`]: attesto's state in either database, the [`Store`](crate::store::Store)
+//! operations whose statements both databases spell alike (most of them), and the texts of those
+//! they spell differently side by side.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use sqlx::decode::Decode;
+use sqlx::encode::Encode;
+use sqlx::migrate::Migrate;
+use sqlx::{ColumnIndex, Database, Executor, IntoArguments, Pool, Type};
+
+use super::{
+    Dialect, PerDialect, SweepSchedule, expiry_secs, from_json, from_unix_secs, migrator, sweep_in_background, to_json,
+    unix_secs,
+};
+use crate::error::HostError;
+use crate::store::{
+    AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation,
+    TokenHash,
+};
+
+/// Deletes every expired row, judged by the database's clock. The texts differ only in that
+/// clock, in unix seconds: SQLite's `unixepoch()` (SQLite 3.38), PostgreSQL's
+/// `floor(extract(epoch FROM now()))::bigint` (it has no `unixepoch`; `now()` is the clock every
+/// instance shares). One round trip either way.
+const SWEEP: PerDialect = PerDialect {
+    #[cfg(feature = "sqlite")]
+    sqlite: "DELETE FROM attesto_pending WHERE expires_at <= unixepoch();
+             DELETE FROM attesto_codes WHERE keep_until <= unixepoch();
+             DELETE FROM attesto_refresh_tokens WHERE expires_at <= unixepoch();
+             DELETE FROM attesto_refresh_families WHERE expires_at <= unixepoch();
+             DELETE FROM attesto_revoked_access_tokens WHERE expires_at <= unixepoch();
+             DELETE FROM attesto_dpop_proofs WHERE expires_at <= unixepoch();",
+    #[cfg(feature = "postgres")]
+    postgres: "DELETE FROM attesto_pending WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
+               DELETE FROM attesto_codes WHERE keep_until <= floor(extract(epoch FROM now()))::bigint;
+               DELETE FROM attesto_refresh_tokens WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
+               DELETE FROM attesto_refresh_families WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
+               DELETE FROM attesto_revoked_access_tokens WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
+               DELETE FROM attesto_dpop_proofs WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;",
+};
+
+/// attesto's state tables in one database, and when they were last swept (shared by clones).
+pub(super) struct StateTables<DB: Database> {
+    pool: Pool<DB>,
+    schedule: Arc<SweepSchedule>,
+}
+
+// Not derived: `#[derive(Clone)]` would ask `DB: Clone` of the database marker type.
+impl<DB: Database> Clone for StateTables<DB> {
+    fn clone(&self) -> Self {
+        Self { pool: self.pool.clone(), schedule: Arc::clone(&self.schedule) }
+    }
+}
+
+impl<DB: Database> StateTables<DB> {
+    /// The tables in the database of `pool`; the migrations are not applied.
+    pub(super) fn new(pool: Pool<DB>) -> Self {
+        Self { pool, schedule: Arc::default() }
+    }
+
+    pub(super) fn pool(&self) -> &Pool<DB> {
+        &self.pool
+    }
+}
+
+impl<DB> StateTables<DB>
+where
+    DB: Dialect,
+    // What these statements need of sqlx for `DB` (see the module docs of `sql` for why they are
+    // spelled out): a pool that executes them, migrations, and the Rust types they bind and read.
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    DB::Arguments: IntoArguments<DB>,
+    DB::Connection: Migrate,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> &'q [u8]: Encode<'q, DB> + Type<DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Vec<u8>: Decode<'q, DB> + Type<DB>,
+{
+    /// Applies the embedded migrations that have not run yet.
+    pub(super) async fn migrate(&self) -> Result<(), sqlx::Error> {
+        migrator(DB::MIGRATIONS).run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Deletes every expired row and returns how many there were.
+    pub(super) async fn sweep(&self) -> Result<u64, sqlx::Error> {
+        let result = sqlx::raw_sql(DB::pick(&SWEEP)).execute(&self.pool).await?;
+        Ok(DB::rows_affected(&result))
+    }
+
+    /// Starts a sweep in the background if one is due.
+    fn sweep_soon(&self) {
+        sweep_in_background(&self.schedule, || {
+            let tables = self.clone();
+            async move { tables.sweep().await }
+        });
+    }
+
+    pub(super) async fn put_pending(
+        &self,
+        handle: &TokenHash,
+        pending: &PendingAuthorization,
+    ) -> Result<(), HostError> {
+        self.sweep_soon();
+        // A plain insert: handles are 256-bit random values, and a collision is an error rather
+        // than an overwrite.
+        sqlx::query("INSERT INTO attesto_pending (handle, pending_json, expires_at) VALUES ($1, $2, $3)")
+            .bind(handle.as_bytes().as_slice())
+            .bind(to_json(pending)?)
+            .bind(expiry_secs(pending.expires_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn take_pending(
+        &self,
+        handle: &TokenHash,
+        now: SystemTime,
+    ) -> Result<Option<PendingAuthorization>, HostError> {
+        // Take-once: the delete is the read, so two takes cannot both get the row (SQLite has one
+        // writer at a time; in PostgreSQL the row lock lets one of two concurrent takes delete
+        // it). An expired row is deleted too, and refused.
+        let row: Option<(String, i64)> =
+            sqlx::query_as("DELETE FROM attesto_pending WHERE handle = $1 RETURNING pending_json, expires_at")
+                .bind(handle.as_bytes().as_slice())
+                .fetch_optional(&self.pool)
+                .await?;
+        match row {
+            Some((json, expires_at)) if expires_at > unix_secs(now) => Ok(Some(from_json(&json)?)),
+            _ => Ok(None),
+        }
+    }
+
+    pub(super) async fn put_code(&self, code: &TokenHash, grant: &AuthorizationCode) -> Result<(), HostError> {
+        self.sweep_soon();
+        // A plain insert: overwriting a used code would make it redeemable again.
+        sqlx::query("INSERT INTO attesto_codes (code, grant_json, expires_at, keep_until) VALUES ($1, $2, $3, $3)")
+            .bind(code.as_bytes().as_slice())
+            .bind(to_json(grant)?)
+            .bind(expiry_secs(grant.expires_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(super) async fn find_code(
+        &self,
+        code: &TokenHash,
+        now: SystemTime,
+    ) -> Result<Option<AuthorizationCode>, HostError> {
+        // A live code, or a used one still remembered for replay detection: its grant either way.
+        let found: Option<(String,)> = sqlx::query_as(
+            "SELECT grant_json FROM attesto_codes
+             WHERE code = $1 AND ((NOT used AND expires_at > $2) OR (used AND keep_until > $2))",
+        )
+        .bind(code.as_bytes().as_slice())
+        .bind(unix_secs(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        found.map(|(grant,)| from_json(&grant)).transpose()
+    }
+
+    pub(super) async fn redeem_code(
+        &self,
+        code: &TokenHash,
+        issue: &CodeIssue,
+        now: SystemTime,
+    ) -> Result<CodeRedemption, HostError> {
+        /// Marks a live code used, once. The texts differ in the larger of two values: SQLite's
+        /// scalar `max(a, b)` (it has no `GREATEST`); PostgreSQL's `max` is an aggregate only, its
+        /// scalar is `GREATEST`.
+        const REDEEM: PerDialect = PerDialect {
+            #[cfg(feature = "sqlite")]
+            sqlite: "UPDATE attesto_codes
+                     SET used = TRUE, issue_json = $2, keep_until = max(expires_at, $3)
+                     WHERE code = $1 AND NOT used AND expires_at > $4
+                     RETURNING grant_json",
+            #[cfg(feature = "postgres")]
+            postgres: "UPDATE attesto_codes
+                       SET used = TRUE, issue_json = $2, keep_until = GREATEST(expires_at, $3)
+                       WHERE code = $1 AND NOT used AND expires_at > $4
+                       RETURNING grant_json",
+        };
+        let now = unix_secs(now);
+        // Take-once: the one statement that flips `used` is the only one that gets the grant (in
+        // PostgreSQL a concurrent redemption waits for the row lock, then re-checks `NOT used`
+        // against the committed row and finds nothing). The used code is kept until the issued
+        // access token expires, to recognise a replay.
+        let redeemed: Option<(String,)> = sqlx::query_as(DB::pick(&REDEEM))
+            .bind(code.as_bytes().as_slice())
+            .bind(to_json(issue)?)
+            .bind(expiry_secs(issue.access_token_expires_at))
+            .bind(now)
+            .fetch_optional(&self.pool)
+            .await?;
+        if let Some((grant,)) = redeemed {
+            return Ok(CodeRedemption::Redeemed(from_json(&grant)?));
+        }
+        // Not live: used before (a replay, reported with what the first redemption issued, which
+        // never changes once written), or unknown, or expired.
+        let used: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT issue_json FROM attesto_codes WHERE code = $1 AND used AND keep_until > $2")
+                .bind(code.as_bytes().as_slice())
+                .bind(now)
+                .fetch_optional(&self.pool)
+                .await?;
+        match used {
+            Some((Some(issue),)) => Ok(CodeRedemption::Replayed(from_json(&issue)?)),
+            _ => Ok(CodeRedemption::Unknown),
+        }
+    }
+
+    pub(super) async fn create_refresh_family(
+        &self,
+        family: &RefreshFamily,
+        token: &TokenHash,
+    ) -> Result<bool, HostError> {
+        self.sweep_soon();
+        DB::create_refresh_family(&self.pool, family, token).await
+    }
+
+    pub(super) async fn find_refresh(&self, token: &TokenHash, now: SystemTime) -> Result<RefreshLookup, HostError> {
+        let row: Option<(Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+            "SELECT f.family_json, f.current_token
+             FROM attesto_refresh_tokens t JOIN attesto_refresh_families f ON f.family_id = t.family_id
+             WHERE t.token = $1 AND NOT f.revoked AND f.expires_at > $2",
+        )
+        .bind(token.as_bytes().as_slice())
+        .bind(unix_secs(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((Some(json), current)) = row else { return Ok(RefreshLookup::Unknown) };
+        let family = from_json(&json)?;
+        Ok(if current.as_deref() == Some(token.as_bytes().as_slice()) {
+            RefreshLookup::Current(family)
+        } else {
+            RefreshLookup::RotatedOut(family)
+        })
+    }
+
+    pub(super) async fn rotate_refresh(
+        &self,
+        presented: &TokenHash,
+        next: &TokenHash,
+        now: SystemTime,
+    ) -> Result<Rotation, HostError> {
+        DB::rotate_refresh(&self.pool, presented, next, now).await
+    }
+
+    pub(super) async fn revoke_refresh_family(&self, family_id: &str, until: SystemTime) -> Result<(), HostError> {
+        /// Revokes a family, or leaves a tombstone. The texts differ in the larger of two
+        /// values, as in `redeem_code`: SQLite's scalar `max`, PostgreSQL's `GREATEST`.
+        const REVOKE: PerDialect = PerDialect {
+            #[cfg(feature = "sqlite")]
+            sqlite: "INSERT INTO attesto_refresh_families (family_id, revoked, expires_at) VALUES ($1, TRUE, $2)
+                     ON CONFLICT (family_id) DO UPDATE
+                     SET revoked = TRUE, current_token = NULL,
+                         expires_at = max(attesto_refresh_families.expires_at, excluded.expires_at)",
+            #[cfg(feature = "postgres")]
+            postgres: "INSERT INTO attesto_refresh_families (family_id, revoked, expires_at) VALUES ($1, TRUE, $2)
+                       ON CONFLICT (family_id) DO UPDATE
+                       SET revoked = TRUE, current_token = NULL,
+                           expires_at = GREATEST(attesto_refresh_families.expires_at, excluded.expires_at)",
+        };
+        self.sweep_soon();
+        // One upsert: a family that exists is revoked, one that does not (yet) gets a tombstone,
+        // so that a creation racing this revocation loses.
+        sqlx::query(DB::pick(&REVOKE)).bind(family_id).bind(expiry_secs(until)).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub(super) async fn revoke_access_token(&self, jti: &str, expires_at: SystemTime) -> Result<(), HostError> {
+        /// Records a revoked `jti` until the later of its two expiries. The texts differ in the
+        /// larger of two values, as in `redeem_code`: SQLite's scalar `max`, PostgreSQL's
+        /// `GREATEST`.
+        const REVOKE: PerDialect = PerDialect {
+            #[cfg(feature = "sqlite")]
+            sqlite: "INSERT INTO attesto_revoked_access_tokens (jti, expires_at) VALUES ($1, $2)
+                     ON CONFLICT (jti) DO UPDATE
+                     SET expires_at = max(attesto_revoked_access_tokens.expires_at, excluded.expires_at)",
+            #[cfg(feature = "postgres")]
+            postgres: "INSERT INTO attesto_revoked_access_tokens (jti, expires_at) VALUES ($1, $2)
+                       ON CONFLICT (jti) DO UPDATE
+                       SET expires_at = GREATEST(attesto_revoked_access_tokens.expires_at, excluded.expires_at)",
+        };
+        self.sweep_soon();
+        sqlx::query(DB::pick(&REVOKE)).bind(jti).bind(expiry_secs(expires_at)).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub(super) async fn is_access_token_revoked(&self, jti: &str, now: SystemTime) -> Result<bool, HostError> {
+        // Whether a row exists; its one column is not read (a literal `1` is an `INTEGER` in
+        // SQLite and an `INT4` in PostgreSQL, which would take two Rust types to decode).
+        let row = sqlx::query("SELECT 1 FROM attesto_revoked_access_tokens WHERE jti = $1 AND expires_at > $2")
+            .bind(jti)
+            .bind(unix_secs(now))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    pub(super) async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
+        // One round trip per refresh of an instance's in-process copy, not per request; the
+        // index on `expires_at` keeps it to the live rows.
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT jti, expires_at FROM attesto_revoked_access_tokens WHERE expires_at > $1")
+                .bind(unix_secs(now))
+                .fetch_all(&self.pool)
+                .await?;
+        rows.into_iter().map(|(jti, expires_at)| Ok((jti, from_unix_secs(expires_at)?))).collect()
+    }
+
+    pub(super) async fn insert_dpop_jti(&self, key: &TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {
+        /// Records a proof unless a live entry exists. The texts differ in the database's clock,
+        /// as in the sweep: SQLite's `unixepoch()`, PostgreSQL's
+        /// `floor(extract(epoch FROM now()))::bigint`.
+        const INSERT: PerDialect = PerDialect {
+            #[cfg(feature = "sqlite")]
+            sqlite: "INSERT INTO attesto_dpop_proofs (proof_key, expires_at) VALUES ($1, $2)
+                     ON CONFLICT (proof_key) DO UPDATE SET expires_at = excluded.expires_at
+                     WHERE attesto_dpop_proofs.expires_at <= unixepoch()",
+            #[cfg(feature = "postgres")]
+            postgres: "INSERT INTO attesto_dpop_proofs (proof_key, expires_at) VALUES ($1, $2)
+                       ON CONFLICT (proof_key) DO UPDATE SET expires_at = excluded.expires_at
+                       WHERE attesto_dpop_proofs.expires_at <= floor(extract(epoch FROM now()))::bigint",
+        };
+        self.sweep_soon();
+        // Insert-if-absent in one statement, an expired entry counting as absent: the update
+        // happens only when the existing row has expired by the database's clock. Concurrent
+        // inserts of one key are serialised (SQLite's one writer, PostgreSQL's unique index);
+        // one row changed means the proof is new.
+        let result = sqlx::query(DB::pick(&INSERT))
+            .bind(key.as_bytes().as_slice())
+            .bind(expiry_secs(expires_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(DB::rows_affected(&result) == 1)
+    }
+}
