@@ -47,21 +47,21 @@ use crate::host::events::{ClientRegistered, EventSink};
 use crate::host::provider::Provider;
 use crate::host::registrations::{ClientRegistration, GrantRequest, RegistrationStore};
 use crate::host::scopes::{ScopeDecision, ScopePolicy};
-use crate::model::client::{Client, ClientId, GrantType, SecretHash, TokenEndpointAuthMethod};
+use crate::model::client::{Client, ClientId, GrantType, SecretHash};
 use crate::model::scope::{Scope, Scopes};
+use crate::protocol::client_metadata::{self, ClientMetadata, Source};
 use crate::protocol::form;
-use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri, invalid_redirect_uri};
 use crate::state::Attesto;
 use crate::store::{new_id, new_secret};
 
 /// `POST {registration}` (RFC 7591 §3.1).
-pub(crate) async fn register<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
+pub(crate) async fn post<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     create(&attesto, &parts.headers, body).await.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// `GET {registration}/{client_id}` (RFC 7592 §2.1).
-pub(crate) async fn read<P: Provider>(
+pub(crate) async fn get<P: Provider>(
     State(attesto): State<Attesto<P>>,
     client_id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
@@ -71,7 +71,7 @@ pub(crate) async fn read<P: Provider>(
 }
 
 /// `PUT {registration}/{client_id}` (RFC 7592 §2.2).
-pub(crate) async fn update<P: Provider>(
+pub(crate) async fn put<P: Provider>(
     State(attesto): State<Attesto<P>>,
     client_id: Result<Path<String>, PathRejection>,
     request: Request,
@@ -103,7 +103,7 @@ async fn create<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Bo
         return Err(invalid_token("a valid initial access token is required to register a client"));
     }
     let raw = read_metadata(headers, body).await?;
-    let requested = Requested::parse(&raw)?;
+    let requested = ClientMetadata::parse(&raw, &Source::Registration)?;
     if requested.grant_types.contains(&GrantType::ClientCredentials) {
         let request = GrantRequest { initial_access_token: bearer(headers), client_id: None, metadata: &raw };
         if !store.allow_client_credentials(&request).await? {
@@ -151,16 +151,16 @@ async fn update_registration<P: Provider>(
     let raw = read_metadata(headers, body).await?;
     // RFC 7592 §2.2: the request names the client it updates, and a secret it sends must be the
     // one issued (the client may not choose its own).
-    if string(&raw, "client_id")? != Some(current.client.client_id.as_str()) {
+    if client_metadata::string(&raw, "client_id", &Source::Registration)? != Some(current.client.client_id.as_str()) {
         return Err(invalid_metadata("`client_id` must be present and be this client's identifier (RFC 7592 §2.2)"));
     }
-    if let Some(secret) = string(&raw, "client_secret")? {
+    if let Some(secret) = client_metadata::string(&raw, "client_secret", &Source::Registration)? {
         let matches = current.client.secret_hash.as_ref().is_some_and(|hash| hash.verify(secret));
         if !matches {
             return Err(invalid_metadata("`client_secret` is not the secret issued to this client (RFC 7592 §2.2)"));
         }
     }
-    let requested = Requested::parse(&raw)?;
+    let requested = ClientMetadata::parse(&raw, &Source::Registration)?;
     // A public client has no secret to keep, and a confidential one would need a new secret
     // issued mid-life: neither is an update of the same client.
     if requested.is_public() != current.client.is_public {
@@ -325,261 +325,15 @@ impl<'de> serde::Deserialize<'de> for Object {
     }
 }
 
-/// A member; `null` counts as absent (RFC 7592 §2.2 lets a client send null for a value it
-/// drops).
-fn member<'a>(raw: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    raw.get(name).filter(|value| !value.is_null())
-}
-
-/// A string member.
-fn string<'a>(raw: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, OAuthError> {
-    match member(raw, name) {
-        None => Ok(None),
-        Some(Value::String(value)) if value.len() > MAX_MEMBER_BYTES => {
-            Err(invalid_metadata(format!("`{name}` is longer than {MAX_MEMBER_BYTES} bytes")))
-        }
-        Some(Value::String(value)) => Ok(Some(value)),
-        Some(_) => Err(invalid_metadata(format!("`{name}` must be a string"))),
-    }
-}
-
-/// The longest string member (or array item) of client metadata: ample for a redirect URI or a
-/// scope list, and a bound on what one registration makes the host store.
-const MAX_MEMBER_BYTES: usize = 2048;
-/// The most items of an array member (`redirect_uris`, `contacts`, …).
-const MAX_MEMBER_ITEMS: usize = 16;
 /// The largest accepted metadata as stored, all members together: a registration is a small
 /// record, whatever the 64 KiB body could carry (RFC 7591 §5: a server may limit what it keeps).
 const MAX_METADATA_BYTES: usize = 8 * 1024;
-
-/// A member that is an array of strings.
-fn strings<'a>(raw: &'a Map<String, Value>, name: &str) -> Result<Option<Vec<&'a str>>, OAuthError> {
-    let wrong = || invalid_metadata(format!("`{name}` must be an array of strings"));
-    match member(raw, name) {
-        None => Ok(None),
-        Some(Value::Array(values)) if values.len() > MAX_MEMBER_ITEMS => {
-            Err(invalid_metadata(format!("`{name}` has more than {MAX_MEMBER_ITEMS} items")))
-        }
-        Some(Value::Array(values)) => values
-            .iter()
-            .map(|v| match v.as_str() {
-                Some(item) if item.len() > MAX_MEMBER_BYTES => {
-                    Err(invalid_metadata(format!("an item of `{name}` is longer than {MAX_MEMBER_BYTES} bytes")))
-                }
-                Some(item) => Ok(item),
-                None => Err(wrong()),
-            })
-            .collect::<Result<_, _>>()
-            .map(Some),
-        Some(_) => Err(wrong()),
-    }
-}
-
-/// `application_type` (OpenID Connect Dynamic Client Registration 1.0 §2): how redirect URIs
-/// are judged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ApplicationType {
-    Web,
-    Native,
-}
-
-impl ApplicationType {
-    const fn as_str(self) -> &'static str {
-        match self {
-            Self::Web => "web",
-            Self::Native => "native",
-        }
-    }
-}
-
-/// Members attesto keeps as given once they have the right type: what a consent page or an
-/// administrator may show (RFC 7591 §2). URLs among them must be web URLs, so that none becomes
-/// a `javascript:` link.
-const INFORMATIONAL: &[(&str, Kind)] = &[
-    ("client_uri", Kind::WebUrl),
-    ("logo_uri", Kind::WebUrl),
-    ("tos_uri", Kind::WebUrl),
-    ("policy_uri", Kind::WebUrl),
-    ("contacts", Kind::Strings),
-    ("software_id", Kind::String),
-    ("software_version", Kind::String),
-];
-
-#[derive(Debug, Clone, Copy)]
-enum Kind {
-    String,
-    Strings,
-    WebUrl,
-}
-
-/// Client metadata that passed the checks, before the scope policy.
-#[derive(Debug)]
-struct Requested {
-    redirect_uris: Vec<String>,
-    grant_types: Vec<GrantType>,
-    response_types: Vec<&'static str>,
-    auth_method: TokenEndpointAuthMethod,
-    application_type: ApplicationType,
-    scope: Scopes,
-    client_name: Option<String>,
-    dpop_bound_access_tokens: bool,
-    informational: Map<String, Value>,
-}
-
-impl Requested {
-    /// Checks the metadata members attesto understands; the others are ignored (RFC 7591 §2).
-    fn parse(raw: &Map<String, Value>) -> Result<Self, OAuthError> {
-        let auth_method = match string(raw, "token_endpoint_auth_method")? {
-            // RFC 7591 §2: the default is `client_secret_basic`.
-            None | Some("client_secret_basic") => TokenEndpointAuthMethod::ClientSecretBasic,
-            Some("client_secret_post") => TokenEndpointAuthMethod::ClientSecretPost,
-            Some("none") => TokenEndpointAuthMethod::None,
-            Some(_) => {
-                return Err(invalid_metadata(
-                    "this `token_endpoint_auth_method` is not supported: use client_secret_basic, client_secret_post or none",
-                ));
-            }
-        };
-        let grant_types = match strings(raw, "grant_types")? {
-            // RFC 7591 §2: the default is `authorization_code`.
-            None => vec![GrantType::AuthorizationCode],
-            Some(values) if values.is_empty() => return Err(invalid_metadata("`grant_types` must not be empty")),
-            Some(values) => {
-                let mut grants = Vec::with_capacity(values.len());
-                for value in values {
-                    let grant = GrantType::parse(value).ok_or_else(|| {
-                        invalid_metadata(
-                            "a grant type in `grant_types` is not supported: use authorization_code, refresh_token or client_credentials",
-                        )
-                    })?;
-                    if !grants.contains(&grant) {
-                        grants.push(grant);
-                    }
-                }
-                grants
-            }
-        };
-        let code_grant = grant_types.contains(&GrantType::AuthorizationCode);
-        let response_types = match strings(raw, "response_types")? {
-            // RFC 7591 §2 defaults to `code`, which goes with the default grant; for a client
-            // that registers other grants only, the default follows them (RFC 7591 §2.1), rather
-            // than making it spell out an empty list.
-            None if code_grant => vec!["code"],
-            None => Vec::new(),
-            Some(values) => {
-                let mut types = Vec::with_capacity(values.len());
-                for value in values {
-                    if value != "code" {
-                        return Err(invalid_metadata(
-                            "a response type in `response_types` is not supported: only `code` is",
-                        ));
-                    }
-                    if !types.contains(&"code") {
-                        types.push("code");
-                    }
-                }
-                types
-            }
-        };
-        // RFC 7591 §2.1: `authorization_code` goes with the `code` response type, both ways.
-        if code_grant != response_types.contains(&"code") {
-            return Err(invalid_metadata(
-                "`grant_types` and `response_types` are inconsistent: `authorization_code` goes with `code` (RFC 7591 §2.1)",
-            ));
-        }
-        // RFC 6749 §4.4: client credentials are for a client that can authenticate.
-        if auth_method == TokenEndpointAuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {
-            return Err(invalid_metadata(
-                "client_credentials needs a confidential client; `none` registers a public one",
-            ));
-        }
-        let application_type = match string(raw, "application_type")? {
-            None | Some("web") => ApplicationType::Web,
-            Some("native") => ApplicationType::Native,
-            Some(_) => return Err(invalid_metadata("this `application_type` is not supported: use web or native")),
-        };
-        let rules = match (application_type, auth_method) {
-            (ApplicationType::Native, _) => RedirectUriRules::Native,
-            (ApplicationType::Web, TokenEndpointAuthMethod::None) => RedirectUriRules::PublicWeb,
-            (ApplicationType::Web, _) => RedirectUriRules::Web,
-        };
-        let redirect_uris: Vec<String> = match strings(raw, "redirect_uris")? {
-            Some(uris) => {
-                for uri in &uris {
-                    check_redirect_uri(uri, rules)?;
-                }
-                let mut unique: Vec<String> = Vec::with_capacity(uris.len());
-                for uri in uris {
-                    if !unique.iter().any(|u| u == uri) {
-                        unique.push(uri.to_owned());
-                    }
-                }
-                unique
-            }
-            None => Vec::new(),
-        };
-        // RFC 6749 §3.1.2.2 and OAuth 2.1: redirect URIs are registered, then matched exactly.
-        if code_grant && redirect_uris.is_empty() {
-            return Err(invalid_redirect_uri("`redirect_uris` is required for the authorization_code grant"));
-        }
-        let scope = match string(raw, "scope")? {
-            Some(scope) => {
-                Scopes::parse(scope).map_err(|error| invalid_metadata(format!("`scope`: {error} (RFC 6749 §3.3)")))?
-            }
-            None => Scopes::default(),
-        };
-        let client_name = string(raw, "client_name")?.map(str::to_owned);
-        // RFC 9449 §5.2: a boolean; omitted means false.
-        let dpop_bound_access_tokens = match member(raw, "dpop_bound_access_tokens") {
-            None => false,
-            Some(Value::Bool(required)) => *required,
-            Some(_) => return Err(invalid_metadata("`dpop_bound_access_tokens` must be a boolean (RFC 9449 §5.2)")),
-        };
-        let mut informational = Map::new();
-        for (name, kind) in INFORMATIONAL {
-            let value = match kind {
-                Kind::String => string(raw, name)?.map(Value::from),
-                Kind::Strings => strings(raw, name)?.map(Value::from),
-                Kind::WebUrl => match string(raw, name)? {
-                    Some(url) if web_url(url) => Some(Value::from(url)),
-                    Some(_) => return Err(invalid_metadata(format!("`{name}` must be an absolute http or https URL"))),
-                    None => None,
-                },
-            };
-            if let Some(value) = value {
-                informational.insert((*name).to_owned(), value);
-            }
-        }
-        Ok(Self {
-            redirect_uris,
-            grant_types,
-            response_types,
-            auth_method,
-            application_type,
-            scope,
-            client_name,
-            dpop_bound_access_tokens,
-            informational,
-        })
-    }
-
-    /// `none`: a public client (RFC 6749 §2.1), which gets no secret.
-    fn is_public(&self) -> bool {
-        self.auth_method == TokenEndpointAuthMethod::None
-    }
-}
-
-/// Whether a URL of the informational members is an absolute `http` or `https` URL.
-fn web_url(value: &str) -> bool {
-    !value.chars().any(|c| c.is_whitespace() || c.is_control())
-        && url::Url::parse(value).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
-}
 
 /// Builds the client of a registration from checked metadata: the [`ScopePolicy`] decides its
 /// scopes (see the module documentation). Returns it with the metadata as accepted.
 async fn accept<P: Provider>(
     attesto: &Attesto<P>,
-    requested: Requested,
+    requested: ClientMetadata,
     client_id: ClientId,
     secret_hash: Option<SecretHash>,
 ) -> Result<(Client, Map<String, Value>), OAuthError> {
@@ -594,7 +348,8 @@ async fn accept<P: Provider>(
     .with_dpop_bound_access_tokens(requested.dpop_bound_access_tokens)
     .with_scopes(supported);
     client.client_name = requested.client_name.clone();
-    client.scopes = match attesto.provider().scope_policy().authorize_scope(&client, &requested.scope).await? {
+    let scope = requested.scope.unwrap_or_default();
+    client.scopes = match attesto.provider().scope_policy().authorize_scope(&client, &scope).await? {
         ScopeDecision::Grant(scopes) => scopes,
         ScopeDecision::Refuse(reason) => return Err(invalid_metadata(format!("`scope`: {reason}"))),
     };

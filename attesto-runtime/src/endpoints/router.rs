@@ -57,9 +57,9 @@ impl<P: Provider> Attesto<P> {
         }
         if let Some(path) = P::PATHS.registration_endpoint(&P::FEATURES) {
             // RFC 7591 §3 registration, and RFC 7592 client configuration one segment below it.
-            router = router.route(path, post(registration::register::<P>)).route(
+            router = router.route(path, post(registration::post::<P>)).route(
                 &format!("{path}/{{client_id}}"),
-                get(registration::read::<P>).put(registration::update::<P>).delete(registration::delete::<P>),
+                get(registration::get::<P>).put(registration::put::<P>).delete(registration::delete::<P>),
             );
         }
         for (path, kind) in discovery::routes(self.issuer().path(), P::FEATURES.openid) {

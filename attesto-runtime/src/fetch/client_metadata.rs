@@ -19,10 +19,10 @@ use tokio::sync::OnceCell;
 use url::Url;
 
 use crate::fetch::{FetchError, FetchPolicy, Fetcher};
-use crate::model::client::{Client, GrantType};
+use crate::model::client::Client;
 use crate::model::loopback::is_loopback_host;
 use crate::model::scope::Scopes;
-use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri};
+use crate::protocol::client_metadata::{ClientMetadata, Source};
 
 /// The longest client id URL attesto fetches: far above any real one, and a bound on what a
 /// request can make attesto cache or print.
@@ -485,148 +485,14 @@ fn cache_ttl(headers: &HeaderMap, settings: &ClientMetadataDocuments) -> Duratio
     max_age.map_or(settings.default_cache_ttl, |ttl| ttl.clamp(settings.min_cache_ttl, settings.max_cache_ttl))
 }
 
-/// A value quoted in an error description: control characters dropped, at most 64 characters.
-fn quoted(value: &str) -> String {
-    value.chars().filter(|c| !c.is_control()).take(64).collect()
-}
-
-/// A member; `null` counts as absent (as in RFC 7591 metadata).
-fn member<'a>(document: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    document.get(name).filter(|value| !value.is_null())
-}
-
-/// A string member.
-fn string<'a>(document: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, String> {
-    match member(document, name) {
-        None => Ok(None),
-        Some(Value::String(value)) => Ok(Some(value)),
-        Some(_) => Err(format!("`{name}` must be a string")),
-    }
-}
-
-/// A member that is an array of strings.
-fn strings<'a>(document: &'a Map<String, Value>, name: &str) -> Result<Option<Vec<&'a str>>, String> {
-    let wrong = || format!("`{name}` must be an array of strings");
-    match member(document, name) {
-        None => Ok(None),
-        Some(Value::Array(values)) => {
-            values.iter().map(|v| v.as_str().ok_or_else(wrong)).collect::<Result<_, _>>().map(Some)
-        }
-        Some(_) => Err(wrong()),
-    }
-}
-
-/// Checks a fetched document (draft §4.1) and builds its public client.
+/// Reads a fetched document (draft §4.1) into its public client, or says why it is refused (the
+/// detail of the [`Refusal`]).
 fn client_from_document(url: &str, body: &[u8], scopes_supported: &Scopes) -> Result<Client, String> {
     let document: Map<String, Value> =
         serde_json::from_slice(body).map_err(|_| "the document is not a JSON object".to_owned())?;
-    // §4.1: simple string comparison (RFC 3986 §6.2.1).
-    match string(&document, "client_id")? {
-        None => return Err("the document has no `client_id`".to_owned()),
-        Some(id) if id != url => {
-            return Err("the document's `client_id` is not the URL it was fetched from".to_owned());
-        }
-        Some(_) => {}
-    }
-    // §4.1: there is no way to share a secret with a client known by a document.
-    for secret in ["client_secret", "client_secret_expires_at"] {
-        if document.contains_key(secret) {
-            return Err(format!(
-                "the document must not contain `{secret}`: a client ID metadata document cannot establish a shared secret"
-            ));
-        }
-    }
-    match string(&document, "token_endpoint_auth_method")? {
-        // Absent: RFC 7591's default, `client_secret_basic`, is forbidden here (§4.1), so the
-        // document describes a public client.
-        None | Some("none") => {}
-        Some(method @ ("client_secret_basic" | "client_secret_post" | "client_secret_jwt")) => {
-            return Err(format!(
-                "`token_endpoint_auth_method` `{method}` relies on a shared secret, which a client ID metadata document cannot establish"
-            ));
-        }
-        Some("private_key_jwt") => {
-            return Err(
-                "`token_endpoint_auth_method` `private_key_jwt` is not supported by this server: use `none` (a public client with PKCE)"
-                    .to_owned(),
-            );
-        }
-        Some(other) => {
-            return Err(format!("`token_endpoint_auth_method` `{}` is not supported: use `none`", quoted(other)));
-        }
-    }
-    // -02 §4.1: public keys only. attesto does not use them, but a document that publishes a
-    // private key has leaked it.
-    if let Some(jwks) = member(&document, "jwks") {
-        let keys = jwks.get("keys").and_then(Value::as_array).ok_or("`jwks` must be a JWK Set (RFC 7517 §5)")?;
-        let private = ["d", "p", "q", "dp", "dq", "qi", "k"];
-        if keys.iter().any(|key| private.iter().any(|member| key.get(member).is_some())) {
-            return Err("the document's `jwks` contains private key material".to_owned());
-        }
-    }
-    let grant_types = match strings(&document, "grant_types")? {
-        // RFC 7591 §2: the default is `authorization_code`.
-        None => vec![GrantType::AuthorizationCode],
-        Some(values) if values.is_empty() => return Err("`grant_types` must not be empty".to_owned()),
-        Some(values) => {
-            let mut grants = Vec::with_capacity(values.len());
-            for value in values {
-                let grant = match value {
-                    "authorization_code" => GrantType::AuthorizationCode,
-                    "refresh_token" => GrantType::RefreshToken,
-                    other => {
-                        return Err(format!(
-                            "grant type `{}` is not available to a client ID metadata document client: use authorization_code and refresh_token",
-                            quoted(other)
-                        ));
-                    }
-                };
-                if !grants.contains(&grant) {
-                    grants.push(grant);
-                }
-            }
-            grants
-        }
-    };
-    if let Some(other) = strings(&document, "response_types")?.unwrap_or_default().into_iter().find(|t| *t != "code") {
-        return Err(format!("response type `{}` is not supported: only `code` is", quoted(other)));
-    }
-    // Every document client is public (checked above), so `web` allows loopback `http` as a public
-    // client's registration does (see `RedirectUriRules::PublicWeb`).
-    let rules = match string(&document, "application_type")? {
-        None | Some("web") => RedirectUriRules::PublicWeb,
-        Some("native") => RedirectUriRules::Native,
-        Some(other) => {
-            return Err(format!("`application_type` `{}` is not supported: use web or native", quoted(other)));
-        }
-    };
-    // §4.5: the registered redirect URIs, which requests are matched against.
-    let redirect_uris = strings(&document, "redirect_uris")?.unwrap_or_default();
-    if redirect_uris.is_empty() {
-        return Err("the document has no `redirect_uris`".to_owned());
-    }
-    for uri in &redirect_uris {
-        check_redirect_uri(uri, rules).map_err(|error| error.description().to_owned())?;
-    }
-    let scopes = match string(&document, "scope")? {
-        Some(scope) => {
-            Scopes::parse(scope).map_err(|error| format!("`scope`: {error}"))?.intersection(scopes_supported)
-        }
-        None => scopes_supported.clone(),
-    };
-    // RFC 9449 §5.2: a boolean; omitted means false.
-    let dpop_bound_access_tokens = match member(&document, "dpop_bound_access_tokens") {
-        None => false,
-        Some(Value::Bool(required)) => *required,
-        Some(_) => return Err("`dpop_bound_access_tokens` must be a boolean".to_owned()),
-    };
-    let mut client = Client::public(url)
-        .with_redirect_uris(redirect_uris)
-        .with_grant_types(grant_types)
-        .with_scopes(scopes)
-        .with_dpop_bound_access_tokens(dpop_bound_access_tokens);
-    client.client_name = string(&document, "client_name")?.map(str::to_owned);
-    Ok(client)
+    let source = Source::MetadataDocument { url: url.to_owned() };
+    let metadata = ClientMetadata::parse(&document, &source).map_err(|error| error.document_reason())?;
+    Ok(metadata.into_document_client(url, scopes_supported))
 }
 
 #[cfg(test)]
@@ -728,105 +594,42 @@ mod tests {
         assert_eq!(ttl(Some("private")), 300);
     }
 
+    // The document's members are read by `protocol::client_metadata`, whose tests cover them.
     #[test]
-    fn a_good_document_becomes_a_public_client() {
-        let body = document(serde_json::json!({
-            "grant_types": ["authorization_code", "refresh_token"],
-            "response_types": ["code"],
-            "token_endpoint_auth_method": "none",
-            "scope": "read admin",
-            "dpop_bound_access_tokens": true,
-            "logo_uri": "https://client.example/logo.png",
-        }));
-        let client = client_from_document(URL, &body, &supported()).expect("a good document");
+    fn a_document_is_a_json_object_read_by_the_metadata_parser() {
+        let client =
+            client_from_document(URL, &document(serde_json::json!({})), &supported()).expect("a good document");
         assert_eq!(client.client_id.as_str(), URL);
         assert!(client.is_public);
-        assert_eq!(client.client_name.as_deref(), Some("Example"));
-        assert_eq!(client.redirect_uris, ["https://client.example/cb"]);
-        assert_eq!(client.grant_types, [GrantType::AuthorizationCode, GrantType::RefreshToken]);
-        // `admin` is not advertised, so the document cannot grant it to itself.
-        assert_eq!(client.scopes.to_string(), "read");
-        assert!(client.dpop_bound_access_tokens);
-
-        let defaults = client_from_document(URL, &document(serde_json::json!({})), &supported()).expect("good");
-        assert_eq!(defaults.grant_types, [GrantType::AuthorizationCode]);
-        assert_eq!(defaults.scopes.to_string(), "read write");
-        assert!(!defaults.dpop_bound_access_tokens);
-    }
-
-    #[test]
-    fn bad_documents_are_refused_with_the_reason() {
-        let refused = |extra: Value| client_from_document(URL, &document(extra), &supported()).err();
-        let reason = |text: &str| Some(text.to_owned());
+        assert_eq!(client.scopes.to_string(), "read write");
         assert_eq!(
-            refused(serde_json::json!({"client_id": "https://other.example/m"})),
-            reason("the document's `client_id` is not the URL it was fetched from")
-        );
-        assert_eq!(refused(serde_json::json!({"client_id": null})), reason("the document has no `client_id`"));
-        assert_eq!(refused(serde_json::json!({"client_id": 1})), reason("`client_id` must be a string"));
-        assert_eq!(
-            refused(serde_json::json!({"client_secret_expires_at": 0})),
-            reason(
-                "the document must not contain `client_secret_expires_at`: a client ID metadata document cannot establish a shared secret"
+            client_from_document(
+                URL,
+                &document(serde_json::json!({"client_id": "https://other.example/m"})),
+                &supported()
             )
+            .err()
+            .as_deref(),
+            Some("the document's `client_id` is not the URL it was fetched from")
         );
         assert_eq!(
-            refused(serde_json::json!({"token_endpoint_auth_method": "client_secret_jwt"})),
-            reason(
-                "`token_endpoint_auth_method` `client_secret_jwt` relies on a shared secret, which a client ID metadata document cannot establish"
+            client_from_document(
+                URL,
+                &document(serde_json::json!({"grant_types": ["client_credentials"]})),
+                &supported()
             )
-        );
-        assert_eq!(
-            refused(serde_json::json!({"token_endpoint_auth_method": "tls_client_auth"})),
-            reason("`token_endpoint_auth_method` `tls_client_auth` is not supported: use `none`")
-        );
-        assert_eq!(
-            refused(
-                serde_json::json!({"jwks": {"keys": [{"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "d": "secret"}]}})
-            ),
-            reason("the document's `jwks` contains private key material")
-        );
-        assert_eq!(refused(serde_json::json!({"jwks": []})), reason("`jwks` must be a JWK Set (RFC 7517 §5)"));
-        assert_eq!(
-            refused(serde_json::json!({"grant_types": ["client_credentials"]})),
-            reason(
+            .err()
+            .as_deref(),
+            Some(
                 "grant type `client_credentials` is not available to a client ID metadata document client: use authorization_code and refresh_token"
             )
         );
-        assert_eq!(refused(serde_json::json!({"grant_types": []})), reason("`grant_types` must not be empty"));
-        assert_eq!(
-            refused(serde_json::json!({"response_types": ["token"]})),
-            reason("response type `token` is not supported: only `code` is")
-        );
-        assert_eq!(
-            refused(serde_json::json!({"application_type": "tv"})),
-            reason("`application_type` `tv` is not supported: use web or native")
-        );
-        assert_eq!(refused(serde_json::json!({"redirect_uris": []})), reason("the document has no `redirect_uris`"));
-        assert_eq!(
-            refused(serde_json::json!({"redirect_uris": "https://client.example/cb"})),
-            reason("`redirect_uris` must be an array of strings")
-        );
-        assert_eq!(
-            refused(serde_json::json!({"redirect_uris": ["javascript:alert(1)"]})),
-            reason(
-                "a redirect URI must use https, or http on a loopback host; a private-use scheme needs `application_type` `native` (RFC 8252 section 7.1)"
-            )
-        );
-        assert_eq!(refused(serde_json::json!({"scope": "bad\"scope"})).map(|r| r.starts_with("`scope`: ")), Some(true));
-        assert_eq!(
-            refused(serde_json::json!({"dpop_bound_access_tokens": "yes"})),
-            reason("`dpop_bound_access_tokens` must be a boolean")
-        );
-        assert_eq!(refused(serde_json::json!({"client_name": ["a"]})), reason("`client_name` must be a string"));
-        assert_eq!(client_from_document(URL, b"[1]", &supported()).err(), reason("the document is not a JSON object"));
-
-        let native = client_from_document(
-            URL,
-            &document(serde_json::json!({"application_type": "native", "redirect_uris": ["com.example.app:/cb"]})),
-            &supported(),
-        );
-        assert!(native.is_ok(), "{native:?}");
+        for body in [&b"[1]"[..], b"\"not an object\"", b"{", b""] {
+            assert_eq!(
+                client_from_document(URL, body, &supported()).err().as_deref(),
+                Some("the document is not a JSON object")
+            );
+        }
     }
 
     #[test]

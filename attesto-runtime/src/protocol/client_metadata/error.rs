@@ -1,0 +1,142 @@
+//! What is wrong with client metadata, as a typed error, and how each source words it.
+
+use crate::error::{ErrorCode, OAuthError};
+use crate::model::scope::InvalidScope;
+use crate::protocol::redirect_uri::invalid_redirect_uri;
+
+/// The longest string member (or array item) of registered metadata: ample for a redirect URI or
+/// a scope list, and a bound on what one registration makes the host store.
+pub(crate) const MAX_MEMBER_BYTES: usize = 2048;
+/// The most items of an array member of registered metadata (`redirect_uris`, `contacts`, …).
+pub(crate) const MAX_MEMBER_ITEMS: usize = 16;
+
+/// What is wrong with client metadata, and in which member.
+///
+/// `Display` is the description registration answers with (`invalid_client_metadata`, RFC 7591
+/// §3.2.2), or for the faults only a document can have, the document's; a document refusal words
+/// some of the others its own way (`document_reason`, with the `fetch` feature).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum MetadataError {
+    /// A member that must be a string is not one.
+    #[error("`{0}` must be a string")]
+    NotString(&'static str),
+    /// A string member of a registration is longer than [`MAX_MEMBER_BYTES`].
+    #[error("`{0}` is longer than {max} bytes", max = MAX_MEMBER_BYTES)]
+    TooLong(&'static str),
+    /// A member that must be an array of strings is not one, or holds something else.
+    #[error("`{0}` must be an array of strings")]
+    NotStrings(&'static str),
+    /// An array member of a registration has more than [`MAX_MEMBER_ITEMS`] items.
+    #[error("`{0}` has more than {max} items", max = MAX_MEMBER_ITEMS)]
+    TooManyItems(&'static str),
+    /// An item of an array member of a registration is longer than [`MAX_MEMBER_BYTES`].
+    #[error("an item of `{0}` is longer than {max} bytes", max = MAX_MEMBER_BYTES)]
+    ItemTooLong(&'static str),
+    /// A document has no `client_id` (draft §4.1).
+    #[error("the document has no `client_id`")]
+    MissingClientId,
+    /// A document's `client_id` is not the URL it was fetched from (draft §4.1).
+    #[error("the document's `client_id` is not the URL it was fetched from")]
+    ClientIdNotDocumentUrl,
+    /// A document contains `client_secret` or `client_secret_expires_at` (draft §4.1).
+    #[error("the document must not contain `{0}`: a client ID metadata document cannot establish a shared secret")]
+    SecretMember(&'static str),
+    /// A document's `token_endpoint_auth_method` relies on a shared secret (draft §4.1).
+    #[error(
+        "`token_endpoint_auth_method` `{0}` relies on a shared secret, which a client ID metadata document cannot establish"
+    )]
+    SharedSecretAuthMethod(String),
+    /// `token_endpoint_auth_method` is a method attesto does not support for this source.
+    #[error("this `token_endpoint_auth_method` is not supported: use client_secret_basic, client_secret_post or none")]
+    UnsupportedAuthMethod(String),
+    /// A document's `jwks` is not a JWK Set (RFC 7517 §5).
+    #[error("`jwks` must be a JWK Set (RFC 7517 §5)")]
+    JwksNotASet,
+    /// A document's `jwks` holds private key material (-02 §4.1).
+    #[error("the document's `jwks` contains private key material")]
+    PrivateKeyInJwks,
+    /// `grant_types` is an empty list.
+    #[error("`grant_types` must not be empty")]
+    EmptyGrantTypes,
+    /// A grant type this source may not use.
+    #[error(
+        "a grant type in `grant_types` is not supported: use authorization_code, refresh_token or client_credentials"
+    )]
+    UnsupportedGrantType(String),
+    /// A response type other than `code`.
+    #[error("a response type in `response_types` is not supported: only `code` is")]
+    UnsupportedResponseType(String),
+    /// A registration's `authorization_code` grant without the `code` response type, or the
+    /// other way round (RFC 7591 §2.1).
+    #[error(
+        "`grant_types` and `response_types` are inconsistent: `authorization_code` goes with `code` (RFC 7591 §2.1)"
+    )]
+    InconsistentTypes,
+    /// `client_credentials` for a public client (RFC 6749 §4.4).
+    #[error("client_credentials needs a confidential client; `none` registers a public one")]
+    PublicClientCredentials,
+    /// An `application_type` other than `web` and `native`.
+    #[error("this `application_type` is not supported: use web or native")]
+    UnsupportedApplicationType(String),
+    /// A redirect URI that `check_redirect_uri` refuses: its `invalid_redirect_uri` error, which
+    /// says why.
+    #[error("{}", .0.description())]
+    RedirectUri(OAuthError),
+    /// No redirect URI where one is required.
+    #[error("`redirect_uris` is required for the authorization_code grant")]
+    MissingRedirectUris,
+    /// `scope` is not a scope list (RFC 6749 §3.3).
+    #[error("`scope`: {0} (RFC 6749 §3.3)")]
+    InvalidScope(InvalidScope),
+    /// A member that must be a boolean is not one: `dpop_bound_access_tokens` (RFC 9449 §5.2).
+    #[error("`{0}` must be a boolean (RFC 9449 §5.2)")]
+    NotBoolean(&'static str),
+    /// An informational URL member that is not an absolute `http` or `https` URL.
+    #[error("`{0}` must be an absolute http or https URL")]
+    NotWebUrl(&'static str),
+}
+
+impl MetadataError {
+    /// Why a document was refused, for the logs and the `client_metadata_document_refused`
+    /// event: where a document's fault is also a registration's, in the document's own words,
+    /// which quote the offending value (without control characters, at most 64 characters).
+    #[cfg(feature = "fetch")]
+    pub(crate) fn document_reason(&self) -> String {
+        let quoted = |value: &str| value.chars().filter(|c| !c.is_control()).take(64).collect::<String>();
+        match self {
+            Self::UnsupportedAuthMethod(method) if method == "private_key_jwt" => {
+                "`token_endpoint_auth_method` `private_key_jwt` is not supported by this server: use `none` (a public client with PKCE)"
+                    .to_owned()
+            }
+            Self::UnsupportedAuthMethod(method) => {
+                format!("`token_endpoint_auth_method` `{}` is not supported: use `none`", quoted(method))
+            }
+            Self::UnsupportedGrantType(grant) => format!(
+                "grant type `{}` is not available to a client ID metadata document client: use authorization_code and refresh_token",
+                quoted(grant)
+            ),
+            Self::UnsupportedResponseType(response_type) => {
+                format!("response type `{}` is not supported: only `code` is", quoted(response_type))
+            }
+            Self::UnsupportedApplicationType(application_type) => {
+                format!("`application_type` `{}` is not supported: use web or native", quoted(application_type))
+            }
+            Self::MissingRedirectUris => "the document has no `redirect_uris`".to_owned(),
+            Self::InvalidScope(error) => format!("`scope`: {error}"),
+            Self::NotBoolean(name) => format!("`{name}` must be a boolean"),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Registration's answer to faulty metadata (RFC 7591 §3.2.2): `invalid_redirect_uri` for a
+/// redirect URI, `invalid_client_metadata` for anything else.
+impl From<MetadataError> for OAuthError {
+    fn from(error: MetadataError) -> Self {
+        match error {
+            MetadataError::RedirectUri(error) => error,
+            MetadataError::MissingRedirectUris => invalid_redirect_uri(error.to_string()),
+            other => Self::new(ErrorCode::InvalidClientMetadata, other.to_string()),
+        }
+    }
+}
