@@ -13,8 +13,8 @@
 use http::StatusCode;
 
 use crate::error::{ErrorCode, OAuthError};
-use crate::protocol::dpop_proof::ProofError;
 use crate::keys::KeySet;
+use crate::protocol::dpop_proof::ProofError;
 use crate::protocol::form::{self, Form};
 use crate::protocol::jwt;
 

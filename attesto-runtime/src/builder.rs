@@ -21,9 +21,9 @@ use crate::protocol::resource_metadata::{self, ProtectedResourceMetadata};
 use crate::protocol::sealed::SealingKey;
 use crate::settings::{AllowedOrigins, DpopSettings, Settings, parse_origin};
 use crate::state::{Attesto, Documents, Parts};
+use crate::store::memory::MemoryStore;
 use crate::store::revoked::{self, RevokedTokens};
 use crate::store::{DynStore, Store};
-use crate::store::memory::MemoryStore;
 
 /// Configures a provider. Get one from [`Attesto::builder`].
 #[must_use]

@@ -46,14 +46,14 @@ pub use model::issuer::Issuer;
 pub use model::principal::{AuthenticatedPrincipal, Principal};
 pub use model::scope::{InvalidScope, Scope, Scopes};
 pub use resource_server::guard::{Guard, GuardService};
-pub use resource_server::token_check::{Authenticated, TokenKind};
 #[cfg(feature = "fetch")]
 pub use resource_server::remote::{
     DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL, RemoteGuard, RemoteGuardError,
 };
+pub use resource_server::token_check::{Authenticated, TokenKind};
 pub use state::Attesto;
-pub use store::registrations::MemoryRegistrations;
 pub use store::memory::MemoryStore;
+pub use store::registrations::MemoryRegistrations;
 
 /// The sqlx the SQL stores are built with (features `sqlite`, `postgres`), so that a host names
 /// the very pool and option types that `SqliteStore::from_pool` and `PostgresStore::from_pool`

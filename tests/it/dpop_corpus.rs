@@ -11,8 +11,8 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use attesto::dpop::{self, ProofError, ProofRequirements, verify_proof};
 use attesto::ErrorCode;
+use attesto::dpop::{self, ProofError, ProofRequirements, verify_proof};
 use attesto_runtime::__fuzz::{error_with_description, proof_error};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

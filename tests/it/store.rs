@@ -292,7 +292,9 @@ async fn put_expired_and_live<S: attesto::store::Store>(store: &S) {
     let (past, future) = (SystemTime::now() - hour, SystemTime::now() + hour);
     for (name, expires_at) in [("expired", past), ("live", future)] {
         store.revoke_access_token(name, expires_at).await.expect("revoke_access_token");
-        assert!(store.insert_dpop_jti(&attesto::store::TokenHash::of(name), expires_at).await.expect("insert_dpop_jti"));
+        assert!(
+            store.insert_dpop_jti(&attesto::store::TokenHash::of(name), expires_at).await.expect("insert_dpop_jti")
+        );
         store.revoke_refresh_family(name, expires_at).await.expect("revoke_refresh_family");
     }
 }
@@ -305,8 +307,8 @@ const SWEPT_TABLES: [&str; 3] = ["attesto_revoked_access_tokens", "attesto_dpop_
 mod sqlite_store {
     use std::time::SystemTime;
 
-    use attesto::store::Store as _;
     use attesto::sqlx;
+    use attesto::store::Store as _;
 
     use super::{SWEPT_TABLES, databases, put_expired_and_live};
 
@@ -365,8 +367,8 @@ mod sqlite_store {
 mod postgres_store {
     use std::time::SystemTime;
 
-    use attesto::store::Store as _;
     use attesto::sqlx;
+    use attesto::store::Store as _;
 
     use super::{SWEPT_TABLES, databases, put_expired_and_live};
 

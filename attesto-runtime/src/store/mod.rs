@@ -599,5 +599,3 @@ impl<S: Store> DynStore for S {
         Box::pin(Store::insert_dpop_jti(self, key, exp))
     }
 }
-
-

@@ -208,8 +208,11 @@ mod tests {
 
     use super::RevokedTokens;
     use crate::error::HostError;
-    use crate::store::{AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store, TokenHash};
-use crate::store::memory::MemoryStore;
+    use crate::store::memory::MemoryStore;
+    use crate::store::{
+        AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation,
+        Store, TokenHash,
+    };
 
     /// A memory store that counts the reads of the revoked list, can fail them, and makes each
     /// read take a little while so that concurrent checks overlap it.

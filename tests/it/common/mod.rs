@@ -542,7 +542,11 @@ impl attesto::store::Store for TestStore {
         self.pending_check()?;
         self.inner.take_pending(handle, now + self.take_late).await
     }
-    async fn put_code(&self, code: &attesto::store::TokenHash, grant: &attesto::store::AuthorizationCode) -> Result<(), HostError> {
+    async fn put_code(
+        &self,
+        code: &attesto::store::TokenHash,
+        grant: &attesto::store::AuthorizationCode,
+    ) -> Result<(), HostError> {
         self.inner.put_code(code, grant).await
     }
     async fn find_code(
@@ -594,7 +598,11 @@ impl attesto::store::Store for TestStore {
     async fn revoked_access_tokens(&self, now: SystemTime) -> Result<Vec<(String, SystemTime)>, HostError> {
         self.inner.revoked_access_tokens(now).await
     }
-    async fn insert_dpop_jti(&self, key: &attesto::store::TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {
+    async fn insert_dpop_jti(
+        &self,
+        key: &attesto::store::TokenHash,
+        expires_at: SystemTime,
+    ) -> Result<bool, HostError> {
         if self.fail_dpop {
             return Err(HostError::msg("replay store unavailable"));
         }

@@ -13,10 +13,13 @@ use std::sync::{Arc, Once};
 use std::time::Duration;
 use std::time::SystemTime;
 
+use attesto::HostError;
 #[cfg(feature = "postgres")]
 use attesto::sqlx;
-use attesto::HostError;
-use attesto::store::{AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store, TokenHash};
+use attesto::store::{
+    AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store,
+    TokenHash,
+};
 
 /// The database the PostgreSQL tests use unless `ATTESTO_TEST_DATABASE_URL` says otherwise: the
 /// one CI provides (trust authentication, database `test`).
