@@ -153,8 +153,17 @@ fn rejected(error: impl fmt::Display) -> KeyError {
     KeyError::Rejected(error.to_string())
 }
 
+/// Where a key came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Provenance {
+    /// Made in this process (`Key::generate`): gone at restart.
+    Generated,
+    /// Read from a PEM or a JWK.
+    Loaded,
+}
+
 impl Key {
-    fn assemble(alg: Algorithm, material: Material, generated: bool) -> Result<Self, KeyError> {
+    fn assemble(alg: Algorithm, material: Material, provenance: Provenance) -> Result<Self, KeyError> {
         let mut public = Map::new();
         match &material {
             Material::Ec(pair) => ec_members(&mut public, pair.public_key().as_ref())?,
@@ -172,6 +181,7 @@ impl Key {
             Material::PublicRsa { n, e } => rsa_members(&mut public, n, e)?,
         }
         let kid = thumbprint(&public);
+        let generated = provenance == Provenance::Generated;
         Ok(Self(Arc::new(KeyInner { alg, kid, public, material, generated })))
     }
 
@@ -186,7 +196,7 @@ impl Key {
                 Material::Rsa(RsaKeyPair::generate(KeySize::Rsa2048).map_err(rejected)?)
             }
         };
-        Self::assemble(alg, material, true)
+        Self::assemble(alg, material, Provenance::Generated)
     }
 
     /// A generated ES256 key for development, logged with a loud warning: tokens signed with it
@@ -206,13 +216,13 @@ impl Key {
     /// RSA keys get `RS256`; use [`Key::from_pem_with_algorithm`] for `PS256`.
     pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
         let (alg, material) = parse_pem(pem)?;
-        Self::assemble(alg, material, false)
+        Self::assemble(alg, material, Provenance::Loaded)
     }
 
     /// Loads an RSA key from PEM for `RS256` or `PS256`, or any key with the algorithm it implies.
     pub fn from_pem_with_algorithm(pem: &str, alg: Algorithm) -> Result<Self, KeyError> {
         let (default, material) = parse_pem(pem)?;
-        Self::assemble(fit(default, Some(alg), &material)?, material, false)
+        Self::assemble(fit(default, Some(alg), &material)?, material, Provenance::Loaded)
     }
 
     /// Loads a key from a JWK (RFC 7517): EC P-256, OKP Ed25519 or RSA, private (with `d`) or
@@ -308,7 +318,7 @@ impl Key {
             None => return Err(KeyError::Jwk("`kty` is missing".to_owned())),
         };
         check_rsa_size(&material)?;
-        Self::assemble(fit(default_alg, alg, &material)?, material, false)
+        Self::assemble(fit(default_alg, alg, &material)?, material, Provenance::Loaded)
     }
 
     /// The algorithm this key signs with.

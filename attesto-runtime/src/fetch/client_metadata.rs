@@ -295,7 +295,12 @@ impl Resolver {
     /// none, for the `error_description`.
     pub(crate) async fn resolve(&self, client_id: &str) -> Result<Client, Refusal> {
         // The URL's own faults are the caller's to know: they concern only what it sent.
-        let url = client_id_url(client_id, self.settings.allow_loopback_for_development).map_err(|reason| {
+        let loopback = if self.settings.allow_loopback_for_development {
+            Loopback::AllowedForDevelopment
+        } else {
+            Loopback::Refused
+        };
+        let url = client_id_url(client_id, loopback).map_err(|reason| {
             let public = format!("the `client_id` URL {reason}");
             Refusal::new(public.clone(), public)
         })?;
@@ -401,7 +406,18 @@ fn fetch_reason(error: &FetchError) -> String {
 }
 
 /// Checks a client id URL (draft §3) and parses it; the reason completes "the `client_id` URL …".
-fn client_id_url(raw: &str, development: bool) -> Result<Url, &'static str> {
+/// Whether client id URLs on a loopback host are accepted: for development only
+/// ([`ClientMetadataDocuments::allow_loopback_for_development`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loopback {
+    /// `https` on a public host, the default port.
+    Refused,
+    /// Also `http` on a loopback host, on any port.
+    AllowedForDevelopment,
+}
+
+fn client_id_url(raw: &str, loopback: Loopback) -> Result<Url, &'static str> {
+    let development = loopback == Loopback::AllowedForDevelopment;
     if raw.len() > MAX_URL_BYTES {
         return Err("is longer than 2048 bytes");
     }
@@ -519,7 +535,7 @@ mod tests {
 
     #[test]
     fn client_id_urls_follow_section_3() {
-        let check = |url: &str| client_id_url(url, false).map(|_| ());
+        let check = |url: &str| client_id_url(url, Loopback::Refused).map(|_| ());
         assert_eq!(check(URL), Ok(()));
         assert_eq!(check("https://client.example/"), Ok(()));
         assert_eq!(check("https://client.example/m?v=1"), Ok(()));
@@ -551,7 +567,7 @@ mod tests {
 
     #[test]
     fn http_is_for_loopback_hosts_in_development_only() {
-        let check = |url: &str| client_id_url(url, true).map(|_| ());
+        let check = |url: &str| client_id_url(url, Loopback::AllowedForDevelopment).map(|_| ());
         assert_eq!(check("http://127.0.0.1:3000/m"), Ok(()));
         assert_eq!(check("http://[::1]:3000/m"), Ok(()));
         assert_eq!(check("http://localhost:3000/m"), Ok(()));

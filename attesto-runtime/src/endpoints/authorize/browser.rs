@@ -40,8 +40,14 @@ pub(super) enum BrowserCookie {
 }
 
 impl BrowserCookie {
+    /// Whether the issuer is `https`: then the cookie is `Secure` and `__Host-`.
+    fn secure<P: Provider>(attesto: &Attesto<P>) -> bool {
+        attesto.settings().issuer.origin().starts_with("https:")
+    }
+
     /// The cookie's name for `handle`.
-    pub(super) fn name(self, secure: bool, handle: &str) -> String {
+    pub(super) fn name<P: Provider>(self, attesto: &Attesto<P>, handle: &str) -> String {
+        let secure = Self::secure(attesto);
         let kind = match self {
             Self::Login => "login",
             Self::Consent => "consent",
@@ -52,8 +58,8 @@ impl BrowserCookie {
 
     /// The `Set-Cookie` value that sets it to `value` for `max_age` seconds (0 clears it).
     pub(super) fn header<P: Provider>(self, attesto: &Attesto<P>, handle: &str, value: &str, max_age: u64) -> String {
-        let secure = attesto.settings().issuer.origin().starts_with("https:");
-        let name = self.name(secure, handle);
+        let secure = Self::secure(attesto);
+        let name = self.name(attesto, handle);
         let same_site = match self {
             Self::Login => "Lax",
             Self::Consent => "Strict",

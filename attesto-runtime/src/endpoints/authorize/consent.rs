@@ -137,8 +137,7 @@ pub(super) async fn consent_decision<P: Provider>(
     let PendingStage::Consent { principal, browser } = pending.stage else {
         return page(headers, &expired());
     };
-    let secure = attesto.settings().issuer.origin().starts_with("https:");
-    let cookie_value = cookie(headers, &BrowserCookie::Consent.name(secure, handle)).unwrap_or_default();
+    let cookie_value = cookie(headers, &BrowserCookie::Consent.name(attesto, handle)).unwrap_or_default();
     let bound = bool::from(cookie_value.as_bytes().ct_eq(csrf.as_bytes()))
         && bool::from(TokenHash::of(csrf).as_bytes().ct_eq(browser.as_bytes()));
     if !bound {

@@ -53,8 +53,7 @@ pub(super) async fn resume<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMa
     if state.expires_at <= crate::protocol::jwt::unix_seconds(SystemTime::now()) {
         return page(headers, &expired());
     }
-    let secure = attesto.settings().issuer.origin().starts_with("https:");
-    let browser = cookie(headers, &BrowserCookie::Login.name(secure, handle)).unwrap_or_default();
+    let browser = cookie(headers, &BrowserCookie::Login.name(attesto, handle)).unwrap_or_default();
     if !bool::from(TokenHash::of(browser).as_bytes().ct_eq(state.browser.as_bytes())) {
         return page(
             headers,
