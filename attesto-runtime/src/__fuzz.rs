@@ -44,6 +44,13 @@ impl WireError {
     }
 }
 
+impl std::fmt::Display for WireError {
+    /// As the error type it reads: `code: description`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.description)
+    }
+}
+
 impl From<OAuthError> for WireError {
     fn from(error: OAuthError) -> Self {
         Self { code: error.code(), status: error.status(), description: error.description().to_owned() }
