@@ -17,8 +17,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::host::provider::Provider;
 use crate::host::scopes::{ScopeDecision, ScopePolicy};
 use crate::model::client::{Client, GrantType};
-use crate::protocol::authorization_request;
-use crate::protocol::authorization_request::{self as protocol, Channel, REQUEST_URI_PREFIX, Rules, Target};
+use crate::protocol::authorization_request::{self, Channel, REQUEST_URI_PREFIX, Rules, Target};
 use crate::protocol::form::{self, Form};
 use crate::protocol::redirect_uri::redirect_uri_allowed;
 use crate::state::Attesto;
@@ -235,8 +234,8 @@ pub(crate) async fn validate<P: Provider>(
     };
     let validated = match authorization_request::validate(form, &client, &rules) {
         Ok(validated) => validated,
-        Err(protocol::Refusal::Unverified(error)) => return Err(Refusal::Unverified(error)),
-        Err(protocol::Refusal::Verified(verified)) => {
+        Err(authorization_request::Refusal::Unverified(error)) => return Err(Refusal::Unverified(error)),
+        Err(authorization_request::Refusal::Verified(verified)) => {
             let (target, error) = *verified;
             return Err(Refusal::verified(client, target, error));
         }
