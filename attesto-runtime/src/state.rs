@@ -45,31 +45,19 @@ pub(crate) struct Parts<P> {
     pub(crate) decoy_hash: SecretHash,
     pub(crate) store: Arc<dyn DynStore>,
     /// Revoked access-token ids, kept in process so that checking a token costs no store round
-    /// trip, and refreshed from the store (RFC 7009 §2; see `revoked.rs`).
+    /// trip, and refreshed from the store (RFC 7009 §2; see `store/revoked.rs`).
     pub(crate) revoked: RevokedTokens,
-    /// The key of the login resume handles (see `authorize.rs`, `sealed.rs`).
+    /// The key of the login resume handles (see `endpoints/authorize/login.rs`, `protocol/sealed.rs`).
     pub(crate) login_key: SealingKey,
     /// Client ID metadata documents, when accepted: their fetcher and cache.
     #[cfg(feature = "fetch")]
     pub(crate) client_metadata: Option<client_metadata::Resolver>,
 }
 
+/// The parts, sealed: its one field is private to this module, so everything else reads the
+/// state through the accessors below.
 struct Inner<P> {
-    provider: P,
-    settings: Settings,
-    keys: KeySet,
-    metadata: AuthorizationServerMetadata,
-    documents: Documents,
-    decoy_hash: SecretHash,
-    store: Arc<dyn DynStore>,
-    /// Revoked access-token ids, kept in process so that checking a token costs no store round
-    /// trip, and refreshed from the store (RFC 7009 §2; see `revoked.rs`).
-    revoked: RevokedTokens,
-    /// The key of the login resume handles (see `authorize.rs`, `sealed.rs`).
-    login_key: SealingKey,
-    /// Client ID metadata documents, when accepted: their fetcher and cache.
-    #[cfg(feature = "fetch")]
-    client_metadata: Option<client_metadata::Resolver>,
+    parts: Parts<P>,
 }
 
 /// A built provider: mount [`Attesto::router`] into the host's axum app.
@@ -93,86 +81,61 @@ impl<P> Clone for Attesto<P> {
 
 impl<P> fmt::Debug for Attesto<P> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Attesto").field("issuer", &self.0.settings.issuer.as_str()).finish_non_exhaustive()
+        f.debug_struct("Attesto").field("issuer", &self.0.parts.settings.issuer.as_str()).finish_non_exhaustive()
     }
 }
 
 impl<P> Attesto<P> {
     /// Seals the parts the builder assembled.
     pub(crate) fn new(parts: Parts<P>) -> Self {
-        let Parts {
-            provider,
-            settings,
-            keys,
-            metadata,
-            documents,
-            decoy_hash,
-            store,
-            revoked,
-            login_key,
-            #[cfg(feature = "fetch")]
-            client_metadata,
-        } = parts;
-        Self(Arc::new(Inner {
-            provider,
-            settings,
-            keys,
-            metadata,
-            documents,
-            decoy_hash,
-            store,
-            revoked,
-            login_key,
-            #[cfg(feature = "fetch")]
-            client_metadata,
-        }))
+        Self(Arc::new(Inner { parts }))
     }
 
     /// The settings the builder checked.
     pub(crate) fn settings(&self) -> &Settings {
-        &self.0.settings
+        &self.0.parts.settings
     }
 
     /// The documents served as prepared bytes.
     pub(crate) fn documents(&self) -> &Documents {
-        &self.0.documents
+        &self.0.parts.documents
     }
 
     /// The store of pending requests, codes, refresh families, revocations and DPoP proofs.
     pub(crate) fn store(&self) -> &dyn DynStore {
-        &*self.0.store
+        &*self.0.parts.store
     }
 
-    /// The key of the login resume handles (see `endpoints/authorize.rs`, `protocol/sealed.rs`).
+    /// The key of the login resume handles (see `endpoints/authorize/login.rs`, `protocol/sealed.rs`).
     pub(crate) fn login_key(&self) -> &SealingKey {
-        &self.0.login_key
+        &self.0.parts.login_key
     }
 
     /// The hash that an unknown client's presented secret is checked against.
     pub(crate) fn decoy_hash(&self) -> &SecretHash {
-        &self.0.decoy_hash
+        &self.0.parts.decoy_hash
     }
 }
 
 impl<P: Provider> Attesto<P> {
     /// The host value.
     pub fn provider(&self) -> &P {
-        &self.0.provider
+        &self.0.parts.provider
     }
 
     /// The issuer.
     pub fn issuer(&self) -> &Issuer {
-        &self.0.settings.issuer
+        &self.0.parts.settings.issuer
     }
 
     /// The key set.
     pub fn keys(&self) -> &KeySet {
-        &self.0.keys
+        &self.0.parts.keys
     }
 
     /// The authorization server metadata, as served by discovery.
     pub fn metadata(&self) -> &AuthorizationServerMetadata {
-        &self.0.metadata
+        &self.0.parts.metadata
     }
 }
 
@@ -223,15 +186,15 @@ impl<P: Provider> Attesto<P> {
     /// long past its `exp`, so a revocation dropped at `exp` would let it through again.
     pub(crate) async fn revoke_access_token(&self, jti: &str, expires_at: SystemTime) -> Result<(), HostError> {
         let until = expires_at + Duration::from_secs(EXPIRY_SKEW);
-        self.0.store.revoke_access_token(jti, until).await?;
-        self.0.revoked.insert(jti, until);
+        self.0.parts.store.revoke_access_token(jti, until).await?;
+        self.0.parts.revoked.insert(jti, until);
         Ok(())
     }
 
     /// Revokes the refresh family `family_id` and every access token issued under it, the grant
     /// (RFC 7009 §2.1; RFC 9700 §4.14.2 and §4.5.3.1): no refresh token of the family works again
     /// (the family is kept revoked until `family_until`), and neither does any access token whose
-    /// `grant_id` names it (see `revoked.rs`).
+    /// `grant_id` names it (see `store/revoked.rs`).
     ///
     /// The grant is listed until now plus the access-token lifetime (plus the guards' skew, see
     /// [`revoke_access_token`](Self::revoke_access_token)): the latest expiry of a token of the
@@ -245,8 +208,8 @@ impl<P: Provider> Attesto<P> {
         family_until: SystemTime,
     ) -> Result<(), HostError> {
         let grant = revoked::grant_key(&revoked::grant_id(family_id));
-        self.revoke_access_token(&grant, SystemTime::now() + self.0.settings.access_token_ttl).await?;
-        self.0.store.revoke_refresh_family(family_id, family_until).await
+        self.revoke_access_token(&grant, SystemTime::now() + self.0.parts.settings.access_token_ttl).await?;
+        self.0.parts.store.revoke_refresh_family(family_id, family_until).await
     }
 
     /// Whether an access token was revoked, by its `jti` or by its grant (`grant_id`), here or (up
@@ -258,7 +221,7 @@ impl<P: Provider> Attesto<P> {
         token: &AccessTokenView,
         now: SystemTime,
     ) -> Result<bool, HostError> {
-        self.0.revoked.is_revoked(&*self.0.store, &token.jti, token.grant_id.as_deref(), now).await
+        self.0.parts.revoked.is_revoked(&*self.0.parts.store, &token.jti, token.grant_id.as_deref(), now).await
     }
 
     /// Looks a client up (see [`lookup_client`](Self::lookup_client)); `None` whatever the reason
@@ -272,7 +235,7 @@ impl<P: Provider> Attesto<P> {
     /// metadata documents on, the document at a URL client id. A document that cannot be used
     /// makes the client unknown, with the reason, never a host error: the host is not at fault.
     pub(crate) async fn lookup_client(&self, client_id: &str) -> Result<Result<FoundClient, NoClient>, HostError> {
-        let provider = &self.0.provider;
+        let provider = &self.0.parts.provider;
         if let Some(mut client) = provider.load_client(client_id).await? {
             client.source = ClientSource::Host;
             return Ok(Ok(FoundClient { client, registered: false }));
@@ -285,7 +248,7 @@ impl<P: Provider> Attesto<P> {
             return Ok(Ok(FoundClient { client, registered: true }));
         }
         #[cfg(feature = "fetch")]
-        if let Some(documents) = &self.0.client_metadata
+        if let Some(documents) = &self.0.parts.client_metadata
             && client_metadata::is_document_url(client_id)
         {
             return Ok(match documents.resolve(client_id).await {
@@ -310,7 +273,7 @@ impl<P: Provider> Attesto<P> {
         // A client ID metadata document read already is not fetched again here (see
         // `Resolver::has_resolved`); once its cache entry is gone, the lookup below fetches it.
         #[cfg(feature = "fetch")]
-        if let Some(documents) = &self.0.client_metadata
+        if let Some(documents) = &self.0.parts.client_metadata
             && documents.has_resolved(client_id)
         {
             return Ok(true);
@@ -326,6 +289,6 @@ impl<P: Provider> Attesto<P> {
         if found.registered {
             return Ok(found.client.secret_hash.as_ref().is_some_and(|hash| hash.verify(secret)));
         }
-        self.0.provider.verify_client_secret(&found.client, secret).await
+        self.0.parts.provider.verify_client_secret(&found.client, secret).await
     }
 }

@@ -20,7 +20,7 @@ use crate::protocol::form::Form;
 use crate::state::Attesto;
 use crate::store::{AuthorizationRequest, TokenHash, new_secret};
 
-/// What a login resume handle carries: the validated request, sealed (see `sealed.rs`), so that
+/// What a login resume handle carries: the validated request, sealed (see `protocol/sealed.rs`), so that
 /// nothing is stored while the user signs in.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub(super) struct LoginState {

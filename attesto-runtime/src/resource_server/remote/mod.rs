@@ -367,7 +367,7 @@ impl TokenAuthority for RemoteAuthority {
 
     async fn is_token_revoked(&self, token: &jwt::AccessTokenView, now: SystemTime) -> Result<bool, HostError> {
         match &self.revocations {
-            // By `jti` and by grant: the provider lists both in the shared store (`revoked.rs`).
+            // By `jti` and by grant: the provider lists both in the shared store (`store/revoked.rs`).
             Some(revocations) => revocations.is_revoked(&*self.store, &token.jti, token.grant_id.as_deref(), now).await,
             // Without the provider's store, revocations cannot be seen (see the module docs).
             None => Ok(false),
