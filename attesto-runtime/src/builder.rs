@@ -74,6 +74,12 @@ fn process_browser_state_secret() -> &'static [u8; 32] {
     SECRET.get_or_init(rand::random)
 }
 
+/// Scopes of the provider itself, never of a protected resource, so never in a resource's RFC 9728
+/// `scopes_supported`: OpenID Connect's `openid` (an ID token, userinfo) and `offline_access` (a
+/// refresh token, OIDC Core §11). A client that asked a resource for them would get nothing more
+/// from the resource.
+const PROVIDER_ONLY_SCOPES: [&str; 2] = ["openid", "offline_access"];
+
 /// The longest `iat` window a DPoP proof may be given, either way: RFC 9449 §11.1 speaks of
 /// seconds or minutes, and every proof seen is remembered for the window's length.
 const MAX_DPOP_WINDOW: Duration = Duration::from_secs(10 * 60);
@@ -137,6 +143,11 @@ impl<P: Provider> Builder<P> {
     /// metadata at `/.well-known/oauth-protected-resource` followed by the resource's path
     /// (RFC 9728 §3.1), and at the bare well-known path too for the first resource declared.
     /// Protect its routes with [`Attesto::guard`] for the same URL.
+    ///
+    /// The document lists `scopes_supported` without `openid` and `offline_access`: those are the
+    /// provider's scopes (an ID token, a refresh token), never a resource's. The resource of the
+    /// declaration (`resource = "/mcp"`) lists the provider's
+    /// [`scopes_supported`](Self::scopes_supported) the same way.
     pub fn protected_resource<I: IntoIterator<Item = S>, S: Into<String>>(
         self,
         resource: &str,
@@ -152,7 +163,11 @@ impl<P: Provider> Builder<P> {
         builder.protected_resources.push(ProtectedResource {
             resource: resource.to_owned(),
             url,
-            scopes_supported: scopes_supported.into_iter().map(Into::into).collect(),
+            scopes_supported: scopes_supported
+                .into_iter()
+                .map(Into::into)
+                .filter(|scope: &String| !PROVIDER_ONLY_SCOPES.contains(&scope.as_str()))
+                .collect(),
         });
         Ok(builder)
     }

@@ -114,6 +114,32 @@ fn the_declaration_puts_the_resource_and_its_metadata_in_the_path_table() {
 }
 
 #[tokio::test]
+async fn resource_metadata_never_lists_the_providers_own_scopes() {
+    // MCP 2025-11-25 (scope selection): a client asks for the scopes a resource lists; `openid`
+    // and `offline_access` are the provider's, and a resource never grants them.
+    let auth = Attesto::builder(Mcp)
+        .issuer(ISSUER)
+        .expect("valid issuer")
+        .signing_key(Key::generate(attesto::Algorithm::ES256).expect("key"))
+        .scopes_supported(["openid", "mcp:tools", "offline_access", "mcp:admin"])
+        .protected_resource("https://files.example.com/files", ["offline_access", "files:read", "openid"])
+        .expect("valid resource")
+        .build()
+        .expect("provider builds");
+    let router = app(&auth);
+    let path = Mcp::PATHS.resource_metadata.expect("declared");
+    let (status, declared) = get_json(&router, path).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(declared["scopes_supported"], json!(["mcp:tools", "mcp:admin"]));
+    let (status, files) = get_json(&router, "/.well-known/oauth-protected-resource/files").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(files["scopes_supported"], json!(["files:read"]));
+    // The provider's own metadata still lists every scope it supports.
+    let (_, metadata) = get_json(&router, "/.well-known/oauth-authorization-server").await;
+    assert_eq!(metadata["scopes_supported"], json!(["openid", "mcp:tools", "offline_access", "mcp:admin"]));
+}
+
+#[tokio::test]
 async fn the_metadata_is_served_where_the_path_table_says_and_at_the_bare_path() {
     let auth = auth();
     let router = app(&auth);
