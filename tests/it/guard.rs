@@ -9,7 +9,7 @@
 use crate::common::dpop_key::{DpopKey, claims, p256, with};
 use crate::common::resource::{METADATA_URL, assert_refused, call, challenges, forge};
 use crate::common::*;
-use attesto::{Attesto, Authenticated, Key};
+use attesto::{Attesto, Authenticated, InsufficientScope, Key};
 use axum::body::Body;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
@@ -58,14 +58,22 @@ async fn layered(Extension(who): Extension<Authenticated>) -> Json<Value> {
     principal_json(&who)
 }
 
+/// An operation that needs more than its route: step-up inside the route.
+async fn write_tool(who: Authenticated) -> Result<Json<Value>, InsufficientScope> {
+    who.require_scopes(["write"])?;
+    Ok(principal_json(&who))
+}
+
 /// `/mcp` (extractor, no scope required), `/mcp/admin` (extractor, `admin`), `/mcp/layer` (the
-/// layer, `read`), and the provider.
+/// layer, `read`), `/mcp/tool` (`read` for the route, `write` for its one operation), and the
+/// provider.
 fn app(auth: &Attesto<TestHost>) -> Router {
     let guard = auth.guard(RESOURCE).expect("valid resource");
     let open = Router::new().route("/mcp", get(extracted).post(extracted)).with_state(guard.clone());
     let admin = Router::new().route("/mcp/admin", get(extracted)).with_state(guard.require_scopes(["admin"]));
     let layer = Router::new().route("/mcp/layer", get(layered)).layer(guard.require_scopes(["read"]));
-    Router::new().merge(open).merge(admin).merge(layer).merge(auth.router())
+    let tool = Router::new().route("/mcp/tool", get(write_tool)).with_state(guard.require_scopes(["read"]));
+    Router::new().merge(open).merge(admin).merge(layer).merge(tool).merge(auth.router())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -260,6 +268,38 @@ async fn a_missing_scope_is_403_insufficient_scope_naming_it() {
     let (status, headers, _) = call(&router, "/mcp/layer", Some(&format!("Bearer {write}")), &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert!(challenges(&headers)[0].contains("scope=\"read\""), "{headers:?}");
+}
+
+#[tokio::test]
+async fn an_operation_may_require_more_scopes_than_its_route() {
+    // MCP 2025-11-25, runtime insufficient scope: the route lets a `read` token in, its operation
+    // needs `write` too; the answer is the guard's, naming every scope the operation needs.
+    let auth = auth();
+    let router = app(&auth);
+    let read = mcp_token(&router).await;
+    let (status, headers, body) = call(&router, "/mcp/tool", Some(&format!("Bearer {read}")), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "insufficient_scope");
+    assert_eq!(
+        challenges(&headers),
+        [format!("Bearer error=\"insufficient_scope\", scope=\"read write\", resource_metadata=\"{METADATA_URL}\"")]
+    );
+    // Authorized again with both, the operation runs.
+    let both = service_token(&router, "scope=read%20write&resource=https%3A%2F%2Fmcp.example.com%2Fmcp", None).await;
+    let (status, _, body) = call(&router, "/mcp/tool", Some(&format!("Bearer {both}")), &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["scopes"], "read write");
+    // A DPoP-bound token is challenged with the DPoP scheme.
+    let key = p256();
+    let bound = service_token(&router, "scope=read&resource=https%3A%2F%2Fmcp.example.com%2Fmcp", Some(&key)).await;
+    let proof = key.proof_with_token("GET", "https://mcp.example.com/mcp/tool", &bound);
+    let (status, headers, body) = call(&router, "/mcp/tool", Some(&format!("DPoP {bound}")), &[&proof]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "insufficient_scope");
+    let challenge = &challenges(&headers)[0];
+    assert!(challenge.starts_with("DPoP error=\"insufficient_scope\""), "{challenge}");
+    assert!(challenge.contains("scope=\"read write\""), "{challenge}");
+    assert!(challenge.contains(&format!("resource_metadata=\"{METADATA_URL}\"")), "{challenge}");
 }
 
 #[tokio::test]

@@ -48,7 +48,8 @@ use crate::model::resource::normalize_resource;
 use crate::protocol::jwt::EXPIRY_SKEW;
 use crate::protocol::resource_metadata::metadata_path;
 use crate::resource_server::token_check::{
-    Authenticated, Refusal, Scheme, TokenKind, authenticate, insufficient_scope, insufficient_user_authentication,
+    Authenticated, Refusal, Route, Scheme, TokenKind, authenticate, insufficient_scope,
+    insufficient_user_authentication,
 };
 use crate::state::Attesto;
 
@@ -229,10 +230,14 @@ impl Guard {
                 let scheme = if principal.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer };
                 Refusal::Error(insufficient_user_authentication(scheme))
             }
-            Ok(principal) => {
+            Ok(mut principal) => {
                 let missing: Vec<&str> =
                     protected.scopes.iter().map(String::as_str).filter(|s| !principal.scopes.contains(s)).collect();
                 if missing.is_empty() {
+                    principal.route = Route {
+                        resource_metadata: Some(protected.metadata_url.clone()),
+                        scopes: protected.scopes.clone(),
+                    };
                     return Ok(principal);
                 }
                 let scheme = if principal.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer };

@@ -44,6 +44,89 @@ pub struct Authenticated {
     pub claims: serde_json::Map<String, serde_json::Value>,
     /// The thumbprint the token is bound to (`cnf.jkt`, RFC 9449 §6.1), for a DPoP-bound token.
     pub jkt: Option<String>,
+    /// What [`require_scopes`](Self::require_scopes) needs to answer as the guard would.
+    pub(crate) route: Route,
+}
+
+/// The guard's view of the route that accepted a caller: its resource metadata URL and the scopes
+/// it required of every request.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Route {
+    pub(crate) resource_metadata: Option<String>,
+    pub(crate) scopes: Vec<String>,
+}
+
+impl Authenticated {
+    /// Requires `scopes` of this caller as well, inside the route: step-up for one operation among
+    /// many behind one route (an MCP server's tools all sit behind `/mcp`; MCP 2025-11-25,
+    /// "Runtime insufficient scope errors").
+    ///
+    /// When one is missing, the error answers as the guard would (RFC 6750 §3.1): `403
+    /// insufficient_scope` with a `WWW-Authenticate` challenge (`DPoP` for a DPoP-bound token)
+    /// whose `scope` names every scope the operation needs (the route's and these), and whose
+    /// `resource_metadata` is the resource's RFC 9728 document, so that the client can authorize
+    /// again with them and retry.
+    ///
+    /// ```
+    /// # use attesto_runtime as attesto;
+    /// use attesto::{Authenticated, InsufficientScope};
+    ///
+    /// async fn admin_action(who: Authenticated) -> Result<String, InsufficientScope> {
+    ///     who.require_scopes(["mcp:admin"])?;
+    ///     Ok(format!("done for {}", who.subject))
+    /// }
+    /// ```
+    pub fn require_scopes<I: IntoIterator<Item = S>, S: AsRef<str>>(&self, scopes: I) -> Result<(), InsufficientScope> {
+        let mut needed = self.route.scopes.clone();
+        let mut missing = false;
+        for scope in scopes {
+            let scope = scope.as_ref();
+            missing |= !self.scopes.contains(scope);
+            if !needed.iter().any(|s| s == scope) {
+                needed.push(scope.to_owned());
+            }
+        }
+        if !missing {
+            return Ok(());
+        }
+        let scheme = if self.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer };
+        Err(InsufficientScope {
+            scheme,
+            scope: needed.join(" "),
+            resource_metadata: self.route.resource_metadata.clone(),
+        })
+    }
+}
+
+/// A caller without a scope an operation needs ([`Authenticated::require_scopes`]); as a
+/// response, `403 insufficient_scope` with the challenge that says which scopes to ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsufficientScope {
+    scheme: Scheme,
+    scope: String,
+    resource_metadata: Option<String>,
+}
+
+impl InsufficientScope {
+    /// The scopes the operation needs, space-separated: the route's and the operation's.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+}
+
+impl std::fmt::Display for InsufficientScope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "insufficient_scope: the operation needs the scopes `{}`", self.scope)
+    }
+}
+
+impl std::error::Error for InsufficientScope {}
+
+impl IntoResponse for InsufficientScope {
+    fn into_response(self) -> Response {
+        Refusal::Error(insufficient_scope(self.scheme, &self.scope))
+            .into_response(self.resource_metadata.as_deref(), Some(&self.scope))
+    }
 }
 
 /// For whom an access token was issued.
@@ -343,7 +426,15 @@ pub(crate) async fn authenticate<A: TokenAuthority>(
     // Only a user's sign-in gives a token `auth_time`: attesto mints it into user tokens alone
     // and keeps hosts from adding it (see `access_token::REGISTERED_CLAIMS`).
     let kind = if view.auth_time.is_some() { TokenKind::User } else { TokenKind::Client };
-    Ok(Authenticated { subject: view.sub, kind, client_id: ClientId::new(view.client_id), scopes, claims, jkt })
+    Ok(Authenticated {
+        subject: view.sub,
+        kind,
+        client_id: ClientId::new(view.client_id),
+        scopes,
+        claims,
+        jkt,
+        route: Route::default(),
+    })
 }
 
 /// RFC 9449 §7: the token is presented the way its binding asks. A DPoP-bound token (`jkt`) needs
