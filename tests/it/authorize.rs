@@ -325,6 +325,7 @@ async fn any_other_repeated_parameter_is_redirected_as_invalid_request() {
         ("prompt", "login"),
         ("max_age", "60"),
         ("login_hint", "alice"),
+        ("acr_values", "urn:acr:mfa"),
         ("response_mode", "query"),
     ];
     for (name, value) in cases {
@@ -703,6 +704,26 @@ async fn prompt_login_makes_the_host_sign_the_user_in_again() {
     // On the way back the host is not asked to force a login again.
     assert_eq!(host.events().iter().filter(|e| *e == "authenticate force_login=true").count(), 1);
     assert!(has_event(&host, "authenticate force_login=false"), "{:?}", host.events());
+}
+
+#[tokio::test]
+async fn acr_values_reach_the_host_before_and_after_its_login_page() {
+    // OIDC Core §3.1.2.1: the host decides how the user authenticates; attesto passes the
+    // client's `acr_values` on, also when the request comes back from the login page.
+    let (router, host) = router_with_host();
+    let params = request("first-party", WEB_REDIRECT, &[("acr_values", "urn:acr:mfa urn:acr:pwd")]);
+    let resume = login_return_to(&get(&router, &params, None).await);
+    let asked = |host: &TestHost| {
+        host.events().iter().filter(|e| *e == "authenticate acr_values=urn:acr:mfa urn:acr:pwd").count()
+    };
+    assert_eq!(asked(&host), 1, "{:?}", host.events());
+    let reply = browser_get(&router, &local(&resume), Some(&resume.with(&session_cookie("alice")))).await;
+    assert_code(&reply, WEB_REDIRECT);
+    assert_eq!(asked(&host), 2, "{:?}", host.events());
+    // Without the parameter the host is told nothing.
+    let (router, host) = router_with_host();
+    assert_code(&get_as_alice(&router, &request("first-party", WEB_REDIRECT, &[])).await, WEB_REDIRECT);
+    assert!(!host.events().iter().any(|e| e.starts_with("authenticate acr_values")), "{:?}", host.events());
 }
 
 #[tokio::test]

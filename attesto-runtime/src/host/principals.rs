@@ -25,6 +25,11 @@ pub struct LoginRequest<'a> {
     pub max_age: Option<std::time::Duration>,
     /// `login_hint`, as sent by the client.
     pub login_hint: Option<&'a str>,
+    /// `acr_values`, as sent by the client (OIDC Core §3.1.2.1): the authentication context
+    /// classes it asks for, space-separated, in order of preference. The host decides what it can
+    /// honour and says which it did with [`AuthenticatedPrincipal::with_acr`], which reaches the ID
+    /// token's `acr` claim.
+    pub acr_values: Option<&'a str>,
     /// Where the host's login page sends the browser back to when the user has signed in.
     pub resume_uri: &'a str,
 }

@@ -29,7 +29,7 @@ pub(crate) const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:"
 /// once (RFC 6749 §3.1).
 pub(crate) const REPEATABLE: &[&str] = &["resource"];
 
-/// Longest accepted `state`, `nonce` and `login_hint`: generous for any real client, and a bound
+/// Longest accepted `state`, `nonce`, `login_hint` and `acr_values`: generous for any real client, and a bound
 /// on what a request makes attesto store.
 pub(crate) const MAX_VALUE_LEN: usize = 2048;
 
@@ -138,6 +138,8 @@ pub(crate) struct Validated {
     pub(crate) audience: Vec<String>,
     pub(crate) nonce: Option<String>,
     pub(crate) login_hint: Option<String>,
+    /// OIDC Core §3.1.2.1 `acr_values`, for the host's login.
+    pub(crate) acr_values: Option<String>,
     pub(crate) prompt: Prompt,
     pub(crate) max_age: Option<u64>,
     /// RFC 9449 §10 `dpop_jkt`.
@@ -162,6 +164,7 @@ impl Validated {
             prompt_none: self.prompt.none,
             max_age: self.max_age,
             login_hint: self.login_hint,
+            acr_values: self.acr_values,
             started_at,
             dpop_jkt: self.dpop_jkt,
         }
@@ -268,6 +271,10 @@ pub(crate) fn validate(form: &Form<'_>, client: &Client, rules: &Rules<'_>) -> R
     if login_hint.as_ref().is_some_and(|n| n.len() > MAX_VALUE_LEN) {
         return Err(invalid(&target, "`login_hint` is too long"));
     }
+    let acr_values = form.get("acr_values").map(str::to_owned).filter(|values| !values.trim().is_empty());
+    if acr_values.as_ref().is_some_and(|values| values.len() > MAX_VALUE_LEN) {
+        return Err(invalid(&target, "`acr_values` is too long"));
+    }
     let prompt = Prompt::parse(form.get("prompt")).map_err(|description| invalid(&target, description))?;
     let max_age = max_age(form.get("max_age")).map_err(|description| invalid(&target, description))?;
     // RFC 9449 §10: `dpop_jkt` binds the code to the DPoP key with this thumbprint, so that a code
@@ -287,6 +294,7 @@ pub(crate) fn validate(form: &Form<'_>, client: &Client, rules: &Rules<'_>) -> R
         audience,
         nonce,
         login_hint,
+        acr_values,
         prompt,
         max_age,
         dpop_jkt,
@@ -463,6 +471,8 @@ mod tests {
         }
         let long = format!("&nonce={}", "n".repeat(MAX_VALUE_LEN + 1));
         assert_eq!(refusal(&long, &front), (true, "invalid_request", "`nonce` is too long".to_owned()));
+        let long = format!("&acr_values={}", "a".repeat(MAX_VALUE_LEN + 1));
+        assert_eq!(refusal(&long, &front), (true, "invalid_request", "`acr_values` is too long".to_owned()));
         let no_response_type = base().replace("response_type=code&", "");
         assert!(matches!(
             validate(&form(&no_response_type), &client(), &front),
@@ -480,7 +490,10 @@ mod tests {
 
     #[test]
     fn a_good_request_becomes_the_stored_request() {
-        let query = format!("{}&scope=openid%20profile&nonce=n&login_hint=ann&prompt=login&max_age=60", base());
+        let query = format!(
+            "{}&scope=openid%20profile&nonce=n&login_hint=ann&acr_values=urn%3Aacr%3Amfa%20urn%3Aacr%3Apwd&prompt=login&max_age=60",
+            base()
+        );
         let validated = validate(&form(&query), &client(), &rules(Channel::FrontChannel)).expect("valid");
         assert_eq!(validated.requested.to_string(), "openid profile");
         let now = SystemTime::now();
@@ -490,6 +503,7 @@ mod tests {
         assert_eq!(request.state.as_deref(), Some("s"));
         assert_eq!(request.nonce.as_deref(), Some("n"));
         assert_eq!(request.login_hint.as_deref(), Some("ann"));
+        assert_eq!(request.acr_values.as_deref(), Some("urn:acr:mfa urn:acr:pwd"));
         assert!(request.prompt_login && !request.prompt_none && !request.prompt_consent);
         assert_eq!(request.max_age, Some(60));
         assert_eq!(request.scopes.to_string(), "openid");

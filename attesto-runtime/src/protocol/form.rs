@@ -116,6 +116,7 @@ fn repeated_description(name: &str) -> &'static str {
         };
     }
     described!(
+        "acr_values",
         "client_id",
         "client_secret",
         "client_assertion",

@@ -454,6 +454,7 @@ mod tests {
                 prompt_none: false,
                 max_age: None,
                 login_hint: None,
+                acr_values: None,
                 started_at: SystemTime::now(),
                 dpop_jkt: None,
             },

@@ -118,6 +118,10 @@ pub struct AuthorizationRequest {
     pub max_age: Option<u64>,
     /// `login_hint`.
     pub login_hint: Option<String>,
+    /// `acr_values` (OIDC Core §3.1.2.1): the authentication context classes the client asks for,
+    /// space-separated, in order of preference. Absent from requests stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr_values: Option<String>,
     /// When the request reached the authorization endpoint; `prompt=login` needs an
     /// authentication after it.
     pub started_at: SystemTime,

@@ -138,6 +138,9 @@ pub(crate) fn session(headers: &HeaderMap) -> Option<(String, SystemTime)> {
 impl PrincipalStore for TestHost {
     async fn authenticate(&self, request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
         self.record(format!("authenticate force_login={}", request.force_login));
+        if let Some(acr_values) = request.acr_values {
+            self.record(format!("authenticate acr_values={acr_values}"));
+        }
         match session(request.headers) {
             Some((subject, _)) if subject == "nobody" => Ok(LoginOutcome::LoginRequired),
             Some((subject, auth_time)) if !request.force_login => Ok(LoginOutcome::Authenticated(

@@ -164,6 +164,7 @@ pub(super) async fn consent_decision<P: Provider>(
                 force_login: false,
                 max_age: None,
                 login_hint: None,
+                acr_values: None,
                 resume_uri: &resume_uri,
             };
             match attesto.provider().authenticate(&login).await {

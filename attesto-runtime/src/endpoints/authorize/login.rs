@@ -107,6 +107,7 @@ pub(super) async fn authenticate<P: Provider>(
         force_login: request.prompt_login && !resumed,
         max_age: request.max_age.map(Duration::from_secs),
         login_hint: request.login_hint.as_deref(),
+        acr_values: request.acr_values.as_deref(),
         resume_uri: &resume_uri,
     };
     let scope = request.scopes.to_string();

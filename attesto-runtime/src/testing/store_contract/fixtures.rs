@@ -86,6 +86,7 @@ pub(super) fn full_request(now: SystemTime) -> AuthorizationRequest {
         prompt_none: false,
         max_age: Some(300),
         login_hint: Some("émile@example.com".to_owned()),
+        acr_values: Some("urn:mace:incommon:iap:silver phr".to_owned()),
         started_at: now - Duration::from_secs(5),
         dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".to_owned()),
     }
@@ -108,6 +109,7 @@ pub(super) fn minimal_request(now: SystemTime) -> AuthorizationRequest {
         prompt_none: true,
         max_age: None,
         login_hint: None,
+        acr_values: None,
         started_at: now,
         dpop_jkt: None,
     }
