@@ -308,7 +308,10 @@ impl From<HostError> for OAuthError {
 }
 
 /// Why a provider could not be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+///
+/// Its `Debug` form is its message, which names the fix: a `main` that returns
+/// `Result<(), Box<dyn Error>>` prints the `Debug` form of the error it ends with.
+#[derive(Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
     /// The issuer is not an acceptable issuer identifier (RFC 8414 §2).
@@ -372,4 +375,24 @@ pub enum ConfigError {
         /// What is wrong.
         reason: &'static str,
     },
+}
+
+impl fmt::Debug for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_configuration_error_names_its_fix_in_either_form() {
+        for error in [ConfigError::MissingSigningKey, ConfigError::MissingIssuer, ConfigError::NoDeclaredResource] {
+            assert_eq!(format!("{error:?}"), error.to_string());
+        }
+        assert!(format!("{:?}", ConfigError::MissingSigningKey).contains("call `.signing_key(Key::from_pem(…)?)`"));
+        assert!(format!("{:?}", ConfigError::MissingIssuer).contains("call `.issuer(\"https://…\")`"));
+    }
 }
