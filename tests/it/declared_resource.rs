@@ -203,6 +203,40 @@ async fn a_token_for_the_declared_resource_passes_its_guard_and_others_do_not() 
     assert_error(&response, StatusCode::BAD_REQUEST, "invalid_target");
 }
 
+/// A tower service, as an MCP SDK hands one out: answers with the caller the guard let in.
+async fn hello(request: axum::extract::Request) -> Result<String, std::convert::Infallible> {
+    let who = request.extensions().get::<Authenticated>().expect("the guard put the caller here");
+    Ok(format!("hello {}", who.subject))
+}
+
+#[tokio::test]
+async fn protect_mounts_a_service_at_the_declared_resource_behind_its_guard() {
+    let auth = auth();
+    let guard = auth.resource_guard().expect("declared").require_scopes(["mcp:tools"]);
+    let router = auth.protect(guard, tower::service_fn(hello)).expect("declared").merge(auth.router());
+    let (status, _, body) =
+        token(&router, "grant_type=client_credentials&scope=mcp%3Atools&resource=https%3A%2F%2Fauth.example.com%2Fmcp")
+            .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _, answer) = call_mcp(&router, body["access_token"].as_str().expect("access token")).await;
+    assert_eq!((status, answer.as_slice()), (StatusCode::OK, b"hello service".as_slice()));
+    // Without a token: the guard's challenge, naming the resource's metadata.
+    let request = Request::post("/mcp").body(Body::empty()).expect("request");
+    let (status, headers, _) = send(&router, request).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let challenge = headers[header::WWW_AUTHENTICATE].to_str().expect("ASCII");
+    assert!(
+        challenge.contains("resource_metadata=\"https://auth.example.com/.well-known/oauth-protected-resource/mcp\""),
+        "{challenge}"
+    );
+    // Without the scope every request needs: 403.
+    let (_, _, body) =
+        token(&router, "grant_type=client_credentials&scope=mcp%3Aadmin&resource=https%3A%2F%2Fauth.example.com%2Fmcp")
+            .await;
+    let (status, _, _) = call_mcp(&router, body["access_token"].as_str().expect("access token")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
 #[tokio::test]
 async fn a_provider_without_a_declared_resource_has_no_resource_guard_and_no_metadata() {
     let plain = Attesto::builder(Plain)
@@ -214,6 +248,9 @@ async fn a_provider_without_a_declared_resource_has_no_resource_guard_and_no_met
     assert_eq!(plain.resource_url(), None);
     let error = plain.resource_guard().expect_err("no resource declared");
     assert!(matches!(error, ConfigError::NoDeclaredResource));
+    let guard = plain.guard("https://auth.example.com/mcp").expect("valid resource");
+    let refused = plain.protect(guard, tower::service_fn(hello)).expect_err("no resource declared");
+    assert!(matches!(refused, ConfigError::NoDeclaredResource));
     assert_eq!(
         error.to_string(),
         "the provider declaration names no protected resource: add `resource = \"/…\"` to it, or use `Attesto::guard(url)`"

@@ -31,13 +31,14 @@
 //! revocations come from, whether the client table can be read, where DPoP proofs are
 //! remembered) is a [`TokenAuthority`].
 
+use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::extract::{FromRef, FromRequestParts, Request};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{HeaderMap, Method};
 use tower::{Layer, Service};
@@ -148,6 +149,30 @@ impl<P: Provider> Attesto<P> {
     pub fn resource_guard(&self) -> Result<Guard, ConfigError> {
         let url = self.resource_url().ok_or(ConfigError::NoDeclaredResource)?;
         self.guard(url)
+    }
+    /// `service` mounted at the declared resource's path (`resource = "/mcp"`), behind `guard`:
+    /// the route the resource needs, without naming its path a second time. Merge it with
+    /// [`router`](Self::router) and the host's routes; the service finds the caller in the
+    /// request's extensions ([`Authenticated`](crate::Authenticated)).
+    ///
+    /// `guard` is usually [`resource_guard`](Self::resource_guard) with the scopes every request
+    /// needs; `Err(ConfigError::NoDeclaredResource)` when the declaration names no resource.
+    ///
+    /// ```no_run
+    /// # async fn run<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>) -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mcp = tower::service_fn(|_: axum::extract::Request| async { Ok::<_, std::convert::Infallible>("tools") });
+    /// let guard = auth.resource_guard()?.require_scopes(["mcp:tools"]);
+    /// let app = auth.protect(guard, mcp)?.merge(auth.router());
+    /// # Ok(()) }
+    /// ```
+    pub fn protect<S>(&self, guard: Guard, service: S) -> Result<axum::Router, ConfigError>
+    where
+        S: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
+        S::Response: IntoResponse + 'static,
+        S::Future: Send + 'static,
+    {
+        let path = P::PATHS.resource.ok_or(ConfigError::NoDeclaredResource)?;
+        Ok(axum::Router::new().route_service(path, service).layer(guard))
     }
 }
 
