@@ -47,7 +47,7 @@ async fn userinfo<P: Provider>(
             Ok(view) => view,
             Err(refusal) => return Ok(refusal.into_response(None, None)),
         };
-    let scheme = if view.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer };
+    let scheme = view.scheme();
     if !view.scopes.contains("openid") {
         let challenge = match scheme {
             Scheme::Bearer => HeaderValue::from_static("Bearer error=\"insufficient_scope\", scope=\"openid\""),

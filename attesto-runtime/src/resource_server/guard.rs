@@ -49,8 +49,7 @@ use crate::model::resource::normalize_resource;
 use crate::protocol::jwt::EXPIRY_SKEW;
 use crate::protocol::resource_metadata::metadata_path;
 use crate::resource_server::token_check::{
-    Authenticated, Refusal, Route, Scheme, TokenKind, authenticate, insufficient_scope,
-    insufficient_user_authentication,
+    Authenticated, Refusal, Route, TokenKind, authenticate, insufficient_scope, insufficient_user_authentication,
 };
 use crate::state::Attesto;
 
@@ -88,16 +87,15 @@ impl<P: Provider> Check for Attesto<P> {
 }
 
 /// What a guard protects.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Protected {
     /// The resource as configured: the `aud` its tokens carry.
     resource: String,
     /// The origin of the resource (`https://host[:port]`), the base of each request's `htu`.
     origin: String,
-    /// The URL of the resource's RFC 9728 document.
-    metadata_url: String,
-    /// The scopes every request needs.
-    scopes: Vec<String>,
+    /// The URL of the resource's RFC 9728 document and the scopes every request needs, shared
+    /// with each caller the guard lets in (for [`Authenticated::require_scopes`]).
+    route: Arc<Route>,
     /// Whether a client's own token (`client_credentials`) is refused.
     users_only: bool,
 }
@@ -192,8 +190,7 @@ impl Guard {
             protected: Arc::new(Protected {
                 resource: resource.to_owned(),
                 origin,
-                metadata_url,
-                scopes: Vec::new(),
+                route: Arc::new(Route { resource_metadata: metadata_url, scopes: Vec::new() }),
                 users_only: false,
             }),
         })
@@ -203,19 +200,14 @@ impl Guard {
     /// RFC 6750 §3.1). For per-route scopes, give each route its own guard.
     #[must_use]
     pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(&self, scopes: I) -> Self {
-        let mut protected = Protected {
-            resource: self.protected.resource.clone(),
-            origin: self.protected.origin.clone(),
-            metadata_url: self.protected.metadata_url.clone(),
-            scopes: self.protected.scopes.clone(),
-            users_only: self.protected.users_only,
-        };
+        let mut route = Route::clone(&self.protected.route);
         for scope in scopes {
             let scope = scope.into();
-            if !protected.scopes.contains(&scope) {
-                protected.scopes.push(scope);
+            if !route.scopes.contains(&scope) {
+                route.scopes.push(scope);
             }
         }
+        let protected = Protected { route: Arc::new(route), ..Protected::clone(&self.protected) };
         Self { check: Arc::clone(&self.check), protected: Arc::new(protected) }
     }
 
@@ -225,19 +217,13 @@ impl Guard {
     /// never takes a client for one (RFC 9700 §4.15).
     #[must_use]
     pub fn require_user(&self) -> Self {
-        let protected = Protected {
-            resource: self.protected.resource.clone(),
-            origin: self.protected.origin.clone(),
-            metadata_url: self.protected.metadata_url.clone(),
-            scopes: self.protected.scopes.clone(),
-            users_only: true,
-        };
+        let protected = Protected { users_only: true, ..Protected::clone(&self.protected) };
         Self { check: Arc::clone(&self.check), protected: Arc::new(protected) }
     }
 
     /// The URL of the resource's RFC 9728 document, as the challenges advertise it.
     pub fn resource_metadata_url(&self) -> &str {
-        &self.protected.metadata_url
+        &self.protected.route.resource_metadata
     }
 
     /// Checks a request: the principal, or the response refusing it.
@@ -250,28 +236,22 @@ impl Guard {
         let path = parts.extensions.get::<axum::extract::OriginalUri>().map_or(parts.uri.path(), |uri| uri.0.path());
         let htu = format!("{}{path}", protected.origin);
         let result = self.check.check(&parts.method, &parts.headers, &protected.resource, &htu).await;
+        let route = &protected.route;
         let refusal = match result {
             Ok(principal) if protected.users_only && principal.kind != TokenKind::User => {
-                let scheme = if principal.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer };
-                Refusal::Error(insufficient_user_authentication(scheme))
+                Refusal::Error(insufficient_user_authentication(principal.scheme()))
             }
             Ok(mut principal) => {
-                let missing: Vec<&str> =
-                    protected.scopes.iter().map(String::as_str).filter(|s| !principal.scopes.contains(s)).collect();
-                if missing.is_empty() {
-                    principal.route = Route {
-                        resource_metadata: Some(protected.metadata_url.clone()),
-                        scopes: protected.scopes.clone(),
-                    };
+                if route.scopes.iter().all(|scope| principal.scopes.contains(scope)) {
+                    principal.route = Some(Arc::clone(route));
                     return Ok(principal);
                 }
-                let scheme = if principal.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer };
-                Refusal::Error(insufficient_scope(scheme, &protected.scopes.join(" ")))
+                Refusal::Error(insufficient_scope(principal.scheme(), &route.scopes.join(" ")))
             }
             Err(refusal) => refusal,
         };
-        let scope = (!protected.scopes.is_empty()).then(|| protected.scopes.join(" "));
-        let mut response = refusal.into_response(Some(&protected.metadata_url), scope.as_deref());
+        let scope = (!route.scopes.is_empty()).then(|| route.scopes.join(" "));
+        let mut response = refusal.into_response(Some(&route.resource_metadata), scope.as_deref());
         self.check.add_fresh_dpop_nonce(&parts.headers, &mut response);
         Err(response)
     }
@@ -348,7 +328,7 @@ mod tests {
 
     use super::*;
     use crate::error::ErrorCode;
-    use crate::resource_server::token_check::with_parameters;
+    use crate::resource_server::token_check::{Scheme, with_parameters};
 
     #[test]
     fn the_metadata_path_inserts_the_well_known_segment_before_the_resource_path() {

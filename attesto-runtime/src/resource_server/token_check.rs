@@ -4,6 +4,7 @@
 //! `WWW-Authenticate` challenges of a refusal (RFC 6750 §3, RFC 9728 §5.1).
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use axum::response::{IntoResponse, Response};
@@ -44,15 +45,16 @@ pub struct Authenticated {
     pub claims: serde_json::Map<String, serde_json::Value>,
     /// The thumbprint the token is bound to (`cnf.jkt`, RFC 9449 §6.1), for a DPoP-bound token.
     pub jkt: Option<String>,
-    /// What [`require_scopes`](Self::require_scopes) needs to answer as the guard would.
-    pub(crate) route: Route,
+    /// The route of the guard that let the caller in, which [`require_scopes`](Self::require_scopes)
+    /// answers for as the guard would; none when no guard did (userinfo).
+    pub(crate) route: Option<Arc<Route>>,
 }
 
-/// The guard's view of the route that accepted a caller: its resource metadata URL and the scopes
-/// it required of every request.
-#[derive(Debug, Clone, Default)]
+/// What a guard protects beyond its resource: the URL of the resource's RFC 9728 document, which
+/// every challenge names, and the scopes every request needs.
+#[derive(Debug, Clone)]
 pub(crate) struct Route {
-    pub(crate) resource_metadata: Option<String>,
+    pub(crate) resource_metadata: String,
     pub(crate) scopes: Vec<String>,
 }
 
@@ -77,7 +79,7 @@ impl Authenticated {
     /// }
     /// ```
     pub fn require_scopes<I: IntoIterator<Item = S>, S: AsRef<str>>(&self, scopes: I) -> Result<(), InsufficientScope> {
-        let mut needed = self.route.scopes.clone();
+        let mut needed = self.route.as_ref().map(|route| route.scopes.clone()).unwrap_or_default();
         let mut missing = false;
         for scope in scopes {
             let scope = scope.as_ref();
@@ -89,12 +91,16 @@ impl Authenticated {
         if !missing {
             return Ok(());
         }
-        let scheme = if self.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer };
         Err(InsufficientScope {
-            scheme,
+            scheme: self.scheme(),
             scope: needed.join(" "),
-            resource_metadata: self.route.resource_metadata.clone(),
+            resource_metadata: self.route.as_ref().map(|route| route.resource_metadata.clone()),
         })
+    }
+
+    /// The scheme the token is answered in: `DPoP` for a DPoP-bound token (RFC 9449 §7.1).
+    pub(crate) fn scheme(&self) -> Scheme {
+        if self.jkt.is_some() { Scheme::Dpop } else { Scheme::Bearer }
     }
 }
 
@@ -433,7 +439,7 @@ pub(crate) async fn authenticate<A: TokenAuthority>(
         scopes,
         claims,
         jkt,
-        route: Route::default(),
+        route: None,
     })
 }
 
