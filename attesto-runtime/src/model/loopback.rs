@@ -30,13 +30,24 @@ pub(crate) enum LoopbackHost {
     Localhost,
 }
 
+impl LoopbackHost {
+    const ALL: [Self; 3] = [Self::Ipv4, Self::Ipv6, Self::Localhost];
+
+    /// The host as a redirect URI writes it.
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Ipv4 => "127.0.0.1",
+            Self::Ipv6 => "[::1]",
+            Self::Localhost => "localhost",
+        }
+    }
+}
+
 /// An `http` redirect URI on a loopback host, read from its text (RFC 8252 §7.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LoopbackRedirect<'a> {
     /// The host, as written.
     pub(crate) host: LoopbackHost,
-    /// The host's text: `127.0.0.1`, `[::1]` or `localhost`.
-    pub(crate) host_text: &'a str,
     /// Everything after the authority: path, query and fragment.
     pub(crate) tail: &'a str,
 }
@@ -47,11 +58,8 @@ impl<'a> LoopbackRedirect<'a> {
     pub(crate) fn parse(uri: &'a str) -> Option<Self> {
         let rest = uri.strip_prefix("http://")?;
         let (authority, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
-        let (host, host_text) =
-            [(LoopbackHost::Ipv4, "127.0.0.1"), (LoopbackHost::Ipv6, "[::1]"), (LoopbackHost::Localhost, "localhost")]
-                .into_iter()
-                .find(|(_, text)| authority.starts_with(text))?;
-        let port_ok = match &authority[host_text.len()..] {
+        let host = LoopbackHost::ALL.into_iter().find(|host| authority.starts_with(host.as_str()))?;
+        let port_ok = match &authority[host.as_str().len()..] {
             "" => true,
             port => port.strip_prefix(':').is_some_and(|digits| {
                 !digits.is_empty()
@@ -59,7 +67,7 @@ impl<'a> LoopbackRedirect<'a> {
                     && digits.parse::<u16>().is_ok_and(|port| port != 0)
             }),
         };
-        port_ok.then_some(Self { host, host_text, tail })
+        port_ok.then_some(Self { host, tail })
     }
 
     /// The URI with its port taken out, for the one comparison where the port may differ: a
@@ -67,7 +75,7 @@ impl<'a> LoopbackRedirect<'a> {
     /// 8252 §8.3) and no fragment; `None` otherwise.
     pub(crate) fn without_port(&self) -> Option<String> {
         (self.host != LoopbackHost::Localhost && !self.tail.contains('#'))
-            .then(|| format!("http://{}{}", self.host_text, self.tail))
+            .then(|| format!("http://{}{}", self.host.as_str(), self.tail))
     }
 }
 
