@@ -38,6 +38,7 @@ mod instances;
 #[cfg(feature = "sqlite")]
 mod legacy_clients;
 mod mcp;
+mod mcp_minimal;
 #[cfg(feature = "postgres")]
 mod migration_history;
 mod oidc;

@@ -713,14 +713,18 @@ async fn the_login_page_refuses_a_repeated_field() {
 #[test]
 fn the_guide_quotes_the_example_verbatim() {
     let guide = include_str!("../../guides/mcp.md");
-    let sources = [include_str!("../../examples/mcp_server/app.rs"), include_str!("../../examples/mcp_server.rs")];
+    let sources = [
+        include_str!("../../examples/mcp_server/app.rs"),
+        include_str!("../../examples/mcp_server.rs"),
+        include_str!("../../examples/mcp_minimal.rs"),
+    ];
     let mut blocks = 0;
     let mut rest = guide;
     while let Some((_, after)) = rest.split_once("```rust\n") {
         let (block, after) = after.split_once("```").expect("a closed code block");
         assert!(
             sources.iter().any(|source| source.contains(block)),
-            "this block of guides/mcp.md is not in examples/mcp_server.rs or examples/mcp_server/app.rs:\n{block}"
+            "this block of guides/mcp.md is not in examples/mcp_minimal.rs, examples/mcp_server.rs or examples/mcp_server/app.rs:\n{block}"
         );
         blocks += 1;
         rest = after;

@@ -53,6 +53,10 @@ pub struct Features {
     pub par: bool,
     /// Dynamic client registration, RFC 7591 / RFC 7592 (off by default).
     pub registration: bool,
+    /// `dev_sign_in = "subject"`: every authorization request is signed in as this subject and
+    /// approved without a page. For development only: the builder refuses it unless the issuer
+    /// is on a loopback host.
+    pub dev_sign_in: Option<&'static str>,
 }
 
 impl Paths {

@@ -43,6 +43,7 @@ fn main() {
             introspection: true,
             par: true,
             registration: false,
+            dev_sign_in: None,
         }
     );
     // The trait's table is the same one.
