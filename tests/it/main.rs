@@ -52,5 +52,6 @@ mod remote_guard;
 #[cfg(feature = "fetch")]
 mod remote_guard_tls;
 mod revocation;
+mod step_up;
 mod store;
 mod token;

@@ -48,6 +48,8 @@ use crate::host::provider::Provider;
 use crate::model::resource::normalize_resource;
 use crate::protocol::jwt::EXPIRY_SKEW;
 use crate::protocol::resource_metadata::metadata_path;
+use crate::protocol::jwt;
+use crate::resource_server::step_up::{self, UserAuthentication};
 use crate::resource_server::token_check::{
     Authenticated, Refusal, Route, TokenKind, authenticate, insufficient_scope, insufficient_user_authentication,
 };
@@ -190,7 +192,11 @@ impl Guard {
             protected: Arc::new(Protected {
                 resource: resource.to_owned(),
                 origin,
-                route: Arc::new(Route { resource_metadata: metadata_url, scopes: Vec::new() }),
+                route: Arc::new(Route {
+                    resource_metadata: metadata_url,
+                    scopes: Vec::new(),
+                    authentication: UserAuthentication::default(),
+                }),
                 users_only: false,
             }),
         })
@@ -200,15 +206,14 @@ impl Guard {
     /// RFC 6750 §3.1). For per-route scopes, give each route its own guard.
     #[must_use]
     pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(&self, scopes: I) -> Self {
-        let mut route = Route::clone(&self.protected.route);
-        for scope in scopes {
-            let scope = scope.into();
-            if !route.scopes.contains(&scope) {
-                route.scopes.push(scope);
+        self.with_route(|route| {
+            for scope in scopes {
+                let scope = scope.into();
+                if !route.scopes.contains(&scope) {
+                    route.scopes.push(scope);
+                }
             }
-        }
-        let protected = Protected { route: Arc::new(route), ..Protected::clone(&self.protected) };
-        Self { check: Arc::clone(&self.check), protected: Arc::new(protected) }
+        })
     }
 
     /// This guard, accepting only tokens a user authorized ([`TokenKind::User`]): a client's own
@@ -218,6 +223,48 @@ impl Guard {
     #[must_use]
     pub fn require_user(&self) -> Self {
         let protected = Protected { users_only: true, ..Protected::clone(&self.protected) };
+        Self { check: Arc::clone(&self.check), protected: Arc::new(protected) }
+    }
+
+    /// This guard, requiring also that the user signed in with one of the authentication context
+    /// classes `acr_values` (the token's `acr`, RFC 9068 §2.2.1; any of them, compared exactly).
+    /// A token without a matching `acr` (a client's own token has none) is refused with `401
+    /// insufficient_user_authentication` and a challenge naming `acr_values` (RFC 9470 §3), which
+    /// the client sends in its next authorization request; the host's `authenticate` receives
+    /// them ([`LoginRequest::acr_values`](crate::LoginRequest::acr_values)) and says which class
+    /// it met with [`AuthenticatedPrincipal::with_acr`](crate::AuthenticatedPrincipal::with_acr).
+    ///
+    /// ```no_run
+    /// # async fn run<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    ///
+    /// let guard = auth
+    ///     .guard("https://api.example.com/payments")?
+    ///     .require_acr(["urn:example:mfa", "urn:example:hwk"])
+    ///     .require_max_age(Duration::from_secs(15 * 60));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn require_acr<I: IntoIterator<Item = S>, S: Into<String>>(&self, acr_values: I) -> Self {
+        self.with_route(|route| route.authentication.add_acr_values(acr_values))
+    }
+
+    /// This guard, requiring also that the user signed in at most `max_age` ago (the token's
+    /// `auth_time`, RFC 9068 §2.2.1; whole seconds). An older sign-in, or none (a client's own
+    /// token), is refused with `401 insufficient_user_authentication` and a challenge naming
+    /// `max_age` (RFC 9470 §3); the client authorizes again with it, and the provider has the
+    /// user sign in again. A refreshed token keeps the time of the original sign-in, so a
+    /// refresh does not make it recent.
+    #[must_use]
+    pub fn require_max_age(&self, max_age: std::time::Duration) -> Self {
+        self.with_route(|route| route.authentication.set_max_age(max_age))
+    }
+
+    /// This guard with its route changed by `change`.
+    fn with_route(&self, change: impl FnOnce(&mut Route)) -> Self {
+        let mut route = Route::clone(&self.protected.route);
+        change(&mut route);
+        let protected = Protected { route: Arc::new(route), ..Protected::clone(&self.protected) };
         Self { check: Arc::clone(&self.check), protected: Arc::new(protected) }
     }
 
@@ -242,11 +289,19 @@ impl Guard {
                 Refusal::Error(insufficient_user_authentication(principal.scheme()))
             }
             Ok(mut principal) => {
-                if route.scopes.iter().all(|scope| principal.scopes.contains(scope)) {
+                let auth_time = principal.auth_time.map(jwt::unix_seconds);
+                let now = jwt::unix_seconds(std::time::SystemTime::now());
+                // RFC 9470 §3 before RFC 6750 §3.1: a token whose sign-in falls short is of no
+                // use whatever its scopes; the client signs the user in again, asking for the
+                // route's scopes at the same time.
+                if let Err(shortfall) = route.authentication.check(principal.acr.as_deref(), auth_time, now) {
+                    Refusal::Error(step_up::refusal(principal.scheme(), shortfall, &route.authentication))
+                } else if route.scopes.iter().all(|scope| principal.scopes.contains(scope)) {
                     principal.route = Some(Arc::clone(route));
                     return Ok(principal);
+                } else {
+                    Refusal::Error(insufficient_scope(principal.scheme(), &route.scopes.join(" ")))
                 }
-                Refusal::Error(insufficient_scope(principal.scheme(), &route.scopes.join(" ")))
             }
             Err(refusal) => refusal,
         };

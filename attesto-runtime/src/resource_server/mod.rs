@@ -4,4 +4,5 @@
 pub(crate) mod guard;
 #[cfg(feature = "fetch")]
 pub(crate) mod remote;
+pub(crate) mod step_up;
 pub(crate) mod token_check;
