@@ -1,4 +1,4 @@
-//! An MCP server over streamable HTTP (the official Rust SDK, `rmcp`) with two tools, protected by
+//! An MCP server over streamable HTTP (the official Rust SDK, `rmcp`) with three tools, protected by
 //! attesto's guard, with attesto as its authorization server in the same process. The app is in
 //! `mcp_server/app.rs`, which `tests/it/mcp.rs` serves too; `guides/mcp.md` walks through it.
 //!

@@ -39,15 +39,18 @@ use std::task::{Context, Poll};
 
 use axum::extract::{FromRef, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use http::request::Parts;
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderValue, Method, header};
 use tower::{Layer, Service};
 
 use crate::error::ConfigError;
 use crate::host::provider::Provider;
 use crate::model::resource::normalize_resource;
 use crate::protocol::jwt::EXPIRY_SKEW;
-use crate::protocol::resource_metadata::metadata_path;
+use crate::endpoints::discovery;
+use crate::protocol::dpop_proof;
+use crate::protocol::resource_metadata::{PRM_WELL_KNOWN, ProtectedResourceMetadata, metadata_path};
 use crate::protocol::jwt;
 use crate::resource_server::step_up::{self, UserAuthentication};
 use crate::resource_server::token_check::{
@@ -70,6 +73,10 @@ pub(crate) trait Check: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Authenticated, Refusal>>;
 
     fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response);
+
+    /// The issuer of the tokens accepted: the authorization server the resource's RFC 9728
+    /// document names.
+    fn issuer(&self) -> &str;
 }
 
 impl<P: Provider> Check for Attesto<P> {
@@ -86,6 +93,10 @@ impl<P: Provider> Check for Attesto<P> {
     fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response) {
         Attesto::add_fresh_dpop_nonce(self, request, response);
     }
+
+    fn issuer(&self) -> &str {
+        self.settings().issuer.as_str()
+    }
 }
 
 /// What a guard protects.
@@ -95,6 +106,8 @@ struct Protected {
     resource: String,
     /// The origin of the resource (`https://host[:port]`), the base of each request's `htu`.
     origin: String,
+    /// The path of the resource's RFC 9728 document (RFC 9728 §3.1).
+    metadata_path: String,
     /// The URL of the resource's RFC 9728 document and the scopes every request needs, shared
     /// with each caller the guard lets in (for [`Authenticated::require_scopes`]).
     route: Arc<Route>,
@@ -186,12 +199,14 @@ impl Guard {
             return Err(invalid("has no host"));
         }
         let origin = url.origin().ascii_serialization();
-        let metadata_url = format!("{origin}{}", metadata_path(&url));
+        let path = metadata_path(&url);
+        let metadata_url = format!("{origin}{path}");
         Ok(Self {
             check,
             protected: Arc::new(Protected {
                 resource: resource.to_owned(),
                 origin,
+                metadata_path: path,
                 route: Arc::new(Route {
                     resource_metadata: metadata_url,
                     scopes: Vec::new(),
@@ -271,6 +286,51 @@ impl Guard {
     /// The URL of the resource's RFC 9728 document, as the challenges advertise it.
     pub fn resource_metadata_url(&self) -> &str {
         &self.protected.route.resource_metadata
+    }
+
+    /// The routes of the resource's RFC 9728 protected-resource metadata, for a resource server
+    /// that runs without the provider in its process (a [`RemoteGuard`](crate::RemoteGuard)'s
+    /// guard; the provider's [`router`](crate::Attesto::router) serves the documents of its own
+    /// resources already). The document names the resource, the guard's issuer as its
+    /// authorization server, the scopes this guard requires as `scopes_supported`, the header as
+    /// the one way to send a token, and the DPoP algorithms accepted; it is served at the path its
+    /// challenges name (`/.well-known/oauth-protected-resource/mcp` for `…/mcp`, RFC 9728 §3.1)
+    /// and at the bare well-known path, which some MCP clients try first, with CORS open to any
+    /// origin: it is public, and browser-based clients read it.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mcp = axum::routing::post(|| async { "tools" });
+    /// use attesto_runtime::RemoteGuard;
+    ///
+    /// let guard = RemoteGuard::new("https://auth.example.com", "https://mcp.example.com/mcp")
+    ///     .build()
+    ///     .await?
+    ///     .require_scopes(["mcp:tools"]);
+    /// let app = axum::Router::new().route("/mcp", mcp.layer(guard.clone())).merge(guard.metadata_router());
+    /// # Ok(()) }
+    /// ```
+    pub fn metadata_router(&self) -> axum::Router {
+        let protected = &self.protected;
+        let document = ProtectedResourceMetadata {
+            resource: &protected.resource,
+            authorization_servers: [self.check.issuer()],
+            scopes_supported: &protected.route.scopes,
+            // RFC 9728 §2: tokens in the `Authorization` header only (RFC 6750 §2.1).
+            bearer_methods_supported: ["header"],
+            dpop_signing_alg_values_supported: dpop_proof::SUPPORTED_ALGORITHMS,
+        };
+        let document = bytes::Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
+        let serve = move || {
+            let mut response = discovery::json_bytes(document.clone(), discovery::METADATA_CACHE);
+            response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+            std::future::ready(response)
+        };
+        let mut router = axum::Router::new().route(&protected.metadata_path, get(serve.clone()));
+        if protected.metadata_path != PRM_WELL_KNOWN {
+            router = router.route(PRM_WELL_KNOWN, get(serve));
+        }
+        router
     }
 
     /// Checks a request: the principal, or the response refusing it.

@@ -413,6 +413,10 @@ impl Check for RemoteAuthority {
     fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response) {
         dpop::check::add_fresh_nonce(&self.dpop, request, response);
     }
+
+    fn issuer(&self) -> &str {
+        &self.keys.issuer
+    }
 }
 
 #[cfg(test)]
