@@ -245,6 +245,33 @@ async fn an_issuer_with_a_path_is_discovered_at_the_rfc_8414_path() {
 }
 
 #[tokio::test]
+async fn the_sign_in_requirements_of_rfc_9470_apply_through_the_remote_guard_too() {
+    let (auth, issuer) = served_provider("", None).await;
+    let guard = discovered_guard(&issuer).await;
+    let strong = Router::new().route("/mcp", get(principal)).with_state(guard.require_acr(["urn:test:mfa"]));
+    let fresh = Router::new().route("/mcp/layer", get(principal)).with_state(guard.require_max_age(Duration::from_secs(60)));
+    let app = strong.merge(fresh);
+    // A client's own token stands for no sign-in: neither requirement is met.
+    let token = mcp_token(&auth).await;
+    let cases = [
+        ("/mcp", "a stronger authentication of the user is required (see acr_values)", "acr_values=\"urn:test:mfa\""),
+        ("/mcp/layer", "a more recent authentication of the user is required (see max_age)", "max_age=\"60\""),
+    ];
+    for (path, description, parameter) in cases {
+        let (status, headers, body) = bearer(&app, path, &token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+        assert_eq!((&body["error"], &body["error_description"]), (&json!("insufficient_user_authentication"), &json!(description)));
+        assert_eq!(
+            challenges(&headers),
+            [format!(
+                "Bearer error=\"insufficient_user_authentication\", error_description=\"{description}\", {parameter}, \
+                 resource_metadata=\"{METADATA_URL}\""
+            )]
+        );
+    }
+}
+
+#[tokio::test]
 async fn without_credentials_both_challenges_carry_resource_metadata() {
     let (_, issuer) = served_provider("", None).await;
     let app = resource_app(&discovered_guard(&issuer).await);

@@ -301,6 +301,19 @@ mod tests {
     }
 
     #[test]
+    fn keys_of_every_algorithm_a_provider_signs_with_are_usable() {
+        let algorithms = [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA];
+        let jwks: Vec<Value> = algorithms.iter().map(|alg| public_jwk(*alg)).collect();
+        let keys = parse_jwks(serde_json::json!({ "keys": jwks }).to_string().as_bytes()).expect("usable keys");
+        assert_eq!(keys.len(), 4);
+        for (jwk, alg) in jwks.iter().zip(algorithms) {
+            let key = &keys[jwk["kid"].as_str().expect("kid")];
+            // The JWK's `alg` tells PS256 from RS256: the key verifies that algorithm alone.
+            assert_eq!((key.algorithm(), key.is_private()), (alg, false), "{jwk}");
+        }
+    }
+
+    #[test]
     fn a_jwks_without_a_usable_key_is_an_error() {
         let only_encryption = {
             let mut jwk = public_jwk(Algorithm::ES256);
