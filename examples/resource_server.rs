@@ -44,7 +44,8 @@ const USAGE: &str = "usage: resource_server --issuer URL [--port PORT] [--scope 
 
 fn parse_args() -> Result<Args, String> {
     let mut issuer = None;
-    let mut parsed = Args { issuer: String::new(), port: DEFAULT_PORT, scopes: Vec::new(), retry_interval: Duration::from_secs(30) };
+    let mut parsed =
+        Args { issuer: String::new(), port: DEFAULT_PORT, scopes: Vec::new(), retry_interval: Duration::from_secs(30) };
     let mut flags = Flags::from_env();
     while let Some(name) = flags.next_flag() {
         match name.as_str() {

@@ -263,8 +263,7 @@ pub fn app(options: Options) -> Result<(axum::Router, Info), Box<dyn std::error:
 
     // The issuer is this origin; the declaration's `resource = "/mcp"` makes `{origin}/mcp` the
     // protected resource: a valid RFC 8707 `resource`, with its RFC 9728 document served.
-    let builder =
-        Attesto::builder(host).issuer(&origin)?.scopes_supported([MCP_SCOPE, ADMIN_SCOPE]).signing_key(key);
+    let builder = Attesto::builder(host).issuer(&origin)?.scopes_supported([MCP_SCOPE, ADMIN_SCOPE]).signing_key(key);
     // Built with `--features fetch`: `https` URLs are accepted as client ids too (client ID
     // metadata documents, which MCP 2025-11-25 clients prefer to registering).
     #[cfg(feature = "fetch")]

@@ -66,12 +66,7 @@ pub async fn app(options: Options) -> Result<(axum::Router, Info), RemoteGuardEr
         .build()
         .await?
         .require_scopes(scopes.iter().cloned());
-    let info = Info {
-        mcp_url,
-        resource_metadata_url: guard.resource_metadata_url().to_owned(),
-        issuer,
-        scopes,
-    };
+    let info = Info { mcp_url, resource_metadata_url: guard.resource_metadata_url().to_owned(), issuer, scopes };
     // `Authenticated` as an extractor, with the guard as the router's state: GET and POST alike.
     let mcp = axum::Router::new().route("/mcp", get(whoami).post(whoami)).with_state(guard.clone());
     Ok((mcp.merge(guard.metadata_router()), info))

@@ -499,7 +499,7 @@ async fn post_mcp(server: &Server, access_token: &str, content_type: &str, body:
 }
 
 /// A JSON-RPC `tools/call` of `tool` with `id`.
-fn tools_call(id: u64, tool: &str, arguments: Value) -> Value {
+fn tools_call(id: u64, tool: &str, arguments: &Value) -> Value {
     json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": { "name": tool, "arguments": arguments } })
 }
 
@@ -541,15 +541,17 @@ async fn a_tool_needing_more_than_the_route_is_refused_with_an_http_403_and_runs
     );
     let json = "application/json";
     let (status, headers, body) =
-        post_mcp(&server, &tools_only, json, tools_call(1, "admin-action", json!({})).to_string()).await;
+        post_mcp(&server, &tools_only, json, tools_call(1, "admin-action", &json!({})).to_string()).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["error"], "insufficient_scope", "{body}");
     assert_eq!(body["error_description"], "the access token lacks a required scope", "{body}");
     assert_eq!(challenges(&headers), [expected.as_str()]);
     // A batch (JSON-RPC 2.0 §6) is refused when any of its calls is, and a body that does not
     // say it is JSON is read all the same.
-    let batch = json!([tools_call(1, "add", json!({ "a": 1, "b": 2 })), tools_call(2, "admin-action", json!({}))]);
-    for (content_type, body) in [(json, batch.to_string()), ("text/plain", tools_call(3, "admin-action", json!({})).to_string())] {
+    let batch = json!([tools_call(1, "add", &json!({ "a": 1, "b": 2 })), tools_call(2, "admin-action", &json!({}))]);
+    for (content_type, body) in
+        [(json, batch.to_string()), ("text/plain", tools_call(3, "admin-action", &json!({})).to_string())]
+    {
         let (status, headers, body) = post_mcp(&server, &tools_only, content_type, body).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{content_type}: {body}");
         assert_eq!(challenges(&headers), [expected.as_str()], "{content_type}");
@@ -560,7 +562,8 @@ async fn a_tool_needing_more_than_the_route_is_refused_with_an_http_403_and_runs
     let both = authorize_for(&server, &discovered, &client_id, &scope).await;
     assert_eq!(claims(&both)["scope"], json!("mcp:tools mcp:admin"));
     let client = mcp_client(&server, &both).await;
-    let done = within(client.call_tool(CallToolRequestParams::new("admin-action"))).await.expect("tools/call admin-action");
+    let done =
+        within(client.call_tool(CallToolRequestParams::new("admin-action"))).await.expect("tools/call admin-action");
     assert_ne!(done.is_error, Some(true), "{done:?}");
     assert_eq!(
         done.content[0].as_text().map(|text| text.text.as_str()),
@@ -574,12 +577,15 @@ async fn a_json_rpc_body_past_one_mebibyte_is_refused_with_413() {
     let server = auto_approving().await;
     let (_, access_token) = sign_in(&server, Some(&server.info.mcp_url.clone())).await;
     let padding = "x".repeat(attesto::MAX_JSON_RPC_BODY);
-    let body = tools_call(1, "add", json!({ "a": 1, "b": 2, "padding": padding })).to_string();
+    let body = tools_call(1, "add", &json!({ "a": 1, "b": 2, "padding": padding })).to_string();
     let (status, _, body) = post_mcp(&server, &access_token, "application/json", body).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
-    assert_eq!((&body["error"], &body["error_description"]), (&json!("invalid_request"), &json!("the request body is too large")));
+    assert_eq!(
+        (&body["error"], &body["error_description"]),
+        (&json!("invalid_request"), &json!("the request body is too large"))
+    );
     // Within the bound, the same call reaches the tool.
-    let body = tools_call(2, "add", json!({ "a": 1, "b": 2 })).to_string();
+    let body = tools_call(2, "add", &json!({ "a": 1, "b": 2 })).to_string();
     let (status, _, body) = post_mcp(&server, &access_token, "application/json", body).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["result"]["content"][0]["text"], "3", "{body}");

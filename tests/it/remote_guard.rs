@@ -249,7 +249,8 @@ async fn the_sign_in_requirements_of_rfc_9470_apply_through_the_remote_guard_too
     let (auth, issuer) = served_provider("", None).await;
     let guard = discovered_guard(&issuer).await;
     let strong = Router::new().route("/mcp", get(principal)).with_state(guard.require_acr(["urn:test:mfa"]));
-    let fresh = Router::new().route("/mcp/layer", get(principal)).with_state(guard.require_max_age(Duration::from_secs(60)));
+    let fresh =
+        Router::new().route("/mcp/layer", get(principal)).with_state(guard.require_max_age(Duration::from_secs(60)));
     let app = strong.merge(fresh);
     // A client's own token stands for no sign-in: neither requirement is met.
     let token = mcp_token(&auth).await;
@@ -260,7 +261,10 @@ async fn the_sign_in_requirements_of_rfc_9470_apply_through_the_remote_guard_too
     for (path, description, parameter) in cases {
         let (status, headers, body) = bearer(&app, path, &token).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
-        assert_eq!((&body["error"], &body["error_description"]), (&json!("insufficient_user_authentication"), &json!(description)));
+        assert_eq!(
+            (&body["error"], &body["error_description"]),
+            (&json!("insufficient_user_authentication"), &json!(description))
+        );
         assert_eq!(
             challenges(&headers),
             [format!(
@@ -616,7 +620,9 @@ async fn a_token_that_is_not_an_access_token_costs_no_fetch() {
 async fn after_the_minimum_interval_an_unknown_kid_is_looked_for_again() {
     let known = es256();
     let (server, base) = JwksServer::start(&[&known]).await;
-    let app = jwks_guard(&base, |guard| guard.fetch_keys_at_build(true).jwks_min_refresh_interval(Duration::from_secs(1))).await;
+    let app =
+        jwks_guard(&base, |guard| guard.fetch_keys_at_build(true).jwks_min_refresh_interval(Duration::from_secs(1)))
+            .await;
     let rotated = es256();
     let token = mcp_token(&provider_of(ISSUER, rotated.clone(), None)).await;
     assert_refused(&bearer(&app, "/mcp", &token).await, "Bearer", "invalid_token", Some(INVALID));
@@ -646,7 +652,8 @@ async fn a_key_withdrawn_from_the_jwks_stops_verifying_after_the_refresh() {
 async fn when_the_provider_goes_away_the_cached_keys_keep_working() {
     let key = es256();
     let (server, base) = JwksServer::start(&[&key]).await;
-    let app = jwks_guard(&base, |guard| guard.fetch_keys_at_build(true).jwks_refresh_interval(Duration::from_secs(1))).await;
+    let app =
+        jwks_guard(&base, |guard| guard.fetch_keys_at_build(true).jwks_refresh_interval(Duration::from_secs(1))).await;
     let token = mcp_token(&provider_of(ISSUER, key, None)).await;
     server.down.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(1500)).await;

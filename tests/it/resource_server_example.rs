@@ -84,7 +84,8 @@ async fn service_token(auth: &Attesto<TestHost>, resource: &str, scope: &str) ->
 /// An access token signed with `key` (named by `kid`), with `claims`.
 fn forge(key: &Key, kid: &str, claims: &Value) -> String {
     let header = json!({ "alg": key.algorithm().as_str(), "typ": "at+jwt", "kid": kid });
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()).expect("signing")))
 }
 
@@ -192,7 +193,11 @@ async fn tokens_not_for_it_or_not_valid_get_the_exact_challenge() {
 
     // RFC 8707: a token of the same issuer for another resource.
     let elsewhere = service_token(&auth, "https://api.example.com", "read").await;
-    assert_invalid(&get(&info.mcp_url, Some(&elsewhere)).await, "the access token is not meant for this resource", &info);
+    assert_invalid(
+        &get(&info.mcp_url, Some(&elsewhere)).await,
+        "the access token is not meant for this resource",
+        &info,
+    );
 
     let now = unix_now();
     let claims = |changes: Value| {

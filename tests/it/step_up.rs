@@ -157,14 +157,20 @@ async fn the_access_token_carries_the_sign_ins_acr_amr_and_auth_time_and_a_refre
     let tokens = tokens(&router, &session_cookie_at("alice", signed_in), &[("acr_values", MFA)], None).await;
     let access = tokens["access_token"].as_str().expect("access_token");
     let first = claims(access);
-    assert_eq!((&first["acr"], &first["amr"], &first["auth_time"]), (&json!(MFA), &json!(["pwd", "otp"]), &json!(unix(signed_in))));
+    assert_eq!(
+        (&first["acr"], &first["amr"], &first["auth_time"]),
+        (&json!(MFA), &json!(["pwd", "otp"]), &json!(unix(signed_in)))
+    );
     let (status, _, body) = call(&router, "/mcp/strong", Some(&format!("Bearer {access}")), &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body, json!({ "subject": "alice", "acr": MFA, "auth_time": unix(signed_in) }));
     // A refresh issues a token for the same sign-in, not a new one (RFC 9068 §2.2.1).
     let again = refreshed(&router, tokens["refresh_token"].as_str().expect("refresh_token")).await;
     let second = claims(&again);
-    assert_eq!((&second["acr"], &second["amr"], &second["auth_time"]), (&first["acr"], &first["amr"], &first["auth_time"]));
+    assert_eq!(
+        (&second["acr"], &second["amr"], &second["auth_time"]),
+        (&first["acr"], &first["amr"], &first["auth_time"])
+    );
     let (status, _, body) = call(&router, "/mcp/strong", Some(&format!("Bearer {again}")), &[]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
@@ -234,7 +240,11 @@ async fn a_stale_sign_in_is_challenged_with_max_age_and_a_fresh_sign_in_passes()
     assert_step_up(&call(&router, "/mcp/fresh", Some(&format!("Bearer {access}")), &[]).await, MORE_RECENT, &challenge);
     // A refresh does not make the sign-in recent.
     let refreshed = refreshed(&router, stale["refresh_token"].as_str().expect("refresh_token")).await;
-    assert_step_up(&call(&router, "/mcp/fresh", Some(&format!("Bearer {refreshed}")), &[]).await, MORE_RECENT, &challenge);
+    assert_step_up(
+        &call(&router, "/mcp/fresh", Some(&format!("Bearer {refreshed}")), &[]).await,
+        MORE_RECENT,
+        &challenge,
+    );
     // With the challenge's `max_age`, the provider does not take the stale session (OIDC Core
     // §3.1.2.1)...
     let (_, code_challenge) = pkce();

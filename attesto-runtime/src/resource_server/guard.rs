@@ -44,14 +44,14 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderValue, Method, header};
 use tower::{Layer, Service};
 
+use crate::endpoints::discovery;
 use crate::error::ConfigError;
 use crate::host::provider::Provider;
 use crate::model::resource::normalize_resource;
-use crate::protocol::jwt::EXPIRY_SKEW;
-use crate::endpoints::discovery;
 use crate::protocol::dpop_proof;
-use crate::protocol::resource_metadata::{PRM_WELL_KNOWN, ProtectedResourceMetadata, metadata_path};
 use crate::protocol::jwt;
+use crate::protocol::jwt::EXPIRY_SKEW;
+use crate::protocol::resource_metadata::{PRM_WELL_KNOWN, ProtectedResourceMetadata, metadata_path};
 use crate::resource_server::step_up::{self, UserAuthentication};
 use crate::resource_server::token_check::{
     Authenticated, Refusal, Route, TokenKind, authenticate, insufficient_scope, insufficient_user_authentication,

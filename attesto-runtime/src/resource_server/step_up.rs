@@ -114,7 +114,8 @@ pub(crate) fn insufficient_user_authentication(
             crate::protocol::dpop_proof::SUPPORTED_ALGORITHMS.join(" ")
         ),
     };
-    let challenge = HeaderValue::from_str(&challenge).unwrap_or(HeaderValue::from_static("Bearer error=\"invalid_token\""));
+    let challenge =
+        HeaderValue::from_str(&challenge).unwrap_or(HeaderValue::from_static("Bearer error=\"invalid_token\""));
     OAuthError::new(ErrorCode::InsufficientUserAuthentication, description)
         .with_status(StatusCode::UNAUTHORIZED)
         .with_challenge(challenge)

@@ -132,7 +132,7 @@ impl Authenticated {
     ) -> Result<(), InsufficientUserAuthentication> {
         let mut required = UserAuthentication::default();
         required.add_acr_values(acr_values);
-        self.require_user_authentication(required)
+        self.require_user_authentication(&required)
     }
 
     /// Requires of this caller a sign-in at most `max_age` old (the token's `auth_time`, RFC
@@ -156,11 +156,11 @@ impl Authenticated {
     pub fn require_max_age(&self, max_age: Duration) -> Result<(), InsufficientUserAuthentication> {
         let mut required = UserAuthentication::default();
         required.set_max_age(max_age);
-        self.require_user_authentication(required)
+        self.require_user_authentication(&required)
     }
 
     /// Checks `required`, within what the route requires, against the token's sign-in.
-    fn require_user_authentication(&self, required: UserAuthentication) -> Result<(), InsufficientUserAuthentication> {
+    fn require_user_authentication(&self, required: &UserAuthentication) -> Result<(), InsufficientUserAuthentication> {
         let route = self.route.as_deref();
         let required = route.map_or_else(|| required.clone(), |route| required.within(&route.authentication));
         let auth_time = self.auth_time.map(jwt::unix_seconds);
@@ -333,7 +333,11 @@ pub(crate) fn invalid_token(scheme: Scheme, description: &'static str) -> OAuthE
 /// `insufficient_user_authentication`, 401 (RFC 9470 §3): the token stands for no user sign-in.
 pub(crate) fn insufficient_user_authentication(scheme: Scheme) -> OAuthError {
     const DESCRIPTION: &str = "this resource needs a token a user authorized; a client's own token is refused";
-    crate::resource_server::step_up::insufficient_user_authentication(scheme, DESCRIPTION, &UserAuthentication::default())
+    crate::resource_server::step_up::insufficient_user_authentication(
+        scheme,
+        DESCRIPTION,
+        &UserAuthentication::default(),
+    )
 }
 
 /// `insufficient_scope`, 403, naming the scopes needed (RFC 6750 §3.1), with the challenge of the
