@@ -57,3 +57,4 @@ mod revocation;
 mod step_up;
 mod store;
 mod token;
+mod tool_scopes;

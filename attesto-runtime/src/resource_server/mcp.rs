@@ -14,7 +14,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::response::{IntoResponse, Response};
 use http::{Method, StatusCode};
-use serde_json::Value;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use tower::{Layer, Service};
 
 use crate::error::{ErrorCode, OAuthError};
@@ -93,16 +93,11 @@ impl ToolScopes {
         let mut needed: Vec<&str> = Vec::new();
         // Not JSON: the MCP server answers it with a parse error (JSON-RPC 2.0 §5.1), and calls
         // no tool.
-        let Ok(message) = serde_json::from_slice::<Value>(body) else {
+        let Ok(Requests(requests)) = serde_json::from_slice::<Requests>(body) else {
             return needed;
         };
-        // JSON-RPC 2.0 §6: a batch is an array of requests, each of which may call a tool.
-        let messages = match &message {
-            Value::Array(batch) => batch.as_slice(),
-            single => std::slice::from_ref(single),
-        };
-        for tool in messages.iter().filter_map(called_tool) {
-            for scope in self.tools.get(tool).into_iter().flatten() {
+        for request in requests.iter().filter(|request| request.methods.iter().any(|method| method == TOOLS_CALL)) {
+            for scope in request.tools.iter().filter_map(|tool| self.tools.get(tool)).flatten() {
                 if !needed.contains(&scope.as_str()) {
                     needed.push(scope);
                 }
@@ -112,12 +107,177 @@ impl ToolScopes {
     }
 }
 
-/// The tool a JSON-RPC request calls: `params.name` of a `tools/call`.
-fn called_tool(message: &Value) -> Option<&str> {
-    if message.get("method")?.as_str()? != TOOLS_CALL {
-        return None;
+/// The requests of a JSON-RPC body: one object, or each element of a batch (JSON-RPC 2.0 §6,
+/// an array).
+struct Requests(Vec<RpcRequest>);
+
+/// What one JSON-RPC request says about tools: every `method` it names, and every `name` of its
+/// `params`. Every one, not the last: a member named twice is left to each parser (RFC 8259
+/// §4), and the MCP server's may take the one this one would not; a request that may be a call
+/// of a listed tool is checked as one. The rest of the request is skipped without being kept.
+#[derive(Default)]
+struct RpcRequest {
+    methods: Vec<String>,
+    tools: Vec<String>,
+}
+
+/// The string values of the members named `name` of a JSON object; none for any other value.
+struct Members(Vec<String>);
+
+/// A JSON string; `None` for any other value.
+struct Text(Option<String>);
+
+/// Answers every JSON value a visitor does not look into as `$empty`, skipping its content.
+macro_rules! anything_else_is {
+    ($empty:expr) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok($empty)
+        }
+    };
+}
+
+/// Skips the elements of an array.
+fn skip_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+/// Skips the members of an object.
+fn skip_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+impl<'de> Deserialize<'de> for Requests {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Body;
+        impl<'de> Visitor<'de> for Body {
+            type Value = Requests;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON-RPC request or batch")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Requests, A::Error> {
+                let mut requests = Vec::new();
+                while let Some(request) = seq.next_element::<RpcRequest>()? {
+                    requests.push(request);
+                }
+                Ok(Requests(requests))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Requests, A::Error> {
+                RpcRequest::visit(map).map(|request| Requests(vec![request]))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Requests, E> {
+                Ok(Requests(Vec::new()))
+            }
+            anything_else_is!(Requests(Vec::new()));
+        }
+        deserializer.deserialize_any(Body)
     }
-    message.get("params")?.get("name")?.as_str()
+}
+
+impl RpcRequest {
+    fn visit<'de, A: MapAccess<'de>>(mut map: A) -> Result<Self, A::Error> {
+        let mut request = Self::default();
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "method" => request.methods.extend(map.next_value::<Text>()?.0),
+                "params" => request.tools.extend(map.next_value::<Members>()?.0),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(request)
+    }
+}
+
+impl<'de> Deserialize<'de> for RpcRequest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Element;
+        impl<'de> Visitor<'de> for Element {
+            type Value = RpcRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON-RPC request")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RpcRequest, A::Error> {
+                RpcRequest::visit(map)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<RpcRequest, A::Error> {
+                skip_seq(seq).map(|()| RpcRequest::default())
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<RpcRequest, E> {
+                Ok(RpcRequest::default())
+            }
+            anything_else_is!(RpcRequest::default());
+        }
+        deserializer.deserialize_any(Element)
+    }
+}
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Params;
+        impl<'de> Visitor<'de> for Params {
+            type Value = Members;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("JSON-RPC params")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut names = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "name" {
+                        names.extend(map.next_value::<Text>()?.0);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(Members(names))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Members, A::Error> {
+                skip_seq(seq).map(|()| Members(Vec::new()))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Members, E> {
+                Ok(Members(Vec::new()))
+            }
+            anything_else_is!(Members(Vec::new()));
+        }
+        deserializer.deserialize_any(Params)
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AnyValue;
+        impl<'de> Visitor<'de> for AnyValue {
+            type Value = Text;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Text, E> {
+                Ok(Text(Some(text.to_owned())))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Text, A::Error> {
+                skip_map(map).map(|()| Text(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Text, A::Error> {
+                skip_seq(seq).map(|()| Text(None))
+            }
+            anything_else_is!(Text(None));
+        }
+        deserializer.deserialize_any(AnyValue)
+    }
 }
 
 impl<S> Layer<S> for ToolScopes {
@@ -236,6 +396,22 @@ mod tests {
             "",
         ] {
             assert!(needed(body).is_empty(), "{body}");
+        }
+    }
+
+    #[test]
+    fn a_member_named_twice_counts_either_way() {
+        // Parsers differ on which of two members of one name they keep (RFC 8259 §4): the
+        // request is checked as the call it may be to the MCP server.
+        for body in [
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","method":"tools/list","params":{"name":"admin-action"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/list","method":"tools/call","params":{"name":"admin-action"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"admin-action","name":"add"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"add"},"params":{"name":"admin-action"}}"#,
+            // Escaped names are the same names once decoded.
+            r#"{"jsonrpc":"2.0","id":1,"\u006dethod":"tools\/call","params":{"name":"admin\u002daction"}}"#,
+        ] {
+            assert_eq!(needed(body), ["mcp:admin"], "{body}");
         }
     }
 
