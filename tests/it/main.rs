@@ -52,6 +52,10 @@ mod registration;
 mod remote_guard;
 #[cfg(feature = "fetch")]
 mod remote_guard_tls;
+#[cfg(feature = "fetch")]
+mod resource_server_example;
 mod revocation;
+mod step_up;
 mod store;
 mod token;
+mod tool_scopes;
