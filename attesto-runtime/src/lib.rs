@@ -35,6 +35,8 @@ pub use host::events::{
     AuthorizationDenied, ClientMetadataDocumentRefused, ClientRegistered, CodeIssued, CodeReuseDetected,
     DpopProofReplayed, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued, TokenRevoked,
 };
+pub use host::exchange::{ExchangeDecision, ExchangeRequest, TokenExchangePolicy};
+pub use host::identity_assertion::{IdentityAssertion, IdentityAssertionPolicy};
 pub use host::principals::{LoginOutcome, LoginRequest, PrincipalStore};
 pub use host::provider::Provider;
 pub use host::registrations::{ClientRegistration, GrantRequest, RegistrationStore};
@@ -48,7 +50,7 @@ pub use model::scope::{InvalidScope, Scope, Scopes};
 pub use resource_server::guard::{Guard, GuardService};
 #[cfg(feature = "fetch")]
 pub use resource_server::remote::{
-    DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL, RemoteGuard, RemoteGuardError,
+    DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL, RemoteGuard, RemoteGuardError, TrustedIssuer,
 };
 pub use resource_server::token_check::{Authenticated, InsufficientScope, TokenKind};
 pub use state::Attesto;

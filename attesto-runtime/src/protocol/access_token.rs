@@ -13,8 +13,11 @@ use crate::protocol::jwt;
 ///
 /// `auth_time` among them: its presence is what tells a user's token from a client's own (see
 /// `guard::TokenKind`), so a host's claims never add it to a `client_credentials` token.
+///
+/// `act` among them (RFC 8693 §4.1): a host claim must not make a token say that someone acts
+/// for its subject.
 pub(crate) const REGISTERED_CLAIMS: &[&str] =
-    &["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "cnf", "grant_id", "auth_time"];
+    &["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "cnf", "grant_id", "auth_time", "act"];
 
 /// Whom an access token is for.
 #[derive(Clone, Copy)]
@@ -44,6 +47,8 @@ pub(crate) struct AccessToken<'a> {
     pub(crate) grant_id: Option<&'a str>,
     /// The thumbprint of the DPoP key the token is bound to (RFC 9449 §6.1).
     pub(crate) jkt: Option<&'a str>,
+    /// The actor, for a token issued by token exchange (RFC 8693 §4.1).
+    pub(crate) act: Option<&'a Value>,
     /// The host's claims; those of [`REGISTERED_CLAIMS`] are dropped.
     pub(crate) extra: &'a Map<String, Value>,
     /// `iat`, Unix seconds.
@@ -95,6 +100,7 @@ pub(crate) fn mint(key: &Key, token: &AccessToken<'_>) -> Result<String, KeyErro
         cnf: token.jkt.map(|jkt| Confirmation { jkt }),
         grant_id: token.grant_id,
         auth_time,
+        act: token.act,
         extra,
     };
     jwt::encode(key, jwt::ACCESS_TOKEN_TYP, &claims)
@@ -130,6 +136,9 @@ struct Claims<'a> {
     /// RFC 9068 §2.2.1: when the user signed in; only in a token a user authorized.
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_time: Option<u64>,
+    /// RFC 8693 §4.1: who acts for the subject, in a token issued by token exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    act: Option<&'a Value>,
     #[serde(flatten)]
     extra: &'a Map<String, Value>,
 }
@@ -172,6 +181,7 @@ mod tests {
             jti: "j1",
             grant_id: Some("g1"),
             jkt: Some("thumb"),
+            act: None,
             extra: &extra,
             now: 1_700_000_100,
             ttl: 600,
@@ -199,6 +209,7 @@ mod tests {
             jti: "j2",
             grant_id: None,
             jkt: None,
+            act: None,
             extra: &extra,
             now: 10,
             ttl: 5,

@@ -129,6 +129,9 @@ pub(crate) struct MetadataSource<'a> {
     pub(crate) client_id_metadata_document_supported: bool,
     /// The algorithms of the signing and verification keys, for ID tokens.
     pub(crate) signing_algorithms: &'a [&'static str],
+    /// The grants served beyond the three every provider serves (token exchange, identity
+    /// assertions), each listed only when the host enabled it.
+    pub(crate) extra_grant_types: &'a [&'static str],
 }
 
 /// Builds the metadata from the path table and feature flags: an endpoint is listed exactly when
@@ -146,7 +149,10 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         scopes_supported: source.scopes_supported.to_vec(),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
-        grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+        grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"]
+            .into_iter()
+            .chain(source.extra_grant_types.iter().copied())
+            .collect(),
         token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
         service_documentation: source.service_documentation.map(str::to_owned),
         revocation_endpoint: paths.revocation.map(|path| issuer.url_of(path)),
