@@ -54,3 +54,4 @@ mod remote_guard_tls;
 mod revocation;
 mod store;
 mod token;
+mod token_exchange;

@@ -205,6 +205,7 @@ impl<'t> PresentedToken<'t> {
 impl PresentedToken<'_> {
     /// The JSON of the claims, not verified: only to find whose key verifies them (the `iss` of
     /// an assertion), never to trust them.
+    #[cfg(feature = "fetch")]
     pub(crate) fn unverified_claims(&self) -> Option<Vec<u8>> {
         URL_SAFE_NO_PAD.decode(self.claims_b64).ok()
     }

@@ -9,6 +9,7 @@ pub(crate) mod dpop_htu;
 pub(crate) mod dpop_proof;
 pub(crate) mod form;
 pub(crate) mod id_token;
+#[cfg(feature = "fetch")]
 pub(crate) mod identity_assertion;
 pub(crate) mod jwt;
 pub(crate) mod pkce;
