@@ -33,6 +33,8 @@ mod dpop_corpus;
 mod examples_index;
 mod guard;
 mod hardening;
+#[cfg(feature = "fetch")]
+mod id_jag;
 #[cfg(feature = "postgres")]
 mod instances;
 #[cfg(feature = "sqlite")]
