@@ -414,3 +414,75 @@ async fn without_a_policy_the_grant_is_not_served_nor_advertised() {
         json!(["authorization_code", "refresh_token", "client_credentials", EXCHANGE])
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// the quickstart's setup, over real HTTP
+// ---------------------------------------------------------------------------------------------
+
+/// A form POST to the served provider, as `client_id:secret`.
+async fn post_form(url: &str, credentials: (&str, &str), pairs: &[(&str, &str)]) -> (StatusCode, Value) {
+    let response = reqwest012::Client::new()
+        .post(url)
+        .basic_auth(credentials.0, Some(credentials.1))
+        .form(pairs)
+        .send()
+        .await
+        .expect("the provider answers");
+    let status = StatusCode::from_u16(response.status().as_u16()).expect("a status");
+    let body = response.text().await.expect("a body");
+    (status, serde_json::from_str(&body).unwrap_or_else(|_| panic!("a JSON body, got {body}")))
+}
+
+#[tokio::test]
+async fn the_quickstart_serves_token_exchange_to_its_demo_resource_for_its_own_clients_only() {
+    use crate::quickstart_like::{self, CONFIDENTIAL_ID, CONFIDENTIAL_SECRET};
+    let served = quickstart_like::serve(None).await;
+    let resource = served.url("/mcp");
+    let demo = (CONFIDENTIAL_ID, CONFIDENTIAL_SECRET);
+    let (status, caller) = post_form(
+        &served.url(TOKEN),
+        demo,
+        &[("grant_type", "client_credentials"), ("scope", "read"), ("resource", &resource)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{caller}");
+    let subject = caller["access_token"].as_str().expect("token");
+    let exchange_pairs = [
+        ("grant_type", EXCHANGE),
+        ("subject_token", subject),
+        ("subject_token_type", ACCESS_TOKEN_TYPE),
+        ("resource", resource.as_str()),
+    ];
+    let (status, body) = post_form(&served.url(TOKEN), demo, &exchange_pairs).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["issued_token_type"], ACCESS_TOKEN_TYPE);
+    let claims = claims_of(body["access_token"].as_str().expect("token"));
+    assert_eq!(claims["act"], json!({"sub": CONFIDENTIAL_ID}));
+    assert_eq!(claims["aud"], resource);
+    assert_eq!(claims["scope"], "read");
+
+    // A client that registered itself (RFC 7591) for the grant is refused by the demo policy.
+    let metadata = json!({
+        "client_name": "self-registered",
+        "grant_types": [EXCHANGE],
+        "token_endpoint_auth_method": "client_secret_basic",
+        "scope": "read",
+    });
+    let registered = reqwest012::Client::new()
+        .post(served.url("/oauth/register"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(metadata.to_string())
+        .send()
+        .await
+        .expect("the provider answers")
+        .text()
+        .await
+        .expect("a body");
+    let registered: Value = serde_json::from_str(&registered).expect("JSON");
+    let id = registered["client_id"].as_str().unwrap_or_else(|| panic!("registered: {registered}"));
+    let secret = registered["client_secret"].as_str().expect("a secret");
+    let (status, body) = post_form(&served.url(TOKEN), (id, secret), &exchange_pairs).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "invalid_target");
+    assert_eq!(body["error_description"], "only the demo's own clients may exchange tokens");
+}

@@ -5,7 +5,8 @@
 //! the public API: the same two demo clients (a confidential web app and a public native app with
 //! a loopback redirect URI, any port), the same scopes and resource, open dynamic registration in
 //! `MemoryRegistrations`, the memory store, attesto's consent page (no `ConsentPolicy`: every
-//! request is asked). The login page is the examples' own, `examples/mcp_server/login.rs`, included as it is: the
+//! request is asked), and the demo token exchange policy (the host's own clients may exchange
+//! tokens; registered ones may not). The login page is the examples' own, `examples/mcp_server/login.rs`, included as it is: the
 //! same form (`username`, `password`, `return_to`), session cookie, origin check and CSP without
 //! `form-action` as the quickstart's.
 
@@ -20,8 +21,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use attesto::{
-    Attesto, Client, ClientId, ClientRegistration, ClientStore, GrantType, HostError, Key, LoginOutcome, LoginRequest,
-    MemoryRegistrations, Principal, PrincipalStore, RegistrationStore, Scopes, SecretHash,
+    Attesto, Client, ClientId, ClientRegistration, ClientStore, ExchangeDecision, ExchangeRequest, GrantType,
+    HostError, Key, LoginOutcome, LoginRequest, MemoryRegistrations, Principal, PrincipalStore, RegistrationStore,
+    Scopes, SecretHash, TokenExchangePolicy,
 };
 
 /// Where the login page lives.
@@ -99,13 +101,28 @@ impl RegistrationStore for Demo {
     }
 }
 
+/// The quickstart's demo token exchange policy: the host's own clients may exchange tokens.
+impl TokenExchangePolicy for Demo {
+    async fn exchange(&self, request: &ExchangeRequest<'_>) -> Result<ExchangeDecision, HostError> {
+        if self.clients.contains_key(request.client.client_id.as_str()) {
+            return Ok(ExchangeDecision::Grant(request.scopes.clone()));
+        }
+        Ok(ExchangeDecision::Refuse("only the demo's own clients may exchange tokens".into()))
+    }
+}
+
 /// The quickstart's two clients.
 fn clients() -> HashMap<String, Client> {
     let scopes = Scopes::parse(SCOPES).expect("valid scopes");
     let confidential = Client::confidential(CONFIDENTIAL_ID, SecretHash::of(CONFIDENTIAL_SECRET))
         .with_name("attesto demo client")
         .with_redirect_uris([CONFIDENTIAL_REDIRECT])
-        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials])
+        .with_grant_types([
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::ClientCredentials,
+            GrantType::TokenExchange,
+        ])
         .with_scopes(scopes.clone());
     let public = Client::public(PUBLIC_ID)
         .with_name(PUBLIC_NAME)
