@@ -336,22 +336,19 @@ async fn a_refused_assertion_is_not_spent() {
 
 #[tokio::test]
 async fn an_unknown_kid_makes_one_refetch_then_is_refused() {
-    let (idp, issuer, key, _, router) = setup().await;
+    let key = Key::generate(Algorithm::ES256).expect("key");
+    let (idp, issuer) = Idp::start(&[&key]).await;
+    let router = provider_trusting(assertion_host(), &issuer, Duration::from_secs(1)).router();
     let (status, _, _) = present(&router, "agent", &assertion(&key, &issuer, &json!({})), "").await;
     assert_eq!(status, StatusCode::OK);
-    let fetched = idp.fetches();
-    assert_eq!(fetched, 1, "the JWKS is fetched on the first assertion");
+    assert_eq!(idp.fetches(), 1, "the JWKS is fetched on the first assertion");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     let stranger = Key::generate(Algorithm::ES256).expect("key");
-    let unpublished = assertion(&stranger, &issuer, &json!({}));
-    assert_invalid_grant(
-        &present(&router, "agent", &unpublished, "").await,
-        "the assertion is signed with a key its issuer does not publish (`kid`)",
-    );
-    assert_invalid_grant(
-        &present(&router, "agent", &assertion(&stranger, &issuer, &json!({})), "").await,
-        "the assertion is signed with a key its issuer does not publish (`kid`)",
-    );
-    assert_eq!(idp.fetches(), fetched, "within the minimum interval, an unknown `kid` costs no fetch");
+    let unknown_kid = "the assertion is signed with a key its issuer does not publish (`kid`)";
+    assert_invalid_grant(&present(&router, "agent", &assertion(&stranger, &issuer, &json!({})), "").await, unknown_kid);
+    assert_eq!(idp.fetches(), 2, "an unknown `kid` fetches the JWKS again before refusing");
+    assert_invalid_grant(&present(&router, "agent", &assertion(&stranger, &issuer, &json!({})), "").await, unknown_kid);
+    assert_eq!(idp.fetches(), 2, "within the minimum interval, an unknown `kid` costs no fetch");
 }
 
 #[tokio::test]
@@ -492,4 +489,37 @@ async fn the_builder_refuses_unusable_trusted_issuers() {
         build(TrustedIssuer::new("http://idp.example")),
         "invalid trusted identity issuer `http://idp.example`: invalid issuer `http://idp.example`: must use https (http is accepted only on a loopback host)"
     );
+}
+
+/// Two instances sharing one PostgreSQL store: an assertion used at one is refused at the other,
+/// the single use of its `jti` being kept in the store.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn an_assertion_used_at_one_instance_is_refused_at_another_sharing_the_store() {
+    let Some(schema) = crate::databases::postgres_schema().await else {
+        return;
+    };
+    let first_store = attesto::PostgresStore::from_pool(schema.pool.clone());
+    first_store.migrate().await.expect("migrate");
+    let second_store = attesto::PostgresStore::from_pool(schema.another_pool().await);
+    let key = Key::generate(Algorithm::ES256).expect("key");
+    let (_, issuer) = Idp::start(&[&key]).await;
+    let instance = |store: attesto::PostgresStore| {
+        Attesto::builder(assertion_host())
+            .issuer(ISSUER)
+            .expect("issuer")
+            .signing_key(Key::generate(Algorithm::ES256).expect("key"))
+            .resource(RESOURCE)
+            .expect("resource")
+            .store(store)
+            .trusted_identity_issuer(TrustedIssuer::new(&issuer).allow_loopback_for_development(true))
+            .build()
+            .expect("provider builds")
+            .router()
+    };
+    let (first, second) = (instance(first_store), instance(second_store));
+    let assertion = assertion(&key, &issuer, &json!({}));
+    let (status, _, body) = present(&first, "agent", &assertion, "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_invalid_grant(&present(&second, "agent", &assertion, "").await, "the assertion was already used (`jti`)");
 }
