@@ -404,6 +404,9 @@ async fn an_unknown_resource_or_another_resource_parameter_is_refused() {
     );
     let response = present(&router, "agent", &assertion(&key, &issuer, &json!({})), "&resource=https://api.example.com").await;
     assert_invalid_grant(&response, "the `resource` parameter is not the assertion's `resource`");
+    let twice = format!("&resource={RESOURCE}&resource={RESOURCE}");
+    let response = present(&router, "agent", &assertion(&key, &issuer, &json!({})), &twice).await;
+    assert_invalid_grant(&response, "the token is for one `resource`, the assertion's");
 }
 
 #[tokio::test]
@@ -522,4 +525,43 @@ async fn an_assertion_used_at_one_instance_is_refused_at_another_sharing_the_sto
     let (status, _, body) = present(&first, "agent", &assertion, "").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_invalid_grant(&present(&second, "agent", &assertion, "").await, "the assertion was already used (`jti`)");
+}
+
+/// The quickstart's setup with `--trusted-issuer`, over real HTTP: the demo client presents an
+/// assertion for the demo user (by `email`), and one for anyone else is refused.
+#[tokio::test]
+async fn the_quickstart_accepts_assertions_of_its_trusted_issuer_for_the_demo_user() {
+    use crate::quickstart_like::{self, CONFIDENTIAL_ID, CONFIDENTIAL_SECRET, EMAIL, USER};
+    let key = Key::generate(Algorithm::ES256).expect("key");
+    let (_, idp) = Idp::start(&[&key]).await;
+    let served = quickstart_like::serve_trusting(None, &[idp.as_str()]).await;
+    let resource = served.url("/mcp");
+    let present = |email: &'static str| {
+        let changes = json!({"aud": served.base, "client_id": CONFIDENTIAL_ID, "resource": resource, "scope": "read", "email": email});
+        let assertion = assertion(&key, &idp, &changes);
+        let url = served.url(TOKEN);
+        async move {
+            let response = reqwest012::Client::new()
+                .post(url)
+                .basic_auth(CONFIDENTIAL_ID, Some(CONFIDENTIAL_SECRET))
+                .form(&[("grant_type", JWT_BEARER), ("assertion", assertion.as_str())])
+                .send()
+                .await
+                .expect("the provider answers");
+            let status = response.status().as_u16();
+            let body: Value = serde_json::from_str(&response.text().await.expect("a body")).expect("JSON");
+            (status, body)
+        }
+    };
+    let (status, body) = present(EMAIL).await;
+    assert_eq!(status, 200, "{body}");
+    let claims = claims_of(body["access_token"].as_str().expect("token"));
+    assert_eq!(claims["sub"], USER);
+    assert_eq!(claims["aud"], resource);
+    assert_eq!(claims["client_id"], CONFIDENTIAL_ID);
+    assert_eq!(claims["scope"], "read");
+    let (status, body) = present("stranger@example.com").await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+    assert_eq!(body["error_description"], "the assertion's subject is not a user of this server");
 }

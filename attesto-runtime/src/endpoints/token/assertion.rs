@@ -118,7 +118,11 @@ pub(super) async fn jwt_bearer<P: Provider>(
 
     // RFC 8707: the token is for the assertion's resource, one this provider knows. A `resource`
     // parameter, if sent, must be that resource: the client gets what it asked for or nothing.
-    let asked = form.get("resource");
+    let mut asked = form.all("resource");
+    let (asked, more) = (asked.next(), asked.next());
+    if more.is_some() {
+        return Err(refused("the token is for one `resource`, the assertion's"));
+    }
     let resource = match (checked.resource, asked) {
         (Some(claimed), Some(asked)) => {
             if normalize_resource(claimed).ok() != normalize_resource(asked).ok() {
