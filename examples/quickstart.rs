@@ -737,8 +737,8 @@ struct Banner<'a> {
 #[cfg(feature = "fetch")]
 fn trust_issuers(mut builder: Builder<Demo>, issuers: &[String]) -> Result<Builder<Demo>, String> {
     for issuer in issuers {
-        builder = builder
-            .trusted_identity_issuer(attesto::TrustedIssuer::new(issuer).allow_loopback_for_development(true));
+        builder =
+            builder.trusted_identity_issuer(attesto::TrustedIssuer::new(issuer).allow_loopback_for_development(true));
     }
     Ok(builder)
 }

@@ -11,8 +11,6 @@ use crate::error::ConfigError;
 #[cfg(feature = "fetch")]
 use crate::fetch::client_metadata::{self, ClientMetadataDocuments};
 use crate::host::provider::Provider;
-#[cfg(feature = "fetch")]
-use crate::resource_server::remote::{TrustedIssuer, TrustedIssuers};
 use crate::keys::{Key, KeySet};
 use crate::model::client::{GrantType, SecretHash};
 use crate::model::issuer::Issuer;
@@ -21,6 +19,8 @@ use crate::protocol::discovery::{self, AuthorizationServerMetadata, MetadataSour
 use crate::protocol::dpop_proof;
 use crate::protocol::resource_metadata::{self, ProtectedResourceMetadata};
 use crate::protocol::sealed::SealingKey;
+#[cfg(feature = "fetch")]
+use crate::resource_server::remote::{TrustedIssuer, TrustedIssuers};
 use crate::settings::{AllowedOrigins, DpopSettings, Settings, parse_origin};
 use crate::state::{Attesto, Documents, Parts};
 use crate::store::memory::MemoryStore;
@@ -476,7 +476,8 @@ impl<P: Provider> Builder<P> {
             }
             // Draft §7.3: an authorization server must not honour the identity assertions it
             // issued itself.
-            if let Some(own) = self.trusted_identity_issuers.iter().find(|trusted| trusted.issuer() == issuer.as_str()) {
+            if let Some(own) = self.trusted_identity_issuers.iter().find(|trusted| trusted.issuer() == issuer.as_str())
+            {
                 return Err(ConfigError::TrustedIdentityIssuer {
                     issuer: own.issuer().to_owned(),
                     reason: "is this provider's own issuer".to_owned(),

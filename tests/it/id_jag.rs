@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use attesto::{
-    Algorithm, Attesto, Client, ClientStore, EventSink, GrantType, HostError,
-    IdentityAssertion, IdentityAssertionPolicy, Key, LoginOutcome, LoginRequest, Principal, PrincipalStore, Scopes,
-    SecretHash, TokenDenied, TokenIssued, TrustedIssuer,
+    Algorithm, Attesto, Client, ClientStore, EventSink, GrantType, HostError, IdentityAssertion,
+    IdentityAssertionPolicy, Key, LoginOutcome, LoginRequest, Principal, PrincipalStore, Scopes, SecretHash,
+    TokenDenied, TokenIssued, TrustedIssuer,
 };
 use axum::Router;
 use axum::body::Body;
@@ -46,7 +46,9 @@ async fn jwks_route(State(idp): State<Idp>) -> axum::Json<Value> {
 
 async fn metadata_route(State(idp): State<Idp>) -> axum::Json<Value> {
     let issuer = idp.issuer.lock().expect("lock").clone();
-    axum::Json(json!({ "issuer": issuer, "jwks_uri": format!("{issuer}/jwks"), "token_endpoint": format!("{issuer}/token") }))
+    axum::Json(
+        json!({ "issuer": issuer, "jwks_uri": format!("{issuer}/jwks"), "token_endpoint": format!("{issuer}/token") }),
+    )
 }
 
 impl Idp {
@@ -79,7 +81,8 @@ impl Idp {
 
 /// A JWT with `header` and `claims`, signed with `key`.
 fn sign(key: &Key, header: &Value, claims: &Value) -> String {
-    let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+    let input =
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()).expect("signing")))
 }
 
@@ -160,9 +163,13 @@ fn assertion_host() -> AssertionHost {
     let mut add = |client: Client| {
         clients.insert(client.client_id.to_string(), client);
     };
-    add(Client::confidential("agent", SecretHash::of(SECRET)).with_scopes(scopes.clone()).with_grant_types([GrantType::JwtBearer]));
+    add(Client::confidential("agent", SecretHash::of(SECRET))
+        .with_scopes(scopes.clone())
+        .with_grant_types([GrantType::JwtBearer]));
     add(Client::public("agent-public").with_scopes(scopes.clone()).with_grant_types([GrantType::JwtBearer]));
-    add(Client::confidential("no-jag", SecretHash::of(SECRET)).with_scopes(scopes).with_grant_types([GrantType::ClientCredentials]));
+    add(Client::confidential("no-jag", SecretHash::of(SECRET))
+        .with_scopes(scopes)
+        .with_grant_types([GrantType::ClientCredentials]));
     AssertionHost { base: TestHost { clients: Arc::new(clients), events: Arc::default() }, seen: Arc::default() }
 }
 
@@ -243,7 +250,8 @@ async fn the_scope_asked_narrows_the_assertions_and_may_not_leave_it() {
     let (status, _, body) = present(&router, "agent", &assertion(&key, &issuer, &json!({})), "&scope=read").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["scope"], "read");
-    let response = present(&router, "agent", &assertion(&key, &issuer, &json!({"scope": "read"})), "&scope=read+write").await;
+    let response =
+        present(&router, "agent", &assertion(&key, &issuer, &json!({"scope": "read"})), "&scope=read+write").await;
     assert_invalid_grant(&response, "a requested scope is not in the assertion's `scope`");
 }
 
@@ -282,7 +290,10 @@ async fn every_algorithm_of_an_idp_key_verifies() {
 async fn a_wrong_typ_an_untrusted_issuer_a_wrong_aud_or_another_client_id_is_refused() {
     let (_, issuer, key, _, router) = setup().await;
     let as_jwt = sign(&key, &json!({"alg": "ES256", "typ": "JWT", "kid": key.kid()}), &claims(&issuer, &json!({})));
-    assert_invalid_grant(&present(&router, "agent", &as_jwt, "").await, "the assertion's `typ` is not oauth-id-jag+jwt");
+    assert_invalid_grant(
+        &present(&router, "agent", &as_jwt, "").await,
+        "the assertion's `typ` is not oauth-id-jag+jwt",
+    );
     // An access token is not an assertion either (RFC 8725 §3.11).
     let as_at = sign(&key, &json!({"alg": "ES256", "typ": "at+jwt", "kid": key.kid()}), &claims(&issuer, &json!({})));
     assert_invalid_grant(&present(&router, "agent", &as_at, "").await, "the assertion's `typ` is not oauth-id-jag+jwt");
@@ -314,7 +325,10 @@ async fn expired_future_and_reused_assertions_are_refused() {
     let future = assertion(&key, &issuer, &json!({"iat": now + 600, "exp": now + 900}));
     assert_invalid_grant(&present(&router, "agent", &future, "").await, "the assertion's `iat` is in the future");
     let long_lived = assertion(&key, &issuer, &json!({"exp": now + 86_400}));
-    assert_invalid_grant(&present(&router, "agent", &long_lived, "").await, "the assertion expires more than an hour from now");
+    assert_invalid_grant(
+        &present(&router, "agent", &long_lived, "").await,
+        "the assertion expires more than an hour from now",
+    );
     let without_jti = assertion(&key, &issuer, &json!({"jti": null}));
     assert_invalid_grant(&present(&router, "agent", &without_jti, "").await, "the assertion has no `jti`");
     // Single use: the same assertion again, even by its own client, is refused.
@@ -371,14 +385,19 @@ async fn alg_none_hmac_with_the_public_key_and_a_bad_signature_are_refused() {
     let (_, issuer, key, _, router) = setup().await;
     let good_claims = claims(&issuer, &json!({}));
     let encode = |value: &Value| URL_SAFE_NO_PAD.encode(value.to_string());
-    let none = format!("{}.{}.", encode(&json!({"alg": "none", "typ": "oauth-id-jag+jwt", "kid": key.kid()})), encode(&good_claims));
+    let none = format!(
+        "{}.{}.",
+        encode(&json!({"alg": "none", "typ": "oauth-id-jag+jwt", "kid": key.kid()})),
+        encode(&good_claims)
+    );
     let algorithms = "the assertion's `alg` is not one of ES256, PS256, RS256 and EdDSA";
     assert_invalid_grant(&present(&router, "agent", &none, "").await, algorithms);
     // HS256 keyed with the IdP's public JWK, which anyone can read (RFC 8725 §2.1).
     let header = json!({"alg": "HS256", "typ": "oauth-id-jag+jwt", "kid": key.kid()});
     let input = format!("{}.{}", encode(&header), encode(&good_claims));
     let secret = jsonwebtoken::EncodingKey::from_secret(Value::Object(key.public_jwk()).to_string().as_bytes());
-    let signature = jsonwebtoken::crypto::sign(input.as_bytes(), &secret, jsonwebtoken::Algorithm::HS256).expect("HMAC");
+    let signature =
+        jsonwebtoken::crypto::sign(input.as_bytes(), &secret, jsonwebtoken::Algorithm::HS256).expect("HMAC");
     assert_invalid_grant(&present(&router, "agent", &format!("{input}.{signature}"), "").await, algorithms);
     // A header naming another algorithm than the key's.
     let header = json!({"alg": "RS256", "typ": "oauth-id-jag+jwt", "kid": key.kid()});
@@ -402,7 +421,8 @@ async fn an_unknown_resource_or_another_resource_parameter_is_refused() {
         &present(&router, "agent", &unknown, "").await,
         "the assertion's `resource` is not a resource of this server",
     );
-    let response = present(&router, "agent", &assertion(&key, &issuer, &json!({})), "&resource=https://api.example.com").await;
+    let response =
+        present(&router, "agent", &assertion(&key, &issuer, &json!({})), "&resource=https://api.example.com").await;
     assert_invalid_grant(&response, "the `resource` parameter is not the assertion's `resource`");
     let twice = format!("&resource={RESOURCE}&resource={RESOURCE}");
     let response = present(&router, "agent", &assertion(&key, &issuer, &json!({})), &twice).await;
@@ -413,7 +433,10 @@ async fn an_unknown_resource_or_another_resource_parameter_is_refused() {
 async fn the_host_may_refuse_the_subject() {
     let (_, issuer, key, _, router) = setup().await;
     let blocked = assertion(&key, &issuer, &json!({"sub": "U-blocked"}));
-    assert_invalid_grant(&present(&router, "agent", &blocked, "").await, "the assertion's subject is not a user of this server");
+    assert_invalid_grant(
+        &present(&router, "agent", &blocked, "").await,
+        "the assertion's subject is not a user of this server",
+    );
 }
 
 #[tokio::test]
@@ -448,7 +471,8 @@ async fn discovery_lists_the_grant_only_with_a_trusted_issuer() {
     let plain = provider(assertion_host()).router();
     let (_, _, metadata) = send_json(&plain, request()).await;
     assert_eq!(metadata["grant_types_supported"], json!(["authorization_code", "refresh_token", "client_credentials"]));
-    let response = token(&plain, TOKEN, Some(&basic("agent", SECRET)), &format!("grant_type={JWT_BEARER}&assertion=x")).await;
+    let response =
+        token(&plain, TOKEN, Some(&basic("agent", SECRET)), &format!("grant_type={JWT_BEARER}&assertion=x")).await;
     assert_error(&response, StatusCode::BAD_REQUEST, "unsupported_grant_type");
 }
 
@@ -461,8 +485,7 @@ async fn the_builder_refuses_unusable_trusted_issuers() {
             .signing_key(Key::generate(Algorithm::ES256).expect("key"))
             .trusted_identity_issuer(trusted)
             .build()
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string()
     };
     assert_eq!(
@@ -476,8 +499,7 @@ async fn the_builder_refuses_unusable_trusted_issuers() {
             .signing_key(Key::generate(Algorithm::ES256).expect("key"))
             .trusted_identity_issuer(trusted)
             .build()
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string()
     };
     assert_eq!(

@@ -53,7 +53,11 @@ impl PrincipalStore for ExchangeHost {
 }
 
 impl ConsentPolicy for ExchangeHost {
-    async fn consent(&self, request: &ConsentRequest<'_>, user: &AuthenticatedPrincipal) -> Result<ConsentDecision, HostError> {
+    async fn consent(
+        &self,
+        request: &ConsentRequest<'_>,
+        user: &AuthenticatedPrincipal,
+    ) -> Result<ConsentDecision, HostError> {
         self.base.consent(request, user).await
     }
 }
@@ -72,8 +76,12 @@ impl TokenExchangePolicy for ExchangeHost {
         if let Ok(mut seen) = self.seen.lock() {
             seen.push(format!(
                 "{} for {} from {} aud={:?} bound={} scopes={}",
-                request.client.client_id, request.subject, request.subject_client_id, request.subject_audience,
-                request.subject_dpop_bound, request.scopes
+                request.client.client_id,
+                request.subject,
+                request.subject_client_id,
+                request.subject_audience,
+                request.subject_dpop_bound,
+                request.scopes
             ));
         }
         if request.client.client_id.as_str() == "mcp-server" && request.audience == [API] {
@@ -102,7 +110,10 @@ fn exchange_clients() -> HashMap<String, Client> {
 }
 
 fn exchange_host() -> ExchangeHost {
-    ExchangeHost { base: TestHost { clients: Arc::new(exchange_clients()), events: Arc::default() }, seen: Arc::default() }
+    ExchangeHost {
+        base: TestHost { clients: Arc::new(exchange_clients()), events: Arc::default() },
+        seen: Arc::default(),
+    }
 }
 
 fn claims_of(token: &str) -> Value {
@@ -122,9 +133,16 @@ async fn caller_token(router: &Router, scope: &str) -> String {
 /// A user's token for the MCP resource, through the authorization code flow.
 async fn user_token(router: &Router) -> String {
     let (verifier, challenge) = pkce();
-    let code =
-        authorize_code(router, "first-party", WEB_REDIRECT, &challenge, "read write", "alice", &[("resource", RESOURCE)])
-            .await;
+    let code = authorize_code(
+        router,
+        "first-party",
+        WEB_REDIRECT,
+        &challenge,
+        "read write",
+        "alice",
+        &[("resource", RESOURCE)],
+    )
+    .await;
     let body = format!(
         "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={verifier}",
         form_urlencoded::byte_serialize(WEB_REDIRECT.as_bytes()).collect::<String>()
@@ -201,10 +219,7 @@ async fn a_users_token_is_exchanged_for_a_downstream_token_naming_the_mcp_server
     assert!(claims["grant_id"].is_string(), "the user's grant, which revokes the exchanged token with it: {claims}");
     assert_eq!(claims_of(&subject)["grant_id"], claims["grant_id"]);
     let seen = host.seen.lock().expect("lock").clone();
-    assert_eq!(
-        seen,
-        [format!("mcp-server for alice from first-party aud=[\"{RESOURCE}\"] bound=false scopes=read")]
-    );
+    assert_eq!(seen, [format!("mcp-server for alice from first-party aud=[\"{RESOURCE}\"] bound=false scopes=read")]);
     assert!(host.base.events().contains(&format!("issued mcp-server {EXCHANGE} read")), "{:?}", host.base.events());
 }
 
@@ -252,7 +267,8 @@ async fn a_dpop_proof_binds_the_new_token_to_the_exchanging_clients_key() {
         .expect("request");
     let (_, _, bound) = send_json(&router, request).await;
     let subject = bound["access_token"].as_str().expect("token");
-    let body = format!("grant_type={EXCHANGE}&subject_token={subject}&subject_token_type={ACCESS_TOKEN_TYPE}&resource={API}");
+    let body =
+        format!("grant_type={EXCHANGE}&subject_token={subject}&subject_token_type={ACCESS_TOKEN_TYPE}&resource={API}");
     let request = Request::post(TOKEN)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::AUTHORIZATION, basic("mcp-server", SECRET))
@@ -275,7 +291,12 @@ async fn the_policy_refuses_with_invalid_target() {
     let subject = caller_token(&router, "read").await;
     // The MCP resource itself is a known resource, but the policy does not allow it.
     let response = exchange(&router, Some("mcp-server"), &subject, &format!("&resource={RESOURCE}")).await;
-    assert_refusal(&response, StatusCode::BAD_REQUEST, "invalid_target", "mcp-server may only exchange tokens for the API");
+    assert_refusal(
+        &response,
+        StatusCode::BAD_REQUEST,
+        "invalid_target",
+        "mcp-server may only exchange tokens for the API",
+    );
     assert!(host.base.events().contains(&"denied mcp-server invalid_target".to_owned()), "{:?}", host.base.events());
 }
 
@@ -294,9 +315,19 @@ async fn a_wrong_token_type_an_actor_token_or_another_requested_type_is_invalid_
         "invalid_request",
         "`subject_token_type` must be urn:ietf:params:oauth:token-type:access_token: only this provider's access tokens are exchanged",
     );
-    let response =
-        exchange(&router, Some("mcp-server"), &subject, &format!("&resource={API}&actor_token={subject}&actor_token_type={ACCESS_TOKEN_TYPE}")).await;
-    assert_refusal(&response, StatusCode::BAD_REQUEST, "invalid_request", "`actor_token` is not supported: the authenticated client is the actor");
+    let response = exchange(
+        &router,
+        Some("mcp-server"),
+        &subject,
+        &format!("&resource={API}&actor_token={subject}&actor_token_type={ACCESS_TOKEN_TYPE}"),
+    )
+    .await;
+    assert_refusal(
+        &response,
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        "`actor_token` is not supported: the authenticated client is the actor",
+    );
     let response = exchange(
         &router,
         Some("mcp-server"),
@@ -332,7 +363,8 @@ async fn foreign_expired_revoked_and_garbage_subject_tokens_are_refused() {
         let key = auth.keys().signing_key();
         let header = json!({ "alg": "ES256", "typ": "JWT", "kid": key.kid() });
         let claims = claims_of(&forge(&auth, &json!({})));
-        let input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()).expect("signing")))
     };
     // A token whose client no longer exists.
@@ -365,7 +397,12 @@ async fn a_wider_scope_is_invalid_scope_and_an_unknown_audience_invalid_target()
     let response = exchange(&router, Some("mcp-server"), &subject, &format!("&resource={API}&scope=read+write")).await;
     assert_refusal(&response, StatusCode::BAD_REQUEST, "invalid_scope", "the scope exceeds the subject token's scope");
     let response = exchange(&router, Some("mcp-server"), &subject, "&audience=https://elsewhere.example").await;
-    assert_refusal(&response, StatusCode::BAD_REQUEST, "invalid_target", "the requested resource is unknown to this server");
+    assert_refusal(
+        &response,
+        StatusCode::BAD_REQUEST,
+        "invalid_target",
+        "the requested resource is unknown to this server",
+    );
 }
 
 #[tokio::test]

@@ -77,14 +77,20 @@ pub enum ExchangeDecision {
 )]
 pub trait TokenExchangePolicy: Send + Sync {
     /// Decides `request`. The default refuses every exchange.
-    fn exchange(&self, request: &ExchangeRequest<'_>) -> impl Future<Output = Result<ExchangeDecision, HostError>> + Send {
+    fn exchange(
+        &self,
+        request: &ExchangeRequest<'_>,
+    ) -> impl Future<Output = Result<ExchangeDecision, HostError>> + Send {
         let _ = request;
         std::future::ready(Ok(ExchangeDecision::Refuse(Cow::Borrowed("token exchange is not allowed"))))
     }
 }
 
 impl<T: TokenExchangePolicy + ?Sized> TokenExchangePolicy for &T {
-    fn exchange(&self, request: &ExchangeRequest<'_>) -> impl Future<Output = Result<ExchangeDecision, HostError>> + Send {
+    fn exchange(
+        &self,
+        request: &ExchangeRequest<'_>,
+    ) -> impl Future<Output = Result<ExchangeDecision, HostError>> + Send {
         (**self).exchange(request)
     }
 }

@@ -131,7 +131,7 @@ mod tests {
     fn refused(change: impl FnOnce(&mut Map<String, Value>)) -> &'static str {
         let mut claims = valid();
         change(&mut claims);
-        check_claims(&claims, &expected()).err().expect("refused")
+        check_claims(&claims, &expected()).expect_err("refused")
     }
 
     #[test]
@@ -166,7 +166,10 @@ mod tests {
             "the assertion was issued for another client (`client_id`)"
         );
         assert_eq!(refused(|c| drop(c.insert("exp".into(), json!(NOW - 31)))), "the assertion has expired");
-        assert_eq!(refused(|c| drop(c.insert("iat".into(), json!(NOW + 31)))), "the assertion's `iat` is in the future");
+        assert_eq!(
+            refused(|c| drop(c.insert("iat".into(), json!(NOW + 31)))),
+            "the assertion's `iat` is in the future"
+        );
         assert_eq!(
             refused(|c| drop(c.insert("exp".into(), json!(NOW + 2 * MAX_LIFETIME)))),
             "the assertion expires more than an hour from now"

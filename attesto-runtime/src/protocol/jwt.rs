@@ -167,9 +167,9 @@ impl<'t> PresentedToken<'t> {
         }
         let typed = |found: &str| {
             found.eq_ignore_ascii_case(typ)
-                || found
-                    .get(..12)
-                    .is_some_and(|prefix| prefix.eq_ignore_ascii_case("application/") && found[12..].eq_ignore_ascii_case(typ))
+                || found.get(..12).is_some_and(|prefix| {
+                    prefix.eq_ignore_ascii_case("application/") && found[12..].eq_ignore_ascii_case(typ)
+                })
         };
         if !header.typ.is_some_and(typed) {
             return Err(Rejected::WrongType);

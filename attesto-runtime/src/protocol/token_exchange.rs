@@ -27,7 +27,9 @@ pub(crate) struct ExchangeParameters<'a> {
 /// - `requested_token_type`, when given, must be [`ACCESS_TOKEN_TYPE`]: that is what is issued;
 /// - `actor_token` and `actor_token_type` are refused: the actor is the authenticated client
 ///   (its `client_id` goes in `act`), and a second, separately presented actor is not supported.
-pub(crate) fn check_parameters<'a>(get: impl Fn(&str) -> Option<&'a str>) -> Result<ExchangeParameters<'a>, OAuthError> {
+pub(crate) fn check_parameters<'a>(
+    get: impl Fn(&str) -> Option<&'a str>,
+) -> Result<ExchangeParameters<'a>, OAuthError> {
     let subject_token = get("subject_token").ok_or_else(|| OAuthError::invalid_request("missing `subject_token`"))?;
     let subject_token_type =
         get("subject_token_type").ok_or_else(|| OAuthError::invalid_request("missing `subject_token_type`"))?;
@@ -119,7 +121,10 @@ mod tests {
             &[subject, typ, ("requested_token_type", "urn:ietf:params:oauth:token-type:refresh_token")],
             "`requested_token_type` must be urn:ietf:params:oauth:token-type:access_token: only access tokens are issued",
         );
-        refused(&[subject, typ, ("actor_token", "a")], "`actor_token` is not supported: the authenticated client is the actor");
+        refused(
+            &[subject, typ, ("actor_token", "a")],
+            "`actor_token` is not supported: the authenticated client is the actor",
+        );
         refused(
             &[subject, typ, ("actor_token_type", ACCESS_TOKEN_TYPE)],
             "`actor_token` is not supported: the authenticated client is the actor",
@@ -131,7 +136,7 @@ mod tests {
         let scopes = |s: &str| Scopes::parse(s).expect("scopes");
         assert_eq!(narrow_scopes(&scopes(""), &scopes("read write")).ok(), Some(scopes("read write")));
         assert_eq!(narrow_scopes(&scopes("read"), &scopes("read write")).ok(), Some(scopes("read")));
-        let wider = narrow_scopes(&scopes("read admin"), &scopes("read write")).err().expect("refused");
+        let wider = narrow_scopes(&scopes("read admin"), &scopes("read write")).expect_err("refused");
         assert_eq!(wider.code(), ErrorCode::InvalidScope);
     }
 

@@ -169,8 +169,8 @@ pub(crate) fn app_trusting(origin: &str, body_deadline: Option<Duration>, truste
     let mut builder = Attesto::builder(host);
     #[cfg(feature = "fetch")]
     for issuer in trusted_issuers {
-        builder = builder
-            .trusted_identity_issuer(attesto::TrustedIssuer::new(issuer).allow_loopback_for_development(true));
+        builder =
+            builder.trusted_identity_issuer(attesto::TrustedIssuer::new(issuer).allow_loopback_for_development(true));
     }
     #[cfg(not(feature = "fetch"))]
     assert!(trusted_issuers.is_empty(), "trusting identity issuers needs feature `fetch`");

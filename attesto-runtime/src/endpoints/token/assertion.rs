@@ -150,11 +150,19 @@ pub(super) async fn jwt_bearer<P: Provider>(
         ScopeDecision::Refuse(reason) => return Err(OAuthError::new(ErrorCode::InvalidScope, reason)),
     };
     if scopes.is_empty() && !asserted.is_empty() {
-        return Err(OAuthError::new(ErrorCode::InvalidScope, "none of the assertion's scopes is allowed for this client"));
+        return Err(OAuthError::new(
+            ErrorCode::InvalidScope,
+            "none of the assertion's scopes is allowed for this client",
+        ));
     }
 
     let Some(subject) = policy
-        .map_subject(&IdentityAssertion { issuer: checked.issuer, subject: checked.subject, client: &client, claims: &claims })
+        .map_subject(&IdentityAssertion {
+            issuer: checked.issuer,
+            subject: checked.subject,
+            client: &client,
+            claims: &claims,
+        })
         .await?
     else {
         return Err(refused("the assertion's subject is not a user of this server"));

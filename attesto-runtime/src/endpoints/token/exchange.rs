@@ -67,8 +67,7 @@ pub(super) async fn token_exchange<P: Provider>(
         .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
     // RFC 8693 §2.1: `resource` and `audience` both name where the token is to be used; here
     // each must be a resource this provider issues tokens for (RFC 8707), else `invalid_target`.
-    let audience =
-        attesto.settings().audiences(form.all("resource").chain(form.all("audience")))?.into_owned();
+    let audience = attesto.settings().audiences(form.all("resource").chain(form.all("audience")))?.into_owned();
 
     // The subject token is verified as the guard and introspection verify one of this server's
     // access tokens: signature with this provider's keys, `typ`, `iss`, expiry, revocation (by
@@ -83,7 +82,9 @@ pub(super) async fn token_exchange<P: Provider>(
     let subject_scopes = Scopes::parse(&subject.scope).map_err(|_| invalid_subject_token())?;
     let scopes = token_exchange::narrow_scopes(&requested, &subject_scopes)?;
     let act = token_exchange::actor_claim(client.client_id.as_str(), subject.act.as_ref()).ok_or_else(|| {
-        OAuthError::invalid_request("the subject token has passed through too many actors (`act`) to be exchanged again")
+        OAuthError::invalid_request(
+            "the subject token has passed through too many actors (`act`) to be exchanged again",
+        )
     })?;
     let decision = policy
         .exchange(&ExchangeRequest {
@@ -104,9 +105,9 @@ pub(super) async fn token_exchange<P: Provider>(
     };
     // A token a user authorized stays a user's token (its `auth_time` is what tells the guard
     // so, RFC 9068 §2.2.1); a client's own token stays a client's.
-    let user = subject
-        .auth_time
-        .map(|auth_time| AuthenticatedPrincipal::new(subject.sub.clone(), UNIX_EPOCH + std::time::Duration::from_secs(auth_time)));
+    let user = subject.auth_time.map(|auth_time| {
+        AuthenticatedPrincipal::new(subject.sub.clone(), UNIX_EPOCH + std::time::Duration::from_secs(auth_time))
+    });
     let subject_of_token = match &user {
         Some(user) => Subject::User(user),
         None => Subject::Client(&subject.sub),

@@ -157,7 +157,8 @@ impl TrustedIssuers {
                     "must use https (http on a loopback host needs `allow_loopback_for_development`)".to_owned(),
                 ));
             }
-            let roots = parse_root_certificates(&issuer.root_certificates).map_err(|error| invalid(error.to_string()))?;
+            let roots =
+                parse_root_certificates(&issuer.root_certificates).map_err(|error| invalid(error.to_string()))?;
             let fetchers = Fetchers::new(&source, roots).map_err(|error| invalid(error.to_string()))?;
             let keys = RemoteKeys::new(issuer.issuer.clone(), fetchers, source, issuer.jwks_min_refresh_interval);
             issuers.push(Trusted {
