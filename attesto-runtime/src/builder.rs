@@ -474,8 +474,8 @@ impl<P: Provider> Builder<P> {
                     reason: "the host does not implement `IdentityAssertionPolicy`, which maps an assertion's subject to a user".to_owned(),
                 });
             }
-            // Draft §7.3: an authorization server must not honour the identity assertions it
-            // issued itself.
+            // The draft's security considerations (cross-domain use): an identity provider must not
+            // issue access tokens for the identity assertions it issued itself.
             if let Some(own) = self.trusted_identity_issuers.iter().find(|trusted| trusted.issuer() == issuer.as_str())
             {
                 return Err(ConfigError::TrustedIdentityIssuer {

@@ -9,7 +9,7 @@ use crate::error::HostError;
 use crate::model::client::Client;
 
 /// A verified Identity Assertion JWT Authorization Grant (draft-ietf-oauth-identity-assertion-
-/// authz-grant §3), for the host to map to one of its users.
+/// authz-grant), for the host to map to one of its users.
 ///
 /// When the host is asked, attesto has checked the signature (with the issuer's published keys),
 /// `typ`, that `iss` is a trusted issuer, `aud`, `client_id`, `exp`, `iat`, `jti`, the `resource`

@@ -164,7 +164,7 @@ impl GrantType {
 
     /// Whether the grant is only for a client that authenticates: client credentials (RFC 6749
     /// §4.4), token exchange (a confidential client acts for the subject of a token it was given)
-    /// and the identity assertion grant (its draft §7.1: confidential clients only).
+    /// and the identity assertion grant (its draft's security considerations: confidential clients only).
     pub const fn needs_client_authentication(self) -> bool {
         matches!(self, Self::ClientCredentials | Self::TokenExchange | Self::JwtBearer)
     }

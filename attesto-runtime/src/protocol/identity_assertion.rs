@@ -1,10 +1,11 @@
 //! The Identity Assertion JWT Authorization Grant (ID-JAG,
-//! draft-ietf-oauth-identity-assertion-authz-grant §4.3, §5.1) as pure checks of its claims, once
+//! draft-ietf-oauth-identity-assertion-authz-grant, the processing rules of its access token request) as
+//! pure checks of its claims, once
 //! its signature verified: what RFC 7523 §3 and the draft require of the JWT.
 
 use serde_json::{Map, Value};
 
-/// `typ` of an identity assertion (draft §3, RFC 8725 §3.11).
+/// `typ` of an identity assertion (the draft's media type, RFC 8725 §3.11).
 pub(crate) const ID_JAG_TYP: &str = "oauth-id-jag+jwt";
 
 /// The longest lifetime accepted, from now to `exp`: an identity assertion is meant to be
@@ -34,9 +35,9 @@ pub(crate) struct AssertionClaims<'a> {
 /// What the claims are checked against.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Expected<'a> {
-    /// This authorization server's issuer identifier, the one `aud` (draft §5.1).
+    /// This authorization server's issuer identifier, the one `aud` (the draft's processing rules).
     pub(crate) audience: &'a str,
-    /// The authenticated client, which `client_id` must name (draft §5.1).
+    /// The authenticated client, which `client_id` must name (the draft's processing rules).
     pub(crate) client_id: &'a str,
     /// Now, Unix seconds.
     pub(crate) now: u64,
@@ -52,7 +53,7 @@ fn seconds(claims: &Map<String, Value>, name: &str, missing: &'static str) -> Re
     claims.get(name).and_then(Value::as_u64).ok_or(missing)
 }
 
-/// Checks the claims of a verified assertion (RFC 7523 §3, draft §5.1). The error is the
+/// Checks the claims of a verified assertion (RFC 7523 §3, the draft's processing rules). The error is the
 /// `error_description` of the `invalid_grant` refusal.
 pub(crate) fn check_claims<'a>(
     claims: &'a Map<String, Value>,

@@ -1,17 +1,18 @@
 //! The JWT bearer grant (RFC 7523 §2.1) for Identity Assertion JWT Authorization Grants (ID-JAG,
-//! draft-ietf-oauth-identity-assertion-authz-grant §5): a confidential client presents an
-//! assertion a trusted enterprise identity provider signed for it, and gets an access token for
-//! the user the host maps the assertion's subject to, restricted to the assertion's `resource`.
+//! draft-ietf-oauth-identity-assertion-authz-grant, its access token request): a confidential
+//! client presents an assertion a trusted enterprise identity provider signed for it, and gets an
+//! access token for the user the host maps the assertion's subject to, restricted to the
+//! assertion's `resource`.
 //!
 //! Every refusal of the assertion is `invalid_grant` (RFC 7521 §4.1.1), its reason in
 //! `error_description`. Decisions where the draft leaves a choice:
-//! - confidential clients only (draft §7.1: "SHOULD only be supported for confidential
-//!   clients");
+//! - confidential clients only (the draft's security considerations: "SHOULD only be supported
+//!   for confidential clients");
 //! - an assertion is good for one token: its `jti` is recorded (per issuer) in the [`Store`]'s
 //!   single-use memory until the assertion expires, and a re-submission is refused, even by the
 //!   same client (RFC 7523 §3 item 7). The client asks its identity provider for a new one;
-//! - no refresh token (draft §4.3.1: the identity provider issues none, and a refresh token here
-//!   would outlive the identity provider's decision);
+//! - no refresh token (the draft's token responses carry none, and it says the identity
+//!   provider's SHOULD NOT: a refresh token here would outlive the identity provider's decision);
 //! - the scopes asked (`scope`, or the assertion's when absent) must all be in the assertion's
 //!   `scope`, and the host's [`ScopePolicy`](crate::ScopePolicy) may narrow them further.
 //!
@@ -77,7 +78,7 @@ pub(super) async fn jwt_bearer<P: Provider>(
     let requested = Scopes::parse(form.get("scope").unwrap_or_default())
         .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;
 
-    // The header first (draft §5.1, RFC 8725 §3.11): `typ`, and an algorithm a key can have (no
+    // The header first (the draft's processing rules, RFC 8725 §3.11): `typ`, and an algorithm a key can have (no
     // `none`, no HMAC: a symmetric key would be the identity provider's public key).
     let token = PresentedToken::parse_typed(assertion, ID_JAG_TYP).map_err(|rejected| match rejected {
         Rejected::WrongType => refused("the assertion's `typ` is not oauth-id-jag+jwt"),

@@ -76,7 +76,7 @@ pub(crate) enum MetadataError {
     #[error("client_credentials needs a confidential client; `none` registers a public one")]
     PublicClientCredentials,
     /// Token exchange or the identity assertion grant for a public client (RFC 8693 §2.1 and the
-    /// identity assertion draft §7.1: confidential clients only).
+    /// identity assertion draft's security considerations: confidential clients only).
     #[error("`{0}` needs a confidential client; `none` registers a public one")]
     PublicGrant(&'static str),
     /// An `application_type` other than `web` and `native`.
