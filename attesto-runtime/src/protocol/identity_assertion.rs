@@ -1,7 +1,7 @@
 //! The Identity Assertion JWT Authorization Grant (ID-JAG,
-//! draft-ietf-oauth-identity-assertion-authz-grant, the processing rules of its access token request) as
-//! pure checks of its claims, once
-//! its signature verified: what RFC 7523 §3 and the draft require of the JWT.
+//! draft-ietf-oauth-identity-assertion-authz-grant) as pure checks of its claims, once its
+//! signature verified: what RFC 7523 §3 and the processing rules of the draft's access token
+//! request require of the JWT.
 
 use serde_json::{Map, Value};
 
