@@ -54,13 +54,17 @@ async fn metadata_route(State(idp): State<Idp>) -> axum::Json<Value> {
 impl Idp {
     /// Serves the public keys of `keys` on a loopback port: the IdP and its issuer (its origin).
     async fn start(keys: &[&Key]) -> (Self, String) {
+        Self::start_on(tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port"), keys)
+    }
+
+    /// Serves the public keys of `keys` on `listener`.
+    fn start_on(listener: tokio::net::TcpListener, keys: &[&Key]) -> (Self, String) {
         let idp = Self::default();
         idp.publish(keys);
         let app = Router::new()
             .route("/jwks", get(jwks_route))
             .route("/.well-known/oauth-authorization-server", get(metadata_route))
             .with_state(idp.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let issuer = format!("http://{}", listener.local_addr().expect("address"));
         tokio::spawn(async move {
             axum::serve(listener, app).await.expect("server runs");
@@ -586,4 +590,25 @@ async fn the_quickstart_accepts_assertions_of_its_trusted_issuer_for_the_demo_us
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "invalid_grant");
     assert_eq!(body["error_description"], "the assertion's subject is not a user of this server");
+}
+
+/// An identity provider whose keys cannot be fetched makes the grant unavailable, not the
+/// assertion invalid: `503 temporarily_unavailable`, and the assertion is not spent.
+#[tokio::test]
+async fn an_unreachable_identity_provider_is_temporarily_unavailable() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+    let address = listener.local_addr().expect("address");
+    let issuer = format!("http://{address}");
+    drop(listener);
+    let router = provider_trusting(assertion_host(), &issuer, Duration::from_secs(1)).router();
+    let key = Key::generate(Algorithm::ES256).expect("key");
+    let assertion = assertion(&key, &issuer, &json!({}));
+    let response = present(&router, "agent", &assertion, "").await;
+    assert_error(&response, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+    // The identity provider comes back: the same assertion works.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let listener = tokio::net::TcpListener::bind(address).await.expect("bind the same port again");
+    let _idp = Idp::start_on(listener, &[&key]);
+    let (status, _, body) = present(&router, "agent", &assertion, "").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
