@@ -218,6 +218,7 @@ async fn a_users_token_is_exchanged_for_a_downstream_token_naming_the_mcp_server
     assert!(claims["auth_time"].is_u64(), "a user's token stays a user's token: {claims}");
     assert!(claims["grant_id"].is_string(), "the user's grant, which revokes the exchanged token with it: {claims}");
     assert_eq!(claims_of(&subject)["grant_id"], claims["grant_id"]);
+    assert!(claims["exp"].as_u64() <= claims_of(&subject)["exp"].as_u64(), "never outlives the subject token");
     let seen = host.seen.lock().expect("lock").clone();
     assert_eq!(seen, [format!("mcp-server for alice from first-party aud=[\"{RESOURCE}\"] bound=false scopes=read")]);
     assert!(host.base.events().contains(&format!("issued mcp-server {EXCHANGE} read")), "{:?}", host.base.events());
@@ -235,6 +236,19 @@ async fn without_scope_the_subjects_scopes_are_kept_and_the_policy_may_narrow_th
     let claims = claims_of(body["access_token"].as_str().expect("token"));
     assert_eq!(claims["sub"], "service");
     assert!(claims.get("auth_time").is_none(), "a client's own token stays a client's: {claims}");
+}
+
+#[tokio::test]
+async fn the_new_token_expires_with_the_subject_token() {
+    let auth = provider(exchange_host());
+    let router = auth.router();
+    let subject = forge(&auth, &json!({"exp": unix_now() + 20}));
+    let (status, _, body) = exchange(&router, Some("mcp-server"), &subject, &format!("&resource={API}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let expires_in = body["expires_in"].as_u64().expect("expires_in");
+    assert!((1..=20).contains(&expires_in), "expires_in {expires_in}, not the provider's 900");
+    let claims = claims_of(body["access_token"].as_str().expect("token"));
+    assert!(claims["exp"].as_u64().expect("exp") <= unix_now() + 20);
 }
 
 #[tokio::test]

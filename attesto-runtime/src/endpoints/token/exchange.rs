@@ -12,6 +12,7 @@
 //!   token's; the policy sees the binding and may refuse it;
 //! - the new token keeps the subject token's grant (`grant_id`): revoking the user's grant
 //!   revokes what was exchanged from it;
+//! - the new token expires no later than the subject token;
 //! - no refresh token: the client exchanges again, and the policy decides again.
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -115,7 +116,10 @@ pub(super) async fn token_exchange<P: Provider>(
     let principal = provider.build_principal(&client, &subject.sub, &scopes).await?;
     let scope = scopes.to_string();
     let jti = new_id();
-    let ttl = attesto.settings().access_token_ttl.as_secs();
+    // The new token never outlives the one it was exchanged for: the access the subject granted
+    // ends when its token does, whichever service holds it.
+    let now = jwt::unix_seconds(SystemTime::now());
+    let ttl = attesto.settings().access_token_ttl.as_secs().min(subject.exp.saturating_sub(now)).max(1);
     let access_token = issue(
         attesto,
         &AccessToken {
@@ -129,7 +133,7 @@ pub(super) async fn token_exchange<P: Provider>(
             jkt: proof.map(|proof| proof.jkt.as_str()),
             act: Some(&act),
             extra: &principal.claims,
-            now: jwt::unix_seconds(SystemTime::now()),
+            now,
             ttl,
         },
         GrantType::TokenExchange,
