@@ -125,6 +125,7 @@ impl IdentityAssertionPolicy for Demo {
 }
 
 /// The demo user's email.
+#[cfg(feature = "fetch")]
 pub(crate) const EMAIL: &str = "demo@example.com";
 
 /// The quickstart's two clients; the confidential one may use every grant served (the identity
