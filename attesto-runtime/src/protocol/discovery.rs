@@ -40,7 +40,11 @@ pub struct AuthorizationServerMetadata {
     /// `response_modes_supported`: `query` and `form_post`.
     pub response_modes_supported: Vec<&'static str>,
     /// `grant_types_supported`: always given, since the RFC 8414 default (`authorization_code`,
-    /// `implicit`) would be untrue.
+    /// `implicit`) would be untrue. Token exchange (RFC 8693) is listed with the host's
+    /// `TokenExchangePolicy`, the `jwt-bearer` grant of identity assertions with a trusted
+    /// identity issuer. The identity assertion draft defines no metadata for the authorization
+    /// server that accepts them (its `identity_chaining_requested_token_types_supported` is the
+    /// identity provider's), so none is given.
     pub grant_types_supported: Vec<&'static str>,
     /// `token_endpoint_auth_methods_supported`.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
