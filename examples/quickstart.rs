@@ -26,6 +26,15 @@
 //!
 //! Dynamic client registration (RFC 7591, RFC 7592) is on and open: any client may register itself
 //! at `/oauth/register` (the start-up text shows a `curl` line), as MCP clients do.
+//!
+//! Token exchange (RFC 8693) is served with a demo policy: the demo confidential client, standing
+//! in for an MCP server, may exchange any access token of this provider for a token to the demo
+//! resources, naming itself as the actor (`act`). With `--trusted-issuer URL` (repeatable; feature
+//! `fetch`), the Identity Assertion JWT Authorization Grant (ID-JAG) of that enterprise identity
+//! provider is accepted too (`urn:ietf:params:oauth:grant-type:jwt-bearer`); the demo maps an
+//! assertion whose `email` is the demo user's to the demo user and refuses every other. The
+//! quickstart is a development tool on loopback, so an `http` issuer on a loopback host is
+//! accepted.
 
 #[path = "support/flags.rs"]
 mod flags;
@@ -39,8 +48,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use attesto::{
-    Attesto, AuthenticatedPrincipal, Builder, Client, ClientId, ClientRegistration, ClientStore, GrantType, HostError,
-    Issuer, Key, LoginOutcome, LoginRequest, Principal, PrincipalStore, RegistrationStore, Scopes, SecretHash,
+    Attesto, AuthenticatedPrincipal, Builder, Client, ClientId, ClientRegistration, ClientStore, ExchangeDecision,
+    ExchangeRequest, GrantType, HostError, IdentityAssertion, IdentityAssertionPolicy, Issuer, Key, LoginOutcome,
+    LoginRequest, Principal, PrincipalStore, RegistrationStore, Scopes, SecretHash, TokenExchangePolicy,
 };
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -110,6 +120,30 @@ struct Site {
 impl ClientStore for Demo {
     async fn load_client(&self, client_id: &str) -> Result<Option<Client>, HostError> {
         Ok(self.clients.get(client_id).cloned())
+    }
+}
+
+/// The demo token exchange policy (RFC 8693): a client of the host's own table (the demo
+/// confidential client, standing in for an MCP server) may exchange a token for the demo
+/// resources; a dynamically registered client may not. attesto has checked the subject token,
+/// the client, the audience (a resource this provider knows) and the scopes (never wider than the
+/// subject token's) before asking.
+impl TokenExchangePolicy for Demo {
+    async fn exchange(&self, request: &ExchangeRequest<'_>) -> Result<ExchangeDecision, HostError> {
+        if self.clients.contains_key(request.client.client_id.as_str()) {
+            return Ok(ExchangeDecision::Grant(request.scopes.clone()));
+        }
+        Ok(ExchangeDecision::Refuse("only the demo's own clients may exchange tokens".into()))
+    }
+}
+
+/// The demo mapping of identity assertions (ID-JAG) to users: an assertion whose `email` is the
+/// demo user's stands for the demo user (the draft suggests `email` to match users who exist
+/// before their first single sign-on); any other is refused.
+impl IdentityAssertionPolicy for Demo {
+    async fn map_subject(&self, assertion: &IdentityAssertion<'_>) -> Result<Option<String>, HostError> {
+        let email = assertion.claims.get("email").and_then(serde_json::Value::as_str);
+        Ok((email == Some(self.user.email.as_str())).then(|| self.user.name.clone()))
     }
 }
 
@@ -498,10 +532,13 @@ struct Options {
     /// Where attesto's state and the registered clients live (`--database URL`); in memory
     /// without it.
     database: Option<String>,
+    /// The enterprise identity providers whose identity assertions are accepted
+    /// (`--trusted-issuer URL`, repeatable).
+    trusted_issuers: Vec<String>,
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut options = Options { port: 8080, issuer: None, key: None, database: None };
+    let mut options = Options { port: 8080, issuer: None, key: None, database: None, trusted_issuers: Vec::new() };
     let mut flags = Flags::from_env();
     while let Some(name) = flags.next_flag() {
         match name.as_str() {
@@ -509,12 +546,16 @@ fn parse_args() -> Result<Options, String> {
             "--issuer" => options.issuer = Some(flags.value()?),
             "--key" => options.key = Some(flags.value()?.into()),
             "--database" => options.database = Some(flags.value()?),
+            "--trusted-issuer" => options.trusted_issuers.push(flags.value()?),
             "-h" | "--help" => {
                 println!(
-                    "usage: quickstart [--port PORT] [--issuer URL] [--key SIGNING_KEY.pem] [--database URL]\n\n  \
+                    "usage: quickstart [--port PORT] [--issuer URL] [--key SIGNING_KEY.pem] [--database URL] \
+                     [--trusted-issuer URL]...\n\n  \
                      --database sqlite://attesto.db   keep state and registered clients across restarts \
                      (feature sqlite)\n  \
-                     --database postgres://…          share them between instances (feature postgres)"
+                     --database postgres://…          share them between instances (feature postgres)\n  \
+                     --trusted-issuer https://idp…    accept that identity provider's ID-JAG assertions \
+                     (feature fetch; repeatable)"
                 );
                 std::process::exit(0);
             }
@@ -567,11 +608,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if public_redirect_uris.is_empty() {
         return Err("ATTESTO_DEMO_PUBLIC_REDIRECT_URIS is empty".into());
     }
-    // A confidential web app: the code flow for users, and client_credentials for itself.
+    // A confidential web app: the code flow for users, client_credentials for itself, token
+    // exchange as an MCP server calling a downstream API, and identity assertions when an identity
+    // provider is trusted: every grant the quickstart serves.
+    let mut grants = vec![
+        GrantType::AuthorizationCode,
+        GrantType::RefreshToken,
+        GrantType::ClientCredentials,
+        GrantType::TokenExchange,
+    ];
+    if !options.trusted_issuers.is_empty() {
+        grants.push(GrantType::JwtBearer);
+    }
     let confidential = Client::confidential(client_id.as_str(), SecretHash::of(&client_secret))
         .with_name("attesto demo client")
         .with_redirect_uris(redirect_uris.iter().copied())
-        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials])
+        .with_grant_types(grants)
         .with_scopes(allowed.clone());
     // A native app: no secret (`none`), PKCE only.
     let public = Client::public(public_id.as_str())
@@ -628,6 +680,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for resource in &resources {
         builder = builder.resource(resource)?;
     }
+    let builder = match trust_issuers(builder, &options.trusted_issuers) {
+        Ok(builder) => builder,
+        Err(message) => {
+            eprintln!("{message}");
+            std::process::exit(2);
+        }
+    };
     let auth = builder.build()?;
     let login = axum::Router::new().route(LOGIN_PATH, get(login_page).post(login_submit)).with_state(host);
     let app = axum::Router::new().merge(auth.router()).merge(login);
@@ -650,6 +709,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 user: &user,
                 password: &password,
                 state: &state,
+                trusted_issuers: &options.trusted_issuers,
             }
         )?
     );
@@ -669,6 +729,32 @@ struct Banner<'a> {
     user: &'a str,
     password: &'a str,
     state: &'a str,
+    trusted_issuers: &'a [String],
+}
+
+/// Trusts the identity providers of `--trusted-issuer` (feature `fetch`). The quickstart runs on
+/// loopback for development, so an `http` identity provider on a loopback host is accepted.
+#[cfg(feature = "fetch")]
+fn trust_issuers(mut builder: Builder<Demo>, issuers: &[String]) -> Result<Builder<Demo>, String> {
+    for issuer in issuers {
+        builder =
+            builder.trusted_identity_issuer(attesto::TrustedIssuer::new(issuer).allow_loopback_for_development(true));
+    }
+    Ok(builder)
+}
+
+/// Without feature `fetch`, `--trusted-issuer` cannot be served: the command that runs with it.
+#[cfg(not(feature = "fetch"))]
+fn trust_issuers(builder: Builder<Demo>, issuers: &[String]) -> Result<Builder<Demo>, String> {
+    if issuers.is_empty() {
+        return Ok(builder);
+    }
+    let args: Vec<String> = std::env::args().skip(1).map(|arg| shell_quote(&arg)).collect();
+    Err(format!(
+        "--trusted-issuer needs the quickstart built with the `fetch` feature:\n\n  \
+         cargo run --example quickstart --features fetch -- {}\n",
+        args.join(" ")
+    ))
 }
 
 /// The start-up text: the endpoints, the clients, the user, a complete code flow for the public
@@ -713,6 +799,30 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
             api_scopes.join(" ")
         )
     };
+    // RFC 8693: the demo client, as an MCP server, exchanges the token its caller sent it for a
+    // token to a demo resource.
+    let exchange = format!(
+        "curl -s -u '{}:{}' -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange \
+         -d subject_token=ACCESS_TOKEN -d subject_token_type=urn:ietf:params:oauth:token-type:access_token \
+         --data-urlencode 'resource={}' {token_url}",
+        b.client_id,
+        b.client_secret,
+        b.resources.first().copied().unwrap_or_default()
+    );
+    let assertion = if b.trusted_issuers.is_empty() {
+        "\n\naccept identity assertions (ID-JAG) of an enterprise identity provider: restart with\
+         \n--trusted-issuer URL (feature fetch)"
+            .to_owned()
+    } else {
+        format!(
+            "\n\npresent an identity assertion (ID-JAG, typ oauth-id-jag+jwt) of {} whose `email` is the \
+             demo user's:\n\n  curl -s -u '{}:{}' -d grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer \
+             -d assertion=ID_JAG {token_url}",
+            b.trusted_issuers.join(", "),
+            b.client_id,
+            b.client_secret
+        )
+    };
     Ok(format!(
         "\nattesto quickstart on http://{address}\n\
          \n  issuer            {issuer}\
@@ -745,6 +855,9 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
          \n  curl -s -d grant_type=refresh_token -d client_id={public_id} -d refresh_token=REFRESH_TOKEN {token_url}\
          \n\nfetch a token for the confidential client itself:\
          \n\n  {client_credentials}\
+         \n\nexchange an access token for a token to a resource, as an MCP server calling an API\
+         \n(token exchange, RFC 8693; the new token names the demo client in `act`):\
+         \n\n  {exchange}{assertion}\
          \n\nregister a client of your own (the response holds its client_id, and the\
          \nregistration_access_token that reads, updates or deletes it at registration_client_uri):\
          \n\n  {register}\n",

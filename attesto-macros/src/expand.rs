@@ -143,6 +143,20 @@ fn provider_impl(decl: &Declaration) -> TokenStream {
                 (&&#private::Dispatch(self)).__attesto_event_sink()
             }
 
+            fn token_exchange_policy(&self) -> ::core::option::Option<impl #private::TokenExchangePolicy + '_> {
+                #[allow(unused_imports)]
+                use #private::{ExchangeViaDefault as _, ExchangeViaHost as _};
+                (&&#private::Dispatch(self)).__attesto_token_exchange_policy()
+            }
+
+            fn identity_assertion_policy(
+                &self,
+            ) -> ::core::option::Option<impl #private::IdentityAssertionPolicy + '_> {
+                #[allow(unused_imports)]
+                use #private::{AssertionViaDefault as _, AssertionViaHost as _};
+                (&&#private::Dispatch(self)).__attesto_identity_assertion_policy()
+            }
+
             #registration_store
         }
     }

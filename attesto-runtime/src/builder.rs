@@ -12,7 +12,7 @@ use crate::error::ConfigError;
 use crate::fetch::client_metadata::{self, ClientMetadataDocuments};
 use crate::host::provider::Provider;
 use crate::keys::{Key, KeySet};
-use crate::model::client::SecretHash;
+use crate::model::client::{GrantType, SecretHash};
 use crate::model::issuer::Issuer;
 use crate::model::loopback::is_loopback_host;
 use crate::model::resource::{Resource, declared_resource_url, normalize_resource};
@@ -20,6 +20,8 @@ use crate::protocol::discovery::{self, AuthorizationServerMetadata, MetadataSour
 use crate::protocol::dpop_proof;
 use crate::protocol::resource_metadata::{self, ProtectedResourceMetadata};
 use crate::protocol::sealed::SealingKey;
+#[cfg(feature = "fetch")]
+use crate::resource_server::remote::{TrustedIssuer, TrustedIssuers};
 use crate::settings::{AllowedOrigins, DpopSettings, Settings, parse_origin};
 use crate::state::{Attesto, Documents, Parts};
 use crate::store::memory::MemoryStore;
@@ -51,6 +53,8 @@ pub struct Builder<P> {
     protected_resources: Vec<ProtectedResource>,
     #[cfg(feature = "fetch")]
     client_metadata_documents: Option<ClientMetadataDocuments>,
+    #[cfg(feature = "fetch")]
+    trusted_identity_issuers: Vec<TrustedIssuer>,
 }
 
 /// A resource declared with [`Builder::protected_resource`]: its RFC 9728 document is served.
@@ -311,6 +315,36 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// Trusts an enterprise identity provider's Identity Assertion JWT Authorization Grants
+    /// (ID-JAG, `draft-ietf-oauth-identity-assertion-authz-grant`): the token endpoint then
+    /// serves the `urn:ietf:params:oauth:grant-type:jwt-bearer` grant (RFC 7523) and discovery
+    /// lists it. Repeatable, one call per identity provider (feature `fetch`).
+    ///
+    /// An assertion is accepted from a confidential client allowed the grant
+    /// ([`GrantType::JwtBearer`](crate::GrantType::JwtBearer)) when its `typ` is
+    /// `oauth-id-jag+jwt`, it is signed (ES256, PS256, RS256 or EdDSA) with a key of a trusted
+    /// issuer's JWKS, its `aud` is this provider's issuer, its `client_id` the authenticating
+    /// client, it has not expired (with 30 s of skew), was not issued in the future and lives at
+    /// most an hour, its `jti` was never presented before (kept in the [`Store`] until the
+    /// assertion expires), its `resource` is a resource this provider knows, the scopes asked
+    /// are in its `scope`, and the host's
+    /// [`IdentityAssertionPolicy`](crate::IdentityAssertionPolicy) maps its subject to a user.
+    /// [`build`](Self::build) fails without that impl. The access token is for the mapped user,
+    /// audience-restricted to the assertion's `resource`, DPoP-bound with a proof; no refresh
+    /// token is issued (the identity provider decides again for every new token).
+    ///
+    /// ```
+    /// # fn configure<P: attesto_runtime::Provider>(builder: attesto_runtime::Builder<P>) -> attesto_runtime::Builder<P> {
+    /// let builder = builder.trusted_identity_issuer(attesto_runtime::TrustedIssuer::new("https://acme.idp.example"));
+    /// # builder
+    /// # }
+    /// ```
+    #[cfg(feature = "fetch")]
+    pub fn trusted_identity_issuer(mut self, issuer: TrustedIssuer) -> Self {
+        self.trusted_identity_issuers.push(issuer);
+        self
+    }
+
     /// Sets `service_documentation` for the discovery documents.
     pub fn service_documentation(mut self, url: impl Into<String>) -> Self {
         self.service_documentation = Some(url.into());
@@ -434,6 +468,30 @@ impl<P: Provider> Builder<P> {
             None => None,
         };
         #[cfg(feature = "fetch")]
+        let identity_issuers = if self.trusted_identity_issuers.is_empty() {
+            None
+        } else {
+            if self.provider.identity_assertion_policy().is_none() {
+                let issuer = self.trusted_identity_issuers.first().map(|i| i.issuer().to_owned()).unwrap_or_default();
+                return Err(ConfigError::TrustedIdentityIssuer {
+                    issuer,
+                    reason: "the host does not implement `IdentityAssertionPolicy`, which maps an assertion's subject to a user".to_owned(),
+                });
+            }
+            // The draft's security considerations (cross-domain use): an identity provider must not
+            // issue access tokens for the identity assertions it issued itself.
+            if let Some(own) = self.trusted_identity_issuers.iter().find(|trusted| trusted.issuer() == issuer.as_str())
+            {
+                return Err(ConfigError::TrustedIdentityIssuer {
+                    issuer: own.issuer().to_owned(),
+                    reason: "is this provider's own issuer".to_owned(),
+                });
+            }
+            let issuers: Arc<dyn crate::fetch::issuer_keys::IssuerKeys> =
+                Arc::new(TrustedIssuers::new(std::mem::take(&mut self.trusted_identity_issuers))?);
+            Some(issuers)
+        };
+        #[cfg(feature = "fetch")]
         let client_id_metadata_document_supported = client_metadata.is_some();
         #[cfg(not(feature = "fetch"))]
         let client_id_metadata_document_supported = false;
@@ -457,6 +515,16 @@ impl<P: Provider> Builder<P> {
             },
             client_id_metadata_document_supported,
         };
+        // A grant is listed only when it is served: token exchange with the host's policy,
+        // identity assertions with a trusted issuer.
+        let mut extra_grant_types = Vec::new();
+        if self.provider.token_exchange_policy().is_some() {
+            extra_grant_types.push(GrantType::TokenExchange.as_str());
+        }
+        #[cfg(feature = "fetch")]
+        if identity_issuers.is_some() {
+            extra_grant_types.push(GrantType::JwtBearer.as_str());
+        }
         let signing_algorithms: Vec<&'static str> = keys.algorithms().into_iter().map(|alg| alg.as_str()).collect();
         let metadata = discovery::authorization_server_metadata(&MetadataSource {
             issuer: &settings.issuer,
@@ -467,6 +535,7 @@ impl<P: Provider> Builder<P> {
             require_pushed_authorization_requests: settings.require_pushed_authorization_requests,
             client_id_metadata_document_supported: settings.client_id_metadata_document_supported,
             signing_algorithms: &signing_algorithms,
+            extra_grant_types: &extra_grant_types,
         });
         let mut documents = prepare_documents::<P>(&metadata, &keys);
         for resource in &self.protected_resources {
@@ -506,6 +575,8 @@ impl<P: Provider> Builder<P> {
             login_key,
             #[cfg(feature = "fetch")]
             client_metadata,
+            #[cfg(feature = "fetch")]
+            identity_issuers,
         }))
     }
 }
@@ -536,6 +607,8 @@ impl<P: Provider> Attesto<P> {
             protected_resources: Vec::new(),
             #[cfg(feature = "fetch")]
             client_metadata_documents: None,
+            #[cfg(feature = "fetch")]
+            trusted_identity_issuers: Vec::new(),
         }
     }
 }

@@ -386,6 +386,14 @@ pub enum ConfigError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// A trusted identity issuer (the identity assertion grant, feature `fetch`) is not usable.
+    #[error("invalid trusted identity issuer `{issuer}`: {reason}")]
+    TrustedIdentityIssuer {
+        /// The issuer given.
+        issuer: String,
+        /// What is wrong.
+        reason: String,
+    },
 }
 
 impl fmt::Debug for ConfigError {

@@ -35,6 +35,8 @@ pub use host::events::{
     AuthorizationDenied, ClientMetadataDocumentRefused, ClientRegistered, CodeIssued, CodeReuseDetected,
     DpopProofReplayed, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued, TokenRevoked,
 };
+pub use host::exchange::{ExchangeDecision, ExchangeRequest, TokenExchangePolicy};
+pub use host::identity_assertion::{IdentityAssertion, IdentityAssertionPolicy};
 pub use host::principals::{LoginOutcome, LoginRequest, PrincipalStore};
 pub use host::provider::Provider;
 pub use host::registrations::{ClientRegistration, GrantRequest, RegistrationStore};
@@ -49,7 +51,7 @@ pub use resource_server::guard::{Guard, GuardService};
 pub use resource_server::mcp::{MAX_JSON_RPC_BODY, ToolScopes, ToolScopesService};
 #[cfg(feature = "fetch")]
 pub use resource_server::remote::{
-    DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL, RemoteGuard, RemoteGuardError,
+    DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL, RemoteGuard, RemoteGuardError, TrustedIssuer,
 };
 pub use resource_server::step_up::InsufficientUserAuthentication;
 pub use resource_server::token_check::{Authenticated, InsufficientScope, TokenKind};

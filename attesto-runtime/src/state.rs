@@ -12,6 +12,8 @@ use crate::error::{ErrorCode, HostError, OAuthError};
 #[cfg(feature = "fetch")]
 use crate::fetch::client_metadata;
 #[cfg(feature = "fetch")]
+use crate::fetch::issuer_keys::IssuerKeys;
+#[cfg(feature = "fetch")]
 use crate::host::events::{ClientMetadataDocumentRefused, EventSink};
 use crate::host::provider::Provider;
 use crate::host::registrations::RegistrationStore;
@@ -52,6 +54,10 @@ pub(crate) struct Parts<P> {
     /// Client ID metadata documents, when accepted: their fetcher and cache.
     #[cfg(feature = "fetch")]
     pub(crate) client_metadata: Option<client_metadata::Resolver>,
+    /// The trusted identity issuers and their keys, for the identity assertion grant; `None`
+    /// when none is configured, and then the grant is not served.
+    #[cfg(feature = "fetch")]
+    pub(crate) identity_issuers: Option<Arc<dyn IssuerKeys>>,
 }
 
 /// The parts, sealed: its one field is private to this module, so everything else reads the
@@ -109,6 +115,12 @@ impl<P> Attesto<P> {
     /// The key of the login resume handles (see `endpoints/authorize/login.rs`, `protocol/sealed.rs`).
     pub(crate) fn login_key(&self) -> &SealingKey {
         &self.0.parts.login_key
+    }
+
+    /// The trusted identity issuers, when the identity assertion grant is served.
+    #[cfg(feature = "fetch")]
+    pub(crate) fn identity_issuers(&self) -> Option<&dyn IssuerKeys> {
+        self.0.parts.identity_issuers.as_deref()
     }
 
     /// The hash that an unknown client's presented secret is checked against.

@@ -33,6 +33,8 @@ mod dpop_corpus;
 mod examples_index;
 mod guard;
 mod hardening;
+#[cfg(feature = "fetch")]
+mod id_jag;
 #[cfg(feature = "postgres")]
 mod instances;
 #[cfg(feature = "sqlite")]
@@ -58,4 +60,5 @@ mod revocation;
 mod step_up;
 mod store;
 mod token;
+mod token_exchange;
 mod tool_scopes;

@@ -19,6 +19,14 @@ pub(crate) struct Presented {
     method: TokenEndpointAuthMethod,
 }
 
+impl Presented {
+    /// Whether the client presented itself as a public one (method `none`: a `client_id`, no
+    /// secret).
+    pub(crate) fn is_public(&self) -> bool {
+        self.method == TokenEndpointAuthMethod::None
+    }
+}
+
 const BASIC_CHALLENGE: HeaderValue = HeaderValue::from_static("Basic realm=\"attesto\", charset=\"UTF-8\"");
 
 /// `invalid_client` for a request that used `method`: RFC 6749 §5.2 asks for 401 with a

@@ -39,8 +39,12 @@ use crate::store::{
     new_secret,
 };
 
-/// Parameters that may appear more than once: RFC 8707 §2 `resource`.
-const REPEATABLE: &[&str] = &["resource"];
+#[cfg(feature = "fetch")]
+mod assertion;
+mod exchange;
+
+/// Parameters that may appear more than once: RFC 8707 §2 `resource`, RFC 8693 §2.1 `audience`.
+const REPEATABLE: &[&str] = &["resource", "audience"];
 
 /// The scope of OpenID Connect requests (OIDC Core §3.1.2.1).
 const OPENID: &str = "openid";
@@ -57,6 +61,9 @@ pub(crate) struct TokenResponse {
     refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     id_token: Option<String>,
+    /// RFC 8693 §2.2.1: the type of the token issued by token exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    issued_token_type: Option<&'static str>,
 }
 
 impl IntoResponse for TokenResponse {
@@ -156,7 +163,19 @@ async fn exchange<P: Provider>(
             context.grant_type = Some(GrantType::RefreshToken);
             refresh_token(attesto, &form, context.presented.as_ref(), proof).await
         }
-        None => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported")),
+        // Token exchange is served when the host has a policy for it.
+        Some(GrantType::TokenExchange) if attesto.provider().token_exchange_policy().is_some() => {
+            context.grant_type = Some(GrantType::TokenExchange);
+            exchange::token_exchange(attesto, &form, context.presented.as_ref(), proof).await
+        }
+        // Identity assertions are served when the builder was given a trusted issuer.
+        // Identity assertions are served when the builder was given a trusted issuer.
+        #[cfg(feature = "fetch")]
+        Some(GrantType::JwtBearer) if attesto.identity_issuers().is_some() => {
+            context.grant_type = Some(GrantType::JwtBearer);
+            assertion::jwt_bearer(attesto, &form, context.presented.as_ref(), proof).await
+        }
+        _ => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported")),
     }
 }
 
@@ -236,6 +255,7 @@ async fn client_credentials<P: Provider>(
             jti: &jti,
             grant_id: None,
             jkt: proof.map(|proof| proof.jkt.as_str()),
+            act: None,
             extra: &principal.claims,
             now: jwt::unix_seconds(SystemTime::now()),
             ttl: attesto.settings().access_token_ttl.as_secs(),
@@ -250,6 +270,7 @@ async fn client_credentials<P: Provider>(
         scope,
         refresh_token: None,
         id_token: None,
+        issued_token_type: None,
     })
 }
 
@@ -583,6 +604,7 @@ async fn respond_with_tokens<P: Provider>(
             jti,
             grant_id,
             jkt: proof.map(|proof| proof.jkt.as_str()),
+            act: None,
             extra: &principal.claims,
             now: jwt::unix_seconds(SystemTime::now()),
             ttl: attesto.settings().access_token_ttl.as_secs(),
@@ -614,6 +636,7 @@ async fn respond_with_tokens<P: Provider>(
         scope,
         refresh_token,
         id_token,
+        issued_token_type: None,
     })
 }
 

@@ -18,6 +18,7 @@
 //! - **scheme**: `https`, or `http` only when the policy allows it (development).
 
 pub(crate) mod client_metadata;
+pub(crate) mod issuer_keys;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;

@@ -5,6 +5,8 @@ pub(crate) mod clients;
 pub(crate) mod consent;
 pub(crate) mod dev;
 pub(crate) mod events;
+pub(crate) mod exchange;
+pub(crate) mod identity_assertion;
 pub(crate) mod principals;
 pub(crate) mod provider;
 pub(crate) mod registrations;

@@ -3,6 +3,8 @@
 use crate::host::clients::ClientStore;
 use crate::host::consent::ConsentPolicy;
 use crate::host::events::EventSink;
+use crate::host::exchange::TokenExchangePolicy;
+use crate::host::identity_assertion::IdentityAssertionPolicy;
 use crate::host::principals::PrincipalStore;
 use crate::host::registrations::RegistrationStore;
 use crate::host::scopes::ScopePolicy;
@@ -36,6 +38,12 @@ pub trait Provider: ClientStore + PrincipalStore + Clone + Send + Sync + 'static
     fn event_sink(&self) -> impl EventSink + '_;
     /// The registration store, present exactly when `registration` is on.
     fn registration_store(&self) -> Option<impl RegistrationStore + '_>;
+    /// The token exchange policy: the host's [`TokenExchangePolicy`] impl, or `None` when it has
+    /// none, and then token exchange (RFC 8693) is not served.
+    fn token_exchange_policy(&self) -> Option<impl TokenExchangePolicy + '_>;
+    /// The identity assertion policy: the host's [`IdentityAssertionPolicy`] impl, or `None`
+    /// when it has none, and then no trusted identity issuer may be configured.
+    fn identity_assertion_policy(&self) -> Option<impl IdentityAssertionPolicy + '_>;
 }
 
 /// What the generated code needs; not a public API.
@@ -47,6 +55,8 @@ pub mod __private {
     pub use crate::host::consent::{ConsentDecision, ConsentPolicy, ConsentRequest};
     pub use crate::host::dev::{authenticate as dev_authenticate, consent as dev_consent};
     pub use crate::host::events::EventSink;
+    pub use crate::host::exchange::TokenExchangePolicy;
+    pub use crate::host::identity_assertion::IdentityAssertionPolicy;
     pub use crate::host::principals::{LoginOutcome, LoginRequest, PrincipalStore};
     pub use crate::host::registrations::RegistrationStore;
     pub use crate::host::scopes::ScopePolicy;
@@ -59,6 +69,8 @@ pub mod __private {
     impl ScopePolicy for Defaults {}
     impl ConsentPolicy for Defaults {}
     impl EventSink for Defaults {}
+    impl TokenExchangePolicy for Defaults {}
+    impl IdentityAssertionPolicy for Defaults {}
 
     /// The registration store of a provider without `registration`; never called, since the
     /// registration endpoints are not mounted then.
@@ -124,4 +136,38 @@ pub mod __private {
     optional_trait!(ScopeViaHost, ScopeViaDefault, __attesto_scope_policy, ScopePolicy);
     optional_trait!(ConsentViaHost, ConsentViaDefault, __attesto_consent_policy, ConsentPolicy);
     optional_trait!(EventsViaHost, EventsViaDefault, __attesto_event_sink, EventSink);
+
+    // An optional trait whose absence switches a feature off: the host's impl, or `None`.
+    macro_rules! feature_trait {
+        ($host:ident, $default:ident, $method:ident, $trait:path) => {
+            /// Host impl of the optional trait, chosen first.
+            pub trait $host<'a> {
+                /// The policy type.
+                type Policy: $trait + 'a;
+                /// The policy to use, if any.
+                fn $method(self) -> Option<Self::Policy>;
+            }
+            impl<'a, T: $trait> $host<'a> for &&Dispatch<'a, T> {
+                type Policy = &'a T;
+                fn $method(self) -> Option<&'a T> {
+                    Some(self.0)
+                }
+            }
+            /// No impl of the optional trait: the feature is off.
+            pub trait $default<'a> {
+                /// The policy type.
+                type Policy: $trait + 'a;
+                /// The policy to use, if any.
+                fn $method(self) -> Option<Self::Policy>;
+            }
+            impl<'a, T> $default<'a> for &Dispatch<'a, T> {
+                type Policy = Defaults;
+                fn $method(self) -> Option<Defaults> {
+                    None
+                }
+            }
+        };
+    }
+    feature_trait!(ExchangeViaHost, ExchangeViaDefault, __attesto_token_exchange_policy, TokenExchangePolicy);
+    feature_trait!(AssertionViaHost, AssertionViaDefault, __attesto_identity_assertion_policy, IdentityAssertionPolicy);
 }

@@ -128,6 +128,14 @@ pub enum GrantType {
     RefreshToken,
     /// `client_credentials` (RFC 6749 §4.4).
     ClientCredentials,
+    /// `urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693 §2.1): a client exchanges an
+    /// access token this provider issued for one naming it as the actor, for another audience.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange,
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1), for Identity Assertion JWT
+    /// Authorization Grants (ID-JAG) from a trusted enterprise identity provider.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
+    JwtBearer,
 }
 
 impl GrantType {
@@ -137,6 +145,8 @@ impl GrantType {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
+            Self::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
         }
     }
 
@@ -146,8 +156,17 @@ impl GrantType {
             "authorization_code" => Some(Self::AuthorizationCode),
             "refresh_token" => Some(Self::RefreshToken),
             "client_credentials" => Some(Self::ClientCredentials),
+            "urn:ietf:params:oauth:grant-type:token-exchange" => Some(Self::TokenExchange),
+            "urn:ietf:params:oauth:grant-type:jwt-bearer" => Some(Self::JwtBearer),
             _ => None,
         }
+    }
+
+    /// Whether the grant is only for a client that authenticates: client credentials (RFC 6749
+    /// §4.4), token exchange (a confidential client acts for the subject of a token it was given)
+    /// and the identity assertion grant (its draft's security considerations: confidential clients only).
+    pub const fn needs_client_authentication(self) -> bool {
+        matches!(self, Self::ClientCredentials | Self::TokenExchange | Self::JwtBearer)
     }
 }
 

@@ -15,6 +15,9 @@ use crate::protocol::jwt;
 /// `guard::TokenKind`), so a host's claims never add it to a `client_credentials` token. `acr`
 /// and `amr` too: a resource decides on them (RFC 9470, `Guard::require_acr`), so they say how
 /// the user signed in, as the host reported it at the sign-in, and nothing else.
+///
+/// `act` among them (RFC 8693 §4.1): a host claim must not make a token say that someone acts
+/// for its subject.
 pub(crate) const REGISTERED_CLAIMS: &[&str] = &[
     "iss",
     "sub",
@@ -30,6 +33,7 @@ pub(crate) const REGISTERED_CLAIMS: &[&str] = &[
     "auth_time",
     "acr",
     "amr",
+    "act",
 ];
 
 /// Whom an access token is for.
@@ -60,6 +64,8 @@ pub(crate) struct AccessToken<'a> {
     pub(crate) grant_id: Option<&'a str>,
     /// The thumbprint of the DPoP key the token is bound to (RFC 9449 §6.1).
     pub(crate) jkt: Option<&'a str>,
+    /// The actor, for a token issued by token exchange (RFC 8693 §4.1).
+    pub(crate) act: Option<&'a Value>,
     /// The host's claims; those of [`REGISTERED_CLAIMS`] are dropped.
     pub(crate) extra: &'a Map<String, Value>,
     /// `iat`, Unix seconds.
@@ -115,6 +121,7 @@ pub(crate) fn mint(key: &Key, token: &AccessToken<'_>) -> Result<String, KeyErro
         auth_time,
         acr,
         amr,
+        act: token.act,
         extra,
     };
     jwt::encode(key, jwt::ACCESS_TOKEN_TYP, &claims)
@@ -156,6 +163,9 @@ struct Claims<'a> {
     /// RFC 9068 §2.2.1: the authentication methods of the sign-in, when the host named them.
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     amr: &'a [String],
+    /// RFC 8693 §4.1: who acts for the subject, in a token issued by token exchange.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    act: Option<&'a Value>,
     #[serde(flatten)]
     extra: &'a Map<String, Value>,
 }
@@ -200,6 +210,7 @@ mod tests {
             jti: "j1",
             grant_id: Some("g1"),
             jkt: Some("thumb"),
+            act: None,
             extra: &extra,
             now: 1_700_000_100,
             ttl: 600,
@@ -228,6 +239,7 @@ mod tests {
             jti: "j2",
             grant_id: None,
             jkt: None,
+            act: None,
             extra: &extra,
             now: 10,
             ttl: 5,

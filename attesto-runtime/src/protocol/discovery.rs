@@ -40,7 +40,11 @@ pub struct AuthorizationServerMetadata {
     /// `response_modes_supported`: `query` and `form_post`.
     pub response_modes_supported: Vec<&'static str>,
     /// `grant_types_supported`: always given, since the RFC 8414 default (`authorization_code`,
-    /// `implicit`) would be untrue.
+    /// `implicit`) would be untrue. Token exchange (RFC 8693) is listed with the host's
+    /// `TokenExchangePolicy`, the `jwt-bearer` grant of identity assertions with a trusted
+    /// identity issuer. The identity assertion draft defines no metadata for the authorization
+    /// server that accepts them (its `identity_chaining_requested_token_types_supported` is the
+    /// identity provider's), so none is given.
     pub grant_types_supported: Vec<&'static str>,
     /// `token_endpoint_auth_methods_supported`.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
@@ -129,6 +133,9 @@ pub(crate) struct MetadataSource<'a> {
     pub(crate) client_id_metadata_document_supported: bool,
     /// The algorithms of the signing and verification keys, for ID tokens.
     pub(crate) signing_algorithms: &'a [&'static str],
+    /// The grants served beyond the three every provider serves (token exchange, identity
+    /// assertions), each listed only when the host enabled it.
+    pub(crate) extra_grant_types: &'a [&'static str],
 }
 
 /// Builds the metadata from the path table and feature flags: an endpoint is listed exactly when
@@ -146,7 +153,10 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         scopes_supported: source.scopes_supported.to_vec(),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
-        grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
+        grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"]
+            .into_iter()
+            .chain(source.extra_grant_types.iter().copied())
+            .collect(),
         token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
         service_documentation: source.service_documentation.map(str::to_owned),
         revocation_endpoint: paths.revocation.map(|path| issuer.url_of(path)),

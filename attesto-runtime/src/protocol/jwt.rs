@@ -101,6 +101,13 @@ pub(crate) struct AccessTokenView {
     /// one: what `Guard::require_acr` reads (RFC 9470).
     #[serde(default)]
     pub(crate) acr: Option<String>,
+    /// The authentication methods of that sign-in (RFC 9068 §2.2.1), when the host named them.
+    #[serde(default)]
+    pub(crate) amr: Vec<String>,
+    /// The actor (RFC 8693 §4.1), in a token issued by token exchange: kept, nested, when that
+    /// token is exchanged again.
+    #[serde(default)]
+    pub(crate) act: Option<serde_json::Value>,
 }
 
 /// The confirmation claim of a DPoP-bound access token (RFC 7800 §3.1): the RFC 7638 thumbprint
@@ -143,8 +150,16 @@ pub(crate) struct PresentedToken<'t> {
 }
 
 impl<'t> PresentedToken<'t> {
-    /// Parses `token`'s structure and header.
+    /// Parses `token`'s structure and header, an access token's (`typ` `at+jwt`, RFC 9068 §4).
     pub(crate) fn parse(token: &'t str) -> Result<Self, Rejected> {
+        Self::parse_typed(token, ACCESS_TOKEN_TYP)
+    }
+
+    /// Parses `token`'s structure and header, whose `typ` must be `typ` or `application/` and
+    /// `typ` (RFC 7515 §4.1.9 lets the `application/` prefix be left out), compared without
+    /// regard to case: explicit typing (RFC 8725 §3.11) keeps one kind of JWT from being taken
+    /// for another.
+    pub(crate) fn parse_typed(token: &'t str, typ: &str) -> Result<Self, Rejected> {
         let mut parts = token.split('.');
         let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -157,10 +172,14 @@ impl<'t> PresentedToken<'t> {
         if header.crit.is_some() {
             return Err(Rejected::Malformed);
         }
-        match header.typ {
-            Some(typ)
-                if typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || typ.eq_ignore_ascii_case("application/at+jwt") => {}
-            _ => return Err(Rejected::WrongType),
+        let typed = |found: &str| {
+            found.eq_ignore_ascii_case(typ)
+                || found.get(..12).is_some_and(|prefix| {
+                    prefix.eq_ignore_ascii_case("application/") && found[12..].eq_ignore_ascii_case(typ)
+                })
+        };
+        if !header.typ.is_some_and(typed) {
+            return Err(Rejected::WrongType);
         }
         // The header borrows from the decoded bytes, which end here: `alg` is kept as the name of
         // an algorithm a key can have (any other can never verify), `kid` as an owned copy.
@@ -178,15 +197,7 @@ impl<'t> PresentedToken<'t> {
     /// (never the header's choice: no `none`, no HMAC), the signature, `iss`, and `exp` against
     /// `now` (seconds).
     pub(crate) fn verify(&self, key: &Key, issuer: &str, now: u64) -> Result<AccessTokenView, Rejected> {
-        if self.alg != key.algorithm() {
-            return Err(Rejected::WrongAlgorithm);
-        }
-        let signature = URL_SAFE_NO_PAD.decode(self.signature_b64).map_err(|_| Rejected::Malformed)?;
-        let signing_input = &self.token[..self.header_len + 1 + self.claims_b64.len()];
-        if !key.verify(signing_input.as_bytes(), &signature) {
-            return Err(Rejected::BadSignature);
-        }
-        let claims_json = URL_SAFE_NO_PAD.decode(self.claims_b64).map_err(|_| Rejected::Malformed)?;
+        let claims_json = self.verified_claims(key)?;
         let claims: AccessTokenView = serde_json::from_slice(&claims_json).map_err(|_| Rejected::Malformed)?;
         if claims.iss != issuer {
             return Err(Rejected::WrongIssuer);
@@ -195,6 +206,29 @@ impl<'t> PresentedToken<'t> {
             return Err(Rejected::Expired);
         }
         Ok(claims)
+    }
+}
+
+impl PresentedToken<'_> {
+    /// The JSON of the claims, not verified: only to find whose key verifies them (the `iss` of
+    /// an assertion), never to trust them.
+    #[cfg(feature = "fetch")]
+    pub(crate) fn unverified_claims(&self) -> Option<Vec<u8>> {
+        URL_SAFE_NO_PAD.decode(self.claims_b64).ok()
+    }
+
+    /// The JSON of the claims, once the signature verifies with `key`, in the algorithm `key`
+    /// decides (never the header's choice: no `none`, no HMAC).
+    pub(crate) fn verified_claims(&self, key: &Key) -> Result<Vec<u8>, Rejected> {
+        if self.alg != key.algorithm() {
+            return Err(Rejected::WrongAlgorithm);
+        }
+        let signature = URL_SAFE_NO_PAD.decode(self.signature_b64).map_err(|_| Rejected::Malformed)?;
+        let signing_input = &self.token[..self.header_len + 1 + self.claims_b64.len()];
+        if !key.verify(signing_input.as_bytes(), &signature) {
+            return Err(Rejected::BadSignature);
+        }
+        URL_SAFE_NO_PAD.decode(self.claims_b64).map_err(|_| Rejected::Malformed)
     }
 }
 

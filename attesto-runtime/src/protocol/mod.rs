@@ -9,8 +9,11 @@ pub(crate) mod dpop_htu;
 pub(crate) mod dpop_proof;
 pub(crate) mod form;
 pub(crate) mod id_token;
+#[cfg(feature = "fetch")]
+pub(crate) mod identity_assertion;
 pub(crate) mod jwt;
 pub(crate) mod pkce;
 pub(crate) mod redirect_uri;
 pub(crate) mod resource_metadata;
 pub(crate) mod sealed;
+pub(crate) mod token_exchange;

@@ -5,7 +5,9 @@
 //! the public API: the same two demo clients (a confidential web app and a public native app with
 //! a loopback redirect URI, any port), the same scopes and resource, open dynamic registration in
 //! `MemoryRegistrations`, the memory store, attesto's consent page (no `ConsentPolicy`: every
-//! request is asked). The login page is the examples' own, `examples/mcp_server/login.rs`, included as it is: the
+//! request is asked), the demo token exchange policy (the host's own clients may exchange
+//! tokens; registered ones may not) and, with trusted identity issuers (`--trusted-issuer`), the
+//! demo mapping of identity assertions (the demo user's `email` is the demo user). The login page is the examples' own, `examples/mcp_server/login.rs`, included as it is: the
 //! same form (`username`, `password`, `return_to`), session cookie, origin check and CSP without
 //! `form-action` as the quickstart's.
 
@@ -20,9 +22,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use attesto::{
-    Attesto, Client, ClientId, ClientRegistration, ClientStore, GrantType, HostError, Key, LoginOutcome, LoginRequest,
-    MemoryRegistrations, Principal, PrincipalStore, RegistrationStore, Scopes, SecretHash,
+    Attesto, Client, ClientId, ClientRegistration, ClientStore, ExchangeDecision, ExchangeRequest, GrantType,
+    HostError, Key, LoginOutcome, LoginRequest, MemoryRegistrations, Principal, PrincipalStore, RegistrationStore,
+    Scopes, SecretHash, TokenExchangePolicy,
 };
+#[cfg(feature = "fetch")]
+use attesto::{IdentityAssertion, IdentityAssertionPolicy};
 
 /// Where the login page lives.
 pub(crate) const LOGIN_PATH: &str = login::LOGIN_PATH;
@@ -99,13 +104,47 @@ impl RegistrationStore for Demo {
     }
 }
 
-/// The quickstart's two clients.
-fn clients() -> HashMap<String, Client> {
+/// The quickstart's demo token exchange policy: the host's own clients may exchange tokens.
+impl TokenExchangePolicy for Demo {
+    async fn exchange(&self, request: &ExchangeRequest<'_>) -> Result<ExchangeDecision, HostError> {
+        if self.clients.contains_key(request.client.client_id.as_str()) {
+            return Ok(ExchangeDecision::Grant(request.scopes.clone()));
+        }
+        Ok(ExchangeDecision::Refuse("only the demo's own clients may exchange tokens".into()))
+    }
+}
+
+/// The quickstart's demo mapping of identity assertions: an assertion whose `email` is the demo
+/// user's stands for the demo user.
+#[cfg(feature = "fetch")]
+impl IdentityAssertionPolicy for Demo {
+    async fn map_subject(&self, assertion: &IdentityAssertion<'_>) -> Result<Option<String>, HostError> {
+        let email = assertion.claims.get("email").and_then(serde_json::Value::as_str);
+        Ok((email == Some(EMAIL)).then(|| USER.to_owned()))
+    }
+}
+
+/// The demo user's email.
+#[cfg(feature = "fetch")]
+pub(crate) const EMAIL: &str = "demo@example.com";
+
+/// The quickstart's two clients; the confidential one may use every grant served (the identity
+/// assertion grant with a trusted issuer).
+fn clients(trusting: bool) -> HashMap<String, Client> {
     let scopes = Scopes::parse(SCOPES).expect("valid scopes");
     let confidential = Client::confidential(CONFIDENTIAL_ID, SecretHash::of(CONFIDENTIAL_SECRET))
         .with_name("attesto demo client")
         .with_redirect_uris([CONFIDENTIAL_REDIRECT])
-        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials])
+        .with_grant_types(
+            [
+                GrantType::AuthorizationCode,
+                GrantType::RefreshToken,
+                GrantType::ClientCredentials,
+                GrantType::TokenExchange,
+            ]
+            .into_iter()
+            .chain(trusting.then_some(GrantType::JwtBearer)),
+        )
         .with_scopes(scopes.clone());
     let public = Client::public(PUBLIC_ID)
         .with_name(PUBLIC_NAME)
@@ -118,9 +157,25 @@ fn clients() -> HashMap<String, Client> {
 /// The app of the provider of `origin` (`http://127.0.0.1:PORT`): attesto's routes and the login
 /// page, with `body_deadline` for request bodies (the router's default without it).
 pub(crate) fn app(origin: &str, body_deadline: Option<Duration>) -> axum::Router {
+    app_trusting(origin, body_deadline, &[])
+}
+
+/// [`app`], trusting the identity assertions of `trusted_issuers` as `--trusted-issuer` does
+/// (feature `fetch`; loopback `http` accepted).
+pub(crate) fn app_trusting(origin: &str, body_deadline: Option<Duration>, trusted_issuers: &[&str]) -> axum::Router {
     let login = login::Login::new(origin, Demo::PATHS.authorize, USER, PASSWORD);
-    let host = Demo { clients: Arc::new(clients()), registrations: MemoryRegistrations::new(), login: login.clone() };
-    let auth = Attesto::builder(host)
+    let clients = clients(!trusted_issuers.is_empty());
+    let host = Demo { clients: Arc::new(clients), registrations: MemoryRegistrations::new(), login: login.clone() };
+    #[cfg_attr(not(feature = "fetch"), allow(unused_mut))]
+    let mut builder = Attesto::builder(host);
+    #[cfg(feature = "fetch")]
+    for issuer in trusted_issuers {
+        builder =
+            builder.trusted_identity_issuer(attesto::TrustedIssuer::new(issuer).allow_loopback_for_development(true));
+    }
+    #[cfg(not(feature = "fetch"))]
+    assert!(trusted_issuers.is_empty(), "trusting identity issuers needs feature `fetch`");
+    let auth = builder
         .issuer(origin)
         .expect("a loopback issuer")
         .signing_key(Key::generate(attesto::Algorithm::ES256).expect("a key"))
@@ -159,9 +214,14 @@ impl Served {
 
 /// Serves the provider on a fresh loopback port.
 pub(crate) async fn serve(body_deadline: Option<Duration>) -> Served {
+    serve_trusting(body_deadline, &[]).await
+}
+
+/// Serves the provider on a fresh loopback port, trusting `trusted_issuers` (see [`app_trusting`]).
+pub(crate) async fn serve_trusting(body_deadline: Option<Duration>, trusted_issuers: &[&str]) -> Served {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
     let base = format!("http://{}", listener.local_addr().expect("address"));
-    let app = app(&base, body_deadline);
+    let app = app_trusting(&base, body_deadline, trusted_issuers);
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("server runs");
     });

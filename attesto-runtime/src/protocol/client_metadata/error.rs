@@ -75,6 +75,10 @@ pub(crate) enum MetadataError {
     /// `client_credentials` for a public client (RFC 6749 §4.4).
     #[error("client_credentials needs a confidential client; `none` registers a public one")]
     PublicClientCredentials,
+    /// Token exchange or the identity assertion grant for a public client (RFC 8693 §2.1 and the
+    /// identity assertion draft's security considerations: confidential clients only).
+    #[error("`{0}` needs a confidential client; `none` registers a public one")]
+    PublicGrant(&'static str),
     /// An `application_type` other than `web` and `native`.
     #[error("this `application_type` is not supported: use web or native")]
     UnsupportedApplicationType(String),

@@ -164,10 +164,10 @@ impl ClientMetadata {
             Some(values) => {
                 let mut grants = Vec::with_capacity(values.len());
                 for value in values {
-                    // A document's client is public, and client credentials are for a client that
-                    // can authenticate (RFC 6749 §4.4).
+                    // A document's client is public, and client credentials, token exchange and
+                    // identity assertions are for a client that can authenticate (RFC 6749 §4.4).
                     let grant = GrantType::parse(value)
-                        .filter(|grant| source.is_registration() || *grant != GrantType::ClientCredentials)
+                        .filter(|grant| source.is_registration() || !grant.needs_client_authentication())
                         .ok_or_else(|| MetadataError::UnsupportedGrantType(value.to_owned()))?;
                     if !grants.contains(&grant) {
                         grants.push(grant);
@@ -205,6 +205,13 @@ impl ClientMetadata {
         // cannot ask for them at all.)
         if auth_method == TokenEndpointAuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {
             return Err(MetadataError::PublicClientCredentials);
+        }
+        // The same for token exchange and identity assertions: a public client proves nothing
+        // by naming itself, and these grants hand out tokens on the strength of who asks.
+        if auth_method == TokenEndpointAuthMethod::None
+            && let Some(grant) = grant_types.iter().find(|grant| grant.needs_client_authentication())
+        {
+            return Err(MetadataError::PublicGrant(grant.as_str()));
         }
         let application_type = match string(raw, "application_type", source)? {
             None | Some("web") => ApplicationType::Web,

@@ -102,6 +102,11 @@ fn each_member_is_checked_under_the_rules_of_its_source() {
         (json!({"grant_types": ["refresh_token"], "response_types": ["code"]}), no(E::InconsistentTypes), ok()),
         // RFC 6749 §4.4
         (json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}), no(E::PublicClientCredentials), no(E::UnsupportedGrantType("client_credentials".to_owned()))),
+        // RFC 8693 and the identity assertion grant: confidential clients only, never a document's.
+        (json!({"grant_types": ["urn:ietf:params:oauth:grant-type:token-exchange"]}), ok(), no(E::UnsupportedGrantType("urn:ietf:params:oauth:grant-type:token-exchange".to_owned()))),
+        (json!({"grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"]}), ok(), no(E::UnsupportedGrantType("urn:ietf:params:oauth:grant-type:jwt-bearer".to_owned()))),
+        (json!({"grant_types": ["urn:ietf:params:oauth:grant-type:token-exchange"], "token_endpoint_auth_method": "none"}), no(E::PublicGrant("urn:ietf:params:oauth:grant-type:token-exchange")), no(E::UnsupportedGrantType("urn:ietf:params:oauth:grant-type:token-exchange".to_owned()))),
+        (json!({"grant_types": ["urn:ietf:params:oauth:grant-type:jwt-bearer"], "token_endpoint_auth_method": "none"}), no(E::PublicGrant("urn:ietf:params:oauth:grant-type:jwt-bearer")), no(E::UnsupportedGrantType("urn:ietf:params:oauth:grant-type:jwt-bearer".to_owned()))),
         // `application_type`
         (json!({"application_type": "web"}), ok(), ok()),
         (json!({"application_type": "native"}), ok(), ok()),
@@ -287,6 +292,11 @@ fn registration_answers_in_its_own_words() {
             E::PublicClientCredentials,
             invalid,
             "client_credentials needs a confidential client; `none` registers a public one",
+        ),
+        (
+            E::PublicGrant("urn:ietf:params:oauth:grant-type:token-exchange"),
+            invalid,
+            "`urn:ietf:params:oauth:grant-type:token-exchange` needs a confidential client; `none` registers a public one",
         ),
         (
             E::UnsupportedApplicationType("tv".to_owned()),

@@ -6,8 +6,11 @@
 mod error;
 mod fetchers;
 mod jwks_cache;
+mod trusted;
 
 pub use error::RemoteGuardError;
+pub use trusted::TrustedIssuer;
+pub(crate) use trusted::TrustedIssuers;
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
