@@ -146,6 +146,8 @@ pub(crate) struct Options {
     pub(crate) par: Option<Arg<bool>>,
     /// `registration`.
     pub(crate) registration: Option<Arg<bool>>,
+    /// `device_authorization`.
+    pub(crate) device_authorization: Option<Arg<bool>>,
     /// `authorize_path = "/…"`.
     pub(crate) authorize_path: Option<Arg<LitStr>>,
     /// `token_path = "/…"`.
@@ -162,6 +164,10 @@ pub(crate) struct Options {
     pub(crate) par_path: Option<Arg<LitStr>>,
     /// `registration_path = "/…"`.
     pub(crate) registration_path: Option<Arg<LitStr>>,
+    /// `device_path = "/…"`: the device authorization endpoint.
+    pub(crate) device_path: Option<Arg<LitStr>>,
+    /// `device_verification_path = "/…"`: the page where the user enters a device's code.
+    pub(crate) device_verification_path: Option<Arg<LitStr>>,
     /// `resource = "/…"`: the path of the protected resource the host serves.
     pub(crate) resource: Option<Arg<LitStr>>,
 }
@@ -176,6 +182,7 @@ const KEYS: &[&str] = &[
     "introspection",
     "par",
     "registration",
+    "device_authorization",
     "authorize_path",
     "token_path",
     "jwks_path",
@@ -184,6 +191,8 @@ const KEYS: &[&str] = &[
     "introspection_path",
     "par_path",
     "registration_path",
+    "device_path",
+    "device_verification_path",
     "resource",
 ];
 
@@ -216,6 +225,7 @@ impl Options {
             "introspection" => store(&mut self.introspection, key, flag(key, item)),
             "par" => store(&mut self.par, key, flag(key, item)),
             "registration" => store(&mut self.registration, key, flag(key, item)),
+            "device_authorization" => store(&mut self.device_authorization, key, flag(key, item)),
             "authorize_path" => store(&mut self.authorize_path, key, string(key, item, "/authorize")),
             "token_path" => store(&mut self.token_path, key, string(key, item, "/token")),
             "jwks_path" => store(&mut self.jwks_path, key, string(key, item, "/jwks")),
@@ -224,6 +234,10 @@ impl Options {
             "introspection_path" => store(&mut self.introspection_path, key, string(key, item, "/introspect")),
             "par_path" => store(&mut self.par_path, key, string(key, item, "/par")),
             "registration_path" => store(&mut self.registration_path, key, string(key, item, "/register")),
+            "device_path" => store(&mut self.device_path, key, string(key, item, "/device_authorization")),
+            "device_verification_path" => {
+                store(&mut self.device_verification_path, key, string(key, item, "/device"))
+            }
             "resource" => store(&mut self.resource, key, string(key, item, "/mcp")),
             // `key_of` only returns names from `KEYS`.
             other => Err(Error::custom(format_args!("unknown option `{other}`")).with_span(&key.span)),
@@ -271,8 +285,8 @@ fn unknown_option(written: &str) -> Error {
         Some((_, known)) => Error::custom(format_args!("unknown option `{written}`, did you mean `{known}`?")),
         None => Error::custom(format_args!(
             "unknown option `{written}`; the options are `prefix`, `crate`, the feature flags \
-             `openid`, `userinfo`, `revocation`, `introspection`, `par`, `registration`, the \
-             path overrides `<endpoint>_path`, and `resource`"
+             `openid`, `userinfo`, `revocation`, `introspection`, `par`, `registration`, \
+             `device_authorization`, the path overrides `<endpoint>_path`, and `resource`"
         )),
     }
 }

@@ -48,6 +48,14 @@ fn override_needs_endpoint(decl: &Declaration, errors: &mut Accumulator) {
             Endpoint::Introspection => "`introspection = false` turns it off",
             Endpoint::Par => "`par = false` turns it off",
             Endpoint::Registration => "`registration = false` turns it off",
+            Endpoint::DeviceAuthorization | Endpoint::DeviceVerification
+                if features.device_authorization.key.is_none() =>
+            {
+                "the device authorization grant is off by default; add `device_authorization` to turn it on"
+            }
+            Endpoint::DeviceAuthorization | Endpoint::DeviceVerification => {
+                "`device_authorization = false` turns it off"
+            }
             // Always served; listed for exhaustiveness.
             Endpoint::Authorize | Endpoint::Token | Endpoint::Jwks => continue,
         };

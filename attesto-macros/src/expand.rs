@@ -86,6 +86,7 @@ fn features_value(decl: &Declaration) -> TokenStream {
     let introspection = features.introspection.on;
     let par = features.par.on;
     let registration = features.registration.on;
+    let device_authorization = features.device_authorization.on;
     quote! {
         #private::Features {
             openid: #openid,
@@ -94,6 +95,7 @@ fn features_value(decl: &Declaration) -> TokenStream {
             introspection: #introspection,
             par: #par,
             registration: #registration,
+            device_authorization: #device_authorization,
         }
     }
 }

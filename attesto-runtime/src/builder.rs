@@ -19,8 +19,9 @@ use crate::protocol::discovery::{self, AuthorizationServerMetadata, MetadataSour
 use crate::protocol::dpop_proof;
 use crate::protocol::resource_metadata::{self, ProtectedResourceMetadata};
 use crate::protocol::sealed::SealingKey;
-use crate::settings::{AllowedOrigins, DpopSettings, Settings, parse_origin};
+use crate::settings::{AllowedOrigins, DeviceSettings, DpopSettings, Settings, parse_origin};
 use crate::state::{Attesto, Documents, Parts};
+use crate::store::guesses::{self, GuessLimiter};
 use crate::store::memory::MemoryStore;
 use crate::store::revoked::{self, RevokedTokens};
 use crate::store::{DynStore, Store};
@@ -50,6 +51,9 @@ pub struct Builder<P> {
     protected_resources: Vec<ProtectedResource>,
     #[cfg(feature = "fetch")]
     client_metadata_documents: Option<ClientMetadataDocuments>,
+    device_code_ttl: Duration,
+    device_poll_interval: Duration,
+    user_code_attempts: (u32, u32),
 }
 
 /// A resource declared with [`Builder::protected_resource`]: its RFC 9728 document is served.
@@ -361,6 +365,33 @@ impl<P: Provider> Builder<P> {
         Ok(self)
     }
 
+    /// Sets how long a device code and its user code live (RFC 8628 §3.2 `expires_in`; default
+    /// 10 minutes, between 1 second and 1 day): the time the user has to enter the code and
+    /// decide. Only used with `device_authorization`.
+    pub fn device_code_ttl(mut self, ttl: Duration) -> Self {
+        self.device_code_ttl = ttl;
+        self
+    }
+
+    /// Sets the least time a device waits between two polls of the token endpoint (RFC 8628 §3.2
+    /// `interval`; default 5 seconds, between 1 second and 1 minute, in whole seconds). A device
+    /// that polls sooner is told `slow_down`, and its interval grows by 5 seconds. Only used with
+    /// `device_authorization`.
+    pub fn device_poll_interval(mut self, interval: Duration) -> Self {
+        self.device_poll_interval = interval;
+        self
+    }
+
+    /// Sets how many wrong user codes the device verification page takes a minute, overall
+    /// (default 100) and from one client address (default 10, when the server provides axum's
+    /// `ConnectInfo`), before it answers `429 Too Many Requests` without looking codes up for the
+    /// rest of the minute (RFC 8628 §5.1). Each is at least 1. Only used with
+    /// `device_authorization`.
+    pub fn user_code_attempts(mut self, per_minute: u32, per_client_ip_per_minute: u32) -> Self {
+        self.user_code_attempts = (per_minute.max(1), per_client_ip_per_minute.max(1));
+        self
+    }
+
     /// Checks the settings, prepares the documents, and builds the provider.
     pub fn build(mut self) -> Result<Attesto<P>, ConfigError> {
         let issuer = self.issuer.take().ok_or(ConfigError::MissingIssuer)?;
@@ -404,6 +435,22 @@ impl<P: Provider> Builder<P> {
         }
         if self.dpop_proof_max_skew > MAX_DPOP_WINDOW {
             return Err(ConfigError::Lifetime { what: "dpop_proof_max_skew", reason: "must be at most 10 minutes" });
+        }
+        if self.device_code_ttl < Duration::from_secs(1) || self.device_code_ttl > Duration::from_secs(86_400) {
+            return Err(ConfigError::Lifetime {
+                what: "device_code_ttl",
+                reason: "must be between 1 second and 24 hours",
+            });
+        }
+        // RFC 8628 §3.2: `interval` is in whole seconds.
+        if self.device_poll_interval < Duration::from_secs(1)
+            || self.device_poll_interval > Duration::from_secs(60)
+            || self.device_poll_interval.subsec_nanos() != 0
+        {
+            return Err(ConfigError::Lifetime {
+                what: "device_poll_interval",
+                reason: "must be whole seconds, between 1 second and 1 minute",
+            });
         }
         if self.revocation_refresh_interval > revoked::MAX_REFRESH_INTERVAL {
             return Err(ConfigError::Lifetime {
@@ -452,6 +499,7 @@ impl<P: Provider> Builder<P> {
                 max_skew: self.dpop_proof_max_skew,
             },
             client_id_metadata_document_supported,
+            device: DeviceSettings { code_ttl: self.device_code_ttl, interval: self.device_poll_interval },
         };
         let signing_algorithms: Vec<&'static str> = keys.algorithms().into_iter().map(|alg| alg.as_str()).collect();
         let metadata = discovery::authorization_server_metadata(&MetadataSource {
@@ -502,6 +550,7 @@ impl<P: Provider> Builder<P> {
             login_key,
             #[cfg(feature = "fetch")]
             client_metadata,
+            user_code_guesses: GuessLimiter::new(self.user_code_attempts.0, self.user_code_attempts.1),
         }))
     }
 }
@@ -532,6 +581,9 @@ impl<P: Provider> Attesto<P> {
             protected_resources: Vec::new(),
             #[cfg(feature = "fetch")]
             client_metadata_documents: None,
+            device_code_ttl: Duration::from_secs(10 * 60),
+            device_poll_interval: Duration::from_secs(5),
+            user_code_attempts: (guesses::DEFAULT_PER_WINDOW, guesses::DEFAULT_PER_ADDRESS),
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::protocol::jwt::{AccessTokenView, EXPIRY_SKEW};
 use crate::protocol::sealed::SealingKey;
 use crate::settings::Settings;
 use crate::store::DynStore;
+use crate::store::guesses::GuessLimiter;
 use crate::store::revoked::{self, RevokedTokens};
 
 /// Discovery documents and the JWKS, serialised once at start-up and served as bytes.
@@ -52,6 +53,8 @@ pub(crate) struct Parts<P> {
     /// Client ID metadata documents, when accepted: their fetcher and cache.
     #[cfg(feature = "fetch")]
     pub(crate) client_metadata: Option<client_metadata::Resolver>,
+    /// Wrong user codes entered at the device verification page (see `store/guesses.rs`).
+    pub(crate) user_code_guesses: GuessLimiter,
 }
 
 /// The parts, sealed: its one field is private to this module, so everything else reads the
@@ -109,6 +112,11 @@ impl<P> Attesto<P> {
     /// The key of the login resume handles (see `endpoints/authorize/login.rs`, `protocol/sealed.rs`).
     pub(crate) fn login_key(&self) -> &SealingKey {
         &self.0.parts.login_key
+    }
+
+    /// The bound on wrong user codes at the device verification page.
+    pub(crate) fn user_code_guesses(&self) -> &GuessLimiter {
+        &self.0.parts.user_code_guesses
     }
 
     /// The hash that an unknown client's presented secret is checked against.

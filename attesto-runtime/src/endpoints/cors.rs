@@ -87,7 +87,12 @@ impl Policy {
             return Class::Public;
         }
         let is = |endpoint: Option<&str>| endpoint == Some(path);
-        if path == paths.token || is(paths.revocation) || is(paths.introspection) || is(paths.registration) {
+        if path == paths.token
+            || is(paths.revocation)
+            || is(paths.introspection)
+            || is(paths.registration)
+            || is(paths.device_authorization)
+        {
             return Class::Api("POST");
         }
         if is(self.userinfo) {
@@ -288,6 +293,8 @@ mod tests {
                 introspection: Some("/oauth/introspect"),
                 par: Some("/oauth/par"),
                 registration,
+                device_authorization: None,
+                device_verification: None,
                 resource: None,
                 resource_metadata: None,
             },

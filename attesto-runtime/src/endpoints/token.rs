@@ -39,6 +39,8 @@ use crate::store::{
     new_secret,
 };
 
+mod device;
+
 /// Parameters that may appear more than once: RFC 8707 §2 `resource`.
 const REPEATABLE: &[&str] = &["resource"];
 
@@ -155,6 +157,10 @@ async fn exchange<P: Provider>(
         Some(GrantType::RefreshToken) => {
             context.grant_type = Some(GrantType::RefreshToken);
             refresh_token(attesto, &form, context.presented.as_ref(), proof).await
+        }
+        Some(GrantType::DeviceCode) => {
+            context.grant_type = Some(GrantType::DeviceCode);
+            device::device_code(attesto, &form, context.presented.as_ref(), proof).await
         }
         None => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported")),
     }

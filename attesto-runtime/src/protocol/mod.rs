@@ -14,3 +14,4 @@ pub(crate) mod pkce;
 pub(crate) mod redirect_uri;
 pub(crate) mod resource_metadata;
 pub(crate) mod sealed;
+pub(crate) mod user_code;
