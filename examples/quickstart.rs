@@ -25,7 +25,10 @@
 //! with an authorization URL for the public client and the `curl` lines that complete the flow.
 //!
 //! Dynamic client registration (RFC 7591, RFC 7592) is on and open: any client may register itself
-//! at `/oauth/register` (the start-up text shows a `curl` line), as MCP clients do.
+//! at `/oauth/register` (the start-up text shows a `curl` line), as MCP clients do. The device
+//! authorization grant (RFC 8628) is on for both demo clients and any registered client that asks
+//! for it: a CLI asks `/oauth/device_authorization` for a code, the user enters it at
+//! `/oauth/device`, and the CLI polls the token endpoint (the start-up text shows the `curl` lines).
 
 #[path = "support/flags.rs"]
 mod flags;
@@ -65,9 +68,11 @@ const USER_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
 /// The host: what a real app keeps in its database, here in memory; with `--database`, the
 /// registered clients live in that database. Dynamic client registration (RFC 7591) is on and
-/// open, so that a client (an MCP client, say) can register itself.
+/// open, so that a client (an MCP client, say) can register itself; the device authorization grant
+/// (RFC 8628) is on, so that a CLI or a headless agent can sign a user in without a browser of its
+/// own.
 #[derive(Clone)]
-#[attesto::provider(registration)]
+#[attesto::provider(registration, device_authorization)]
 struct Demo {
     clients: Arc<HashMap<String, Client>>,
     /// Dynamically registered clients.
@@ -567,17 +572,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if public_redirect_uris.is_empty() {
         return Err("ATTESTO_DEMO_PUBLIC_REDIRECT_URIS is empty".into());
     }
-    // A confidential web app: the code flow for users, and client_credentials for itself.
+    // A confidential web app: the code flow for users, client_credentials for itself, and the
+    // device grant (RFC 8628) for a device of its own.
     let confidential = Client::confidential(client_id.as_str(), SecretHash::of(&client_secret))
         .with_name("attesto demo client")
         .with_redirect_uris(redirect_uris.iter().copied())
-        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials])
+        .with_grant_types([
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::ClientCredentials,
+            GrantType::DeviceCode,
+        ])
         .with_scopes(allowed.clone());
-    // A native app: no secret (`none`), PKCE only.
+    // A native app: no secret (`none`), PKCE only; as a CLI, the device grant.
     let public = Client::public(public_id.as_str())
         .with_name("attesto demo native app")
         .with_redirect_uris(public_redirect_uris.iter().copied())
-        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
+        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::DeviceCode])
         .with_scopes(allowed);
     if public_id == client_id {
         return Err("ATTESTO_DEMO_PUBLIC_CLIENT_ID must differ from ATTESTO_DEMO_CLIENT_ID".into());
@@ -678,6 +689,8 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
     let token_url = issuer.url_of(Demo::PATHS.token);
     let userinfo_url = Demo::PATHS.userinfo.map(|path| issuer.url_of(path)).unwrap_or_default();
     let registration_url = Demo::PATHS.registration.map(|path| issuer.url_of(path)).unwrap_or_default();
+    let device_url = Demo::PATHS.device_authorization.map(|path| issuer.url_of(path)).unwrap_or_default();
+    let verification_url = Demo::PATHS.device_verification.map(|path| issuer.url_of(path)).unwrap_or_default();
     // RFC 7636 §4.1, §4.2: a 256-bit verifier and its S256 challenge.
     let verifier = random_secret();
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
@@ -699,7 +712,7 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
         "client_name": "my app",
         "redirect_uris": [b.public_redirect],
         "token_endpoint_auth_method": "none",
-        "grant_types": ["authorization_code", "refresh_token"],
+        "grant_types": ["authorization_code", "refresh_token", GrantType::DeviceCode.as_str()],
         "scope": user_scopes.join(" "),
     });
     let register = format!("curl -s -H 'Content-Type: application/json' -d '{metadata}' {registration_url}");
@@ -759,6 +772,8 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
         user = b.user,
         password = b.password,
         state = b.state,
+        user_scope = user_scopes.join(" "),
+        device_grant = GrantType::DeviceCode.as_str(),
     ))
 }
 

@@ -4,7 +4,8 @@
 //! The quickstart keeps its host type private to its binary, so the setup is repeated here with
 //! the public API: the same two demo clients (a confidential web app and a public native app with
 //! a loopback redirect URI, any port), the same scopes and resource, open dynamic registration in
-//! `MemoryRegistrations`, the memory store, attesto's consent page (no `ConsentPolicy`: every
+//! `MemoryRegistrations`, the device authorization grant (RFC 8628) for both clients, the memory
+//! store, attesto's consent page (no `ConsentPolicy`: every
 //! request is asked). The login page is the examples' own, `examples/mcp_server/login.rs`, included as it is: the
 //! same form (`username`, `password`, `return_to`), session cookie, origin check and CSP without
 //! `form-action` as the quickstart's.
@@ -43,7 +44,7 @@ pub(crate) const SCOPES: &str = "openid profile email offline_access read write"
 
 /// The host.
 #[derive(Clone)]
-#[attesto::provider(registration)]
+#[attesto::provider(registration, device_authorization)]
 pub(crate) struct Demo {
     clients: Arc<HashMap<String, Client>>,
     registrations: MemoryRegistrations,
@@ -105,12 +106,17 @@ fn clients() -> HashMap<String, Client> {
     let confidential = Client::confidential(CONFIDENTIAL_ID, SecretHash::of(CONFIDENTIAL_SECRET))
         .with_name("attesto demo client")
         .with_redirect_uris([CONFIDENTIAL_REDIRECT])
-        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials])
+        .with_grant_types([
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::ClientCredentials,
+            GrantType::DeviceCode,
+        ])
         .with_scopes(scopes.clone());
     let public = Client::public(PUBLIC_ID)
         .with_name(PUBLIC_NAME)
         .with_redirect_uris([format!("http://127.0.0.1{PUBLIC_REDIRECT_PATH}")])
-        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
+        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::DeviceCode])
         .with_scopes(scopes);
     [confidential, public].into_iter().map(|client| (client.client_id.to_string(), client)).collect()
 }
