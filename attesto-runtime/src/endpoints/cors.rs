@@ -9,10 +9,10 @@
 //! - **Public** (discovery documents, JWKS): any origin, `Access-Control-Allow-Origin: *`. They
 //!   are public documents that anyone can fetch anyway.
 //! - **API** (token, userinfo, revocation, introspection, registration and the RFC 7592 client
-//!   configuration endpoint under it): the origins set with
+//!   configuration endpoint under it, device authorization): the origins set with
 //!   [`Builder::cors_allowed_origins`](crate::Builder::cors_allowed_origins), any by default.
-//! - **No CORS** (the authorization endpoint, PAR, anything else): requests pass through
-//!   untouched. An authorization request is a top-level navigation (RFC 6749 §3.1), never a
+//! - **No CORS** (the authorization endpoint, PAR, the device verification page, anything else):
+//!   requests pass through untouched. An authorization request is a top-level navigation (RFC 6749 §3.1), never a
 //!   script's fetch, so a preflight there is not answered and reaches the router (405).
 //!
 //! `Access-Control-Allow-Credentials` is never sent: no endpoint here reads cookies, every
