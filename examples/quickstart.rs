@@ -733,6 +733,7 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
          \n  token endpoint    {token_url}\
          \n  userinfo          {userinfo_url}\
          \n  registration      {registration_url} (open: RFC 7591, RFC 7592)\
+         \n  device grant      {device_url} (RFC 8628; users enter codes at {verification_url})\
          \n  login page        {origin}{LOGIN_PATH}\
          \n  state             {state}\
          \n\n  confidential client (client_secret_basic)\
@@ -756,6 +757,11 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
          \n\nread userinfo, refresh:\
          \n\n  curl -s -H 'Authorization: Bearer ACCESS_TOKEN' {userinfo_url}\
          \n  curl -s -d grant_type=refresh_token -d client_id={public_id} -d refresh_token=REFRESH_TOKEN {token_url}\
+         \n\nsign in from a CLI or a headless agent (RFC 8628): ask for a code, open the\
+         \nverification_uri_complete it returns in a browser, sign in, allow; meanwhile poll\
+         \n(every `interval` seconds) until the tokens come:\
+         \n\n  curl -s -d client_id={public_id} -d 'scope={user_scope}' {device_url}\
+         \n  curl -s -d grant_type={device_grant} -d client_id={public_id} -d device_code=DEVICE_CODE {token_url}\
          \n\nfetch a token for the confidential client itself:\
          \n\n  {client_credentials}\
          \n\nregister a client of your own (the response holds its client_id, and the\

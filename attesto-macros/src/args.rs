@@ -235,9 +235,7 @@ impl Options {
             "par_path" => store(&mut self.par_path, key, string(key, item, "/par")),
             "registration_path" => store(&mut self.registration_path, key, string(key, item, "/register")),
             "device_path" => store(&mut self.device_path, key, string(key, item, "/device_authorization")),
-            "device_verification_path" => {
-                store(&mut self.device_verification_path, key, string(key, item, "/device"))
-            }
+            "device_verification_path" => store(&mut self.device_verification_path, key, string(key, item, "/device")),
             "resource" => store(&mut self.resource, key, string(key, item, "/mcp")),
             // `key_of` only returns names from `KEYS`.
             other => Err(Error::custom(format_args!("unknown option `{other}`")).with_span(&key.span)),

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use attesto::{
     Attesto, AuthenticatedPrincipal, AuthorizationDenied, Client, ClientStore, ConsentDecision, ConsentPolicy,
-    ConsentRequest, EventSink, GrantType, HostError, Key, LoginOutcome, LoginRequest, Principal, PrincipalStore, Scopes,
-    SecretHash, TokenDenied, TokenIssued,
+    ConsentRequest, EventSink, GrantType, HostError, Key, LoginOutcome, LoginRequest, Principal, PrincipalStore,
+    Scopes, SecretHash, TokenDenied, TokenIssued,
 };
 use axum::Router;
 use axum::body::Body;
@@ -45,9 +45,9 @@ impl ClientStore for DeviceHost {
             // A command-line tool: public, allowed the device grant.
             "cli" => Some(Client::public("cli").with_name("Device CLI").with_scopes(scopes).with_grant_types(device)),
             // A television app with a secret.
-            "tv" => Some(
-                Client::confidential("tv", SecretHash::of(SECRET)).with_scopes(scopes).with_grant_types(device),
-            ),
+            "tv" => {
+                Some(Client::confidential("tv", SecretHash::of(SECRET)).with_scopes(scopes).with_grant_types(device))
+            }
             // A tool whose every request the consent policy grants when it may.
             "trusted-cli" => Some(Client::public("trusted-cli").with_scopes(scopes).with_grant_types(device)),
             // A tool whose every request the consent policy denies.
@@ -124,7 +124,11 @@ fn verification_path() -> &'static str {
 }
 
 /// POSTs to the device authorization endpoint.
-async fn device_authorization(router: &Router, authorization: Option<&str>, body: &str) -> (StatusCode, HeaderMap, Value) {
+async fn device_authorization(
+    router: &Router,
+    authorization: Option<&str>,
+    body: &str,
+) -> (StatusCode, HeaderMap, Value) {
     token(router, device_path(), authorization, body).await
 }
 
@@ -147,8 +151,13 @@ fn str_of<'v>(json: &'v Value, name: &str) -> &'v str {
 
 /// One poll of the token endpoint by `cli`.
 async fn poll(router: &Router, device_code: &str) -> (StatusCode, HeaderMap, Value) {
-    token(router, DeviceHost::PATHS.token, None, &form(&[("grant_type", GRANT), ("device_code", device_code), ("client_id", "cli")]))
-        .await
+    token(
+        router,
+        DeviceHost::PATHS.token,
+        None,
+        &form(&[("grant_type", GRANT), ("device_code", device_code), ("client_id", "cli")]),
+    )
+    .await
 }
 
 /// The `name=value` of the cookie set by `headers` whose name contains `kind`.
@@ -198,7 +207,13 @@ async fn enter(
 }
 
 /// Decides on the consent page `page` (answered with `headers`) as `subject`: the final page.
-async fn decide(router: &Router, page: &str, headers: &HeaderMap, subject: &str, decision: &str) -> (StatusCode, String) {
+async fn decide(
+    router: &Router,
+    page: &str,
+    headers: &HeaderMap,
+    subject: &str,
+    decision: &str,
+) -> (StatusCode, String) {
     let consent_cookie = set_cookie(headers, "attesto-consent-");
     let body = form(&[
         ("attesto_consent", &hidden_input(page, "attesto_consent")),
@@ -206,7 +221,8 @@ async fn decide(router: &Router, page: &str, headers: &HeaderMap, subject: &str,
         ("attesto_decision", decision),
     ]);
     let cookies = format!("{}; {consent_cookie}", session_cookie(subject));
-    let (status, _, body) = crate::common::browser_post(router, DeviceHost::PATHS.authorize, Some(&cookies), &body).await;
+    let (status, _, body) =
+        crate::common::browser_post(router, DeviceHost::PATHS.authorize, Some(&cookies), &body).await;
     (status, String::from_utf8(body).expect("UTF-8 page"))
 }
 
@@ -304,7 +320,11 @@ async fn the_whole_flow_signs_in_consents_and_issues_tokens_once() {
         &router,
         DeviceHost::PATHS.token,
         None,
-        &form(&[("grant_type", "refresh_token"), ("refresh_token", str_of(&tokens, "refresh_token")), ("client_id", "cli")]),
+        &form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", str_of(&tokens, "refresh_token")),
+            ("client_id", "cli"),
+        ]),
     )
     .await;
     assert_eq!(refresh.0, StatusCode::OK, "{}", refresh.2);
@@ -390,7 +410,8 @@ async fn a_denial_by_the_consent_policy_is_access_denied() {
     let (status, _, page) = enter(&router, str_of(&started, "user_code"), Some(&session_cookie("bob")), None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("You may return to your device"), "{page}");
-    let body = form(&[("grant_type", GRANT), ("device_code", str_of(&started, "device_code")), ("client_id", "blocked-cli")]);
+    let body =
+        form(&[("grant_type", GRANT), ("device_code", str_of(&started, "device_code")), ("client_id", "blocked-cli")]);
     let denied = token(&router, DeviceHost::PATHS.token, None, &body).await;
     assert_error(&denied, StatusCode::BAD_REQUEST, "access_denied");
 }
@@ -430,7 +451,8 @@ async fn bad_token_requests_get_their_errors() {
     let unknown = poll(&router, "not-a-device-code").await;
     assert_error(&unknown, StatusCode::BAD_REQUEST, "invalid_grant");
     assert_eq!(unknown.2["error_description"], "the device code is invalid, expired or was already used");
-    let missing = token(&router, DeviceHost::PATHS.token, None, &form(&[("grant_type", GRANT), ("client_id", "cli")])).await;
+    let missing =
+        token(&router, DeviceHost::PATHS.token, None, &form(&[("grant_type", GRANT), ("client_id", "cli")])).await;
     assert_error(&missing, StatusCode::BAD_REQUEST, "invalid_request");
     assert_eq!(missing.2["error_description"], "missing `device_code`");
     let body = form(&[("grant_type", GRANT), ("device_code", "x")]);
@@ -567,7 +589,13 @@ async fn discovery_names_the_grant_only_when_it_is_on() {
             .await;
     assert!(document.get("device_authorization_endpoint").is_none(), "{document}");
     assert!(!document["grant_types_supported"].as_array().expect("array").contains(&json!(GRANT)));
-    let refused = token(&off, TestHost::PATHS.token, None, &form(&[("grant_type", GRANT), ("device_code", "x"), ("client_id", "native")])).await;
+    let refused = token(
+        &off,
+        TestHost::PATHS.token,
+        None,
+        &form(&[("grant_type", GRANT), ("device_code", "x"), ("client_id", "native")]),
+    )
+    .await;
     assert_error(&refused, StatusCode::BAD_REQUEST, "unsupported_grant_type");
     assert_eq!(TestHost::PATHS.device_authorization, None);
 
@@ -576,7 +604,10 @@ async fn discovery_names_the_grant_only_when_it_is_on() {
         send_json(&on, Request::get("/.well-known/oauth-authorization-server").body(Body::empty()).expect("request"))
             .await;
     assert_eq!(document["device_authorization_endpoint"], "https://auth.example.com/oauth/device_authorization");
-    assert_eq!(document["grant_types_supported"], json!(["authorization_code", "refresh_token", "client_credentials", GRANT]));
+    assert_eq!(
+        document["grant_types_supported"],
+        json!(["authorization_code", "refresh_token", "client_credentials", GRANT])
+    );
     attesto::testing::check_discovery(&on, ISSUER).await.expect("every advertised URL is mounted");
 }
 
@@ -627,7 +658,11 @@ async fn wrong_codes_are_rate_limited_per_address_and_overall() {
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     }
     // The valid code was never looked up: the device is still waiting.
-    assert_error(&poll(&router, str_of(&started, "device_code")).await, StatusCode::BAD_REQUEST, "authorization_pending");
+    assert_error(
+        &poll(&router, str_of(&started, "device_code")).await,
+        StatusCode::BAD_REQUEST,
+        "authorization_pending",
+    );
 }
 
 /// The code must be entered on this server's page: without the page's cookie, or from another
@@ -641,7 +676,8 @@ async fn a_code_posted_from_elsewhere_is_refused() {
     let (status, _, page) = crate::common::browser_post(&router, verification_path(), Some(&session), &body).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{}", String::from_utf8_lossy(&page));
     let (html, cookie) = open_page(&router, verification_path()).await;
-    let body = form(&[("user_code", str_of(&started, "user_code")), ("attesto_csrf", &hidden_input(&html, "attesto_csrf"))]);
+    let body =
+        form(&[("user_code", str_of(&started, "user_code")), ("attesto_csrf", &hidden_input(&html, "attesto_csrf"))]);
     let request = Request::post(verification_path())
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::COOKIE, format!("{session}; {cookie}"))
@@ -650,5 +686,9 @@ async fn a_code_posted_from_elsewhere_is_refused() {
         .expect("request");
     let (status, _, _) = send(&router, request).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_error(&poll(&router, str_of(&started, "device_code")).await, StatusCode::BAD_REQUEST, "authorization_pending");
+    assert_error(
+        &poll(&router, str_of(&started, "device_code")).await,
+        StatusCode::BAD_REQUEST,
+        "authorization_pending",
+    );
 }

@@ -37,11 +37,8 @@ pub(crate) fn normalize(input: &str) -> Option<String> {
     if input.len() > MAX_INPUT {
         return None;
     }
-    let code: String = input
-        .chars()
-        .filter(|c| *c != '-' && !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let code: String =
+        input.chars().filter(|c| *c != '-' && !c.is_whitespace()).map(|c| c.to_ascii_uppercase()).collect();
     let valid = code.len() == LENGTH && code.bytes().all(|b| ALPHABET.contains(&b));
     valid.then_some(code)
 }

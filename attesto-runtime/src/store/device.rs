@@ -206,9 +206,15 @@ mod tests {
         let now = SystemTime::now();
         let mut grant = grant(now);
         assert_eq!(grant.poll(now), DevicePoll::Pending);
-        assert_eq!(grant.poll(now + Duration::from_secs(1)), DevicePoll::SlowDown { interval: Duration::from_secs(10) });
+        assert_eq!(
+            grant.poll(now + Duration::from_secs(1)),
+            DevicePoll::SlowDown { interval: Duration::from_secs(10) }
+        );
         // Six seconds after the last poll: enough for the old interval, not the grown one.
-        assert_eq!(grant.poll(now + Duration::from_secs(7)), DevicePoll::SlowDown { interval: Duration::from_secs(15) });
+        assert_eq!(
+            grant.poll(now + Duration::from_secs(7)),
+            DevicePoll::SlowDown { interval: Duration::from_secs(15) }
+        );
         assert_eq!(grant.poll(now + Duration::from_secs(30)), DevicePoll::Pending);
     }
 

@@ -497,7 +497,11 @@ impl Store for MemoryStore {
         })?
     }
 
-    async fn find_device_grant(&self, device_code: &TokenHash, now: SystemTime) -> Result<Option<DeviceGrant>, HostError> {
+    async fn find_device_grant(
+        &self,
+        device_code: &TokenHash,
+        now: SystemTime,
+    ) -> Result<Option<DeviceGrant>, HostError> {
         self.with(|s| s.device_grants.get(device_code).filter(|grant| grant.keep_until > now).cloned())
     }
 

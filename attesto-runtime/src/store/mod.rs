@@ -642,7 +642,11 @@ pub(crate) trait DynStore: Send + Sync {
         decision: &'a DeviceDecision,
         now: SystemTime,
     ) -> BoxFuture<'a, Result<bool, HostError>>;
-    fn poll_device_grant<'a>(&'a self, d: &'a TokenHash, now: SystemTime) -> BoxFuture<'a, Result<DevicePoll, HostError>>;
+    fn poll_device_grant<'a>(
+        &'a self,
+        d: &'a TokenHash,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<DevicePoll, HostError>>;
 }
 
 impl<S: Store> DynStore for S {
@@ -737,7 +741,11 @@ impl<S: Store> DynStore for S {
     ) -> BoxFuture<'a, Result<bool, HostError>> {
         Box::pin(Store::decide_device_grant(self, d, decision, now))
     }
-    fn poll_device_grant<'a>(&'a self, d: &'a TokenHash, now: SystemTime) -> BoxFuture<'a, Result<DevicePoll, HostError>> {
+    fn poll_device_grant<'a>(
+        &'a self,
+        d: &'a TokenHash,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<DevicePoll, HostError>> {
         Box::pin(Store::poll_device_grant(self, d, now))
     }
 }

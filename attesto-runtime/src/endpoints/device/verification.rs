@@ -43,7 +43,8 @@ const USER_CODE: &str = "user_code";
 const CSRF: &str = "attesto_csrf";
 
 /// The one answer for a code that is not a live one: unknown, expired, used or denied alike.
-const NOT_VALID: &str = "that code is not valid or has expired; check the code shown on your device, or start again there";
+const NOT_VALID: &str =
+    "that code is not valid or has expired; check the code shown on your device, or start again there";
 
 /// `GET {device_verification}`.
 pub(crate) async fn get<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
@@ -90,7 +91,9 @@ pub(crate) async fn post<P: Provider>(State(attesto): State<Attesto<P>>, request
     let cookie = authorize::cookie(headers, &BrowserCookie::Device.name(&attesto, COOKIE_HANDLE)).unwrap_or_default();
     let field = form.get(CSRF).unwrap_or_default();
     if field.is_empty() || !bool::from(cookie.as_bytes().ct_eq(field.as_bytes())) {
-        return forbidden("the form could not be verified (CSRF check failed); reload the page and enter the code again");
+        return forbidden(
+            "the form could not be verified (CSRF check failed); reload the page and enter the code again",
+        );
     }
     let typed = form.get(USER_CODE).unwrap_or_default();
     // RFC 8628 §5.1: guesses are bounded before anything is looked up.
@@ -146,7 +149,12 @@ fn client_address(parts: &Parts) -> Option<std::net::IpAddr> {
 }
 
 /// The form, with a fresh anti-CSRF value set as this browser's cookie.
-fn entry_page<P: Provider>(attesto: &Attesto<P>, user_code: &str, problem: Option<&str>, status: StatusCode) -> Response {
+fn entry_page<P: Provider>(
+    attesto: &Attesto<P>,
+    user_code: &str,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
     let Some(path) = P::PATHS.device_verification else {
         return error_page(&OAuthError::new(ErrorCode::ServerError, "the device authorization grant is off"));
     };

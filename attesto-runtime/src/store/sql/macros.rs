@@ -137,7 +137,11 @@ macro_rules! impl_store {
                     self.state.decide_device_grant(device_code, decision, now).await
                 }
 
-                async fn poll_device_grant(&self, device_code: &TokenHash, now: SystemTime) -> Result<DevicePoll, HostError> {
+                async fn poll_device_grant(
+                    &self,
+                    device_code: &TokenHash,
+                    now: SystemTime,
+                ) -> Result<DevicePoll, HostError> {
                     self.state.poll_device_grant(device_code, now).await
                 }
             }

@@ -349,7 +349,11 @@ where
         Ok(DB::rows_affected(&result) == 1)
     }
 
-    pub(super) async fn put_device_grant(&self, device_code: &TokenHash, grant: &DeviceGrant) -> Result<bool, HostError> {
+    pub(super) async fn put_device_grant(
+        &self,
+        device_code: &TokenHash,
+        grant: &DeviceGrant,
+    ) -> Result<bool, HostError> {
         self.sweep_soon();
         // A grant forgotten but not swept yet must not keep its user code from being drawn again.
         sqlx::query("DELETE FROM attesto_device_grants WHERE user_code = $1 AND keep_until <= $2")

@@ -35,7 +35,8 @@ pub async fn device_grant_is_found_by_both_codes<S: Store>(store: Arc<S>) {
     assert!(ok(store.put_device_grant(&device_code, &grant).await, "put_device_grant"), "a new grant must be stored");
     let found = ok(store.find_device_grant(&device_code, now).await, "find_device_grant");
     assert_eq!(found.as_ref(), Some(&grant), "a grant must be found by its device code as put");
-    let by_user = ok(store.find_device_grant_by_user_code(&grant.user_code, now).await, "find_device_grant_by_user_code");
+    let by_user =
+        ok(store.find_device_grant_by_user_code(&grant.user_code, now).await, "find_device_grant_by_user_code");
     assert_eq!(by_user, Some((device_code, grant.clone())), "a pending grant must be found by its user code");
     assert_eq!(ok(store.find_device_grant(&fresh_hash(), now).await, "find_device_grant"), None);
     let unknown = ok(store.find_device_grant_by_user_code(&user_code::generate(), now).await, "by user code");
@@ -148,7 +149,8 @@ pub async fn device_grant_expires<S: Store>(store: Arc<S>) {
     let at = grant.expires_at;
     let by_user = ok(store.find_device_grant_by_user_code(&grant.user_code, at).await, "by user code");
     assert_eq!(by_user, None, "an expired grant must not be found by its user code");
-    let late = ok(store.decide_device_grant(&device_code, &DeviceDecision::Approve(principal(now)), at).await, "decide");
+    let late =
+        ok(store.decide_device_grant(&device_code, &DeviceDecision::Approve(principal(now)), at).await, "decide");
     assert!(!late, "an expired grant must not be approved");
     assert_eq!(ok(store.poll_device_grant(&device_code, at).await, "poll"), DevicePoll::Expired);
     let gone = grant.keep_until;
