@@ -692,3 +692,35 @@ async fn a_code_posted_from_elsewhere_is_refused() {
         "authorization_pending",
     );
 }
+
+/// The pre-filled code comes from a link anyone can craft: it is escaped, and the page allows no
+/// script and posts nowhere else.
+#[tokio::test]
+async fn a_crafted_prefill_is_escaped() {
+    let router = provider().router();
+    let uri = format!("{}?user_code=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E", verification_path());
+    let (status, headers, body) = browser_get(&router, &uri, None).await;
+    let html = String::from_utf8(body).expect("UTF-8 page");
+    assert_eq!(status, StatusCode::OK);
+    assert!(!html.contains("<script>"), "{html}");
+    assert!(html.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""), "{html}");
+    let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().expect("ASCII");
+    assert!(csp.contains("default-src 'none'") && csp.contains("form-action 'self'"), "{csp}");
+    assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+}
+
+/// The memory store holds a bounded number of device grants per client: past it the device
+/// authorization endpoint answers 503 `temporarily_unavailable`, and another client is still
+/// served.
+#[tokio::test]
+async fn device_grants_are_bounded_per_client_in_memory() {
+    let store = attesto::MemoryStore::new().max_device_grants_per_client(2);
+    let router = provider_with(host(), |builder| builder.store(store)).router();
+    for _ in 0..2 {
+        start(&router, "read").await;
+    }
+    let full = device_authorization(&router, None, &form(&[("client_id", "cli")])).await;
+    assert_error(&full, StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable");
+    let (status, _, _) = device_authorization(&router, None, &form(&[("client_id", "trusted-cli")])).await;
+    assert_eq!(status, StatusCode::OK);
+}
