@@ -302,9 +302,11 @@ async fn put_expired_and_live<S: attesto::store::Store>(store: &S) {
             if name == "live" { "BCDFGHJK" } else { "LMNPQRST" }.to_owned(),
             attesto::Scopes::default(),
             Vec::new(),
-            expires_at,
+            expires_at - Duration::from_secs(60),
+            Duration::from_secs(60),
             Duration::from_secs(5),
         );
+        // Forgotten at its expiry, for the sweep to tell apart.
         grant.keep_until = expires_at;
         let device_code = attesto::store::TokenHash::of(&format!("device {name}"));
         assert!(store.put_device_grant(&device_code, &grant).await.expect("put_device_grant"));

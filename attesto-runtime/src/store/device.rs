@@ -106,25 +106,26 @@ pub enum DevicePoll {
 }
 
 impl DeviceGrant {
-    /// A new grant, pending, polled never.
+    /// A new grant issued at `issued_at`, pending, never polled: it expires `lifetime` later, and
+    /// is kept as long again (at least a minute) so that a late poll hears `expired_token` (RFC
+    /// 8628 §3.5) rather than `invalid_grant`.
     pub fn new(
         client_id: ClientId,
         user_code: String,
         scopes: Scopes,
         audience: Vec<String>,
-        expires_at: SystemTime,
+        issued_at: SystemTime,
+        lifetime: Duration,
         interval: Duration,
     ) -> Self {
-        // Kept as long again after it expires (at least a minute), for `expired_token` (RFC 8628
-        // §3.5).
-        let lifetime = expires_at.duration_since(SystemTime::now()).unwrap_or_default().max(KEPT_AFTER_EXPIRY);
+        let expires_at = issued_at + lifetime;
         Self {
             client_id,
             user_code,
             scopes,
             audience,
             expires_at,
-            keep_until: expires_at + lifetime,
+            keep_until: expires_at + lifetime.max(KEPT_AFTER_EXPIRY),
             interval,
             last_poll: None,
             status: DeviceStatus::Pending,
@@ -196,7 +197,8 @@ mod tests {
             "BCDFGHJK".to_owned(),
             Scopes::default(),
             Vec::new(),
-            now + Duration::from_secs(600),
+            now,
+            Duration::from_secs(600),
             Duration::from_secs(5),
         )
     }

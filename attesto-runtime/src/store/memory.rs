@@ -628,7 +628,8 @@ mod tests {
             user_code.to_owned(),
             Scopes::default(),
             Vec::new(),
-            SystemTime::now() + Duration::from_secs(600),
+            SystemTime::now(),
+            Duration::from_secs(600),
             Duration::from_secs(5),
         )
     }

@@ -54,7 +54,7 @@ pub(crate) async fn start<P: Provider>(
     authenticate(attesto, headers, client, request, None).await
 }
 
-/// The user approved (or the consent policy granted) the device grant of `request`.
+/// The user approved (or the consent policy granted) the device grant under `device_code`.
 pub(super) async fn approve<P: Provider>(
     attesto: &Attesto<P>,
     device_code: &TokenHash,
@@ -69,7 +69,8 @@ pub(super) async fn approve<P: Provider>(
     }
 }
 
-/// The user denied (or the consent policy refused) the device grant of `request`.
+/// The user denied (or the consent policy refused) the device grant under `device_code`, which
+/// `request` stands for.
 pub(super) async fn deny<P: Provider>(
     attesto: &Attesto<P>,
     client: &Client,

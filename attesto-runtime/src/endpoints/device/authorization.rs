@@ -95,7 +95,7 @@ async fn authorize_device<P: Provider>(
         ScopeDecision::Refuse(reason) => return Err(OAuthError::new(ErrorCode::InvalidScope, reason)),
     };
     let settings = &attesto.settings().device;
-    let expires_at = SystemTime::now() + settings.code_ttl;
+    let issued_at = SystemTime::now();
     // RFC 8628 §3.2: the device code is a high-entropy credential (256 random bits), stored only
     // as its hash, like an authorization code.
     let (device_code, device_hash) = new_secret();
@@ -107,7 +107,8 @@ async fn authorize_device<P: Provider>(
             code.clone(),
             scopes.clone(),
             audience.clone(),
-            expires_at,
+            issued_at,
+            settings.code_ttl,
             settings.interval,
         );
         if attesto.store().put_device_grant(&device_hash, &grant).await? {

@@ -14,16 +14,15 @@ const INTERVAL: Duration = Duration::from_secs(5);
 
 /// A pending grant with a fresh user code, whole-second times.
 fn device_grant(now: SystemTime) -> DeviceGrant {
-    let mut grant = DeviceGrant::new(
+    DeviceGrant::new(
         ClientId::new("contract-client"),
         user_code::generate(),
         scopes("openid offline_access read"),
         vec!["https://api.example.com".to_owned(), "https://mcp.example.com/mcp".to_owned()],
-        now + DEVICE_LIFETIME,
+        now,
+        DEVICE_LIFETIME,
         INTERVAL,
-    );
-    grant.keep_until = now + 2 * DEVICE_LIFETIME;
-    grant
+    )
 }
 
 /// A grant is found, as put, by its device code at any stage while it is held, and by its user
