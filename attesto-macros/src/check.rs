@@ -262,8 +262,17 @@ mod tests {
                 ("introspection", some("/oauth/introspect")),
                 ("par", some("/oauth/par")),
                 ("registration", None),
+                ("device_authorization", None),
+                ("device_verification", None),
             ]
         );
+    }
+
+    #[test]
+    fn device_authorization_adds_two_endpoints() {
+        let table = paths(r#"device_authorization, device_verification_path = "/activate""#);
+        assert_eq!(table[8], ("device_authorization", some("/oauth/device_authorization")));
+        assert_eq!(table[9], ("device_verification", some("/activate")));
     }
 
     #[test]
