@@ -7,7 +7,7 @@
 use std::time::SystemTime;
 
 use axum::response::Response;
-use http::{HeaderMap, StatusCode};
+use http::HeaderMap;
 
 use super::login::authenticate;
 use super::response::page;
@@ -100,5 +100,4 @@ pub(super) fn expired() -> OAuthError {
         ErrorCode::InvalidRequest,
         "this code expired or was already used; start again on your device to get a new code",
     )
-    .with_status(StatusCode::BAD_REQUEST)
 }
