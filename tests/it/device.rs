@@ -724,3 +724,24 @@ async fn device_grants_are_bounded_per_client_in_memory() {
     let (status, _, _) = device_authorization(&router, None, &form(&[("client_id", "trusted-cli")])).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+/// The first decision stands: a second consent page for the same code (another tab) can neither
+/// approve it again nor turn the approval into a denial.
+#[tokio::test]
+async fn a_second_decision_on_the_same_code_is_refused() {
+    let router = provider().router();
+    let started = start(&router, "read").await;
+    let user_code = str_of(&started, "user_code");
+    let session = session_cookie("alice");
+    let (status, first_headers, first) = enter(&router, user_code, Some(&session), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, second_headers, second) = enter(&router, user_code, Some(&session), None).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, done) = decide(&router, &first, &first_headers, "alice", "allow").await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    let (status, refused) = decide(&router, &second, &second_headers, "alice", "deny").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{refused}");
+    assert!(refused.contains("This code expired or was already used; start again on your device"), "{refused}");
+    let (status, _, tokens) = poll(&router, str_of(&started, "device_code")).await;
+    assert_eq!(status, StatusCode::OK, "the approval stands: {tokens}");
+}
