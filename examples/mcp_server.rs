@@ -1,4 +1,4 @@
-//! An MCP server over streamable HTTP (the official Rust SDK, `rmcp`) with two tools, protected by
+//! An MCP server over streamable HTTP (the official Rust SDK, `rmcp`) with three tools, protected by
 //! attesto's guard, with attesto as its authorization server in the same process. The app is in
 //! `mcp_server/app.rs`, which `tests/it/mcp.rs` serves too; `guides/mcp.md` walks through it.
 //!
@@ -117,7 +117,7 @@ fn banner(info: &app::Info, sign_in: &app::SignIn) -> String {
     };
     format!(
         "\nattesto MCP server example\
-         \n\n  MCP endpoint        {mcp}   (scope {scope})\
+         \n\n  MCP endpoint        {mcp}   (scope {scope}; {admin} for the tool admin-action)\
          \n  resource metadata   {prm}\
          \n  AS metadata         {asm}\
          \n  registration        {registration}   (open, RFC 7591)\
@@ -132,6 +132,7 @@ fn banner(info: &app::Info, sign_in: &app::SignIn) -> String {
          \n\n  curl -si -X POST {mcp} -H 'Content-Type: application/json' -d '{{}}'\n",
         mcp = info.mcp_url,
         scope = app::MCP_SCOPE,
+        admin = app::ADMIN_SCOPE,
         prm = info.resource_metadata_url,
         asm = info.authorization_server_metadata_url,
         registration = info.registration_url,

@@ -47,10 +47,11 @@
 //! | option | meaning |
 //! |---|---|
 //! | `prefix = "/…"` | where the endpoints live (default `/oauth`; `/` for the host root) |
-//! | `registration` | dynamic client registration (off by default) |
+//! | `registration` | dynamic client registration (off by default); `registration = "field"` names the host's field that stores the registrations (e.g. a `MemoryRegistrations`) instead of `impl RegistrationStore` on the host |
 //! | `openid`, `userinfo`, `revocation`, `introspection`, `par` | on by default; `= false` to switch off |
 //! | `authorize_path`, `token_path`, `jwks_path`, `userinfo_path`, `revocation_path`, `introspection_path`, `par_path`, `registration_path` | an absolute path for one endpoint, instead of `{prefix}/…` |
 //! | `resource = "/…"` | the protected resource the host serves on the issuer's origin (an MCP server's `/mcp`): tokens may be issued for it (RFC 8707), its RFC 9728 metadata is served at `/.well-known/oauth-protected-resource/…`, and [`Attesto::resource_guard`] protects it |
+//! | `dev_sign_in = "subject"` | development only: every authorization request is signed in as `subject` and approved without a page (it implements `PrincipalStore` and `ConsentPolicy`); the builder refuses it unless the issuer is on a loopback host |
 //! | `crate = "…"` | the path of the `attesto` crate, when renamed |
 //!
 //! The well-known documents are always at the host root (RFC 8615).

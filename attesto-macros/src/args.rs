@@ -144,10 +144,12 @@ pub(crate) struct Options {
     pub(crate) introspection: Option<Arg<bool>>,
     /// `par`.
     pub(crate) par: Option<Arg<bool>>,
-    /// `registration`.
+    /// `registration`, bare, `= true`/`= false`, or `= "field"`.
     pub(crate) registration: Option<Arg<bool>>,
     /// `device_authorization`.
     pub(crate) device_authorization: Option<Arg<bool>>,
+    /// `registration = "field"`: the host's field that stores the registrations.
+    pub(crate) registration_field: Option<LitStr>,
     /// `authorize_path = "/…"`.
     pub(crate) authorize_path: Option<Arg<LitStr>>,
     /// `token_path = "/…"`.
@@ -170,6 +172,8 @@ pub(crate) struct Options {
     pub(crate) device_verification_path: Option<Arg<LitStr>>,
     /// `resource = "/…"`: the path of the protected resource the host serves.
     pub(crate) resource: Option<Arg<LitStr>>,
+    /// `dev_sign_in = "subject"`: sign everyone in as this subject (development only).
+    pub(crate) dev_sign_in: Option<Arg<LitStr>>,
 }
 
 /// Every option, in the order the documentation lists them.
@@ -194,6 +198,7 @@ const KEYS: &[&str] = &[
     "device_path",
     "device_verification_path",
     "resource",
+    "dev_sign_in",
 ];
 
 impl Options {
@@ -224,7 +229,11 @@ impl Options {
             "revocation" => store(&mut self.revocation, key, flag(key, item)),
             "introspection" => store(&mut self.introspection, key, flag(key, item)),
             "par" => store(&mut self.par, key, flag(key, item)),
-            "registration" => store(&mut self.registration, key, flag(key, item)),
+            "registration" => {
+                let (on, field) = flag_or_field(key, item)?;
+                self.registration_field = field;
+                store(&mut self.registration, key, Ok(on))
+            }
             "device_authorization" => store(&mut self.device_authorization, key, flag(key, item)),
             "authorize_path" => store(&mut self.authorize_path, key, string(key, item, "/authorize")),
             "token_path" => store(&mut self.token_path, key, string(key, item, "/token")),
@@ -237,6 +246,7 @@ impl Options {
             "device_path" => store(&mut self.device_path, key, string(key, item, "/device_authorization")),
             "device_verification_path" => store(&mut self.device_verification_path, key, string(key, item, "/device")),
             "resource" => store(&mut self.resource, key, string(key, item, "/mcp")),
+            "dev_sign_in" => store(&mut self.dev_sign_in, key, string(key, item, "demo-user")),
             // `key_of` only returns names from `KEYS`.
             other => Err(Error::custom(format_args!("unknown option `{other}`")).with_span(&key.span)),
         }
@@ -284,7 +294,7 @@ fn unknown_option(written: &str) -> Error {
         None => Error::custom(format_args!(
             "unknown option `{written}`; the options are `prefix`, `crate`, the feature flags \
              `openid`, `userinfo`, `revocation`, `introspection`, `par`, `registration`, \
-             `device_authorization`, the path overrides `<endpoint>_path`, and `resource`"
+             `device_authorization`, the path overrides `<endpoint>_path`, `resource` and `dev_sign_in`"
         )),
     }
 }
@@ -324,6 +334,29 @@ fn flag(key: Key, item: &NestedMeta) -> Result<bool> {
         NestedMeta::Meta(meta @ Meta::List(_)) => Err(Error::custom(message()).with_span(meta)),
         NestedMeta::Lit(lit) => Err(Error::custom("expected an option").with_span(lit)),
     }
+}
+
+/// `registration`: a feature flag, or `registration = "field"`, which turns it on and names the
+/// host's field that stores the registrations (a type implementing `RegistrationStore`, such as
+/// `MemoryRegistrations`), so that the host need not implement the trait itself.
+fn flag_or_field(key: Key, item: &NestedMeta) -> Result<(bool, Option<LitStr>)> {
+    if let NestedMeta::Meta(Meta::NameValue(meta)) = item
+        && let Expr::Lit(syn::ExprLit { lit: Lit::Str(lit), .. }) = unwrap_groups(&meta.value)
+    {
+        return Ok((true, Some(lit.clone())));
+    }
+    flag(key, item).map(|on| (on, None)).map_err(|_| {
+        let span = match item {
+            NestedMeta::Meta(Meta::NameValue(meta)) => meta.value.span(),
+            NestedMeta::NameValueInvalidExpr(meta) => meta.value.span(),
+            NestedMeta::Meta(meta) => meta.span(),
+            NestedMeta::Lit(lit) => lit.span(),
+        };
+        Error::custom(
+            "`registration` must be bare, `true` or `false`, or name the field that stores the registrations, like `registration = \"registrations\"`",
+        )
+        .with_span(&span)
+    })
 }
 
 /// Looks through the invisible groups a `macro_rules!` macro wraps around a forwarded fragment.

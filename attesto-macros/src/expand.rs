@@ -7,6 +7,7 @@
 
 use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use crate::model::{Declaration, Endpoint};
 
@@ -14,9 +15,11 @@ use crate::model::{Declaration, Endpoint};
 pub(crate) fn declaration(decl: &Declaration) -> TokenStream {
     let consts = inherent_consts(decl);
     let provider = provider_impl(decl);
+    let dev_sign_in = dev_sign_in_impls(decl);
     quote! {
         #consts
         #provider
+        #dev_sign_in
     }
 }
 
@@ -87,6 +90,13 @@ fn features_value(decl: &Declaration) -> TokenStream {
     let par = features.par.on;
     let registration = features.registration.on;
     let device_authorization = features.device_authorization.on;
+    let dev_sign_in = match &decl.dev_sign_in {
+        Some(dev) => {
+            let subject = dev.subject.as_str();
+            quote!(::core::option::Option::Some(#subject))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     quote! {
         #private::Features {
             openid: #openid,
@@ -96,6 +106,7 @@ fn features_value(decl: &Declaration) -> TokenStream {
             par: #par,
             registration: #registration,
             device_authorization: #device_authorization,
+            dev_sign_in: #dev_sign_in,
         }
     }
 }
@@ -150,9 +161,52 @@ fn registration_store_fn(decl: &Declaration) -> TokenStream {
     let signature = quote! {
         fn registration_store(&self) -> ::core::option::Option<impl #private::RegistrationStore + '_>
     };
-    match decl.features.registration.written_on() {
-        Some(flag) => respanned(quote!(#signature { ::core::option::Option::Some(self) }), flag),
-        None => quote!(#signature { ::core::option::Option::None::<#private::NoRegistration> }),
+    match (decl.features.registration.written_on(), &decl.registration_field) {
+        // `registration = "field"`: the field's type stores them; a missing impl is reported on
+        // the literal that names the field.
+        (Some(_), Some(field)) => {
+            respanned(quote!(#signature { ::core::option::Option::Some(&self.#field) }), field.span())
+        }
+        (Some(flag), None) => respanned(quote!(#signature { ::core::option::Option::Some(self) }), flag),
+        (None, _) => quote!(#signature { ::core::option::Option::None::<#private::NoRegistration> }),
+    }
+}
+
+/// `dev_sign_in = "subject"`: `PrincipalStore` and `ConsentPolicy` for the host, signing
+/// everyone in as the subject and approving every request. Spanned on the literal, so that a host
+/// that also implements either trait is told where the second impl comes from.
+fn dev_sign_in_impls(decl: &Declaration) -> TokenStream {
+    let Some(dev) = &decl.dev_sign_in else { return TokenStream::new() };
+    let ty = &decl.ty;
+    let private = private(decl);
+    let subject = dev.subject.as_str();
+    // The whole impls are spanned on the literal: a conflicting impl of the host's is reported
+    // there.
+    quote_spanned! {dev.span=>
+        #[automatically_derived]
+        impl #private::PrincipalStore for #ty {
+            fn authenticate(
+                &self,
+                request: &#private::LoginRequest<'_>,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#private::LoginOutcome, #private::HostError>,
+            > + ::core::marker::Send {
+                #private::dev_authenticate(#subject, request)
+            }
+        }
+
+        #[automatically_derived]
+        impl #private::ConsentPolicy for #ty {
+            fn consent(
+                &self,
+                _request: &#private::ConsentRequest<'_>,
+                _principal: &#private::AuthenticatedPrincipal,
+            ) -> impl ::core::future::Future<
+                Output = ::core::result::Result<#private::ConsentDecision, #private::HostError>,
+            > + ::core::marker::Send {
+                #private::dev_consent()
+            }
+        }
     }
 }
 

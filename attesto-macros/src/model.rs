@@ -346,6 +346,56 @@ pub(crate) struct Declaration {
     pub(crate) endpoints: Vec<EndpointDecl>,
     /// `resource = "…"` as written and valid.
     pub(crate) resource: Option<ResourceDecl>,
+    /// `registration = "field"`: the host's field that stores the registrations, its tokens
+    /// spanned on the literal.
+    pub(crate) registration_field: Option<syn::Member>,
+    /// `dev_sign_in = "subject"` as written and valid.
+    pub(crate) dev_sign_in: Option<DevSignIn>,
+}
+
+/// `dev_sign_in = "subject"`: every authorization request is signed in as `subject` and approved.
+#[derive(Debug, Clone)]
+pub(crate) struct DevSignIn {
+    /// The subject.
+    pub(crate) subject: String,
+    /// The literal, where errors about the generated impls point.
+    pub(crate) span: Span,
+}
+
+/// The longest `dev_sign_in` subject: the length of a `sub` the runtime accepts from a host.
+const MAX_SUBJECT_LEN: usize = 255;
+
+impl DevSignIn {
+    fn parse(lit: &LitStr) -> Result<Self> {
+        let subject = lit.value();
+        let problem = if subject.is_empty() {
+            Some("must not be empty")
+        } else if subject.len() > MAX_SUBJECT_LEN {
+            Some("must be at most 255 bytes")
+        } else if subject.chars().any(char::is_control) {
+            Some("must not contain control characters")
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => Err(Error::custom(format_args!(
+                "`dev_sign_in` is the subject every sign-in gets, like `dev_sign_in = \"demo-user\"`; it {problem}"
+            ))
+            .with_span(lit)),
+            None => Ok(Self { subject, span: lit.span() }),
+        }
+    }
+}
+
+/// Reads `registration = "field"` as a field of the host (a name, or an index of a tuple struct).
+fn registration_field(lit: &LitStr) -> Result<syn::Member> {
+    lit.parse::<syn::Member>().map_err(|_| {
+        Error::custom(format_args!(
+            "`registration` names the host's field that stores the registrations, like `registration = \"registrations\"`; `{}` is not a field name",
+            lit.value()
+        ))
+        .with_span(lit)
+    })
 }
 
 /// The protected resource a declaration names (`resource = "/mcp"`): the host serves it, attesto
@@ -420,7 +470,27 @@ impl Declaration {
                 .map(|path| ResourceDecl { path })
         });
 
-        Self { ty, krate, prefix: written_prefix.flatten(), features, endpoints, resource }
+        let registration_field =
+            options.registration_field.as_ref().and_then(|lit| errors.handle(registration_field(lit)));
+        // An invalid subject is reported, and the impls are still generated (the program does not
+        // compile either way), so that the error is not followed by "does not implement
+        // `PrincipalStore`".
+        let dev_sign_in = options.dev_sign_in.as_ref().map(|arg| {
+            errors
+                .handle(DevSignIn::parse(&arg.value))
+                .unwrap_or_else(|| DevSignIn { subject: String::new(), span: arg.value.span() })
+        });
+
+        Self {
+            ty,
+            krate,
+            prefix: written_prefix.flatten(),
+            features,
+            endpoints,
+            resource,
+            registration_field,
+            dev_sign_in,
+        }
     }
 
     /// The declaration with every option at its default but the crate path: what is generated
@@ -431,7 +501,9 @@ impl Declaration {
         let fallback = Self::new(self.ty.clone(), &Options::default(), &mut errors);
         // The default options are valid; nothing to report.
         drop(errors.into_inner());
-        Self { krate: self.krate.clone(), ..fallback }
+        // The options that implement host traits are kept (when valid), so that an error elsewhere
+        // does not add "does not implement `PrincipalStore`" to it.
+        Self { krate: self.krate.clone(), dev_sign_in: self.dev_sign_in.clone(), ..fallback }
     }
 
     /// The route of a served endpoint whose path is valid.

@@ -14,6 +14,7 @@ use crate::host::provider::Provider;
 use crate::keys::{Key, KeySet};
 use crate::model::client::SecretHash;
 use crate::model::issuer::Issuer;
+use crate::model::loopback::is_loopback_host;
 use crate::model::resource::{Resource, declared_resource_url, normalize_resource};
 use crate::protocol::discovery::{self, AuthorizationServerMetadata, MetadataSource};
 use crate::protocol::dpop_proof;
@@ -395,6 +396,9 @@ impl<P: Provider> Builder<P> {
     /// Checks the settings, prepares the documents, and builds the provider.
     pub fn build(mut self) -> Result<Attesto<P>, ConfigError> {
         let issuer = self.issuer.take().ok_or(ConfigError::MissingIssuer)?;
+        if let Some(subject) = P::FEATURES.dev_sign_in {
+            check_dev_sign_in(subject, &issuer)?;
+        }
         // The declaration's resource (`resource = "/mcp"`) is on the issuer's origin. It is
         // declared first, so that it also has the bare well-known path, whatever resources the
         // builder added; its metadata lists the provider's `scopes_supported`.
@@ -601,4 +605,20 @@ fn prepare_documents<P: Provider>(metadata: &AuthorizationServerMetadata, keys: 
 /// Serialises a document; these have string keys only, so serialisation cannot fail.
 fn to_json<T: serde::Serialize>(value: &T) -> Bytes {
     Bytes::from(serde_json::to_vec(value).unwrap_or_default())
+}
+
+/// `dev_sign_in` signs every visitor in: refused unless the issuer is on a loopback host, where
+/// only this machine reaches it, and announced where a developer looks, on standard error as well
+/// as in the log (a development program may have no `tracing` subscriber).
+fn check_dev_sign_in(subject: &'static str, issuer: &Issuer) -> Result<(), ConfigError> {
+    let loopback = url::Url::parse(issuer.as_str()).is_ok_and(|url| is_loopback_host(&url));
+    if !loopback {
+        return Err(ConfigError::DevSignInOffLoopback { subject, issuer: issuer.to_string() });
+    }
+    let warning = format!(
+        "attesto: DEVELOPMENT SIGN-IN: every authorization request to {issuer} is signed in as `{subject}` and approved without a page (`dev_sign_in`); never deploy this"
+    );
+    tracing::warn!(target: "attesto::dev_sign_in", "{warning}");
+    eprintln!("{warning}");
+    Ok(())
 }

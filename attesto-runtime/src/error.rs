@@ -355,6 +355,17 @@ pub enum ConfigError {
         "the provider declaration names no protected resource: add `resource = \"/…\"` to it, or use `Attesto::guard(url)`"
     )]
     NoDeclaredResource,
+    /// The declaration signs everyone in (`dev_sign_in`), and the issuer is not on a loopback
+    /// host: the development sign-in would be reachable from other machines.
+    #[error(
+        "`dev_sign_in` signs every visitor in as `{subject}` and is for development only: it needs an issuer on a loopback host (`http://127.0.0.1:…` or `http://localhost:…`), not `{issuer}`; remove `dev_sign_in` from the provider declaration and implement `PrincipalStore` to deploy"
+    )]
+    DevSignInOffLoopback {
+        /// The subject every sign-in gets.
+        subject: &'static str,
+        /// The issuer configured.
+        issuer: String,
+    },
     /// No signing key was set.
     #[error(
         "no signing key: call `.signing_key(Key::from_pem(…)?)`, or `Key::generate_for_development()` in development"

@@ -46,10 +46,12 @@ pub use model::issuer::Issuer;
 pub use model::principal::{AuthenticatedPrincipal, Principal};
 pub use model::scope::{InvalidScope, Scope, Scopes};
 pub use resource_server::guard::{Guard, GuardService};
+pub use resource_server::mcp::{MAX_JSON_RPC_BODY, ToolScopes, ToolScopesService};
 #[cfg(feature = "fetch")]
 pub use resource_server::remote::{
     DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL, RemoteGuard, RemoteGuardError,
 };
+pub use resource_server::step_up::InsufficientUserAuthentication;
 pub use resource_server::token_check::{Authenticated, InsufficientScope, TokenKind};
 pub use state::Attesto;
 pub use store::memory::MemoryStore;

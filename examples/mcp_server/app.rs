@@ -12,7 +12,11 @@
 //! 3. the authorization-server metadata at `/.well-known/oauth-authorization-server` (RFC 8414);
 //! 4. open dynamic client registration at `/mcp/oauth/register` (RFC 7591);
 //! 5. the authorization code flow with PKCE S256 and `resource` = the MCP URL (RFC 8707), whose
-//!    access token has that URL as its audience, and which `/mcp` alone accepts.
+//!    access token has that URL as its audience, and which `/mcp` alone accepts;
+//! 6. a call of the tool `admin-action` with a token without `mcp:admin`: `403` with
+//!    `WWW-Authenticate: Bearer error="insufficient_scope", scope="mcp:tools mcp:admin",
+//!    resource_metadata="…"` (MCP 2025-11-25, runtime insufficient scope), after which the client
+//!    authorizes again with both scopes.
 #![allow(dead_code, unreachable_pub)]
 
 #[path = "login.rs"]
@@ -24,17 +28,22 @@ use std::time::SystemTime;
 use attesto::{
     Attesto, Authenticated, AuthenticatedPrincipal, Client, ClientId, ClientRegistration, ClientStore, ConsentDecision,
     ConsentPolicy, ConsentRequest, HostError, Key, LoginOutcome, LoginRequest, MemoryRegistrations, PrincipalStore,
-    RegistrationStore,
+    RegistrationStore, ToolScopes,
 };
 use rmcp::handler::server::tool::Extension;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::transport::streamable_http_server::session::never::NeverSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, Json, ServerHandler, tool, tool_handler, tool_router};
+use tower::Layer as _;
 
 /// The scope every request to `/mcp` needs: what the authorization server advertises and what
 /// the protected-resource metadata lists, so an MCP client asks for it.
 pub const MCP_SCOPE: &str = "mcp:tools";
+
+/// The scope the tool `admin-action` needs besides [`MCP_SCOPE`]: a client asks for it when the
+/// tool's `403` names it (step-up), not before.
+pub const ADMIN_SCOPE: &str = "mcp:admin";
 
 /// Who signs in at the authorization endpoint.
 #[derive(Debug, Clone)]
@@ -162,7 +171,7 @@ impl ConsentPolicy for Auth {
 // The MCP server
 // ---------------------------------------------------------------------------------------------
 
-/// The MCP server: two tools.
+/// The MCP server: three tools.
 #[derive(Debug, Clone, Default)]
 pub struct Tools;
 
@@ -212,12 +221,25 @@ impl Tools {
             scopes: who.scopes.iter().map(ToString::to_string).collect(),
         }))
     }
+
+    #[tool(name = "admin-action", description = "An administrative action: needs the scope `mcp:admin`.")]
+    fn admin_action(&self, Extension(parts): Extension<http::request::Parts>) -> Result<String, ErrorData> {
+        let who = parts
+            .extensions
+            .get::<Authenticated>()
+            .ok_or_else(|| ErrorData::internal_error("the request did not pass the guard", None))?;
+        // `ToolScopes` answered a caller without the scope with a 403 already; the tool keeps the
+        // rule where the action is, whatever is mounted in front of it.
+        who.require_scopes([ADMIN_SCOPE]).map_err(|missing| ErrorData::invalid_request(missing.to_string(), None))?;
+        Ok(format!("administrative action done for {}", who.subject))
+    }
 }
 
 #[tool_handler(
     name = "attesto-mcp-example",
     version = "0.1.0",
-    instructions = "An MCP server protected by attesto: `add` adds two integers, `whoami` names the caller."
+    instructions = "An MCP server protected by attesto: `add` adds two integers, `whoami` names the caller, \
+                    `admin-action` needs `mcp:admin`."
 )]
 impl ServerHandler for Tools {}
 
@@ -241,7 +263,7 @@ pub fn app(options: Options) -> Result<(axum::Router, Info), Box<dyn std::error:
 
     // The issuer is this origin; the declaration's `resource = "/mcp"` makes `{origin}/mcp` the
     // protected resource: a valid RFC 8707 `resource`, with its RFC 9728 document served.
-    let builder = Attesto::builder(host).issuer(&origin)?.scopes_supported([MCP_SCOPE]).signing_key(key);
+    let builder = Attesto::builder(host).issuer(&origin)?.scopes_supported([MCP_SCOPE, ADMIN_SCOPE]).signing_key(key);
     // Built with `--features fetch`: `https` URLs are accepted as client ids too (client ID
     // metadata documents, which MCP 2025-11-25 clients prefer to registering).
     #[cfg(feature = "fetch")]
@@ -256,8 +278,11 @@ pub fn app(options: Options) -> Result<(axum::Router, Info), Box<dyn std::error:
     // default, rmcp's guard against DNS rebinding.
     let config = StreamableHttpServerConfig::default().with_legacy_session_mode(false).with_json_response(true);
     let mcp = StreamableHttpService::new(|| Ok(Tools), Arc::new(NeverSessionManager::default()), config);
-    let mcp_path = Auth::PATHS.resource.unwrap_or("/mcp");
-    let protected = axum::Router::new().route_service(mcp_path, mcp).layer(guard.clone());
+    // Every tool needs `mcp:tools` (the guard); `admin-action` needs `mcp:admin` as well, which
+    // `ToolScopes` reads in the JSON-RPC request and answers with the guard's 403 when it is
+    // missing: rmcp would answer a tool's error inside an HTTP 200.
+    let tools = ToolScopes::new().tool("admin-action", [ADMIN_SCOPE]);
+    let protected = auth.protect(guard.clone(), tools.layer(mcp))?;
 
     let issuer = auth.issuer();
     let info = Info {

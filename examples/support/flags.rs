@@ -1,6 +1,6 @@
 //! The examples' command lines: flags written `--name value` or `--name=value`. Included with
-//! `#[path]` by `examples/quickstart.rs` and `examples/mcp_server.rs`, whose `parse_args` say
-//! what each flag means.
+//! `#[path]` by `examples/quickstart.rs`, `examples/mcp_server.rs` and
+//! `examples/resource_server.rs`, whose `parse_args` say what each flag means.
 
 /// The program's flags, read one at a time: [`Flags::next_flag`] gives a flag's name,
 /// [`Flags::value`] its value.

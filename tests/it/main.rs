@@ -39,6 +39,7 @@ mod instances;
 #[cfg(feature = "sqlite")]
 mod legacy_clients;
 mod mcp;
+mod mcp_minimal;
 #[cfg(feature = "postgres")]
 mod migration_history;
 mod oidc;
@@ -52,6 +53,10 @@ mod registration;
 mod remote_guard;
 #[cfg(feature = "fetch")]
 mod remote_guard_tls;
+#[cfg(feature = "fetch")]
+mod resource_server_example;
 mod revocation;
+mod step_up;
 mod store;
 mod token;
+mod tool_scopes;

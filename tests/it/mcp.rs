@@ -185,7 +185,7 @@ async fn discover(server: &Server) -> Discovered {
     assert_eq!(headers[header::CONTENT_TYPE], "application/json");
     assert_eq!(str_of(&prm, "resource"), server.info.mcp_url);
     assert_eq!(prm["authorization_servers"], json!([server.info.issuer]));
-    assert_eq!(prm["scopes_supported"], json!([app::MCP_SCOPE]));
+    assert_eq!(prm["scopes_supported"], json!([app::MCP_SCOPE, app::ADMIN_SCOPE]));
     // The same document at the bare well-known path, for clients that look there without a
     // challenge (MCP 2025-06-18 falls back to it).
     let (status, _, bare) = get(&format!("{}/.well-known/oauth-protected-resource", server.info.issuer)).await;
@@ -201,7 +201,7 @@ async fn discover(server: &Server) -> Discovered {
     // for public clients.
     assert_eq!(metadata["code_challenge_methods_supported"], json!(["S256"]));
     assert!(metadata["token_endpoint_auth_methods_supported"].as_array().expect("a list").contains(&json!("none")));
-    assert_eq!(metadata["scopes_supported"], json!([app::MCP_SCOPE]));
+    assert_eq!(metadata["scopes_supported"], json!([app::MCP_SCOPE, app::ADMIN_SCOPE]));
     // Client ID metadata documents (MCP 2025-11-25), when the example is built with them.
     let documents = metadata.get("client_id_metadata_document_supported");
     assert_eq!(documents, cfg!(feature = "fetch").then_some(&json!(true)), "{metadata}");
@@ -230,25 +230,26 @@ async fn register(discovered: &Discovered) -> String {
     assert_eq!(str_of(&client, "token_endpoint_auth_method"), "none");
     assert!(client.get("client_secret").is_none(), "a public client has no secret: {client}");
     // Without `scope` at registration, the client may hold what the server advertises.
-    assert_eq!(str_of(&client, "scope"), app::MCP_SCOPE);
+    assert_eq!(str_of(&client, "scope"), format!("{} {}", app::MCP_SCOPE, app::ADMIN_SCOPE));
     str_of(&client, "client_id").to_owned()
 }
 
-/// The authorization request of `client_id` with PKCE and `resource` (when given), answered by
-/// the auto-approving app with a redirect to the client carrying the code: the code.
+/// The authorization request of `client_id` for `scope` with PKCE and `resource` (when given),
+/// answered by the auto-approving app with a redirect to the client carrying the code: the code.
 async fn authorize(
     server: &Server,
     discovered: &Discovered,
     client_id: &str,
     challenge: &str,
     resource: Option<&str>,
+    scope: &str,
 ) -> String {
     let state = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 16]>());
     let mut params = vec![
         ("response_type", "code"),
         ("client_id", client_id),
         ("redirect_uri", REDIRECT_URI),
-        ("scope", app::MCP_SCOPE),
+        ("scope", scope),
         ("state", &state),
         ("code_challenge", challenge),
         ("code_challenge_method", "S256"),
@@ -291,7 +292,7 @@ async fn sign_in(server: &Server, resource: Option<&str>) -> (String, String) {
     let discovered = discover(server).await;
     let client_id = register(&discovered).await;
     let (verifier, challenge) = pkce();
-    let code = authorize(server, &discovered, &client_id, &challenge, resource).await;
+    let code = authorize(server, &discovered, &client_id, &challenge, resource, app::MCP_SCOPE).await;
     let tokens = redeem(&discovered, &client_id, &code, &verifier, resource).await;
     (client_id, str_of(&tokens, "access_token").to_owned())
 }
@@ -381,7 +382,7 @@ async fn a_client_discovers_registers_authorizes_with_pkce_and_resource_and_call
     let tools = within(client.list_all_tools()).await.expect("tools/list");
     let mut names: Vec<&str> = tools.iter().map(|tool| tool.name.as_ref()).collect();
     names.sort_unstable();
-    assert_eq!(names, ["add", "whoami"]);
+    assert_eq!(names, ["add", "admin-action", "whoami"]);
 
     let sum = within(
         client.call_tool(CallToolRequestParams::new("add").with_arguments(arguments(json!({ "a": 2, "b": 40 })))),
@@ -486,6 +487,110 @@ async fn a_token_without_the_mcp_scope_is_refused_with_insufficient_scope() {
     assert_eq!(body["result"]["serverInfo"]["name"], "attesto-mcp-example");
 }
 
+/// `POST /mcp` with the JSON-RPC `body` (as `content_type`) and the bearer `access_token`.
+async fn post_mcp(server: &Server, access_token: &str, content_type: &str, body: String) -> Reply {
+    let request = http()
+        .post(&server.info.mcp_url)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::ACCEPT, "application/json, text/event-stream")
+        .header(header::AUTHORIZATION, format!("Bearer {access_token}"))
+        .body(body);
+    reply(request).await
+}
+
+/// A JSON-RPC `tools/call` of `tool` with `id`.
+fn tools_call(id: u64, tool: &str, arguments: &Value) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call", "params": { "name": tool, "arguments": arguments } })
+}
+
+/// Runs the authorization of the registered `client_id` for `scope` and the MCP server: the
+/// access token.
+async fn authorize_for(server: &Server, discovered: &Discovered, client_id: &str, scope: &str) -> String {
+    let resource = server.info.mcp_url.clone();
+    let (verifier, challenge) = pkce();
+    let code = authorize(server, discovered, client_id, &challenge, Some(&resource), scope).await;
+    let tokens = redeem(discovered, client_id, &code, &verifier, Some(&resource)).await;
+    str_of(&tokens, "access_token").to_owned()
+}
+
+#[tokio::test]
+async fn a_tool_needing_more_than_the_route_is_refused_with_an_http_403_and_runs_after_reauthorizing() {
+    // MCP 2025-11-25, runtime insufficient scope: `/mcp` needs `mcp:tools`, the tool
+    // `admin-action` `mcp:admin` as well; the client learns it from a 403, not from a JSON-RPC
+    // error inside a 200.
+    let server = auto_approving().await;
+    let discovered = discover(&server).await;
+    let client_id = register(&discovered).await;
+    let tools_only = authorize_for(&server, &discovered, &client_id, app::MCP_SCOPE).await;
+    assert_eq!(claims(&tools_only)["scope"], json!(app::MCP_SCOPE));
+
+    let client = mcp_client(&server, &tools_only).await;
+    let sum = within(
+        client.call_tool(CallToolRequestParams::new("add").with_arguments(arguments(json!({ "a": 2, "b": 40 })))),
+    )
+    .await
+    .expect("tools/call add");
+    assert_eq!(sum.content[0].as_text().map(|text| text.text.as_str()), Some("42"));
+    let refused = within(client.call_tool(CallToolRequestParams::new("admin-action"))).await;
+    assert!(refused.is_err(), "the rmcp client is refused: {refused:?}");
+    within(client.cancel()).await.expect("the client closes");
+
+    let expected = format!(
+        "Bearer error=\"insufficient_scope\", scope=\"mcp:tools mcp:admin\", resource_metadata=\"{}\"",
+        server.info.resource_metadata_url
+    );
+    let json = "application/json";
+    let (status, headers, body) =
+        post_mcp(&server, &tools_only, json, tools_call(1, "admin-action", &json!({})).to_string()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "insufficient_scope", "{body}");
+    assert_eq!(body["error_description"], "the access token lacks a required scope", "{body}");
+    assert_eq!(challenges(&headers), [expected.as_str()]);
+    // A batch (JSON-RPC 2.0 §6) is refused when any of its calls is, and a body that does not
+    // say it is JSON is read all the same.
+    let batch = json!([tools_call(1, "add", &json!({ "a": 1, "b": 2 })), tools_call(2, "admin-action", &json!({}))]);
+    for (content_type, body) in
+        [(json, batch.to_string()), ("text/plain", tools_call(3, "admin-action", &json!({})).to_string())]
+    {
+        let (status, headers, body) = post_mcp(&server, &tools_only, content_type, body).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{content_type}: {body}");
+        assert_eq!(challenges(&headers), [expected.as_str()], "{content_type}");
+    }
+
+    // The client authorizes again with the challenge's scopes, and the tool runs.
+    let scope = expected.split("scope=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("scope").to_owned();
+    let both = authorize_for(&server, &discovered, &client_id, &scope).await;
+    assert_eq!(claims(&both)["scope"], json!("mcp:tools mcp:admin"));
+    let client = mcp_client(&server, &both).await;
+    let done =
+        within(client.call_tool(CallToolRequestParams::new("admin-action"))).await.expect("tools/call admin-action");
+    assert_ne!(done.is_error, Some(true), "{done:?}");
+    assert_eq!(
+        done.content[0].as_text().map(|text| text.text.as_str()),
+        Some(format!("administrative action done for {USER}").as_str())
+    );
+    within(client.cancel()).await.expect("the client closes");
+}
+
+#[tokio::test]
+async fn a_json_rpc_body_past_one_mebibyte_is_refused_with_413() {
+    let server = auto_approving().await;
+    let (_, access_token) = sign_in(&server, Some(&server.info.mcp_url.clone())).await;
+    let padding = "x".repeat(attesto::MAX_JSON_RPC_BODY);
+    let body = tools_call(1, "add", &json!({ "a": 1, "b": 2, "padding": padding })).to_string();
+    let (status, _, body) = post_mcp(&server, &access_token, "application/json", body).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(
+        (&body["error"], &body["error_description"]),
+        (&json!("invalid_request"), &json!("the request body is too large"))
+    );
+    // Within the bound, the same call reaches the tool.
+    let body = tools_call(2, "add", &json!({ "a": 1, "b": 2 })).to_string();
+    let (status, _, body) = post_mcp(&server, &access_token, "application/json", body).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["result"]["content"][0]["text"], "3", "{body}");
+}
+
 /// Interoperability: rmcp's own OAuth client (feature `auth`) runs the whole authorization against
 /// the example with nothing but the MCP URL and the challenge: discovery, registration, PKCE,
 /// `resource`, the code exchange. The test only plays the browser, reading the redirect.
@@ -506,7 +611,10 @@ async fn the_rmcp_oauth_client_authorizes_against_the_example_on_its_own() {
         url::Url::parse(&authorization_url).expect("a URL").query_pairs().into_owned().collect();
     assert_eq!(query.get("resource"), Some(&server.info.mcp_url), "{authorization_url}");
     assert_eq!(query.get("code_challenge_method").map(String::as_str), Some("S256"), "{authorization_url}");
-    assert_eq!(query.get("scope").map(String::as_str), Some(app::MCP_SCOPE), "{authorization_url}");
+    // rmcp's client asks for every scope the metadata lists, `mcp:admin` included, rather than
+    // the challenge's `mcp:tools` alone.
+    let scope = format!("{} {}", app::MCP_SCOPE, app::ADMIN_SCOPE);
+    assert_eq!(query.get("scope"), Some(&scope), "{authorization_url}");
 
     // The browser: the auto-approving app redirects straight back with the code.
     let (status, headers, body) = get(&authorization_url).await;
@@ -713,14 +821,18 @@ async fn the_login_page_refuses_a_repeated_field() {
 #[test]
 fn the_guide_quotes_the_example_verbatim() {
     let guide = include_str!("../../guides/mcp.md");
-    let sources = [include_str!("../../examples/mcp_server/app.rs"), include_str!("../../examples/mcp_server.rs")];
+    let sources = [
+        include_str!("../../examples/mcp_server/app.rs"),
+        include_str!("../../examples/mcp_server.rs"),
+        include_str!("../../examples/mcp_minimal.rs"),
+    ];
     let mut blocks = 0;
     let mut rest = guide;
     while let Some((_, after)) = rest.split_once("```rust\n") {
         let (block, after) = after.split_once("```").expect("a closed code block");
         assert!(
             sources.iter().any(|source| source.contains(block)),
-            "this block of guides/mcp.md is not in examples/mcp_server.rs or examples/mcp_server/app.rs:\n{block}"
+            "this block of guides/mcp.md is not in examples/mcp_minimal.rs, examples/mcp_server.rs or examples/mcp_server/app.rs:\n{block}"
         );
         blocks += 1;
         rest = after;

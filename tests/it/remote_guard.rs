@@ -211,9 +211,9 @@ fn assert_accepted(reply: &Reply) {
     assert_eq!(body["subject"], "service", "{body}");
 }
 
-/// The error of a build expected to fail.
+/// The error of a build expected to fail, fetching the keys in `build`.
 async fn build_error(guard: RemoteGuard) -> RemoteGuardError {
-    match guard.build().await {
+    match guard.fetch_keys_at_build(true).build().await {
         Ok(guard) => panic!("the guard was built: {guard:?}"),
         Err(error) => error,
     }
@@ -242,6 +242,37 @@ async fn an_issuer_with_a_path_is_discovered_at_the_rfc_8414_path() {
     assert!(issuer.ends_with("/tenant"), "{issuer}");
     let app = resource_app(&discovered_guard(&issuer).await);
     assert_accepted(&bearer(&app, "/mcp", &mcp_token(&auth).await).await);
+}
+
+#[tokio::test]
+async fn the_sign_in_requirements_of_rfc_9470_apply_through_the_remote_guard_too() {
+    let (auth, issuer) = served_provider("", None).await;
+    let guard = discovered_guard(&issuer).await;
+    let strong = Router::new().route("/mcp", get(principal)).with_state(guard.require_acr(["urn:test:mfa"]));
+    let fresh =
+        Router::new().route("/mcp/layer", get(principal)).with_state(guard.require_max_age(Duration::from_secs(60)));
+    let app = strong.merge(fresh);
+    // A client's own token stands for no sign-in: neither requirement is met.
+    let token = mcp_token(&auth).await;
+    let cases = [
+        ("/mcp", "a stronger authentication of the user is required (see acr_values)", "acr_values=\"urn:test:mfa\""),
+        ("/mcp/layer", "a more recent authentication of the user is required (see max_age)", "max_age=\"60\""),
+    ];
+    for (path, description, parameter) in cases {
+        let (status, headers, body) = bearer(&app, path, &token).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{path}: {body}");
+        assert_eq!(
+            (&body["error"], &body["error_description"]),
+            (&json!("insufficient_user_authentication"), &json!(description))
+        );
+        assert_eq!(
+            challenges(&headers),
+            [format!(
+                "Bearer error=\"insufficient_user_authentication\", error_description=\"{description}\", {parameter}, \
+                 resource_metadata=\"{METADATA_URL}\""
+            )]
+        );
+    }
 }
 
 #[tokio::test]
@@ -493,7 +524,9 @@ async fn without_a_shared_store_a_revoked_token_lives_until_it_expires() {
 // the key cache: rotation, unknown keys, withdrawn keys, outages
 // ---------------------------------------------------------------------------------------------
 
-/// Providers of one issuer with different keys, and a guard for the JWKS at `jwks`.
+/// Providers of one issuer with different keys, and a guard for the JWKS at `jwks`: it fetches
+/// at the first token, or in `build` when `configure` sets `fetch_keys_at_build` (the tests of
+/// what the cache does once it has keys).
 async fn jwks_guard(base: &str, configure: impl FnOnce(RemoteGuard) -> RemoteGuard) -> Router {
     let guard = configure(RemoteGuard::new(ISSUER, RESOURCE).jwks_uri(&format!("{base}/jwks")));
     resource_app(&guard.build().await.expect("the guard builds"))
@@ -504,8 +537,10 @@ async fn a_rotated_key_is_fetched_once_and_then_verifies() {
     let (old, new) = (es256(), es256());
     let (server, base) = JwksServer::start(&[&old]).await;
     let app = jwks_guard(&base, |guard| guard).await;
-    assert_eq!(server.fetches(), 1, "fetched when built");
+    assert_eq!(server.fetches(), 0, "nothing is fetched when built");
     let before = provider_of(ISSUER, old.clone(), None);
+    assert_accepted(&bearer(&app, "/mcp", &mcp_token(&before).await).await);
+    assert_eq!(server.fetches(), 1, "fetched at the first token");
     assert_accepted(&bearer(&app, "/mcp", &mcp_token(&before).await).await);
     assert_eq!(server.fetches(), 1, "a known key costs no fetch");
 
@@ -523,7 +558,10 @@ async fn a_rotated_key_is_fetched_once_and_then_verifies() {
 async fn concurrent_tokens_with_a_new_key_share_one_fetch() {
     let (old, new) = (es256(), es256());
     let (server, base) = JwksServer::start(&[&old]).await;
-    let app = jwks_guard(&base, |guard| guard).await;
+    let app = jwks_guard(&base, |guard| guard.jwks_min_refresh_interval(Duration::from_secs(1))).await;
+    // The first token fetches the keys there are; the minimum interval passes.
+    assert_accepted(&bearer(&app, "/mcp", &mcp_token(&provider_of(ISSUER, old.clone(), None)).await).await);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
     server.publish(&[&new, &old]);
     *server.delay.lock().expect("lock") = Duration::from_millis(200);
     let token = mcp_token(&provider_of(ISSUER, new, None)).await;
@@ -543,7 +581,7 @@ async fn concurrent_tokens_with_a_new_key_share_one_fetch() {
 async fn an_unknown_kid_is_refused_and_does_not_refetch_within_the_minimum_interval() {
     let known = es256();
     let (server, base) = JwksServer::start(&[&known]).await;
-    let app = jwks_guard(&base, |guard| guard).await;
+    let app = jwks_guard(&base, |guard| guard.fetch_keys_at_build(true)).await;
     let stranger = provider_of(ISSUER, es256(), None);
     let reply = bearer(&app, "/mcp", &mcp_token(&stranger).await).await;
     assert_refused(&reply, "Bearer", "invalid_token", Some(INVALID));
@@ -565,7 +603,7 @@ async fn an_unknown_kid_is_refused_and_does_not_refetch_within_the_minimum_inter
 async fn a_token_that_is_not_an_access_token_costs_no_fetch() {
     let known = es256();
     let (server, base) = JwksServer::start(&[&known]).await;
-    let app = jwks_guard(&base, |guard| guard).await;
+    let app = jwks_guard(&base, |guard| guard.fetch_keys_at_build(true)).await;
     // An ID-token-like JWT (RFC 9068 §4: `typ` must be `at+jwt`) naming a key nobody knows.
     let stranger = es256();
     let header = json!({ "alg": "ES256", "typ": "JWT", "kid": stranger.kid() });
@@ -582,7 +620,9 @@ async fn a_token_that_is_not_an_access_token_costs_no_fetch() {
 async fn after_the_minimum_interval_an_unknown_kid_is_looked_for_again() {
     let known = es256();
     let (server, base) = JwksServer::start(&[&known]).await;
-    let app = jwks_guard(&base, |guard| guard.jwks_min_refresh_interval(Duration::from_secs(1))).await;
+    let app =
+        jwks_guard(&base, |guard| guard.fetch_keys_at_build(true).jwks_min_refresh_interval(Duration::from_secs(1)))
+            .await;
     let rotated = es256();
     let token = mcp_token(&provider_of(ISSUER, rotated.clone(), None)).await;
     assert_refused(&bearer(&app, "/mcp", &token).await, "Bearer", "invalid_token", Some(INVALID));
@@ -612,7 +652,8 @@ async fn a_key_withdrawn_from_the_jwks_stops_verifying_after_the_refresh() {
 async fn when_the_provider_goes_away_the_cached_keys_keep_working() {
     let key = es256();
     let (server, base) = JwksServer::start(&[&key]).await;
-    let app = jwks_guard(&base, |guard| guard.jwks_refresh_interval(Duration::from_secs(1))).await;
+    let app =
+        jwks_guard(&base, |guard| guard.fetch_keys_at_build(true).jwks_refresh_interval(Duration::from_secs(1))).await;
     let token = mcp_token(&provider_of(ISSUER, key, None)).await;
     server.down.store(true, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -628,7 +669,7 @@ async fn when_the_provider_goes_away_the_cached_keys_keep_working() {
 }
 
 #[tokio::test]
-async fn a_provider_unreachable_at_start_fails_the_build() {
+async fn a_guard_fetching_at_build_fails_when_the_provider_is_unreachable() {
     let nowhere = unreachable_base().await;
     let error = build_error(RemoteGuard::new(&nowhere, RESOURCE)).await;
     let metadata_url = format!("{nowhere}/.well-known/oauth-authorization-server");
@@ -644,26 +685,61 @@ async fn a_provider_unreachable_at_start_fails_the_build() {
 }
 
 #[tokio::test]
-async fn a_guard_tolerating_an_absent_provider_answers_503_until_the_keys_come() {
+async fn a_guard_built_while_the_provider_is_down_answers_503_until_the_keys_come() {
     let key = es256();
     let (server, base) = JwksServer::start(&[&key]).await;
     server.down.store(true, Ordering::SeqCst);
-    let app = jwks_guard(&base, |guard| {
-        guard.tolerate_unreachable_provider(true).jwks_min_refresh_interval(Duration::from_secs(1))
-    })
-    .await;
+    let app = jwks_guard(&base, |guard| guard.jwks_min_refresh_interval(Duration::from_secs(1))).await;
+    assert_eq!(server.fetches(), 0, "nothing is fetched when built");
     let token = mcp_token(&provider_of(ISSUER, key, None)).await;
     let (status, headers, body) = bearer(&app, "/mcp", &token).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"], "temporarily_unavailable");
     assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+    assert_eq!(server.fetches(), 1, "the first token tried");
     server.down.store(false, Ordering::SeqCst);
     // Within the minimum interval of the last attempt: still no keys, no fetch.
-    let fetches = server.fetches();
     assert_eq!(bearer(&app, "/mcp", &token).await.0, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(server.fetches(), fetches);
+    assert_eq!(server.fetches(), 1);
     tokio::time::sleep(Duration::from_millis(1100)).await;
     assert_accepted(&bearer(&app, "/mcp", &token).await);
+    assert_eq!(server.fetches(), 2);
+    // A request without a token is challenged whether or not the keys are there.
+    assert_eq!(call(&app, "/mcp", None, &[]).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn discovery_happens_at_the_first_request_and_concurrent_first_requests_share_it() {
+    let key = es256();
+    let (server, base) = JwksServer::start(&[&key]).await;
+    *server.metadata.lock().expect("lock") = json!({ "issuer": base, "jwks_uri": format!("{base}/jwks") });
+    *server.delay.lock().expect("lock") = Duration::from_millis(200);
+    let app = resource_app(&discovered_guard(&base).await);
+    assert_eq!(server.fetches(), 0, "nothing is fetched when built");
+    let token = mcp_token(&provider_of(&base, key, None)).await;
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let (app, token) = (app.clone(), token.clone());
+            tokio::spawn(async move { bearer(&app, "/mcp", &token).await })
+        })
+        .collect();
+    for call in calls {
+        assert_accepted(&call.await.expect("the call ran"));
+    }
+    assert_eq!(server.fetches(), 1, "20 first requests, one discovery and one JWKS fetch");
+}
+
+#[tokio::test]
+async fn a_lazily_discovered_provider_of_another_issuer_is_never_trusted() {
+    let key = es256();
+    let (server, base) = JwksServer::start(&[&key]).await;
+    *server.metadata.lock().expect("lock") =
+        json!({ "issuer": "https://impostor.example", "jwks_uri": format!("{base}/jwks") });
+    let app = resource_app(&discovered_guard(&base).await);
+    let (status, _, body) = bearer(&app, "/mcp", &mcp_token(&provider_of(&base, key, None)).await).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert_eq!(server.fetches(), 0, "no key of an unverified provider is fetched");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -284,7 +284,8 @@ async fn mcp_token(auth: &Attesto<TestHost>) -> String {
 }
 
 async fn build_error(guard: RemoteGuard) -> RemoteGuardError {
-    match guard.build().await {
+    // Fetching in `build`: a failed fetch is the build's error, not a 503 at the first request.
+    match guard.fetch_keys_at_build(true).build().await {
         Ok(guard) => panic!("the guard was built: {guard:?}"),
         Err(error) => error,
     }

@@ -5,9 +5,13 @@ use std::future::Future;
 use crate::error::HostError;
 use crate::model::client::Client;
 
-/// How attesto reads the host's clients. Required.
+/// How attesto reads the host's clients. Required: every provider implements it, if only with
+/// an empty `impl`.
 ///
 /// This is how a host points attesto at the client table it already has: no row migration.
+/// A host with no clients of its own — every client registers itself (`registration`) or is
+/// identified by a client ID metadata document — writes `impl ClientStore for Auth {}`: the
+/// default [`load_client`](Self::load_client) finds none.
 ///
 /// ```
 /// use attesto_runtime::{Client, ClientStore, HostError, SecretHash};
@@ -25,11 +29,17 @@ use crate::model::client::Client;
 #[diagnostic::on_unimplemented(
     message = "`{Self}` does not implement `attesto::ClientStore`",
     label = "a provider needs `impl attesto::ClientStore for {Self}`",
-    note = "attesto reads clients from the host: implement `load_client` against your client table"
+    note = "attesto reads clients from the host: implement `load_client` against your client table, or write `impl attesto::ClientStore for {Self} {{}}` if all clients register themselves"
 )]
 pub trait ClientStore: Send + Sync {
     /// Loads a client by id; `Ok(None)` when there is none.
-    fn load_client(&self, client_id: &str) -> impl Future<Output = Result<Option<Client>, HostError>> + Send;
+    ///
+    /// The default finds none: the host has no clients of its own, and every client comes from
+    /// registration or a client ID metadata document, which attesto looks up after this.
+    fn load_client(&self, client_id: &str) -> impl Future<Output = Result<Option<Client>, HostError>> + Send {
+        let _ = client_id;
+        std::future::ready(Ok(None))
+    }
 
     /// Checks a presented secret for a client.
     ///

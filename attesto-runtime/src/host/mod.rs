@@ -3,6 +3,7 @@
 
 pub(crate) mod clients;
 pub(crate) mod consent;
+pub(crate) mod dev;
 pub(crate) mod events;
 pub(crate) mod principals;
 pub(crate) mod provider;

@@ -12,9 +12,11 @@ use crate::model::declaration::{Features, Paths};
 /// was applied to.
 ///
 /// Do not implement this trait by hand: the macro checks the declaration at compile time and
-/// implements it. The host implements [`ClientStore`] and [`PrincipalStore`] (required), and may
+/// implements it. The host implements [`ClientStore`] and [`PrincipalStore`] (required; in
+/// development, `dev_sign_in = "subject"` implements `PrincipalStore` and `ConsentPolicy`), and may
 /// implement [`ScopePolicy`], [`ConsentPolicy`] and [`EventSink`] to replace their defaults;
-/// [`RegistrationStore`] is required when `registration` is on.
+/// [`RegistrationStore`] is required when `registration` is on (by the host, or by the field
+/// `registration = "field"` names).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not an attesto provider",
     label = "not declared as a provider",
@@ -40,11 +42,16 @@ pub trait Provider: ClientStore + PrincipalStore + Clone + Send + Sync + 'static
 #[doc(hidden)]
 pub mod __private {
     pub use super::Provider;
-    pub use crate::host::consent::ConsentPolicy;
+    pub use crate::error::HostError;
+    pub use crate::host::clients::ClientStore;
+    pub use crate::host::consent::{ConsentDecision, ConsentPolicy, ConsentRequest};
+    pub use crate::host::dev::{authenticate as dev_authenticate, consent as dev_consent};
     pub use crate::host::events::EventSink;
+    pub use crate::host::principals::{LoginOutcome, LoginRequest, PrincipalStore};
     pub use crate::host::registrations::RegistrationStore;
     pub use crate::host::scopes::ScopePolicy;
     pub use crate::model::declaration::{Features, Paths};
+    pub use crate::model::principal::AuthenticatedPrincipal;
 
     /// The defaults of the optional host traits.
     #[derive(Debug, Clone, Copy, Default)]
@@ -58,25 +65,19 @@ pub mod __private {
     #[derive(Debug, Clone, Copy, Default)]
     pub struct NoRegistration;
     impl RegistrationStore for NoRegistration {
-        async fn create_client(
-            &self,
-            _: &crate::host::registrations::ClientRegistration,
-        ) -> Result<(), crate::HostError> {
-            Err(crate::HostError::msg("registration is not enabled"))
+        async fn create_client(&self, _: &crate::host::registrations::ClientRegistration) -> Result<(), HostError> {
+            Err(HostError::msg("registration is not enabled"))
         }
         async fn load_registration(
             &self,
             _: &crate::model::client::ClientId,
-        ) -> Result<Option<crate::host::registrations::ClientRegistration>, crate::HostError> {
+        ) -> Result<Option<crate::host::registrations::ClientRegistration>, HostError> {
             Ok(None)
         }
-        async fn update_client(
-            &self,
-            _: &crate::host::registrations::ClientRegistration,
-        ) -> Result<bool, crate::HostError> {
+        async fn update_client(&self, _: &crate::host::registrations::ClientRegistration) -> Result<bool, HostError> {
             Ok(false)
         }
-        async fn delete_client(&self, _: &crate::model::client::ClientId) -> Result<bool, crate::HostError> {
+        async fn delete_client(&self, _: &crate::model::client::ClientId) -> Result<bool, HostError> {
             Ok(false)
         }
     }

@@ -61,6 +61,10 @@ pub struct Features {
     pub registration: bool,
     /// The device authorization grant, RFC 8628 (off by default).
     pub device_authorization: bool,
+    /// `dev_sign_in = "subject"`: every authorization request is signed in as this subject and
+    /// approved without a page. For development only: the builder refuses it unless the issuer
+    /// is on a loopback host.
+    pub dev_sign_in: Option<&'static str>,
 }
 
 impl Paths {

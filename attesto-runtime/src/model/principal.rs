@@ -44,7 +44,8 @@ pub struct Principal {
     /// The subject (`sub`).
     pub subject: String,
     /// Extra claims for the access token. Registered claims attesto sets itself (`iss`, `sub`,
-    /// `aud`, `exp`, `iat`, `jti`, `client_id`, `scope`, `cnf`) are never overwritten.
+    /// `aud`, `exp`, `iat`, `nbf`, `jti`, `client_id`, `scope`, `cnf`, `grant_id`, and the
+    /// sign-in's `auth_time`, `acr` and `amr`) are never set from here.
     pub claims: serde_json::Map<String, serde_json::Value>,
 }
 

@@ -12,14 +12,30 @@ use crate::protocol::jwt;
 /// was not issued under, or slip a token out of its own grant's revocation.
 ///
 /// `auth_time` among them: its presence is what tells a user's token from a client's own (see
-/// `guard::TokenKind`), so a host's claims never add it to a `client_credentials` token.
-pub(crate) const REGISTERED_CLAIMS: &[&str] =
-    &["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "cnf", "grant_id", "auth_time"];
+/// `guard::TokenKind`), so a host's claims never add it to a `client_credentials` token. `acr`
+/// and `amr` too: a resource decides on them (RFC 9470, `Guard::require_acr`), so they say how
+/// the user signed in, as the host reported it at the sign-in, and nothing else.
+pub(crate) const REGISTERED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "iat",
+    "nbf",
+    "jti",
+    "client_id",
+    "scope",
+    "cnf",
+    "grant_id",
+    "auth_time",
+    "acr",
+    "amr",
+];
 
 /// Whom an access token is for.
 #[derive(Clone, Copy)]
 pub(crate) enum Subject<'a> {
-    /// A user who signed in: `sub` and `auth_time` are the sign-in's.
+    /// A user who signed in: `sub`, `auth_time`, `acr` and `amr` are the sign-in's.
     User(&'a AuthenticatedPrincipal),
     /// The client itself (`client_credentials`): `sub` names it, and there is no `auth_time`.
     Client(&'a str),
@@ -76,9 +92,11 @@ pub(crate) fn mint(key: &Key, token: &AccessToken<'_>) -> Result<String, KeyErro
     } else {
         token.extra
     };
-    let auth_time = match token.subject {
-        Subject::User(user) => Some(jwt::unix_seconds(user.auth_time)),
-        Subject::Client(_) => None,
+    // RFC 9068 §2.2.1: the sign-in's time, class and methods, in a token a user authorized;
+    // a refreshed token keeps those of the original sign-in (the refresh family holds them).
+    let (auth_time, acr, amr) = match token.subject {
+        Subject::User(user) => (Some(jwt::unix_seconds(user.auth_time)), user.acr.as_deref(), user.amr.as_slice()),
+        Subject::Client(_) => (None, None, &[][..]),
     };
     let claims = Claims {
         iss: token.issuer,
@@ -95,6 +113,8 @@ pub(crate) fn mint(key: &Key, token: &AccessToken<'_>) -> Result<String, KeyErro
         cnf: token.jkt.map(|jkt| Confirmation { jkt }),
         grant_id: token.grant_id,
         auth_time,
+        acr,
+        amr,
         extra,
     };
     jwt::encode(key, jwt::ACCESS_TOKEN_TYP, &claims)
@@ -130,6 +150,12 @@ struct Claims<'a> {
     /// RFC 9068 §2.2.1: when the user signed in; only in a token a user authorized.
     #[serde(skip_serializing_if = "Option::is_none")]
     auth_time: Option<u64>,
+    /// RFC 9068 §2.2.1: the authentication context class of the sign-in, when the host named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    acr: Option<&'a str>,
+    /// RFC 9068 §2.2.1: the authentication methods of the sign-in, when the host named them.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    amr: &'a [String],
     #[serde(flatten)]
     extra: &'a Map<String, Value>,
 }
@@ -156,7 +182,9 @@ mod tests {
     #[test]
     fn claims_follow_rfc_9068_and_host_claims_cannot_overwrite_them() {
         let key = Key::generate(crate::keys::Algorithm::ES256).expect("a key");
-        let user = AuthenticatedPrincipal::new("ann", SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000));
+        let user = AuthenticatedPrincipal::new("ann", SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000))
+            .with_acr("urn:example:mfa")
+            .with_amr(["pwd", "otp"]);
         let mut extra = Map::new();
         for name in REGISTERED_CLAIMS {
             extra.insert((*name).to_owned(), Value::from("forged"));
@@ -180,7 +208,8 @@ mod tests {
         let expected = serde_json::json!({
             "iss": "https://as.example", "sub": "ann", "aud": "https://rs.example", "exp": 1_700_000_700,
             "iat": 1_700_000_100, "jti": "j1", "client_id": "app", "scope": "read write",
-            "cnf": {"jkt": "thumb"}, "grant_id": "g1", "auth_time": 1_700_000_000, "tenant": "t1",
+            "cnf": {"jkt": "thumb"}, "grant_id": "g1", "auth_time": 1_700_000_000, "acr": "urn:example:mfa",
+            "amr": ["pwd", "otp"], "tenant": "t1",
         });
         assert_eq!(Value::Object(claims), expected);
     }

@@ -206,7 +206,12 @@ pub(crate) fn require_form_content_type(headers: &HeaderMap) -> Result<(), OAuth
 /// Reads a body of at most [`MAX_BODY`] bytes; a larger one is 413, and one that missed the
 /// router's deadline (`Attesto::router_with_body_deadline`) is 408.
 pub(crate) async fn read_body(body: Body) -> Result<bytes::Bytes, OAuthError> {
-    axum::body::to_bytes(body, MAX_BODY).await.map_err(|error| {
+    read_body_within(body, MAX_BODY).await
+}
+
+/// Reads a body of at most `limit` bytes, answering as [`read_body`] does.
+pub(crate) async fn read_body_within(body: Body, limit: usize) -> Result<bytes::Bytes, OAuthError> {
+    axum::body::to_bytes(body, limit).await.map_err(|error| {
         let inner = error.into_inner();
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&*inner);
         while let Some(error) = source {

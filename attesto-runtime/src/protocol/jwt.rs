@@ -97,6 +97,10 @@ pub(crate) struct AccessTokenView {
     /// no other (see `guard::TokenKind`).
     #[serde(default)]
     pub(crate) auth_time: Option<u64>,
+    /// The authentication context class of that sign-in (RFC 9068 §2.2.1), when the host named
+    /// one: what `Guard::require_acr` reads (RFC 9470).
+    #[serde(default)]
+    pub(crate) acr: Option<String>,
 }
 
 /// The confirmation claim of a DPoP-bound access token (RFC 7800 §3.1): the RFC 7638 thumbprint

@@ -39,15 +39,20 @@ use std::task::{Context, Poll};
 
 use axum::extract::{FromRef, FromRequestParts, Request};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use http::request::Parts;
-use http::{HeaderMap, Method};
+use http::{HeaderMap, HeaderValue, Method, header};
 use tower::{Layer, Service};
 
+use crate::endpoints::discovery;
 use crate::error::ConfigError;
 use crate::host::provider::Provider;
 use crate::model::resource::normalize_resource;
+use crate::protocol::dpop_proof;
+use crate::protocol::jwt;
 use crate::protocol::jwt::EXPIRY_SKEW;
-use crate::protocol::resource_metadata::metadata_path;
+use crate::protocol::resource_metadata::{PRM_WELL_KNOWN, ProtectedResourceMetadata, metadata_path};
+use crate::resource_server::step_up::{self, UserAuthentication};
 use crate::resource_server::token_check::{
     Authenticated, Refusal, Route, TokenKind, authenticate, insufficient_scope, insufficient_user_authentication,
 };
@@ -68,6 +73,10 @@ pub(crate) trait Check: Send + Sync + 'static {
     ) -> BoxFuture<'a, Result<Authenticated, Refusal>>;
 
     fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response);
+
+    /// The issuer of the tokens accepted: the authorization server the resource's RFC 9728
+    /// document names.
+    fn issuer(&self) -> &str;
 }
 
 impl<P: Provider> Check for Attesto<P> {
@@ -84,6 +93,10 @@ impl<P: Provider> Check for Attesto<P> {
     fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response) {
         Attesto::add_fresh_dpop_nonce(self, request, response);
     }
+
+    fn issuer(&self) -> &str {
+        self.settings().issuer.as_str()
+    }
 }
 
 /// What a guard protects.
@@ -93,6 +106,8 @@ struct Protected {
     resource: String,
     /// The origin of the resource (`https://host[:port]`), the base of each request's `htu`.
     origin: String,
+    /// The path of the resource's RFC 9728 document (RFC 9728 §3.1).
+    metadata_path: String,
     /// The URL of the resource's RFC 9728 document and the scopes every request needs, shared
     /// with each caller the guard lets in (for [`Authenticated::require_scopes`]).
     route: Arc<Route>,
@@ -184,13 +199,19 @@ impl Guard {
             return Err(invalid("has no host"));
         }
         let origin = url.origin().ascii_serialization();
-        let metadata_url = format!("{origin}{}", metadata_path(&url));
+        let path = metadata_path(&url);
+        let metadata_url = format!("{origin}{path}");
         Ok(Self {
             check,
             protected: Arc::new(Protected {
                 resource: resource.to_owned(),
                 origin,
-                route: Arc::new(Route { resource_metadata: metadata_url, scopes: Vec::new() }),
+                metadata_path: path,
+                route: Arc::new(Route {
+                    resource_metadata: metadata_url,
+                    scopes: Vec::new(),
+                    authentication: UserAuthentication::default(),
+                }),
                 users_only: false,
             }),
         })
@@ -200,15 +221,14 @@ impl Guard {
     /// RFC 6750 §3.1). For per-route scopes, give each route its own guard.
     #[must_use]
     pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(&self, scopes: I) -> Self {
-        let mut route = Route::clone(&self.protected.route);
-        for scope in scopes {
-            let scope = scope.into();
-            if !route.scopes.contains(&scope) {
-                route.scopes.push(scope);
+        self.with_route(|route| {
+            for scope in scopes {
+                let scope = scope.into();
+                if !route.scopes.contains(&scope) {
+                    route.scopes.push(scope);
+                }
             }
-        }
-        let protected = Protected { route: Arc::new(route), ..Protected::clone(&self.protected) };
-        Self { check: Arc::clone(&self.check), protected: Arc::new(protected) }
+        })
     }
 
     /// This guard, accepting only tokens a user authorized ([`TokenKind::User`]): a client's own
@@ -221,9 +241,96 @@ impl Guard {
         Self { check: Arc::clone(&self.check), protected: Arc::new(protected) }
     }
 
+    /// This guard, requiring also that the user signed in with one of the authentication context
+    /// classes `acr_values` (the token's `acr`, RFC 9068 §2.2.1; any of them, compared exactly).
+    /// A token without a matching `acr` (a client's own token has none) is refused with `401
+    /// insufficient_user_authentication` and a challenge naming `acr_values` (RFC 9470 §3), which
+    /// the client sends in its next authorization request; the host's `authenticate` receives
+    /// them ([`LoginRequest::acr_values`](crate::LoginRequest::acr_values)) and says which class
+    /// it met with [`AuthenticatedPrincipal::with_acr`](crate::AuthenticatedPrincipal::with_acr).
+    ///
+    /// ```no_run
+    /// # async fn run<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>) -> Result<(), Box<dyn std::error::Error>> {
+    /// use std::time::Duration;
+    ///
+    /// let guard = auth
+    ///     .guard("https://api.example.com/payments")?
+    ///     .require_acr(["urn:example:mfa", "urn:example:hwk"])
+    ///     .require_max_age(Duration::from_secs(15 * 60));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn require_acr<I: IntoIterator<Item = S>, S: Into<String>>(&self, acr_values: I) -> Self {
+        self.with_route(|route| route.authentication.add_acr_values(acr_values))
+    }
+
+    /// This guard, requiring also that the user signed in at most `max_age` ago (the token's
+    /// `auth_time`, RFC 9068 §2.2.1; whole seconds). An older sign-in, or none (a client's own
+    /// token), is refused with `401 insufficient_user_authentication` and a challenge naming
+    /// `max_age` (RFC 9470 §3); the client authorizes again with it, and the provider has the
+    /// user sign in again. A refreshed token keeps the time of the original sign-in, so a
+    /// refresh does not make it recent.
+    #[must_use]
+    pub fn require_max_age(&self, max_age: std::time::Duration) -> Self {
+        self.with_route(|route| route.authentication.set_max_age(max_age))
+    }
+
+    /// This guard with its route changed by `change`.
+    fn with_route(&self, change: impl FnOnce(&mut Route)) -> Self {
+        let mut route = Route::clone(&self.protected.route);
+        change(&mut route);
+        let protected = Protected { route: Arc::new(route), ..Protected::clone(&self.protected) };
+        Self { check: Arc::clone(&self.check), protected: Arc::new(protected) }
+    }
+
     /// The URL of the resource's RFC 9728 document, as the challenges advertise it.
     pub fn resource_metadata_url(&self) -> &str {
         &self.protected.route.resource_metadata
+    }
+
+    /// The routes of the resource's RFC 9728 protected-resource metadata, for a resource server
+    /// that runs without the provider in its process (a [`RemoteGuard`](crate::RemoteGuard)'s
+    /// guard; the provider's [`router`](crate::Attesto::router) serves the documents of its own
+    /// resources already). The document names the resource, the guard's issuer as its
+    /// authorization server, the scopes this guard requires as `scopes_supported`, the header as
+    /// the one way to send a token, and the DPoP algorithms accepted; it is served at the path its
+    /// challenges name (`/.well-known/oauth-protected-resource/mcp` for `…/mcp`, RFC 9728 §3.1)
+    /// and at the bare well-known path, which some MCP clients try first, with CORS open to any
+    /// origin: it is public, and browser-based clients read it.
+    ///
+    /// ```no_run
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mcp = axum::routing::post(|| async { "tools" });
+    /// use attesto_runtime::RemoteGuard;
+    ///
+    /// let guard = RemoteGuard::new("https://auth.example.com", "https://mcp.example.com/mcp")
+    ///     .build()
+    ///     .await?
+    ///     .require_scopes(["mcp:tools"]);
+    /// let app = axum::Router::new().route("/mcp", mcp.layer(guard.clone())).merge(guard.metadata_router());
+    /// # Ok(()) }
+    /// ```
+    pub fn metadata_router(&self) -> axum::Router {
+        let protected = &self.protected;
+        let document = ProtectedResourceMetadata {
+            resource: &protected.resource,
+            authorization_servers: [self.check.issuer()],
+            scopes_supported: &protected.route.scopes,
+            // RFC 9728 §2: tokens in the `Authorization` header only (RFC 6750 §2.1).
+            bearer_methods_supported: ["header"],
+            dpop_signing_alg_values_supported: dpop_proof::SUPPORTED_ALGORITHMS,
+        };
+        let document = bytes::Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
+        let serve = move || {
+            let mut response = discovery::json_bytes(document.clone(), discovery::METADATA_CACHE);
+            response.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+            std::future::ready(response)
+        };
+        let mut router = axum::Router::new().route(&protected.metadata_path, get(serve.clone()));
+        if protected.metadata_path != PRM_WELL_KNOWN {
+            router = router.route(PRM_WELL_KNOWN, get(serve));
+        }
+        router
     }
 
     /// Checks a request: the principal, or the response refusing it.
@@ -242,11 +349,19 @@ impl Guard {
                 Refusal::Error(insufficient_user_authentication(principal.scheme()))
             }
             Ok(mut principal) => {
-                if route.scopes.iter().all(|scope| principal.scopes.contains(scope)) {
+                let auth_time = principal.auth_time.map(jwt::unix_seconds);
+                let now = jwt::unix_seconds(std::time::SystemTime::now());
+                // RFC 9470 §3 before RFC 6750 §3.1: a token whose sign-in falls short is of no
+                // use whatever its scopes; the client signs the user in again, asking for the
+                // route's scopes at the same time.
+                if let Err(shortfall) = route.authentication.check(principal.acr.as_deref(), auth_time, now) {
+                    Refusal::Error(step_up::refusal(principal.scheme(), shortfall, &route.authentication))
+                } else if route.scopes.iter().all(|scope| principal.scopes.contains(scope)) {
                     principal.route = Some(Arc::clone(route));
                     return Ok(principal);
+                } else {
+                    Refusal::Error(insufficient_scope(principal.scheme(), &route.scopes.join(" ")))
                 }
-                Refusal::Error(insufficient_scope(principal.scheme(), &route.scopes.join(" ")))
             }
             Err(refusal) => refusal,
         };

@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
@@ -21,6 +21,7 @@ use crate::model::resource::normalize_resource;
 use crate::model::scope::Scopes;
 use crate::protocol::dpop_proof::VerifiedProof;
 use crate::protocol::jwt::{self};
+use crate::resource_server::step_up::{InsufficientUserAuthentication, UserAuthentication};
 use crate::state::Attesto;
 
 /// The caller of a request the guard accepted: who, through which client, with which scopes.
@@ -45,17 +46,25 @@ pub struct Authenticated {
     pub claims: serde_json::Map<String, serde_json::Value>,
     /// The thumbprint the token is bound to (`cnf.jkt`, RFC 9449 §6.1), for a DPoP-bound token.
     pub jkt: Option<String>,
+    /// When the user signed in (`auth_time`, RFC 9068 §2.2.1): for a [`TokenKind::User`] token;
+    /// a refreshed token keeps the time of the original sign-in.
+    pub auth_time: Option<SystemTime>,
+    /// How the user signed in (`acr`, RFC 9068 §2.2.1), when the host named an authentication
+    /// context class at the sign-in ([`AuthenticatedPrincipal::with_acr`](crate::AuthenticatedPrincipal::with_acr)).
+    pub acr: Option<String>,
     /// The route of the guard that let the caller in, which [`require_scopes`](Self::require_scopes)
     /// answers for as the guard would; none when no guard did (userinfo).
     pub(crate) route: Option<Arc<Route>>,
 }
 
 /// What a guard protects beyond its resource: the URL of the resource's RFC 9728 document, which
-/// every challenge names, and the scopes every request needs.
+/// every challenge names, the scopes every request needs, and what the user's sign-in must be
+/// (RFC 9470).
 #[derive(Debug, Clone)]
 pub(crate) struct Route {
     pub(crate) resource_metadata: String,
     pub(crate) scopes: Vec<String>,
+    pub(crate) authentication: UserAuthentication,
 }
 
 impl Authenticated {
@@ -95,6 +104,76 @@ impl Authenticated {
             scheme: self.scheme(),
             scope: needed.join(" "),
             resource_metadata: self.route.as_ref().map(|route| route.resource_metadata.clone()),
+        })
+    }
+
+    /// Requires of this caller's sign-in one of the authentication context classes `acr_values`
+    /// (the token's `acr`, RFC 9068 §2.2.1), for one operation inside the route: step-up
+    /// authentication (RFC 9470).
+    ///
+    /// When the token's `acr` is none of them (or the token has none), the error answers `401
+    /// insufficient_user_authentication` with a challenge naming `acr_values` (RFC 9470 §3), and
+    /// the guard's `max_age` and `acr_values` where this operation sets none, so that the client
+    /// authorizes again with them: the host's
+    /// [`LoginRequest::acr_values`](crate::LoginRequest::acr_values) receives them.
+    ///
+    /// ```
+    /// # use attesto_runtime as attesto;
+    /// use attesto::{Authenticated, InsufficientUserAuthentication};
+    ///
+    /// async fn transfer(who: Authenticated) -> Result<String, InsufficientUserAuthentication> {
+    ///     who.require_acr(["urn:example:mfa"])?;
+    ///     Ok(format!("done for {}", who.subject))
+    /// }
+    /// ```
+    pub fn require_acr<I: IntoIterator<Item = S>, S: Into<String>>(
+        &self,
+        acr_values: I,
+    ) -> Result<(), InsufficientUserAuthentication> {
+        let mut required = UserAuthentication::default();
+        required.add_acr_values(acr_values);
+        self.require_user_authentication(&required)
+    }
+
+    /// Requires of this caller a sign-in at most `max_age` old (the token's `auth_time`, RFC
+    /// 9068 §2.2.1), for one operation inside the route (RFC 9470). A token without `auth_time`
+    /// (a client's own) never meets it.
+    ///
+    /// When the sign-in is older, the error answers `401 insufficient_user_authentication` with
+    /// a challenge naming `max_age` in whole seconds (RFC 9470 §3), which the client sends in its
+    /// next authorization request so that the user signs in again.
+    ///
+    /// ```
+    /// # use attesto_runtime as attesto;
+    /// use std::time::Duration;
+    /// use attesto::{Authenticated, InsufficientUserAuthentication};
+    ///
+    /// async fn delete_account(who: Authenticated) -> Result<(), InsufficientUserAuthentication> {
+    ///     who.require_max_age(Duration::from_secs(300))?;
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn require_max_age(&self, max_age: Duration) -> Result<(), InsufficientUserAuthentication> {
+        let mut required = UserAuthentication::default();
+        required.set_max_age(max_age);
+        self.require_user_authentication(&required)
+    }
+
+    /// Checks `required`, within what the route requires, against the token's sign-in.
+    fn require_user_authentication(&self, required: &UserAuthentication) -> Result<(), InsufficientUserAuthentication> {
+        let route = self.route.as_deref();
+        let required = route.map_or_else(|| required.clone(), |route| required.within(&route.authentication));
+        let auth_time = self.auth_time.map(jwt::unix_seconds);
+        let now = jwt::unix_seconds(SystemTime::now());
+        let Err(shortfall) = required.check(self.acr.as_deref(), auth_time, now) else {
+            return Ok(());
+        };
+        Err(InsufficientUserAuthentication {
+            scheme: self.scheme(),
+            shortfall,
+            required,
+            scope: route.filter(|route| !route.scopes.is_empty()).map(|route| route.scopes.join(" ")),
+            resource_metadata: route.map(|route| route.resource_metadata.clone()),
         })
     }
 
@@ -254,16 +333,11 @@ pub(crate) fn invalid_token(scheme: Scheme, description: &'static str) -> OAuthE
 /// `insufficient_user_authentication`, 401 (RFC 9470 §3): the token stands for no user sign-in.
 pub(crate) fn insufficient_user_authentication(scheme: Scheme) -> OAuthError {
     const DESCRIPTION: &str = "this resource needs a token a user authorized; a client's own token is refused";
-    let challenge = match scheme {
-        Scheme::Bearer => HeaderValue::from_str(&format!(
-            "Bearer error=\"insufficient_user_authentication\", error_description=\"{DESCRIPTION}\""
-        ))
-        .unwrap_or(HeaderValue::from_static("Bearer error=\"insufficient_user_authentication\"")),
-        Scheme::Dpop => dpop::check::dpop_challenge(ErrorCode::InsufficientUserAuthentication, DESCRIPTION),
-    };
-    OAuthError::new(ErrorCode::InsufficientUserAuthentication, DESCRIPTION)
-        .with_status(StatusCode::UNAUTHORIZED)
-        .with_challenge(challenge)
+    crate::resource_server::step_up::insufficient_user_authentication(
+        scheme,
+        DESCRIPTION,
+        &UserAuthentication::default(),
+    )
 }
 
 /// `insufficient_scope`, 403, naming the scopes needed (RFC 6750 §3.1), with the challenge of the
@@ -439,6 +513,8 @@ pub(crate) async fn authenticate<A: TokenAuthority>(
         scopes,
         claims,
         jkt,
+        auth_time: view.auth_time.map(|seconds| SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)),
+        acr: view.acr,
         route: None,
     })
 }

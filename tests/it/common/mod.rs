@@ -143,9 +143,17 @@ impl PrincipalStore for TestHost {
         }
         match session(request.headers) {
             Some((subject, _)) if subject == "nobody" => Ok(LoginOutcome::LoginRequired),
-            Some((subject, auth_time)) if !request.force_login => Ok(LoginOutcome::Authenticated(
-                AuthenticatedPrincipal::new(subject, auth_time).with_acr("urn:test:pwd").with_amr(["pwd"]),
-            )),
+            // A second factor when the client asks for `urn:test:mfa` (RFC 9470 step-up), a
+            // password otherwise.
+            Some((subject, auth_time)) if !request.force_login => {
+                let principal = AuthenticatedPrincipal::new(subject, auth_time);
+                let mfa = request.acr_values.is_some_and(|values| values.split(' ').any(|v| v == "urn:test:mfa"));
+                Ok(LoginOutcome::Authenticated(if mfa {
+                    principal.with_acr("urn:test:mfa").with_amr(["pwd", "otp"])
+                } else {
+                    principal.with_acr("urn:test:pwd").with_amr(["pwd"])
+                }))
+            }
             _ => {
                 let return_to = form_urlencoded::byte_serialize(request.resume_uri.as_bytes()).collect::<String>();
                 Ok(LoginOutcome::Redirect(format!("{LOGIN_PAGE}?return_to={return_to}")))

@@ -2,7 +2,10 @@
 
 use crate::error::ConfigError;
 
-/// Why a [`RemoteGuard`](crate::RemoteGuard) could not be built.
+/// Why a [`RemoteGuard`](crate::RemoteGuard) could not be built: its configuration, or, with
+/// [`fetch_keys_at_build`](crate::RemoteGuard::fetch_keys_at_build), the provider's documents.
+/// Without it, the documents are fetched at the first request, and these failures are logged
+/// there.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RemoteGuardError {

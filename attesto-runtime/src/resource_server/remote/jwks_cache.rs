@@ -74,9 +74,10 @@ impl RemoteKeys {
         self.log().finished = Some(Instant::now());
     }
 
-    /// The key whose `kid` is `kid`, fetching the JWKS again if the cache does not know it and
-    /// no such fetch happened in the last minimum interval. An error when no key was ever
-    /// fetched: no token can be checked.
+    /// The key whose `kid` is `kid`, fetching the JWKS (again) if the cache does not know it and
+    /// no such fetch happened in the last minimum interval: the first request with a token is
+    /// what discovers the provider and fetches its keys. An error while no key was ever fetched:
+    /// no token can be checked.
     pub(super) async fn key(&self, kid: &str) -> Result<Option<Key>, HostError> {
         let arrived = Instant::now();
         if let Some(keys) = self.snapshot()
@@ -109,8 +110,20 @@ impl RemoteKeys {
             }
             log.unknown_kid = Some(Instant::now());
         }
+        let first = self.snapshot().is_none();
         match self.fetch().await {
-            Ok(keys) => self.install(keys),
+            Ok(keys) => {
+                self.install(keys);
+                // The first keys ever fetched are the provider's discovery, not a rotation: a
+                // token of a key rotated just after may look for it at once. Failed attempts
+                // keep counting, so that a provider that is down is asked once per interval.
+                if first {
+                    self.log().unknown_kid = None;
+                }
+            }
+            Err(error) if self.snapshot().is_none() => {
+                tracing::warn!(%error, "the provider's keys could not be fetched; tokens are answered 503 until they can be");
+            }
             Err(error) => tracing::warn!(%error, "the JWKS could not be fetched again for an unknown `kid`"),
         }
         self.finished_fetch();
@@ -285,6 +298,19 @@ mod tests {
         assert_eq!(keys.len(), 1);
         let kid = good["kid"].as_str().expect("kid");
         assert_eq!(keys[kid].algorithm(), Algorithm::ES256, "the first key of a `kid` wins");
+    }
+
+    #[test]
+    fn keys_of_every_algorithm_a_provider_signs_with_are_usable() {
+        let algorithms = [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA];
+        let jwks: Vec<Value> = algorithms.iter().map(|alg| public_jwk(*alg)).collect();
+        let keys = parse_jwks(serde_json::json!({ "keys": jwks }).to_string().as_bytes()).expect("usable keys");
+        assert_eq!(keys.len(), 4);
+        for (jwk, alg) in jwks.iter().zip(algorithms) {
+            let key = &keys[jwk["kid"].as_str().expect("kid")];
+            // The JWK's `alg` tells PS256 from RS256: the key verifies that algorithm alone.
+            assert_eq!((key.algorithm(), key.is_private()), (alg, false), "{jwk}");
+        }
     }
 
     #[test]

@@ -73,8 +73,17 @@ const MAX_JWKS_MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(60 * 60);
 /// ```
 ///
 /// The guard finds the JWKS through the provider's RFC 8414 metadata, whose `issuer` must be the
-/// one configured (RFC 8414 §3.3), or takes its URL from [`jwks_uri`](Self::jwks_uri). It
-/// fetches the JWKS when built and keeps its keys in memory:
+/// one configured (RFC 8414 §3.3), or takes its URL from [`jwks_uri`](Self::jwks_uri). Nothing is
+/// fetched when it is built, so that a resource server starts while its provider is down or not
+/// started yet: the first request with a token discovers the provider and fetches the JWKS, and
+/// keeps its keys in memory:
+/// - until the keys have been fetched, a request with a token is answered `503
+///   temporarily_unavailable` (the token cannot be verified, and a `401` would tell the client to
+///   throw away a token that may be good); a failed attempt is tried again by a later request at
+///   most once per [`jwks_min_refresh_interval`](Self::jwks_min_refresh_interval), and
+///   concurrent requests share one attempt. A problem in the fetched documents (metadata of
+///   another issuer, a JWKS without a usable key) is logged as a warning at each attempt. Set
+///   [`fetch_keys_at_build`](Self::fetch_keys_at_build) to fetch in `build` and fail it instead;
 /// - a token whose `kid` the cache does not know makes it fetch the JWKS again (the provider has
 ///   rotated its key), at most once per
 ///   [`jwks_min_refresh_interval`](Self::jwks_min_refresh_interval), so that a flood of tokens
@@ -112,7 +121,7 @@ pub struct RemoteGuard {
     jwks_refresh_interval: Duration,
     jwks_min_refresh_interval: Duration,
     dpop_nonce_secret: Option<[u8; 32]>,
-    tolerate_unreachable_provider: bool,
+    fetch_keys_at_build: bool,
     /// The PEM texts of [`root_certificate_pem`](Self::root_certificate_pem), parsed by `build`.
     root_certificates: Vec<String>,
 }
@@ -128,7 +137,7 @@ impl std::fmt::Debug for RemoteGuard {
             .field("jwks_refresh_interval", &self.jwks_refresh_interval)
             .field("jwks_min_refresh_interval", &self.jwks_min_refresh_interval)
             .field("require_dpop_nonce", &self.dpop_nonce_secret.is_some())
-            .field("tolerate_unreachable_provider", &self.tolerate_unreachable_provider)
+            .field("fetch_keys_at_build", &self.fetch_keys_at_build)
             .field("root_certificates", &self.root_certificates.len())
             .finish()
     }
@@ -149,7 +158,7 @@ impl RemoteGuard {
             jwks_refresh_interval: DEFAULT_JWKS_REFRESH_INTERVAL,
             jwks_min_refresh_interval: DEFAULT_JWKS_MIN_REFRESH_INTERVAL,
             dpop_nonce_secret: None,
-            tolerate_unreachable_provider: false,
+            fetch_keys_at_build: false,
             root_certificates: Vec::new(),
         }
     }
@@ -211,15 +220,13 @@ impl RemoteGuard {
         self
     }
 
-    /// Builds the guard even when the provider cannot be reached (default `false`: `build`
-    /// fails). Until its keys have been fetched, the guard accepts no token and answers
-    /// `503 temporarily_unavailable`, trying again on a request at most every
-    /// [`jwks_min_refresh_interval`](Self::jwks_min_refresh_interval) and periodically. For a
-    /// resource server that may start before its provider. A problem found in the fetched
-    /// documents (metadata of another issuer, a JWKS without a usable key) is then logged as a
-    /// warning at each attempt, and the guard stays at 503.
-    pub fn tolerate_unreachable_provider(mut self, tolerate: bool) -> Self {
-        self.tolerate_unreachable_provider = tolerate;
+    /// Fetches the provider's metadata (unless [`jwks_uri`](Self::jwks_uri) is set) and its JWKS
+    /// in [`build`](Self::build), which then fails when they cannot be fetched or used (default
+    /// `false`: nothing is fetched before the first request, see [`RemoteGuard`]). For a
+    /// deployment that would rather not start than start unable to verify a token, and to find a
+    /// wrong issuer or JWKS URL at start-up rather than in the logs.
+    pub fn fetch_keys_at_build(mut self, fetch: bool) -> Self {
+        self.fetch_keys_at_build = fetch;
         self
     }
 
@@ -248,8 +255,9 @@ impl RemoteGuard {
         self
     }
 
-    /// Checks the configuration, fetches the provider's metadata (unless
-    /// [`jwks_uri`](Self::jwks_uri) is set) and its JWKS, and starts the periodic refresh.
+    /// Checks the configuration and starts the periodic refresh; the provider's metadata (unless
+    /// [`jwks_uri`](Self::jwks_uri) is set) and its JWKS are fetched at the first request that
+    /// needs them, or here with [`fetch_keys_at_build`](Self::fetch_keys_at_build).
     ///
     /// Must run in a Tokio runtime (as axum does): the periodic refresh is a task of it, which
     /// ends when the last clone of the guard is dropped.
@@ -302,18 +310,12 @@ impl RemoteGuard {
         let authority = RemoteAuthority { keys: Arc::clone(&keys), revocations, store, dpop };
         // The resource is checked before anything is fetched.
         let guard = Guard::with_check(Arc::new(authority), &self.resource)?;
-        let fetched = keys.fetch().await;
-        match fetched {
-            Ok(fetched) => keys.install(fetched),
-            Err(error) if self.tolerate_unreachable_provider => {
-                tracing::warn!(
-                    %error,
-                    "the provider's keys could not be fetched; the resource answers 503 until they can be"
-                );
-            }
-            Err(error) => return Err(error),
+        // Otherwise discovery is lazy: the first request that needs a key finds no key cached
+        // and fetches (`RemoteKeys::key`), sharing the attempt with the requests beside it.
+        if self.fetch_keys_at_build {
+            keys.install(keys.fetch().await?);
+            keys.finished_fetch();
         }
-        keys.finished_fetch();
         spawn_periodic_refresh(&keys, self.jwks_refresh_interval);
         Ok(guard)
     }
@@ -410,6 +412,10 @@ impl Check for RemoteAuthority {
 
     fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response) {
         dpop::check::add_fresh_nonce(&self.dpop, request, response);
+    }
+
+    fn issuer(&self) -> &str {
+        &self.keys.issuer
     }
 }
 

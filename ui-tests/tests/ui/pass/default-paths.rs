@@ -46,6 +46,7 @@ fn main() {
             par: true,
             registration: false,
             device_authorization: false,
+            dev_sign_in: None,
         }
     );
     // The trait's table is the same one.
