@@ -25,7 +25,11 @@
 //! with an authorization URL for the public client and the `curl` lines that complete the flow.
 //!
 //! Dynamic client registration (RFC 7591, RFC 7592) is on and open: any client may register itself
-//! at `/oauth/register` (the start-up text shows a `curl` line), as MCP clients do.
+//! at `/oauth/register` (the start-up text shows a `curl` line), as MCP clients do. The device
+//! authorization grant (RFC 8628) is on for both demo clients and any registered client that asks
+//! for it: a CLI asks `/oauth/device_authorization` for a code, the user enters it at
+//! `/oauth/device`, and the CLI polls the token endpoint (the start-up text shows the `curl` lines).
+//!
 //!
 //! Token exchange (RFC 8693) is served with a demo policy: the demo confidential client, standing
 //! in for an MCP server, may exchange any access token of this provider for a token to the demo
@@ -75,9 +79,11 @@ const USER_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 
 /// The host: what a real app keeps in its database, here in memory; with `--database`, the
 /// registered clients live in that database. Dynamic client registration (RFC 7591) is on and
-/// open, so that a client (an MCP client, say) can register itself.
+/// open, so that a client (an MCP client, say) can register itself; the device authorization grant
+/// (RFC 8628) is on, so that a CLI or a headless agent can sign a user in without a browser of its
+/// own.
 #[derive(Clone)]
-#[attesto::provider(registration)]
+#[attesto::provider(registration, device_authorization)]
 struct Demo {
     clients: Arc<HashMap<String, Client>>,
     /// Dynamically registered clients.
@@ -608,13 +614,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if public_redirect_uris.is_empty() {
         return Err("ATTESTO_DEMO_PUBLIC_REDIRECT_URIS is empty".into());
     }
-    // A confidential web app: the code flow for users, client_credentials for itself, token
-    // exchange as an MCP server calling a downstream API, and identity assertions when an identity
-    // provider is trusted: every grant the quickstart serves.
+    // A confidential web app: the code flow for users, client_credentials for itself, the device
+    // grant (RFC 8628) for a device of its own, token exchange as an MCP server calling a
+    // downstream API, and identity assertions when an identity provider is trusted: every grant
+    // the quickstart serves.
     let mut grants = vec![
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
+        GrantType::DeviceCode,
         GrantType::TokenExchange,
     ];
     if !options.trusted_issuers.is_empty() {
@@ -625,11 +633,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_redirect_uris(redirect_uris.iter().copied())
         .with_grant_types(grants)
         .with_scopes(allowed.clone());
-    // A native app: no secret (`none`), PKCE only.
+    // A native app: no secret (`none`), PKCE only; as a CLI, the device grant.
     let public = Client::public(public_id.as_str())
         .with_name("attesto demo native app")
         .with_redirect_uris(public_redirect_uris.iter().copied())
-        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
+        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::DeviceCode])
         .with_scopes(allowed);
     if public_id == client_id {
         return Err("ATTESTO_DEMO_PUBLIC_CLIENT_ID must differ from ATTESTO_DEMO_CLIENT_ID".into());
@@ -764,6 +772,8 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
     let token_url = issuer.url_of(Demo::PATHS.token);
     let userinfo_url = Demo::PATHS.userinfo.map(|path| issuer.url_of(path)).unwrap_or_default();
     let registration_url = Demo::PATHS.registration.map(|path| issuer.url_of(path)).unwrap_or_default();
+    let device_url = Demo::PATHS.device_authorization.map(|path| issuer.url_of(path)).unwrap_or_default();
+    let verification_url = Demo::PATHS.device_verification.map(|path| issuer.url_of(path)).unwrap_or_default();
     // RFC 7636 §4.1, §4.2: a 256-bit verifier and its S256 challenge.
     let verifier = random_secret();
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
@@ -785,7 +795,7 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
         "client_name": "my app",
         "redirect_uris": [b.public_redirect],
         "token_endpoint_auth_method": "none",
-        "grant_types": ["authorization_code", "refresh_token"],
+        "grant_types": ["authorization_code", "refresh_token", GrantType::DeviceCode.as_str()],
         "scope": user_scopes.join(" "),
     });
     let register = format!("curl -s -H 'Content-Type: application/json' -d '{metadata}' {registration_url}");
@@ -830,6 +840,7 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
          \n  token endpoint    {token_url}\
          \n  userinfo          {userinfo_url}\
          \n  registration      {registration_url} (open: RFC 7591, RFC 7592)\
+         \n  device grant      {device_url} (RFC 8628; users enter codes at {verification_url})\
          \n  login page        {origin}{LOGIN_PATH}\
          \n  state             {state}\
          \n\n  confidential client (client_secret_basic)\
@@ -853,6 +864,11 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
          \n\nread userinfo, refresh:\
          \n\n  curl -s -H 'Authorization: Bearer ACCESS_TOKEN' {userinfo_url}\
          \n  curl -s -d grant_type=refresh_token -d client_id={public_id} -d refresh_token=REFRESH_TOKEN {token_url}\
+         \n\nsign in from a CLI or a headless agent (RFC 8628): ask for a code, open the\
+         \nverification_uri_complete it returns in a browser, sign in, allow; meanwhile poll\
+         \n(every `interval` seconds) until the tokens come:\
+         \n\n  curl -s -d client_id={public_id} -d 'scope={user_scope}' {device_url}\
+         \n  curl -s -d grant_type={device_grant} -d client_id={public_id} -d device_code=DEVICE_CODE {token_url}\
          \n\nfetch a token for the confidential client itself:\
          \n\n  {client_credentials}\
          \n\nexchange an access token for a token to a resource, as an MCP server calling an API\
@@ -872,6 +888,8 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
         user = b.user,
         password = b.password,
         state = b.state,
+        user_scope = user_scopes.join(" "),
+        device_grant = GrantType::DeviceCode.as_str(),
     ))
 }
 

@@ -146,6 +146,8 @@ pub(crate) struct Options {
     pub(crate) par: Option<Arg<bool>>,
     /// `registration`, bare, `= true`/`= false`, or `= "field"`.
     pub(crate) registration: Option<Arg<bool>>,
+    /// `device_authorization`.
+    pub(crate) device_authorization: Option<Arg<bool>>,
     /// `registration = "field"`: the host's field that stores the registrations.
     pub(crate) registration_field: Option<LitStr>,
     /// `authorize_path = "/…"`.
@@ -164,6 +166,10 @@ pub(crate) struct Options {
     pub(crate) par_path: Option<Arg<LitStr>>,
     /// `registration_path = "/…"`.
     pub(crate) registration_path: Option<Arg<LitStr>>,
+    /// `device_path = "/…"`: the device authorization endpoint.
+    pub(crate) device_path: Option<Arg<LitStr>>,
+    /// `device_verification_path = "/…"`: the page where the user enters a device's code.
+    pub(crate) device_verification_path: Option<Arg<LitStr>>,
     /// `resource = "/…"`: the path of the protected resource the host serves.
     pub(crate) resource: Option<Arg<LitStr>>,
     /// `dev_sign_in = "subject"`: sign everyone in as this subject (development only).
@@ -180,6 +186,7 @@ const KEYS: &[&str] = &[
     "introspection",
     "par",
     "registration",
+    "device_authorization",
     "authorize_path",
     "token_path",
     "jwks_path",
@@ -188,6 +195,8 @@ const KEYS: &[&str] = &[
     "introspection_path",
     "par_path",
     "registration_path",
+    "device_path",
+    "device_verification_path",
     "resource",
     "dev_sign_in",
 ];
@@ -225,6 +234,7 @@ impl Options {
                 self.registration_field = field;
                 store(&mut self.registration, key, Ok(on))
             }
+            "device_authorization" => store(&mut self.device_authorization, key, flag(key, item)),
             "authorize_path" => store(&mut self.authorize_path, key, string(key, item, "/authorize")),
             "token_path" => store(&mut self.token_path, key, string(key, item, "/token")),
             "jwks_path" => store(&mut self.jwks_path, key, string(key, item, "/jwks")),
@@ -233,6 +243,8 @@ impl Options {
             "introspection_path" => store(&mut self.introspection_path, key, string(key, item, "/introspect")),
             "par_path" => store(&mut self.par_path, key, string(key, item, "/par")),
             "registration_path" => store(&mut self.registration_path, key, string(key, item, "/register")),
+            "device_path" => store(&mut self.device_path, key, string(key, item, "/device_authorization")),
+            "device_verification_path" => store(&mut self.device_verification_path, key, string(key, item, "/device")),
             "resource" => store(&mut self.resource, key, string(key, item, "/mcp")),
             "dev_sign_in" => store(&mut self.dev_sign_in, key, string(key, item, "demo-user")),
             // `key_of` only returns names from `KEYS`.
@@ -281,8 +293,8 @@ fn unknown_option(written: &str) -> Error {
         Some((_, known)) => Error::custom(format_args!("unknown option `{written}`, did you mean `{known}`?")),
         None => Error::custom(format_args!(
             "unknown option `{written}`; the options are `prefix`, `crate`, the feature flags \
-             `openid`, `userinfo`, `revocation`, `introspection`, `par`, `registration`, the \
-             path overrides `<endpoint>_path`, `resource` and `dev_sign_in`"
+             `openid`, `userinfo`, `revocation`, `introspection`, `par`, `registration`, \
+             `device_authorization`, the path overrides `<endpoint>_path`, `resource` and `dev_sign_in`"
         )),
     }
 }

@@ -48,6 +48,14 @@ fn override_needs_endpoint(decl: &Declaration, errors: &mut Accumulator) {
             Endpoint::Introspection => "`introspection = false` turns it off",
             Endpoint::Par => "`par = false` turns it off",
             Endpoint::Registration => "`registration = false` turns it off",
+            Endpoint::DeviceAuthorization | Endpoint::DeviceVerification
+                if features.device_authorization.key.is_none() =>
+            {
+                "the device authorization grant is off by default; add `device_authorization` to turn it on"
+            }
+            Endpoint::DeviceAuthorization | Endpoint::DeviceVerification => {
+                "`device_authorization = false` turns it off"
+            }
             // Always served; listed for exhaustiveness.
             Endpoint::Authorize | Endpoint::Token | Endpoint::Jwks => continue,
         };
@@ -254,8 +262,17 @@ mod tests {
                 ("introspection", some("/oauth/introspect")),
                 ("par", some("/oauth/par")),
                 ("registration", None),
+                ("device_authorization", None),
+                ("device_verification", None),
             ]
         );
+    }
+
+    #[test]
+    fn device_authorization_adds_two_endpoints() {
+        let table = paths(r#"device_authorization, device_verification_path = "/activate""#);
+        assert_eq!(table[8], ("device_authorization", some("/oauth/device_authorization")));
+        assert_eq!(table[9], ("device_verification", some("/activate")));
     }
 
     #[test]

@@ -89,6 +89,7 @@ fn features_value(decl: &Declaration) -> TokenStream {
     let introspection = features.introspection.on;
     let par = features.par.on;
     let registration = features.registration.on;
+    let device_authorization = features.device_authorization.on;
     let dev_sign_in = match &decl.dev_sign_in {
         Some(dev) => {
             let subject = dev.subject.as_str();
@@ -104,6 +105,7 @@ fn features_value(decl: &Declaration) -> TokenStream {
             introspection: #introspection,
             par: #par,
             registration: #registration,
+            device_authorization: #device_authorization,
             dev_sign_in: #dev_sign_in,
         }
     }

@@ -31,11 +31,15 @@ pub(crate) enum Endpoint {
     Par,
     /// Dynamic client registration (RFC 7591).
     Registration,
+    /// Device authorization endpoint (RFC 8628 §3.1).
+    DeviceAuthorization,
+    /// The page where the user enters a device's user code (RFC 8628 §3.3).
+    DeviceVerification,
 }
 
 impl Endpoint {
     /// Every endpoint, in the order of `attesto::Paths`.
-    pub(crate) const ALL: [Self; 8] = [
+    pub(crate) const ALL: [Self; 10] = [
         Self::Authorize,
         Self::Token,
         Self::Jwks,
@@ -44,6 +48,8 @@ impl Endpoint {
         Self::Introspection,
         Self::Par,
         Self::Registration,
+        Self::DeviceAuthorization,
+        Self::DeviceVerification,
     ];
 
     /// The endpoint's field in `attesto::Paths`, also its name in messages.
@@ -57,6 +63,8 @@ impl Endpoint {
             Self::Introspection => "introspection",
             Self::Par => "par",
             Self::Registration => "registration",
+            Self::DeviceAuthorization => "device_authorization",
+            Self::DeviceVerification => "device_verification",
         }
     }
 
@@ -71,6 +79,8 @@ impl Endpoint {
             Self::Introspection => "introspection_path",
             Self::Par => "par_path",
             Self::Registration => "registration_path",
+            Self::DeviceAuthorization => "device_path",
+            Self::DeviceVerification => "device_verification_path",
         }
     }
 
@@ -85,6 +95,8 @@ impl Endpoint {
             Self::Introspection => "/introspect",
             Self::Par => "/par",
             Self::Registration => "/register",
+            Self::DeviceAuthorization => "/device_authorization",
+            Self::DeviceVerification => "/device",
         }
     }
 
@@ -104,6 +116,8 @@ impl Endpoint {
             Self::Introspection => options.introspection_path.as_ref(),
             Self::Par => options.par_path.as_ref(),
             Self::Registration => options.registration_path.as_ref(),
+            Self::DeviceAuthorization => options.device_path.as_ref(),
+            Self::DeviceVerification => options.device_verification_path.as_ref(),
         }
     }
 }
@@ -147,6 +161,8 @@ pub(crate) struct Features {
     pub(crate) par: Flag,
     /// `registration`, off by default.
     pub(crate) registration: Flag,
+    /// `device_authorization`, off by default.
+    pub(crate) device_authorization: Flag,
 }
 
 impl Features {
@@ -158,6 +174,7 @@ impl Features {
             introspection: Flag::new(options.introspection.as_ref(), true),
             par: Flag::new(options.par.as_ref(), true),
             registration: Flag::new(options.registration.as_ref(), false),
+            device_authorization: Flag::new(options.device_authorization.as_ref(), false),
         }
     }
 
@@ -175,6 +192,7 @@ impl Features {
             Endpoint::Introspection => self.introspection.on,
             Endpoint::Par => self.par.on,
             Endpoint::Registration => self.registration.on,
+            Endpoint::DeviceAuthorization | Endpoint::DeviceVerification => self.device_authorization.on,
         }
     }
 }

@@ -172,3 +172,19 @@ pub fn verify_access_token(keys: &KeySet, token: &str, issuer: &str, now: u64) -
         grant_id: view.grant_id,
     })
 }
+
+/// What the device verification page reads from a typed user code (RFC 8628 §6.1,
+/// `user_code::normalize`): its normal form, or `None` when it is not a code.
+pub fn normalize_user_code(input: &str) -> Option<String> {
+    crate::protocol::user_code::normalize(input)
+}
+
+/// How a user code in its normal form is shown (`user_code::display`).
+pub fn display_user_code(code: &str) -> String {
+    crate::protocol::user_code::display(code)
+}
+
+/// A fresh user code, in its normal form (`user_code::generate`).
+pub fn generate_user_code() -> String {
+    crate::protocol::user_code::generate()
+}

@@ -22,8 +22,9 @@ use crate::protocol::resource_metadata::{self, ProtectedResourceMetadata};
 use crate::protocol::sealed::SealingKey;
 #[cfg(feature = "fetch")]
 use crate::resource_server::remote::{TrustedIssuer, TrustedIssuers};
-use crate::settings::{AllowedOrigins, DpopSettings, Settings, parse_origin};
+use crate::settings::{AllowedOrigins, DeviceSettings, DpopSettings, Settings, parse_origin};
 use crate::state::{Attesto, Documents, Parts};
+use crate::store::guesses::{self, GuessLimiter};
 use crate::store::memory::MemoryStore;
 use crate::store::revoked::{self, RevokedTokens};
 use crate::store::{DynStore, Store};
@@ -55,6 +56,9 @@ pub struct Builder<P> {
     client_metadata_documents: Option<ClientMetadataDocuments>,
     #[cfg(feature = "fetch")]
     trusted_identity_issuers: Vec<TrustedIssuer>,
+    device_code_ttl: Duration,
+    device_poll_interval: Duration,
+    user_code_attempts: (u32, u32),
 }
 
 /// A resource declared with [`Builder::protected_resource`]: its RFC 9728 document is served.
@@ -396,6 +400,33 @@ impl<P: Provider> Builder<P> {
         Ok(self)
     }
 
+    /// Sets how long a device code and its user code live (RFC 8628 §3.2 `expires_in`; default
+    /// 10 minutes, between 1 second and 1 day): the time the user has to enter the code and
+    /// decide. Only used with `device_authorization`.
+    pub fn device_code_ttl(mut self, ttl: Duration) -> Self {
+        self.device_code_ttl = ttl;
+        self
+    }
+
+    /// Sets the least time a device waits between two polls of the token endpoint (RFC 8628 §3.2
+    /// `interval`; default 5 seconds, between 1 second and 1 minute, in whole seconds). A device
+    /// that polls sooner is told `slow_down`, and its interval grows by 5 seconds. Only used with
+    /// `device_authorization`.
+    pub fn device_poll_interval(mut self, interval: Duration) -> Self {
+        self.device_poll_interval = interval;
+        self
+    }
+
+    /// Sets how many wrong user codes the device verification page takes a minute, overall
+    /// (default 100) and from one client address (default 10, when the server provides axum's
+    /// `ConnectInfo`), before it answers `429 Too Many Requests` without looking codes up for the
+    /// rest of the minute (RFC 8628 §5.1). Each is at least 1. Only used with
+    /// `device_authorization`.
+    pub fn user_code_attempts(mut self, per_minute: u32, per_client_ip_per_minute: u32) -> Self {
+        self.user_code_attempts = (per_minute.max(1), per_client_ip_per_minute.max(1));
+        self
+    }
+
     /// Checks the settings, prepares the documents, and builds the provider.
     pub fn build(mut self) -> Result<Attesto<P>, ConfigError> {
         let issuer = self.issuer.take().ok_or(ConfigError::MissingIssuer)?;
@@ -442,6 +473,22 @@ impl<P: Provider> Builder<P> {
         }
         if self.dpop_proof_max_skew > MAX_DPOP_WINDOW {
             return Err(ConfigError::Lifetime { what: "dpop_proof_max_skew", reason: "must be at most 10 minutes" });
+        }
+        if self.device_code_ttl < Duration::from_secs(1) || self.device_code_ttl > Duration::from_secs(86_400) {
+            return Err(ConfigError::Lifetime {
+                what: "device_code_ttl",
+                reason: "must be between 1 second and 24 hours",
+            });
+        }
+        // RFC 8628 §3.2: `interval` is in whole seconds.
+        if self.device_poll_interval < Duration::from_secs(1)
+            || self.device_poll_interval > Duration::from_secs(60)
+            || self.device_poll_interval.subsec_nanos() != 0
+        {
+            return Err(ConfigError::Lifetime {
+                what: "device_poll_interval",
+                reason: "must be whole seconds, between 1 second and 1 minute",
+            });
         }
         if self.revocation_refresh_interval > revoked::MAX_REFRESH_INTERVAL {
             return Err(ConfigError::Lifetime {
@@ -514,6 +561,7 @@ impl<P: Provider> Builder<P> {
                 max_skew: self.dpop_proof_max_skew,
             },
             client_id_metadata_document_supported,
+            device: DeviceSettings { code_ttl: self.device_code_ttl, interval: self.device_poll_interval },
         };
         // A grant is listed only when it is served: token exchange with the host's policy,
         // identity assertions with a trusted issuer.
@@ -577,6 +625,7 @@ impl<P: Provider> Builder<P> {
             client_metadata,
             #[cfg(feature = "fetch")]
             identity_issuers,
+            user_code_guesses: GuessLimiter::new(self.user_code_attempts.0, self.user_code_attempts.1),
         }))
     }
 }
@@ -609,6 +658,9 @@ impl<P: Provider> Attesto<P> {
             client_metadata_documents: None,
             #[cfg(feature = "fetch")]
             trusted_identity_issuers: Vec::new(),
+            device_code_ttl: Duration::from_secs(10 * 60),
+            device_poll_interval: Duration::from_secs(5),
+            user_code_attempts: (guesses::DEFAULT_PER_WINDOW, guesses::DEFAULT_PER_ADDRESS),
         }
     }
 }

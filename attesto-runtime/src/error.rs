@@ -69,6 +69,14 @@ pub enum ErrorCode {
     /// `insufficient_user_authentication` (RFC 9470 §3): the token stands for no (or not enough)
     /// user authentication, e.g. a client's own token at a resource that acts for users.
     InsufficientUserAuthentication,
+    /// `authorization_pending` (RFC 8628 §3.5): the user has not yet decided on a device grant;
+    /// the device keeps polling.
+    AuthorizationPending,
+    /// `slow_down` (RFC 8628 §3.5): the device polls faster than its interval, which grows by
+    /// 5 seconds.
+    SlowDown,
+    /// `expired_token` (RFC 8628 §3.5): the device code expired before the user decided.
+    ExpiredToken,
 }
 
 impl ErrorCode {
@@ -99,6 +107,9 @@ impl ErrorCode {
             Self::InvalidDpopProof => "invalid_dpop_proof",
             Self::UseDpopNonce => "use_dpop_nonce",
             Self::InsufficientUserAuthentication => "insufficient_user_authentication",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown => "slow_down",
+            Self::ExpiredToken => "expired_token",
         }
     }
 

@@ -53,7 +53,7 @@ pub use resource_server::mcp::{MAX_JSON_RPC_BODY, ToolScopes, ToolScopesService}
 pub use resource_server::remote::{
     DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL, RemoteGuard, RemoteGuardError, TrustedIssuer,
 };
-pub use resource_server::step_up::InsufficientUserAuthentication;
+pub use resource_server::token_check::InsufficientUserAuthentication;
 pub use resource_server::token_check::{Authenticated, InsufficientScope, TokenKind};
 pub use state::Attesto;
 pub use store::memory::MemoryStore;

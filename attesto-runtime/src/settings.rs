@@ -31,6 +31,17 @@ pub(crate) struct Settings {
     pub(crate) dpop: DpopSettings,
     /// Whether `https` URLs are accepted as client ids (client ID metadata documents).
     pub(crate) client_id_metadata_document_supported: bool,
+    /// The device authorization grant (RFC 8628).
+    pub(crate) device: DeviceSettings,
+}
+
+/// The settings of the device authorization grant, from the [`Builder`](crate::Builder).
+#[derive(Debug, Clone)]
+pub(crate) struct DeviceSettings {
+    /// How long a device code and its user code live (RFC 8628 §3.2 `expires_in`).
+    pub(crate) code_ttl: Duration,
+    /// The least time between two polls (RFC 8628 §3.2 `interval`).
+    pub(crate) interval: Duration,
 }
 
 impl Settings {

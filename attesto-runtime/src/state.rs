@@ -25,6 +25,7 @@ use crate::protocol::jwt::{AccessTokenView, EXPIRY_SKEW};
 use crate::protocol::sealed::SealingKey;
 use crate::settings::Settings;
 use crate::store::DynStore;
+use crate::store::guesses::GuessLimiter;
 use crate::store::revoked::{self, RevokedTokens};
 
 /// Discovery documents and the JWKS, serialised once at start-up and served as bytes.
@@ -58,6 +59,8 @@ pub(crate) struct Parts<P> {
     /// when none is configured, and then the grant is not served.
     #[cfg(feature = "fetch")]
     pub(crate) identity_issuers: Option<Arc<dyn IssuerKeys>>,
+    /// Wrong user codes entered at the device verification page (see `store/guesses.rs`).
+    pub(crate) user_code_guesses: GuessLimiter,
 }
 
 /// The parts, sealed: its one field is private to this module, so everything else reads the
@@ -121,6 +124,11 @@ impl<P> Attesto<P> {
     #[cfg(feature = "fetch")]
     pub(crate) fn identity_issuers(&self) -> Option<&dyn IssuerKeys> {
         self.0.parts.identity_issuers.as_deref()
+    }
+
+    /// The bound on wrong user codes at the device verification page.
+    pub(crate) fn user_code_guesses(&self) -> &GuessLimiter {
+        &self.0.parts.user_code_guesses
     }
 
     /// The hash that an unknown client's presented secret is checked against.

@@ -444,6 +444,22 @@ async fn every_endpoint_answers_garbage_with_its_error() {
                 provider.url(paths.registration.expect("registration")),
                 Expect::Json(bad_request, metadata_error),
             ),
+            Probe::form(
+                Method::POST,
+                provider.url(paths.device_authorization.expect("device authorization")),
+                form_error(Expect::Json(bad_request, "invalid_client")),
+            ),
+            // A form without the page's anti-CSRF value is refused; anything else is no form.
+            Probe::form(
+                Method::POST,
+                provider.url(paths.device_verification.expect("device verification")),
+                if garbage.parses_as_form() {
+                    Expect::Page(StatusCode::FORBIDDEN, "access_denied")
+                } else {
+                    Expect::Page(bad_request, "invalid_request")
+                },
+            )
+            .accept("text/html"),
             // RFC 7592 §2.2: an update names the client in its body, or it is refused first.
             Probe::json(Method::PUT, configuration.clone(), Expect::Json(bad_request, "invalid_client_metadata"))
                 .authorization(&registration_token),

@@ -23,7 +23,12 @@ struct McpHost;
 struct PlainHost;
 attesto::attesto_routes! { PlainHost, openid = false }
 
-host_without_clients!(McpHost, PlainHost);
+/// The device authorization grant on, its verification page moved.
+#[derive(Clone)]
+#[attesto::provider(prefix = "/mcp/oauth", device_authorization, device_verification_path = "/activate")]
+struct DeviceHost;
+
+host_without_clients!(McpHost, PlainHost, DeviceHost);
 
 /// The ID token claims attesto sets, as advertised in `claims_supported`.
 const CLAIMS: [&str; 10] = ["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash"];
@@ -70,6 +75,41 @@ async fn default_prefix_snapshot() {
     openid["request_parameter_supported"] = json!(false);
     openid["request_uri_parameter_supported"] = json!(false);
     assert_eq!(get_json(&router, "/.well-known/openid-configuration").await, openid);
+}
+
+/// With `device_authorization`, RFC 8628 §4: the endpoint and the grant type, and nothing else
+/// changes; the verification page is a page for people, not advertised, but mounted.
+#[tokio::test]
+async fn device_authorization_snapshot() {
+    let router = provider(DeviceHost).router();
+    let oauth = json!({
+        "issuer": "https://auth.example.com",
+        "token_endpoint": "https://auth.example.com/mcp/oauth/token",
+        "jwks_uri": "https://auth.example.com/mcp/oauth/jwks",
+        "authorization_endpoint": "https://auth.example.com/mcp/oauth/authorize",
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
+        "dpop_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
+        "device_authorization_endpoint": "https://auth.example.com/mcp/oauth/device_authorization",
+        "pushed_authorization_request_endpoint": "https://auth.example.com/mcp/oauth/par",
+        "revocation_endpoint": "https://auth.example.com/mcp/oauth/revoke",
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "introspection_endpoint": "https://auth.example.com/mcp/oauth/introspect",
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]
+    });
+    assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server").await, oauth);
+    assert_eq!(status_of(&router, "/activate").await, StatusCode::OK);
+    assert_eq!(status_of(&router, "/mcp/oauth/device").await, StatusCode::NOT_FOUND);
+    check_discovery(&router, "https://auth.example.com").await.expect("every advertised URL is mounted");
 }
 
 #[tokio::test]

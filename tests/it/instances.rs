@@ -76,6 +76,32 @@ async fn a_code_issued_by_one_instance_is_redeemed_at_the_other_once() {
     assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &json!("invalid_grant")), "taken once: {body}");
 }
 
+/// RFC 8628: a device code issued by one instance is approved at the other (the user's browser
+/// went there) and redeemed once, wherever the device polls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_code_issued_by_one_instance_is_approved_at_the_other_and_redeemed_once() {
+    let Some(Pair { a, b, http, _schema }) = two_instances().await else { return };
+    let device_path = Host::PATHS.device_authorization.expect("the device grant is on");
+    let (status, _, started) =
+        http.post(&a, device_path, &[("client_id", "native"), ("scope", SCOPE)], None, None).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let grant = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("client_id", "native"),
+        ("device_code", str_of(&started, "device_code")),
+    ];
+    let (status, _, pending) = http.token(&b, &grant).await;
+    assert_eq!((status, &pending["error"]), (StatusCode::BAD_REQUEST, &json!("authorization_pending")));
+    let (status, page) = http.enter_user_code(&b, str_of(&started, "user_code")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("You may return to your device"), "{page}");
+    let (status, _, tokens) = http.token(&a, &grant).await;
+    assert_eq!(status, StatusCode::OK, "approved at B, redeemed at A: {tokens}");
+    assert!(tokens["refresh_token"].is_string() && tokens["id_token"].is_string(), "{tokens}");
+    let (status, _, again) = http.token(&b, &grant).await;
+    assert_eq!((status, &again["error"]), (StatusCode::BAD_REQUEST, &json!("invalid_grant")), "once: {again}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_token_rotated_at_one_instance_is_refused_at_the_other() {
     let Some(Pair { a, b, http, _schema }) = two_instances().await else { return };

@@ -27,6 +27,7 @@ mod client_metadata;
 mod code_flow;
 mod cors;
 mod declared_resource;
+mod device;
 mod discovery;
 mod dpop;
 mod dpop_corpus;

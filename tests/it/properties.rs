@@ -21,8 +21,8 @@ use crate::common::{
 use attesto::dpop::{self, ProofError, ProofRequirements};
 use attesto::{Attesto, ErrorCode, Key, KeySet};
 use attesto_runtime::__fuzz::{
-    check_redirect_uri, decode_form_component, parse_access_token, parse_form, parse_form_keeping_repeats,
-    verify_access_token,
+    check_redirect_uri, decode_form_component, display_user_code, generate_user_code, normalize_user_code,
+    parse_access_token, parse_form, parse_form_keeping_repeats, verify_access_token,
 };
 use axum::Router;
 use axum::body::Body;
@@ -952,5 +952,22 @@ mod documents {
             })
             .expect("the property holds");
         assert!(accepted.get() > 0, "no document was accepted: the strategy misses valid documents");
+    }
+}
+
+proptest! {
+    /// Any text typed at the device verification page is either a user code (eight consonants of
+    /// RFC 8628 §6.1, upper case) or refused, never a panic; a code reads back whatever its case,
+    /// dashes and spaces.
+    #[test]
+    fn any_typed_text_is_a_user_code_or_nothing(input in any::<String>(), separators in "[- ]{0,3}") {
+        if let Some(code) = normalize_user_code(&input) {
+            prop_assert_eq!(code.len(), 8);
+            prop_assert!(code.bytes().all(|b| b"BCDFGHJKLMNPQRSTVWXZ".contains(&b)), "{}", code);
+        }
+        let code = generate_user_code();
+        let shown = display_user_code(&code);
+        let typed = format!("{separators}{}{separators}", shown.to_lowercase().replace('-', &separators));
+        prop_assert_eq!(normalize_user_code(&typed), Some(code));
     }
 }

@@ -283,7 +283,8 @@ registration_contract_tests!(
 // ---------------------------------------------------------------------------------------------
 
 /// Expired rows and live rows of the tables whose entries a test can make from outside the crate
-/// (revoked access tokens, DPoP proofs, refresh-family tombstones), for a sweep to tell apart.
+/// (revoked access tokens, DPoP proofs, refresh-family tombstones, device grants), for a sweep to
+/// tell apart.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 async fn put_expired_and_live<S: attesto::store::Store>(store: &S) {
     use std::time::{Duration, SystemTime};
@@ -296,12 +297,26 @@ async fn put_expired_and_live<S: attesto::store::Store>(store: &S) {
             store.insert_dpop_jti(&attesto::store::TokenHash::of(name), expires_at).await.expect("insert_dpop_jti")
         );
         store.revoke_refresh_family(name, expires_at).await.expect("revoke_refresh_family");
+        let mut grant = attesto::store::DeviceGrant::new(
+            attesto::ClientId::new("cli"),
+            if name == "live" { "BCDFGHJK" } else { "LMNPQRST" }.to_owned(),
+            attesto::Scopes::default(),
+            Vec::new(),
+            expires_at - Duration::from_secs(60),
+            Duration::from_secs(60),
+            Duration::from_secs(5),
+        );
+        // Forgotten at its expiry, for the sweep to tell apart.
+        grant.keep_until = expires_at;
+        let device_code = attesto::store::TokenHash::of(&format!("device {name}"));
+        assert!(store.put_device_grant(&device_code, &grant).await.expect("put_device_grant"));
     }
 }
 
 /// The tables `put_expired_and_live` writes, and the key of the live row of each.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-const SWEPT_TABLES: [&str; 3] = ["attesto_revoked_access_tokens", "attesto_dpop_proofs", "attesto_refresh_families"];
+const SWEPT_TABLES: [&str; 4] =
+    ["attesto_revoked_access_tokens", "attesto_dpop_proofs", "attesto_refresh_families", "attesto_device_grants"];
 
 #[cfg(feature = "sqlite")]
 mod sqlite_store {
@@ -327,7 +342,7 @@ mod sqlite_store {
         put_expired_and_live(store.inner()).await;
         // The first write started a sweep in the background too; whichever runs first deletes.
         let swept = store.inner().sweep().await.expect("sweep");
-        assert!(swept <= 3, "only the three expired rows may be swept, not {swept}");
+        assert!(swept <= 4, "only the four expired rows may be swept, not {swept}");
         for table in SWEPT_TABLES {
             assert_eq!(count(store.inner().pool(), table).await, 1, "{table}: the live row alone must remain");
         }
@@ -340,7 +355,7 @@ mod sqlite_store {
         let store = databases::sqlite_file().await;
         store.inner().migrate().await.expect("migrate again");
         store.inner().migrate().await.expect("and again");
-        assert_eq!(count(store.inner().pool(), "attesto_migrations").await, 2, "two migrations, each recorded once");
+        assert_eq!(count(store.inner().pool(), "attesto_migrations").await, 3, "three migrations, each recorded once");
         let (host_table,): (i64,) =
             sqlx::query_as("SELECT count(*) FROM sqlite_master WHERE name = '_sqlx_migrations'")
                 .fetch_one(store.inner().pool())
@@ -387,7 +402,7 @@ mod postgres_store {
         put_expired_and_live(store.inner()).await;
         // The first write started a sweep in the background too; whichever runs first deletes.
         let swept = store.inner().sweep().await.expect("sweep");
-        assert!(swept <= 3, "only the three expired rows may be swept, not {swept}");
+        assert!(swept <= 4, "only the four expired rows may be swept, not {swept}");
         for table in SWEPT_TABLES {
             assert_eq!(count(store.inner().pool(), table).await, 1, "{table}: the live row alone must remain");
         }
@@ -412,8 +427,11 @@ mod postgres_store {
         .fetch_one(&schema.pool)
         .await
         .expect("list the schema's tables");
-        assert_eq!(tables, 8, "six state tables, the registered clients and attesto_migrations, in the URL's schema");
-        assert_eq!(count(&schema.pool, "attesto_migrations").await, 2, "two migrations, each recorded once");
+        assert_eq!(
+            tables, 9,
+            "six state tables, the device grants, the registered clients and attesto_migrations, in the URL's schema"
+        );
+        assert_eq!(count(&schema.pool, "attesto_migrations").await, 3, "three migrations, each recorded once");
         let (host_table,): (Option<String>,) =
             sqlx::query_as("SELECT to_regclass('_sqlx_migrations')::text").fetch_one(&schema.pool).await.expect("look");
         assert_eq!(host_table, None, "attesto must not touch the host's migrations table");

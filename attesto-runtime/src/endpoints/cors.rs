@@ -9,10 +9,10 @@
 //! - **Public** (discovery documents, JWKS): any origin, `Access-Control-Allow-Origin: *`. They
 //!   are public documents that anyone can fetch anyway.
 //! - **API** (token, userinfo, revocation, introspection, registration and the RFC 7592 client
-//!   configuration endpoint under it): the origins set with
+//!   configuration endpoint under it, device authorization): the origins set with
 //!   [`Builder::cors_allowed_origins`](crate::Builder::cors_allowed_origins), any by default.
-//! - **No CORS** (the authorization endpoint, PAR, anything else): requests pass through
-//!   untouched. An authorization request is a top-level navigation (RFC 6749 §3.1), never a
+//! - **No CORS** (the authorization endpoint, PAR, the device verification page, anything else):
+//!   requests pass through untouched. An authorization request is a top-level navigation (RFC 6749 §3.1), never a
 //!   script's fetch, so a preflight there is not answered and reaches the router (405).
 //!
 //! `Access-Control-Allow-Credentials` is never sent: no endpoint here reads cookies, every
@@ -87,7 +87,12 @@ impl Policy {
             return Class::Public;
         }
         let is = |endpoint: Option<&str>| endpoint == Some(path);
-        if path == paths.token || is(paths.revocation) || is(paths.introspection) || is(paths.registration) {
+        if path == paths.token
+            || is(paths.revocation)
+            || is(paths.introspection)
+            || is(paths.registration)
+            || is(paths.device_authorization)
+        {
             return Class::Api("POST");
         }
         if is(self.userinfo) {
@@ -288,6 +293,8 @@ mod tests {
                 introspection: Some("/oauth/introspect"),
                 par: Some("/oauth/par"),
                 registration,
+                device_authorization: None,
+                device_verification: None,
                 resource: None,
                 resource_metadata: None,
             },

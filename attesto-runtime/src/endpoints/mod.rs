@@ -4,6 +4,7 @@
 pub(crate) mod authorize;
 pub(crate) mod client_auth;
 pub(crate) mod cors;
+pub(crate) mod device;
 pub(crate) mod discovery;
 pub(crate) mod html;
 pub(crate) mod introspection;

@@ -337,6 +337,13 @@ async fn accept<P: Provider>(
     client_id: ClientId,
     secret_hash: Option<SecretHash>,
 ) -> Result<(Client, Map<String, Value>), OAuthError> {
+    // RFC 7591 §2: a grant type this server does not serve is refused.
+    if requested.grant_types.contains(&GrantType::DeviceCode) && P::PATHS.device_endpoints(&P::FEATURES).is_none() {
+        return Err(invalid_metadata(format!(
+            "`grant_types`: `{}` is not supported by this server",
+            GrantType::DeviceCode.as_str()
+        )));
+    }
     let supported: Scopes = attesto.settings().scopes_supported.iter().filter_map(|s| Scope::parse(s).ok()).collect();
     let mut client = match secret_hash {
         Some(hash) => Client::confidential(client_id, hash),

@@ -9,7 +9,7 @@ use http::StatusCode;
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
 use crate::endpoints::discovery::{self, Kind};
-use crate::endpoints::{authorize, introspection, jwks, par, registration, revocation, token, userinfo};
+use crate::endpoints::{authorize, device, introspection, jwks, par, registration, revocation, token, userinfo};
 use crate::error::OAuthError;
 use crate::host::provider::Provider;
 use crate::state::Attesto;
@@ -61,6 +61,12 @@ impl<P: Provider> Attesto<P> {
                 &format!("{path}/{{client_id}}"),
                 get(registration::get::<P>).put(registration::put::<P>).delete(registration::delete::<P>),
             );
+        }
+        if let Some((authorization, verification)) = P::PATHS.device_endpoints(&P::FEATURES) {
+            // RFC 8628 §3.1 and §3.3.
+            router = router
+                .route(authorization, post(device::post::<P>))
+                .route(verification, get(device::get::<P>).post(device::post_verification::<P>));
         }
         for (path, kind) in discovery::routes(self.issuer().path(), P::FEATURES.openid) {
             router = match kind {

@@ -41,6 +41,7 @@ use crate::store::{
 
 #[cfg(feature = "fetch")]
 mod assertion;
+mod device;
 mod exchange;
 
 /// Parameters that may appear more than once: RFC 8707 §2 `resource`, RFC 8693 §2.1 `audience`.
@@ -163,12 +164,15 @@ async fn exchange<P: Provider>(
             context.grant_type = Some(GrantType::RefreshToken);
             refresh_token(attesto, &form, context.presented.as_ref(), proof).await
         }
+        Some(GrantType::DeviceCode) => {
+            context.grant_type = Some(GrantType::DeviceCode);
+            device::device_code(attesto, &form, context.presented.as_ref(), proof).await
+        }
         // Token exchange is served when the host has a policy for it.
         Some(GrantType::TokenExchange) if attesto.provider().token_exchange_policy().is_some() => {
             context.grant_type = Some(GrantType::TokenExchange);
             exchange::token_exchange(attesto, &form, context.presented.as_ref(), proof).await
         }
-        // Identity assertions are served when the builder was given a trusted issuer.
         // Identity assertions are served when the builder was given a trusted issuer.
         #[cfg(feature = "fetch")]
         Some(GrantType::JwtBearer) if attesto.identity_issuers().is_some() => {

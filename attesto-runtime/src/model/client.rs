@@ -117,6 +117,9 @@ impl TokenEndpointAuthMethod {
     }
 }
 
+/// The wire value of the device authorization grant (RFC 8628 §3.4).
+const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
 /// A grant type (RFC 6749 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,6 +139,10 @@ pub enum GrantType {
     /// Authorization Grants (ID-JAG) from a trusted enterprise identity provider.
     #[serde(rename = "urn:ietf:params:oauth:grant-type:jwt-bearer")]
     JwtBearer,
+    /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628 §3.4): a device without a browser
+    /// polls while its user approves on another device.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:device_code")]
+    DeviceCode,
 }
 
 impl GrantType {
@@ -147,6 +154,7 @@ impl GrantType {
             Self::ClientCredentials => "client_credentials",
             Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
             Self::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
+            Self::DeviceCode => DEVICE_CODE_GRANT,
         }
     }
 
@@ -158,6 +166,7 @@ impl GrantType {
             "client_credentials" => Some(Self::ClientCredentials),
             "urn:ietf:params:oauth:grant-type:token-exchange" => Some(Self::TokenExchange),
             "urn:ietf:params:oauth:grant-type:jwt-bearer" => Some(Self::JwtBearer),
+            DEVICE_CODE_GRANT => Some(Self::DeviceCode),
             _ => None,
         }
     }

@@ -28,6 +28,12 @@ pub struct Paths {
     /// Dynamic client registration (RFC 7591), default `{prefix}/register`; the RFC 7592 client
     /// configuration endpoint is `{registration}/{client_id}`.
     pub registration: Option<&'static str>,
+    /// Device authorization endpoint (RFC 8628 §3.1), default `{prefix}/device_authorization`;
+    /// needs `device_authorization`.
+    pub device_authorization: Option<&'static str>,
+    /// The verification page where the user enters a device's user code (RFC 8628 §3.3),
+    /// default `{prefix}/device`; needs `device_authorization`.
+    pub device_verification: Option<&'static str>,
     /// The path of the protected resource the host serves (`resource = "/mcp"`), e.g. an MCP
     /// server: tokens may be issued for it (RFC 8707) and
     /// [`Attesto::resource_guard`](crate::Attesto::resource_guard) protects it. Not an attesto
@@ -53,6 +59,8 @@ pub struct Features {
     pub par: bool,
     /// Dynamic client registration, RFC 7591 / RFC 7592 (off by default).
     pub registration: bool,
+    /// The device authorization grant, RFC 8628 (off by default).
+    pub device_authorization: bool,
     /// `dev_sign_in = "subject"`: every authorization request is signed in as this subject and
     /// approved without a page. For development only: the builder refuses it unless the issuer
     /// is on a loopback host.
@@ -68,5 +76,10 @@ impl Paths {
     /// The registration path, when the endpoint is on.
     pub(crate) fn registration_endpoint(&self, features: &Features) -> Option<&'static str> {
         self.registration.filter(|_| features.registration)
+    }
+
+    /// The device authorization endpoint and the verification page, when the grant is on.
+    pub(crate) fn device_endpoints(&self, features: &Features) -> Option<(&'static str, &'static str)> {
+        self.device_authorization.zip(self.device_verification).filter(|_| features.device_authorization)
     }
 }

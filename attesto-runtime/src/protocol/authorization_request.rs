@@ -65,12 +65,20 @@ pub(crate) struct Target {
     pub(crate) redirect_uri: String,
     pub(crate) mode: ResponseMode,
     pub(crate) state: Option<String>,
+    /// The request is a device grant's (RFC 8628 §3.3): there is no redirect URI, and the answer
+    /// is a page for the user.
+    pub(crate) device: bool,
 }
 
 impl Target {
     /// Where the answer to a validated request goes.
     pub(crate) fn of(request: &AuthorizationRequest) -> Self {
-        Self { redirect_uri: request.redirect_uri.clone(), mode: request.response_mode, state: request.state.clone() }
+        Self {
+            redirect_uri: request.redirect_uri.clone(),
+            mode: request.response_mode,
+            state: request.state.clone(),
+            device: request.device_code.is_some(),
+        }
     }
 }
 
@@ -167,6 +175,7 @@ impl Validated {
             acr_values: self.acr_values,
             started_at,
             dpop_jkt: self.dpop_jkt,
+            device_code: None,
         }
     }
 }
@@ -192,7 +201,7 @@ pub(crate) fn validate(form: &Form<'_>, client: &Client, rules: &Rules<'_>) -> R
     // From here on, errors go back to the client. The response mode and `state` come first,
     // since they shape every later error response.
     let state = form.get("state").filter(|_| !form.is_repeated("state")).map(str::to_owned);
-    let mut target = Target { redirect_uri, mode: ResponseMode::Query, state };
+    let mut target = Target { redirect_uri, mode: ResponseMode::Query, state, device: false };
     let fail = |target: &Target, error: OAuthError| Refusal::Verified(Box::new((target.clone(), error)));
     let invalid = |target: &Target, description: &'static str| fail(target, OAuthError::invalid_request(description));
     target.mode = match form.get("response_mode") {

@@ -40,7 +40,8 @@ pub struct AuthorizationServerMetadata {
     /// `response_modes_supported`: `query` and `form_post`.
     pub response_modes_supported: Vec<&'static str>,
     /// `grant_types_supported`: always given, since the RFC 8414 default (`authorization_code`,
-    /// `implicit`) would be untrue. Token exchange (RFC 8693) is listed with the host's
+    /// `implicit`) would be untrue. The device code grant (RFC 8628 §4) is listed with the
+    /// `device_authorization` flag, token exchange (RFC 8693) with the host's
     /// `TokenExchangePolicy`, the `jwt-bearer` grant of identity assertions with a trusted
     /// identity issuer. The identity assertion draft defines no metadata for the authorization
     /// server that accepts them (its `identity_chaining_requested_token_types_supported` is the
@@ -77,6 +78,9 @@ pub struct AuthorizationServerMetadata {
     /// `dpop_signing_alg_values_supported` (RFC 9449 §5.1): the algorithms a DPoP proof may use,
     /// [`dpop::SUPPORTED_ALGORITHMS`](crate::protocol::dpop_proof::SUPPORTED_ALGORITHMS).
     pub dpop_signing_alg_values_supported: Vec<&'static str>,
+    /// `device_authorization_endpoint` (RFC 8628 §4), with the device authorization grant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_authorization_endpoint: Option<String>,
     /// `client_id_metadata_document_supported` (draft-ietf-oauth-client-id-metadata-document §5):
     /// `https` URLs are accepted as client ids. Given only when `true` (with
     /// `Builder::client_metadata_documents`, feature `fetch`): omitted means `false`.
@@ -144,6 +148,12 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
     let issuer = source.issuer;
     let paths = source.paths;
     let openid = source.features.openid;
+    let device = paths.device_endpoints(source.features);
+    let mut grant_types_supported = vec!["authorization_code", "refresh_token", "client_credentials"];
+    if device.is_some() {
+        // RFC 8628 §4: the grant type in `grant_types_supported`, beside the endpoint.
+        grant_types_supported.push(crate::model::client::GrantType::DeviceCode.as_str());
+    }
     AuthorizationServerMetadata {
         issuer: issuer.as_str().to_owned(),
         authorization_endpoint: Some(issuer.url_of(paths.authorize)),
@@ -153,7 +163,7 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         scopes_supported: source.scopes_supported.to_vec(),
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
-        grant_types_supported: ["authorization_code", "refresh_token", "client_credentials"]
+        grant_types_supported: grant_types_supported
             .into_iter()
             .chain(source.extra_grant_types.iter().copied())
             .collect(),
@@ -177,6 +187,7 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         code_challenge_methods_supported: vec!["S256"],
         authorization_response_iss_parameter_supported: true,
         dpop_signing_alg_values_supported: crate::protocol::dpop_proof::SUPPORTED_ALGORITHMS.to_vec(),
+        device_authorization_endpoint: device.map(|(path, _)| issuer.url_of(path)),
         client_id_metadata_document_supported: source.client_id_metadata_document_supported,
         userinfo_endpoint: paths.userinfo_endpoint(source.features).map(|path| issuer.url_of(path)),
         subject_types_supported: if openid { vec!["public"] } else { Vec::new() },

@@ -17,3 +17,4 @@ pub(crate) mod redirect_uri;
 pub(crate) mod resource_metadata;
 pub(crate) mod sealed;
 pub(crate) mod token_exchange;
+pub(crate) mod user_code;

@@ -5,5 +5,6 @@ pub(crate) mod guard;
 pub(crate) mod mcp;
 #[cfg(feature = "fetch")]
 pub(crate) mod remote;
+pub(crate) mod scheme;
 pub(crate) mod step_up;
 pub(crate) mod token_check;

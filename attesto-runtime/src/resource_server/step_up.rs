@@ -5,11 +5,10 @@
 
 use std::time::Duration;
 
-use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode};
 
 use crate::error::{ErrorCode, OAuthError};
-use crate::resource_server::token_check::{Refusal, Scheme};
+use crate::resource_server::scheme::Scheme;
 
 /// What a resource requires of the user's sign-in (RFC 9470 §3): one of `acr_values`, when there
 /// are any, and a sign-in at most `max_age` old, when set.
@@ -32,7 +31,7 @@ pub(crate) enum Shortfall {
 
 impl Shortfall {
     /// The `error_description` of the answer.
-    fn description(self) -> &'static str {
+    pub(crate) fn description(self) -> &'static str {
         match self {
             Self::Acr => "a stronger authentication of the user is required (see acr_values)",
             Self::Age => "a more recent authentication of the user is required (see max_age)",
@@ -126,51 +125,10 @@ pub(crate) fn refusal(scheme: Scheme, shortfall: Shortfall, required: &UserAuthe
     insufficient_user_authentication(scheme, shortfall.description(), required)
 }
 
-/// A caller whose sign-in is not strong or recent enough for an operation
-/// ([`Authenticated::require_acr`](crate::Authenticated::require_acr),
-/// [`Authenticated::require_max_age`](crate::Authenticated::require_max_age)); as a response,
-/// `401 insufficient_user_authentication` with the challenge that says how the user must sign
-/// in again (RFC 9470 §3): `acr_values` and `max_age`, which the client sends in its next
-/// authorization request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct InsufficientUserAuthentication {
-    pub(crate) scheme: Scheme,
-    pub(crate) shortfall: Shortfall,
-    pub(crate) required: UserAuthentication,
-    pub(crate) scope: Option<String>,
-    pub(crate) resource_metadata: Option<String>,
-}
-
-impl InsufficientUserAuthentication {
-    /// The authentication context classes the operation accepts (any of them); empty when it
-    /// accepts any.
-    pub fn acr_values(&self) -> &[String] {
-        &self.required.acr_values
-    }
-
-    /// The oldest sign-in the operation accepts, if it bounds the age.
-    pub fn max_age(&self) -> Option<Duration> {
-        self.required.max_age.map(Duration::from_secs)
-    }
-}
-
-impl std::fmt::Display for InsufficientUserAuthentication {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "insufficient_user_authentication: {}", self.shortfall.description())
-    }
-}
-
-impl std::error::Error for InsufficientUserAuthentication {}
-
-impl IntoResponse for InsufficientUserAuthentication {
-    fn into_response(self) -> Response {
-        Refusal::Error(refusal(self.scheme, self.shortfall, &self.required))
-            .into_response(self.resource_metadata.as_deref(), self.scope.as_deref())
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use axum::response::IntoResponse as _;
+
     use super::*;
 
     fn required(acr: &[&str], max_age: Option<u64>) -> UserAuthentication {

@@ -21,7 +21,8 @@ use crate::model::resource::normalize_resource;
 use crate::model::scope::Scopes;
 use crate::protocol::dpop_proof::VerifiedProof;
 use crate::protocol::jwt::{self};
-use crate::resource_server::step_up::{InsufficientUserAuthentication, UserAuthentication};
+pub(crate) use crate::resource_server::scheme::Scheme;
+use crate::resource_server::step_up::{self, Shortfall, UserAuthentication};
 use crate::state::Attesto;
 
 /// The caller of a request the guard accepted: who, through which client, with which scopes.
@@ -227,15 +228,6 @@ pub enum TokenKind {
     Client,
 }
 
-/// The authorization scheme an access token is presented with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Scheme {
-    /// `Bearer` (RFC 6750 §2.1).
-    Bearer,
-    /// `DPoP` (RFC 9449 §7.1).
-    Dpop,
-}
-
 /// Why a request to a protected resource is refused.
 #[derive(Debug)]
 pub(crate) enum Refusal {
@@ -333,11 +325,7 @@ pub(crate) fn invalid_token(scheme: Scheme, description: &'static str) -> OAuthE
 /// `insufficient_user_authentication`, 401 (RFC 9470 §3): the token stands for no user sign-in.
 pub(crate) fn insufficient_user_authentication(scheme: Scheme) -> OAuthError {
     const DESCRIPTION: &str = "this resource needs a token a user authorized; a client's own token is refused";
-    crate::resource_server::step_up::insufficient_user_authentication(
-        scheme,
-        DESCRIPTION,
-        &UserAuthentication::default(),
-    )
+    step_up::insufficient_user_authentication(scheme, DESCRIPTION, &UserAuthentication::default())
 }
 
 /// `insufficient_scope`, 403, naming the scopes needed (RFC 6750 §3.1), with the challenge of the
@@ -557,5 +545,48 @@ async fn check_binding<A: TokenAuthority>(
                 Some(_) => Ok(()),
             }
         }
+    }
+}
+
+/// A caller whose sign-in is not strong or recent enough for an operation
+/// ([`Authenticated::require_acr`](crate::Authenticated::require_acr),
+/// [`Authenticated::require_max_age`](crate::Authenticated::require_max_age)); as a response,
+/// `401 insufficient_user_authentication` with the challenge that says how the user must sign
+/// in again (RFC 9470 §3): `acr_values` and `max_age`, which the client sends in its next
+/// authorization request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InsufficientUserAuthentication {
+    pub(crate) scheme: Scheme,
+    pub(crate) shortfall: Shortfall,
+    pub(crate) required: UserAuthentication,
+    pub(crate) scope: Option<String>,
+    pub(crate) resource_metadata: Option<String>,
+}
+
+impl InsufficientUserAuthentication {
+    /// The authentication context classes the operation accepts (any of them); empty when it
+    /// accepts any.
+    pub fn acr_values(&self) -> &[String] {
+        &self.required.acr_values
+    }
+
+    /// The oldest sign-in the operation accepts, if it bounds the age.
+    pub fn max_age(&self) -> Option<Duration> {
+        self.required.max_age.map(Duration::from_secs)
+    }
+}
+
+impl std::fmt::Display for InsufficientUserAuthentication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "insufficient_user_authentication: {}", self.shortfall.description())
+    }
+}
+
+impl std::error::Error for InsufficientUserAuthentication {}
+
+impl IntoResponse for InsufficientUserAuthentication {
+    fn into_response(self) -> Response {
+        Refusal::Error(step_up::refusal(self.scheme, self.shortfall, &self.required))
+            .into_response(self.resource_metadata.as_deref(), self.scope.as_deref())
     }
 }

@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use super::{
-    AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store,
-    TokenHash,
+    AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, PendingAuthorization,
+    RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
 };
 use crate::error::HostError;
 use crate::model::client::ClientId;
@@ -18,6 +18,10 @@ const DEFAULT_MAX_PENDING: usize = 20_000;
 const DEFAULT_MAX_PENDING_PER_CLIENT: usize = 500;
 /// The default of [`MemoryStore::max_dpop_proofs`].
 const DEFAULT_MAX_DPOP_PROOFS: usize = 200_000;
+/// The default of [`MemoryStore::max_device_grants`].
+const DEFAULT_MAX_DEVICE_GRANTS: usize = 10_000;
+/// The default of [`MemoryStore::max_device_grants_per_client`].
+const DEFAULT_MAX_DEVICE_GRANTS_PER_CLIENT: usize = 500;
 
 /// The in-memory [`Store`]: the default, right for one instance whose state may be lost on
 /// restart (users sign in again, refresh tokens stop working). Several instances, or refresh
@@ -31,7 +35,10 @@ const DEFAULT_MAX_DPOP_PROOFS: usize = 200_000;
 /// requests, RFC 9126, which a public client pushes without a secret, and requests waiting on
 /// the consent page) are capped overall ([`max_pending`](Self::max_pending), 20 000) and per
 /// client ([`max_pending_per_client`](Self::max_pending_per_client), 500), and DPoP proofs
-/// remembered against replay ([`max_dpop_proofs`](Self::max_dpop_proofs), 200 000). Past a cap,
+/// remembered against replay ([`max_dpop_proofs`](Self::max_dpop_proofs), 200 000), and device
+/// grants (RFC 8628, which a public client starts without a secret) overall
+/// ([`max_device_grants`](Self::max_device_grants), 10 000) and per client
+/// ([`max_device_grants_per_client`](Self::max_device_grants_per_client), 500). Past a cap,
 /// the write is refused and the request answered `503 temporarily_unavailable` (RFC 6749
 /// §4.1.2.1) rather than the process growing: a flood costs its victims service for the
 /// entries' lifetime (minutes), never the host's memory. Requests waiting for the user to sign
@@ -42,6 +49,8 @@ pub struct MemoryStore {
     max_pending: usize,
     max_pending_per_client: usize,
     max_dpop_proofs: usize,
+    max_device_grants: usize,
+    max_device_grants_per_client: usize,
 }
 
 impl Default for MemoryStore {
@@ -51,6 +60,8 @@ impl Default for MemoryStore {
             max_pending: DEFAULT_MAX_PENDING,
             max_pending_per_client: DEFAULT_MAX_PENDING_PER_CLIENT,
             max_dpop_proofs: DEFAULT_MAX_DPOP_PROOFS,
+            max_device_grants: DEFAULT_MAX_DEVICE_GRANTS,
+            max_device_grants_per_client: DEFAULT_MAX_DEVICE_GRANTS_PER_CLIENT,
         }
     }
 }
@@ -61,6 +72,8 @@ impl fmt::Debug for MemoryStore {
             .field("max_pending", &self.max_pending)
             .field("max_pending_per_client", &self.max_pending_per_client)
             .field("max_dpop_proofs", &self.max_dpop_proofs)
+            .field("max_device_grants", &self.max_device_grants)
+            .field("max_device_grants_per_client", &self.max_device_grants_per_client)
             .finish_non_exhaustive()
     }
 }
@@ -95,6 +108,22 @@ impl MemoryStore {
         self
     }
 
+    /// Sets the most device grants (RFC 8628) held at once, all clients together (default
+    /// 10 000; at least 1). Each is held for twice its lifetime (10 minutes by default), so that a
+    /// late poll still hears `expired_token`.
+    #[must_use]
+    pub fn max_device_grants(mut self, entries: usize) -> Self {
+        self.max_device_grants = entries.max(1);
+        self
+    }
+
+    /// Sets the most device grants one client may have at once (default 500; at least 1).
+    #[must_use]
+    pub fn max_device_grants_per_client(mut self, entries: usize) -> Self {
+        self.max_device_grants_per_client = entries.max(1);
+        self
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut MemoryState) -> T) -> Result<T, HostError> {
         // A poisoned lock means a panic while holding it; the maps are still consistent (every
         // operation leaves them so before anything can panic), so keep serving.
@@ -116,6 +145,7 @@ enum Entry {
     Family(String),
     Revoked(String),
     Proof(TokenHash),
+    Device(TokenHash),
 }
 
 #[derive(Default)]
@@ -132,6 +162,12 @@ struct MemoryState {
     /// Every entry above, by the time it may be forgotten: exactly one index entry per map entry,
     /// moved when its time changes.
     expiries: BTreeSet<(SystemTime, Entry)>,
+    /// Device grants (RFC 8628), by the hash of their device code, until their `keep_until`.
+    device_grants: HashMap<TokenHash, DeviceGrant>,
+    /// The device code of each held grant, by its user code.
+    user_codes: HashMap<String, TokenHash>,
+    /// How many device grants each client has.
+    device_grants_per_client: HashMap<ClientId, usize>,
 }
 
 // Most entries are live codes; boxing them would add an allocation to every issued code.
@@ -193,18 +229,19 @@ impl MemoryState {
                 Entry::Proof(key) => {
                     self.dpop_jtis.remove(&key);
                 }
+                Entry::Device(device_code) => {
+                    if let Some(grant) = self.device_grants.remove(&device_code) {
+                        self.user_codes.remove(&grant.user_code);
+                        count_down(&mut self.device_grants_per_client, &grant.client_id);
+                    }
+                }
             }
         }
     }
 
     /// One pending request of `client` fewer.
     fn count_out(&mut self, client: &ClientId) {
-        if let Some(count) = self.pending_per_client.get_mut(client) {
-            *count -= 1;
-            if *count == 0 {
-                self.pending_per_client.remove(client);
-            }
-        }
+        count_down(&mut self.pending_per_client, client);
     }
 
     /// Moves an entry's place in the expiry index from `old` (if it had one) to `new`.
@@ -221,6 +258,16 @@ impl MemoryState {
         let entry = self.families.get(id)?;
         let family = entry.family.as_ref()?;
         (family.expires_at > now).then(|| (entry, entry.current.as_ref() == Some(token)))
+    }
+}
+
+/// One entry of `client` fewer in a per-client count.
+fn count_down(counts: &mut HashMap<ClientId, usize>, client: &ClientId) {
+    if let Some(count) = counts.get_mut(client) {
+        *count -= 1;
+        if *count == 0 {
+            counts.remove(client);
+        }
     }
 }
 
@@ -427,6 +474,64 @@ impl Store for MemoryStore {
             Ok(true)
         })?
     }
+
+    async fn put_device_grant(&self, device_code: &TokenHash, grant: &DeviceGrant) -> Result<bool, HostError> {
+        let (max, per_client) = (self.max_device_grants, self.max_device_grants_per_client);
+        self.with(|s| {
+            s.sweep(SystemTime::now());
+            if s.user_codes.contains_key(&grant.user_code) || s.device_grants.contains_key(device_code) {
+                return Ok(false);
+            }
+            if s.device_grants.len() >= max {
+                return Err(full("the store holds the most device grants it may; try again later"));
+            }
+            let count = s.device_grants_per_client.entry(grant.client_id.clone()).or_default();
+            if *count >= per_client {
+                return Err(full("this client has the most device grants it may; try again later"));
+            }
+            *count += 1;
+            s.expiries.insert((grant.keep_until, Entry::Device(*device_code)));
+            s.user_codes.insert(grant.user_code.clone(), *device_code);
+            s.device_grants.insert(*device_code, grant.clone());
+            Ok(true)
+        })?
+    }
+
+    async fn find_device_grant(
+        &self,
+        device_code: &TokenHash,
+        now: SystemTime,
+    ) -> Result<Option<DeviceGrant>, HostError> {
+        self.with(|s| s.device_grants.get(device_code).filter(|grant| grant.keep_until > now).cloned())
+    }
+
+    async fn find_device_grant_by_user_code(
+        &self,
+        user_code: &str,
+        now: SystemTime,
+    ) -> Result<Option<(TokenHash, DeviceGrant)>, HostError> {
+        self.with(|s| {
+            let device_code = s.user_codes.get(user_code)?;
+            let grant = s.device_grants.get(device_code).filter(|grant| grant.awaits_user(now))?;
+            Some((*device_code, grant.clone()))
+        })
+    }
+
+    async fn decide_device_grant(
+        &self,
+        device_code: &TokenHash,
+        decision: &DeviceDecision,
+        now: SystemTime,
+    ) -> Result<bool, HostError> {
+        self.with(|s| s.device_grants.get_mut(device_code).is_some_and(|grant| grant.decide(decision, now)))
+    }
+
+    async fn poll_device_grant(&self, device_code: &TokenHash, now: SystemTime) -> Result<DevicePoll, HostError> {
+        self.with(|s| match s.device_grants.get_mut(device_code) {
+            Some(grant) if grant.keep_until > now => grant.poll(now),
+            _ => DevicePoll::Unknown,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -457,6 +562,7 @@ mod tests {
                 acr_values: None,
                 started_at: SystemTime::now(),
                 dpop_jkt: None,
+                device_code: None,
             },
             stage: PendingStage::Pushed,
             expires_at,
@@ -514,5 +620,30 @@ mod tests {
         assert!(store.insert_dpop_jti(&hash(2), later).await.expect("room"));
         assert!(!store.insert_dpop_jti(&hash(1), later).await.expect("a replay is still told"));
         assert!(store.insert_dpop_jti(&hash(3), later).await.is_err(), "full");
+    }
+
+    fn device_grant(client: &str, user_code: &str) -> DeviceGrant {
+        DeviceGrant::new(
+            ClientId::new(client),
+            user_code.to_owned(),
+            Scopes::default(),
+            Vec::new(),
+            SystemTime::now(),
+            Duration::from_secs(600),
+            Duration::from_secs(5),
+        )
+    }
+
+    #[tokio::test]
+    async fn device_grants_are_capped_overall_and_per_client() {
+        let store = MemoryStore::new().max_device_grants(3).max_device_grants_per_client(2);
+        assert!(store.put_device_grant(&hash(1), &device_grant("a", "BBBBBBBB")).await.expect("room"));
+        assert!(store.put_device_grant(&hash(2), &device_grant("a", "CCCCCCCC")).await.expect("room"));
+        assert!(store.put_device_grant(&hash(3), &device_grant("a", "DDDDDDDD")).await.is_err(), "a third for a");
+        assert!(store.put_device_grant(&hash(3), &device_grant("b", "DDDDDDDD")).await.expect("room"));
+        assert!(store.put_device_grant(&hash(4), &device_grant("c", "FFFFFFFF")).await.is_err(), "a fourth");
+        let state = store.state.lock().expect("lock");
+        assert_eq!(state.device_grants.len(), state.expiries.len(), "one index entry per grant");
+        assert_eq!(state.user_codes.len(), 3);
     }
 }

@@ -1,5 +1,6 @@
 //! The state attesto keeps itself — pending and pushed authorization requests, authorization
-//! codes, refresh token families, revoked access tokens, DPoP proofs already seen — behind one
+//! codes, refresh token families, revoked access tokens, DPoP proofs already seen, device grants
+//! (RFC 8628) — behind one
 //! [`Store`] trait with atomic semantics, and [`MemoryStore`](crate::MemoryStore), the in-memory default. With the
 //! features `sqlite` and `postgres`, `SqliteStore` and `PostgresStore` keep it in a database.
 //!
@@ -23,6 +24,8 @@ use sha2::{Digest, Sha256};
 
 use crate::model::client::ClientId;
 
+mod device;
+pub(crate) mod guesses;
 pub(crate) mod memory;
 pub(crate) mod registrations;
 pub(crate) mod revoked;
@@ -31,6 +34,8 @@ pub(crate) mod sql;
 use crate::error::HostError;
 use crate::model::principal::AuthenticatedPrincipal;
 use crate::model::scope::Scopes;
+
+pub use device::{DeviceDecision, DeviceGrant, DevicePoll, DeviceStatus, SLOW_DOWN_STEP};
 
 /// The SHA-256 of a random value handed out once (a code, a refresh token, a handle of a pending
 /// request). Stores key their entries by it; the value itself is never stored.
@@ -131,6 +136,13 @@ pub struct AuthorizationRequest {
     /// existed.
     #[serde(default)]
     pub dpop_jkt: Option<String>,
+    /// Set when the request is the user's half of a device authorization grant (RFC 8628 §3.3):
+    /// the hash of the device code whose user code was entered. The user signs in and consents as
+    /// for any request, and the outcome is recorded on the device grant
+    /// ([`Store::decide_device_grant`]) instead of being sent to a redirect URI; the request has
+    /// no redirect URI and no PKCE challenge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_code: Option<TokenHash>,
 }
 
 /// Where a pending authorization request waits: for the user, or (a pushed request) for the
@@ -393,6 +405,50 @@ pub trait Store: Send + Sync + 'static {
         key: &TokenHash,
         expires_at: SystemTime,
     ) -> impl Future<Output = Result<bool, HostError>> + Send;
+
+    /// Stores a new device grant (RFC 8628 §3.1) under the hash of its device code. Returns
+    /// `false`, storing nothing, when a grant the store still holds has the same user code: the
+    /// caller draws another.
+    fn put_device_grant(
+        &self,
+        device_code: &TokenHash,
+        grant: &DeviceGrant,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send;
+
+    /// The device grant under `device_code`, whatever its status, while the store holds it
+    /// (until its `keep_until`); `None` when it is unknown or forgotten. Changes nothing.
+    fn find_device_grant(
+        &self,
+        device_code: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<DeviceGrant>, HostError>> + Send;
+
+    /// The grant whose user code is `user_code` (in its normal form) and its device code's
+    /// hash, if it still awaits the user's decision ([`DeviceGrant::awaits_user`]); `None`
+    /// otherwise. Changes nothing.
+    fn find_device_grant_by_user_code(
+        &self,
+        user_code: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<(TokenHash, DeviceGrant)>, HostError>> + Send;
+
+    /// Atomically records the user's decision ([`DeviceGrant::decide`]): `false`, changing
+    /// nothing, when the grant is unknown, expired or decided already.
+    fn decide_device_grant(
+        &self,
+        device_code: &TokenHash,
+        decision: &DeviceDecision,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send;
+
+    /// Atomically applies one poll of the token endpoint ([`DeviceGrant::poll`]): of two
+    /// concurrent polls of an approved grant, one gets [`DevicePoll::Approved`] and the other
+    /// [`DevicePoll::Redeemed`].
+    fn poll_device_grant(
+        &self,
+        device_code: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<DevicePoll, HostError>> + Send;
 }
 
 /// A shared store is a store: several providers in one process (tenants, or an instance and its
@@ -490,6 +546,42 @@ impl<S: Store> Store for std::sync::Arc<S> {
     ) -> impl Future<Output = Result<bool, HostError>> + Send {
         (**self).insert_dpop_jti(key, expires_at)
     }
+    fn put_device_grant(
+        &self,
+        device_code: &TokenHash,
+        grant: &DeviceGrant,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send {
+        (**self).put_device_grant(device_code, grant)
+    }
+    fn find_device_grant(
+        &self,
+        device_code: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<DeviceGrant>, HostError>> + Send {
+        (**self).find_device_grant(device_code, now)
+    }
+    fn find_device_grant_by_user_code(
+        &self,
+        user_code: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<(TokenHash, DeviceGrant)>, HostError>> + Send {
+        (**self).find_device_grant_by_user_code(user_code, now)
+    }
+    fn decide_device_grant(
+        &self,
+        device_code: &TokenHash,
+        decision: &DeviceDecision,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send {
+        (**self).decide_device_grant(device_code, decision, now)
+    }
+    fn poll_device_grant(
+        &self,
+        device_code: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<DevicePoll, HostError>> + Send {
+        (**self).poll_device_grant(device_code, now)
+    }
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -533,6 +625,28 @@ pub(crate) trait DynStore: Send + Sync {
     fn revoke_access_token<'a>(&'a self, jti: &'a str, exp: SystemTime) -> BoxFuture<'a, Result<(), HostError>>;
     fn revoked_access_tokens(&self, now: SystemTime) -> BoxFuture<'_, Result<Vec<(String, SystemTime)>, HostError>>;
     fn insert_dpop_jti<'a>(&'a self, key: &'a TokenHash, exp: SystemTime) -> BoxFuture<'a, Result<bool, HostError>>;
+    fn put_device_grant<'a>(&'a self, d: &'a TokenHash, g: &'a DeviceGrant) -> BoxFuture<'a, Result<bool, HostError>>;
+    fn find_device_grant<'a>(
+        &'a self,
+        d: &'a TokenHash,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Option<DeviceGrant>, HostError>>;
+    fn find_device_grant_by_user_code<'a>(
+        &'a self,
+        u: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Option<(TokenHash, DeviceGrant)>, HostError>>;
+    fn decide_device_grant<'a>(
+        &'a self,
+        d: &'a TokenHash,
+        decision: &'a DeviceDecision,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, HostError>>;
+    fn poll_device_grant<'a>(
+        &'a self,
+        d: &'a TokenHash,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<DevicePoll, HostError>>;
 }
 
 impl<S: Store> DynStore for S {
@@ -601,5 +715,37 @@ impl<S: Store> DynStore for S {
     }
     fn insert_dpop_jti<'a>(&'a self, key: &'a TokenHash, exp: SystemTime) -> BoxFuture<'a, Result<bool, HostError>> {
         Box::pin(Store::insert_dpop_jti(self, key, exp))
+    }
+    fn put_device_grant<'a>(&'a self, d: &'a TokenHash, g: &'a DeviceGrant) -> BoxFuture<'a, Result<bool, HostError>> {
+        Box::pin(Store::put_device_grant(self, d, g))
+    }
+    fn find_device_grant<'a>(
+        &'a self,
+        d: &'a TokenHash,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Option<DeviceGrant>, HostError>> {
+        Box::pin(Store::find_device_grant(self, d, now))
+    }
+    fn find_device_grant_by_user_code<'a>(
+        &'a self,
+        u: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Option<(TokenHash, DeviceGrant)>, HostError>> {
+        Box::pin(Store::find_device_grant_by_user_code(self, u, now))
+    }
+    fn decide_device_grant<'a>(
+        &'a self,
+        d: &'a TokenHash,
+        decision: &'a DeviceDecision,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<bool, HostError>> {
+        Box::pin(Store::decide_device_grant(self, d, decision, now))
+    }
+    fn poll_device_grant<'a>(
+        &'a self,
+        d: &'a TokenHash,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<DevicePoll, HostError>> {
+        Box::pin(Store::poll_device_grant(self, d, now))
     }
 }

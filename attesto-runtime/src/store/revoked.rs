@@ -210,8 +210,8 @@ mod tests {
     use crate::error::HostError;
     use crate::store::memory::MemoryStore;
     use crate::store::{
-        AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation,
-        Store, TokenHash,
+        AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, PendingAuthorization,
+        RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
     };
 
     /// A memory store that counts the reads of the revoked list, can fail them, and makes each
@@ -276,6 +276,30 @@ mod tests {
         }
         async fn insert_dpop_jti(&self, key: &TokenHash, exp: SystemTime) -> Result<bool, HostError> {
             self.inner.insert_dpop_jti(key, exp).await
+        }
+        async fn put_device_grant(&self, d: &TokenHash, g: &DeviceGrant) -> Result<bool, HostError> {
+            self.inner.put_device_grant(d, g).await
+        }
+        async fn find_device_grant(&self, d: &TokenHash, now: SystemTime) -> Result<Option<DeviceGrant>, HostError> {
+            self.inner.find_device_grant(d, now).await
+        }
+        async fn find_device_grant_by_user_code(
+            &self,
+            u: &str,
+            now: SystemTime,
+        ) -> Result<Option<(TokenHash, DeviceGrant)>, HostError> {
+            self.inner.find_device_grant_by_user_code(u, now).await
+        }
+        async fn decide_device_grant(
+            &self,
+            d: &TokenHash,
+            decision: &DeviceDecision,
+            now: SystemTime,
+        ) -> Result<bool, HostError> {
+            self.inner.decide_device_grant(d, decision, now).await
+        }
+        async fn poll_device_grant(&self, d: &TokenHash, now: SystemTime) -> Result<DevicePoll, HostError> {
+            self.inner.poll_device_grant(d, now).await
         }
     }
 

@@ -523,6 +523,8 @@ pub(crate) struct TestStore {
     pub(crate) take_late: Duration,
     pub(crate) fail_pending: bool,
     pub(crate) fail_dpop: bool,
+    /// How late the clock runs for device grants (an expiry reached without waiting).
+    pub(crate) device_late: Duration,
     /// How many pending requests were stored, and how many DPoP proofs recorded: what requests
     /// cost the store.
     pub(crate) pending_puts: std::sync::atomic::AtomicUsize,
@@ -619,5 +621,41 @@ impl attesto::store::Store for TestStore {
         }
         self.dpop_inserts.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.inner.insert_dpop_jti(key, expires_at).await
+    }
+    async fn put_device_grant(
+        &self,
+        device_code: &attesto::store::TokenHash,
+        grant: &attesto::store::DeviceGrant,
+    ) -> Result<bool, HostError> {
+        self.inner.put_device_grant(device_code, grant).await
+    }
+    async fn find_device_grant(
+        &self,
+        device_code: &attesto::store::TokenHash,
+        now: SystemTime,
+    ) -> Result<Option<attesto::store::DeviceGrant>, HostError> {
+        self.inner.find_device_grant(device_code, now + self.device_late).await
+    }
+    async fn find_device_grant_by_user_code(
+        &self,
+        user_code: &str,
+        now: SystemTime,
+    ) -> Result<Option<(attesto::store::TokenHash, attesto::store::DeviceGrant)>, HostError> {
+        self.inner.find_device_grant_by_user_code(user_code, now + self.device_late).await
+    }
+    async fn decide_device_grant(
+        &self,
+        device_code: &attesto::store::TokenHash,
+        decision: &attesto::store::DeviceDecision,
+        now: SystemTime,
+    ) -> Result<bool, HostError> {
+        self.inner.decide_device_grant(device_code, decision, now + self.device_late).await
+    }
+    async fn poll_device_grant(
+        &self,
+        device_code: &attesto::store::TokenHash,
+        now: SystemTime,
+    ) -> Result<attesto::store::DevicePoll, HostError> {
+        self.inner.poll_device_grant(device_code, now + self.device_late).await
     }
 }

@@ -17,8 +17,8 @@ use attesto::HostError;
 #[cfg(feature = "postgres")]
 use attesto::sqlx;
 use attesto::store::{
-    AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store,
-    TokenHash,
+    AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, PendingAuthorization,
+    RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
 };
 
 /// The database the PostgreSQL tests use unless `ATTESTO_TEST_DATABASE_URL` says otherwise: the
@@ -343,5 +343,41 @@ impl<S: Store> Store for Isolated<S> {
         expires_at: SystemTime,
     ) -> impl Future<Output = Result<bool, HostError>> + Send {
         self.store.insert_dpop_jti(key, expires_at)
+    }
+    fn put_device_grant(
+        &self,
+        device_code: &TokenHash,
+        grant: &DeviceGrant,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send {
+        self.store.put_device_grant(device_code, grant)
+    }
+    fn find_device_grant(
+        &self,
+        device_code: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<DeviceGrant>, HostError>> + Send {
+        self.store.find_device_grant(device_code, now)
+    }
+    fn find_device_grant_by_user_code(
+        &self,
+        user_code: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<(TokenHash, DeviceGrant)>, HostError>> + Send {
+        self.store.find_device_grant_by_user_code(user_code, now)
+    }
+    fn decide_device_grant(
+        &self,
+        device_code: &TokenHash,
+        decision: &DeviceDecision,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<bool, HostError>> + Send {
+        self.store.decide_device_grant(device_code, decision, now)
+    }
+    fn poll_device_grant(
+        &self,
+        device_code: &TokenHash,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<DevicePoll, HostError>> + Send {
+        self.store.poll_device_grant(device_code, now)
     }
 }

@@ -4,7 +4,8 @@
 //! The quickstart keeps its host type private to its binary, so the setup is repeated here with
 //! the public API: the same two demo clients (a confidential web app and a public native app with
 //! a loopback redirect URI, any port), the same scopes and resource, open dynamic registration in
-//! `MemoryRegistrations`, the memory store, attesto's consent page (no `ConsentPolicy`: every
+//! `MemoryRegistrations`, the device authorization grant (RFC 8628) for both clients, the memory
+//! store, attesto's consent page (no `ConsentPolicy`: every
 //! request is asked), the demo token exchange policy (the host's own clients may exchange
 //! tokens; registered ones may not) and, with trusted identity issuers (`--trusted-issuer`), the
 //! demo mapping of identity assertions (the demo user's `email` is the demo user). The login page is the examples' own, `examples/mcp_server/login.rs`, included as it is: the
@@ -48,7 +49,7 @@ pub(crate) const SCOPES: &str = "openid profile email offline_access read write"
 
 /// The host.
 #[derive(Clone)]
-#[attesto::provider(registration)]
+#[attesto::provider(registration, device_authorization)]
 pub(crate) struct Demo {
     clients: Arc<HashMap<String, Client>>,
     registrations: MemoryRegistrations,
@@ -140,6 +141,7 @@ fn clients(trusting: bool) -> HashMap<String, Client> {
                 GrantType::AuthorizationCode,
                 GrantType::RefreshToken,
                 GrantType::ClientCredentials,
+                GrantType::DeviceCode,
                 GrantType::TokenExchange,
             ]
             .into_iter()
@@ -149,7 +151,7 @@ fn clients(trusting: bool) -> HashMap<String, Client> {
     let public = Client::public(PUBLIC_ID)
         .with_name(PUBLIC_NAME)
         .with_redirect_uris([format!("http://127.0.0.1{PUBLIC_REDIRECT_PATH}")])
-        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
+        .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::DeviceCode])
         .with_scopes(scopes);
     [confidential, public].into_iter().map(|client| (client.client_id.to_string(), client)).collect()
 }

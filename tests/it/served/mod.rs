@@ -39,7 +39,7 @@ const SESSION_COOKIE: &str = "session";
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Clone)]
-#[attesto::provider(registration)]
+#[attesto::provider(registration, device_authorization)]
 pub(crate) struct Host {
     clients: Arc<HashMap<String, Client>>,
     registrations: PostgresRegistrations,
@@ -94,12 +94,15 @@ impl RegistrationStore for Host {
     }
 }
 
-/// The host's own clients: `native` (public, code + refresh) and `service` (confidential,
-/// `client_credentials`).
+/// The host's own clients: `native` (public, code + refresh + device) and `service`
+/// (confidential, `client_credentials`).
 fn clients() -> HashMap<String, Client> {
     let scopes = Scopes::parse(SCOPE).expect("valid scopes");
     [
-        Client::public("native").with_redirect_uris([NATIVE_REDIRECT]).with_scopes(scopes.clone()),
+        Client::public("native")
+            .with_redirect_uris([NATIVE_REDIRECT])
+            .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::DeviceCode])
+            .with_scopes(scopes.clone()),
         Client::confidential("service", SecretHash::of(SERVICE_SECRET))
             .with_grant_types([GrantType::ClientCredentials])
             .with_scopes(scopes),
@@ -335,6 +338,41 @@ impl Http {
     pub(crate) async fn userinfo(&self, at: &Instance, access_token: &str) -> Reply {
         let url = format!("{}{}", at.base, Host::PATHS.userinfo.expect("userinfo is on"));
         reply(self.client.get(url).bearer_auth(access_token).send().await.expect("userinfo request")).await
+    }
+}
+
+impl Http {
+    /// Alice, signed in, enters `user_code` at the verification page of `at` (RFC 8628 §3.3); the
+    /// host's consent policy grants it: the final page.
+    pub(crate) async fn enter_user_code(&self, at: &Instance, user_code: &str) -> (StatusCode, String) {
+        let url = format!("{}{}", at.base, Host::PATHS.device_verification.expect("the device grant is on"));
+        let page = self.client.get(&url).send().await.expect("the verification page");
+        let cookie = page
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find(|value| value.contains("attesto-device-"))
+            .and_then(|value| value.split(';').next())
+            .expect("the page's cookie")
+            .to_owned();
+        let html = page.text().await.expect("the page");
+        let marker = "name=\"attesto_csrf\" value=\"";
+        let start = html.find(marker).expect("the form's anti-CSRF field") + marker.len();
+        let csrf = html[start..].split('"').next().expect("a quoted value");
+        let body = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([("user_code", user_code), ("attesto_csrf", csrf)])
+            .finish();
+        let response = self
+            .client
+            .post(&url)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, format!("{SESSION_COOKIE}=alice; {cookie}"))
+            .body(body)
+            .send()
+            .await
+            .expect("the code entered");
+        (response.status(), response.text().await.expect("the final page"))
     }
 }
 

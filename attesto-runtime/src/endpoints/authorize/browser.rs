@@ -28,7 +28,7 @@ pub(super) const CONSENT_DECISION: &str = "attesto_decision";
 /// it), so that two sign-ins or consent pages in two tabs do not overwrite each other. `HttpOnly`;
 /// `__Host-` (RFC 6265bis §4.1.3.2) and `Secure` on https.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum BrowserCookie {
+pub(crate) enum BrowserCookie {
     /// Binds a login resume handle to the browser sent to the login page. `SameSite=Lax`, not
     /// `Strict`: the browser comes back from the host's login page by a top-level navigation that
     /// may start on another site (an identity provider), and `Strict` would drop the cookie there;
@@ -37,6 +37,10 @@ pub(super) enum BrowserCookie {
     /// Binds a consent page to the browser it was shown in (the anti-CSRF value, RFC 6749
     /// §10.12). `SameSite=Strict`: the decision is posted from the page itself.
     Consent,
+    /// Binds the device verification page's form to the browser it was shown in (RFC 8628 §3.3):
+    /// the anti-CSRF value of the form that starts a sign-in with the code the user entered, so
+    /// that another site cannot submit its own code in the user's name. `SameSite=Strict`.
+    Device,
 }
 
 impl BrowserCookie {
@@ -46,23 +50,24 @@ impl BrowserCookie {
     }
 
     /// The cookie's name for `handle`.
-    pub(super) fn name<P: Provider>(self, attesto: &Attesto<P>, handle: &str) -> String {
+    pub(crate) fn name<P: Provider>(self, attesto: &Attesto<P>, handle: &str) -> String {
         let secure = Self::secure(attesto);
         let kind = match self {
             Self::Login => "login",
             Self::Consent => "consent",
+            Self::Device => "device",
         };
         let id: String = URL_SAFE_NO_PAD.encode(&TokenHash::of(handle).as_bytes()[..9]);
         if secure { format!("__Host-attesto-{kind}-{id}") } else { format!("attesto-{kind}-{id}") }
     }
 
     /// The `Set-Cookie` value that sets it to `value` for `max_age` seconds (0 clears it).
-    pub(super) fn header<P: Provider>(self, attesto: &Attesto<P>, handle: &str, value: &str, max_age: u64) -> String {
+    pub(crate) fn header<P: Provider>(self, attesto: &Attesto<P>, handle: &str, value: &str, max_age: u64) -> String {
         let secure = Self::secure(attesto);
         let name = self.name(attesto, handle);
         let same_site = match self {
             Self::Login => "Lax",
-            Self::Consent => "Strict",
+            Self::Consent | Self::Device => "Strict",
         };
         let secure_attr = if secure { "; Secure" } else { "" };
         format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure_attr}")
@@ -70,7 +75,7 @@ impl BrowserCookie {
 }
 
 /// A cookie's value from the request's `Cookie` headers.
-pub(super) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()

@@ -34,6 +34,16 @@ pub(super) async fn current_client<P: Provider>(
         Ok(Err(missing)) => return Err(missing.error()),
         Err(error) => return Err(OAuthError::from(error)),
     };
+    // A device grant's request has no redirect URI; its client must still be allowed the grant.
+    if request.device_code.is_some() {
+        if !client.allows_grant(GrantType::DeviceCode) {
+            return Err(OAuthError::new(
+                ErrorCode::UnauthorizedClient,
+                "the client may no longer use the device authorization grant",
+            ));
+        }
+        return Ok(client);
+    }
     check_registered_redirect_uris(&client)?;
     if !redirect_uri_allowed(&client, &request.redirect_uri) {
         return Err(OAuthError::invalid_request("`redirect_uri` is no longer registered for this client"));

@@ -9,6 +9,7 @@ use subtle::ConstantTimeEq;
 
 use super::browser::{BrowserCookie, CONSENT, CONSENT_CSRF, CONSENT_DECISION, PENDING_TTL, cookie, resume_uri};
 use super::client::current_client;
+use super::device_decision;
 use super::response::{expired, page, redirect_error, respond};
 use crate::endpoints::html;
 use crate::error::{ErrorCode, OAuthError};
@@ -44,7 +45,13 @@ pub(super) async fn consent<P: Provider>(
         ConsentRequest { headers, client, scopes: &request.scopes, force_prompt: request.prompt_consent };
     match attesto.provider().consent_policy().consent(&consent_request, &principal).await {
         Ok(ConsentDecision::Granted) => issue_code(attesto, client, request, principal).await,
-        Ok(ConsentDecision::Denied) => deny(OAuthError::new(ErrorCode::AccessDenied, "the request was denied")),
+        Ok(ConsentDecision::Denied) => {
+            let error = OAuthError::new(ErrorCode::AccessDenied, "the request was denied");
+            if let Some(device_code) = &request.device_code {
+                return device_decision::deny(attesto, client, &request, device_code, &principal.subject, &error).await;
+            }
+            deny(error)
+        }
         Ok(ConsentDecision::Ask) if request.prompt_none => {
             deny(OAuthError::new(ErrorCode::ConsentRequired, "the user must consent, and `prompt=none` was asked"))
         }
@@ -92,6 +99,7 @@ pub(super) async fn ask_consent<P: Provider>(
         handle: &handle,
         csrf: &csrf,
         redirect_uri: &pending.request.redirect_uri,
+        device: pending.request.device_code.is_some(),
     });
     if let Ok(cookie) =
         HeaderValue::from_str(&BrowserCookie::Consent.header(attesto, &handle, &csrf, PENDING_TTL.as_secs()))
@@ -177,7 +185,15 @@ pub(super) async fn consent_decision<P: Provider>(
                 Err(error) => deny(OAuthError::from(error)),
             }
         }
-        "deny" => deny(OAuthError::new(ErrorCode::AccessDenied, "the user denied the request")),
+        "deny" => {
+            let error = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+            match &request.device_code {
+                Some(device_code) => {
+                    device_decision::deny(attesto, &client, &request, device_code, &subject, &error).await
+                }
+                None => deny(error),
+            }
+        }
         _ => return page(headers, &OAuthError::invalid_request("malformed consent decision")),
     };
     if let Some(clear) = clear {
@@ -193,6 +209,11 @@ pub(super) async fn issue_code<P: Provider>(
     request: AuthorizationRequest,
     principal: AuthenticatedPrincipal,
 ) -> Response {
+    // A device grant's request has no redirect URI: the approval is recorded on the grant, and
+    // its device fetches the tokens (RFC 8628 §3.4).
+    if let Some(device_code) = &request.device_code {
+        return device_decision::approve(attesto, device_code, principal).await;
+    }
     let target = Target::of(&request);
     let scope = request.scopes.to_string();
     let (code, code_hash) = new_secret();

@@ -35,6 +35,10 @@ pub(super) fn redirect_error<P: Provider>(
         error: error.code(),
         description: error.description(),
     });
+    // A device grant's request has no redirect URI: the user is told, on a page.
+    if target.device {
+        return page(&HeaderMap::new(), error);
+    }
     let params = [("error", error.code().as_str()), ("error_description", error.description())];
     // RFC 9700 §4.11.2: before anyone signed in, an automatic redirect to a URI the provider does
     // not vouch for turns its origin into an open redirector (register `https://evil.example/cb`,

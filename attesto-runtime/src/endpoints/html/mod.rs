@@ -45,6 +45,11 @@ const ERROR_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-an
 const CONSENT_CSP_BASE: &str = "default-src 'none'; style-src 'unsafe-inline'; \
                                 frame-ancestors 'none'; base-uri 'none'";
 
+/// CSP of the pages whose one form posts back to this server and leads to a page of it: the
+/// device verification page, and the consent page of a device grant.
+const SELF_FORM_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; \
+                             base-uri 'none'; form-action 'self'";
+
 /// CSP of the form_post page when the hashed policy cannot be built: no script runs, so the page
 /// still refuses everything it does not need. Only reachable if [`FORM_POST_CSP`] fails to parse.
 const FORM_POST_FALLBACK_CSP: &str =
@@ -221,6 +226,9 @@ pub(crate) struct ConsentPage<'a> {
     pub(crate) csrf: &'a str,
     /// The redirect URI the decision sends the browser to.
     pub(crate) redirect_uri: &'a str,
+    /// The request is a device grant's (RFC 8628): access goes to the device that showed the
+    /// user code, and the decision leads to a page of this server, not to a redirect URI.
+    pub(crate) device: bool,
 }
 
 /// The consent page's `Content-Security-Policy`. Browsers apply `form-action` to every redirect
@@ -296,6 +304,11 @@ pub(crate) fn consent_page(page: &ConsentPage<'_>) -> Response {
     // Where the decision sends the browser, and with it the code: the host a web client's answer
     // goes to, so that a person sees "evil.example" under a name that says "Calendar".
     let destination = match destination_host(page.redirect_uri) {
+        // RFC 8628 §5.4: the user is reminded that access goes to a device, so that a code sent
+        // by someone else is recognised as such.
+        _ if page.device => "<p>If you allow it, access goes to the device that showed you the code. \
+                             Allow only if you started this on a device of your own just now.</p>"
+            .to_owned(),
         Some(host) => format!("<p>If you allow it, you will be sent back to <strong>{}</strong>.</p>", escape(&host)),
         None => "<p>If you allow it, access goes to an app on this device.</p>".to_owned(),
     };
@@ -336,14 +349,70 @@ pub(crate) fn consent_page(page: &ConsentPage<'_>) -> Response {
         handle = escape(page.handle),
         csrf = escape(page.csrf),
     );
-    let mut response =
-        html_response(StatusCode::OK, consent_csp(page.redirect_uri), document("Authorize access", &main));
+    let csp = if page.device { HeaderValue::from_static(SELF_FORM_CSP) } else { consent_csp(page.redirect_uri) };
+    let mut response = html_response(StatusCode::OK, csp, document("Authorize access", &main));
     // The decision is checked by its `Origin`. Under `no-referrer` a browser sends `Origin: null`
     // with a form POST (Fetch §3.1, "append a request `Origin` header"), which would refuse every
     // real decision; `same-origin` sends the origin to this server only, and the page's URL (with
     // `state` and the PKCE challenge) still never reaches another site.
     response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     response
+}
+
+/// What the device verification page (RFC 8628 §3.3) shows besides its form.
+pub(crate) struct DeviceEntryPage<'a> {
+    /// The form action URL (the verification page's path).
+    pub(crate) action: &'a str,
+    /// The anti-CSRF value, also set as a cookie.
+    pub(crate) csrf: &'a str,
+    /// The code to pre-fill (from `verification_uri_complete`); untrusted.
+    pub(crate) user_code: &'a str,
+    /// Why the last code was not accepted, if it was not.
+    pub(crate) problem: Option<&'a str>,
+    /// The status to answer with.
+    pub(crate) status: StatusCode,
+}
+
+/// The device verification page: a form for the user code. A pre-filled code is submitted only
+/// by the user's click (RFC 8628 §5.4: a link with the code in it may come from an attacker).
+pub(crate) fn device_entry_page(page: &DeviceEntryPage<'_>) -> Response {
+    let problem = page
+        .problem
+        .map(|problem| format!("<p><strong>{}</strong></p>", escape(&sentence(problem))))
+        .unwrap_or_default();
+    let main = format!(
+        "<h1>Connect a device</h1>\
+         {problem}\
+         <p>Enter the code shown on your device. Continue only if you started this on a device of \
+         your own: someone who sends you a code is asking for access to your account.</p>\
+         <form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"attesto_csrf\" value=\"{csrf}\">\
+         <p><label for=\"user_code\">Code</label><br>\
+         <input id=\"user_code\" name=\"user_code\" value=\"{user_code}\" autocomplete=\"off\" \
+         autocapitalize=\"characters\" spellcheck=\"false\" maxlength=\"64\" placeholder=\"BCDF-GHJK\"></p>\
+         <div class=\"actions\"><button type=\"submit\" class=\"primary\">Continue</button></div></form>",
+        action = escape(page.action),
+        csrf = escape(page.csrf),
+        user_code = escape(&neutralise(page.user_code)),
+    );
+    let mut response =
+        html_response(page.status, HeaderValue::from_static(SELF_FORM_CSP), document("Connect a device", &main));
+    // As on the consent page: the POST is checked by its `Origin`, which `no-referrer` would
+    // make `null`.
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}
+
+/// The page that ends the user's half of a device grant: approved or denied, either way the
+/// device hears it when it next polls.
+pub(crate) fn device_done_page(approved: bool) -> Response {
+    let (title, text) = if approved {
+        ("Device connected", "Access is granted. You may return to your device.")
+    } else {
+        ("Access denied", "The device was not given access. You may return to your device.")
+    };
+    let main = format!("<h1>{title}</h1><p>{text}</p><p>You can close this page.</p>");
+    html_response(StatusCode::OK, HeaderValue::from_static(ERROR_CSP), document(title, &main))
 }
 
 /// The human description of a standard OpenID Connect scope (OpenID Connect Core §5.4, §11),

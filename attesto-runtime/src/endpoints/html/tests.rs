@@ -46,6 +46,7 @@ fn hostile_consent() -> ConsentPage<'static> {
         handle: "h\"><img src=x>",
         csrf: "c'\"&",
         redirect_uri: "https://Client.example.com:8443/cb?x=1",
+        device: false,
     }
 }
 
@@ -174,6 +175,7 @@ async fn consent_page_without_name_shows_the_client_id() {
         handle: "h",
         csrf: "c",
         redirect_uri: "https://client.example.com/cb",
+        device: false,
     };
     let body = body_text(consent_page(&page)).await;
     assert!(body.contains("<h1><code>s6BhdRkqt3</code> wants to access your account</h1>"));

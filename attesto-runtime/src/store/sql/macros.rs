@@ -15,8 +15,8 @@ macro_rules! impl_store {
 
             use $crate::error::HostError;
             use $crate::store::{
-                AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup,
-                Rotation, Store, TokenHash,
+                AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll,
+                PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
             };
 
             impl std::fmt::Debug for $store {
@@ -102,6 +102,47 @@ macro_rules! impl_store {
 
                 async fn insert_dpop_jti(&self, key: &TokenHash, expires_at: SystemTime) -> Result<bool, HostError> {
                     self.state.insert_dpop_jti(key, expires_at).await
+                }
+
+                async fn put_device_grant(
+                    &self,
+                    device_code: &TokenHash,
+                    grant: &DeviceGrant,
+                ) -> Result<bool, HostError> {
+                    self.state.put_device_grant(device_code, grant).await
+                }
+
+                async fn find_device_grant(
+                    &self,
+                    device_code: &TokenHash,
+                    now: SystemTime,
+                ) -> Result<Option<DeviceGrant>, HostError> {
+                    self.state.find_device_grant(device_code, now).await
+                }
+
+                async fn find_device_grant_by_user_code(
+                    &self,
+                    user_code: &str,
+                    now: SystemTime,
+                ) -> Result<Option<(TokenHash, DeviceGrant)>, HostError> {
+                    self.state.find_device_grant_by_user_code(user_code, now).await
+                }
+
+                async fn decide_device_grant(
+                    &self,
+                    device_code: &TokenHash,
+                    decision: &DeviceDecision,
+                    now: SystemTime,
+                ) -> Result<bool, HostError> {
+                    self.state.decide_device_grant(device_code, decision, now).await
+                }
+
+                async fn poll_device_grant(
+                    &self,
+                    device_code: &TokenHash,
+                    now: SystemTime,
+                ) -> Result<DevicePoll, HostError> {
+                    self.state.poll_device_grant(device_code, now).await
                 }
             }
         };

@@ -130,6 +130,7 @@ impl Dialect for Postgres {
             "attesto registered clients",
             include_str!("../../../migrations/postgres/0002_attesto_registered_clients.sql"),
         ),
+        (3, "attesto device grants", include_str!("../../../migrations/postgres/0003_attesto_device_grants.sql")),
     ];
 
     fn pick(texts: &PerDialect) -> &'static str {

@@ -146,6 +146,7 @@ impl Dialect for Sqlite {
             "attesto registered clients",
             include_str!("../../../migrations/sqlite/0002_attesto_registered_clients.sql"),
         ),
+        (3, "attesto device grants", include_str!("../../../migrations/sqlite/0003_attesto_device_grants.sql")),
     ];
 
     fn pick(texts: &PerDialect) -> &'static str {

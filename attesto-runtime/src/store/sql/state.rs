@@ -11,14 +11,19 @@ use sqlx::migrate::Migrate;
 use sqlx::{ColumnIndex, Database, Executor, IntoArguments, Pool, Type};
 
 use super::{
-    Dialect, PerDialect, SweepSchedule, expiry_secs, from_json, from_unix_secs, migrator, sweep_in_background, to_json,
-    unix_secs,
+    Dialect, PerDialect, SweepSchedule, expiry_secs, from_json, from_unix_secs, hash_bytes, migrator,
+    sweep_in_background, to_json, unix_secs,
 };
 use crate::error::HostError;
 use crate::store::{
-    AuthorizationCode, CodeIssue, CodeRedemption, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation,
-    TokenHash,
+    AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, PendingAuthorization,
+    RefreshFamily, RefreshLookup, Rotation, TokenHash,
 };
+
+/// How many times a compare-and-set of a device grant is tried before the store gives up: each
+/// failure means another request changed the grant in between, and a device grant is changed by
+/// one device and one user, so a few are plenty.
+const DEVICE_GRANT_ATTEMPTS: usize = 8;
 
 /// Deletes every expired row, judged by the database's clock. The texts differ only in that
 /// clock, in unix seconds: SQLite's `unixepoch()` (SQLite 3.38), PostgreSQL's
@@ -31,14 +36,16 @@ const SWEEP: PerDialect = PerDialect {
              DELETE FROM attesto_refresh_tokens WHERE expires_at <= unixepoch();
              DELETE FROM attesto_refresh_families WHERE expires_at <= unixepoch();
              DELETE FROM attesto_revoked_access_tokens WHERE expires_at <= unixepoch();
-             DELETE FROM attesto_dpop_proofs WHERE expires_at <= unixepoch();",
+             DELETE FROM attesto_dpop_proofs WHERE expires_at <= unixepoch();
+             DELETE FROM attesto_device_grants WHERE keep_until <= unixepoch();",
     #[cfg(feature = "postgres")]
     postgres: "DELETE FROM attesto_pending WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
                DELETE FROM attesto_codes WHERE keep_until <= floor(extract(epoch FROM now()))::bigint;
                DELETE FROM attesto_refresh_tokens WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
                DELETE FROM attesto_refresh_families WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
                DELETE FROM attesto_revoked_access_tokens WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
-               DELETE FROM attesto_dpop_proofs WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;",
+               DELETE FROM attesto_dpop_proofs WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
+               DELETE FROM attesto_device_grants WHERE keep_until <= floor(extract(epoch FROM now()))::bigint;",
 };
 
 /// attesto's state tables in one database, and when they were last swept (shared by clones).
@@ -340,5 +347,128 @@ where
             .execute(&self.pool)
             .await?;
         Ok(DB::rows_affected(&result) == 1)
+    }
+
+    pub(super) async fn put_device_grant(
+        &self,
+        device_code: &TokenHash,
+        grant: &DeviceGrant,
+    ) -> Result<bool, HostError> {
+        self.sweep_soon();
+        // A grant forgotten but not swept yet must not keep its user code from being drawn again.
+        sqlx::query("DELETE FROM attesto_device_grants WHERE user_code = $1 AND keep_until <= $2")
+            .bind(grant.user_code.as_str())
+            .bind(unix_secs(SystemTime::now()))
+            .execute(&self.pool)
+            .await?;
+        // Insert-if-absent: a user code (or device code) held by another grant changes nothing.
+        let result = sqlx::query(
+            "INSERT INTO attesto_device_grants (device_code, user_code, grant_json, version, expires_at, keep_until)
+             VALUES ($1, $2, $3, 0, $4, $5) ON CONFLICT DO NOTHING",
+        )
+        .bind(device_code.as_bytes().as_slice())
+        .bind(grant.user_code.as_str())
+        .bind(to_json(grant)?)
+        .bind(expiry_secs(grant.expires_at))
+        .bind(expiry_secs(grant.keep_until))
+        .execute(&self.pool)
+        .await?;
+        Ok(DB::rows_affected(&result) == 1)
+    }
+
+    /// The grant under `device_code` and its version, while it is held.
+    async fn device_grant_row(
+        &self,
+        device_code: &TokenHash,
+        now: SystemTime,
+    ) -> Result<Option<(DeviceGrant, i64)>, HostError> {
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT grant_json, version FROM attesto_device_grants WHERE device_code = $1 AND keep_until > $2",
+        )
+        .bind(device_code.as_bytes().as_slice())
+        .bind(unix_secs(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(json, version)| Ok((from_json(&json)?, version))).transpose()
+    }
+
+    pub(super) async fn find_device_grant(
+        &self,
+        device_code: &TokenHash,
+        now: SystemTime,
+    ) -> Result<Option<DeviceGrant>, HostError> {
+        Ok(self.device_grant_row(device_code, now).await?.map(|(grant, _)| grant))
+    }
+
+    pub(super) async fn find_device_grant_by_user_code(
+        &self,
+        user_code: &str,
+        now: SystemTime,
+    ) -> Result<Option<(TokenHash, DeviceGrant)>, HostError> {
+        let row: Option<(Vec<u8>, String)> = sqlx::query_as(
+            "SELECT device_code, grant_json FROM attesto_device_grants WHERE user_code = $1 AND keep_until > $2",
+        )
+        .bind(user_code)
+        .bind(unix_secs(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((device_code, json)) = row else { return Ok(None) };
+        let grant: DeviceGrant = from_json(&json)?;
+        if !grant.awaits_user(now) {
+            return Ok(None);
+        }
+        Ok(Some((TokenHash::from_bytes(hash_bytes(&device_code)?), grant)))
+    }
+
+    /// Applies `change` to the grant under `device_code` atomically: read, change, and write back
+    /// only if no other request wrote in between (the version is the one read), else again.
+    /// `absent` is the answer for a grant that is not held.
+    async fn change_device_grant<T>(
+        &self,
+        device_code: &TokenHash,
+        now: SystemTime,
+        absent: T,
+        change: impl Fn(&mut DeviceGrant) -> T,
+    ) -> Result<T, HostError> {
+        for _ in 0..DEVICE_GRANT_ATTEMPTS {
+            let Some((mut grant, version)) = self.device_grant_row(device_code, now).await? else {
+                return Ok(absent);
+            };
+            let before = grant.clone();
+            let outcome = change(&mut grant);
+            if grant == before {
+                return Ok(outcome);
+            }
+            let result = sqlx::query(
+                "UPDATE attesto_device_grants SET grant_json = $2, version = version + 1
+                 WHERE device_code = $1 AND version = $3",
+            )
+            .bind(device_code.as_bytes().as_slice())
+            .bind(to_json(&grant)?)
+            .bind(version)
+            .execute(&self.pool)
+            .await?;
+            if DB::rows_affected(&result) == 1 {
+                return Ok(outcome);
+            }
+        }
+        Err(HostError::msg("a device grant kept changing under this request; try again"))
+    }
+
+    pub(super) async fn decide_device_grant(
+        &self,
+        device_code: &TokenHash,
+        decision: &DeviceDecision,
+        now: SystemTime,
+    ) -> Result<bool, HostError> {
+        self.change_device_grant(device_code, now, false, |grant| grant.decide(decision, now)).await
+    }
+
+    pub(super) async fn poll_device_grant(
+        &self,
+        device_code: &TokenHash,
+        now: SystemTime,
+    ) -> Result<DevicePoll, HostError> {
+        self.change_device_grant(device_code, now, DevicePoll::Unknown, |grant| grant.poll(now)).await
     }
 }

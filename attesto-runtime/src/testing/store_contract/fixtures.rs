@@ -89,6 +89,7 @@ pub(super) fn full_request(now: SystemTime) -> AuthorizationRequest {
         acr_values: Some("urn:mace:incommon:iap:silver phr".to_owned()),
         started_at: now - Duration::from_secs(5),
         dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".to_owned()),
+        device_code: Some(TokenHash::of(&fresh_id("device code"))),
     }
 }
 
@@ -112,6 +113,7 @@ pub(super) fn minimal_request(now: SystemTime) -> AuthorizationRequest {
         acr_values: None,
         started_at: now,
         dpop_jkt: None,
+        device_code: None,
     }
 }
 

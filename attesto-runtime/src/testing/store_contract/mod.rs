@@ -32,6 +32,7 @@ use crate::store::Store;
 
 mod access_tokens;
 mod codes;
+mod device;
 mod dpop;
 mod fixtures;
 mod pending;
@@ -44,6 +45,11 @@ pub use access_tokens::{
 pub use codes::{
     code_expires, code_is_found_without_being_spent, code_is_redeemed_once, code_redemption_race_has_one_winner,
     code_replay_is_remembered_after_code_expiry, code_unknown_is_unknown,
+};
+pub use device::{
+    device_approval_is_redeemed_once, device_decision_is_taken_once, device_grant_expires,
+    device_grant_is_found_by_both_codes, device_poll_slows_down_and_remembers_the_interval,
+    device_redemption_race_has_one_winner, device_user_code_is_unique_while_held,
 };
 pub use dpop::{
     dpop_jti_expired_entry_may_be_reinserted, dpop_jti_insert_race_has_one_winner, dpop_jti_is_inserted_once,
@@ -101,6 +107,13 @@ macro_rules! __attesto_store_contract_cases {
             dpop_jti_is_inserted_once,
             dpop_jti_expired_entry_may_be_reinserted,
             dpop_jti_insert_race_has_one_winner,
+            device_grant_is_found_by_both_codes,
+            device_user_code_is_unique_while_held,
+            device_decision_is_taken_once,
+            device_poll_slows_down_and_remembers_the_interval,
+            device_approval_is_redeemed_once,
+            device_redemption_race_has_one_winner,
+            device_grant_expires,
         ]);
     };
 }

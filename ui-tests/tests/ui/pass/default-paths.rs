@@ -30,6 +30,8 @@ fn main() {
             introspection: Some("/oauth/introspect"),
             par: Some("/oauth/par"),
             registration: None,
+            device_authorization: None,
+            device_verification: None,
             resource: None,
             resource_metadata: None,
         }
@@ -43,6 +45,7 @@ fn main() {
             introspection: true,
             par: true,
             registration: false,
+            device_authorization: false,
             dev_sign_in: None,
         }
     );
