@@ -467,6 +467,7 @@ impl<P: Provider> Builder<P> {
             require_pushed_authorization_requests: settings.require_pushed_authorization_requests,
             client_id_metadata_document_supported: settings.client_id_metadata_document_supported,
             signing_algorithms: &signing_algorithms,
+            response_signing_algorithm: keys.signing_key().algorithm().as_str(),
         });
         let mut documents = prepare_documents::<P>(&metadata, &keys);
         for resource in &self.protected_resources {

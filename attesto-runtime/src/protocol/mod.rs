@@ -9,6 +9,8 @@ pub(crate) mod dpop_htu;
 pub(crate) mod dpop_proof;
 pub(crate) mod form;
 pub(crate) mod id_token;
+pub(crate) mod introspection_jwt;
+pub(crate) mod jarm;
 pub(crate) mod jwt;
 pub(crate) mod pkce;
 pub(crate) mod redirect_uri;

@@ -10,6 +10,7 @@ use sqlx::{ColumnIndex, Database, Executor, IntoArguments, Pool, Row as _, Type}
 use super::{Dialect, from_json, from_unix_secs, hash_bytes, to_json, unix_secs};
 use crate::error::HostError;
 use crate::host::registrations::ClientRegistration;
+use crate::keys::Algorithm;
 use crate::model::client::{Client, ClientId, ClientSource, GrantType, SecretHash, TokenEndpointAuthMethod};
 use crate::model::scope::Scopes;
 
@@ -176,6 +177,10 @@ impl RegistrationRow {
             secret_hash,
             jwks,
             dpop_bound_access_tokens,
+            // Not a column: registration accepts them as metadata members, which the `metadata`
+            // column keeps as accepted, and they are read back from there (`signed_response_alg`).
+            authorization_signed_response_alg: _,
+            introspection_signed_response_alg: _,
             // Not stored: whether the host vouches for a registered client is the host's decision
             // when it loads the registration (its `RegistrationStore::load_registration` sets it),
             // never something a registration could have written.
@@ -205,6 +210,7 @@ impl RegistrationRow {
         let token_endpoint_auth_method: TokenEndpointAuthMethod =
             serde_json::from_value(serde_json::Value::String(self.token_endpoint_auth_method))?;
         let grant_types: Vec<GrantType> = from_json(&self.grant_types)?;
+        let metadata: serde_json::Map<String, serde_json::Value> = from_json(&self.metadata)?;
         let client = Client {
             client_id: ClientId::new(self.client_id),
             client_name: self.client_name,
@@ -216,15 +222,23 @@ impl RegistrationRow {
             secret_hash: self.secret_hash.as_deref().map(hash_bytes).transpose()?.map(SecretHash::from_bytes),
             jwks: self.jwks.as_deref().map(from_json).transpose()?,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            authorization_signed_response_alg: signed_response_alg(&metadata, "authorization_signed_response_alg"),
+            introspection_signed_response_alg: signed_response_alg(&metadata, "introspection_signed_response_alg"),
             trusted: false,
             source: ClientSource::SelfAsserted,
         };
         Ok(ClientRegistration {
             client,
-            metadata: from_json(&self.metadata)?,
+            metadata,
             registration_access_token_hash: SecretHash::from_bytes(hash_bytes(&self.registration_access_token_hash)?),
             issued_at: from_unix_secs(self.issued_at)?,
             secret_expires_at: self.secret_expires_at.map(from_unix_secs).transpose()?,
         })
     }
+}
+
+/// A signing algorithm member of the accepted metadata (JARM §3, RFC 9701 §6), as registration
+/// wrote it: the one place a registered client's response algorithms are kept.
+fn signed_response_alg(metadata: &serde_json::Map<String, serde_json::Value>, member: &str) -> Option<Algorithm> {
+    metadata.get(member).and_then(serde_json::Value::as_str).and_then(Algorithm::parse)
 }
