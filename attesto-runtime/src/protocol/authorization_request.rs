@@ -500,7 +500,7 @@ mod tests {
             let validated = validate(&form(&query), &client(), &rules(Channel::FrontChannel)).expect(extra);
             assert_eq!(validated.target.mode, mode, "{extra}");
         }
-        for unsupported in ["fragment", "fragment.jwt", "JWT", "query.JWT", "jwt.query", ""] {
+        for unsupported in ["fragment", "fragment.jwt", "JWT", "query.JWT", "jwt.query"] {
             let extra = format!("&response_mode={unsupported}");
             assert_eq!(
                 refusal(&extra, &rules(Channel::FrontChannel)),
