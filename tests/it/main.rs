@@ -33,8 +33,10 @@ mod dpop_corpus;
 mod examples_index;
 mod guard;
 mod hardening;
+mod introspection_jwt;
 #[cfg(feature = "postgres")]
 mod instances;
+mod jarm;
 #[cfg(feature = "sqlite")]
 mod legacy_clients;
 mod mcp;

@@ -130,6 +130,11 @@ impl Dialect for Postgres {
             "attesto registered clients",
             include_str!("../../../migrations/postgres/0002_attesto_registered_clients.sql"),
         ),
+        (
+            3,
+            "attesto signed response algorithms",
+            include_str!("../../../migrations/postgres/0003_attesto_signed_response_algs.sql"),
+        ),
     ];
 
     fn pick(texts: &PerDialect) -> &'static str {

@@ -57,8 +57,9 @@ where
         let insert = sqlx::query(
             "INSERT INTO attesto_registered_clients (client_id, client_name, redirect_uris, is_public, grant_types,
                  scopes, token_endpoint_auth_method, secret_hash, jwks, dpop_bound_access_tokens, metadata,
-                 registration_access_token_hash, issued_at, secret_expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 registration_access_token_hash, issued_at, secret_expires_at, authorization_signed_response_alg,
+                 introspection_signed_response_alg)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         );
         Self::bind_row(insert, row).execute(&self.pool).await?;
         Ok(())
@@ -69,7 +70,8 @@ where
         let row = sqlx::query(
             "SELECT client_id, client_name, redirect_uris, is_public, grant_types, scopes,
                  token_endpoint_auth_method, secret_hash, jwks, dpop_bound_access_tokens, metadata,
-                 registration_access_token_hash, issued_at, secret_expires_at
+                 registration_access_token_hash, issued_at, secret_expires_at, authorization_signed_response_alg,
+                 introspection_signed_response_alg
              FROM attesto_registered_clients WHERE client_id = $1",
         )
         .bind(client_id.as_str())
@@ -85,7 +87,8 @@ where
             "UPDATE attesto_registered_clients
              SET client_name = $2, redirect_uris = $3, is_public = $4, grant_types = $5, scopes = $6,
                  token_endpoint_auth_method = $7, secret_hash = $8, jwks = $9, dpop_bound_access_tokens = $10,
-                 metadata = $11, registration_access_token_hash = $12, issued_at = $13, secret_expires_at = $14
+                 metadata = $11, registration_access_token_hash = $12, issued_at = $13, secret_expires_at = $14,
+                 authorization_signed_response_alg = $15, introspection_signed_response_alg = $16
              WHERE client_id = $1",
         );
         let result = Self::bind_row(update, row).execute(&self.pool).await?;
@@ -101,7 +104,7 @@ where
         Ok(DB::rows_affected(&result) == 1)
     }
 
-    /// Binds the columns in the order of [`RegistrationRow`], as `$1` to `$14`: the order of the
+    /// Binds the columns in the order of [`RegistrationRow`], as `$1` to `$16`: the order of the
     /// `INSERT`'s column list and of the `UPDATE`'s numbers.
     fn bind_row(query: Query<'static, DB, DB::Arguments>, row: RegistrationRow) -> Query<'static, DB, DB::Arguments> {
         query
@@ -119,6 +122,8 @@ where
             .bind(row.registration_access_token_hash)
             .bind(row.issued_at)
             .bind(row.secret_expires_at)
+            .bind(row.authorization_signed_response_alg)
+            .bind(row.introspection_signed_response_alg)
     }
 
     /// Reads the columns by name, so that a row does not depend on the order of a `SELECT` list.
@@ -138,6 +143,8 @@ where
             registration_access_token_hash: row.try_get("registration_access_token_hash")?,
             issued_at: row.try_get("issued_at")?,
             secret_expires_at: row.try_get("secret_expires_at")?,
+            authorization_signed_response_alg: row.try_get("authorization_signed_response_alg")?,
+            introspection_signed_response_alg: row.try_get("introspection_signed_response_alg")?,
         })
     }
 }
@@ -158,6 +165,8 @@ struct RegistrationRow {
     registration_access_token_hash: Vec<u8>,
     issued_at: i64,
     secret_expires_at: Option<i64>,
+    authorization_signed_response_alg: Option<String>,
+    introspection_signed_response_alg: Option<String>,
 }
 
 impl RegistrationRow {
@@ -177,10 +186,8 @@ impl RegistrationRow {
             secret_hash,
             jwks,
             dpop_bound_access_tokens,
-            // Not a column: registration accepts them as metadata members, which the `metadata`
-            // column keeps as accepted, and they are read back from there (`signed_response_alg`).
-            authorization_signed_response_alg: _,
-            introspection_signed_response_alg: _,
+            authorization_signed_response_alg,
+            introspection_signed_response_alg,
             // Not stored: whether the host vouches for a registered client is the host's decision
             // when it loads the registration (its `RegistrationStore::load_registration` sets it),
             // never something a registration could have written.
@@ -203,6 +210,8 @@ impl RegistrationRow {
             registration_access_token_hash: registration_access_token_hash.as_bytes().to_vec(),
             issued_at: unix_secs(*issued_at),
             secret_expires_at: secret_expires_at.map(unix_secs),
+            authorization_signed_response_alg: authorization_signed_response_alg.map(|alg| alg.as_str().to_owned()),
+            introspection_signed_response_alg: introspection_signed_response_alg.map(|alg| alg.as_str().to_owned()),
         })
     }
 
@@ -210,7 +219,6 @@ impl RegistrationRow {
         let token_endpoint_auth_method: TokenEndpointAuthMethod =
             serde_json::from_value(serde_json::Value::String(self.token_endpoint_auth_method))?;
         let grant_types: Vec<GrantType> = from_json(&self.grant_types)?;
-        let metadata: serde_json::Map<String, serde_json::Value> = from_json(&self.metadata)?;
         let client = Client {
             client_id: ClientId::new(self.client_id),
             client_name: self.client_name,
@@ -222,14 +230,14 @@ impl RegistrationRow {
             secret_hash: self.secret_hash.as_deref().map(hash_bytes).transpose()?.map(SecretHash::from_bytes),
             jwks: self.jwks.as_deref().map(from_json).transpose()?,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
-            authorization_signed_response_alg: signed_response_alg(&metadata, "authorization_signed_response_alg"),
-            introspection_signed_response_alg: signed_response_alg(&metadata, "introspection_signed_response_alg"),
+            authorization_signed_response_alg: algorithm(self.authorization_signed_response_alg.as_deref())?,
+            introspection_signed_response_alg: algorithm(self.introspection_signed_response_alg.as_deref())?,
             trusted: false,
             source: ClientSource::SelfAsserted,
         };
         Ok(ClientRegistration {
             client,
-            metadata,
+            metadata: from_json(&self.metadata)?,
             registration_access_token_hash: SecretHash::from_bytes(hash_bytes(&self.registration_access_token_hash)?),
             issued_at: from_unix_secs(self.issued_at)?,
             secret_expires_at: self.secret_expires_at.map(from_unix_secs).transpose()?,
@@ -237,8 +245,10 @@ impl RegistrationRow {
     }
 }
 
-/// A signing algorithm member of the accepted metadata (JARM §3, RFC 9701 §6), as registration
-/// wrote it: the one place a registered client's response algorithms are kept.
-fn signed_response_alg(metadata: &serde_json::Map<String, serde_json::Value>, member: &str) -> Option<Algorithm> {
-    metadata.get(member).and_then(serde_json::Value::as_str).and_then(Algorithm::parse)
+/// An algorithm column read back: `NULL` is none, and a value attesto did not write is an error
+/// rather than a response signed some other way.
+fn algorithm(value: Option<&str>) -> Result<Option<Algorithm>, HostError> {
+    value
+        .map(|alg| Algorithm::parse(alg).ok_or_else(|| HostError::msg(format!("unknown signing algorithm `{alg}`"))))
+        .transpose()
 }

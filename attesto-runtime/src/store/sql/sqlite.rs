@@ -146,6 +146,11 @@ impl Dialect for Sqlite {
             "attesto registered clients",
             include_str!("../../../migrations/sqlite/0002_attesto_registered_clients.sql"),
         ),
+        (
+            3,
+            "attesto signed response algorithms",
+            include_str!("../../../migrations/sqlite/0003_attesto_signed_response_algs.sql"),
+        ),
     ];
 
     fn pick(texts: &PerDialect) -> &'static str {
