@@ -33,15 +33,24 @@ fn router() -> Router {
 
 /// An access token of `service` for `read`, by the client credentials grant.
 async fn access_token(router: &Router) -> String {
-    let (status, _, body) =
-        token(router, TestHost::PATHS.token, Some(&basic("service", SECRET)), "grant_type=client_credentials&scope=read")
-            .await;
+    let (status, _, body) = token(
+        router,
+        TestHost::PATHS.token,
+        Some(&basic("service", SECRET)),
+        "grant_type=client_credentials&scope=read",
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["access_token"].as_str().expect("an access token").to_owned()
 }
 
 /// `POST {introspection}` of `token` by `caller`, with an optional `Accept` header.
-async fn introspect(router: &Router, caller: &str, token: &str, accept: Option<&str>) -> (StatusCode, HeaderMap, Vec<u8>) {
+async fn introspect(
+    router: &Router,
+    caller: &str,
+    token: &str,
+    accept: Option<&str>,
+) -> (StatusCode, HeaderMap, Vec<u8>) {
     let mut request = Request::post(INTROSPECT)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::AUTHORIZATION, basic(caller, SECRET));

@@ -222,8 +222,8 @@ async fn errors_shown_on_a_page_stay_pages() {
     let (_, challenge) = pkce();
     // An unknown client, an unregistered redirect URI: nothing goes to the client.
     let unknown = request_uri("nobody-knows", &challenge, &[("response_mode", "jwt")]);
-    let unregistered =
-        request_uri("first-party", &challenge, &[("response_mode", "jwt")]).replace("client.example.com", "evil.example");
+    let unregistered = request_uri("first-party", &challenge, &[("response_mode", "jwt")])
+        .replace("client.example.com", "evil.example");
     for uri in [unknown, unregistered] {
         let (status, headers, body) = browser_get(&router, &uri, Some(&session_cookie("alice"))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
@@ -285,8 +285,7 @@ async fn the_mode_and_state_survive_the_login_page_and_consent() {
         .to_owned();
     let session = session_cookie("alice");
     // Signed in, back: the consent page, then the decision.
-    let (status, headers, page) =
-        browser_get(&router, &resume, Some(&format!("{login_cookie}; {session}"))).await;
+    let (status, headers, page) = browser_get(&router, &resume, Some(&format!("{login_cookie}; {session}"))).await;
     let page = String::from_utf8(page).expect("UTF-8");
     assert_eq!(status, StatusCode::OK, "the consent page: {page}");
     let csrf_cookie = headers[header::SET_COOKIE].to_str().expect("ASCII").split(';').next().expect("a cookie");
@@ -405,7 +404,8 @@ fn metadata(extra: &Value) -> Value {
 #[tokio::test]
 async fn registration_accepts_the_servers_algorithm_and_the_client_gets_jwt_responses() {
     let router = registering_router(Key::generate(Algorithm::ES256).expect("key"));
-    let (status, _, client) = register(&router, &metadata(&json!({"authorization_signed_response_alg": "ES256"}))).await;
+    let (status, _, client) =
+        register(&router, &metadata(&json!({"authorization_signed_response_alg": "ES256"}))).await;
     assert_eq!(status, StatusCode::CREATED, "{client}");
     assert_eq!(client["authorization_signed_response_alg"], "ES256");
     let client_id = client["client_id"].as_str().expect("a client id");
@@ -432,6 +432,40 @@ async fn registration_accepts_the_servers_algorithm_and_the_client_gets_jwt_resp
 }
 
 #[tokio::test]
+async fn the_interstitial_page_of_an_unvouched_client_carries_the_signed_response() {
+    // RFC 9700 §4.11.2: before sign-in, an error for a self-registered client is a page with a
+    // link the user may follow; in a JWT mode the link carries the `response` JWT only.
+    let router = registering_router(Key::generate(Algorithm::ES256).expect("key"));
+    let (status, _, client) = register(&router, &metadata(&json!({}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    let client_id = client["client_id"].as_str().expect("a client id");
+    let (_, challenge) = pkce();
+    let uri = request_uri(client_id, &challenge, &[("response_mode", "jwt"), ("prompt", "bogus")])
+        .replace("&scope=openid+read", "");
+    let (status, headers, body) = browser_get(&router, &uri, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(headers.get(header::LOCATION).is_none());
+    let html = String::from_utf8(body).expect("UTF-8");
+    let href =
+        html.split("href=\"").nth(1).and_then(|rest| rest.split('"').next()).expect("a link").replace("&amp;", "&");
+    let link = url::Url::parse(&href).expect("a URL");
+    assert_eq!(link.as_str().split('?').next(), Some(WEB_REDIRECT));
+    let params: HashMap<String, String> = link.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    assert_eq!(params.keys().collect::<Vec<_>>(), ["response"], "{params:?}");
+    let claims = verify_response(&router, &params["response"], client_id).await;
+    assert_eq!(
+        without_exp(claims),
+        json!({
+            "iss": ISSUER,
+            "aud": client_id,
+            "error": "invalid_request",
+            "error_description": "unsupported `prompt` value",
+            "state": "xyz",
+        })
+    );
+}
+
+#[tokio::test]
 async fn registration_refuses_other_algorithms_and_encryption() {
     let router = registering_router(Key::generate(Algorithm::EdDSA).expect("key"));
     let (status, _, accepted) =
@@ -450,7 +484,10 @@ async fn registration_refuses_other_algorithms_and_encryption() {
             json!({"authorization_signed_response_alg": "HS256"}),
             "`authorization_signed_response_alg` must be EdDSA, the algorithm this server signs with",
         ),
-        (json!({"authorization_signed_response_alg": ["EdDSA"]}), "`authorization_signed_response_alg` must be a string"),
+        (
+            json!({"authorization_signed_response_alg": ["EdDSA"]}),
+            "`authorization_signed_response_alg` must be a string",
+        ),
         (
             json!({"authorization_encrypted_response_alg": "RSA-OAEP-256"}),
             "`authorization_encrypted_response_alg` is not supported: this server signs responses and does not encrypt them",

@@ -33,9 +33,9 @@ mod dpop_corpus;
 mod examples_index;
 mod guard;
 mod hardening;
-mod introspection_jwt;
 #[cfg(feature = "postgres")]
 mod instances;
+mod introspection_jwt;
 mod jarm;
 #[cfg(feature = "sqlite")]
 mod legacy_clients;

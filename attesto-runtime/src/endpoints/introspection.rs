@@ -63,7 +63,13 @@ pub(crate) async fn post<P: Provider>(State(attesto): State<Attesto<P>>, request
     } else {
         ("application/json", serde_json::to_vec(&response).unwrap_or_else(|_| b"{\"active\":false}".to_vec()))
     };
-    ([(header::CONTENT_TYPE, HeaderValue::from_static(content_type)), (header::CACHE_CONTROL, HeaderValue::from_static("no-store"))], body)
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
         .into_response()
 }
 

@@ -510,8 +510,7 @@ mod tests {
         }
         // A later error goes back in the mode the request asked for.
         let query = format!("{}&response_mode=jwt&prompt=bogus", base());
-        let Err(Refusal::Verified(verified)) = validate(&form(&query), &client(), &rules(Channel::FrontChannel))
-        else {
+        let Err(Refusal::Verified(verified)) = validate(&form(&query), &client(), &rules(Channel::FrontChannel)) else {
             panic!("a verified refusal");
         };
         assert_eq!(verified.0.mode, ResponseMode::QueryJwt);

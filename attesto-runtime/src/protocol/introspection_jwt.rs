@@ -97,8 +97,12 @@ mod tests {
     fn the_response_wraps_the_introspection_for_the_caller() {
         let key = Key::generate(Algorithm::ES256).expect("key");
         for introspection in [json!({"active": false}), json!({"active": true, "sub": "ann", "scope": "read"})] {
-            let response =
-                IntrospectionResponse { issuer: "https://as.example", caller: "rs", introspection: &introspection, now: 7 };
+            let response = IntrospectionResponse {
+                issuer: "https://as.example",
+                caller: "rs",
+                introspection: &introspection,
+                now: 7,
+            };
             let token = sign(&key, &response).expect("signs");
             assert_eq!(part(&token, 0), json!({"alg": "ES256", "typ": "token-introspection+jwt", "kid": key.kid()}));
             assert_eq!(

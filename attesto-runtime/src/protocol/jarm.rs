@@ -96,7 +96,8 @@ mod tests {
             ("aud", "someone-else"),
             ("exp", "9999999999"),
         ];
-        let response = AuthorizationResponse { issuer: "https://as.example", client_id: "app", params: &params, now: 5 };
+        let response =
+            AuthorizationResponse { issuer: "https://as.example", client_id: "app", params: &params, now: 5 };
         assert_eq!(
             Value::Object(claims(&response)),
             serde_json::json!({
@@ -113,7 +114,8 @@ mod tests {
     fn every_signing_algorithm_signs_a_response() {
         for alg in [Algorithm::ES256, Algorithm::EdDSA, Algorithm::PS256] {
             let key = Key::generate(alg).expect("key");
-            let response = AuthorizationResponse { issuer: "https://as.example", client_id: "app", params: &[], now: 0 };
+            let response =
+                AuthorizationResponse { issuer: "https://as.example", client_id: "app", params: &[], now: 0 };
             let token = sign(&key, &response).expect("signs");
             assert_eq!(part(&token, 0)["alg"], alg.as_str());
         }

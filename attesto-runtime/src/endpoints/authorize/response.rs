@@ -46,7 +46,7 @@ pub(super) fn redirect_error<P: Provider>(
     if subject.is_none() && !client.redirects_automatically_to(&target.redirect_uri) {
         let all = match parameters(attesto, client, target, &params) {
             Ok(all) => all,
-            Err(response) => return response,
+            Err(error) => return page(&HeaderMap::new(), &error),
         };
         let all: Vec<(&str, &str)> = all.iter().map(|(name, value)| (*name, value.as_str())).collect();
         let label =
@@ -74,7 +74,7 @@ pub(super) fn respond<P: Provider>(
 ) -> Response {
     let all = match parameters(attesto, client, target, params) {
         Ok(all) => all,
-        Err(response) => return response,
+        Err(error) => return page(&HeaderMap::new(), &error),
     };
     let all: Vec<(&str, &str)> = all.iter().map(|(name, value)| (*name, value.as_str())).collect();
     if target.mode.is_form_post() {
@@ -96,7 +96,7 @@ fn parameters<'a, P: Provider>(
     client: &Client,
     target: &Target,
     params: &[(&'a str, &str)],
-) -> Result<Vec<(&'a str, String)>, Response> {
+) -> Result<Vec<(&'a str, String)>, OAuthError> {
     let issuer = attesto.settings().issuer.as_str();
     let mut all: Vec<(&str, &str)> = params.to_vec();
     if let Some(state) = &target.state {
@@ -106,12 +106,7 @@ fn parameters<'a, P: Provider>(
         all.push(("iss", issuer));
         return Ok(all.into_iter().map(|(name, value)| (name, value.to_owned())).collect());
     }
-    let unsignable = || {
-        page(
-            &HeaderMap::new(),
-            &OAuthError::new(ErrorCode::ServerError, "the authorization response could not be signed"),
-        )
-    };
+    let unsignable = || OAuthError::new(ErrorCode::ServerError, "the authorization response could not be signed");
     let key = attesto.keys().signer_for(client.authorization_signed_response_alg).ok_or_else(unsignable)?;
     let response = jarm::AuthorizationResponse {
         issuer,

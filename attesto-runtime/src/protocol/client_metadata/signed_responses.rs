@@ -7,6 +7,9 @@
 //! default to that algorithm, which the response is then signed with. (JARM and RFC 9701 write
 //! RS256 as the default; a provider whose key is not RSA cannot honour it, so attesto's default
 //! is its key's algorithm, which discovery advertises.)
+//!
+//! Read for registration only: a client ID metadata document's client gets the default, whatever
+//! its document says.
 
 use serde_json::{Map, Value};
 
@@ -93,7 +96,10 @@ mod tests {
             Algorithm::PS256,
         )
         .expect("accepted");
-        assert_eq!(both, SignedResponses { authorization: Some(Algorithm::PS256), introspection: Some(Algorithm::PS256) });
+        assert_eq!(
+            both,
+            SignedResponses { authorization: Some(Algorithm::PS256), introspection: Some(Algorithm::PS256) }
+        );
         assert_eq!(
             both.members().collect::<Vec<_>>(),
             [("authorization_signed_response_alg", "PS256"), ("introspection_signed_response_alg", "PS256")]
