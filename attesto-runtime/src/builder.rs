@@ -584,6 +584,7 @@ impl<P: Provider> Builder<P> {
             client_id_metadata_document_supported: settings.client_id_metadata_document_supported,
             signing_algorithms: &signing_algorithms,
             extra_grant_types: &extra_grant_types,
+            response_signing_algorithm: keys.signing_key().algorithm().as_str(),
         });
         let mut documents = prepare_documents::<P>(&metadata, &keys);
         for resource in &self.protected_resources {

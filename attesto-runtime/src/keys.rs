@@ -43,7 +43,8 @@ impl Algorithm {
         }
     }
 
-    fn parse(alg: &str) -> Option<Self> {
+    /// The algorithm a JOSE `alg` value names, if attesto signs with it.
+    pub(crate) fn parse(alg: &str) -> Option<Self> {
         match alg {
             "ES256" => Some(Self::ES256),
             "EdDSA" => Some(Self::EdDSA),
@@ -602,6 +603,17 @@ impl KeySet {
     /// The key with this `kid`.
     pub fn find(&self, kid: &str) -> Option<&Key> {
         self.keys().find(|key| key.kid() == kid)
+    }
+
+    /// The key that signs a response a client asked to be signed with `requested` (its registered
+    /// `authorization_signed_response_alg` or `introspection_signed_response_alg`): the signing
+    /// key, when the client asked for nothing or for its algorithm. A retired key never signs, so
+    /// any other algorithm has no key.
+    pub(crate) fn signer_for(&self, requested: Option<Algorithm>) -> Option<&Key> {
+        match requested {
+            Some(alg) if alg != self.signing.algorithm() => None,
+            _ => Some(&self.signing),
+        }
     }
 
     /// The algorithms of the set, without repeats, the signing key's first.

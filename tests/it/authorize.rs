@@ -424,7 +424,7 @@ async fn form_post_carries_errors_too() {
 #[tokio::test]
 async fn an_unknown_response_mode_is_invalid_request_in_the_query() {
     let router = test_provider().router();
-    for mode in ["fragment", "form_post.jwt", "jwt", "FORM_POST"] {
+    for mode in ["fragment", "fragment.jwt", "JWT", "FORM_POST"] {
         let params = request("first-party", WEB_REDIRECT, &[("response_mode", mode)]);
         let reply = get_as_alice(&router, &params).await;
         assert_redirect_error(&reply, WEB_REDIRECT, "invalid_request", Some("xyz"));

@@ -54,7 +54,8 @@ async fn default_prefix_snapshot() {
         "jwks_uri": "https://auth.example.com/oauth/jwks",
         "authorization_endpoint": "https://auth.example.com/oauth/authorize",
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "form_post"],
+        "response_modes_supported": ["query", "form_post", "jwt", "query.jwt", "form_post.jwt"],
+        "authorization_signing_alg_values_supported": ["ES256"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
@@ -64,7 +65,8 @@ async fn default_prefix_snapshot() {
         "revocation_endpoint": "https://auth.example.com/oauth/revoke",
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint": "https://auth.example.com/oauth/introspect",
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_signing_alg_values_supported": ["ES256"]
     });
     assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server").await, oauth);
     let mut openid = oauth;
@@ -123,7 +125,8 @@ async fn mcp_prefix_with_token_override_snapshot() {
         "jwks_uri": "https://auth.example.com/mcp/oauth/jwks",
         "authorization_endpoint": "https://auth.example.com/mcp/oauth/authorize",
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "form_post"],
+        "response_modes_supported": ["query", "form_post", "jwt", "query.jwt", "form_post.jwt"],
+        "authorization_signing_alg_values_supported": ["ES256"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
@@ -133,7 +136,8 @@ async fn mcp_prefix_with_token_override_snapshot() {
         "revocation_endpoint": "https://auth.example.com/mcp/oauth/revoke",
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint": "https://auth.example.com/mcp/oauth/introspect",
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_signing_alg_values_supported": ["ES256"]
     });
     assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server").await, oauth);
     // The override is routed, the default path is not.
@@ -161,7 +165,8 @@ async fn issuer_with_a_path_snapshot() {
         "scopes_supported": ["read", "write"],
         "authorization_endpoint": "https://auth.example.com/oauth/authorize",
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "form_post"],
+        "response_modes_supported": ["query", "form_post", "jwt", "query.jwt", "form_post.jwt"],
+        "authorization_signing_alg_values_supported": ["EdDSA"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
@@ -172,6 +177,7 @@ async fn issuer_with_a_path_snapshot() {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint": "https://auth.example.com/oauth/introspect",
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_signing_alg_values_supported": ["EdDSA"],
         "service_documentation": "https://docs.example.com/auth"
     });
     // RFC 8414 §3.1: the inserted form, and the host-root form.

@@ -38,6 +38,8 @@ mod hardening;
 mod id_jag;
 #[cfg(feature = "postgres")]
 mod instances;
+mod introspection_jwt;
+mod jarm;
 #[cfg(feature = "sqlite")]
 mod legacy_clients;
 mod mcp;

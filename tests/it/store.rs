@@ -71,13 +71,18 @@ mod registration_contract {
             .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
             .with_scopes(Scopes::parse("openid profile invoices:read").expect("valid scopes"))
             .with_auth_method(TokenEndpointAuthMethod::ClientSecretPost)
-            .with_dpop_bound_access_tokens(true);
+            .with_dpop_bound_access_tokens(true)
+            .with_authorization_signed_response_alg(attesto::Algorithm::PS256)
+            .with_introspection_signed_response_alg(attesto::Algorithm::EdDSA);
         client.jwks = Some(json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "f83O", "y": "x_FE"}]}));
         let metadata = json!({
             "client_name": "Émile's \"billing\" app",
             "redirect_uris": ["https://client.example.com/cb"],
             "logo_uri": "https://client.example.com/logo.png",
             "contacts": ["ops@example.com"],
+            // Registration writes the signed-response members with the client's fields.
+            "authorization_signed_response_alg": "PS256",
+            "introspection_signed_response_alg": "EdDSA",
         });
         let serde_json::Value::Object(metadata) = metadata else { unreachable!("an object literal") };
         let mut registration =
@@ -106,6 +111,14 @@ mod registration_contract {
         assert_eq!(f.secret_hash, e.secret_hash, "{what}: secret_hash");
         assert_eq!(f.jwks, e.jwks, "{what}: jwks");
         assert_eq!(f.dpop_bound_access_tokens, e.dpop_bound_access_tokens, "{what}: dpop_bound_access_tokens");
+        assert_eq!(
+            f.authorization_signed_response_alg, e.authorization_signed_response_alg,
+            "{what}: authorization_signed_response_alg"
+        );
+        assert_eq!(
+            f.introspection_signed_response_alg, e.introspection_signed_response_alg,
+            "{what}: introspection_signed_response_alg"
+        );
         assert_eq!(found.metadata, expected.metadata, "{what}: metadata");
         assert_eq!(
             found.registration_access_token_hash, expected.registration_access_token_hash,
@@ -355,7 +368,7 @@ mod sqlite_store {
         let store = databases::sqlite_file().await;
         store.inner().migrate().await.expect("migrate again");
         store.inner().migrate().await.expect("and again");
-        assert_eq!(count(store.inner().pool(), "attesto_migrations").await, 3, "three migrations, each recorded once");
+        assert_eq!(count(store.inner().pool(), "attesto_migrations").await, 4, "four migrations, each recorded once");
         let (host_table,): (i64,) =
             sqlx::query_as("SELECT count(*) FROM sqlite_master WHERE name = '_sqlx_migrations'")
                 .fetch_one(store.inner().pool())
@@ -431,7 +444,7 @@ mod postgres_store {
             tables, 9,
             "six state tables, the device grants, the registered clients and attesto_migrations, in the URL's schema"
         );
-        assert_eq!(count(&schema.pool, "attesto_migrations").await, 3, "three migrations, each recorded once");
+        assert_eq!(count(&schema.pool, "attesto_migrations").await, 4, "four migrations, each recorded once");
         let (host_table,): (Option<String>,) =
             sqlx::query_as("SELECT to_regclass('_sqlx_migrations')::text").fetch_one(&schema.pool).await.expect("look");
         assert_eq!(host_table, None, "attesto must not touch the host's migrations table");

@@ -1,17 +1,21 @@
 //! Token introspection (RFC 7662): what an active token says, for its client or a resource
-//! server among its audiences; `active: false` for anything else.
+//! server among its audiences; `active: false` for anything else. As JSON, or as a JWT signed by
+//! the provider when the caller asks for one (RFC 9701).
 
-use std::time::UNIX_EPOCH;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, header};
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::endpoints::token_lookup::{Caller, Found, find, read};
-use crate::error::OAuthError;
+use crate::error::{ErrorCode, OAuthError};
 use crate::host::provider::Provider;
-use crate::protocol::jwt::Confirmation;
+use crate::model::client::Client;
+use crate::protocol::introspection_jwt;
+use crate::protocol::jwt::{self, Confirmation};
 use crate::state::Attesto;
 
 /// An introspection response (RFC 7662 §2.2).
@@ -41,27 +45,58 @@ struct Introspection<'a> {
     cnf: Option<&'a Confirmation>,
 }
 
-/// `POST {introspection}` (RFC 7662 §2).
+/// `POST {introspection}` (RFC 7662 §2): JSON, or a signed JWT for a caller whose `Accept`
+/// asks for `application/token-introspection+jwt` (RFC 9701 §4).
 pub(crate) async fn post<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    match introspect(&attesto, &parts.headers, body).await {
-        Ok(body) => (
-            [
-                (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-            ],
-            body,
-        )
-            .into_response(),
-        Err(error) => error.into_response(),
-    }
+    let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let as_jwt = introspection_jwt::wants_jwt(accept);
+    let (client, response) = match introspect(&attesto, &parts.headers, body).await {
+        Ok(answer) => answer,
+        Err(error) => return error.into_response(),
+    };
+    let (content_type, body) = if as_jwt {
+        match signed(&attesto, &client, &response) {
+            Ok(token) => (introspection_jwt::MEDIA_TYPE, token.into_bytes()),
+            Err(error) => return error.into_response(),
+        }
+    } else {
+        ("application/json", serde_json::to_vec(&response).unwrap_or_else(|_| b"{\"active\":false}".to_vec()))
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        ],
+        body,
+    )
+        .into_response()
 }
 
+/// The RFC 9701 §5 JWT of an introspection response, for `client`, the caller, signed with its
+/// `introspection_signed_response_alg` (RFC 9701 §6). An algorithm the provider's key does not
+/// have is a fault of the server's (registration accepts no other): `server_error`.
+fn signed<P: Provider>(attesto: &Attesto<P>, client: &Client, response: &Value) -> Result<String, OAuthError> {
+    let unsignable = || OAuthError::new(ErrorCode::ServerError, "the introspection response could not be signed");
+    let key = attesto.keys().signer_for(client.introspection_signed_response_alg).ok_or_else(unsignable)?;
+    let response = introspection_jwt::IntrospectionResponse {
+        issuer: attesto.settings().issuer.as_str(),
+        caller: client.client_id.as_str(),
+        introspection: response,
+        now: jwt::unix_seconds(SystemTime::now()),
+    };
+    introspection_jwt::sign(key, &response).map_err(|error| {
+        tracing::error!(%error, "signing an introspection response failed");
+        unsignable()
+    })
+}
+
+/// The RFC 7662 §2.2 response to the authenticated caller, and the caller.
 async fn introspect<P: Provider>(
     attesto: &Attesto<P>,
     headers: &HeaderMap,
     body: axum::body::Body,
-) -> Result<Vec<u8>, OAuthError> {
+) -> Result<(Client, Value), OAuthError> {
     let (client, token, hint) = read(attesto, headers, body, Caller::Confidential).await?;
     let issuer = attesto.settings().issuer.as_str();
     let found = find(attesto, &client, &token, hint.as_deref()).await?;
@@ -108,5 +143,6 @@ async fn introspect<P: Provider>(
         }
         _ => Introspection::default(),
     };
-    Ok(serde_json::to_vec(&response).unwrap_or_else(|_| b"{\"active\":false}".to_vec()))
+    let response = serde_json::to_value(&response).unwrap_or_else(|_| serde_json::json!({"active": false}));
+    Ok((client, response))
 }

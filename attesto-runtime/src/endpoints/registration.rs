@@ -49,7 +49,7 @@ use crate::host::registrations::{ClientRegistration, GrantRequest, RegistrationS
 use crate::host::scopes::{ScopeDecision, ScopePolicy};
 use crate::model::client::{Client, ClientId, GrantType, SecretHash};
 use crate::model::scope::{Scope, Scopes};
-use crate::protocol::client_metadata::{self, ClientMetadata, Source};
+use crate::protocol::client_metadata::{self, ClientMetadata, SignedResponses, Source};
 use crate::protocol::form;
 use crate::state::Attesto;
 use crate::store::{new_id, new_secret};
@@ -104,6 +104,7 @@ async fn create<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Bo
     }
     let raw = read_metadata(headers, body).await?;
     let requested = ClientMetadata::parse(&raw, &Source::Registration)?;
+    let signed = SignedResponses::parse(&raw, attesto.keys().signing_key().algorithm())?;
     if requested.grant_types.contains(&GrantType::ClientCredentials) {
         let request = GrantRequest { initial_access_token: bearer(headers), client_id: None, metadata: &raw };
         if !store.allow_client_credentials(&request).await? {
@@ -114,7 +115,7 @@ async fn create<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Bo
     let client_id = ClientId::new(new_id());
     let secret = (!requested.is_public()).then(|| new_secret().0);
     let secret_hash = secret.as_deref().map(SecretHash::of);
-    let (client, metadata) = accept(attesto, requested, client_id, secret_hash).await?;
+    let (client, metadata) = accept(attesto, requested, signed, client_id, secret_hash).await?;
     let (access_token, _) = new_secret();
     let registration = ClientRegistration::new(client, metadata, SecretHash::of(&access_token), SystemTime::now());
     store.create_client(&registration).await?;
@@ -161,6 +162,7 @@ async fn update_registration<P: Provider>(
         }
     }
     let requested = ClientMetadata::parse(&raw, &Source::Registration)?;
+    let signed = SignedResponses::parse(&raw, attesto.keys().signing_key().algorithm())?;
     // A public client has no secret to keep, and a confidential one would need a new secret
     // issued mid-life: neither is an update of the same client.
     if requested.is_public() != current.client.is_public {
@@ -179,7 +181,7 @@ async fn update_registration<P: Provider>(
         }
     }
     let (client, metadata) =
-        accept(attesto, requested, current.client.client_id.clone(), current.client.secret_hash).await?;
+        accept(attesto, requested, signed, current.client.client_id.clone(), current.client.secret_hash).await?;
     let mut updated = current;
     updated.client = client;
     updated.metadata = metadata;
@@ -334,6 +336,7 @@ const MAX_METADATA_BYTES: usize = 8 * 1024;
 async fn accept<P: Provider>(
     attesto: &Attesto<P>,
     requested: ClientMetadata,
+    signed: SignedResponses,
     client_id: ClientId,
     secret_hash: Option<SecretHash>,
 ) -> Result<(Client, Map<String, Value>), OAuthError> {
@@ -355,6 +358,8 @@ async fn accept<P: Provider>(
     .with_dpop_bound_access_tokens(requested.dpop_bound_access_tokens)
     .with_scopes(supported);
     client.client_name = requested.client_name.clone();
+    client.authorization_signed_response_alg = signed.authorization;
+    client.introspection_signed_response_alg = signed.introspection;
     let scope = requested.scope.unwrap_or_default();
     client.scopes = match attesto.provider().scope_policy().authorize_scope(&client, &scope).await? {
         ScopeDecision::Grant(scopes) => scopes,
@@ -378,6 +383,11 @@ async fn accept<P: Provider>(
         metadata.insert("client_name".to_owned(), name.clone().into());
     }
     metadata.insert("dpop_bound_access_tokens".to_owned(), client.dpop_bound_access_tokens.into());
+    // JARM §3, RFC 9701 §6: only when registered. The default is the server's key's algorithm,
+    // which a key change may change; a registered one is a promise to the client.
+    for (member, alg) in signed.members() {
+        metadata.insert(member.to_owned(), alg.into());
+    }
     metadata.extend(requested.informational);
     if serde_json::to_vec(&metadata).map_or(true, |json| json.len() > MAX_METADATA_BYTES) {
         return Err(invalid_metadata(format!("the client metadata is larger than {MAX_METADATA_BYTES} bytes")));

@@ -6,6 +6,7 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::keys::Algorithm;
 use crate::model::scope::Scopes;
 
 /// A client identifier (RFC 6749 §2.2).
@@ -217,6 +218,15 @@ pub struct Client {
     /// requests without a DPoP proof are refused with `invalid_dpop_proof`, so that none of its
     /// access tokens is a bearer token. Off by default.
     pub dpop_bound_access_tokens: bool,
+    /// The algorithm the client's JWT authorization responses are signed with (JARM §3,
+    /// `authorization_signed_response_alg`); `None` means the provider's signing key decides.
+    /// Only read when a request asks for a JWT response mode (`response_mode=jwt` …): the
+    /// algorithm alone does not turn JARM on.
+    pub authorization_signed_response_alg: Option<Algorithm>,
+    /// The algorithm the JWT introspection responses sent to this client are signed with
+    /// (RFC 9701 §6, `introspection_signed_response_alg`); `None` means the provider's signing
+    /// key decides. Only read when the client asks for `application/token-introspection+jwt`.
+    pub introspection_signed_response_alg: Option<Algorithm>,
     /// The host vouches for this client's redirect URIs (see [`with_trusted`](Self::with_trusted)).
     /// Only read for a client that is not from the host's [`ClientStore`](crate::ClientStore): those are always
     /// trusted.
@@ -251,6 +261,8 @@ impl Client {
             secret_hash: Some(secret_hash),
             jwks: None,
             dpop_bound_access_tokens: false,
+            authorization_signed_response_alg: None,
+            introspection_signed_response_alg: None,
             trusted: false,
             source: ClientSource::Host,
         }
@@ -269,6 +281,8 @@ impl Client {
             secret_hash: None,
             jwks: None,
             dpop_bound_access_tokens: false,
+            authorization_signed_response_alg: None,
+            introspection_signed_response_alg: None,
             trusted: false,
             source: ClientSource::Host,
         }
@@ -321,6 +335,32 @@ impl Client {
     #[must_use]
     pub fn with_dpop_bound_access_tokens(mut self, required: bool) -> Self {
         self.dpop_bound_access_tokens = required;
+        self
+    }
+
+    /// Sets the algorithm of the client's JWT authorization responses (JARM §3,
+    /// `authorization_signed_response_alg`). A request of this client that asks for a JWT
+    /// response mode is refused, on a page, while the provider's signing key has another
+    /// algorithm.
+    ///
+    /// ```
+    /// use attesto_runtime::{Algorithm, Client};
+    ///
+    /// let client = Client::public("bank-app").with_authorization_signed_response_alg(Algorithm::PS256);
+    /// assert_eq!(client.authorization_signed_response_alg, Some(Algorithm::PS256));
+    /// ```
+    #[must_use]
+    pub fn with_authorization_signed_response_alg(mut self, alg: Algorithm) -> Self {
+        self.authorization_signed_response_alg = Some(alg);
+        self
+    }
+
+    /// Sets the algorithm of the JWT introspection responses sent to this client (RFC 9701 §6,
+    /// `introspection_signed_response_alg`). A request for a JWT response is answered
+    /// `server_error` while the provider's signing key has another algorithm.
+    #[must_use]
+    pub fn with_introspection_signed_response_alg(mut self, alg: Algorithm) -> Self {
+        self.introspection_signed_response_alg = Some(alg);
         self
     }
 

@@ -204,9 +204,14 @@ pub(crate) fn validate(form: &Form<'_>, client: &Client, rules: &Rules<'_>) -> R
     let mut target = Target { redirect_uri, mode: ResponseMode::Query, state, device: false };
     let fail = |target: &Target, error: OAuthError| Refusal::Verified(Box::new((target.clone(), error)));
     let invalid = |target: &Target, description: &'static str| fail(target, OAuthError::invalid_request(description));
+    // JARM §2.3.4: `jwt` is the default JWT mode of the response type, `query.jwt` for `code`.
+    // No `fragment` mode, plain or JWT: a code goes to the client's server (query, form post),
+    // and a fragment would hand it to script in the browser instead.
     target.mode = match form.get("response_mode") {
         None | Some("query") => ResponseMode::Query,
         Some("form_post") => ResponseMode::FormPost,
+        Some("jwt" | "query.jwt") => ResponseMode::QueryJwt,
+        Some("form_post.jwt") => ResponseMode::FormPostJwt,
         Some(_) => return Err(invalid(&target, "unsupported `response_mode`")),
     };
     if let Some(description) = form.repeated(REPEATABLE) {
@@ -487,6 +492,37 @@ mod tests {
             validate(&form(&no_response_type), &client(), &front),
             Err(Refusal::Verified(verified)) if verified.1.description() == "missing `response_type`"
         ));
+    }
+
+    #[test]
+    fn response_modes() {
+        let cases = [
+            ("", ResponseMode::Query),
+            ("&response_mode=query", ResponseMode::Query),
+            ("&response_mode=form_post", ResponseMode::FormPost),
+            ("&response_mode=jwt", ResponseMode::QueryJwt),
+            ("&response_mode=query.jwt", ResponseMode::QueryJwt),
+            ("&response_mode=form_post.jwt", ResponseMode::FormPostJwt),
+        ];
+        for (extra, mode) in cases {
+            let query = format!("{}{extra}", base());
+            let validated = validate(&form(&query), &client(), &rules(Channel::FrontChannel)).expect(extra);
+            assert_eq!(validated.target.mode, mode, "{extra}");
+        }
+        for unsupported in ["fragment", "fragment.jwt", "JWT", "query.JWT", "jwt.query"] {
+            let extra = format!("&response_mode={unsupported}");
+            assert_eq!(
+                refusal(&extra, &rules(Channel::FrontChannel)),
+                (true, "invalid_request", "unsupported `response_mode`".to_owned()),
+                "{unsupported}"
+            );
+        }
+        // A later error goes back in the mode the request asked for.
+        let query = format!("{}&response_mode=jwt&prompt=bogus", base());
+        let Err(Refusal::Verified(verified)) = validate(&form(&query), &client(), &rules(Channel::FrontChannel)) else {
+            panic!("a verified refusal");
+        };
+        assert_eq!(verified.0.mode, ResponseMode::QueryJwt);
     }
 
     #[test]

@@ -37,8 +37,12 @@ pub struct AuthorizationServerMetadata {
     pub scopes_supported: Vec<String>,
     /// `response_types_supported` (REQUIRED): `["code"]`.
     pub response_types_supported: Vec<&'static str>,
-    /// `response_modes_supported`: `query` and `form_post`.
+    /// `response_modes_supported`: `query` and `form_post`, and the JWT modes of JARM §2.3
+    /// (`jwt`, `query.jwt`, `form_post.jwt`).
     pub response_modes_supported: Vec<&'static str>,
+    /// `authorization_signing_alg_values_supported` (JARM §4): the algorithm of the signing key,
+    /// the one JWT authorization responses are signed with.
+    pub authorization_signing_alg_values_supported: Vec<&'static str>,
     /// `grant_types_supported`: always given, since the RFC 8414 default (`authorization_code`,
     /// `implicit`) would be untrue. The device code grant (RFC 8628 §4) is listed with the
     /// `device_authorization` flag, token exchange (RFC 8693) with the host's
@@ -64,6 +68,10 @@ pub struct AuthorizationServerMetadata {
     /// `introspection_endpoint_auth_methods_supported` (RFC 8414 §2), with introspection.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// `introspection_signing_alg_values_supported` (RFC 9701 §7), with introspection: the
+    /// algorithm of the signing key.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub introspection_signing_alg_values_supported: Vec<&'static str>,
     /// `pushed_authorization_request_endpoint` (RFC 9126 §5), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pushed_authorization_request_endpoint: Option<String>,
@@ -140,6 +148,8 @@ pub(crate) struct MetadataSource<'a> {
     /// The grants served beyond the three every provider serves (token exchange, identity
     /// assertions), each listed only when the host enabled it.
     pub(crate) extra_grant_types: &'a [&'static str],
+    /// The algorithm of the signing key, the only one signed responses (JARM, RFC 9701) use.
+    pub(crate) response_signing_algorithm: &'static str,
 }
 
 /// Builds the metadata from the path table and feature flags: an endpoint is listed exactly when
@@ -162,7 +172,8 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         registration_endpoint: paths.registration_endpoint(source.features).map(|path| issuer.url_of(path)),
         scopes_supported: source.scopes_supported.to_vec(),
         response_types_supported: vec!["code"],
-        response_modes_supported: vec!["query", "form_post"],
+        response_modes_supported: vec!["query", "form_post", "jwt", "query.jwt", "form_post.jwt"],
+        authorization_signing_alg_values_supported: vec![source.response_signing_algorithm],
         grant_types_supported: grant_types_supported
             .into_iter()
             .chain(source.extra_grant_types.iter().copied())
@@ -179,6 +190,11 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         // RFC 7662 §2.1: introspection callers authenticate; a public client cannot.
         introspection_endpoint_auth_methods_supported: if paths.introspection.is_some() {
             vec!["client_secret_basic", "client_secret_post"]
+        } else {
+            Vec::new()
+        },
+        introspection_signing_alg_values_supported: if paths.introspection.is_some() {
+            vec![source.response_signing_algorithm]
         } else {
             Vec::new()
         },

@@ -11,6 +11,8 @@ pub(crate) mod form;
 pub(crate) mod id_token;
 #[cfg(feature = "fetch")]
 pub(crate) mod identity_assertion;
+pub(crate) mod introspection_jwt;
+pub(crate) mod jarm;
 pub(crate) mod jwt;
 pub(crate) mod pkce;
 pub(crate) mod redirect_uri;

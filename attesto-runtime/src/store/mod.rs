@@ -79,7 +79,10 @@ pub(crate) fn new_id() -> String {
 }
 
 /// How the authorization response reaches the client (OAuth 2.0 Multiple Response Type Encoding
-/// Practices §2.1, OAuth 2.0 Form Post Response Mode).
+/// Practices §2.1, OAuth 2.0 Form Post Response Mode, JARM §2.3).
+///
+/// Stored with the pending request as `query`, `form_post`, `query_jwt` or `form_post_jwt`: a
+/// request stored before the JWT modes existed reads back as it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
@@ -88,6 +91,23 @@ pub enum ResponseMode {
     Query,
     /// Parameters POSTed to the redirect URI by an auto-submitting form.
     FormPost,
+    /// JARM §2.3.1 `query.jwt` (and `jwt`, its default for `response_type=code`): one `response`
+    /// parameter, a JWT signed by the provider, in the query of the redirect URI.
+    QueryJwt,
+    /// JARM §2.3.3 `form_post.jwt`: the `response` JWT POSTed by an auto-submitting form.
+    FormPostJwt,
+}
+
+impl ResponseMode {
+    /// Whether the response is one signed JWT (JARM).
+    pub const fn is_jwt(self) -> bool {
+        matches!(self, Self::QueryJwt | Self::FormPostJwt)
+    }
+
+    /// Whether the response is POSTed by a form rather than put in the query.
+    pub const fn is_form_post(self) -> bool {
+        matches!(self, Self::FormPost | Self::FormPostJwt)
+    }
 }
 
 /// An authorization request that passed every check of the authorization endpoint.

@@ -227,5 +227,5 @@ pub(super) async fn issue_code<P: Provider>(
         subject: &subject,
         scope: &scope,
     });
-    respond(attesto, &target, &[("code", &code)])
+    respond(attesto, client, &target, &[("code", &code)])
 }

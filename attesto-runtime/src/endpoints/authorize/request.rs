@@ -240,6 +240,16 @@ pub(crate) async fn validate<P: Provider>(
             return Err(Refusal::verified(client, target, error));
         }
     };
+    // JARM §2.2: a JWT response is signed with the client's `authorization_signed_response_alg`.
+    // Registration accepts only the provider's algorithm, so this fails only once the provider's
+    // key changed algorithm, or for a host client set up so: a fault of the server's, shown to
+    // the user, since no response the client asked for can be made.
+    if validated.target.mode.is_jwt() && attesto.keys().signer_for(client.authorization_signed_response_alg).is_none() {
+        return Err(Refusal::Unverified(OAuthError::new(
+            ErrorCode::ServerError,
+            "this client's `authorization_signed_response_alg` is not the algorithm of this server's signing key",
+        )));
+    }
     // Last, the host's scope policy, once nothing else is wrong with the request.
     let scopes = match attesto.provider().scope_policy().authorize_scope(&client, &validated.requested).await {
         Ok(ScopeDecision::Grant(scopes)) => scopes,

@@ -1,5 +1,8 @@
 //! Answers of the authorization endpoint: authorization responses and errors sent back to the
-//! client (RFC 6749 §4.1.2, RFC 9207 `iss`), and errors shown to the user.
+//! client (RFC 6749 §4.1.2, RFC 9207 `iss`), plain or as a signed JWT (JARM), and errors shown
+//! to the user.
+
+use std::time::SystemTime;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -10,8 +13,8 @@ use crate::host::events::{AuthorizationDenied, EventSink};
 use crate::host::provider::Provider;
 use crate::model::client::Client;
 use crate::protocol::authorization_request::Target;
+use crate::protocol::{jarm, jwt};
 use crate::state::Attesto;
-use crate::store::ResponseMode;
 
 pub(super) fn expired() -> OAuthError {
     OAuthError::invalid_request(
@@ -45,12 +48,11 @@ pub(super) fn redirect_error<P: Provider>(
     // send a link with a bad parameter). The user is shown where the answer would go, and goes
     // there only by choice.
     if subject.is_none() && !client.redirects_automatically_to(&target.redirect_uri) {
-        let issuer = attesto.settings().issuer.as_str();
-        let mut all: Vec<(&str, &str)> = params.to_vec();
-        if let Some(state) = &target.state {
-            all.push(("state", state));
-        }
-        all.push(("iss", issuer));
+        let all = match parameters(attesto, client, target, &params) {
+            Ok(all) => all,
+            Err(error) => return page(&HeaderMap::new(), &error),
+        };
+        let all: Vec<(&str, &str)> = all.iter().map(|(name, value)| (*name, value.as_str())).collect();
         let label =
             client.client_name.as_deref().filter(|name| !name.trim().is_empty()).unwrap_or(client.client_id.as_str());
         return html::redirect_interstitial(
@@ -59,31 +61,68 @@ pub(super) fn redirect_error<P: Provider>(
             error.description(),
             &target.redirect_uri,
             &all,
-            target.mode == ResponseMode::FormPost,
+            target.mode.is_form_post(),
         );
     }
-    respond(attesto, target, &params)
+    respond(attesto, client, target, &params)
 }
 
 /// An authorization response: `params`, then `state` and `iss` (RFC 9207 §2), in the query of
-/// the redirect URI (303, RFC 9700 §4.12) or POSTed by a form.
-pub(super) fn respond<P: Provider>(attesto: &Attesto<P>, target: &Target, params: &[(&str, &str)]) -> Response {
+/// the redirect URI (303, RFC 9700 §4.12) or POSTed by a form; in a JWT response mode, the one
+/// `response` JWT that holds them (JARM §2.3).
+pub(super) fn respond<P: Provider>(
+    attesto: &Attesto<P>,
+    client: &Client,
+    target: &Target,
+    params: &[(&str, &str)],
+) -> Response {
+    let all = match parameters(attesto, client, target, params) {
+        Ok(all) => all,
+        Err(error) => return page(&HeaderMap::new(), &error),
+    };
+    let all: Vec<(&str, &str)> = all.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    if target.mode.is_form_post() {
+        return html::form_post(&target.redirect_uri, &all);
+    }
+    let Ok(mut url) = url::Url::parse(&target.redirect_uri) else {
+        return page(&HeaderMap::new(), &OAuthError::invalid_request("the redirect URI is not a valid URL"));
+    };
+    url.query_pairs_mut().extend_pairs(all);
+    see_other(url.as_str())
+}
+
+/// The parameters that reach the client: `params`, `state` and `iss`, or in a JWT response mode
+/// the `response` JWT that holds `params` and `state` (its `iss` claim stands for the parameter,
+/// RFC 9207 §2.4). A response that cannot be signed is shown to the user as a `server_error`: the
+/// client asked for a signed answer, and an unsigned one would be refused by it anyway.
+fn parameters<'a, P: Provider>(
+    attesto: &Attesto<P>,
+    client: &Client,
+    target: &Target,
+    params: &[(&'a str, &str)],
+) -> Result<Vec<(&'a str, String)>, OAuthError> {
     let issuer = attesto.settings().issuer.as_str();
     let mut all: Vec<(&str, &str)> = params.to_vec();
     if let Some(state) = &target.state {
         all.push(("state", state));
     }
-    all.push(("iss", issuer));
-    match target.mode {
-        ResponseMode::FormPost => html::form_post(&target.redirect_uri, &all),
-        ResponseMode::Query => {
-            let Ok(mut url) = url::Url::parse(&target.redirect_uri) else {
-                return page(&HeaderMap::new(), &OAuthError::invalid_request("the redirect URI is not a valid URL"));
-            };
-            url.query_pairs_mut().extend_pairs(all);
-            see_other(url.as_str())
-        }
+    if !target.mode.is_jwt() {
+        all.push(("iss", issuer));
+        return Ok(all.into_iter().map(|(name, value)| (name, value.to_owned())).collect());
     }
+    let unsignable = || OAuthError::new(ErrorCode::ServerError, "the authorization response could not be signed");
+    let key = attesto.keys().signer_for(client.authorization_signed_response_alg).ok_or_else(unsignable)?;
+    let response = jarm::AuthorizationResponse {
+        issuer,
+        client_id: client.client_id.as_str(),
+        params: &all,
+        now: jwt::unix_seconds(SystemTime::now()),
+    };
+    let token = jarm::sign(key, &response).map_err(|error| {
+        tracing::error!(%error, "signing an authorization response failed");
+        unsignable()
+    })?;
+    Ok(vec![(jarm::RESPONSE_PARAMETER, token)])
 }
 
 pub(super) fn see_other(location: &str) -> Response {

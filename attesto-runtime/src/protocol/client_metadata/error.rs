@@ -95,6 +95,13 @@ pub(crate) enum MetadataError {
     /// A member that must be a boolean is not one: `dpop_bound_access_tokens` (RFC 9449 §5.2).
     #[error("`{0}` must be a boolean (RFC 9449 §5.2)")]
     NotBoolean(&'static str),
+    /// A signed-response algorithm member (JARM §3, RFC 9701 §6) that is not the algorithm of
+    /// the provider's signing key (the second field).
+    #[error("`{0}` must be {1}, the algorithm this server signs with")]
+    UnsupportedSigningAlg(&'static str, &'static str),
+    /// A response encryption member (JARM §3, RFC 9701 §6): responses are signed, not encrypted.
+    #[error("`{0}` is not supported: this server signs responses and does not encrypt them")]
+    EncryptionNotSupported(&'static str),
     /// An informational URL member that is not an absolute `http` or `https` URL.
     #[error("`{0}` must be an absolute http or https URL")]
     NotWebUrl(&'static str),

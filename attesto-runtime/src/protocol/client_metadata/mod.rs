@@ -41,10 +41,12 @@ use crate::model::scope::Scopes;
 use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri};
 
 mod error;
+mod signed_responses;
 #[cfg(test)]
 mod tests;
 
 pub(crate) use error::{MAX_MEMBER_BYTES, MAX_MEMBER_ITEMS, MetadataError};
+pub(crate) use signed_responses::SignedResponses;
 
 /// Where client metadata comes from, which decides the rules it is read under (see the module
 /// documentation).

@@ -131,6 +131,11 @@ impl Dialect for Postgres {
             include_str!("../../../migrations/postgres/0002_attesto_registered_clients.sql"),
         ),
         (3, "attesto device grants", include_str!("../../../migrations/postgres/0003_attesto_device_grants.sql")),
+        (
+            4,
+            "attesto signed response algorithms",
+            include_str!("../../../migrations/postgres/0004_attesto_signed_response_algs.sql"),
+        ),
     ];
 
     fn pick(texts: &PerDialect) -> &'static str {

@@ -10,6 +10,7 @@ use sqlx::{ColumnIndex, Database, Executor, IntoArguments, Pool, Row as _, Type}
 use super::{Dialect, from_json, from_unix_secs, hash_bytes, to_json, unix_secs};
 use crate::error::HostError;
 use crate::host::registrations::ClientRegistration;
+use crate::keys::Algorithm;
 use crate::model::client::{Client, ClientId, ClientSource, GrantType, SecretHash, TokenEndpointAuthMethod};
 use crate::model::scope::Scopes;
 
@@ -56,8 +57,9 @@ where
         let insert = sqlx::query(
             "INSERT INTO attesto_registered_clients (client_id, client_name, redirect_uris, is_public, grant_types,
                  scopes, token_endpoint_auth_method, secret_hash, jwks, dpop_bound_access_tokens, metadata,
-                 registration_access_token_hash, issued_at, secret_expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                 registration_access_token_hash, issued_at, secret_expires_at, authorization_signed_response_alg,
+                 introspection_signed_response_alg)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         );
         Self::bind_row(insert, row).execute(&self.pool).await?;
         Ok(())
@@ -68,7 +70,8 @@ where
         let row = sqlx::query(
             "SELECT client_id, client_name, redirect_uris, is_public, grant_types, scopes,
                  token_endpoint_auth_method, secret_hash, jwks, dpop_bound_access_tokens, metadata,
-                 registration_access_token_hash, issued_at, secret_expires_at
+                 registration_access_token_hash, issued_at, secret_expires_at, authorization_signed_response_alg,
+                 introspection_signed_response_alg
              FROM attesto_registered_clients WHERE client_id = $1",
         )
         .bind(client_id.as_str())
@@ -84,7 +87,8 @@ where
             "UPDATE attesto_registered_clients
              SET client_name = $2, redirect_uris = $3, is_public = $4, grant_types = $5, scopes = $6,
                  token_endpoint_auth_method = $7, secret_hash = $8, jwks = $9, dpop_bound_access_tokens = $10,
-                 metadata = $11, registration_access_token_hash = $12, issued_at = $13, secret_expires_at = $14
+                 metadata = $11, registration_access_token_hash = $12, issued_at = $13, secret_expires_at = $14,
+                 authorization_signed_response_alg = $15, introspection_signed_response_alg = $16
              WHERE client_id = $1",
         );
         let result = Self::bind_row(update, row).execute(&self.pool).await?;
@@ -100,7 +104,7 @@ where
         Ok(DB::rows_affected(&result) == 1)
     }
 
-    /// Binds the columns in the order of [`RegistrationRow`], as `$1` to `$14`: the order of the
+    /// Binds the columns in the order of [`RegistrationRow`], as `$1` to `$16`: the order of the
     /// `INSERT`'s column list and of the `UPDATE`'s numbers.
     fn bind_row(query: Query<'static, DB, DB::Arguments>, row: RegistrationRow) -> Query<'static, DB, DB::Arguments> {
         query
@@ -118,6 +122,8 @@ where
             .bind(row.registration_access_token_hash)
             .bind(row.issued_at)
             .bind(row.secret_expires_at)
+            .bind(row.authorization_signed_response_alg)
+            .bind(row.introspection_signed_response_alg)
     }
 
     /// Reads the columns by name, so that a row does not depend on the order of a `SELECT` list.
@@ -137,6 +143,8 @@ where
             registration_access_token_hash: row.try_get("registration_access_token_hash")?,
             issued_at: row.try_get("issued_at")?,
             secret_expires_at: row.try_get("secret_expires_at")?,
+            authorization_signed_response_alg: row.try_get("authorization_signed_response_alg")?,
+            introspection_signed_response_alg: row.try_get("introspection_signed_response_alg")?,
         })
     }
 }
@@ -157,6 +165,8 @@ struct RegistrationRow {
     registration_access_token_hash: Vec<u8>,
     issued_at: i64,
     secret_expires_at: Option<i64>,
+    authorization_signed_response_alg: Option<String>,
+    introspection_signed_response_alg: Option<String>,
 }
 
 impl RegistrationRow {
@@ -176,6 +186,8 @@ impl RegistrationRow {
             secret_hash,
             jwks,
             dpop_bound_access_tokens,
+            authorization_signed_response_alg,
+            introspection_signed_response_alg,
             // Not stored: whether the host vouches for a registered client is the host's decision
             // when it loads the registration (its `RegistrationStore::load_registration` sets it),
             // never something a registration could have written.
@@ -198,6 +210,8 @@ impl RegistrationRow {
             registration_access_token_hash: registration_access_token_hash.as_bytes().to_vec(),
             issued_at: unix_secs(*issued_at),
             secret_expires_at: secret_expires_at.map(unix_secs),
+            authorization_signed_response_alg: authorization_signed_response_alg.map(|alg| alg.as_str().to_owned()),
+            introspection_signed_response_alg: introspection_signed_response_alg.map(|alg| alg.as_str().to_owned()),
         })
     }
 
@@ -216,6 +230,8 @@ impl RegistrationRow {
             secret_hash: self.secret_hash.as_deref().map(hash_bytes).transpose()?.map(SecretHash::from_bytes),
             jwks: self.jwks.as_deref().map(from_json).transpose()?,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            authorization_signed_response_alg: algorithm(self.authorization_signed_response_alg.as_deref())?,
+            introspection_signed_response_alg: algorithm(self.introspection_signed_response_alg.as_deref())?,
             trusted: false,
             source: ClientSource::SelfAsserted,
         };
@@ -227,4 +243,12 @@ impl RegistrationRow {
             secret_expires_at: self.secret_expires_at.map(from_unix_secs).transpose()?,
         })
     }
+}
+
+/// An algorithm column read back: `NULL` is none, and a value attesto did not write is an error
+/// rather than a response signed some other way.
+fn algorithm(value: Option<&str>) -> Result<Option<Algorithm>, HostError> {
+    value
+        .map(|alg| Algorithm::parse(alg).ok_or_else(|| HostError::msg(format!("unknown signing algorithm `{alg}`"))))
+        .transpose()
 }

@@ -147,6 +147,11 @@ impl Dialect for Sqlite {
             include_str!("../../../migrations/sqlite/0002_attesto_registered_clients.sql"),
         ),
         (3, "attesto device grants", include_str!("../../../migrations/sqlite/0003_attesto_device_grants.sql")),
+        (
+            4,
+            "attesto signed response algorithms",
+            include_str!("../../../migrations/sqlite/0004_attesto_signed_response_algs.sql"),
+        ),
     ];
 
     fn pick(texts: &PerDialect) -> &'static str {
