@@ -90,7 +90,8 @@ async fn device_authorization_snapshot() {
         "jwks_uri": "https://auth.example.com/mcp/oauth/jwks",
         "authorization_endpoint": "https://auth.example.com/mcp/oauth/authorize",
         "response_types_supported": ["code"],
-        "response_modes_supported": ["query", "form_post"],
+        "response_modes_supported": ["query", "form_post", "jwt", "query.jwt", "form_post.jwt"],
+        "authorization_signing_alg_values_supported": ["ES256"],
         "grant_types_supported": [
             "authorization_code",
             "refresh_token",
@@ -106,7 +107,8 @@ async fn device_authorization_snapshot() {
         "revocation_endpoint": "https://auth.example.com/mcp/oauth/revoke",
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint": "https://auth.example.com/mcp/oauth/introspect",
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"]
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_signing_alg_values_supported": ["ES256"]
     });
     assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server").await, oauth);
     assert_eq!(status_of(&router, "/activate").await, StatusCode::OK);
