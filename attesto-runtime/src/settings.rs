@@ -10,6 +10,7 @@ use crate::dpop::nonce::NonceKey;
 use crate::error::OAuthError;
 use crate::model::issuer::Issuer;
 use crate::model::resource::{Resource, audiences};
+use crate::protocol::client_assertion::ClientAssertionAudience;
 
 /// The settings of a provider, set through the [`Builder`].
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub(crate) struct Settings {
     pub(crate) dpop: DpopSettings,
     /// Whether `https` URLs are accepted as client ids (client ID metadata documents).
     pub(crate) client_id_metadata_document_supported: bool,
+    /// Which `aud` a `private_key_jwt` client assertion may name (RFC 7523 §3).
+    pub(crate) client_assertion_audience: ClientAssertionAudience,
 }
 
 impl Settings {

@@ -10,6 +10,8 @@ use bytes::Bytes;
 
 use crate::error::{ErrorCode, HostError, OAuthError};
 #[cfg(feature = "fetch")]
+use crate::fetch::client_jwks::ClientJwks;
+#[cfg(feature = "fetch")]
 use crate::fetch::client_metadata;
 #[cfg(feature = "fetch")]
 use crate::host::events::{ClientMetadataDocumentRefused, EventSink};
@@ -52,6 +54,9 @@ pub(crate) struct Parts<P> {
     /// Client ID metadata documents, when accepted: their fetcher and cache.
     #[cfg(feature = "fetch")]
     pub(crate) client_metadata: Option<client_metadata::Resolver>,
+    /// The `jwks_uri` JWK Sets of `private_key_jwt` clients: their fetcher and cache.
+    #[cfg(feature = "fetch")]
+    pub(crate) client_jwks: ClientJwks,
 }
 
 /// The parts, sealed: its one field is private to this module, so everything else reads the
@@ -109,6 +114,12 @@ impl<P> Attesto<P> {
     /// The key of the login resume handles (see `endpoints/authorize/login.rs`, `protocol/sealed.rs`).
     pub(crate) fn login_key(&self) -> &SealingKey {
         &self.0.parts.login_key
+    }
+
+    /// The fetcher and cache of the `jwks_uri` JWK Sets of `private_key_jwt` clients.
+    #[cfg(feature = "fetch")]
+    pub(crate) fn client_jwks(&self) -> &ClientJwks {
+        &self.0.parts.client_jwks
     }
 
     /// The hash that an unknown client's presented secret is checked against.

@@ -10,7 +10,9 @@ use sqlx::{ColumnIndex, Database, Executor, IntoArguments, Pool, Row as _, Type}
 use super::{Dialect, from_json, from_unix_secs, hash_bytes, to_json, unix_secs};
 use crate::error::HostError;
 use crate::host::registrations::ClientRegistration;
-use crate::model::client::{Client, ClientId, ClientSource, GrantType, SecretHash, TokenEndpointAuthMethod};
+use crate::model::client::{
+    Client, ClientId, ClientSigningAlgorithm, ClientSource, GrantType, SecretHash, TokenEndpointAuthMethod,
+};
 use crate::model::scope::Scopes;
 
 /// The registered clients in the database of a pool whose migrations have run.
@@ -175,6 +177,10 @@ impl RegistrationRow {
             token_endpoint_auth_method,
             secret_hash,
             jwks,
+            // Kept in the stored metadata, which returns them to the client as RFC 7591 §3.2.1
+            // asks (`endpoints/registration.rs` writes them there), and read back from it.
+            jwks_uri: _,
+            token_endpoint_auth_signing_alg: _,
             dpop_bound_access_tokens,
             // Not stored: whether the host vouches for a registered client is the host's decision
             // when it loads the registration (its `RegistrationStore::load_registration` sets it),
@@ -205,6 +211,12 @@ impl RegistrationRow {
         let token_endpoint_auth_method: TokenEndpointAuthMethod =
             serde_json::from_value(serde_json::Value::String(self.token_endpoint_auth_method))?;
         let grant_types: Vec<GrantType> = from_json(&self.grant_types)?;
+        let metadata: serde_json::Map<String, serde_json::Value> = from_json(&self.metadata)?;
+        let jwks_uri = metadata.get("jwks_uri").and_then(serde_json::Value::as_str).map(str::to_owned);
+        let token_endpoint_auth_signing_alg = metadata
+            .get("token_endpoint_auth_signing_alg")
+            .and_then(serde_json::Value::as_str)
+            .and_then(ClientSigningAlgorithm::parse);
         let client = Client {
             client_id: ClientId::new(self.client_id),
             client_name: self.client_name,
@@ -215,13 +227,15 @@ impl RegistrationRow {
             token_endpoint_auth_method,
             secret_hash: self.secret_hash.as_deref().map(hash_bytes).transpose()?.map(SecretHash::from_bytes),
             jwks: self.jwks.as_deref().map(from_json).transpose()?,
+            jwks_uri,
+            token_endpoint_auth_signing_alg,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             trusted: false,
             source: ClientSource::SelfAsserted,
         };
         Ok(ClientRegistration {
             client,
-            metadata: from_json(&self.metadata)?,
+            metadata,
             registration_access_token_hash: SecretHash::from_bytes(hash_bytes(&self.registration_access_token_hash)?),
             issued_at: from_unix_secs(self.issued_at)?,
             secret_expires_at: self.secret_expires_at.map(from_unix_secs).transpose()?,
