@@ -80,6 +80,11 @@ impl ClientKey {
         self.kid.as_deref()
     }
 
+    /// Whether the key can verify signatures of `alg`.
+    pub(crate) fn verifies_with(&self, alg: ClientSigningAlgorithm) -> bool {
+        self.algorithms.contains(&alg)
+    }
+
     /// Reads one JWK: a public signature key of a type and size an accepted algorithm fits.
     fn parse(jwk: &Value) -> Result<Self, JwksError> {
         let Value::Object(jwk) = jwk else { return Err(JwksError::UnsupportedKey) };

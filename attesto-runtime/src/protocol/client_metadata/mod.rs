@@ -36,7 +36,8 @@ use serde_json::{Map, Value};
 
 #[cfg(feature = "fetch")]
 use crate::model::client::Client;
-use crate::model::client::{GrantType, TokenEndpointAuthMethod};
+use crate::model::client::{ClientKeys, ClientSigningAlgorithm, GrantType, TokenEndpointAuthMethod};
+use crate::protocol::client_assertion::check_jwks;
 use crate::model::scope::Scopes;
 use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri};
 
@@ -141,6 +142,9 @@ pub(crate) struct ClientMetadata {
     pub(crate) client_name: Option<String>,
     /// `dpop_bound_access_tokens` (RFC 9449 §5.2); `false` when absent.
     pub(crate) dpop_bound_access_tokens: bool,
+    /// For `private_key_jwt`: the client's public keys, `jwks` or `jwks_uri` (RFC 7591 §2), and
+    /// `token_endpoint_auth_signing_alg`. `None` for any other method.
+    pub(crate) keys: Option<(ClientKeys, Option<ClientSigningAlgorithm>)>,
     /// The [`INFORMATIONAL`] members sent, checked; empty for a document.
     pub(crate) informational: Map<String, Value>,
 }
@@ -152,10 +156,7 @@ impl ClientMetadata {
     pub(crate) fn parse(raw: &Map<String, Value>, source: &Source) -> Result<Self, MetadataError> {
         let auth_method = match source.document_url() {
             None => registration_auth_method(raw)?,
-            Some(url) => {
-                check_document(raw, url, source)?;
-                TokenEndpointAuthMethod::None
-            }
+            Some(url) => check_document(raw, url, source)?,
         };
         let grant_types = match strings(raw, "grant_types", source)? {
             // RFC 7591 §2: the default is `authorization_code`.
@@ -253,6 +254,7 @@ impl ClientMetadata {
             let dpop_bound_access_tokens = dpop_bound_access_tokens?;
             (client_name?, dpop_bound_access_tokens)
         };
+        let keys = if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt { Some(client_keys(raw, source)?) } else { None };
         let informational = if source.is_registration() { informational(raw, source)? } else { Map::new() };
         Ok(Self {
             redirect_uris,
@@ -263,8 +265,17 @@ impl ClientMetadata {
             scope,
             client_name,
             dpop_bound_access_tokens,
+            keys,
             informational,
         })
+    }
+
+    /// Whether the client authenticates with a secret, which registration issues.
+    pub(crate) fn issues_secret(&self) -> bool {
+        matches!(
+            self.auth_method,
+            TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
+        )
     }
 
     /// `none`: a public client (RFC 6749 §2.1), which gets no secret.
@@ -281,7 +292,19 @@ impl ClientMetadata {
             Some(scope) => scope.intersection(scopes_supported),
             None => scopes_supported.clone(),
         };
-        let mut client = Client::public(url)
+        // A document with keys is a confidential client that authenticates by them (draft -00
+        // §6.2); any other is public.
+        let client = match self.keys {
+            Some((keys, alg)) => {
+                let client = Client::private_key_jwt(url, keys);
+                match alg {
+                    Some(alg) => client.with_token_endpoint_auth_signing_alg(alg),
+                    None => client,
+                }
+            }
+            None => Client::public(url),
+        };
+        let mut client = client
             .with_redirect_uris(self.redirect_uris)
             .with_grant_types(self.grant_types)
             .with_scopes(scopes)
@@ -298,14 +321,76 @@ fn registration_auth_method(raw: &Map<String, Value>) -> Result<TokenEndpointAut
         None | Some("client_secret_basic") => Ok(TokenEndpointAuthMethod::ClientSecretBasic),
         Some("client_secret_post") => Ok(TokenEndpointAuthMethod::ClientSecretPost),
         Some("none") => Ok(TokenEndpointAuthMethod::None),
+        Some("private_key_jwt") => Ok(TokenEndpointAuthMethod::PrivateKeyJwt),
+        Some("client_secret_jwt") => Err(MetadataError::ClientSecretJwt),
         Some(other) => Err(MetadataError::UnsupportedAuthMethod(other.to_owned())),
     }
 }
 
+/// The keys of a `private_key_jwt` client (RFC 7591 §2): exactly one of `jwks` (checked: public
+/// signature keys, each with its own `kid`, at most eight) and `jwks_uri` (`https`, or `http` on
+/// a loopback host, which is fetched only under the development switch), and the
+/// `token_endpoint_auth_signing_alg` if given, which an inline key must be able to verify.
+fn client_keys(
+    raw: &Map<String, Value>,
+    source: &Source,
+) -> Result<(ClientKeys, Option<ClientSigningAlgorithm>), MetadataError> {
+    let alg = match string(raw, "token_endpoint_auth_signing_alg", source)? {
+        None => None,
+        Some(alg) => Some(
+            ClientSigningAlgorithm::parse(alg).ok_or_else(|| MetadataError::UnsupportedSigningAlg(alg.to_owned()))?,
+        ),
+    };
+    let keys = match (member(raw, "jwks"), string(raw, "jwks_uri", source)?) {
+        (Some(_), Some(_)) => return Err(MetadataError::JwksAndJwksUri),
+        (None, None) => return Err(MetadataError::NoKeys),
+        (Some(jwks), None) => {
+            let keys = check_jwks(jwks).map_err(MetadataError::Jwks)?;
+            if let Some(alg) = alg
+                && !keys.iter().any(|key| key.verifies_with(alg))
+            {
+                return Err(MetadataError::NoKeyForSigningAlg);
+            }
+            ClientKeys::Jwks(jwks.clone())
+        }
+        (None, Some(uri)) => {
+            check_jwks_uri(uri)?;
+            ClientKeys::JwksUri(uri.to_owned())
+        }
+    };
+    Ok((keys, alg))
+}
+
+/// A `jwks_uri`: an absolute `https` URL (or `http` on a loopback host, for development),
+/// without credentials or fragment.
+fn check_jwks_uri(uri: &str) -> Result<(), MetadataError> {
+    let url = url::Url::parse(uri).map_err(|_| MetadataError::JwksUri)?;
+    let scheme_ok = match url.scheme() {
+        "https" => true,
+        "http" => crate::model::loopback::is_loopback_host(&url),
+        _ => false,
+    };
+    if !scheme_ok
+        || url.host().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.fragment().is_some()
+        || uri.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(MetadataError::JwksUri);
+    }
+    Ok(())
+}
+
 /// The rules only a document has (draft §4.1), checked before the members it shares with
-/// registration: it names itself, establishes no shared secret, so its client is public, and
-/// publishes public keys only. `url` is the one `source` names.
-fn check_document(raw: &Map<String, Value>, url: &str, source: &Source) -> Result<(), MetadataError> {
+/// registration: it names itself, establishes no shared secret, so its client is public or
+/// authenticates by its keys, and publishes public keys only. `url` is the one `source` names.
+/// Returns the document's authentication method.
+fn check_document(
+    raw: &Map<String, Value>,
+    url: &str,
+    source: &Source,
+) -> Result<TokenEndpointAuthMethod, MetadataError> {
     // §4.1: simple string comparison (RFC 3986 §6.2.1).
     match string(raw, "client_id", source)? {
         None => return Err(MetadataError::MissingClientId),
@@ -319,16 +404,18 @@ fn check_document(raw: &Map<String, Value>, url: &str, source: &Source) -> Resul
             return Err(MetadataError::SecretMember(secret));
         }
     }
-    match string(raw, "token_endpoint_auth_method", source)? {
+    let method = match string(raw, "token_endpoint_auth_method", source)? {
         // Absent: RFC 7591's default, `client_secret_basic`, is forbidden here (§4.1), so the
         // document describes a public client.
-        None | Some("none") => {}
+        None | Some("none") => TokenEndpointAuthMethod::None,
+        // §6.2: a client that publishes keys authenticates by them (its `jwks` or `jwks_uri`,
+        // read with registration's rules).
+        Some("private_key_jwt") => TokenEndpointAuthMethod::PrivateKeyJwt,
         Some(method @ ("client_secret_basic" | "client_secret_post" | "client_secret_jwt")) => {
             return Err(MetadataError::SharedSecretAuthMethod(method.to_owned()));
         }
-        // `private_key_jwt` (§6.2) included: refused as not supported rather than downgraded.
         Some(other) => return Err(MetadataError::UnsupportedAuthMethod(other.to_owned())),
-    }
+    };
     // -02 §4.1: public keys only. attesto does not use them, but a document that publishes a
     // private key has leaked it.
     if let Some(jwks) = member(raw, "jwks") {
@@ -338,7 +425,7 @@ fn check_document(raw: &Map<String, Value>, url: &str, source: &Source) -> Resul
             return Err(MetadataError::PrivateKeyInJwks);
         }
     }
-    Ok(())
+    Ok(method)
 }
 
 /// The [`INFORMATIONAL`] members of a registration.
