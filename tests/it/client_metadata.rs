@@ -814,7 +814,7 @@ async fn discovery_says_whether_documents_are_supported() {
             );
             assert_eq!(
                 metadata["token_endpoint_auth_methods_supported"],
-                json!(["client_secret_basic", "client_secret_post", "none"])
+                json!(["client_secret_basic", "client_secret_post", "private_key_jwt", "none"])
             );
         }
     }

@@ -21,6 +21,8 @@ struct Cached<T> {
     value: T,
     fetched_at: Instant,
     expires_at: Instant,
+    /// Fetched again before its time by [`DocumentCache::refetch`].
+    refetched: bool,
 }
 
 /// The outcome of one fetch, shared by the lookups that waited for it.
@@ -47,6 +49,40 @@ impl<T: Clone, E: Clone> DocumentCache<T, E> {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<(T, Duration), E>>,
     {
+        self.get_or_fetch_marked(url, fetch, false).await
+    }
+
+    /// Fetches the document of `url` again before its time (a JWK Set without the `kid` an
+    /// assertion names: the client may have rotated its key), unless it was fetched again this
+    /// way less than `min_interval` ago: `None` then. The first fetch of a document does not
+    /// count, so a key rotated just after it is found at once; a flood of made-up `kid`s costs
+    /// one fetch per interval. A fetch in flight is waited for instead.
+    pub(crate) async fn refetch<F, Fut>(&self, url: &str, min_interval: Duration, fetch: F) -> Option<Result<T, E>>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<(T, Duration), E>>,
+    {
+        {
+            let mut entries = self.lock();
+            let cooling_down = entries.get(url).and_then(|slot| slot.get()).is_some_and(|outcome| {
+                outcome.as_ref().is_ok_and(|cached| cached.refetched && cached.fetched_at.elapsed() < min_interval)
+            });
+            if cooling_down {
+                return None;
+            }
+            // Only a finished fetch is dropped: one in flight is as fresh as any.
+            if entries.get(url).is_some_and(|slot| slot.get().is_some()) {
+                entries.remove(url);
+            }
+        }
+        Some(self.get_or_fetch_marked(url, fetch, true).await)
+    }
+
+    async fn get_or_fetch_marked<F, Fut>(&self, url: &str, fetch: F, refetched: bool) -> Result<T, E>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<(T, Duration), E>>,
+    {
         let mut attempts = 0;
         loop {
             attempts += 1;
@@ -55,7 +91,7 @@ impl<T: Clone, E: Clone> DocumentCache<T, E> {
                 .get_or_init(|| async {
                     let (value, ttl) = fetch().await?;
                     let fetched_at = Instant::now();
-                    Ok(Cached { value, fetched_at, expires_at: fetched_at + ttl })
+                    Ok(Cached { value, fetched_at, expires_at: fetched_at + ttl, refetched })
                 })
                 .await;
             match outcome {
@@ -74,21 +110,6 @@ impl<T: Clone, E: Clone> DocumentCache<T, E> {
     pub(crate) fn has(&self, url: &str) -> bool {
         let entries = self.lock();
         entries.get(url).and_then(|slot| slot.get()).is_some_and(Result::is_ok)
-    }
-
-    /// Drops the document of `url` if it was fetched at least `age` ago, so that the next lookup
-    /// fetches it again; whether it did. A fetch in flight is left alone: its outcome is as
-    /// fresh as any.
-    pub(crate) fn forget_if_older_than(&self, url: &str, age: Duration) -> bool {
-        let mut entries = self.lock();
-        let old = entries
-            .get(url)
-            .and_then(|slot| slot.get())
-            .is_some_and(|outcome| outcome.as_ref().is_ok_and(|cached| cached.fetched_at.elapsed() >= age));
-        if old {
-            entries.remove(url);
-        }
-        old
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Slot<T, E>>> {
@@ -157,8 +178,10 @@ mod tests {
         assert_eq!(cache.get_or_fetch("b", fetch(3)).await, Ok(3));
         assert_eq!(cache.get_or_fetch("c", fetch(4)).await, Ok(4));
         assert_eq!(cache.lock().len(), 2, "bounded");
-        assert!(!cache.forget_if_older_than("c", Duration::from_secs(60)), "too recent to fetch again");
-        assert!(cache.forget_if_older_than("c", Duration::ZERO));
-        assert!(!cache.has("c"));
+        let interval = Duration::from_secs(60);
+        assert_eq!(cache.refetch("c", interval, fetch(5)).await, Some(Ok(5)), "the first refetch is not held back");
+        assert_eq!(cache.refetch("c", interval, fetch(6)).await, None, "one refetch per interval");
+        assert_eq!(cache.get_or_fetch("c", fetch(7)).await, Ok(5));
+        assert_eq!(cache.refetch("c", Duration::ZERO, fetch(8)).await, Some(Ok(8)), "the interval has passed");
     }
 }

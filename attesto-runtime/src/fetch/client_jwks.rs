@@ -4,8 +4,9 @@
 //! A `jwks_uri` is the client's choice, so it is fetched as a client ID metadata document is:
 //! public addresses only (unless the development switch allows loopback), one deadline, a size
 //! cap. A JWK Set is kept [`TTL`]; an assertion whose `kid` the cached set does not have makes
-//! it fetched again, at most once per [`MIN_REFETCH_INTERVAL`] per URL, so that a client that
-//! rotated its key is served at once and a flood of made-up `kid`s costs one fetch per interval.
+//! it fetched again, at most once per [`MIN_REFETCH_INTERVAL`] per URL (`DocumentCache::refetch`),
+//! so that a client that rotated its key is served at once and a flood of made-up `kid`s costs
+//! one fetch per interval.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -84,10 +85,13 @@ impl ClientJwks {
         let url = self.checked_url(jwks_uri)?;
         let keys = self.cache.get_or_fetch(jwks_uri, || self.fetch(&url)).await?;
         let knows_kid = kid.is_none_or(|kid| keys.iter().any(|key| key.kid() == Some(kid)));
-        if !knows_kid && self.cache.forget_if_older_than(jwks_uri, MIN_REFETCH_INTERVAL) {
-            return self.cache.get_or_fetch(jwks_uri, || self.fetch(&url)).await;
+        if knows_kid {
+            return Ok(keys);
         }
-        Ok(keys)
+        match self.cache.refetch(jwks_uri, MIN_REFETCH_INTERVAL, || self.fetch(&url)).await {
+            Some(refetched) => refetched,
+            None => Ok(keys),
+        }
     }
 
     /// `jwks_uri` as a URL this server fetches: `https`, or under the development switch `http`

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::model::client::ClientSigningAlgorithm;
 use crate::model::declaration::{Features, Paths};
 use crate::model::issuer::Issuer;
 
@@ -44,6 +45,10 @@ pub struct AuthorizationServerMetadata {
     pub grant_types_supported: Vec<&'static str>,
     /// `token_endpoint_auth_methods_supported`.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// `token_endpoint_auth_signing_alg_values_supported` (RFC 8414 §2): the algorithms of
+    /// `private_key_jwt` assertions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// `service_documentation`, when configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_documentation: Option<String>,
@@ -53,12 +58,19 @@ pub struct AuthorizationServerMetadata {
     /// `revocation_endpoint_auth_methods_supported` (RFC 8414 §2), with revocation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// `revocation_endpoint_auth_signing_alg_values_supported` (RFC 8414 §2), with revocation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// `introspection_endpoint` (RFC 7662), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint: Option<String>,
     /// `introspection_endpoint_auth_methods_supported` (RFC 8414 §2), with introspection.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub introspection_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// `introspection_endpoint_auth_signing_alg_values_supported` (RFC 8414 §2), with
+    /// introspection.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// `pushed_authorization_request_endpoint` (RFC 9126 §5), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pushed_authorization_request_endpoint: Option<String>,
@@ -137,6 +149,9 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
     let issuer = source.issuer;
     let paths = source.paths;
     let openid = source.features.openid;
+    // `private_key_jwt` is always usable: a client's keys can be given inline (`jwks`); a
+    // `jwks_uri` needs the feature `fetch`, and registration says so when it is missing.
+    let assertion_algs: Vec<&'static str> = ClientSigningAlgorithm::ALL.iter().map(|alg| alg.as_str()).collect();
     AuthorizationServerMetadata {
         issuer: issuer.as_str().to_owned(),
         authorization_endpoint: Some(issuer.url_of(paths.authorize)),
@@ -147,18 +162,34 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         response_types_supported: vec!["code"],
         response_modes_supported: vec!["query", "form_post"],
         grant_types_supported: vec!["authorization_code", "refresh_token", "client_credentials"],
-        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
+        token_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none",
+        ],
+        token_endpoint_auth_signing_alg_values_supported: assertion_algs.clone(),
         service_documentation: source.service_documentation.map(str::to_owned),
         revocation_endpoint: paths.revocation.map(|path| issuer.url_of(path)),
         revocation_endpoint_auth_methods_supported: if paths.revocation.is_some() {
-            vec!["client_secret_basic", "client_secret_post", "none"]
+            vec!["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+        } else {
+            Vec::new()
+        },
+        revocation_endpoint_auth_signing_alg_values_supported: if paths.revocation.is_some() {
+            assertion_algs.clone()
         } else {
             Vec::new()
         },
         introspection_endpoint: paths.introspection.map(|path| issuer.url_of(path)),
         // RFC 7662 §2.1: introspection callers authenticate; a public client cannot.
         introspection_endpoint_auth_methods_supported: if paths.introspection.is_some() {
-            vec!["client_secret_basic", "client_secret_post"]
+            vec!["client_secret_basic", "client_secret_post", "private_key_jwt"]
+        } else {
+            Vec::new()
+        },
+        introspection_endpoint_auth_signing_alg_values_supported: if paths.introspection.is_some() {
+            assertion_algs
         } else {
             Vec::new()
         },
