@@ -266,31 +266,45 @@ async fn register(router: &Router, keys: Value) -> (StatusCode, HeaderMap, Value
     send_json(router, request).await
 }
 
-/// A JWKS server on 127.0.0.1 that counts its requests.
+/// A JWKS server on 127.0.0.1 that counts its requests, and serves a client ID metadata document
+/// at `/client.json`.
 #[derive(Clone)]
 struct JwksServer {
     addr: SocketAddr,
     jwks: Arc<Mutex<Value>>,
+    document: Arc<Mutex<Value>>,
     hits: Arc<AtomicUsize>,
 }
 
 impl JwksServer {
     async fn start(jwks: Value) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let server =
-            Self { addr: listener.local_addr().expect("address"), jwks: Arc::new(Mutex::new(jwks)), hits: Arc::default() };
-        let state = server.clone();
-        let app = Router::new().route(
-            "/jwks.json",
-            axum::routing::get(move || {
-                let state = state.clone();
-                async move {
-                    state.hits.fetch_add(1, Ordering::SeqCst);
-                    let jwks = state.jwks.lock().expect("jwks").clone();
-                    axum::Json(jwks)
-                }
-            }),
-        );
+        let server = Self {
+            addr: listener.local_addr().expect("address"),
+            jwks: Arc::new(Mutex::new(jwks)),
+            document: Arc::default(),
+            hits: Arc::default(),
+        };
+        let (state, documents) = (server.clone(), server.clone());
+        let app = Router::new()
+            .route(
+                "/jwks.json",
+                axum::routing::get(move || {
+                    let state = state.clone();
+                    async move {
+                        state.hits.fetch_add(1, Ordering::SeqCst);
+                        let jwks = state.jwks.lock().expect("jwks").clone();
+                        axum::Json(jwks)
+                    }
+                }),
+            )
+            .route(
+                "/client.json",
+                axum::routing::get(move || {
+                    let documents = documents.clone();
+                    async move { axum::Json(documents.document.lock().expect("document").clone()) }
+                }),
+            );
         tokio::spawn(async move { axum::serve(listener, app).await });
         server
     }
@@ -474,6 +488,51 @@ async fn the_same_method_authenticates_at_par_revocation_and_introspection() {
             "the client assertion's `aud` must be this server's issuer identifier or token endpoint URL",
         );
     }
+}
+
+#[tokio::test]
+async fn a_client_id_metadata_document_with_a_jwks_uri_authenticates_by_its_key() {
+    let signer = Signer::new(Algorithm::ES256);
+    let server = JwksServer::start(signer.jwks()).await;
+    let client_id = format!("http://{}/client.json", server.addr);
+    *server.document.lock().expect("document") = json!({
+        "client_id": client_id,
+        "client_name": "A ChatGPT-like client",
+        "redirect_uris": [REDIRECT],
+        "grant_types": ["authorization_code"],
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks_uri": server.url(),
+    });
+    let host = PkHost { keyed_jwks: json!({"keys": []}), registrations: Registrations::Memory(MemoryRegistrations::new()) };
+    let router = Attesto::builder(host)
+        .issuer(ISSUER)
+        .expect("issuer")
+        .signing_key(Key::generate(Algorithm::ES256).expect("key"))
+        .scopes_supported(["read", "write"])
+        .client_metadata_documents(attesto::ClientMetadataDocuments::new().allow_loopback_for_development(true))
+        .allow_loopback_jwks_uri_for_development(true)
+        .build()
+        .expect("provider")
+        .router();
+    let (status, _, tokens) = redeem_code(&router, &client_id, &signer).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    // Its `client_id` alone is no longer enough: it is a confidential client.
+    let (verifier, challenge) = pkce();
+    let code = authorize_code(&router, &client_id, REDIRECT, &challenge, "read", "alice", &[]).await;
+    let response = post(
+        &router,
+        TOKEN,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", &verifier),
+            ("client_id", &client_id),
+        ],
+        None,
+    )
+    .await;
+    assert_refused_with(&response, StatusCode::BAD_REQUEST, "invalid_client", "client authentication failed");
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -29,6 +29,10 @@
 //!   random values; the store gets their SHA-256 only. A read (RFC 7592 §2.1) therefore cannot
 //!   return the secret, and does not rotate it: the response carries no `client_secret` and echoes
 //!   the registration access token the request presented.
+//! - **Keys instead of a secret.** A `private_key_jwt` client (RFC 7523 §2.2) registers its public
+//!   keys, `jwks` or `jwks_uri` (checked by `protocol/client_metadata`), and gets no secret: it
+//!   authenticates with assertions signed by its private key (`endpoints/client_assertion.rs`).
+//!   `client_secret_jwt` is refused: its HMAC key is a secret attesto would have to keep in clear.
 
 use std::fmt;
 use std::time::SystemTime;

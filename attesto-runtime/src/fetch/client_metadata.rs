@@ -50,9 +50,10 @@ const MAX_URL_BYTES: usize = 2048;
 ///   the host: -02 §5 forbids it, and a document must be served at the URL it names (-02 §4).
 /// - **The document (§4.1).** A JSON object whose `client_id` equals the URL; no `client_secret`
 ///   or `client_secret_expires_at`, and no shared-secret `token_endpoint_auth_method`. attesto
-///   serves these clients as public clients (`none`, the default when the member is absent):
-///   `private_key_jwt` (§6.2) is refused as not supported rather than downgraded, and a `jwks`
-///   holding private key material is refused (-02 §4.1). Grant types `authorization_code`
+///   serves these clients as public clients (`none`, the default when the member is absent), or,
+///   with `private_key_jwt` (§6.2) and a `jwks` or `jwks_uri`, as confidential clients that
+///   authenticate with a JWT signed by their key (RFC 7523); a `jwks` holding private key
+///   material is refused (-02 §4.1). Grant types `authorization_code`
 ///   (the default) and `refresh_token` only; response type `code`.
 /// - **Redirect URIs (§4.5).** Required, and checked as dynamic registration checks them (`https`,
 ///   `http` on a loopback host, a private-use scheme for `application_type` `native`); a request's

@@ -7,7 +7,8 @@
 //!
 //! - **Registration** (RFC 7591 §3.1, and the update of RFC 7592 §2.2, which sends the whole
 //!   metadata again). The client may be confidential: `client_secret_basic` (the default),
-//!   `client_secret_post` or `none`, and `client_credentials` when it authenticates. Its grant and
+//!   `client_secret_post`, `private_key_jwt` with its `jwks` or `jwks_uri` (`client_secret_jwt`
+//!   is refused), or `none`, and `client_credentials` when it authenticates. Its grant and
 //!   response types must agree (RFC 7591 §2.1); redirect URIs are required for the
 //!   `authorization_code` grant, and a repeated one is kept once. The informational members a
 //!   consent page or an administrator may show are kept as given once checked; string members
@@ -15,8 +16,9 @@
 //! - **A client ID metadata document** (draft-ietf-oauth-client-id-metadata-document §4.1, feature
 //!   `fetch`; -00 unless marked -02). Its `client_id` is the URL it was fetched from; it shares no
 //!   secret, so no `client_secret`, `client_secret_expires_at` or shared-secret authentication
-//!   method, and the client is public (`none`, also without the member); `jwks` holds public keys
-//!   only (-02 §4.1). Grant types `authorization_code` and `refresh_token`; redirect URIs are
+//!   method: the client is public (`none`, also without the member), or authenticates by its keys
+//!   (`private_key_jwt` with `jwks` or `jwks_uri`, read as registration reads them); `jwks` holds
+//!   public keys only (-02 §4.1). Grant types `authorization_code` and `refresh_token`; redirect URIs are
 //!   always required and kept as listed. The members are not bounded one by one: the document
 //!   is, as a whole, by the fetch. Its scopes are capped by what the server advertises
 //!   (`ClientMetadata::into_document_client`).
@@ -132,7 +134,7 @@ pub(crate) struct ClientMetadata {
     /// `response_types`, without repeats; `code` when absent and the grants include
     /// `authorization_code`, none otherwise.
     pub(crate) response_types: Vec<&'static str>,
-    /// `token_endpoint_auth_method`; always `none` for a document.
+    /// `token_endpoint_auth_method`; `none` or `private_key_jwt` for a document.
     pub(crate) auth_method: TokenEndpointAuthMethod,
     /// `application_type`.
     pub(crate) application_type: ApplicationType,

@@ -143,6 +143,25 @@ where
     }
 }
 
+/// `metadata` with the members `jwks_uri` and `token_endpoint_auth_signing_alg` of the client
+/// (what `endpoints/registration.rs` writes already, and what a host that builds its own
+/// registration may have left out): the table has no column of their own, and they are read back
+/// from the metadata.
+fn with_keys(
+    metadata: &serde_json::Map<String, serde_json::Value>,
+    jwks_uri: Option<&str>,
+    alg: Option<ClientSigningAlgorithm>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut metadata = metadata.clone();
+    if let Some(jwks_uri) = jwks_uri {
+        metadata.insert("jwks_uri".to_owned(), jwks_uri.into());
+    }
+    if let Some(alg) = alg {
+        metadata.insert("token_endpoint_auth_signing_alg".to_owned(), alg.as_str().into());
+    }
+    metadata
+}
+
 /// A [`ClientRegistration`] as the columns of `attesto_registered_clients`, in their order.
 struct RegistrationRow {
     client_id: String,
@@ -178,9 +197,9 @@ impl RegistrationRow {
             secret_hash,
             jwks,
             // Kept in the stored metadata, which returns them to the client as RFC 7591 §3.2.1
-            // asks (`endpoints/registration.rs` writes them there), and read back from it.
-            jwks_uri: _,
-            token_endpoint_auth_signing_alg: _,
+            // asks, and read back from it (`with_keys`).
+            jwks_uri,
+            token_endpoint_auth_signing_alg,
             dpop_bound_access_tokens,
             // Not stored: whether the host vouches for a registered client is the host's decision
             // when it loads the registration (its `RegistrationStore::load_registration` sets it),
@@ -200,7 +219,7 @@ impl RegistrationRow {
             secret_hash: secret_hash.as_ref().map(|hash| hash.as_bytes().to_vec()),
             jwks: jwks.as_ref().map(to_json).transpose()?,
             dpop_bound_access_tokens: *dpop_bound_access_tokens,
-            metadata: to_json(metadata)?,
+            metadata: to_json(&with_keys(metadata, jwks_uri.as_deref(), *token_endpoint_auth_signing_alg))?,
             registration_access_token_hash: registration_access_token_hash.as_bytes().to_vec(),
             issued_at: unix_secs(*issued_at),
             secret_expires_at: secret_expires_at.map(unix_secs),
