@@ -571,7 +571,7 @@ async fn every_faulty_assertion_is_refused_with_its_reason() {
         ("expired", signer.assertion("keyed", &json!({"exp": now - 120, "iat": now - 180})), "the client assertion has expired"),
         ("exp too far", signer.assertion("keyed", &json!({"exp": now + 3600})),
             "the client assertion's `exp` is more than 5 minutes ahead"),
-        ("no exp", signer.assertion("keyed", &json!({"exp": null})), "the client assertion has no `exp` (RFC 7523 §3)"),
+        ("no exp", signer.assertion("keyed", &json!({"exp": null})), "the client assertion has no `exp` (RFC 7523 section 3)"),
         ("iat ahead", signer.assertion("keyed", &json!({"iat": now + 600})), "the client assertion's `iat` is in the future"),
         ("nbf ahead", signer.assertion("keyed", &json!({"nbf": now + 600})), "the client assertion is not valid yet (`nbf`)"),
         ("no jti", signer.assertion("keyed", &json!({"jti": null})),
@@ -582,18 +582,18 @@ async fn every_faulty_assertion_is_refused_with_its_reason() {
         ("HS256 with the public key", hmac,
             "the client assertion is signed with an HMAC: client_secret_jwt is not supported, sign with a private key (private_key_jwt)"),
         ("iss and sub differ", signer.assertion("keyed", &json!({"sub": "secret-client"})),
-            "the client assertion's `sub` must be the client id (RFC 7523 §3)"),
+            "the client assertion's `sub` must be the client id (RFC 7523 section 3)"),
         ("no sub", signer.assertion("keyed", &json!({"sub": null})),
-            "the client assertion's `sub` must be the client id (RFC 7523 §3)"),
+            "the client assertion's `sub` must be the client id (RFC 7523 section 3)"),
         ("no iss", signer.assertion("keyed", &json!({"iss": null})),
-            "the client assertion has no `iss`: it must be the client id (RFC 7523 §3)"),
+            "the client assertion has no `iss`: it must be the client id (RFC 7523 section 3)"),
         ("another key", forged, "the client assertion's signature does not verify with the client's keys"),
         ("unregistered alg", unregistered_alg,
             "the client assertion's `alg` is not the client's registered `token_endpoint_auth_signing_alg`"),
         ("unknown client", signer.assertion("nobody", &json!({})), "unknown client"),
         ("a client_secret_basic client", signer.assertion("secret-client", &json!({})),
             "the client is not registered for private_key_jwt authentication"),
-        ("not a JWT", "not.a.jwt".to_owned(), "the client assertion is not a signed JWT (RFC 7515 §7.1 compact serialization)"),
+        ("not a JWT", "not.a.jwt".to_owned(), "the client assertion is not a signed JWT (RFC 7515 section 7.1 compact serialization)"),
     ];
     for (name, assertion, description) in cases {
         let response = client_credentials(&router, &assertion).await;
@@ -616,7 +616,7 @@ async fn the_form_around_the_assertion_is_checked() {
         None,
     )
     .await;
-    assert_refused(&response, "`client_id` differs from the client assertion's `iss` (RFC 7521 §4.2)");
+    assert_refused(&response, "`client_id` differs from the client assertion's `iss` (RFC 7521 section 4.2)");
     let response = post(
         &router,
         TOKEN,
@@ -714,7 +714,7 @@ async fn registration_refuses_faulty_keys() {
         (json!({"jwks": {"keys": [private]}}), "`jwks` must hold public keys only: a key has private or symmetric key material"),
         (json!({"jwks": {"keys": [signer.jwk(), duplicate]}}), "two keys of `jwks` have the same `kid`"),
         (json!({"jwks": signer.jwks(), "jwks_uri": "https://client.example.com/jwks"}),
-            "`jwks` and `jwks_uri` must not both be present (RFC 7591 §2)"),
+            "`jwks` and `jwks_uri` must not both be present (RFC 7591 section 2)"),
         (json!({}), "`private_key_jwt` needs the client's public keys: send `jwks` or `jwks_uri`"),
         (json!({"jwks_uri": "http://client.example.com/jwks"}), "`jwks_uri` must be an https URL without credentials or fragment"),
         (json!({"jwks": signer.jwks(), "token_endpoint_auth_signing_alg": "HS256"}),
