@@ -339,8 +339,7 @@ impl<P: Provider> Builder<P> {
     /// then make the server send requests to the services of its own network.
     #[cfg(feature = "fetch")]
     pub fn allow_loopback_jwks_uri_for_development(mut self, allow: bool) -> Self {
-        self.jwks_uri_loopback =
-            if allow { JwksUriLoopback::AllowedForDevelopment } else { JwksUriLoopback::Refused };
+        self.jwks_uri_loopback = if allow { JwksUriLoopback::AllowedForDevelopment } else { JwksUriLoopback::Refused };
         self
     }
 

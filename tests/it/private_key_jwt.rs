@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 
 use crate::common::{ISSUER, SECRET, authorize_code, basic, pkce, send_json, unix_now};
 use attesto::{
-    Algorithm, Attesto, AuthenticatedPrincipal, Client, ClientId, ClientKeys, ClientRegistration, ClientSigningAlgorithm,
-    ClientStore, ConsentDecision, ConsentPolicy, ConsentRequest, HostError, Key, LoginOutcome, LoginRequest,
-    MemoryRegistrations, PrincipalStore, RegistrationStore, Scopes, SecretHash,
+    Algorithm, Attesto, AuthenticatedPrincipal, Client, ClientId, ClientKeys, ClientRegistration,
+    ClientSigningAlgorithm, ClientStore, ConsentDecision, ConsentPolicy, ConsentRequest, HostError, Key, LoginOutcome,
+    LoginRequest, MemoryRegistrations, PrincipalStore, RegistrationStore, Scopes, SecretHash,
 };
 use axum::Router;
 use axum::body::Body;
@@ -158,11 +158,8 @@ impl Signer {
                 claims[name] = value.clone();
             }
         }
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
-        );
+        let input =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(header.to_string()), URL_SAFE_NO_PAD.encode(claims.to_string()));
         let signature = self.key.sign(input.as_bytes()).expect("sign");
         format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature))
     }
@@ -186,7 +183,12 @@ fn router(signer: &Signer) -> Router {
 }
 
 /// POSTs a form, with an `Authorization` header if given.
-async fn post(router: &Router, path: &str, pairs: &[(&str, &str)], authorization: Option<&str>) -> (StatusCode, HeaderMap, Value) {
+async fn post(
+    router: &Router,
+    path: &str,
+    pairs: &[(&str, &str)],
+    authorization: Option<&str>,
+) -> (StatusCode, HeaderMap, Value) {
     let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
     let mut request = Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
     if let Some(authorization) = authorization {
@@ -384,7 +386,8 @@ async fn a_registered_client_with_a_jwks_uri_on_loopback_gets_tokens() {
 async fn without_the_development_switch_a_loopback_jwks_uri_is_not_fetched() {
     let signer = Signer::new(Algorithm::ES256);
     let server = JwksServer::start(signer.jwks()).await;
-    let host = PkHost { keyed_jwks: json!({"keys": []}), registrations: Registrations::Memory(MemoryRegistrations::new()) };
+    let host =
+        PkHost { keyed_jwks: json!({"keys": []}), registrations: Registrations::Memory(MemoryRegistrations::new()) };
     let router = provider_with(host, false).router();
     let (status, _, registered) = register(&router, json!({"jwks_uri": server.url()})).await;
     assert_eq!(status, StatusCode::CREATED, "{registered}");
@@ -398,7 +401,8 @@ async fn without_the_development_switch_a_loopback_jwks_uri_is_not_fetched() {
 async fn an_unknown_kid_refetches_the_jwks_once_then_is_refused() {
     let host_signer = Signer::new(Algorithm::EdDSA);
     let router = router(&host_signer);
-    let (first, rotated, made_up) = (Signer::new(Algorithm::ES256), Signer::new(Algorithm::ES256), Signer::new(Algorithm::ES256));
+    let (first, rotated, made_up) =
+        (Signer::new(Algorithm::ES256), Signer::new(Algorithm::ES256), Signer::new(Algorithm::ES256));
     let server = JwksServer::start(first.jwks()).await;
     let (_, _, registered) = register(&router, json!({"jwks_uri": server.url()})).await;
     let client_id = registered["client_id"].as_str().expect("client_id").to_owned();
@@ -503,7 +507,8 @@ async fn a_client_id_metadata_document_with_a_jwks_uri_authenticates_by_its_key(
         "token_endpoint_auth_method": "private_key_jwt",
         "jwks_uri": server.url(),
     });
-    let host = PkHost { keyed_jwks: json!({"keys": []}), registrations: Registrations::Memory(MemoryRegistrations::new()) };
+    let host =
+        PkHost { keyed_jwks: json!({"keys": []}), registrations: Registrations::Memory(MemoryRegistrations::new()) };
     let router = Attesto::builder(host)
         .issuer(ISSUER)
         .expect("issuer")
@@ -559,41 +564,92 @@ async fn every_faulty_assertion_is_refused_with_its_reason() {
         let mut jwt_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
         jwt_header.kid = Some(signer.kid().to_owned());
         let claims = json!({"iss": "keyed", "sub": "keyed", "aud": ISSUER, "exp": now + 60, "jti": "h"});
-        jsonwebtoken::encode(&jwt_header, &claims, &jsonwebtoken::EncodingKey::from_secret(x.as_bytes())).expect("HS256")
+        jsonwebtoken::encode(&jwt_header, &claims, &jsonwebtoken::EncodingKey::from_secret(x.as_bytes()))
+            .expect("HS256")
     };
     // Signed by another key under the client's `kid`.
     let forged = other.assertion_with(&header, "keyed", &json!({}));
     // An algorithm the key fits but the client did not register (EdDSA only).
     let unregistered_alg = es256.assertion_with(&json!({"alg": "ES256", "kid": signer.kid()}), "keyed", &json!({}));
     let cases: Vec<(&str, String, &str)> = vec![
-        ("wrong aud", signer.assertion("keyed", &json!({"aud": "https://other.example"})),
-            "the client assertion's `aud` must be this server's issuer identifier or token endpoint URL"),
-        ("expired", signer.assertion("keyed", &json!({"exp": now - 120, "iat": now - 180})), "the client assertion has expired"),
-        ("exp too far", signer.assertion("keyed", &json!({"exp": now + 3600})),
-            "the client assertion's `exp` is more than 5 minutes ahead"),
-        ("no exp", signer.assertion("keyed", &json!({"exp": null})), "the client assertion has no `exp` (RFC 7523 section 3)"),
-        ("iat ahead", signer.assertion("keyed", &json!({"iat": now + 600})), "the client assertion's `iat` is in the future"),
-        ("nbf ahead", signer.assertion("keyed", &json!({"nbf": now + 600})), "the client assertion is not valid yet (`nbf`)"),
-        ("no jti", signer.assertion("keyed", &json!({"jti": null})),
-            "the client assertion has no `jti` (at most 256 bytes), which makes it single-use"),
-        ("unknown kid", signer.assertion_with(&json!({"alg": "EdDSA", "kid": "nope"}), "keyed", &json!({})),
-            "no key of the client has the client assertion's `kid`"),
+        (
+            "wrong aud",
+            signer.assertion("keyed", &json!({"aud": "https://other.example"})),
+            "the client assertion's `aud` must be this server's issuer identifier or token endpoint URL",
+        ),
+        (
+            "expired",
+            signer.assertion("keyed", &json!({"exp": now - 120, "iat": now - 180})),
+            "the client assertion has expired",
+        ),
+        (
+            "exp too far",
+            signer.assertion("keyed", &json!({"exp": now + 3600})),
+            "the client assertion's `exp` is more than 5 minutes ahead",
+        ),
+        (
+            "no exp",
+            signer.assertion("keyed", &json!({"exp": null})),
+            "the client assertion has no `exp` (RFC 7523 section 3)",
+        ),
+        (
+            "iat ahead",
+            signer.assertion("keyed", &json!({"iat": now + 600})),
+            "the client assertion's `iat` is in the future",
+        ),
+        (
+            "nbf ahead",
+            signer.assertion("keyed", &json!({"nbf": now + 600})),
+            "the client assertion is not valid yet (`nbf`)",
+        ),
+        (
+            "no jti",
+            signer.assertion("keyed", &json!({"jti": null})),
+            "the client assertion has no `jti` (at most 256 bytes), which makes it single-use",
+        ),
+        (
+            "unknown kid",
+            signer.assertion_with(&json!({"alg": "EdDSA", "kid": "nope"}), "keyed", &json!({})),
+            "no key of the client has the client assertion's `kid`",
+        ),
         ("alg none", unsigned, "the client assertion is unsigned (`alg` `none`)"),
-        ("HS256 with the public key", hmac,
-            "the client assertion is signed with an HMAC: client_secret_jwt is not supported, sign with a private key (private_key_jwt)"),
-        ("iss and sub differ", signer.assertion("keyed", &json!({"sub": "secret-client"})),
-            "the client assertion's `sub` must be the client id (RFC 7523 section 3)"),
-        ("no sub", signer.assertion("keyed", &json!({"sub": null})),
-            "the client assertion's `sub` must be the client id (RFC 7523 section 3)"),
-        ("no iss", signer.assertion("keyed", &json!({"iss": null})),
-            "the client assertion has no `iss`: it must be the client id (RFC 7523 section 3)"),
+        (
+            "HS256 with the public key",
+            hmac,
+            "the client assertion is signed with an HMAC: client_secret_jwt is not supported, sign with a private key (private_key_jwt)",
+        ),
+        (
+            "iss and sub differ",
+            signer.assertion("keyed", &json!({"sub": "secret-client"})),
+            "the client assertion's `sub` must be the client id (RFC 7523 section 3)",
+        ),
+        (
+            "no sub",
+            signer.assertion("keyed", &json!({"sub": null})),
+            "the client assertion's `sub` must be the client id (RFC 7523 section 3)",
+        ),
+        (
+            "no iss",
+            signer.assertion("keyed", &json!({"iss": null})),
+            "the client assertion has no `iss`: it must be the client id (RFC 7523 section 3)",
+        ),
         ("another key", forged, "the client assertion's signature does not verify with the client's keys"),
-        ("unregistered alg", unregistered_alg,
-            "the client assertion's `alg` is not the client's registered `token_endpoint_auth_signing_alg`"),
+        (
+            "unregistered alg",
+            unregistered_alg,
+            "the client assertion's `alg` is not the client's registered `token_endpoint_auth_signing_alg`",
+        ),
         ("unknown client", signer.assertion("nobody", &json!({})), "unknown client"),
-        ("a client_secret_basic client", signer.assertion("secret-client", &json!({})),
-            "the client is not registered for private_key_jwt authentication"),
-        ("not a JWT", "not.a.jwt".to_owned(), "the client assertion is not a signed JWT (RFC 7515 section 7.1 compact serialization)"),
+        (
+            "a client_secret_basic client",
+            signer.assertion("secret-client", &json!({})),
+            "the client is not registered for private_key_jwt authentication",
+        ),
+        (
+            "not a JWT",
+            "not.a.jwt".to_owned(),
+            "the client assertion is not a signed JWT (RFC 7515 section 7.1 compact serialization)",
+        ),
     ];
     for (name, assertion, description) in cases {
         let response = client_credentials(&router, &assertion).await;
@@ -612,7 +668,12 @@ async fn the_form_around_the_assertion_is_checked() {
     let response = post(
         &router,
         TOKEN,
-        &[grant, ("client_id", "secret-client"), ("client_assertion_type", JWT_BEARER), ("client_assertion", &assertion)],
+        &[
+            grant,
+            ("client_id", "secret-client"),
+            ("client_assertion_type", JWT_BEARER),
+            ("client_assertion", &assertion),
+        ],
         None,
     )
     .await;
@@ -620,11 +681,18 @@ async fn the_form_around_the_assertion_is_checked() {
     let response = post(
         &router,
         TOKEN,
-        &[grant, ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"), ("client_assertion", &assertion)],
+        &[
+            grant,
+            ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"),
+            ("client_assertion", &assertion),
+        ],
         None,
     )
     .await;
-    assert_refused(&response, "unsupported `client_assertion_type`: use urn:ietf:params:oauth:client-assertion-type:jwt-bearer");
+    assert_refused(
+        &response,
+        "unsupported `client_assertion_type`: use urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    );
     // Two methods at once (RFC 6749 §2.3): an assertion and a secret, in the form or as Basic.
     let two = "the client used two authentication methods (a client assertion and a client secret)";
     let response = post(
@@ -711,18 +779,32 @@ async fn registration_refuses_faulty_keys() {
     let mut duplicate = Signer::new(Algorithm::EdDSA).jwk();
     duplicate["kid"] = json!(signer.kid());
     let cases = [
-        (json!({"jwks": {"keys": [private]}}), "`jwks` must hold public keys only: a key has private or symmetric key material"),
+        (
+            json!({"jwks": {"keys": [private]}}),
+            "`jwks` must hold public keys only: a key has private or symmetric key material",
+        ),
         (json!({"jwks": {"keys": [signer.jwk(), duplicate]}}), "two keys of `jwks` have the same `kid`"),
-        (json!({"jwks": signer.jwks(), "jwks_uri": "https://client.example.com/jwks"}),
-            "`jwks` and `jwks_uri` must not both be present (RFC 7591 section 2)"),
+        (
+            json!({"jwks": signer.jwks(), "jwks_uri": "https://client.example.com/jwks"}),
+            "`jwks` and `jwks_uri` must not both be present (RFC 7591 section 2)",
+        ),
         (json!({}), "`private_key_jwt` needs the client's public keys: send `jwks` or `jwks_uri`"),
-        (json!({"jwks_uri": "http://client.example.com/jwks"}), "`jwks_uri` must be an https URL without credentials or fragment"),
-        (json!({"jwks": signer.jwks(), "token_endpoint_auth_signing_alg": "HS256"}),
-            "`token_endpoint_auth_signing_alg` must be one of ES256, ES384, EdDSA, PS256 or RS256"),
-        (json!({"jwks": signer.jwks(), "token_endpoint_auth_signing_alg": "EdDSA"}),
-            "no key of `jwks` can verify the `token_endpoint_auth_signing_alg`"),
-        (json!({"token_endpoint_auth_method": "client_secret_jwt"}),
-            "`client_secret_jwt` is not supported: it needs the client secret in clear on the server, which stores only its hash; use private_key_jwt"),
+        (
+            json!({"jwks_uri": "http://client.example.com/jwks"}),
+            "`jwks_uri` must be an https URL without credentials or fragment",
+        ),
+        (
+            json!({"jwks": signer.jwks(), "token_endpoint_auth_signing_alg": "HS256"}),
+            "`token_endpoint_auth_signing_alg` must be one of ES256, ES384, EdDSA, PS256 or RS256",
+        ),
+        (
+            json!({"jwks": signer.jwks(), "token_endpoint_auth_signing_alg": "EdDSA"}),
+            "no key of `jwks` can verify the `token_endpoint_auth_signing_alg`",
+        ),
+        (
+            json!({"token_endpoint_auth_method": "client_secret_jwt"}),
+            "`client_secret_jwt` is not supported: it needs the client secret in clear on the server, which stores only its hash; use private_key_jwt",
+        ),
     ];
     for (keys, description) in cases {
         let response = register(&router, keys.clone()).await;

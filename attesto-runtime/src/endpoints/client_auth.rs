@@ -6,9 +6,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
+use crate::endpoints::client_assertion;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::provider::Provider;
-use crate::endpoints::client_assertion;
 use crate::model::client::{Client, TokenEndpointAuthMethod};
 use crate::protocol::client_assertion::{Assertion, JWT_BEARER};
 use crate::protocol::form::{self, Form};
@@ -93,8 +93,12 @@ fn presented_assertion(form: &Form<'_>, with_secret: bool) -> Result<Option<Pres
     let (assertion_type, assertion) = match (form.get("client_assertion_type"), form.get("client_assertion")) {
         (None, None) => return Ok(None),
         (Some(assertion_type), Some(assertion)) => (assertion_type, assertion),
-        (Some(_), None) => return Err(OAuthError::invalid_request("`client_assertion_type` without `client_assertion`")),
-        (None, Some(_)) => return Err(OAuthError::invalid_request("`client_assertion` without `client_assertion_type`")),
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_request("`client_assertion_type` without `client_assertion`"));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_request("`client_assertion` without `client_assertion_type`"));
+        }
     };
     if with_secret {
         return Err(OAuthError::invalid_request(

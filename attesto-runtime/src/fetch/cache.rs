@@ -132,8 +132,7 @@ impl<T: Clone, E: Clone> DocumentCache<T, E> {
         if entries.len() >= self.max_entries {
             // The document closest to expiry goes; a fetch in flight counts as expiring now (its
             // waiters hold the slot and still get its outcome).
-            let expiry =
-                |slot: &Slot<T, E>| slot.get().and_then(|outcome| outcome.as_ref().ok()).map(|c| c.expires_at);
+            let expiry = |slot: &Slot<T, E>| slot.get().and_then(|outcome| outcome.as_ref().ok()).map(|c| c.expires_at);
             let victim = entries.iter().min_by_key(|(_, slot)| expiry(slot)).map(|(url, _)| url.clone());
             if let Some(victim) = victim {
                 entries.remove(&victim);

@@ -109,10 +109,8 @@ impl ClientJwks {
         const BUSY: &str = "too many client JWK Sets are being fetched at once: try again later";
         const NOT_FETCHED: &str = "the client's `jwks_uri` could not be fetched";
         // The permit is held for the fetch; the semaphore is never closed.
-        let _permit = tokio::time::timeout(TIMEOUT / 2, self.fetches.acquire())
-            .await
-            .map_err(|_| BUSY)?
-            .map_err(|_| BUSY)?;
+        let _permit =
+            tokio::time::timeout(TIMEOUT / 2, self.fetches.acquire()).await.map_err(|_| BUSY)?.map_err(|_| BUSY)?;
         // The client is told which step failed, never what the fetch learnt (addresses, status,
         // content): the logs have that.
         let document: serde_json::Value = self.fetcher.get_json(url).await.map_err(|error| {

@@ -62,7 +62,9 @@ pub(crate) enum JwksError {
     #[error("two keys of `jwks` have the same `kid`")]
     DuplicateKid,
     /// A key that no accepted algorithm can use.
-    #[error("a key of `jwks` is not usable: use an EC P-256 or P-384, Ed25519, or RSA (2048 to 4096 bits) signature key")]
+    #[error(
+        "a key of `jwks` is not usable: use an EC P-256 or P-384, Ed25519, or RSA (2048 to 4096 bits) signature key"
+    )]
     UnsupportedKey,
 }
 

@@ -26,9 +26,7 @@ impl Signer {
             ClientSigningAlgorithm::ES384 => {
                 let rng = SystemRandom::new();
                 let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &rng).expect("key");
-                Self::Es384(
-                    EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8.as_ref()).expect("key"),
-                )
+                Self::Es384(EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8.as_ref()).expect("key"))
             }
             ClientSigningAlgorithm::ES256 => Self::Key(Key::generate(Algorithm::ES256).expect("key")),
             ClientSigningAlgorithm::EdDSA => Self::Key(Key::generate(Algorithm::EdDSA).expect("key")),
@@ -112,7 +110,11 @@ fn claims_are_checked() {
         (json!({"aud": TOKEN}), ClientAssertionAudience::IssuerOrTokenEndpoint, Ok(())),
         (json!({"aud": ["x", ISSUER]}), ClientAssertionAudience::IssuerOnly, Ok(())),
         (json!({"aud": TOKEN}), ClientAssertionAudience::IssuerOnly, Err(AssertionError::AudienceNotIssuer)),
-        (json!({"aud": "https://other.example"}), ClientAssertionAudience::default(), Err(AssertionError::WrongAudience)),
+        (
+            json!({"aud": "https://other.example"}),
+            ClientAssertionAudience::default(),
+            Err(AssertionError::WrongAudience),
+        ),
         (json!({"aud": null}), ClientAssertionAudience::default(), Err(AssertionError::WrongAudience)),
         (json!({"sub": "c2"}), ClientAssertionAudience::default(), Err(AssertionError::SubjectNotClient)),
         (json!({"sub": null}), ClientAssertionAudience::default(), Err(AssertionError::SubjectNotClient)),
@@ -186,7 +188,10 @@ fn registered_jwk_sets_are_checked() {
         (json!({"keys": [{"kty": "oct", "kid": "h", "k": "c2VjcmV0"}]}), Err(JwksError::PrivateKey)),
         (json!({"keys": [no_kid]}), Err(JwksError::MissingKid)),
         (json!({"keys": [encryption]}), Err(JwksError::UnsupportedKey)),
-        (json!({"keys": [{"kty": "EC", "crv": "P-521", "kid": "z", "x": "AA", "y": "AA"}]}), Err(JwksError::UnsupportedKey)),
+        (
+            json!({"keys": [{"kty": "EC", "crv": "P-521", "kid": "z", "x": "AA", "y": "AA"}]}),
+            Err(JwksError::UnsupportedKey),
+        ),
         (json!({"keys": []}), Err(JwksError::Empty)),
         (json!({"keys": vec![signer.jwk("a"); 9]}), Err(JwksError::TooManyKeys)),
         (json!([signer.jwk("a")]), Err(JwksError::NotASet)),

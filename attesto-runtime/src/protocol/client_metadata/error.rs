@@ -66,6 +66,9 @@ pub(crate) enum MetadataError {
     /// A `jwks` that is not a usable set of public keys.
     #[error("{0}")]
     Jwks(JwksError),
+    /// A `jwks_uri` on a server built without the feature `fetch`, which cannot fetch it.
+    #[error("this server does not fetch a `jwks_uri`: send the client's public keys as `jwks`")]
+    JwksUriNotFetched,
     /// A `jwks_uri` that is not an `https` URL.
     #[error("`jwks_uri` must be an https URL without credentials or fragment")]
     JwksUri,

@@ -39,8 +39,8 @@ use serde_json::{Map, Value};
 #[cfg(feature = "fetch")]
 use crate::model::client::Client;
 use crate::model::client::{ClientKeys, ClientSigningAlgorithm, GrantType, TokenEndpointAuthMethod};
-use crate::protocol::client_assertion::check_jwks;
 use crate::model::scope::Scopes;
+use crate::protocol::client_assertion::check_jwks;
 use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri};
 
 mod error;
@@ -256,7 +256,8 @@ impl ClientMetadata {
             let dpop_bound_access_tokens = dpop_bound_access_tokens?;
             (client_name?, dpop_bound_access_tokens)
         };
-        let keys = if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt { Some(client_keys(raw, source)?) } else { None };
+        let keys =
+            if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt { Some(client_keys(raw, source)?) } else { None };
         let informational = if source.is_registration() { informational(raw, source)? } else { Map::new() };
         Ok(Self {
             redirect_uris,
@@ -357,6 +358,11 @@ fn client_keys(
         }
         (None, Some(uri)) => {
             check_jwks_uri(uri)?;
+            // Discovery lists `private_key_jwt` for inline keys; a set only a fetch can read is
+            // refused now rather than at every token request.
+            if cfg!(not(feature = "fetch")) {
+                return Err(MetadataError::JwksUriNotFetched);
+            }
             ClientKeys::JwksUri(uri.to_owned())
         }
     };

@@ -3,8 +3,8 @@ use serde_json::json;
 use super::MetadataError as E;
 use super::*;
 use crate::error::{ErrorCode, OAuthError};
-use crate::protocol::client_assertion::JwksError;
 use crate::model::scope::InvalidScope;
+use crate::protocol::client_assertion::JwksError;
 
 #[cfg(feature = "fetch")]
 const URL: &str = "https://client.example/metadata.json";
