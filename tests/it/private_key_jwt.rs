@@ -650,6 +650,17 @@ async fn every_faulty_assertion_is_refused_with_its_reason() {
             "not.a.jwt".to_owned(),
             "the client assertion is not a signed JWT (RFC 7515 section 7.1 compact serialization)",
         ),
+        ("too large", "a".repeat(8193), "the client assertion is larger than 8192 bytes"),
+        (
+            "crit",
+            signer.assertion_with(&json!({"alg": "EdDSA", "kid": signer.kid(), "crit": ["exp"]}), "keyed", &json!({})),
+            "the client assertion's header has a `crit` member this server does not understand",
+        ),
+        (
+            "ES512",
+            signer.assertion_with(&json!({"alg": "ES512", "kid": signer.kid()}), "keyed", &json!({})),
+            "the client assertion's `alg` is not supported: use ES256, ES384, EdDSA, PS256 or RS256",
+        ),
     ];
     for (name, assertion, description) in cases {
         let response = client_credentials(&router, &assertion).await;
@@ -725,8 +736,77 @@ async fn the_form_around_the_assertion_is_checked() {
         "invalid_request",
         "`client_assertion` without `client_assertion_type`",
     );
+    // A secret for a client registered for `private_key_jwt` is refused, as any wrong method.
+    let response = post(&router, TOKEN, &[grant], Some(&basic("keyed", SECRET))).await;
+    assert_refused_with(&response, StatusCode::UNAUTHORIZED, "invalid_client", "client authentication failed");
     // None of these spent the assertion's `jti`.
     assert_eq!(client_credentials(&router, &assertion).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_client_without_usable_keys_is_refused_with_the_reason() {
+    // The host's client has no usable key in its set.
+    let signer = Signer::new(Algorithm::EdDSA);
+    let host = PkHost {
+        keyed_jwks: json!({"keys": [{"kty": "oct", "kid": "k", "k": "c2VjcmV0"}]}),
+        registrations: Registrations::Memory(MemoryRegistrations::new()),
+    };
+    let router = provider_with(host, true).router();
+    assert_refused(
+        &client_credentials(&router, &signer.assertion("keyed", &json!({}))).await,
+        "the client has no key to verify its assertion with",
+    );
+    // A `jwks_uri` that answers 404, or serves a set without a usable key.
+    let server = JwksServer::start(json!({"keys": [{"kty": "oct", "kid": "k", "k": "c2VjcmV0"}]})).await;
+    let missing = format!("http://{}/missing.json", server.addr);
+    for (jwks_uri, description) in [
+        (missing, "the client's `jwks_uri` could not be fetched"),
+        (server.url(), "the JWK Set at the client's `jwks_uri` holds no usable public signature key"),
+    ] {
+        let (status, _, registered) = register(&router, json!({"jwks_uri": jwks_uri})).await;
+        assert_eq!(status, StatusCode::CREATED, "{registered}");
+        let client_id = registered["client_id"].as_str().expect("client_id");
+        assert_refused(&client_credentials(&router, &signer.assertion(client_id, &json!({}))).await, description);
+    }
+}
+
+#[tokio::test]
+async fn an_update_cannot_trade_keys_for_a_secret() {
+    let router = router(&Signer::new(Algorithm::EdDSA));
+    let signer = Signer::new(Algorithm::ES256);
+    let (_, _, registered) = register(&router, json!({"jwks": signer.jwks()})).await;
+    let client_id = registered["client_id"].as_str().expect("client_id");
+    let token = registered["registration_access_token"].as_str().expect("registration access token");
+    let update = json!({
+        "client_id": client_id,
+        "redirect_uris": [REDIRECT],
+        "grant_types": ["authorization_code"],
+        "token_endpoint_auth_method": "client_secret_basic",
+    });
+    let request = Request::put(format!("{REGISTER}/{client_id}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(update.to_string()))
+        .expect("request");
+    let response = send_json(&router, request).await;
+    assert_refused_with(
+        &response,
+        StatusCode::BAD_REQUEST,
+        "invalid_client_metadata",
+        "`token_endpoint_auth_method` cannot change between a client secret and private_key_jwt; register a new client",
+    );
+    // The same keys again are an update like any other.
+    let mut same = update;
+    same["token_endpoint_auth_method"] = json!("private_key_jwt");
+    same["jwks"] = signer.jwks();
+    let request = Request::put(format!("{REGISTER}/{client_id}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(same.to_string()))
+        .expect("request");
+    let (status, _, body) = send_json(&router, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("client_secret").is_none(), "{body}");
 }
 
 #[tokio::test]
