@@ -695,6 +695,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             std::process::exit(2);
         }
     };
+    // A development tool on the loopback interface: a `private_key_jwt` client registered with
+    // a `jwks_uri` on this machine (`http://127.0.0.1:…/jwks.json`) has its keys fetched. Never
+    // in production: any client that registers could make the server fetch from its network.
+    #[cfg(feature = "fetch")]
+    let builder = builder.allow_loopback_jwks_uri_for_development(true);
     let auth = builder.build()?;
     let login = axum::Router::new().route(LOGIN_PATH, get(login_page).post(login_submit)).with_state(host);
     let app = axum::Router::new().merge(auth.router()).merge(login);

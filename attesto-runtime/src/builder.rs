@@ -9,6 +9,8 @@ use bytes::Bytes;
 use crate::dpop::nonce::NonceKey;
 use crate::error::ConfigError;
 #[cfg(feature = "fetch")]
+use crate::fetch::client_jwks::{ClientJwks, JwksUriLoopback};
+#[cfg(feature = "fetch")]
 use crate::fetch::client_metadata::{self, ClientMetadataDocuments};
 use crate::host::provider::Provider;
 use crate::keys::{Key, KeySet};
@@ -16,6 +18,7 @@ use crate::model::client::{GrantType, SecretHash};
 use crate::model::issuer::Issuer;
 use crate::model::loopback::is_loopback_host;
 use crate::model::resource::{Resource, declared_resource_url, normalize_resource};
+use crate::protocol::client_assertion::ClientAssertionAudience;
 use crate::protocol::discovery::{self, AuthorizationServerMetadata, MetadataSource};
 use crate::protocol::dpop_proof;
 use crate::protocol::resource_metadata::{self, ProtectedResourceMetadata};
@@ -59,6 +62,9 @@ pub struct Builder<P> {
     device_code_ttl: Duration,
     device_poll_interval: Duration,
     user_code_attempts: (u32, u32),
+    client_assertion_audience: ClientAssertionAudience,
+    #[cfg(feature = "fetch")]
+    jwks_uri_loopback: JwksUriLoopback,
 }
 
 /// A resource declared with [`Builder::protected_resource`]: its RFC 9728 document is served.
@@ -349,6 +355,32 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// Which `aud` a `private_key_jwt` client assertion may name (RFC 7523 §3): the issuer
+    /// identifier or the token endpoint URL by default; [`ClientAssertionAudience::IssuerOnly`]
+    /// for the issuer identifier alone, as FAPI 2.0 asks.
+    ///
+    /// ```
+    /// # fn configure<P: attesto_runtime::Provider>(builder: attesto_runtime::Builder<P>) -> attesto_runtime::Builder<P> {
+    /// let builder = builder.client_assertion_audience(attesto_runtime::ClientAssertionAudience::IssuerOnly);
+    /// # builder
+    /// # }
+    /// ```
+    pub fn client_assertion_audience(mut self, audience: ClientAssertionAudience) -> Self {
+        self.client_assertion_audience = audience;
+        self
+    }
+
+    /// Lets the `jwks_uri` of a `private_key_jwt` client be fetched from loopback and private
+    /// addresses, and over `http` from a loopback host, so that a client under development serves
+    /// its keys from `http://127.0.0.1:…` (feature `fetch`). Off by default; a warning is logged
+    /// when a provider is built with it. **Never in production**: any client that registers could
+    /// then make the server send requests to the services of its own network.
+    #[cfg(feature = "fetch")]
+    pub fn allow_loopback_jwks_uri_for_development(mut self, allow: bool) -> Self {
+        self.jwks_uri_loopback = if allow { JwksUriLoopback::AllowedForDevelopment } else { JwksUriLoopback::Refused };
+        self
+    }
+
     /// Sets `service_documentation` for the discovery documents.
     pub fn service_documentation(mut self, url: impl Into<String>) -> Self {
         self.service_documentation = Some(url.into());
@@ -539,6 +571,16 @@ impl<P: Provider> Builder<P> {
             Some(issuers)
         };
         #[cfg(feature = "fetch")]
+        let client_jwks = {
+            if self.jwks_uri_loopback == JwksUriLoopback::AllowedForDevelopment {
+                tracing::warn!(
+                    "client `jwks_uri`s may be fetched from loopback and private addresses, and over http from a loopback host: for development only, never in production"
+                );
+            }
+            ClientJwks::new(self.jwks_uri_loopback)
+                .map_err(|_| ConfigError::ClientJwksFetcher { reason: "the HTTPS client could not be built" })?
+        };
+        #[cfg(feature = "fetch")]
         let client_id_metadata_document_supported = client_metadata.is_some();
         #[cfg(not(feature = "fetch"))]
         let client_id_metadata_document_supported = false;
@@ -562,6 +604,7 @@ impl<P: Provider> Builder<P> {
             },
             client_id_metadata_document_supported,
             device: DeviceSettings { code_ttl: self.device_code_ttl, interval: self.device_poll_interval },
+            client_assertion_audience: self.client_assertion_audience,
         };
         // A grant is listed only when it is served: token exchange with the host's policy,
         // identity assertions with a trusted issuer.
@@ -627,6 +670,8 @@ impl<P: Provider> Builder<P> {
             #[cfg(feature = "fetch")]
             identity_issuers,
             user_code_guesses: GuessLimiter::new(self.user_code_attempts.0, self.user_code_attempts.1),
+            #[cfg(feature = "fetch")]
+            client_jwks,
         }))
     }
 }
@@ -662,6 +707,9 @@ impl<P: Provider> Attesto<P> {
             device_code_ttl: Duration::from_secs(10 * 60),
             device_poll_interval: Duration::from_secs(5),
             user_code_attempts: (guesses::DEFAULT_PER_WINDOW, guesses::DEFAULT_PER_ADDRESS),
+            client_assertion_audience: ClientAssertionAudience::default(),
+            #[cfg(feature = "fetch")]
+            jwks_uri_loopback: JwksUriLoopback::Refused,
         }
     }
 }

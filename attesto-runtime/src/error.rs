@@ -405,6 +405,13 @@ pub enum ConfigError {
         /// What is wrong.
         reason: String,
     },
+    /// The HTTPS client that fetches `private_key_jwt` clients' `jwks_uri`s could not be built
+    /// (feature `fetch`).
+    #[error("the client `jwks_uri` fetcher could not be built: {reason}")]
+    ClientJwksFetcher {
+        /// What is wrong.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Debug for ConfigError {

@@ -42,11 +42,14 @@ pub use host::provider::Provider;
 pub use host::registrations::{ClientRegistration, GrantRequest, RegistrationStore};
 pub use host::scopes::{ScopeDecision, ScopePolicy};
 pub use keys::{Algorithm, Key, KeyError, KeySet};
-pub use model::client::{Client, ClientId, GrantType, SecretHash, TokenEndpointAuthMethod};
+pub use model::client::{
+    Client, ClientId, ClientKeys, ClientSigningAlgorithm, GrantType, SecretHash, TokenEndpointAuthMethod,
+};
 pub use model::declaration::{Features, Paths};
 pub use model::issuer::Issuer;
 pub use model::principal::{AuthenticatedPrincipal, Principal};
 pub use model::scope::{InvalidScope, Scope, Scopes};
+pub use protocol::client_assertion::ClientAssertionAudience;
 pub use resource_server::guard::{Guard, GuardService};
 pub use resource_server::mcp::{MAX_JSON_RPC_BODY, ToolScopes, ToolScopesService};
 #[cfg(feature = "fetch")]

@@ -10,6 +10,7 @@ use crate::dpop::nonce::NonceKey;
 use crate::error::OAuthError;
 use crate::model::issuer::Issuer;
 use crate::model::resource::{Resource, audiences};
+use crate::protocol::client_assertion::ClientAssertionAudience;
 
 /// The settings of a provider, set through the [`Builder`].
 #[derive(Debug, Clone)]
@@ -33,6 +34,8 @@ pub(crate) struct Settings {
     pub(crate) client_id_metadata_document_supported: bool,
     /// The device authorization grant (RFC 8628).
     pub(crate) device: DeviceSettings,
+    /// Which `aud` a `private_key_jwt` client assertion may name (RFC 7523 §3).
+    pub(crate) client_assertion_audience: ClientAssertionAudience,
 }
 
 /// The settings of the device authorization grant, from the [`Builder`](crate::Builder).

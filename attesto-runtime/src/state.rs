@@ -10,6 +10,8 @@ use bytes::Bytes;
 
 use crate::error::{ErrorCode, HostError, OAuthError};
 #[cfg(feature = "fetch")]
+use crate::fetch::client_jwks::ClientJwks;
+#[cfg(feature = "fetch")]
 use crate::fetch::client_metadata;
 #[cfg(feature = "fetch")]
 use crate::fetch::issuer_keys::IssuerKeys;
@@ -61,6 +63,9 @@ pub(crate) struct Parts<P> {
     pub(crate) identity_issuers: Option<Arc<dyn IssuerKeys>>,
     /// Wrong user codes entered at the device verification page (see `store/guesses.rs`).
     pub(crate) user_code_guesses: GuessLimiter,
+    /// The `jwks_uri` JWK Sets of `private_key_jwt` clients: their fetcher and cache.
+    #[cfg(feature = "fetch")]
+    pub(crate) client_jwks: ClientJwks,
 }
 
 /// The parts, sealed: its one field is private to this module, so everything else reads the
@@ -129,6 +134,12 @@ impl<P> Attesto<P> {
     /// The bound on wrong user codes at the device verification page.
     pub(crate) fn user_code_guesses(&self) -> &GuessLimiter {
         &self.0.parts.user_code_guesses
+    }
+
+    /// The fetcher and cache of the `jwks_uri` JWK Sets of `private_key_jwt` clients.
+    #[cfg(feature = "fetch")]
+    pub(crate) fn client_jwks(&self) -> &ClientJwks {
+        &self.0.parts.client_jwks
     }
 
     /// The hash that an unknown client's presented secret is checked against.

@@ -574,8 +574,8 @@ async fn secrets_and_secret_based_authentication_are_refused() {
             "`token_endpoint_auth_method` `client_secret_post` relies on a shared secret, which a client ID metadata document cannot establish",
         ),
         (
-            json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://app.example/jwks"}),
-            "`token_endpoint_auth_method` `private_key_jwt` is not supported by this server: use `none` (a public client with PKCE)",
+            json!({"token_endpoint_auth_method": "client_secret_jwt"}),
+            "`token_endpoint_auth_method` `client_secret_jwt` relies on a shared secret, which a client ID metadata document cannot establish",
         ),
         (
             json!({"grant_types": ["client_credentials"]}),
@@ -814,7 +814,7 @@ async fn discovery_says_whether_documents_are_supported() {
             );
             assert_eq!(
                 metadata["token_endpoint_auth_methods_supported"],
-                json!(["client_secret_basic", "client_secret_post", "none"])
+                json!(["client_secret_basic", "client_secret_post", "private_key_jwt", "none"])
             );
         }
     }

@@ -50,6 +50,8 @@ mod oidc;
 #[cfg(feature = "postgres")]
 mod outage;
 mod par;
+#[cfg(feature = "fetch")]
+mod private_key_jwt;
 mod production_guide;
 mod properties;
 mod registration;

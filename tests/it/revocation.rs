@@ -399,12 +399,12 @@ async fn discovery_advertises_revocation_and_introspection_and_they_are_mounted(
     assert_eq!(metadata["revocation_endpoint"], format!("{ISSUER}{REVOKE}"));
     assert_eq!(
         metadata["revocation_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post", "none"])
+        json!(["client_secret_basic", "client_secret_post", "private_key_jwt", "none"])
     );
     assert_eq!(metadata["introspection_endpoint"], format!("{ISSUER}{INTROSPECT}"));
     assert_eq!(
         metadata["introspection_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post"])
+        json!(["client_secret_basic", "client_secret_post", "private_key_jwt"])
     );
     for path in [REVOKE, INTROSPECT] {
         let request = Request::get(path).body(Body::empty()).expect("request");
@@ -437,8 +437,10 @@ async fn switched_off_they_are_neither_mounted_nor_advertised() {
     for member in [
         "revocation_endpoint",
         "revocation_endpoint_auth_methods_supported",
+        "revocation_endpoint_auth_signing_alg_values_supported",
         "introspection_endpoint",
         "introspection_endpoint_auth_methods_supported",
+        "introspection_endpoint_auth_signing_alg_values_supported",
     ] {
         assert!(metadata.get(member).is_none(), "{member} in {metadata}");
     }

@@ -110,6 +110,11 @@ mod registration_contract {
         assert_eq!(f.token_endpoint_auth_method, e.token_endpoint_auth_method, "{what}: token_endpoint_auth_method");
         assert_eq!(f.secret_hash, e.secret_hash, "{what}: secret_hash");
         assert_eq!(f.jwks, e.jwks, "{what}: jwks");
+        assert_eq!(f.jwks_uri, e.jwks_uri, "{what}: jwks_uri");
+        assert_eq!(
+            f.token_endpoint_auth_signing_alg, e.token_endpoint_auth_signing_alg,
+            "{what}: token_endpoint_auth_signing_alg"
+        );
         assert_eq!(f.dpop_bound_access_tokens, e.dpop_bound_access_tokens, "{what}: dpop_bound_access_tokens");
         assert_eq!(
             f.authorization_signed_response_alg, e.authorization_signed_response_alg,
@@ -130,6 +135,30 @@ mod registration_contract {
 
     async fn load<R: RegistrationStore>(store: &R, id: &ClientId) -> Option<ClientRegistration> {
         store.load_registration(id).await.expect("load_registration")
+    }
+
+    /// A `private_key_jwt` client with a `jwks_uri` and a signing algorithm, its metadata as the
+    /// registration endpoint writes it.
+    fn private_key_jwt() -> ClientRegistration {
+        let jwks_uri = "https://client.example.com/jwks.json";
+        let client = Client::private_key_jwt(fresh_id(), attesto::ClientKeys::JwksUri(jwks_uri.to_owned()))
+            .with_token_endpoint_auth_signing_alg(attesto::ClientSigningAlgorithm::PS256)
+            .with_grant_types([GrantType::ClientCredentials]);
+        let metadata = json!({
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks_uri": jwks_uri,
+            "token_endpoint_auth_signing_alg": "PS256",
+        });
+        let serde_json::Value::Object(metadata) = metadata else { unreachable!("an object literal") };
+        ClientRegistration::new(client, metadata, SecretHash::of("a third token"), now())
+    }
+
+    /// A `private_key_jwt` client comes back with its keys' URL and its algorithm, and no secret.
+    pub(crate) async fn registration_keeps_private_key_jwt_keys<R: RegistrationStore>(store: &R) {
+        let registration = private_key_jwt();
+        store.create_client(&registration).await.expect("create_client");
+        let found = load(store, &registration.client.client_id).await.expect("a created client must be loaded");
+        assert_same(&found, &registration, "a private_key_jwt client");
     }
 
     /// Both kinds of client come back field for field, each under its own id.
@@ -262,6 +291,7 @@ macro_rules! registration_contract_tests {
                 registration_delete_removes,
                 registration_unknown_is_none,
                 registration_create_never_overwrites,
+                registration_keeps_private_key_jwt_keys,
             ]);
         }
     };

@@ -1,13 +1,16 @@
 //! Client authentication at the token endpoint (RFC 6749 §2.3.1): `client_secret_basic`,
-//! `client_secret_post`, and `none` for public clients.
+//! `client_secret_post`, `private_key_jwt` (RFC 7523 §2.2, in `client_assertion.rs`), and `none`
+//! for public clients.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 
+use crate::endpoints::client_assertion;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::provider::Provider;
 use crate::model::client::{Client, TokenEndpointAuthMethod};
+use crate::protocol::client_assertion::{Assertion, JWT_BEARER};
 use crate::protocol::form::{self, Form};
 use crate::state::{Attesto, FoundClient, NoClient};
 
@@ -16,6 +19,8 @@ use crate::state::{Attesto, FoundClient, NoClient};
 pub(crate) struct Presented {
     pub(crate) client_id: String,
     secret: Option<String>,
+    /// The `client_assertion` of `private_key_jwt`.
+    assertion: Option<String>,
     method: TokenEndpointAuthMethod,
 }
 
@@ -51,6 +56,9 @@ pub(crate) fn presented(headers: &HeaderMap, form: &Form<'_>) -> Result<Option<P
         (Some(_), Some(_)) => return Err(OAuthError::invalid_request("repeated Authorization header")),
         (Some(value), None) => Some(parse_basic(value)?),
     };
+    if let Some(presented) = presented_assertion(form, basic.is_some() || body_secret.is_some())? {
+        return Ok(Some(presented));
+    }
     match (basic, body_secret) {
         (Some(_), Some(_)) => Err(OAuthError::invalid_request(
             "the client used two authentication methods (Authorization header and client_secret)",
@@ -59,12 +67,18 @@ pub(crate) fn presented(headers: &HeaderMap, form: &Form<'_>) -> Result<Option<P
             if body_id.is_some_and(|id| id != client_id) {
                 return Err(OAuthError::invalid_request("client_id differs from the Authorization header"));
             }
-            Ok(Some(Presented { client_id, secret: Some(secret), method: TokenEndpointAuthMethod::ClientSecretBasic }))
+            Ok(Some(Presented {
+                client_id,
+                secret: Some(secret),
+                assertion: None,
+                method: TokenEndpointAuthMethod::ClientSecretBasic,
+            }))
         }
         (None, Some(secret)) => match body_id {
             Some(id) => Ok(Some(Presented {
                 client_id: id.to_owned(),
                 secret: Some(secret.to_owned()),
+                assertion: None,
                 method: TokenEndpointAuthMethod::ClientSecretPost,
             })),
             None => {
@@ -74,9 +88,45 @@ pub(crate) fn presented(headers: &HeaderMap, form: &Form<'_>) -> Result<Option<P
         (None, None) => Ok(body_id.map(|id| Presented {
             client_id: id.to_owned(),
             secret: None,
+            assertion: None,
             method: TokenEndpointAuthMethod::None,
         })),
     }
+}
+
+/// A JWT client assertion (RFC 7521 §4.2): `client_assertion_type` and `client_assertion`, the
+/// client being the assertion's `iss`, which a `client_id` in the form must equal. `None` when
+/// the form has neither parameter; `with_secret` says the request also used a secret.
+fn presented_assertion(form: &Form<'_>, with_secret: bool) -> Result<Option<Presented>, OAuthError> {
+    let (assertion_type, assertion) = match (form.get("client_assertion_type"), form.get("client_assertion")) {
+        (None, None) => return Ok(None),
+        (Some(assertion_type), Some(assertion)) => (assertion_type, assertion),
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_request("`client_assertion_type` without `client_assertion`"));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_request("`client_assertion` without `client_assertion_type`"));
+        }
+    };
+    if with_secret {
+        return Err(OAuthError::invalid_request(
+            "the client used two authentication methods (a client assertion and a client secret)",
+        ));
+    }
+    if assertion_type != JWT_BEARER {
+        return Err(client_assertion::refusal(
+            "unsupported `client_assertion_type`: use urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        ));
+    }
+    let parsed = Assertion::parse(assertion).map_err(|error| client_assertion::refusal(error.description()))?;
+    let client_id =
+        parsed.client_id(form.get("client_id")).map_err(|error| client_assertion::refusal(error.description()))?;
+    Ok(Some(Presented {
+        client_id: client_id.to_owned(),
+        secret: None,
+        assertion: Some(assertion.to_owned()),
+        method: TokenEndpointAuthMethod::PrivateKeyJwt,
+    }))
 }
 
 /// `Authorization: Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).
@@ -100,7 +150,7 @@ fn parse_basic(value: &HeaderValue) -> Result<(String, String), OAuthError> {
     Ok((id, secret))
 }
 
-/// Authenticates a confidential client.
+/// Authenticates a confidential client: by its assertion (`private_key_jwt`), or by its secret.
 ///
 /// An unknown client id and a wrong secret give the same `invalid_client`, and cost the same: for
 /// an unknown id the secret is still verified, against a decoy client with a random secret hash.
@@ -109,6 +159,9 @@ pub(crate) async fn authenticate_confidential<P: Provider>(
     presented: &Presented,
 ) -> Result<Client, OAuthError> {
     let method = Some(presented.method);
+    if let Some(assertion) = presented.assertion.as_deref() {
+        return client_assertion::authenticate(attesto, &presented.client_id, assertion).await;
+    }
     let Some(secret) = presented.secret.as_deref() else {
         return Err(invalid_client(method, "client authentication failed"));
     };

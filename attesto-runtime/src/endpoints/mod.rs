@@ -2,6 +2,7 @@
 //! the shared state, build the response.
 
 pub(crate) mod authorize;
+pub(crate) mod client_assertion;
 pub(crate) mod client_auth;
 pub(crate) mod cors;
 pub(crate) mod device;

@@ -103,7 +103,7 @@ async fn push<P: Provider>(
     // RFC 9126 §2.1, step 3: validated as at the authorization endpoint. RFC 9126 §2.3: errors
     // carry the code that endpoint would have sent, and the ones it shows rather than redirects
     // (an unregistered redirect URI, say) are `invalid_request`, which they already are.
-    let (_, mut request) = match authorize::validate(attesto, &form, Origin::Pushed(client)).await {
+    let (_, mut request) = match authorize::validate(attesto, &form, Origin::Pushed(Box::new(client))).await {
         Ok(validated) => validated,
         Err(refusal) => {
             let error = refusal.into_error();

@@ -29,6 +29,10 @@
 //!   random values; the store gets their SHA-256 only. A read (RFC 7592 §2.1) therefore cannot
 //!   return the secret, and does not rotate it: the response carries no `client_secret` and echoes
 //!   the registration access token the request presented.
+//! - **Keys instead of a secret.** A `private_key_jwt` client (RFC 7523 §2.2) registers its public
+//!   keys, `jwks` or `jwks_uri` (checked by `protocol/client_metadata`), and gets no secret: it
+//!   authenticates with assertions signed by its private key (`endpoints/client_assertion.rs`).
+//!   `client_secret_jwt` is refused: its HMAC key is a secret attesto would have to keep in clear.
 
 use std::fmt;
 use std::time::SystemTime;
@@ -113,7 +117,8 @@ async fn create<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Bo
     }
     // RFC 7591 §3.2.1: the client id is the server's choice; 128 random bits make it unguessable.
     let client_id = ClientId::new(new_id());
-    let secret = (!requested.is_public()).then(|| new_secret().0);
+    // A secret for the secret methods only: a `private_key_jwt` client authenticates by its keys.
+    let secret = requested.issues_secret().then(|| new_secret().0);
     let secret_hash = secret.as_deref().map(SecretHash::of);
     let (client, metadata) = accept(attesto, requested, signed, client_id, secret_hash).await?;
     let (access_token, _) = new_secret();
@@ -168,6 +173,12 @@ async fn update_registration<P: Provider>(
     if requested.is_public() != current.client.is_public {
         return Err(invalid_metadata(
             "`token_endpoint_auth_method` cannot turn a confidential client into a public one or back; register a new client",
+        ));
+    }
+    // Likewise between a secret and keys: a secret is issued at registration only.
+    if requested.issues_secret() != current.client.secret_hash.is_some() {
+        return Err(invalid_metadata(
+            "`token_endpoint_auth_method` cannot change between a client secret and private_key_jwt; register a new client",
         ));
     }
     // A grant the registration holds stays; one it adds is decided as at registration.
@@ -348,9 +359,10 @@ async fn accept<P: Provider>(
         )));
     }
     let supported: Scopes = attesto.settings().scopes_supported.iter().filter_map(|s| Scope::parse(s).ok()).collect();
-    let mut client = match secret_hash {
-        Some(hash) => Client::confidential(client_id, hash),
-        None => Client::public(client_id),
+    let mut client = match (&requested.keys, secret_hash) {
+        (Some((keys, _)), _) => Client::private_key_jwt(client_id, keys.clone()),
+        (None, Some(hash)) => Client::confidential(client_id, hash),
+        (None, None) => Client::public(client_id),
     }
     .with_redirect_uris(requested.redirect_uris.iter().cloned())
     .with_grant_types(requested.grant_types.iter().copied())
@@ -360,6 +372,7 @@ async fn accept<P: Provider>(
     client.client_name = requested.client_name.clone();
     client.authorization_signed_response_alg = signed.authorization;
     client.introspection_signed_response_alg = signed.introspection;
+    client.token_endpoint_auth_signing_alg = requested.keys.as_ref().and_then(|(_, alg)| *alg);
     let scope = requested.scope.unwrap_or_default();
     client.scopes = match attesto.provider().scope_policy().authorize_scope(&client, &scope).await? {
         ScopeDecision::Grant(scopes) => scopes,
@@ -388,6 +401,16 @@ async fn accept<P: Provider>(
     for (member, alg) in signed.members() {
         metadata.insert(member.to_owned(), alg.into());
     }
+    // The SQL registration stores read `jwks_uri` and the signing algorithm back from here.
+    if let Some(jwks) = &client.jwks {
+        metadata.insert("jwks".to_owned(), jwks.clone());
+    }
+    if let Some(jwks_uri) = &client.jwks_uri {
+        metadata.insert("jwks_uri".to_owned(), jwks_uri.clone().into());
+    }
+    if let Some(alg) = client.token_endpoint_auth_signing_alg {
+        metadata.insert("token_endpoint_auth_signing_alg".to_owned(), alg.as_str().into());
+    }
     metadata.extend(requested.informational);
     if serde_json::to_vec(&metadata).map_or(true, |json| json.len() > MAX_METADATA_BYTES) {
         return Err(invalid_metadata(format!("the client metadata is larger than {MAX_METADATA_BYTES} bytes")));
@@ -414,7 +437,7 @@ fn information<P: Provider>(
     }
     body.insert("client_id_issued_at".to_owned(), crate::protocol::jwt::unix_seconds(registration.issued_at).into());
     // RFC 7591 §3.2.1: REQUIRED when a secret was issued; 0 means it does not expire.
-    if !client.is_public {
+    if client.secret_hash.is_some() {
         let expires_at = registration.secret_expires_at.map_or(0, crate::protocol::jwt::unix_seconds);
         body.insert("client_secret_expires_at".to_owned(), expires_at.into());
     }

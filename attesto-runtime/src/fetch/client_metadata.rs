@@ -9,15 +9,13 @@
 //! The rules are on [`ClientMetadataDocuments`]; section numbers are those of -00, the one MCP
 //! cites, unless marked -02.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use http::HeaderMap;
 use serde_json::{Map, Value};
-use tokio::sync::OnceCell;
 use url::Url;
 
+use crate::fetch::cache::DocumentCache;
 use crate::fetch::{FetchError, FetchPolicy, Fetcher};
 use crate::model::client::Client;
 use crate::model::loopback::is_loopback_host;
@@ -52,9 +50,10 @@ const MAX_URL_BYTES: usize = 2048;
 ///   the host: -02 §5 forbids it, and a document must be served at the URL it names (-02 §4).
 /// - **The document (§4.1).** A JSON object whose `client_id` equals the URL; no `client_secret`
 ///   or `client_secret_expires_at`, and no shared-secret `token_endpoint_auth_method`. attesto
-///   serves these clients as public clients (`none`, the default when the member is absent):
-///   `private_key_jwt` (§6.2) is refused as not supported rather than downgraded, and a `jwks`
-///   holding private key material is refused (-02 §4.1). Grant types `authorization_code`
+///   serves these clients as public clients (`none`, the default when the member is absent), or,
+///   with `private_key_jwt` (§6.2) and a `jwks` or `jwks_uri`, as confidential clients that
+///   authenticate with a JWT signed by their key (RFC 7523); a `jwks` holding private key
+///   material is refused (-02 §4.1). Grant types `authorization_code`
 ///   (the default) and `refresh_token` only; response type `code`.
 /// - **Redirect URIs (§4.5).** Required, and checked as dynamic registration checks them (`https`,
 ///   `http` on a loopback host, a private-use scheme for `application_type` `native`); a request's
@@ -228,9 +227,6 @@ pub(crate) fn is_document_url(client_id: &str) -> bool {
     starts("https:") || starts("http:")
 }
 
-/// The outcome of one fetch, shared by the lookups that waited for it.
-type Slot = Arc<OnceCell<Result<Cached, Refusal>>>;
-
 /// Why a client ID metadata document could not be used.
 ///
 /// The caller is anonymous (anyone may send any URL as a `client_id`), so what it is told says
@@ -256,13 +252,6 @@ const NOT_FETCHED: &str = "the client ID metadata document could not be fetched"
 /// What the caller is told of a document that was fetched and refused.
 const NOT_ACCEPTED: &str = "the client ID metadata document is not acceptable to this server";
 
-/// A client read from a good document, and until when it may be used without fetching again.
-#[derive(Debug, Clone)]
-struct Cached {
-    client: Client,
-    expires_at: Instant,
-}
-
 /// Resolves document URLs into clients: the fetcher, the cache, and the provider's advertised
 /// scopes.
 #[derive(Debug)]
@@ -271,7 +260,7 @@ pub(crate) struct Resolver {
     fetcher: Fetcher,
     scopes_supported: Scopes,
     /// Good documents by URL, and fetches in flight. A failed fetch leaves no entry (§4.4).
-    cache: Mutex<HashMap<String, Slot>>,
+    cache: DocumentCache<Client, Refusal>,
     /// One permit per fetch that may run at once.
     fetches: tokio::sync::Semaphore,
 }
@@ -288,7 +277,8 @@ impl Resolver {
             allow_http: development,
         })?;
         let fetches = tokio::sync::Semaphore::new(settings.max_concurrent_fetches);
-        Ok(Self { settings, fetcher, scopes_supported, cache: Mutex::new(HashMap::new()), fetches })
+        let cache = DocumentCache::new(settings.max_cached_documents);
+        Ok(Self { settings, fetcher, scopes_supported, cache, fetches })
     }
 
     /// The client whose document is at `client_id`, from the cache or fetched; or why there is
@@ -304,23 +294,7 @@ impl Resolver {
             let public = format!("the `client_id` URL {reason}");
             Refusal::new(public.clone(), public)
         })?;
-        // Twice at most: a cached document found expired is fetched once more, and that fetch's
-        // outcome is used even if it expired meanwhile.
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let slot = self.slot(client_id);
-            let outcome = slot.get_or_init(|| self.fetch(&url)).await;
-            match outcome {
-                Ok(cached) if cached.expires_at > Instant::now() || attempts > 1 => return Ok(cached.client.clone()),
-                Ok(_) => self.forget(client_id, &slot),
-                Err(reason) => {
-                    // Not cached (§4.4): the next lookup fetches again.
-                    self.forget(client_id, &slot);
-                    return Err(reason.clone());
-                }
-            }
-        }
+        self.cache.get_or_fetch(client_id, || self.fetch(&url)).await
     }
 
     /// Whether a good document was read for `client_id` and is still in the cache, expired or
@@ -329,45 +303,11 @@ impl Resolver {
     /// a slow or unreachable document host would stall every request), and the token was issued
     /// against that document already.
     pub(crate) fn has_resolved(&self, client_id: &str) -> bool {
-        let cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        cache.get(client_id).and_then(|slot| slot.get()).is_some_and(Result::is_ok)
-    }
-
-    /// The cache slot of `client_id`: the cached document, the fetch in flight, or a new empty
-    /// slot (making room for it when the cache is full).
-    fn slot(&self, client_id: &str) -> Slot {
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(slot) = cache.get(client_id) {
-            return Arc::clone(slot);
-        }
-        if cache.len() >= self.settings.max_cached_documents {
-            let now = Instant::now();
-            cache.retain(|_, slot| slot.get().is_none_or(|outcome| outcome.as_ref().is_ok_and(|c| c.expires_at > now)));
-        }
-        if cache.len() >= self.settings.max_cached_documents {
-            // The document closest to expiry goes; a fetch in flight counts as expiring now (its
-            // waiters hold the slot and still get its outcome).
-            let expiry = |slot: &Slot| slot.get().and_then(|outcome| outcome.as_ref().ok()).map(|c| c.expires_at);
-            let victim = cache.iter().min_by_key(|(_, slot)| expiry(slot)).map(|(url, _)| url.clone());
-            if let Some(victim) = victim {
-                cache.remove(&victim);
-            }
-        }
-        let slot = Slot::default();
-        cache.insert(client_id.to_owned(), Arc::clone(&slot));
-        slot
-    }
-
-    /// Drops `slot` from the cache, unless another lookup has replaced it already.
-    fn forget(&self, client_id: &str, slot: &Slot) {
-        let mut cache = self.cache.lock().unwrap_or_else(PoisonError::into_inner);
-        if cache.get(client_id).is_some_and(|current| Arc::ptr_eq(current, slot)) {
-            cache.remove(client_id);
-        }
+        self.cache.has(client_id)
     }
 
     /// Fetches and checks the document at `url`.
-    async fn fetch(&self, url: &Url) -> Result<Cached, Refusal> {
+    async fn fetch(&self, url: &Url) -> Result<(Client, Duration), Refusal> {
         let busy = || {
             const BUSY: &str = "too many client ID metadata documents are being fetched at once: try again later";
             Refusal::new(BUSY, BUSY)
@@ -384,7 +324,7 @@ impl Resolver {
             .map_err(|error| Refusal::new(NOT_FETCHED, fetch_reason(&error)))?;
         let client = client_from_document(url.as_str(), &body, &self.scopes_supported)
             .map_err(|reason| Refusal::new(NOT_ACCEPTED, reason))?;
-        Ok(Cached { client, expires_at: Instant::now() + cache_ttl(&headers, &self.settings) })
+        Ok((client, cache_ttl(&headers, &self.settings)))
     }
 }
 

@@ -17,6 +17,8 @@
 //! - **size**: the body is read up to a cap, whatever `Content-Length` says;
 //! - **scheme**: `https`, or `http` only when the policy allows it (development).
 
+pub(crate) mod cache;
+pub(crate) mod client_jwks;
 pub(crate) mod client_metadata;
 pub(crate) mod issuer_keys;
 

@@ -13,6 +13,11 @@ use crate::model::client::Client;
 /// identified by a client ID metadata document — writes `impl ClientStore for Auth {}`: the
 /// default [`load_client`](Self::load_client) finds none.
 ///
+/// A client that authenticates with `private_key_jwt` (RFC 7523) is returned with its public
+/// keys, inline or at a `jwks_uri`: [`Client::private_key_jwt`]. attesto verifies its
+/// assertions itself, and refuses a secret presented for it whatever
+/// [`verify_client_secret`](Self::verify_client_secret) answers.
+///
 /// ```
 /// use attesto_runtime::{Client, ClientStore, HostError, SecretHash};
 ///

@@ -105,6 +105,10 @@ pub enum TokenEndpointAuthMethod {
     ClientSecretPost,
     /// No authentication: a public client (RFC 6749 §2.1), which must use PKCE.
     None,
+    /// A JWT signed with one of the client's private keys (RFC 7523 §2.2, OpenID Connect Core
+    /// §9): the client's public keys are its [`jwks`](Client::jwks) or at its
+    /// [`jwks_uri`](Client::jwks_uri).
+    PrivateKeyJwt,
 }
 
 impl TokenEndpointAuthMethod {
@@ -114,12 +118,51 @@ impl TokenEndpointAuthMethod {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
             Self::None => "none",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 }
 
 /// The wire value of the device authorization grant (RFC 8628 §3.4).
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// The algorithms a client may sign its `private_key_jwt` assertions with (RFC 7518 §3, RFC
+/// 8037): asymmetric ones only, never `none` nor HMAC (see `SECURITY.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub enum ClientSigningAlgorithm {
+    /// ECDSA with P-256 and SHA-256.
+    ES256,
+    /// ECDSA with P-384 and SHA-384.
+    ES384,
+    /// Ed25519 (RFC 8037).
+    EdDSA,
+    /// RSASSA-PSS with SHA-256.
+    PS256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RS256,
+}
+
+impl ClientSigningAlgorithm {
+    /// Every algorithm accepted, in the order discovery lists them.
+    pub const ALL: [Self; 5] = [Self::ES256, Self::ES384, Self::EdDSA, Self::PS256, Self::RS256];
+
+    /// The JOSE `alg` value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::ES256 => "ES256",
+            Self::ES384 => "ES384",
+            Self::EdDSA => "EdDSA",
+            Self::PS256 => "PS256",
+            Self::RS256 => "RS256",
+        }
+    }
+
+    /// Parses a JOSE `alg` value; `None` for any other, `none` and HMAC included.
+    pub fn parse(alg: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|candidate| candidate.as_str() == alg)
+    }
+}
 
 /// A grant type (RFC 6749 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -212,8 +255,17 @@ pub struct Client {
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     /// The hash of the client's secret, for the default [`ClientStore::verify_client_secret`](crate::ClientStore::verify_client_secret).
     pub secret_hash: Option<SecretHash>,
-    /// The client's JSON Web Key Set (RFC 7591 §2, `jwks`), if it has one.
+    /// The client's JSON Web Key Set (RFC 7591 §2, `jwks`), if it has one: the public keys of a
+    /// [`PrivateKeyJwt`](TokenEndpointAuthMethod::PrivateKeyJwt) client, given inline.
     pub jwks: Option<serde_json::Value>,
+    /// The URL of the client's JSON Web Key Set (RFC 7591 §2, `jwks_uri`), fetched over `https`
+    /// (feature `fetch`): the other way for a [`PrivateKeyJwt`](TokenEndpointAuthMethod::PrivateKeyJwt)
+    /// client to give its public keys. A client has `jwks` or `jwks_uri`, not both.
+    pub jwks_uri: Option<String>,
+    /// The one algorithm the client signs its assertions with (RFC 7591 §2,
+    /// `token_endpoint_auth_signing_alg`), when it registered one; any of
+    /// [`ClientSigningAlgorithm::ALL`] otherwise.
+    pub token_endpoint_auth_signing_alg: Option<ClientSigningAlgorithm>,
     /// Whether the client must use DPoP (RFC 9449 §5.2, `dpop_bound_access_tokens`): its token
     /// requests without a DPoP proof are refused with `invalid_dpop_proof`, so that none of its
     /// access tokens is a bearer token. Off by default.
@@ -233,6 +285,17 @@ pub struct Client {
     pub trusted: bool,
     /// Where attesto found the client; set by the lookup, whatever the host's value says.
     pub(crate) source: ClientSource,
+}
+
+/// Where a [`PrivateKeyJwt`](TokenEndpointAuthMethod::PrivateKeyJwt) client's public keys are.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum ClientKeys {
+    /// A JSON Web Key Set (RFC 7517 §5) given inline: `{"keys": [...]}`, public keys only, each
+    /// with a `kid`.
+    Jwks(serde_json::Value),
+    /// The `https` URL of the client's JSON Web Key Set, fetched and cached (feature `fetch`).
+    JwksUri(String),
 }
 
 /// Where a client was found.
@@ -260,6 +323,8 @@ impl Client {
             token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretBasic,
             secret_hash: Some(secret_hash),
             jwks: None,
+            jwks_uri: None,
+            token_endpoint_auth_signing_alg: None,
             dpop_bound_access_tokens: false,
             authorization_signed_response_alg: None,
             introspection_signed_response_alg: None,
@@ -280,12 +345,46 @@ impl Client {
             token_endpoint_auth_method: TokenEndpointAuthMethod::None,
             secret_hash: None,
             jwks: None,
+            jwks_uri: None,
+            token_endpoint_auth_signing_alg: None,
             dpop_bound_access_tokens: false,
             authorization_signed_response_alg: None,
             introspection_signed_response_alg: None,
             trusted: false,
             source: ClientSource::Host,
         }
+    }
+
+    /// A confidential client authenticating with `private_key_jwt` (RFC 7523 §2.2): it signs a
+    /// JWT with a private key whose public part is in `keys`, and has no secret. Allowed the
+    /// `authorization_code`, `refresh_token` and `client_credentials` grants.
+    ///
+    /// ```
+    /// use attesto_runtime::{Client, ClientKeys, TokenEndpointAuthMethod};
+    ///
+    /// let client = Client::private_key_jwt("billing-service", ClientKeys::JwksUri("https://billing.example/jwks".into()));
+    /// assert_eq!(client.token_endpoint_auth_method, TokenEndpointAuthMethod::PrivateKeyJwt);
+    /// assert!(!client.is_public && client.secret_hash.is_none());
+    /// ```
+    pub fn private_key_jwt(client_id: impl Into<ClientId>, keys: ClientKeys) -> Self {
+        let mut client = Self {
+            secret_hash: None,
+            token_endpoint_auth_method: TokenEndpointAuthMethod::PrivateKeyJwt,
+            ..Self::confidential(client_id, SecretHash([0; 32]))
+        };
+        match keys {
+            ClientKeys::Jwks(jwks) => client.jwks = Some(jwks),
+            ClientKeys::JwksUri(uri) => client.jwks_uri = Some(uri),
+        }
+        client
+    }
+
+    /// Sets the one algorithm the client's assertions may be signed with
+    /// ([`token_endpoint_auth_signing_alg`](Self::token_endpoint_auth_signing_alg)).
+    #[must_use]
+    pub fn with_token_endpoint_auth_signing_alg(mut self, alg: ClientSigningAlgorithm) -> Self {
+        self.token_endpoint_auth_signing_alg = Some(alg);
+        self
     }
 
     /// Sets the display name.

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::model::client::ClientSigningAlgorithm;
 use crate::model::declaration::{Features, Paths};
 use crate::model::issuer::Issuer;
 
@@ -53,6 +54,10 @@ pub struct AuthorizationServerMetadata {
     pub grant_types_supported: Vec<&'static str>,
     /// `token_endpoint_auth_methods_supported`.
     pub token_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// `token_endpoint_auth_signing_alg_values_supported` (RFC 8414 §2): the algorithms of
+    /// `private_key_jwt` assertions.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// `service_documentation`, when configured.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_documentation: Option<String>,
@@ -62,6 +67,9 @@ pub struct AuthorizationServerMetadata {
     /// `revocation_endpoint_auth_methods_supported` (RFC 8414 §2), with revocation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub revocation_endpoint_auth_methods_supported: Vec<&'static str>,
+    /// `revocation_endpoint_auth_signing_alg_values_supported` (RFC 8414 §2), with revocation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// `introspection_endpoint` (RFC 7662), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint: Option<String>,
@@ -72,6 +80,10 @@ pub struct AuthorizationServerMetadata {
     /// algorithm of the signing key.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub introspection_signing_alg_values_supported: Vec<&'static str>,
+    /// `introspection_endpoint_auth_signing_alg_values_supported` (RFC 8414 §2), with
+    /// introspection.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<&'static str>,
     /// `pushed_authorization_request_endpoint` (RFC 9126 §5), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pushed_authorization_request_endpoint: Option<String>,
@@ -164,6 +176,9 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         // RFC 8628 §4: the grant type in `grant_types_supported`, beside the endpoint.
         grant_types_supported.push(crate::model::client::GrantType::DeviceCode.as_str());
     }
+    // `private_key_jwt` is always usable: a client's keys can be given inline (`jwks`); a
+    // `jwks_uri` needs the feature `fetch`, and registration says so when it is missing.
+    let assertion_algs: Vec<&'static str> = ClientSigningAlgorithm::ALL.iter().map(|alg| alg.as_str()).collect();
     AuthorizationServerMetadata {
         issuer: issuer.as_str().to_owned(),
         authorization_endpoint: Some(issuer.url_of(paths.authorize)),
@@ -178,18 +193,34 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
             .into_iter()
             .chain(source.extra_grant_types.iter().copied())
             .collect(),
-        token_endpoint_auth_methods_supported: vec!["client_secret_basic", "client_secret_post", "none"],
+        token_endpoint_auth_methods_supported: vec![
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none",
+        ],
+        token_endpoint_auth_signing_alg_values_supported: assertion_algs.clone(),
         service_documentation: source.service_documentation.map(str::to_owned),
         revocation_endpoint: paths.revocation.map(|path| issuer.url_of(path)),
         revocation_endpoint_auth_methods_supported: if paths.revocation.is_some() {
-            vec!["client_secret_basic", "client_secret_post", "none"]
+            vec!["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+        } else {
+            Vec::new()
+        },
+        revocation_endpoint_auth_signing_alg_values_supported: if paths.revocation.is_some() {
+            assertion_algs.clone()
         } else {
             Vec::new()
         },
         introspection_endpoint: paths.introspection.map(|path| issuer.url_of(path)),
         // RFC 7662 §2.1: introspection callers authenticate; a public client cannot.
         introspection_endpoint_auth_methods_supported: if paths.introspection.is_some() {
-            vec!["client_secret_basic", "client_secret_post"]
+            vec!["client_secret_basic", "client_secret_post", "private_key_jwt"]
+        } else {
+            Vec::new()
+        },
+        introspection_endpoint_auth_signing_alg_values_supported: if paths.introspection.is_some() {
+            assertion_algs
         } else {
             Vec::new()
         },

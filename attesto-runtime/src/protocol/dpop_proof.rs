@@ -384,7 +384,7 @@ pub fn verify_proof(proof: &str, req: &ProofRequirements<'_>) -> Result<Verified
 
 /// The proof algorithms, each with the one key type it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Alg {
+pub(crate) enum Alg {
     Es256,
     Es384,
     EdDsa,
@@ -393,7 +393,7 @@ enum Alg {
 }
 
 impl Alg {
-    fn parse(alg: &str) -> Option<Self> {
+    pub(crate) fn parse(alg: &str) -> Option<Self> {
         match alg {
             "ES256" => Some(Self::Es256),
             "ES384" => Some(Self::Es384),
@@ -415,8 +415,9 @@ impl Alg {
     }
 }
 
-/// A validated public key, ready to verify.
-enum PublicKey {
+/// A validated public key, ready to verify. Also how a `private_key_jwt` client's keys verify
+/// its assertions (`protocol/client_assertion.rs`): the same algorithms, the same key checks.
+pub(crate) enum PublicKey {
     /// EC or Ed25519: the point was validated when parsed.
     Parsed(ParsedPublicKey),
     Rsa {
@@ -427,7 +428,7 @@ enum PublicKey {
 }
 
 impl PublicKey {
-    fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
+    pub(crate) fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
         match self {
             Self::Parsed(key) => key.verify_sig(message, signature).is_ok(),
             Self::Rsa { n, e, params } => {
@@ -439,7 +440,7 @@ impl PublicKey {
 
 /// RFC 9449 §4.2: the `jwk` "MUST NOT contain a private key"; and a symmetric key could only
 /// make an HMAC, which is never accepted.
-fn check_public_only(jwk: &Map<String, Value>) -> Result<(), ProofError> {
+pub(crate) fn check_public_only(jwk: &Map<String, Value>) -> Result<(), ProofError> {
     if PRIVATE_MEMBERS.iter().any(|member| jwk.contains_key(*member)) {
         return Err(ProofError::PrivateKeyMembers);
     }
@@ -451,7 +452,7 @@ fn check_public_only(jwk: &Map<String, Value>) -> Result<(), ProofError> {
 
 /// The public key of `jwk` for `alg`: key type and curve fit the algorithm (RFC 7518 §3.1: the
 /// algorithm belongs to one key type), members are canonical and of the right size.
-fn public_key(jwk: &Map<String, Value>, alg: Alg) -> Result<PublicKey, ProofError> {
+pub(crate) fn public_key(jwk: &Map<String, Value>, alg: Alg) -> Result<PublicKey, ProofError> {
     let kty = jwk.get("kty").and_then(Value::as_str).ok_or(ProofError::InvalidKey)?;
     // RFC 7517 §4.4: a JWK that names its algorithm may only be used with that one.
     if let Some(key_alg) = jwk.get("alg")

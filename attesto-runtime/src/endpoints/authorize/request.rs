@@ -89,7 +89,7 @@ pub(crate) enum Origin {
     /// The authorization endpoint: the client is named by `client_id`, and not authenticated.
     AuthorizationEndpoint,
     /// The PAR endpoint (RFC 9126 §2.1): the client authenticated as at the token endpoint.
-    Pushed(Client),
+    Pushed(Box<Client>),
 }
 
 /// Why an authorization request was refused, which decides where the error may be sent.
@@ -215,7 +215,7 @@ pub(crate) async fn validate<P: Provider>(
     origin: Origin,
 ) -> Result<(Client, AuthorizationRequest), Refusal> {
     let (client, channel) = match origin {
-        Origin::Pushed(client) => (client, Channel::Pushed),
+        Origin::Pushed(client) => (*client, Channel::Pushed),
         Origin::AuthorizationEndpoint => {
             (named_client(attesto, form).await.map_err(Refusal::Unverified)?, Channel::FrontChannel)
         }

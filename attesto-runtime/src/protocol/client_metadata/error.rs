@@ -2,6 +2,7 @@
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::model::scope::InvalidScope;
+use crate::protocol::client_assertion::JwksError;
 use crate::protocol::redirect_uri::invalid_redirect_uri;
 
 /// The longest string member (or array item) of registered metadata: ample for a redirect URI or
@@ -47,8 +48,36 @@ pub(crate) enum MetadataError {
     )]
     SharedSecretAuthMethod(String),
     /// `token_endpoint_auth_method` is a method attesto does not support for this source.
-    #[error("this `token_endpoint_auth_method` is not supported: use client_secret_basic, client_secret_post or none")]
+    #[error(
+        "this `token_endpoint_auth_method` is not supported: use client_secret_basic, client_secret_post, private_key_jwt or none"
+    )]
     UnsupportedAuthMethod(String),
+    /// `client_secret_jwt`, refused: see `SECURITY.md`.
+    #[error(
+        "`client_secret_jwt` is not supported: it needs the client secret in clear on the server, which stores only its hash; use private_key_jwt"
+    )]
+    ClientSecretJwt,
+    /// A `private_key_jwt` client with both `jwks` and `jwks_uri` (RFC 7591 §2: MUST NOT).
+    #[error("`jwks` and `jwks_uri` must not both be present (RFC 7591 §2)")]
+    JwksAndJwksUri,
+    /// A `private_key_jwt` client without keys.
+    #[error("`private_key_jwt` needs the client's public keys: send `jwks` or `jwks_uri`")]
+    NoKeys,
+    /// A `jwks` that is not a usable set of public keys.
+    #[error("{0}")]
+    Jwks(JwksError),
+    /// A `jwks_uri` on a server built without the feature `fetch`, which cannot fetch it.
+    #[error("this server does not fetch a `jwks_uri`: send the client's public keys as `jwks`")]
+    JwksUriNotFetched,
+    /// A `jwks_uri` that is not an `https` URL.
+    #[error("`jwks_uri` must be an https URL without credentials or fragment")]
+    JwksUri,
+    /// A `token_endpoint_auth_signing_alg` that is not accepted.
+    #[error("`token_endpoint_auth_signing_alg` must be one of ES256, ES384, EdDSA, PS256 or RS256")]
+    UnsupportedSigningAlg(String),
+    /// No key of `jwks` fits `token_endpoint_auth_signing_alg`.
+    #[error("no key of `jwks` can verify the `token_endpoint_auth_signing_alg`")]
+    NoKeyForSigningAlg,
     /// A document's `jwks` is not a JWK Set (RFC 7517 §5).
     #[error("`jwks` must be a JWK Set (RFC 7517 §5)")]
     JwksNotASet,
@@ -98,7 +127,7 @@ pub(crate) enum MetadataError {
     /// A signed-response algorithm member (JARM §3, RFC 9701 §6) that is not the algorithm of
     /// the provider's signing key (the second field).
     #[error("`{0}` must be {1}, the algorithm this server signs with")]
-    UnsupportedSigningAlg(&'static str, &'static str),
+    UnsupportedResponseSigningAlg(&'static str, &'static str),
     /// A response encryption member (JARM §3, RFC 9701 §6): responses are signed, not encrypted.
     #[error("`{0}` is not supported: this server signs responses and does not encrypt them")]
     EncryptionNotSupported(&'static str),
@@ -115,13 +144,10 @@ impl MetadataError {
     pub(crate) fn document_reason(&self) -> String {
         let quoted = |value: &str| value.chars().filter(|c| !c.is_control()).take(64).collect::<String>();
         match self {
-            Self::UnsupportedAuthMethod(method) if method == "private_key_jwt" => {
-                "`token_endpoint_auth_method` `private_key_jwt` is not supported by this server: use `none` (a public client with PKCE)"
-                    .to_owned()
-            }
-            Self::UnsupportedAuthMethod(method) => {
-                format!("`token_endpoint_auth_method` `{}` is not supported: use `none`", quoted(method))
-            }
+            Self::UnsupportedAuthMethod(method) => format!(
+                "`token_endpoint_auth_method` `{}` is not supported: use `none` or `private_key_jwt`",
+                quoted(method)
+            ),
             Self::UnsupportedGrantType(grant) => format!(
                 "grant type `{}` is not available to a client ID metadata document client: use authorization_code and refresh_token",
                 quoted(grant)

@@ -7,7 +7,8 @@
 //!
 //! - **Registration** (RFC 7591 §3.1, and the update of RFC 7592 §2.2, which sends the whole
 //!   metadata again). The client may be confidential: `client_secret_basic` (the default),
-//!   `client_secret_post` or `none`, and `client_credentials` when it authenticates. Its grant and
+//!   `client_secret_post`, `private_key_jwt` with its `jwks` or `jwks_uri` (`client_secret_jwt`
+//!   is refused), or `none`, and `client_credentials` when it authenticates. Its grant and
 //!   response types must agree (RFC 7591 §2.1); redirect URIs are required for the
 //!   `authorization_code` grant, and a repeated one is kept once. The informational members a
 //!   consent page or an administrator may show are kept as given once checked; string members
@@ -15,8 +16,9 @@
 //! - **A client ID metadata document** (draft-ietf-oauth-client-id-metadata-document §4.1, feature
 //!   `fetch`; -00 unless marked -02). Its `client_id` is the URL it was fetched from; it shares no
 //!   secret, so no `client_secret`, `client_secret_expires_at` or shared-secret authentication
-//!   method, and the client is public (`none`, also without the member); `jwks` holds public keys
-//!   only (-02 §4.1). Grant types `authorization_code` and `refresh_token`; redirect URIs are
+//!   method: the client is public (`none`, also without the member), or authenticates by its keys
+//!   (`private_key_jwt` with `jwks` or `jwks_uri`, read as registration reads them); `jwks` holds
+//!   public keys only (-02 §4.1). Grant types `authorization_code` and `refresh_token`; redirect URIs are
 //!   always required and kept as listed. The members are not bounded one by one: the document
 //!   is, as a whole, by the fetch. Its scopes are capped by what the server advertises
 //!   (`ClientMetadata::into_document_client`).
@@ -36,8 +38,9 @@ use serde_json::{Map, Value};
 
 #[cfg(feature = "fetch")]
 use crate::model::client::Client;
-use crate::model::client::{GrantType, TokenEndpointAuthMethod};
+use crate::model::client::{ClientKeys, ClientSigningAlgorithm, GrantType, TokenEndpointAuthMethod};
 use crate::model::scope::Scopes;
+use crate::protocol::client_assertion::check_jwks;
 use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri};
 
 mod error;
@@ -133,7 +136,7 @@ pub(crate) struct ClientMetadata {
     /// `response_types`, without repeats; `code` when absent and the grants include
     /// `authorization_code`, none otherwise.
     pub(crate) response_types: Vec<&'static str>,
-    /// `token_endpoint_auth_method`; always `none` for a document.
+    /// `token_endpoint_auth_method`; `none` or `private_key_jwt` for a document.
     pub(crate) auth_method: TokenEndpointAuthMethod,
     /// `application_type`.
     pub(crate) application_type: ApplicationType,
@@ -143,6 +146,9 @@ pub(crate) struct ClientMetadata {
     pub(crate) client_name: Option<String>,
     /// `dpop_bound_access_tokens` (RFC 9449 §5.2); `false` when absent.
     pub(crate) dpop_bound_access_tokens: bool,
+    /// For `private_key_jwt`: the client's public keys, `jwks` or `jwks_uri` (RFC 7591 §2), and
+    /// `token_endpoint_auth_signing_alg`. `None` for any other method.
+    pub(crate) keys: Option<(ClientKeys, Option<ClientSigningAlgorithm>)>,
     /// The [`INFORMATIONAL`] members sent, checked; empty for a document.
     pub(crate) informational: Map<String, Value>,
 }
@@ -154,10 +160,7 @@ impl ClientMetadata {
     pub(crate) fn parse(raw: &Map<String, Value>, source: &Source) -> Result<Self, MetadataError> {
         let auth_method = match source.document_url() {
             None => registration_auth_method(raw)?,
-            Some(url) => {
-                check_document(raw, url, source)?;
-                TokenEndpointAuthMethod::None
-            }
+            Some(url) => check_document(raw, url, source)?,
         };
         let grant_types = match strings(raw, "grant_types", source)? {
             // RFC 7591 §2: the default is `authorization_code`.
@@ -262,6 +265,8 @@ impl ClientMetadata {
             let dpop_bound_access_tokens = dpop_bound_access_tokens?;
             (client_name?, dpop_bound_access_tokens)
         };
+        let keys =
+            if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt { Some(client_keys(raw, source)?) } else { None };
         let informational = if source.is_registration() { informational(raw, source)? } else { Map::new() };
         Ok(Self {
             redirect_uris,
@@ -272,8 +277,17 @@ impl ClientMetadata {
             scope,
             client_name,
             dpop_bound_access_tokens,
+            keys,
             informational,
         })
+    }
+
+    /// Whether the client authenticates with a secret, which registration issues.
+    pub(crate) fn issues_secret(&self) -> bool {
+        matches!(
+            self.auth_method,
+            TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost
+        )
     }
 
     /// `none`: a public client (RFC 6749 §2.1), which gets no secret.
@@ -290,7 +304,19 @@ impl ClientMetadata {
             Some(scope) => scope.intersection(scopes_supported),
             None => scopes_supported.clone(),
         };
-        let mut client = Client::public(url)
+        // A document with keys is a confidential client that authenticates by them (draft -00
+        // §6.2); any other is public.
+        let client = match self.keys {
+            Some((keys, alg)) => {
+                let client = Client::private_key_jwt(url, keys);
+                match alg {
+                    Some(alg) => client.with_token_endpoint_auth_signing_alg(alg),
+                    None => client,
+                }
+            }
+            None => Client::public(url),
+        };
+        let mut client = client
             .with_redirect_uris(self.redirect_uris)
             .with_grant_types(self.grant_types)
             .with_scopes(scopes)
@@ -307,14 +333,81 @@ fn registration_auth_method(raw: &Map<String, Value>) -> Result<TokenEndpointAut
         None | Some("client_secret_basic") => Ok(TokenEndpointAuthMethod::ClientSecretBasic),
         Some("client_secret_post") => Ok(TokenEndpointAuthMethod::ClientSecretPost),
         Some("none") => Ok(TokenEndpointAuthMethod::None),
+        Some("private_key_jwt") => Ok(TokenEndpointAuthMethod::PrivateKeyJwt),
+        Some("client_secret_jwt") => Err(MetadataError::ClientSecretJwt),
         Some(other) => Err(MetadataError::UnsupportedAuthMethod(other.to_owned())),
     }
 }
 
+/// The keys of a `private_key_jwt` client (RFC 7591 §2): exactly one of `jwks` (checked: public
+/// signature keys, each with its own `kid`, at most eight) and `jwks_uri` (`https`, or `http` on
+/// a loopback host, which is fetched only under the development switch), and the
+/// `token_endpoint_auth_signing_alg` if given, which an inline key must be able to verify.
+fn client_keys(
+    raw: &Map<String, Value>,
+    source: &Source,
+) -> Result<(ClientKeys, Option<ClientSigningAlgorithm>), MetadataError> {
+    let alg = match string(raw, "token_endpoint_auth_signing_alg", source)? {
+        None => None,
+        Some(alg) => Some(
+            ClientSigningAlgorithm::parse(alg).ok_or_else(|| MetadataError::UnsupportedSigningAlg(alg.to_owned()))?,
+        ),
+    };
+    let keys = match (member(raw, "jwks"), string(raw, "jwks_uri", source)?) {
+        (Some(_), Some(_)) => return Err(MetadataError::JwksAndJwksUri),
+        (None, None) => return Err(MetadataError::NoKeys),
+        (Some(jwks), None) => {
+            let keys = check_jwks(jwks).map_err(MetadataError::Jwks)?;
+            if let Some(alg) = alg
+                && !keys.iter().any(|key| key.verifies_with(alg))
+            {
+                return Err(MetadataError::NoKeyForSigningAlg);
+            }
+            ClientKeys::Jwks(jwks.clone())
+        }
+        (None, Some(uri)) => {
+            check_jwks_uri(uri)?;
+            // Discovery lists `private_key_jwt` for inline keys; a set only a fetch can read is
+            // refused now rather than at every token request.
+            if cfg!(not(feature = "fetch")) {
+                return Err(MetadataError::JwksUriNotFetched);
+            }
+            ClientKeys::JwksUri(uri.to_owned())
+        }
+    };
+    Ok((keys, alg))
+}
+
+/// A `jwks_uri`: an absolute `https` URL (or `http` on a loopback host, for development),
+/// without credentials or fragment.
+fn check_jwks_uri(uri: &str) -> Result<(), MetadataError> {
+    let url = url::Url::parse(uri).map_err(|_| MetadataError::JwksUri)?;
+    let scheme_ok = match url.scheme() {
+        "https" => true,
+        "http" => crate::model::loopback::is_loopback_host(&url),
+        _ => false,
+    };
+    if !scheme_ok
+        || url.host().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.fragment().is_some()
+        || uri.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(MetadataError::JwksUri);
+    }
+    Ok(())
+}
+
 /// The rules only a document has (draft §4.1), checked before the members it shares with
-/// registration: it names itself, establishes no shared secret, so its client is public, and
-/// publishes public keys only. `url` is the one `source` names.
-fn check_document(raw: &Map<String, Value>, url: &str, source: &Source) -> Result<(), MetadataError> {
+/// registration: it names itself, establishes no shared secret, so its client is public or
+/// authenticates by its keys, and publishes public keys only. `url` is the one `source` names.
+/// Returns the document's authentication method.
+fn check_document(
+    raw: &Map<String, Value>,
+    url: &str,
+    source: &Source,
+) -> Result<TokenEndpointAuthMethod, MetadataError> {
     // §4.1: simple string comparison (RFC 3986 §6.2.1).
     match string(raw, "client_id", source)? {
         None => return Err(MetadataError::MissingClientId),
@@ -328,16 +421,18 @@ fn check_document(raw: &Map<String, Value>, url: &str, source: &Source) -> Resul
             return Err(MetadataError::SecretMember(secret));
         }
     }
-    match string(raw, "token_endpoint_auth_method", source)? {
+    let method = match string(raw, "token_endpoint_auth_method", source)? {
         // Absent: RFC 7591's default, `client_secret_basic`, is forbidden here (§4.1), so the
         // document describes a public client.
-        None | Some("none") => {}
+        None | Some("none") => TokenEndpointAuthMethod::None,
+        // §6.2: a client that publishes keys authenticates by them (its `jwks` or `jwks_uri`,
+        // read with registration's rules).
+        Some("private_key_jwt") => TokenEndpointAuthMethod::PrivateKeyJwt,
         Some(method @ ("client_secret_basic" | "client_secret_post" | "client_secret_jwt")) => {
             return Err(MetadataError::SharedSecretAuthMethod(method.to_owned()));
         }
-        // `private_key_jwt` (§6.2) included: refused as not supported rather than downgraded.
         Some(other) => return Err(MetadataError::UnsupportedAuthMethod(other.to_owned())),
-    }
+    };
     // -02 §4.1: public keys only. attesto does not use them, but a document that publishes a
     // private key has leaked it.
     if let Some(jwks) = member(raw, "jwks") {
@@ -347,7 +442,7 @@ fn check_document(raw: &Map<String, Value>, url: &str, source: &Source) -> Resul
             return Err(MetadataError::PrivateKeyInJwks);
         }
     }
-    Ok(())
+    Ok(method)
 }
 
 /// The [`INFORMATIONAL`] members of a registration.

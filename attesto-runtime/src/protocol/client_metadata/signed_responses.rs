@@ -53,7 +53,7 @@ impl SignedResponses {
                 // JARM §3, RFC 9701 §6: `none` is not allowed; nor is any algorithm without a key.
                 Some(alg) => match Algorithm::parse(alg) {
                     Some(alg) if alg == signing => Some(alg),
-                    _ => return Err(MetadataError::UnsupportedSigningAlg(member, signing.as_str())),
+                    _ => return Err(MetadataError::UnsupportedResponseSigningAlg(member, signing.as_str())),
                 },
             };
         }

@@ -4,6 +4,7 @@ use super::MetadataError as E;
 use super::*;
 use crate::error::{ErrorCode, OAuthError};
 use crate::model::scope::InvalidScope;
+use crate::protocol::client_assertion::JwksError;
 
 #[cfg(feature = "fetch")]
 const URL: &str = "https://client.example/metadata.json";
@@ -67,8 +68,13 @@ fn each_member_is_checked_under_the_rules_of_its_source() {
         (json!({"token_endpoint_auth_method": null}), ok(), ok()),
         (json!({"token_endpoint_auth_method": "client_secret_basic"}), ok(), no(E::SharedSecretAuthMethod("client_secret_basic".to_owned()))),
         (json!({"token_endpoint_auth_method": "client_secret_post"}), ok(), no(E::SharedSecretAuthMethod("client_secret_post".to_owned()))),
-        (json!({"token_endpoint_auth_method": "client_secret_jwt"}), no(E::UnsupportedAuthMethod("client_secret_jwt".to_owned())), no(E::SharedSecretAuthMethod("client_secret_jwt".to_owned()))),
-        (json!({"token_endpoint_auth_method": "private_key_jwt"}), no(E::UnsupportedAuthMethod("private_key_jwt".to_owned())), no(E::UnsupportedAuthMethod("private_key_jwt".to_owned()))),
+        (json!({"token_endpoint_auth_method": "client_secret_jwt"}), no(E::ClientSecretJwt), no(E::SharedSecretAuthMethod("client_secret_jwt".to_owned()))),
+        (json!({"token_endpoint_auth_method": "private_key_jwt"}), no(E::NoKeys), no(E::NoKeys)),
+        (json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://client.example/jwks"}), ok(), ok()),
+        (json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "http://client.example/jwks"}), no(E::JwksUri), no(E::JwksUri)),
+        (json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://client.example/jwks", "jwks": {"keys": []}}), no(E::JwksAndJwksUri), no(E::JwksAndJwksUri)),
+        (json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": []}}), no(E::Jwks(JwksError::Empty)), no(E::Jwks(JwksError::Empty))),
+        (json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://client.example/jwks", "token_endpoint_auth_signing_alg": "HS256"}), no(E::UnsupportedSigningAlg("HS256".to_owned())), no(E::UnsupportedSigningAlg("HS256".to_owned()))),
         (json!({"token_endpoint_auth_method": "tls_client_auth"}), no(E::UnsupportedAuthMethod("tls_client_auth".to_owned())), no(E::UnsupportedAuthMethod("tls_client_auth".to_owned()))),
         (json!({"token_endpoint_auth_method": 1}), no(E::NotString("token_endpoint_auth_method")), no(E::NotString("token_endpoint_auth_method"))),
         (json!({"token_endpoint_auth_method": long}), no(E::TooLong("token_endpoint_auth_method")), no(E::UnsupportedAuthMethod(long.clone()))),
@@ -181,6 +187,7 @@ fn registration_fills_in_the_defaults_of_rfc_7591() {
         scope: None,
         client_name: None,
         dpop_bound_access_tokens: false,
+        keys: None,
         informational: Map::new(),
     };
     assert_eq!(parse_registration(&json!({})), Ok(expected));
@@ -224,6 +231,7 @@ fn registration_keeps_what_it_understands() {
             scope: Some(Scopes::parse("read write").expect("scopes")),
             client_name: Some("Example".to_owned()),
             dpop_bound_access_tokens: true,
+            keys: None,
             informational: object(json!({
                 "client_uri": "https://client.example",
                 "logo_uri": "https://client.example/logo.png",
@@ -270,7 +278,7 @@ fn registration_answers_in_its_own_words() {
         (
             E::UnsupportedAuthMethod("private_key_jwt".to_owned()),
             invalid,
-            "this `token_endpoint_auth_method` is not supported: use client_secret_basic, client_secret_post or none",
+            "this `token_endpoint_auth_method` is not supported: use client_secret_basic, client_secret_post, private_key_jwt or none",
         ),
         (E::EmptyGrantTypes, invalid, "`grant_types` must not be empty"),
         (
@@ -338,8 +346,8 @@ fn a_document_refusal_quotes_the_value_without_control_characters() {
     let reason = E::UnsupportedApplicationType(value).document_reason();
     assert_eq!(reason, format!("`application_type` `ab{}` is not supported: use web or native", "c".repeat(62)));
     assert_eq!(
-        E::UnsupportedAuthMethod("private_key_jwt".to_owned()).document_reason(),
-        "`token_endpoint_auth_method` `private_key_jwt` is not supported by this server: use `none` (a public client with PKCE)"
+        E::UnsupportedAuthMethod("tls_client_auth".to_owned()).document_reason(),
+        "`token_endpoint_auth_method` `tls_client_auth` is not supported: use `none` or `private_key_jwt`"
     );
 }
 
@@ -399,6 +407,27 @@ fn a_good_document_becomes_a_public_client() {
 
 #[cfg(feature = "fetch")]
 #[test]
+fn a_document_with_keys_is_a_private_key_jwt_client() {
+    use crate::model::client::{ClientKeys, ClientSigningAlgorithm, TokenEndpointAuthMethod};
+    let body = document(serde_json::json!({
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks_uri": "https://client.example/jwks.json",
+        "token_endpoint_auth_signing_alg": "ES256",
+    }));
+    let client = client_from_document(URL, &body, &supported()).expect("a good document");
+    assert!(!client.is_public);
+    assert!(client.secret_hash.is_none());
+    assert_eq!(client.token_endpoint_auth_method, TokenEndpointAuthMethod::PrivateKeyJwt);
+    assert_eq!(client.jwks_uri.as_deref(), Some("https://client.example/jwks.json"));
+    assert_eq!(client.token_endpoint_auth_signing_alg, Some(ClientSigningAlgorithm::ES256));
+    assert_eq!(
+        Client::private_key_jwt(URL, ClientKeys::JwksUri("https://client.example/jwks.json".into())).jwks_uri,
+        client.jwks_uri
+    );
+}
+
+#[cfg(feature = "fetch")]
+#[test]
 fn bad_documents_are_refused_with_the_reason() {
     let refused = |extra: Value| client_from_document(URL, &document(extra), &supported()).err();
     let reason = |text: &str| Some(text.to_owned());
@@ -422,7 +451,11 @@ fn bad_documents_are_refused_with_the_reason() {
     );
     assert_eq!(
         refused(serde_json::json!({"token_endpoint_auth_method": "tls_client_auth"})),
-        reason("`token_endpoint_auth_method` `tls_client_auth` is not supported: use `none`")
+        reason("`token_endpoint_auth_method` `tls_client_auth` is not supported: use `none` or `private_key_jwt`")
+    );
+    assert_eq!(
+        refused(serde_json::json!({"token_endpoint_auth_method": "private_key_jwt"})),
+        reason("`private_key_jwt` needs the client's public keys: send `jwks` or `jwks_uri`")
     );
     assert_eq!(
         refused(

@@ -11,7 +11,9 @@ use super::{Dialect, from_json, from_unix_secs, hash_bytes, to_json, unix_secs};
 use crate::error::HostError;
 use crate::host::registrations::ClientRegistration;
 use crate::keys::Algorithm;
-use crate::model::client::{Client, ClientId, ClientSource, GrantType, SecretHash, TokenEndpointAuthMethod};
+use crate::model::client::{
+    Client, ClientId, ClientSigningAlgorithm, ClientSource, GrantType, SecretHash, TokenEndpointAuthMethod,
+};
 use crate::model::scope::Scopes;
 
 /// The registered clients in the database of a pool whose migrations have run.
@@ -149,6 +151,25 @@ where
     }
 }
 
+/// `metadata` with the members `jwks_uri` and `token_endpoint_auth_signing_alg` of the client
+/// (what `endpoints/registration.rs` writes already, and what a host that builds its own
+/// registration may have left out): the table has no column of their own, and they are read back
+/// from the metadata.
+fn with_keys(
+    metadata: &serde_json::Map<String, serde_json::Value>,
+    jwks_uri: Option<&str>,
+    alg: Option<ClientSigningAlgorithm>,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut metadata = metadata.clone();
+    if let Some(jwks_uri) = jwks_uri {
+        metadata.insert("jwks_uri".to_owned(), jwks_uri.into());
+    }
+    if let Some(alg) = alg {
+        metadata.insert("token_endpoint_auth_signing_alg".to_owned(), alg.as_str().into());
+    }
+    metadata
+}
+
 /// A [`ClientRegistration`] as the columns of `attesto_registered_clients`, in their order.
 struct RegistrationRow {
     client_id: String,
@@ -185,6 +206,10 @@ impl RegistrationRow {
             token_endpoint_auth_method,
             secret_hash,
             jwks,
+            // Kept in the stored metadata, which returns them to the client as RFC 7591 §3.2.1
+            // asks, and read back from it (`with_keys`).
+            jwks_uri,
+            token_endpoint_auth_signing_alg,
             dpop_bound_access_tokens,
             authorization_signed_response_alg,
             introspection_signed_response_alg,
@@ -206,7 +231,7 @@ impl RegistrationRow {
             secret_hash: secret_hash.as_ref().map(|hash| hash.as_bytes().to_vec()),
             jwks: jwks.as_ref().map(to_json).transpose()?,
             dpop_bound_access_tokens: *dpop_bound_access_tokens,
-            metadata: to_json(metadata)?,
+            metadata: to_json(&with_keys(metadata, jwks_uri.as_deref(), *token_endpoint_auth_signing_alg))?,
             registration_access_token_hash: registration_access_token_hash.as_bytes().to_vec(),
             issued_at: unix_secs(*issued_at),
             secret_expires_at: secret_expires_at.map(unix_secs),
@@ -219,6 +244,12 @@ impl RegistrationRow {
         let token_endpoint_auth_method: TokenEndpointAuthMethod =
             serde_json::from_value(serde_json::Value::String(self.token_endpoint_auth_method))?;
         let grant_types: Vec<GrantType> = from_json(&self.grant_types)?;
+        let metadata: serde_json::Map<String, serde_json::Value> = from_json(&self.metadata)?;
+        let jwks_uri = metadata.get("jwks_uri").and_then(serde_json::Value::as_str).map(str::to_owned);
+        let token_endpoint_auth_signing_alg = metadata
+            .get("token_endpoint_auth_signing_alg")
+            .and_then(serde_json::Value::as_str)
+            .and_then(ClientSigningAlgorithm::parse);
         let client = Client {
             client_id: ClientId::new(self.client_id),
             client_name: self.client_name,
@@ -229,6 +260,8 @@ impl RegistrationRow {
             token_endpoint_auth_method,
             secret_hash: self.secret_hash.as_deref().map(hash_bytes).transpose()?.map(SecretHash::from_bytes),
             jwks: self.jwks.as_deref().map(from_json).transpose()?,
+            jwks_uri,
+            token_endpoint_auth_signing_alg,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             authorization_signed_response_alg: algorithm(self.authorization_signed_response_alg.as_deref())?,
             introspection_signed_response_alg: algorithm(self.introspection_signed_response_alg.as_deref())?,
@@ -237,7 +270,7 @@ impl RegistrationRow {
         };
         Ok(ClientRegistration {
             client,
-            metadata: from_json(&self.metadata)?,
+            metadata,
             registration_access_token_hash: SecretHash::from_bytes(hash_bytes(&self.registration_access_token_hash)?),
             issued_at: from_unix_secs(self.issued_at)?,
             secret_expires_at: self.secret_expires_at.map(from_unix_secs).transpose()?,
