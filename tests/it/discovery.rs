@@ -101,16 +101,19 @@ async fn device_authorization_snapshot() {
             "client_credentials",
             "urn:ietf:params:oauth:grant-type:device_code"
         ],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true,
         "dpop_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
         "device_authorization_endpoint": "https://auth.example.com/mcp/oauth/device_authorization",
         "pushed_authorization_request_endpoint": "https://auth.example.com/mcp/oauth/par",
         "revocation_endpoint": "https://auth.example.com/mcp/oauth/revoke",
-        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
+        "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"],
+        "revocation_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
         "introspection_endpoint": "https://auth.example.com/mcp/oauth/introspect",
-        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "introspection_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
         "introspection_signing_alg_values_supported": ["ES256"]
     });
     assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server").await, oauth);
