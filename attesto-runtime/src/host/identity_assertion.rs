@@ -28,7 +28,7 @@ pub struct IdentityAssertion<'a> {
 }
 
 /// Maps the subjects of identity assertions to the host's users. Optional: without an impl,
-/// [`Builder::trusted_identity_issuer`](crate::Builder::trusted_identity_issuer) cannot be used
+/// `Builder::trusted_identity_issuer` (feature `fetch`) cannot be used
 /// (the build fails), since an assertion nobody maps is an assertion nobody may use.
 ///
 /// ```

@@ -289,8 +289,8 @@ impl Guard {
     }
 
     /// The routes of the resource's RFC 9728 protected-resource metadata, for a resource server
-    /// that runs without the provider in its process (a [`RemoteGuard`](crate::RemoteGuard)'s
-    /// guard; the provider's [`router`](crate::Attesto::router) serves the documents of its own
+    /// that runs without the provider in its process (the guard of a `RemoteGuard`, feature `fetch`;
+    /// the provider's [`router`](crate::Attesto::router) serves the documents of its own
     /// resources already). The document names the resource, the guard's issuer as its
     /// authorization server, the scopes this guard requires as `scopes_supported`, the header as
     /// the one way to send a token, and the DPoP algorithms accepted; it is served at the path its

@@ -4,6 +4,7 @@ use super::MetadataError as E;
 use super::*;
 use crate::error::{ErrorCode, OAuthError};
 use crate::model::scope::InvalidScope;
+#[cfg(feature = "fetch")]
 use crate::protocol::client_assertion::JwksError;
 
 #[cfg(feature = "fetch")]
