@@ -726,6 +726,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         )?
     );
+    // With each connection's address (`ConnectInfo`), the device verification page also bounds
+    // wrong user codes per client address, not only overall (RFC 8628 §5.1).
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }
