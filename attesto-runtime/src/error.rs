@@ -50,6 +50,9 @@ pub enum ErrorCode {
     RequestNotSupported,
     /// `request_uri_not_supported`: the `request_uri` parameter is not supported.
     RequestUriNotSupported,
+    /// `invalid_request_object`: the request object (RFC 9101 §6.2) is invalid: not signed by
+    /// a key of the client, expired, not for this server, or carrying a bad claim.
+    InvalidRequestObject,
     /// `invalid_request_uri`: the `request_uri` does not stand for a request this client may use
     /// (RFC 9101 §7.1): unknown, expired or already used (RFC 9126 §4).
     InvalidRequestUri,
@@ -101,6 +104,7 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidRequestUri => "invalid_request_uri",
+            Self::InvalidRequestObject => "invalid_request_object",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::InvalidRedirectUri => "invalid_redirect_uri",
             Self::InvalidClientMetadata => "invalid_client_metadata",
