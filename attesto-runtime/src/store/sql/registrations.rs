@@ -163,10 +163,11 @@ fn with_keys(
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut metadata = metadata.clone();
     let (request_object_alg, require_signed) = request_objects;
-    if let Some(alg) = request_object_alg {
-        metadata.insert("request_object_signing_alg".to_owned(), alg.as_str().into());
-    }
-    // Cleared when off, so that a stale `true` in the metadata cannot outlive the field.
+    // Each cleared when unset, so that a stale value in the metadata cannot outlive the field.
+    match request_object_alg {
+        Some(alg) => metadata.insert("request_object_signing_alg".to_owned(), alg.as_str().into()),
+        None => metadata.remove("request_object_signing_alg"),
+    };
     if require_signed {
         metadata.insert("require_signed_request_object".to_owned(), true.into());
     } else {
