@@ -169,15 +169,16 @@ fn claims(client_id: &str, challenge: &str, changes: &Value) -> Value {
 
 fn router_with(signer: &Signer, provider_wide: bool) -> Router {
     let host = JarHost { jwks: signer.jwks(), registrations: MemoryRegistrations::new() };
-    Attesto::builder(host)
+    let builder = Attesto::builder(host)
         .issuer(ISSUER)
         .expect("issuer")
         .signing_key(Key::generate(Algorithm::ES256).expect("key"))
         .scopes_supported(["read", "write"])
-        .require_signed_request_objects(provider_wide)
-        .build()
-        .expect("provider")
-        .router()
+        .require_signed_request_objects(provider_wide);
+    // A registered client's `jwks_uri` on 127.0.0.1 (`a_jwks_uri_client_signs_its_objects`).
+    #[cfg(feature = "fetch")]
+    let builder = builder.allow_loopback_jwks_uri_for_development(true);
+    builder.build().expect("provider").router()
 }
 
 fn router(signer: &Signer) -> Router {
@@ -214,13 +215,15 @@ async fn post(router: &Router, path: &str, pairs: &[(&str, &str)]) -> (StatusCod
 }
 
 /// Pushes `pairs`, authenticated by an assertion of `client_id` signed by `signer`.
-async fn push(router: &Router, signer: &Signer, client_id: &str, pairs: &[(&str, &str)]) -> (StatusCode, HeaderMap, Value) {
+async fn push(
+    router: &Router,
+    signer: &Signer,
+    client_id: &str,
+    pairs: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Value) {
     let assertion = signer.assertion(client_id);
-    let mut form = vec![
-        ("client_id", client_id),
-        ("client_assertion_type", JWT_BEARER),
-        ("client_assertion", assertion.as_str()),
-    ];
+    let mut form =
+        vec![("client_id", client_id), ("client_assertion_type", JWT_BEARER), ("client_assertion", assertion.as_str())];
     form.extend_from_slice(pairs);
     post(router, PAR, &form).await
 }
@@ -333,7 +336,8 @@ async fn an_object_without_typ_is_accepted() {
     let (verifier, challenge) = pkce();
     let header = json!({"alg": "EdDSA", "kid": signer.key.kid()});
     let object = signer.object_with(&header, "jar", &challenge, &json!({}));
-    let code = code_of(&authorize(&router, &[("client_id", "jar"), ("request", &object)], false).await, "from-the-object");
+    let code =
+        code_of(&authorize(&router, &[("client_id", "jar"), ("request", &object)], false).await, "from-the-object");
     redeem(&router, &signer, "jar", &code, &verifier).await;
 }
 
@@ -385,7 +389,11 @@ async fn every_bad_request_object_is_refused_with_its_reason() {
     // HMAC with the client's public key as the secret: the key-confusion attack.
     let public_pem = serde_json::to_vec(&signer.jwks()).expect("jwks");
     let hmac = jsonwebtoken::encode(
-        &jsonwebtoken::Header { typ: Some(TYP.to_owned()), kid: Some(kid.clone()), ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256) },
+        &jsonwebtoken::Header {
+            typ: Some(TYP.to_owned()),
+            kid: Some(kid.clone()),
+            ..jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256)
+        },
         &good_claims,
         &jsonwebtoken::EncodingKey::from_secret(&public_pem),
     )
@@ -403,7 +411,11 @@ async fn every_bad_request_object_is_refused_with_its_reason() {
             format!("{good_input}."),
             "the request object is unsigned (`alg` `none`): it must be signed by a key of the client",
         ),
-        ("HMAC with the public key", hmac, "the request object is signed with an HMAC: sign it with a private key of the client"),
+        (
+            "HMAC with the public key",
+            hmac,
+            "the request object is signed with an HMAC: sign it with a private key of the client",
+        ),
         (
             "signed by another key",
             another.object_with(&signer.header(), "jar", &challenge, &json!({})),
@@ -426,7 +438,12 @@ async fn every_bad_request_object_is_refused_with_its_reason() {
         ),
         (
             "crit",
-            signer.object_with(&json!({"alg": "ES256", "kid": kid, "typ": TYP, "crit": ["b64"]}), "jar", &challenge, &json!({})),
+            signer.object_with(
+                &json!({"alg": "ES256", "kid": kid, "typ": TYP, "crit": ["b64"]}),
+                "jar",
+                &challenge,
+                &json!({}),
+            ),
             "the request object's header has a `crit` member this server does not understand",
         ),
         (
@@ -490,7 +507,11 @@ async fn every_bad_request_object_is_refused_with_its_reason() {
             signer.object("jar", &challenge, &json!({"scope": ["read"]})),
             "a parameter claim of the request object has the wrong type: each must be a string (`max_age` a number, `resource` an array of strings)",
         ),
-        ("not a JWT", "not-a-jwt".to_owned(), "the request object is not a signed JWT (RFC 7515 section 7.1 compact serialization)"),
+        (
+            "not a JWT",
+            "not-a-jwt".to_owned(),
+            "the request object is not a signed JWT (RFC 7515 section 7.1 compact serialization)",
+        ),
     ];
     for (name, object, description) in &cases {
         let reply = authorize(&router, &[("client_id", "jar"), ("request", object), ("state", "s")], true).await;
@@ -565,7 +586,8 @@ async fn a_client_that_requires_objects_is_refused_plain_parameters() {
     let signer = Signer::new(Algorithm::ES256);
     let router = router(&signer);
     let (verifier, challenge) = pkce();
-    let description = "this client must send its authorization requests as signed request objects (`request`, RFC 9101)";
+    let description =
+        "this client must send its authorization requests as signed request objects (`request`, RFC 9101)";
     let plain = [
         ("client_id", "strict"),
         ("response_type", "code"),
@@ -580,7 +602,8 @@ async fn a_client_that_requires_objects_is_refused_plain_parameters() {
     assert_json_error(&pushed, "invalid_request", description);
     // Its object passes, by value and pushed.
     let object = signer.object("strict", &challenge, &json!({}));
-    let code = code_of(&authorize(&router, &[("client_id", "strict"), ("request", &object)], false).await, "from-the-object");
+    let code =
+        code_of(&authorize(&router, &[("client_id", "strict"), ("request", &object)], false).await, "from-the-object");
     redeem(&router, &signer, "strict", &code, &verifier).await;
     let object = signer.object("strict", &challenge, &json!({}));
     let (status, _, pushed) = push(&router, &signer, "strict", &[("request", &object)]).await;
@@ -613,13 +636,22 @@ async fn the_provider_wide_requirement_refuses_plain_parameters() {
     let (status, _, pushed) = push(&router, &signer, "jar", &[("request", &object)]).await;
     assert_eq!(status, StatusCode::CREATED, "{pushed}");
     let request_uri = pushed["request_uri"].as_str().expect("request_uri");
-    let code = code_of(&authorize(&router, &[("client_id", "jar"), ("request_uri", request_uri)], false).await, "from-the-object");
+    let code = code_of(
+        &authorize(&router, &[("client_id", "jar"), ("request_uri", request_uri)], false).await,
+        "from-the-object",
+    );
     redeem(&router, &signer, "jar", &code, &verifier).await;
-    let (_, _, metadata) =
-        send_json(&router, Request::get("/.well-known/oauth-authorization-server").body(Body::empty()).expect("request")).await;
+    let (_, _, metadata) = send_json(
+        &router,
+        Request::get("/.well-known/oauth-authorization-server").body(Body::empty()).expect("request"),
+    )
+    .await;
     assert_eq!(metadata["require_signed_request_object"], true);
     assert_eq!(metadata["request_parameter_supported"], true);
-    assert_eq!(metadata["request_object_signing_alg_values_supported"], json!(["ES256", "ES384", "EdDSA", "PS256", "RS256"]));
+    assert_eq!(
+        metadata["request_object_signing_alg_values_supported"],
+        json!(["ES256", "ES384", "EdDSA", "PS256", "RS256"])
+    );
 }
 
 /// `request` and `request_uri` together (RFC 9101 §5): shown, never redirected.
@@ -637,7 +669,8 @@ async fn request_and_request_uri_together_are_refused() {
     .await;
     assert_shown(&reply, "invalid_request", "`request` and `request_uri` cannot both be sent");
     // At PAR, a `request_uri` cannot be pushed at all (RFC 9126 §2.1).
-    let pushed = push(&router, &signer, "jar", &[("request", &object), ("request_uri", "https://client.example.com/r")]).await;
+    let pushed =
+        push(&router, &signer, "jar", &[("request", &object), ("request_uri", "https://client.example.com/r")]).await;
     assert_json_error(&pushed, "invalid_request", "`request_uri` cannot be pushed");
 }
 
@@ -741,7 +774,8 @@ async fn registration_of_request_object_metadata() {
         assert_json_error(&response, "invalid_client_metadata", description);
     }
     let (status, _, registered) =
-        register(&router, keyed(json!({"request_object_signing_alg": "ES256", "require_signed_request_object": true}))).await;
+        register(&router, keyed(json!({"request_object_signing_alg": "ES256", "require_signed_request_object": true})))
+            .await;
     assert_eq!(status, StatusCode::CREATED, "{registered}");
     assert_eq!(registered["request_object_signing_alg"], "ES256");
     assert_eq!(registered["require_signed_request_object"], true);
@@ -763,12 +797,59 @@ async fn registration_of_request_object_metadata() {
     let page = String::from_utf8(body).expect("UTF-8");
     assert!(page.contains("<code>invalid_request</code>"), "{page}");
     assert!(
-        page.contains("his client must send its authorization requests as signed request objects (`request`, RFC 9101)"),
+        page.contains(
+            "his client must send its authorization requests as signed request objects (`request`, RFC 9101)"
+        ),
         "{page}"
     );
     let object = signer.object(&client_id, &challenge, &json!({}));
-    let code = code_of(&authorize(&router, &[("client_id", &client_id), ("request", &object)], false).await, "from-the-object");
+    let code = code_of(
+        &authorize(&router, &[("client_id", &client_id), ("request", &object)], false).await,
+        "from-the-object",
+    );
     redeem(&router, &signer, &client_id, &code, &verifier).await;
+}
+
+/// A client whose keys are at its `jwks_uri` (fetched and cached as for `private_key_jwt`) signs
+/// its request objects with them; an object of a key the set does not hold is refused.
+#[cfg(feature = "fetch")]
+#[tokio::test]
+async fn a_jwks_uri_client_signs_its_objects() {
+    let host_signer = Signer::new(Algorithm::ES256);
+    let router = router(&host_signer);
+    let signer = Signer::new(Algorithm::PS256);
+    let jwks = signer.jwks();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let app = Router::new().route("/jwks.json", axum::routing::get(move || async move { axum::Json(jwks) }));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let (status, _, registered) = register(
+        &router,
+        json!({
+            "redirect_uris": [REDIRECT],
+            "token_endpoint_auth_method": "private_key_jwt",
+            "jwks_uri": format!("http://{address}/jwks.json"),
+            "request_object_signing_alg": "PS256",
+            "scope": "read",
+        }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    let client_id = registered["client_id"].as_str().expect("client_id").to_owned();
+    let (verifier, challenge) = pkce();
+    let object = signer.object(&client_id, &challenge, &json!({}));
+    let (status, _, pushed) = push(&router, &signer, &client_id, &[("request", &object)]).await;
+    assert_eq!(status, StatusCode::CREATED, "{pushed}");
+    let request_uri = pushed["request_uri"].as_str().expect("request_uri");
+    let reply = authorize(&router, &[("client_id", &client_id), ("request_uri", request_uri)], false).await;
+    // A registered client's success is redirected: only errors before sign-in are held back.
+    let code = code_of(&reply, "from-the-object");
+    redeem(&router, &signer, &client_id, &code, &verifier).await;
+    let stranger = Signer::new(Algorithm::PS256);
+    let object = stranger.object(&client_id, &challenge, &json!({}));
+    let reply = authorize(&router, &[("client_id", &client_id), ("request", &object)], true).await;
+    assert_shown(&reply, "invalid_request_object", "no key of the client has the request object's `kid`");
+    server.abort();
 }
 
 /// The SQL registration stores keep the request object metadata in the metadata column and read

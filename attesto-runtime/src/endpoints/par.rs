@@ -19,8 +19,8 @@ use serde::Serialize;
 
 use crate::dpop::check::DpopFailure;
 use crate::endpoints::authorize::{self, Origin, Refusal, SignedBy};
-use crate::endpoints::request_object;
 use crate::endpoints::client_auth;
+use crate::endpoints::request_object;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::events::{AuthorizationDenied, EventSink};
 use crate::host::provider::Provider;

@@ -256,11 +256,8 @@ impl<'t> RequestObject<'t> {
         if keys.is_empty() {
             return Err(RequestObjectError::NoKeys);
         }
-        let mut candidates = keys
-            .iter()
-            .take(MAX_KEYS)
-            .filter(|key| self.kid().is_none_or(|kid| key.kid() == Some(kid)))
-            .peekable();
+        let mut candidates =
+            keys.iter().take(MAX_KEYS).filter(|key| self.kid().is_none_or(|kid| key.kid() == Some(kid))).peekable();
         if candidates.peek().is_none() {
             return Err(RequestObjectError::UnknownKey);
         }
@@ -415,8 +412,8 @@ mod tests {
         claims
     }
 
-    fn check(changes: Value) -> Result<Accepted, RequestObjectError> {
-        let object = unsigned(&json!({"alg": "ES256"}), &claims(&changes));
+    fn check(changes: &Value) -> Result<Accepted, RequestObjectError> {
+        let object = unsigned(&json!({"alg": "ES256"}), &claims(changes));
         RequestObject::parse(&object)?.check_claims("app", "https://as.example", 1_000_000, 30)
     }
 
@@ -473,13 +470,13 @@ mod tests {
             (json!({"claims": {"userinfo": {}}}), None),
         ];
         for (changes, expected) in cases {
-            assert_eq!(check(changes.clone()).err(), expected, "{changes}");
+            assert_eq!(check(&changes).err(), expected, "{changes}");
         }
     }
 
     #[test]
     fn parameters_come_from_the_claims() {
-        let accepted = check(json!({
+        let accepted = check(&json!({
             "max_age": 60, "resource": ["https://a.example", "https://b.example"], "jti": "j1", "sub": "x",
             "nonce": "",
         }))
