@@ -47,6 +47,8 @@ pub enum ErrorCode {
     /// `interaction_required`: the user must interact, and `prompt=none` forbids it.
     InteractionRequired,
     /// `request_not_supported`: the `request` parameter (a request object) is not supported.
+    /// attesto accepts request objects (RFC 9101) and does not send this code; it stays for
+    /// code that names it.
     RequestNotSupported,
     /// `request_uri_not_supported`: the `request_uri` parameter is not supported.
     RequestUriNotSupported,
