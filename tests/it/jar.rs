@@ -808,6 +808,20 @@ async fn registration_of_request_object_metadata() {
         "from-the-object",
     );
     redeem(&router, &signer, &client_id, &code, &verifier).await;
+    // An update (RFC 7592) that leaves the requirement out turns it off, and is read at once.
+    let token = registered["registration_access_token"].as_str().expect("registration_access_token");
+    let mut update = keyed(json!({"client_id": client_id}));
+    update["scope"] = json!("read");
+    let request = Request::put(format!("{REGISTER}/{client_id}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::from(update.to_string()))
+        .expect("request");
+    let (status, _, updated) = send_json(&router, request).await;
+    assert_eq!(status, StatusCode::OK, "{updated}");
+    assert!(updated.get("require_signed_request_object").is_none(), "{updated}");
+    assert!(updated.get("request_object_signing_alg").is_none(), "{updated}");
+    code_of(&authorize(&router, &plain, false).await, "plain");
 }
 
 /// A client whose keys are at its `jwks_uri` (fetched and cached as for `private_key_jwt`) signs
