@@ -48,6 +48,7 @@ pub struct Builder<P> {
     store: Option<Arc<dyn DynStore>>,
     cors_origins: AllowedOrigins,
     require_pushed_authorization_requests: bool,
+    require_signed_request_objects: bool,
     require_dpop_nonce: bool,
     dpop_nonce_secret: Option<[u8; 32]>,
     browser_state_secret: Option<[u8; 32]>,
@@ -210,6 +211,21 @@ impl<P: Provider> Builder<P> {
     /// [`ConfigError::ParRequiredWithoutPar`] if the provider is declared with `par = false`.
     pub fn require_pushed_authorization_requests(mut self, required: bool) -> Self {
         self.require_pushed_authorization_requests = required;
+        self
+    }
+
+    /// Requires signed request objects (RFC 9101) from every client: an authorization request,
+    /// at the authorization endpoint or the PAR endpoint, must then carry its parameters in a
+    /// `request` JWT signed by a key of the client, and one without is refused with
+    /// `invalid_request`; discovery says `require_signed_request_object: true` (RFC 9101 §10.5).
+    /// Off by default, when only the clients registered with `require_signed_request_object`
+    /// must. A request by reference to a pushed one was checked when it was pushed.
+    ///
+    /// Every client then needs keys ([`Client::jwks`](crate::Client::jwks) or
+    /// [`Client::jwks_uri`](crate::Client::jwks_uri)); a client without is refused at every
+    /// authorization request.
+    pub fn require_signed_request_objects(mut self, required: bool) -> Self {
+        self.require_signed_request_objects = required;
         self
     }
 
@@ -596,6 +612,7 @@ impl<P: Provider> Builder<P> {
             resource_url,
             cors_origins: self.cors_origins,
             require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            require_signed_request_objects: self.require_signed_request_objects,
             dpop: DpopSettings {
                 require_nonce: self.require_dpop_nonce,
                 nonce_key: NonceKey::new(self.dpop_nonce_secret.as_ref().unwrap_or_else(|| process_nonce_secret())),
@@ -624,6 +641,7 @@ impl<P: Provider> Builder<P> {
             scopes_supported: &settings.scopes_supported,
             service_documentation: settings.service_documentation.as_deref(),
             require_pushed_authorization_requests: settings.require_pushed_authorization_requests,
+            require_signed_request_objects: settings.require_signed_request_objects,
             client_id_metadata_document_supported: settings.client_id_metadata_document_supported,
             signing_algorithms: &signing_algorithms,
             extra_grant_types: &extra_grant_types,
@@ -693,6 +711,7 @@ impl<P: Provider> Attesto<P> {
             store: None,
             cors_origins: AllowedOrigins::Any,
             require_pushed_authorization_requests: false,
+            require_signed_request_objects: false,
             require_dpop_nonce: false,
             dpop_nonce_secret: None,
             browser_state_secret: None,

@@ -47,9 +47,14 @@ pub enum ErrorCode {
     /// `interaction_required`: the user must interact, and `prompt=none` forbids it.
     InteractionRequired,
     /// `request_not_supported`: the `request` parameter (a request object) is not supported.
+    /// attesto accepts request objects (RFC 9101) and does not send this code; it stays for
+    /// code that names it.
     RequestNotSupported,
     /// `request_uri_not_supported`: the `request_uri` parameter is not supported.
     RequestUriNotSupported,
+    /// `invalid_request_object`: the request object (RFC 9101 §6.2) is invalid: not signed by
+    /// a key of the client, expired, not for this server, or carrying a bad claim.
+    InvalidRequestObject,
     /// `invalid_request_uri`: the `request_uri` does not stand for a request this client may use
     /// (RFC 9101 §7.1): unknown, expired or already used (RFC 9126 §4).
     InvalidRequestUri,
@@ -101,6 +106,7 @@ impl ErrorCode {
             Self::RequestNotSupported => "request_not_supported",
             Self::RequestUriNotSupported => "request_uri_not_supported",
             Self::InvalidRequestUri => "invalid_request_uri",
+            Self::InvalidRequestObject => "invalid_request_object",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::InvalidRedirectUri => "invalid_redirect_uri",
             Self::InvalidClientMetadata => "invalid_client_metadata",

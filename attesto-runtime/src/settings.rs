@@ -28,6 +28,8 @@ pub(crate) struct Settings {
     pub(crate) cors_origins: AllowedOrigins,
     /// RFC 9126 §5 `require_pushed_authorization_requests`.
     pub(crate) require_pushed_authorization_requests: bool,
+    /// RFC 9101 §10.5 `require_signed_request_object`, for every client.
+    pub(crate) require_signed_request_objects: bool,
     /// DPoP proofs: their `iat` window and server nonces (RFC 9449).
     pub(crate) dpop: DpopSettings,
     /// Whether `https` URLs are accepted as client ids (client ID metadata documents).

@@ -504,10 +504,12 @@ async fn an_unknown_or_malformed_resource_is_invalid_target() {
 }
 
 #[tokio::test]
-async fn request_objects_are_not_supported() {
+async fn request_objects_by_reference_are_not_fetched() {
     let router = test_provider().router();
+    // An unsigned request object is refused, on a page: its redirect URI is not trusted (the
+    // signed ones are in tests/it/jar.rs).
     let params = request("first-party", WEB_REDIRECT, &[("request", "eyJhbGciOiJub25lIn0.e30.")]);
-    assert_redirect_error(&get_as_alice(&router, &params).await, WEB_REDIRECT, "request_not_supported", Some("xyz"));
+    assert_page(&get_as_alice(&router, &params).await, StatusCode::BAD_REQUEST, "invalid_request_object");
     // A request object by reference (OIDC Core §6.2) is not fetched: only the `request_uri` values
     // of the PAR endpoint are accepted (tests/it/par.rs).
     let params = request("first-party", WEB_REDIRECT, &[("request_uri", "https://client.example.com/req.jwt")]);

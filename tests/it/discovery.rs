@@ -69,6 +69,8 @@ async fn default_prefix_snapshot() {
         "introspection_endpoint": "https://auth.example.com/oauth/introspect",
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "introspection_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
         "introspection_signing_alg_values_supported": ["ES256"]
     });
     assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server").await, oauth);
@@ -77,7 +79,6 @@ async fn default_prefix_snapshot() {
     openid["subject_types_supported"] = json!(["public"]);
     openid["id_token_signing_alg_values_supported"] = json!(["ES256"]);
     openid["claims_supported"] = json!(CLAIMS);
-    openid["request_parameter_supported"] = json!(false);
     openid["request_uri_parameter_supported"] = json!(false);
     assert_eq!(get_json(&router, "/.well-known/openid-configuration").await, openid);
 }
@@ -114,6 +115,8 @@ async fn device_authorization_snapshot() {
         "introspection_endpoint": "https://auth.example.com/mcp/oauth/introspect",
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "introspection_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
         "introspection_signing_alg_values_supported": ["ES256"]
     });
     assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server").await, oauth);
@@ -148,6 +151,8 @@ async fn mcp_prefix_with_token_override_snapshot() {
         "introspection_endpoint": "https://auth.example.com/mcp/oauth/introspect",
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "introspection_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
         "introspection_signing_alg_values_supported": ["ES256"]
     });
     assert_eq!(get_json(&router, "/.well-known/oauth-authorization-server").await, oauth);
@@ -191,6 +196,8 @@ async fn issuer_with_a_path_snapshot() {
         "introspection_endpoint": "https://auth.example.com/oauth/introspect",
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "private_key_jwt"],
         "introspection_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
+        "request_parameter_supported": true,
+        "request_object_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "PS256", "RS256"],
         "introspection_signing_alg_values_supported": ["EdDSA"],
         "service_documentation": "https://docs.example.com/auth"
     });
@@ -202,7 +209,6 @@ async fn issuer_with_a_path_snapshot() {
     openid["subject_types_supported"] = json!(["public"]);
     openid["id_token_signing_alg_values_supported"] = json!(["EdDSA"]);
     openid["claims_supported"] = json!(CLAIMS);
-    openid["request_parameter_supported"] = json!(false);
     openid["request_uri_parameter_supported"] = json!(false);
     // OpenID Connect Discovery §4 appends to the issuer; MCP clients also try the inserted form.
     for path in [

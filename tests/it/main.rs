@@ -39,6 +39,7 @@ mod id_jag;
 #[cfg(feature = "postgres")]
 mod instances;
 mod introspection_jwt;
+mod jar;
 mod jarm;
 #[cfg(feature = "sqlite")]
 mod legacy_clients;

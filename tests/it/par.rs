@@ -376,7 +376,7 @@ async fn each_validation_error_is_a_json_error_with_the_authorization_endpoint_c
         (
             "request object",
             params("first-party", &challenge, &[("request", "eyJhbGciOiJub25lIn0.e30.")]),
-            "request_not_supported",
+            "invalid_request_object",
         ),
         ("missing response_type", without(base(), &["response_type"]), "invalid_request"),
         ("implicit response_type", with(base(), "response_type", "token"), "unsupported_response_type"),

@@ -124,6 +124,11 @@ mod registration_contract {
             f.introspection_signed_response_alg, e.introspection_signed_response_alg,
             "{what}: introspection_signed_response_alg"
         );
+        assert_eq!(f.request_object_signing_alg, e.request_object_signing_alg, "{what}: request_object_signing_alg");
+        assert_eq!(
+            f.require_signed_request_object, e.require_signed_request_object,
+            "{what}: require_signed_request_object"
+        );
         assert_eq!(found.metadata, expected.metadata, "{what}: metadata");
         assert_eq!(
             found.registration_access_token_hash, expected.registration_access_token_hash,
@@ -137,23 +142,28 @@ mod registration_contract {
         store.load_registration(id).await.expect("load_registration")
     }
 
-    /// A `private_key_jwt` client with a `jwks_uri` and a signing algorithm, its metadata as the
-    /// registration endpoint writes it.
+    /// A `private_key_jwt` client with a `jwks_uri`, a signing algorithm and the request object
+    /// members (RFC 9101 §10.5), its metadata as the registration endpoint writes it.
     fn private_key_jwt() -> ClientRegistration {
         let jwks_uri = "https://client.example.com/jwks.json";
         let client = Client::private_key_jwt(fresh_id(), attesto::ClientKeys::JwksUri(jwks_uri.to_owned()))
             .with_token_endpoint_auth_signing_alg(attesto::ClientSigningAlgorithm::PS256)
+            .with_request_object_signing_alg(attesto::ClientSigningAlgorithm::ES256)
+            .with_require_signed_request_object(true)
             .with_grant_types([GrantType::ClientCredentials]);
         let metadata = json!({
             "token_endpoint_auth_method": "private_key_jwt",
             "jwks_uri": jwks_uri,
             "token_endpoint_auth_signing_alg": "PS256",
+            "request_object_signing_alg": "ES256",
+            "require_signed_request_object": true,
         });
         let serde_json::Value::Object(metadata) = metadata else { unreachable!("an object literal") };
         ClientRegistration::new(client, metadata, SecretHash::of("a third token"), now())
     }
 
-    /// A `private_key_jwt` client comes back with its keys' URL and its algorithm, and no secret.
+    /// A `private_key_jwt` client comes back with its keys' URL, its algorithms and its request
+    /// object requirement, and no secret.
     pub(crate) async fn registration_keeps_private_key_jwt_keys<R: RegistrationStore>(store: &R) {
         let registration = private_key_jwt();
         store.create_client(&registration).await.expect("create_client");

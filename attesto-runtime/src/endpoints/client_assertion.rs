@@ -3,6 +3,7 @@
 //! fetched from its `jwks_uri`), the pure checks of `protocol/client_assertion.rs`, then the
 //! single use of its `jti` through the store.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,7 +18,7 @@ use crate::state::{Attesto, NoClient};
 use crate::store::TokenHash;
 
 /// `invalid_client` with 401 (RFC 6749 §5.2): the client tried to authenticate and failed.
-pub(crate) fn refusal(description: impl Into<std::borrow::Cow<'static, str>>) -> OAuthError {
+pub(crate) fn refusal(description: impl Into<Cow<'static, str>>) -> OAuthError {
     OAuthError::new(ErrorCode::InvalidClient, description).with_status(StatusCode::UNAUTHORIZED)
 }
 
@@ -42,7 +43,7 @@ pub(crate) async fn authenticate<P: Provider>(
     if client.is_public || client.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
         return Err(refusal("the client is not registered for private_key_jwt authentication"));
     }
-    let keys = keys_of(attesto, &client, parsed.kid()).await?;
+    let keys = keys_of(attesto, &client, parsed.kid()).await.map_err(refusal)?;
     parsed.verify_signature(&keys, client.token_endpoint_auth_signing_alg).map_err(refused)?;
     let settings = attesto.settings();
     let now = SystemTime::now();
@@ -65,25 +66,27 @@ pub(crate) async fn authenticate<P: Provider>(
 }
 
 /// The client's keys: its inline `jwks`, or the JWK Set at its `jwks_uri` (fetched again, at
-/// most once per interval, when none has the assertion's `kid`).
-async fn keys_of<P: Provider>(
+/// most once per interval, when none has the `kid` asked for); none for a client with neither.
+/// Shared by client assertions and request objects (`endpoints/request_object.rs`); the error is
+/// an `error_description`, for the caller's error code.
+pub(crate) async fn keys_of<P: Provider>(
     attesto: &Attesto<P>,
     client: &Client,
     kid: Option<&str>,
-) -> Result<Arc<Vec<ClientKey>>, OAuthError> {
+) -> Result<Arc<Vec<ClientKey>>, Cow<'static, str>> {
     if let Some(jwks) = &client.jwks {
         return Ok(Arc::new(usable_keys(jwks)));
     }
     let Some(jwks_uri) = &client.jwks_uri else {
-        return Err(refused(AssertionError::NoKeys));
+        return Ok(Arc::new(Vec::new()));
     };
     #[cfg(feature = "fetch")]
     {
-        attesto.client_jwks().keys(jwks_uri, kid).await.map_err(refusal)
+        attesto.client_jwks().keys(jwks_uri, kid).await
     }
     #[cfg(not(feature = "fetch"))]
     {
         let _ = (attesto, jwks_uri, kid);
-        Err(refusal("this server does not fetch a client's `jwks_uri`: give the client's keys as `jwks`"))
+        Err(Cow::Borrowed("this server does not fetch a client's `jwks_uri`: give the client's keys as `jwks`"))
     }
 }

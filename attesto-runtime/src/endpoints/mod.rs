@@ -12,6 +12,7 @@ pub(crate) mod introspection;
 pub(crate) mod jwks;
 pub(crate) mod par;
 pub(crate) mod registration;
+pub(crate) mod request_object;
 pub(crate) mod revocation;
 pub(crate) mod router;
 pub(crate) mod token;

@@ -18,12 +18,13 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde::Serialize;
 
 use crate::dpop::check::DpopFailure;
-use crate::endpoints::authorize::{self, Origin};
+use crate::endpoints::authorize::{self, Origin, Refusal, SignedBy};
 use crate::endpoints::client_auth;
+use crate::endpoints::request_object;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::events::{AuthorizationDenied, EventSink};
 use crate::host::provider::Provider;
-use crate::protocol::authorization_request::{REPEATABLE, REQUEST_URI_PREFIX};
+use crate::protocol::authorization_request::{Channel, REPEATABLE, REQUEST_URI_PREFIX};
 use crate::protocol::form::{self, Form};
 use crate::state::Attesto;
 use crate::store::{PendingAuthorization, PendingStage, TokenHash, new_secret};
@@ -103,7 +104,20 @@ async fn push<P: Provider>(
     // RFC 9126 §2.1, step 3: validated as at the authorization endpoint. RFC 9126 §2.3: errors
     // carry the code that endpoint would have sent, and the ones it shows rather than redirects
     // (an unregistered redirect URI, say) are `invalid_request`, which they already are.
-    let (_, mut request) = match authorize::validate(attesto, &form, Origin::Pushed(Box::new(client))).await {
+    //
+    // RFC 9126 §3: a pushed request object. Its claims are the request's parameters and the only
+    // ones used (RFC 9101 §6.3); the other parameters of the body are those of client
+    // authentication, and any other is ignored.
+    let validated = match form.get("request") {
+        Some(object) => match request_object::parameters(attesto, &client, object).await {
+            Ok(parameters) => {
+                authorize::validate_for(attesto, &parameters, client, Channel::Pushed, SignedBy::Object).await
+            }
+            Err(error) => Err(Refusal::Unverified(error)),
+        },
+        None => authorize::validate(attesto, &form, Origin::Pushed(Box::new(client))).await,
+    };
+    let (_, mut request) = match validated {
         Ok(validated) => validated,
         Err(refusal) => {
             let error = refusal.into_error();

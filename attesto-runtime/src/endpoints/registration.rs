@@ -373,6 +373,8 @@ async fn accept<P: Provider>(
     client.authorization_signed_response_alg = signed.authorization;
     client.introspection_signed_response_alg = signed.introspection;
     client.token_endpoint_auth_signing_alg = requested.keys.as_ref().and_then(|(_, alg)| *alg);
+    client.request_object_signing_alg = requested.request_object_signing_alg;
+    client.require_signed_request_object = requested.require_signed_request_object;
     let scope = requested.scope.unwrap_or_default();
     client.scopes = match attesto.provider().scope_policy().authorize_scope(&client, &scope).await? {
         ScopeDecision::Grant(scopes) => scopes,
@@ -410,6 +412,13 @@ async fn accept<P: Provider>(
     }
     if let Some(alg) = client.token_endpoint_auth_signing_alg {
         metadata.insert("token_endpoint_auth_signing_alg".to_owned(), alg.as_str().into());
+    }
+    // RFC 9101 §10.5: only when registered; the SQL registration stores read them back from here.
+    if let Some(alg) = client.request_object_signing_alg {
+        metadata.insert("request_object_signing_alg".to_owned(), alg.as_str().into());
+    }
+    if client.require_signed_request_object {
+        metadata.insert("require_signed_request_object".to_owned(), true.into());
     }
     metadata.extend(requested.informational);
     if serde_json::to_vec(&metadata).map_or(true, |json| json.len() > MAX_METADATA_BYTES) {

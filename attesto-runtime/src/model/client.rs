@@ -279,6 +279,15 @@ pub struct Client {
     /// (RFC 9701 §6, `introspection_signed_response_alg`); `None` means the provider's signing
     /// key decides. Only read when the client asks for `application/token-introspection+jwt`.
     pub introspection_signed_response_alg: Option<Algorithm>,
+    /// The one algorithm the client's request objects may be signed with (RFC 9101 §10.5,
+    /// `request_object_signing_alg`), when it registered one; any of
+    /// [`ClientSigningAlgorithm::ALL`] otherwise. Request objects are verified with the client's
+    /// [`jwks`](Self::jwks) or [`jwks_uri`](Self::jwks_uri).
+    pub request_object_signing_alg: Option<ClientSigningAlgorithm>,
+    /// Whether every authorization request of the client must come as a signed request object
+    /// (RFC 9101 §10.5, `require_signed_request_object`): plain parameters are then refused with
+    /// `invalid_request`. Off by default.
+    pub require_signed_request_object: bool,
     /// The host vouches for this client's redirect URIs (see [`with_trusted`](Self::with_trusted)).
     /// Only read for a client that is not from the host's [`ClientStore`](crate::ClientStore): those are always
     /// trusted.
@@ -328,6 +337,8 @@ impl Client {
             dpop_bound_access_tokens: false,
             authorization_signed_response_alg: None,
             introspection_signed_response_alg: None,
+            request_object_signing_alg: None,
+            require_signed_request_object: false,
             trusted: false,
             source: ClientSource::Host,
         }
@@ -350,6 +361,8 @@ impl Client {
             dpop_bound_access_tokens: false,
             authorization_signed_response_alg: None,
             introspection_signed_response_alg: None,
+            request_object_signing_alg: None,
+            require_signed_request_object: false,
             trusted: false,
             source: ClientSource::Host,
         }
@@ -460,6 +473,30 @@ impl Client {
     #[must_use]
     pub fn with_introspection_signed_response_alg(mut self, alg: Algorithm) -> Self {
         self.introspection_signed_response_alg = Some(alg);
+        self
+    }
+
+    /// Sets the one algorithm the client's request objects may be signed with (RFC 9101 §10.5,
+    /// [`request_object_signing_alg`](Self::request_object_signing_alg)).
+    #[must_use]
+    pub fn with_request_object_signing_alg(mut self, alg: ClientSigningAlgorithm) -> Self {
+        self.request_object_signing_alg = Some(alg);
+        self
+    }
+
+    /// Requires the client's authorization requests to come as signed request objects, or not
+    /// (RFC 9101 §10.5): see [`require_signed_request_object`](Self::require_signed_request_object).
+    ///
+    /// ```
+    /// use attesto_runtime::{Client, ClientKeys};
+    ///
+    /// let client = Client::private_key_jwt("bank-app", ClientKeys::JwksUri("https://bank.example/jwks".into()))
+    ///     .with_require_signed_request_object(true);
+    /// assert!(client.require_signed_request_object);
+    /// ```
+    #[must_use]
+    pub fn with_require_signed_request_object(mut self, required: bool) -> Self {
+        self.require_signed_request_object = required;
         self
     }
 

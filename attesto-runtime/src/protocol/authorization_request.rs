@@ -51,12 +51,29 @@ pub(crate) struct Rules<'a> {
     pub(crate) par_endpoint: bool,
     /// RFC 9126 §5 `require_pushed_authorization_requests`.
     pub(crate) require_pushed: bool,
+    /// Whether the request must come as a signed request object (RFC 9101 §10.5), and whether
+    /// it did.
+    pub(crate) signed_request: SignedRequest,
     /// Whether OpenID Connect is on.
     pub(crate) openid: bool,
     /// The resources tokens may be issued for (RFC 8707).
     pub(crate) resources: &'a [Resource],
     /// The audience of a token when no resource is asked for.
     pub(crate) default_audience: &'a [String],
+}
+
+/// Whether an authorization request came as a signed request object (RFC 9101), and whether it
+/// had to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignedRequest {
+    /// The parameters came from a verified request object.
+    Object,
+    /// Plain parameters, which the provider and the client allow.
+    Plain,
+    /// Plain parameters, but the client registered `require_signed_request_object`.
+    PlainRefusedByClient,
+    /// Plain parameters, but the provider requires request objects from every client.
+    PlainRefusedByProvider,
 }
 
 /// Where an authorization response goes, once the client and redirect URI are verified.
@@ -231,11 +248,22 @@ pub(crate) fn validate(form: &Form<'_>, client: &Client, rules: &Rules<'_>) -> R
             "this server accepts authorization requests only through its pushed authorization request endpoint",
         ));
     }
-    if form.get("request").is_some() {
-        return Err(fail(
-            &target,
-            OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported"),
-        ));
+    // RFC 9101 §10.5: `require_signed_request_object`, checked as `require_pushed` is: once the
+    // redirect URI is verified, so that the refusal is redirected, and before the rest.
+    match rules.signed_request {
+        SignedRequest::Object | SignedRequest::Plain => {}
+        SignedRequest::PlainRefusedByClient => {
+            return Err(invalid(
+                &target,
+                "this client must send its authorization requests as signed request objects (`request`, RFC 9101)",
+            ));
+        }
+        SignedRequest::PlainRefusedByProvider => {
+            return Err(invalid(
+                &target,
+                "this server accepts authorization requests only as signed request objects (`request`, RFC 9101)",
+            ));
+        }
     }
     // A `request_uri` reaches this point only at the authorization endpoint (the PAR endpoint
     // refuses it first, RFC 9126 §2.1) and only when it is no reference to a pushed request: a
@@ -330,6 +358,7 @@ mod tests {
             channel,
             par_endpoint: true,
             require_pushed: false,
+            signed_request: SignedRequest::Plain,
             openid: true,
             resources: &[],
             default_audience: &[],
@@ -454,7 +483,6 @@ mod tests {
                 (false, "invalid_request", "parameter `redirect_uri` is repeated"),
             ),
             ("&response_mode=fragment", (true, "invalid_request", "unsupported `response_mode`")),
-            ("&request=eyJ", (true, "request_not_supported", "request objects are not supported")),
             (
                 "&request_uri=https%3A%2F%2Fapp.example%2Fr",
                 (

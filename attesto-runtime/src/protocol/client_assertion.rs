@@ -123,7 +123,7 @@ impl ClientKey {
     }
 
     /// Whether the key verifies `signature` over `message` with `alg`.
-    fn verifies(&self, alg: ClientSigningAlgorithm, message: &[u8], signature: &[u8]) -> bool {
+    pub(crate) fn verifies(&self, alg: ClientSigningAlgorithm, message: &[u8], signature: &[u8]) -> bool {
         self.algorithms.contains(&alg)
             && dpop_proof::public_key(&self.jwk, alg_of(alg)).is_ok_and(|key| key.verify(message, signature))
     }

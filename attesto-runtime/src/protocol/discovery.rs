@@ -118,9 +118,17 @@ pub struct AuthorizationServerMetadata {
     /// `claims_supported` (OpenID, RECOMMENDED): the claims of the ID token attesto sets.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub claims_supported: Vec<&'static str>,
-    /// `request_parameter_supported` (OpenID): `false`, request objects are not accepted.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_parameter_supported: Option<bool>,
+    /// `request_parameter_supported` (OpenID Connect Discovery §3): `true`, request objects
+    /// (RFC 9101) are accepted by value at the authorization and PAR endpoints. Given in both
+    /// documents: RFC 9101 is OAuth, and the OpenID default (`false`) would be untrue.
+    pub request_parameter_supported: bool,
+    /// `request_object_signing_alg_values_supported` (RFC 8414 §2): the algorithms a request
+    /// object may be signed with; never `none`, never an HMAC.
+    pub request_object_signing_alg_values_supported: Vec<&'static str>,
+    /// `require_signed_request_object` (RFC 9101 §10.5), given only when `true`: omitted means
+    /// `false`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub require_signed_request_object: bool,
     /// `request_uri_parameter_supported` (OpenID): `false`, even with PAR; the OpenID default is
     /// `true`, so it must be said. The member is about OIDC Core §6.2, a request object the server
     /// fetches from the client's `https` URL, which attesto does not do; the `request_uri` values
@@ -137,7 +145,6 @@ impl AuthorizationServerMetadata {
             subject_types_supported: Vec::new(),
             id_token_signing_alg_values_supported: Vec::new(),
             claims_supported: Vec::new(),
-            request_parameter_supported: None,
             request_uri_parameter_supported: None,
             ..self.clone()
         }
@@ -154,6 +161,7 @@ pub(crate) struct MetadataSource<'a> {
     pub(crate) scopes_supported: &'a [String],
     pub(crate) service_documentation: Option<&'a str>,
     pub(crate) require_pushed_authorization_requests: bool,
+    pub(crate) require_signed_request_objects: bool,
     pub(crate) client_id_metadata_document_supported: bool,
     /// The algorithms of the signing and verification keys, for ID tokens.
     pub(crate) signing_algorithms: &'a [&'static str],
@@ -244,7 +252,12 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         } else {
             Vec::new()
         },
-        request_parameter_supported: openid.then_some(false),
+        request_parameter_supported: true,
+        request_object_signing_alg_values_supported: ClientSigningAlgorithm::ALL
+            .iter()
+            .map(|alg| alg.as_str())
+            .collect(),
+        require_signed_request_object: source.require_signed_request_objects,
         // Not `true` with PAR on: to an OpenID client, `true` says it may pass a request object by
         // reference at an `https` URL of its own (OIDC Core §6.2; OIDC Discovery §3), which would
         // be refused. PAR clients look for `pushed_authorization_request_endpoint` (RFC 9126 §5).

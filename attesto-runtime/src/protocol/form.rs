@@ -46,6 +46,18 @@ impl<'a> Form<'a> {
         })
     }
 
+    /// A form of parameters that came another way: the claims of a request object (RFC 9101
+    /// §4). Empty values are dropped, as in a body.
+    pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Form<'static> {
+        Form {
+            pairs: pairs
+                .into_iter()
+                .filter(|(_, value)| !value.is_empty())
+                .map(|(name, value)| (Cow::Owned(name), Cow::Owned(value)))
+                .collect(),
+        }
+    }
+
     /// Whether a parameter appears more than once.
     pub(crate) fn is_repeated(&self, name: &str) -> bool {
         self.pairs.iter().filter(|(n, _)| n == name).nth(1).is_some()

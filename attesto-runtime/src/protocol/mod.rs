@@ -17,6 +17,7 @@ pub(crate) mod jarm;
 pub(crate) mod jwt;
 pub(crate) mod pkce;
 pub(crate) mod redirect_uri;
+pub(crate) mod request_object;
 pub(crate) mod resource_metadata;
 pub(crate) mod sealed;
 pub(crate) mod token_exchange;

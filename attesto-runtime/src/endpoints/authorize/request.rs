@@ -13,11 +13,12 @@ use super::client::{check_registered_redirect_uris, named_client};
 use super::consent::consent_decision;
 use super::login::{authenticate, resume};
 use super::response::{page, redirect_error};
+use crate::endpoints::request_object;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::provider::Provider;
 use crate::host::scopes::{ScopeDecision, ScopePolicy};
 use crate::model::client::{Client, GrantType};
-use crate::protocol::authorization_request::{self, Channel, REQUEST_URI_PREFIX, Rules, Target};
+use crate::protocol::authorization_request::{self, Channel, REQUEST_URI_PREFIX, Rules, SignedRequest, Target};
 use crate::protocol::form::{self, Form};
 use crate::protocol::redirect_uri::redirect_uri_allowed;
 use crate::state::Attesto;
@@ -74,6 +75,14 @@ pub(super) async fn dispatch<P: Provider>(
         }
         return resume(attesto, headers, form).await;
     }
+    // RFC 9101 §5: a request carries its object by value or by reference, never both. Shown, not
+    // redirected: the redirect URI is in one of the two, and neither is verified yet.
+    if form.get("request").is_some() && form.get("request_uri").is_some() {
+        return page(headers, &OAuthError::invalid_request("`request` and `request_uri` cannot both be sent"));
+    }
+    if form.get("request").is_some() {
+        return object_request(attesto, headers, form).await;
+    }
     // RFC 9126 §4: a request by reference to a pushed one. Only the URNs of this server's PAR
     // endpoint are such references; any other `request_uri` (a request object to fetch, OIDC
     // Core §6.2) makes an ordinary request, which validation refuses as not supported.
@@ -127,6 +136,39 @@ impl Refusal {
 /// A new authorization request, its parameters sent by value.
 pub(super) async fn new_request<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &Form<'_>) -> Response {
     match validate(attesto, form, Origin::AuthorizationEndpoint).await {
+        Ok((client, request)) => authenticate(attesto, headers, &client, request, None).await,
+        Err(Refusal::Unverified(error)) => page(headers, &error),
+        Err(Refusal::Verified(refusal)) => {
+            redirect_error(attesto, &refusal.client, None, "", &refusal.target, &refusal.error)
+        }
+    }
+}
+
+/// An authorization request whose parameters are the claims of a signed request object (RFC
+/// 9101 §2.1): `client_id` and `request`.
+///
+/// Other parameters are ignored (RFC 9101 §6.3: the server uses only the object's, even when the
+/// same ones come with it), so a parameter added or changed on the way through the browser has no
+/// effect. A refusal of the object itself is shown, never redirected: the only redirect URI at
+/// hand is inside the object that failed. Once the object is verified, its parameters are
+/// validated as any request's, and their refusals go back to the client as usual.
+async fn object_request<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, form: &Form<'_>) -> Response {
+    // RFC 6749 §3.1: every parameter at most once, the ignored ones included.
+    if let Some(description) = form.repeated(&[]) {
+        return page(headers, &OAuthError::invalid_request(description));
+    }
+    // RFC 9101 §5: `client_id` is required with `request`, and names the key the object is
+    // verified with.
+    let client = match named_client(attesto, form).await {
+        Ok(client) => client,
+        Err(error) => return page(headers, &error),
+    };
+    let object = form.get("request").unwrap_or_default();
+    let parameters = match request_object::parameters(attesto, &client, object).await {
+        Ok(parameters) => parameters,
+        Err(error) => return page(headers, &error),
+    };
+    match validate_for(attesto, &parameters, client, Channel::FrontChannel, SignedBy::Object).await {
         Ok((client, request)) => authenticate(attesto, headers, &client, request, None).await,
         Err(Refusal::Unverified(error)) => page(headers, &error),
         Err(Refusal::Verified(refusal)) => {
@@ -202,9 +244,17 @@ pub(super) fn invalid_request_uri() -> OAuthError {
     )
 }
 
-/// Validates an authorization request into the [`AuthorizationRequest`] the rest of the flow
-/// trusts: the client (named at the authorization endpoint, authenticated at PAR), then the pure
-/// checks of [`authorization_request::validate`], then the host's scope policy.
+/// Whether an authorization request's parameters came from a verified request object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignedBy {
+    /// The claims of a request object (RFC 9101), verified.
+    Object,
+    /// Plain parameters.
+    Nothing,
+}
+
+/// Validates an authorization request of plain parameters: the client (named at the
+/// authorization endpoint, authenticated at PAR), then [`validate_for`].
 ///
 /// The authorization endpoint and the PAR endpoint share this function, so that a pushed request
 /// passes exactly the checks of a front-channel one (RFC 9126 §2.1); they differ only in how the
@@ -220,6 +270,21 @@ pub(crate) async fn validate<P: Provider>(
             (named_client(attesto, form).await.map_err(Refusal::Unverified)?, Channel::FrontChannel)
         }
     };
+    validate_for(attesto, form, client, channel, SignedBy::Nothing).await
+}
+
+/// Validates the parameters `form` of `client`'s authorization request into the
+/// [`AuthorizationRequest`] the rest of the flow trusts: the pure checks of
+/// [`authorization_request::validate`], then the host's scope policy. `signed` says whether the
+/// parameters are a verified request object's, which a provider or client may require (RFC 9101
+/// §10.5).
+pub(crate) async fn validate_for<P: Provider>(
+    attesto: &Attesto<P>,
+    form: &Form<'_>,
+    client: Client,
+    channel: Channel,
+    signed: SignedBy,
+) -> Result<(Client, AuthorizationRequest), Refusal> {
     // The client's registered redirect URIs, as loaded: a host's table was never checked by
     // attesto, and what registration accepted may predate a stricter rule.
     check_registered_redirect_uris(&client).map_err(Refusal::Unverified)?;
@@ -228,6 +293,12 @@ pub(crate) async fn validate<P: Provider>(
         channel,
         par_endpoint: P::PATHS.par.is_some(),
         require_pushed: settings.require_pushed_authorization_requests,
+        signed_request: match signed {
+            SignedBy::Object => SignedRequest::Object,
+            SignedBy::Nothing if client.require_signed_request_object => SignedRequest::PlainRefusedByClient,
+            SignedBy::Nothing if settings.require_signed_request_objects => SignedRequest::PlainRefusedByProvider,
+            SignedBy::Nothing => SignedRequest::Plain,
+        },
         openid: P::FEATURES.openid,
         resources: &settings.resources,
         default_audience: &settings.default_audience,

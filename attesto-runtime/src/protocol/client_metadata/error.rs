@@ -131,6 +131,21 @@ pub(crate) enum MetadataError {
     /// A response encryption member (JARM §3, RFC 9701 §6): responses are signed, not encrypted.
     #[error("`{0}` is not supported: this server signs responses and does not encrypt them")]
     EncryptionNotSupported(&'static str),
+    /// A `request_object_signing_alg` that is not accepted (RFC 9101 §10.5): asymmetric
+    /// algorithms only.
+    #[error("`request_object_signing_alg` must be one of ES256, ES384, EdDSA, PS256 or RS256")]
+    UnsupportedRequestObjectSigningAlg(String),
+    /// `require_signed_request_object` is not a boolean (RFC 9101 §10.5).
+    #[error("`require_signed_request_object` must be a boolean (RFC 9101 §10.5)")]
+    RequireSignedRequestObjectNotBoolean,
+    /// Request object metadata for a client without keys to verify its objects with.
+    #[error(
+        "`request_object_signing_alg` and `require_signed_request_object` need the client's public keys: register `private_key_jwt` with `jwks` or `jwks_uri`"
+    )]
+    RequestObjectWithoutKeys,
+    /// No key of `jwks` fits `request_object_signing_alg`.
+    #[error("no key of `jwks` can verify the `request_object_signing_alg`")]
+    NoKeyForRequestObjectAlg,
     /// An informational URL member that is not an absolute `http` or `https` URL.
     #[error("`{0}` must be an absolute http or https URL")]
     NotWebUrl(&'static str),

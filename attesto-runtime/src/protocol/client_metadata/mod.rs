@@ -149,6 +149,11 @@ pub(crate) struct ClientMetadata {
     /// For `private_key_jwt`: the client's public keys, `jwks` or `jwks_uri` (RFC 7591 §2), and
     /// `token_endpoint_auth_signing_alg`. `None` for any other method.
     pub(crate) keys: Option<(ClientKeys, Option<ClientSigningAlgorithm>)>,
+    /// `request_object_signing_alg` (RFC 9101 §10.5); `None` when absent, and for a document.
+    pub(crate) request_object_signing_alg: Option<ClientSigningAlgorithm>,
+    /// `require_signed_request_object` (RFC 9101 §10.5); `false` when absent, and for a
+    /// document.
+    pub(crate) require_signed_request_object: bool,
     /// The [`INFORMATIONAL`] members sent, checked; empty for a document.
     pub(crate) informational: Map<String, Value>,
 }
@@ -267,6 +272,8 @@ impl ClientMetadata {
         };
         let keys =
             if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt { Some(client_keys(raw, source)?) } else { None };
+        let (request_object_signing_alg, require_signed_request_object) =
+            if source.is_registration() { request_objects(raw, keys.as_ref())? } else { (None, false) };
         let informational = if source.is_registration() { informational(raw, source)? } else { Map::new() };
         Ok(Self {
             redirect_uris,
@@ -278,6 +285,8 @@ impl ClientMetadata {
             client_name,
             dpop_bound_access_tokens,
             keys,
+            request_object_signing_alg,
+            require_signed_request_object,
             informational,
         })
     }
@@ -324,6 +333,37 @@ impl ClientMetadata {
         client.client_name = self.client_name;
         client
     }
+}
+
+/// The request object members of a registration (RFC 9101 §10.5): `request_object_signing_alg`
+/// (asymmetric only, and one an inline key can verify) and `require_signed_request_object`. A
+/// client that sets either must have registered keys (`keys`) to verify its objects with.
+fn request_objects(
+    raw: &Map<String, Value>,
+    keys: Option<&(ClientKeys, Option<ClientSigningAlgorithm>)>,
+) -> Result<(Option<ClientSigningAlgorithm>, bool), MetadataError> {
+    let alg = match string(raw, "request_object_signing_alg", &Source::Registration)? {
+        None => None,
+        Some(alg) => Some(
+            ClientSigningAlgorithm::parse(alg)
+                .ok_or_else(|| MetadataError::UnsupportedRequestObjectSigningAlg(alg.to_owned()))?,
+        ),
+    };
+    let required = match member(raw, "require_signed_request_object") {
+        None => false,
+        Some(Value::Bool(required)) => *required,
+        Some(_) => return Err(MetadataError::RequireSignedRequestObjectNotBoolean),
+    };
+    if alg.is_none() && !required {
+        return Ok((None, false));
+    }
+    let Some((keys, _)) = keys else { return Err(MetadataError::RequestObjectWithoutKeys) };
+    if let (Some(alg), ClientKeys::Jwks(jwks)) = (alg, keys)
+        && !check_jwks(jwks).is_ok_and(|keys| keys.iter().any(|key| key.verifies_with(alg)))
+    {
+        return Err(MetadataError::NoKeyForRequestObjectAlg);
+    }
+    Ok((alg, required))
 }
 
 /// `token_endpoint_auth_method` of a registration.

@@ -76,6 +76,14 @@ fn each_member_is_checked_under_the_rules_of_its_source() {
         (json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://client.example/jwks", "jwks": {"keys": []}}), no(E::JwksAndJwksUri), no(E::JwksAndJwksUri)),
         (json!({"token_endpoint_auth_method": "private_key_jwt", "jwks": {"keys": []}}), no(E::Jwks(JwksError::Empty)), no(E::Jwks(JwksError::Empty))),
         (json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://client.example/jwks", "token_endpoint_auth_signing_alg": "HS256"}), no(E::UnsupportedSigningAlg("HS256".to_owned())), no(E::UnsupportedSigningAlg("HS256".to_owned()))),
+        // RFC 9101 §10.5: read for a registration only, and only with keys.
+        (json!({"request_object_signing_alg": "HS256"}), no(E::UnsupportedRequestObjectSigningAlg("HS256".to_owned())), ok()),
+        (json!({"request_object_signing_alg": "none"}), no(E::UnsupportedRequestObjectSigningAlg("none".to_owned())), ok()),
+        (json!({"request_object_signing_alg": "ES256"}), no(E::RequestObjectWithoutKeys), ok()),
+        (json!({"require_signed_request_object": true}), no(E::RequestObjectWithoutKeys), ok()),
+        (json!({"require_signed_request_object": false}), ok(), ok()),
+        (json!({"require_signed_request_object": "yes"}), no(E::RequireSignedRequestObjectNotBoolean), ok()),
+        (json!({"token_endpoint_auth_method": "private_key_jwt", "jwks_uri": "https://client.example/jwks", "request_object_signing_alg": "PS256", "require_signed_request_object": true}), ok(), ok()),
         (json!({"token_endpoint_auth_method": "tls_client_auth"}), no(E::UnsupportedAuthMethod("tls_client_auth".to_owned())), no(E::UnsupportedAuthMethod("tls_client_auth".to_owned()))),
         (json!({"token_endpoint_auth_method": 1}), no(E::NotString("token_endpoint_auth_method")), no(E::NotString("token_endpoint_auth_method"))),
         (json!({"token_endpoint_auth_method": long}), no(E::TooLong("token_endpoint_auth_method")), no(E::UnsupportedAuthMethod(long.clone()))),
@@ -189,6 +197,8 @@ fn registration_fills_in_the_defaults_of_rfc_7591() {
         client_name: None,
         dpop_bound_access_tokens: false,
         keys: None,
+        request_object_signing_alg: None,
+        require_signed_request_object: false,
         informational: Map::new(),
     };
     assert_eq!(parse_registration(&json!({})), Ok(expected));
@@ -233,6 +243,8 @@ fn registration_keeps_what_it_understands() {
             client_name: Some("Example".to_owned()),
             dpop_bound_access_tokens: true,
             keys: None,
+            request_object_signing_alg: None,
+            require_signed_request_object: false,
             informational: object(json!({
                 "client_uri": "https://client.example",
                 "logo_uri": "https://client.example/logo.png",

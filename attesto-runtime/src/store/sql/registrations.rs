@@ -151,16 +151,28 @@ where
     }
 }
 
-/// `metadata` with the members `jwks_uri` and `token_endpoint_auth_signing_alg` of the client
-/// (what `endpoints/registration.rs` writes already, and what a host that builds its own
+/// `metadata` with the members `jwks_uri`, `token_endpoint_auth_signing_alg`,
+/// `request_object_signing_alg` and `require_signed_request_object` of the client (what `endpoints/registration.rs` writes already, and what a host that builds its own
 /// registration may have left out): the table has no column of their own, and they are read back
 /// from the metadata.
 fn with_keys(
     metadata: &serde_json::Map<String, serde_json::Value>,
     jwks_uri: Option<&str>,
     alg: Option<ClientSigningAlgorithm>,
+    request_objects: (Option<ClientSigningAlgorithm>, bool),
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut metadata = metadata.clone();
+    let (request_object_alg, require_signed) = request_objects;
+    // Each cleared when unset, so that a stale value in the metadata cannot outlive the field.
+    match request_object_alg {
+        Some(alg) => metadata.insert("request_object_signing_alg".to_owned(), alg.as_str().into()),
+        None => metadata.remove("request_object_signing_alg"),
+    };
+    if require_signed {
+        metadata.insert("require_signed_request_object".to_owned(), true.into());
+    } else {
+        metadata.remove("require_signed_request_object");
+    }
     if let Some(jwks_uri) = jwks_uri {
         metadata.insert("jwks_uri".to_owned(), jwks_uri.into());
     }
@@ -213,6 +225,9 @@ impl RegistrationRow {
             dpop_bound_access_tokens,
             authorization_signed_response_alg,
             introspection_signed_response_alg,
+            // Kept in the stored metadata too (`with_keys`): no column of their own.
+            request_object_signing_alg,
+            require_signed_request_object,
             // Not stored: whether the host vouches for a registered client is the host's decision
             // when it loads the registration (its `RegistrationStore::load_registration` sets it),
             // never something a registration could have written.
@@ -231,7 +246,12 @@ impl RegistrationRow {
             secret_hash: secret_hash.as_ref().map(|hash| hash.as_bytes().to_vec()),
             jwks: jwks.as_ref().map(to_json).transpose()?,
             dpop_bound_access_tokens: *dpop_bound_access_tokens,
-            metadata: to_json(&with_keys(metadata, jwks_uri.as_deref(), *token_endpoint_auth_signing_alg))?,
+            metadata: to_json(&with_keys(
+                metadata,
+                jwks_uri.as_deref(),
+                *token_endpoint_auth_signing_alg,
+                (*request_object_signing_alg, *require_signed_request_object),
+            ))?,
             registration_access_token_hash: registration_access_token_hash.as_bytes().to_vec(),
             issued_at: unix_secs(*issued_at),
             secret_expires_at: secret_expires_at.map(unix_secs),
@@ -250,6 +270,12 @@ impl RegistrationRow {
             .get("token_endpoint_auth_signing_alg")
             .and_then(serde_json::Value::as_str)
             .and_then(ClientSigningAlgorithm::parse);
+        let request_object_signing_alg = metadata
+            .get("request_object_signing_alg")
+            .and_then(serde_json::Value::as_str)
+            .and_then(ClientSigningAlgorithm::parse);
+        let require_signed_request_object =
+            metadata.get("require_signed_request_object").and_then(serde_json::Value::as_bool).unwrap_or(false);
         let client = Client {
             client_id: ClientId::new(self.client_id),
             client_name: self.client_name,
@@ -265,6 +291,8 @@ impl RegistrationRow {
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             authorization_signed_response_alg: algorithm(self.authorization_signed_response_alg.as_deref())?,
             introspection_signed_response_alg: algorithm(self.introspection_signed_response_alg.as_deref())?,
+            request_object_signing_alg,
+            require_signed_request_object,
             trusted: false,
             source: ClientSource::SelfAsserted,
         };
