@@ -6,30 +6,23 @@
 //! code whose authorization request named a key (`dpop_jkt`, RFC 9449 §10) is redeemed only with
 //! a proof made with that key.
 
-use std::borrow::Cow;
 use std::time::SystemTime;
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, HeaderValue, Method, header};
-use serde::Serialize;
+use http::{HeaderMap, Method};
 
 use crate::dpop::check::DpopFailure;
 use crate::endpoints::client_auth::{self, Presented};
 use crate::error::{ErrorCode, OAuthError};
-use crate::host::events::{
-    CodeReuseDetected, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued,
-};
+use crate::host::events::{CodeReuseDetected, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied};
 use crate::host::provider::Provider;
-use crate::host::registrations::RegistrationStore;
 use crate::host::scopes::{ScopeDecision, ScopePolicy};
-use crate::model::client::{Client, ClientSource, GrantType};
-use crate::model::principal::AuthenticatedPrincipal;
+use crate::model::client::{Client, GrantType};
 use crate::model::scope::Scopes;
-use crate::protocol::access_token::{self, AccessToken, Subject};
+use crate::protocol::access_token::{AccessToken, Subject};
 use crate::protocol::dpop_proof::VerifiedProof;
 use crate::protocol::form::{self, Form};
-use crate::protocol::id_token;
 use crate::protocol::jwt;
 use crate::protocol::pkce;
 use crate::state::Attesto;
@@ -43,57 +36,15 @@ use crate::store::{
 mod assertion;
 mod device;
 mod exchange;
+mod grant;
+
+use grant::{
+    OPENID, TokenResponse, UserTokens, check_client_requires_dpop, invalid_grant, issue, narrow_audience,
+    offline_access_granted, record_proof, registration_used, respond_with_tokens, token_type,
+};
 
 /// Parameters that may appear more than once: RFC 8707 §2 `resource`, RFC 8693 §2.1 `audience`.
 const REPEATABLE: &[&str] = &["resource", "audience"];
-
-/// The scope of OpenID Connect requests (OIDC Core §3.1.2.1).
-const OPENID: &str = "openid";
-
-/// A successful token response (RFC 6749 §5.1).
-#[derive(Debug, Serialize)]
-pub(crate) struct TokenResponse {
-    access_token: String,
-    token_type: &'static str,
-    expires_in: u64,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    scope: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    refresh_token: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    id_token: Option<String>,
-    /// RFC 8693 §2.2.1: the type of the token issued by token exchange.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    issued_token_type: Option<&'static str>,
-}
-
-impl IntoResponse for TokenResponse {
-    fn into_response(self) -> Response {
-        // Sized for the token and the other members, so that serialising does not reallocate.
-        let extra = self.refresh_token.as_ref().map_or(0, |t| t.len() + 20)
-            + self.id_token.as_ref().map_or(0, |t| t.len() + 16);
-        let mut body = Vec::with_capacity(self.access_token.len() + self.scope.len() + 96 + extra);
-        if serde_json::to_writer(&mut body, &self).is_err() {
-            body = Vec::new();
-        }
-        (
-            [
-                (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-                // RFC 6749 §5.1: responses with tokens must not be cached.
-                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
-                (header::PRAGMA, HeaderValue::from_static("no-cache")),
-            ],
-            body,
-        )
-            .into_response()
-    }
-}
-
-/// `token_type` of a response (RFC 6749 §7.1): `DPoP` for a token bound to a DPoP key (RFC 9449
-/// §5), `Bearer` otherwise.
-fn token_type(proof: Option<&VerifiedProof>) -> &'static str {
-    if proof.is_some() { "DPoP" } else { "Bearer" }
-}
 
 /// `POST {token}`.
 pub(crate) async fn post<P: Provider>(State(attesto): State<Attesto<P>>, request: Request) -> Response {
@@ -183,15 +134,6 @@ async fn exchange<P: Provider>(
     }
 }
 
-/// RFC 9449 §5.2: a client whose tokens must always be DPoP-bound (`dpop_bound_access_tokens`)
-/// is refused a token without a proof.
-fn check_client_requires_dpop(client: &Client, proof: Option<&VerifiedProof>) -> Result<(), OAuthError> {
-    if client.dpop_bound_access_tokens && proof.is_none() {
-        return Err(DpopFailure::Required("this client must use DPoP: a DPoP proof is required").into_error());
-    }
-    Ok(())
-}
-
 /// Whether the proof is made with the key a grant is bound to (`bound`, a thumbprint), if it is
 /// bound to one: `missing` when there is no proof, `mismatch` when the key differs.
 fn check_bound_key(
@@ -278,46 +220,6 @@ async fn client_credentials<P: Provider>(
     })
 }
 
-/// The audiences of a token issued from a grant: the resources the token request names, each one
-/// the grant holds (RFC 8707 §2.2: a token request may narrow the resources, never widen them), or
-/// all of the grant's when it names none.
-fn narrow_audience(requested: Option<Cow<'_, [String]>>, granted: &[String]) -> Result<Vec<String>, OAuthError> {
-    match requested {
-        Some(requested) if requested.iter().any(|r| !granted.contains(r)) => {
-            Err(OAuthError::new(ErrorCode::InvalidTarget, "the resource was not part of the authorization"))
-        }
-        Some(requested) => Ok(requested.into_owned()),
-        None => Ok(granted.to_vec()),
-    }
-}
-
-/// Tells the registration store that a registered client obtained a token (see
-/// `RegistrationStore::registration_used`): a store that expires unused registrations keeps it.
-/// A failure is logged: the token is not refused for it.
-async fn registration_used<P: Provider>(attesto: &Attesto<P>, client: &Client) {
-    if client.source != ClientSource::SelfAsserted {
-        return;
-    }
-    if let Some(store) = attesto.provider().registration_store()
-        && let Err(error) = store.registration_used(&client.client_id).await
-    {
-        tracing::warn!(%error, client_id = client.client_id.as_str(), "the registration store was not told of a token");
-    }
-}
-
-/// Records the request's DPoP proof against replay (RFC 9449 §11.1), now that the client has
-/// authenticated.
-async fn record_proof<P: Provider>(attesto: &Attesto<P>, proof: Option<&VerifiedProof>) -> Result<(), OAuthError> {
-    attesto.record_dpop(proof, "POST", P::PATHS.token).await.map_err(DpopFailure::into_error)
-}
-
-/// Whether a grant with `scopes` may have a refresh token at all: in an OpenID Connect request only
-/// with `offline_access` (OIDC Core §11: a refresh token outliving the user's session is what
-/// that scope asks, and consents, for). A plain OAuth request is not concerned.
-fn offline_access_granted<P: Provider>(scopes: &Scopes) -> bool {
-    !(P::FEATURES.openid && scopes.contains(OPENID)) || scopes.contains("offline_access")
-}
-
 /// Whether `client`, presenting `verifier`, holds the code of `request`: its client (RFC 6749
 /// §4.1.3) with the verifier of its challenge (RFC 7636 §4.6, S256, compared in constant time).
 fn check_code_holder(request: &AuthorizationRequest, client: &Client, verifier: &str) -> Result<(), OAuthError> {
@@ -328,10 +230,6 @@ fn check_code_holder(request: &AuthorizationRequest, client: &Client, verifier: 
         return Err(invalid_grant("`code_verifier` does not match the code challenge"));
     }
     Ok(())
-}
-
-fn invalid_grant(description: &'static str) -> OAuthError {
-    OAuthError::new(ErrorCode::InvalidGrant, description)
 }
 
 /// The authorization code grant (RFC 6749 §4.1.3, OAuth 2.1 §4.1.3, RFC 7636 §4.6).
@@ -569,98 +467,4 @@ async fn reuse_detected<P: Provider>(attesto: &Attesto<P>, family: &RefreshFamil
         family_id: &family.family_id,
     });
     Ok(invalid_grant("the refresh token was already used; every token of its grant is revoked"))
-}
-
-/// What a grant on behalf of a user issues: an access token, the refresh token if any, and an ID
-/// token when the scope has `openid` and OpenID Connect is on.
-struct UserTokens<'a> {
-    client: &'a Client,
-    user: &'a AuthenticatedPrincipal,
-    scopes: &'a Scopes,
-    audience: &'a [String],
-    /// The authorization request's `nonce`, for the ID token (OIDC Core §3.1.3.6).
-    nonce: Option<&'a str>,
-    grant_type: GrantType,
-    jti: &'a str,
-    grant_id: Option<&'a str>,
-    refresh_token: Option<String>,
-    proof: Option<&'a VerifiedProof>,
-}
-
-/// The response of a grant on behalf of a user.
-async fn respond_with_tokens<P: Provider>(
-    attesto: &Attesto<P>,
-    tokens: UserTokens<'_>,
-) -> Result<TokenResponse, OAuthError> {
-    let UserTokens { client, user, scopes, audience, nonce, grant_type, jti, grant_id, refresh_token, proof } = tokens;
-    let provider = &attesto.provider();
-    let principal = provider.build_principal(client, &user.subject, scopes).await?;
-    // The subject is the authenticated user's: the host shapes claims, not identity.
-    let scope = scopes.to_string();
-    let access_token = issue(
-        attesto,
-        &AccessToken {
-            issuer: attesto.settings().issuer.as_str(),
-            subject: Subject::User(user),
-            client_id: client.client_id.as_str(),
-            scope: &scope,
-            audience,
-            jti,
-            grant_id,
-            jkt: proof.map(|proof| proof.jkt.as_str()),
-            act: None,
-            extra: &principal.claims,
-            now: jwt::unix_seconds(SystemTime::now()),
-            ttl: attesto.settings().access_token_ttl.as_secs(),
-        },
-        grant_type,
-    )?;
-    let id_token = if P::FEATURES.openid && scopes.contains(OPENID) {
-        let extra = provider.build_id_token_claims(client, user, scopes).await?;
-        Some(id_token::mint(
-            attesto.keys().signing_key(),
-            id_token::IdToken {
-                issuer: attesto.settings().issuer.as_str(),
-                client_id: client.client_id.as_str(),
-                principal: user,
-                nonce,
-                access_token: &access_token,
-                now: jwt::unix_seconds(SystemTime::now()),
-                ttl: attesto.settings().access_token_ttl.as_secs(),
-                extra,
-            },
-        )?)
-    } else {
-        None
-    };
-    Ok(TokenResponse {
-        access_token,
-        token_type: token_type(proof),
-        expires_in: attesto.settings().access_token_ttl.as_secs(),
-        scope,
-        refresh_token,
-        id_token,
-        issued_token_type: None,
-    })
-}
-
-/// Mints an access token and tells the event sink.
-fn issue<P: Provider>(
-    attesto: &Attesto<P>,
-    token: &AccessToken<'_>,
-    grant_type: GrantType,
-) -> Result<String, OAuthError> {
-    let access_token = access_token::mint(attesto.keys().signing_key(), token).map_err(|error| {
-        tracing::error!(%error, "signing an access token failed");
-        OAuthError::new(ErrorCode::ServerError, "the token could not be signed")
-    })?;
-    attesto.provider().event_sink().token_issued(&TokenIssued {
-        client_id: token.client_id,
-        subject: token.subject(),
-        grant_type,
-        scope: token.scope,
-        audience: token.audience,
-        jti: token.jti,
-    });
-    Ok(access_token)
 }

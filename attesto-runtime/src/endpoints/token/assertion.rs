@@ -20,7 +20,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::{TokenResponse, issue, record_proof, registration_used, token_type};
+use super::grant::{TokenResponse, issue, record_proof, registration_used, token_type};
 use crate::endpoints::client_auth::{self, Presented};
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::identity_assertion::{IdentityAssertion, IdentityAssertionPolicy};
@@ -73,7 +73,7 @@ pub(super) async fn jwt_bearer<P: Provider>(
     if !client.allows_grant(GrantType::JwtBearer) {
         return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "the client may not use the jwt-bearer grant"));
     }
-    super::check_client_requires_dpop(&client, proof)?;
+    super::grant::check_client_requires_dpop(&client, proof)?;
     let assertion = form.get("assertion").ok_or_else(|| OAuthError::invalid_request("missing `assertion`"))?;
     let requested = Scopes::parse(form.get("scope").unwrap_or_default())
         .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;

@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use super::{
+use super::grant::{
     TokenResponse, UserTokens, check_client_requires_dpop, invalid_grant, narrow_audience, offline_access_granted,
     record_proof, registration_used, respond_with_tokens,
 };

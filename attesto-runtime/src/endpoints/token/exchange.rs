@@ -17,7 +17,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::{TokenResponse, check_client_requires_dpop, issue, record_proof, registration_used, token_type};
+use super::grant::{TokenResponse, check_client_requires_dpop, issue, record_proof, registration_used, token_type};
 use crate::endpoints::client_auth::{self, Presented};
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::exchange::{ExchangeDecision, ExchangeRequest, TokenExchangePolicy};
