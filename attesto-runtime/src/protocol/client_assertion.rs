@@ -282,6 +282,51 @@ impl AssertionError {
     }
 }
 
+/// Why a JWT a client signed (a client assertion, a request object) is refused before its
+/// signature is looked at: its form and header, which both are checked by the same rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FormRefusal {
+    TooLarge,
+    Malformed,
+    Critical,
+    Unsigned,
+    Hmac,
+    UnsupportedAlgorithm,
+}
+
+/// Why the signature of a JWT a client signed is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignatureRefusal {
+    AlgorithmNotRegistered,
+    NoKeys,
+    UnknownKey,
+    BadSignature,
+}
+
+impl From<FormRefusal> for AssertionError {
+    fn from(refusal: FormRefusal) -> Self {
+        match refusal {
+            FormRefusal::TooLarge => Self::TooLarge,
+            FormRefusal::Malformed => Self::Malformed,
+            FormRefusal::Critical => Self::Critical,
+            FormRefusal::Unsigned => Self::Unsigned,
+            FormRefusal::Hmac => Self::Hmac,
+            FormRefusal::UnsupportedAlgorithm => Self::UnsupportedAlgorithm,
+        }
+    }
+}
+
+impl From<SignatureRefusal> for AssertionError {
+    fn from(refusal: SignatureRefusal) -> Self {
+        match refusal {
+            SignatureRefusal::AlgorithmNotRegistered => Self::AlgorithmNotRegistered,
+            SignatureRefusal::NoKeys => Self::NoKeys,
+            SignatureRefusal::UnknownKey => Self::UnknownKey,
+            SignatureRefusal::BadSignature => Self::BadSignature,
+        }
+    }
+}
+
 #[derive(serde::Deserialize)]
 struct Header<'a> {
     #[serde(default)]
@@ -289,7 +334,79 @@ struct Header<'a> {
     #[serde(default)]
     kid: Option<String>,
     #[serde(default)]
+    typ: Option<String>,
+    #[serde(default)]
     crit: Option<serde::de::IgnoredAny>,
+}
+
+/// A compact JWS a client signed, split, its header read: the size, three parts, a JSON header
+/// without `crit` whose `alg` is one a client may sign with (never `none`, never HMAC). The
+/// signature and the claims are left encoded, for the caller to decode under its own rules.
+#[derive(Debug)]
+pub(crate) struct Compact<'t> {
+    pub(crate) signing_input: &'t str,
+    pub(crate) alg: ClientSigningAlgorithm,
+    pub(crate) kid: Option<String>,
+    pub(crate) typ: Option<String>,
+    pub(crate) claims_b64: &'t str,
+    pub(crate) signature_b64: &'t str,
+}
+
+impl<'t> Compact<'t> {
+    /// Splits `token`, refused unread past `max_bytes`, and checks its header.
+    pub(crate) fn parse(token: &'t str, max_bytes: usize) -> Result<Self, FormRefusal> {
+        if token.len() > max_bytes {
+            return Err(FormRefusal::TooLarge);
+        }
+        let mut parts = token.split('.');
+        let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(FormRefusal::Malformed);
+        };
+        let header_json = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| FormRefusal::Malformed)?;
+        let header: Header<'_> = serde_json::from_slice(&header_json).map_err(|_| FormRefusal::Malformed)?;
+        if header.crit.is_some() {
+            return Err(FormRefusal::Critical);
+        }
+        let alg = match header.alg {
+            Some(alg) if alg.eq_ignore_ascii_case("none") => return Err(FormRefusal::Unsigned),
+            Some(alg) if alg.starts_with("HS") => return Err(FormRefusal::Hmac),
+            Some(alg) => ClientSigningAlgorithm::parse(alg).ok_or(FormRefusal::UnsupportedAlgorithm)?,
+            None => return Err(FormRefusal::Malformed),
+        };
+        let signing_input = &token[..header_b64.len() + 1 + claims_b64.len()];
+        Ok(Self { signing_input, alg, kid: header.kid, typ: header.typ, claims_b64, signature_b64 })
+    }
+}
+
+/// Verifies `signature` over `message`, made with `alg`, with the client's `keys`: the key
+/// `kid` names, or without a `kid` each key in turn (at most [`MAX_KEYS`]). The algorithm must
+/// be the client's `registered` one, when it registered one, and one the key fits.
+pub(crate) fn verify_client_signature(
+    keys: &[ClientKey],
+    kid: Option<&str>,
+    alg: ClientSigningAlgorithm,
+    registered: Option<ClientSigningAlgorithm>,
+    message: &[u8],
+    signature: &[u8],
+) -> Result<(), SignatureRefusal> {
+    if registered.is_some_and(|registered| registered != alg) {
+        return Err(SignatureRefusal::AlgorithmNotRegistered);
+    }
+    if keys.is_empty() {
+        return Err(SignatureRefusal::NoKeys);
+    }
+    let mut candidates =
+        keys.iter().take(MAX_KEYS).filter(|key| kid.is_none_or(|kid| key.kid() == Some(kid))).peekable();
+    if candidates.peek().is_none() {
+        return Err(SignatureRefusal::UnknownKey);
+    }
+    if candidates.any(|key| key.verifies(alg, message, signature)) {
+        Ok(())
+    } else {
+        Err(SignatureRefusal::BadSignature)
+    }
 }
 
 /// The claims of an assertion that attesto reads; the others are ignored (RFC 7523 §3).
@@ -350,34 +467,15 @@ impl<'t> Assertion<'t> {
     /// Parses `assertion`: its size, three base64url parts, a JSON header without `crit` whose
     /// `alg` is accepted, and JSON claims.
     pub(crate) fn parse(assertion: &'t str) -> Result<Self, AssertionError> {
-        if assertion.len() > MAX_ASSERTION_BYTES {
-            return Err(AssertionError::TooLarge);
-        }
-        let mut parts = assertion.split('.');
-        let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(AssertionError::Malformed);
-        };
-        let header_json = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| AssertionError::Malformed)?;
-        let header: Header<'_> = serde_json::from_slice(&header_json).map_err(|_| AssertionError::Malformed)?;
-        if header.crit.is_some() {
-            return Err(AssertionError::Critical);
-        }
-        let alg = match header.alg {
-            Some(alg) if alg.eq_ignore_ascii_case("none") => return Err(AssertionError::Unsigned),
-            Some(alg) if alg.starts_with("HS") => return Err(AssertionError::Hmac),
-            Some(alg) => ClientSigningAlgorithm::parse(alg).ok_or(AssertionError::UnsupportedAlgorithm)?,
-            None => return Err(AssertionError::Malformed),
-        };
+        let Compact { signing_input, alg, kid, claims_b64, signature_b64, .. } =
+            Compact::parse(assertion, MAX_ASSERTION_BYTES)?;
         let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| AssertionError::Malformed)?;
         if signature.is_empty() {
             return Err(AssertionError::Malformed);
         }
         let claims_json = URL_SAFE_NO_PAD.decode(claims_b64).map_err(|_| AssertionError::Malformed)?;
         let claims: Claims = serde_json::from_slice(&claims_json).map_err(|_| AssertionError::MalformedClaims)?;
-        let signing_input = &assertion[..header_b64.len() + 1 + claims_b64.len()];
-        Ok(Self { signing_input, signature, alg, kid: header.kid, claims })
+        Ok(Self { signing_input, signature, alg, kid, claims })
     }
 
     /// The client the assertion is for: its `iss` (RFC 7523 §3, condition 1), which a form's
@@ -403,22 +501,8 @@ impl<'t> Assertion<'t> {
         keys: &[ClientKey],
         registered: Option<ClientSigningAlgorithm>,
     ) -> Result<(), AssertionError> {
-        if registered.is_some_and(|registered| registered != self.alg) {
-            return Err(AssertionError::AlgorithmNotRegistered);
-        }
-        if keys.is_empty() {
-            return Err(AssertionError::NoKeys);
-        }
-        let mut candidates = keys.iter().filter(|key| self.kid().is_none_or(|kid| key.kid() == Some(kid))).peekable();
-        if candidates.peek().is_none() {
-            return Err(AssertionError::UnknownKey);
-        }
         let message = self.signing_input.as_bytes();
-        if candidates.any(|key| key.verifies(self.alg, message, &self.signature)) {
-            Ok(())
-        } else {
-            Err(AssertionError::BadSignature)
-        }
+        Ok(verify_client_signature(keys, self.kid(), self.alg, registered, message, &self.signature)?)
     }
 
     /// Checks the claims of an assertion whose signature verified (RFC 7523 §3): `sub` is

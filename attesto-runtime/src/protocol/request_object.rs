@@ -26,7 +26,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::model::client::ClientSigningAlgorithm;
-use crate::protocol::client_assertion::{ClientKey, MAX_JTI_BYTES, MAX_KEYS};
+use crate::protocol::client_assertion::{
+    ClientKey, Compact, FormRefusal, MAX_JTI_BYTES, SignatureRefusal, verify_client_signature,
+};
 use crate::protocol::form::{Form, MAX_PARAMETERS};
 
 /// The media type of a request object (RFC 9101 §10.8), its `typ` header.
@@ -162,18 +164,6 @@ impl RequestObjectError {
     }
 }
 
-#[derive(serde::Deserialize)]
-struct Header<'a> {
-    #[serde(default)]
-    alg: Option<&'a str>,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    typ: Option<String>,
-    #[serde(default)]
-    crit: Option<serde::de::IgnoredAny>,
-}
-
 /// A request object whose form and header were checked, not yet its signature nor its claims.
 #[derive(Debug)]
 pub(crate) struct RequestObject<'t> {
@@ -203,27 +193,9 @@ impl<'t> RequestObject<'t> {
     /// Parses `object`: its size, three base64url parts, a JSON header without `crit` whose
     /// `alg` is accepted and whose `typ` (if any) is [`TYP`], and a JSON object of claims.
     pub(crate) fn parse(object: &'t str) -> Result<Self, RequestObjectError> {
-        if object.len() > MAX_REQUEST_OBJECT_BYTES {
-            return Err(RequestObjectError::TooLarge);
-        }
-        let mut parts = object.split('.');
-        let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(RequestObjectError::Malformed);
-        };
-        let header_json = URL_SAFE_NO_PAD.decode(header_b64).map_err(|_| RequestObjectError::Malformed)?;
-        let header: Header<'_> = serde_json::from_slice(&header_json).map_err(|_| RequestObjectError::Malformed)?;
-        if header.crit.is_some() {
-            return Err(RequestObjectError::Critical);
-        }
-        let alg = match header.alg {
-            Some(alg) if alg.eq_ignore_ascii_case("none") => return Err(RequestObjectError::Unsigned),
-            Some(alg) if alg.starts_with("HS") => return Err(RequestObjectError::Hmac),
-            Some(alg) => ClientSigningAlgorithm::parse(alg).ok_or(RequestObjectError::UnsupportedAlgorithm)?,
-            None => return Err(RequestObjectError::Malformed),
-        };
-        if header.typ.as_deref().is_some_and(|typ| !is_request_object_type(typ)) {
+        let Compact { signing_input, alg, kid, typ, claims_b64, signature_b64 } =
+            Compact::parse(object, MAX_REQUEST_OBJECT_BYTES)?;
+        if typ.as_deref().is_some_and(|typ| !is_request_object_type(typ)) {
             return Err(RequestObjectError::WrongType);
         }
         let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| RequestObjectError::Malformed)?;
@@ -233,8 +205,7 @@ impl<'t> RequestObject<'t> {
         let claims_json = URL_SAFE_NO_PAD.decode(claims_b64).map_err(|_| RequestObjectError::Malformed)?;
         let claims: Map<String, Value> =
             serde_json::from_slice(&claims_json).map_err(|_| RequestObjectError::MalformedClaims)?;
-        let signing_input = &object[..header_b64.len() + 1 + claims_b64.len()];
-        Ok(Self { signing_input, signature, alg, kid: header.kid, claims })
+        Ok(Self { signing_input, signature, alg, kid, claims })
     }
 
     /// The header's `kid`.
@@ -243,30 +214,15 @@ impl<'t> RequestObject<'t> {
     }
 
     /// Verifies the signature with the client's `keys`: the key the `kid` names, or without a
-    /// `kid` each key in turn (at most [`MAX_KEYS`]). The algorithm must be the client's
+    /// `kid` each key in turn (at most `client_assertion::MAX_KEYS`). The algorithm must be the client's
     /// `request_object_signing_alg`, when it registered one, and one the key fits.
     pub(crate) fn verify_signature(
         &self,
         keys: &[ClientKey],
         registered: Option<ClientSigningAlgorithm>,
     ) -> Result<(), RequestObjectError> {
-        if registered.is_some_and(|registered| registered != self.alg) {
-            return Err(RequestObjectError::AlgorithmNotRegistered);
-        }
-        if keys.is_empty() {
-            return Err(RequestObjectError::NoKeys);
-        }
-        let mut candidates =
-            keys.iter().take(MAX_KEYS).filter(|key| self.kid().is_none_or(|kid| key.kid() == Some(kid))).peekable();
-        if candidates.peek().is_none() {
-            return Err(RequestObjectError::UnknownKey);
-        }
         let message = self.signing_input.as_bytes();
-        if candidates.any(|key| key.verifies(self.alg, message, &self.signature)) {
-            Ok(())
-        } else {
-            Err(RequestObjectError::BadSignature)
-        }
+        Ok(verify_client_signature(keys, self.kid(), self.alg, registered, message, &self.signature)?)
     }
 
     /// Checks the claims of an object whose signature verified, and turns the others into the
@@ -385,6 +341,30 @@ fn parameters(claims: &Map<String, Value>) -> Result<Form<'static>, RequestObjec
 /// scoped to its client.
 pub(crate) fn replay_key(client_id: &str, jti: &str) -> String {
     format!("request_object:{}:{client_id}:{jti}", client_id.len())
+}
+
+impl From<FormRefusal> for RequestObjectError {
+    fn from(refusal: FormRefusal) -> Self {
+        match refusal {
+            FormRefusal::TooLarge => Self::TooLarge,
+            FormRefusal::Malformed => Self::Malformed,
+            FormRefusal::Critical => Self::Critical,
+            FormRefusal::Unsigned => Self::Unsigned,
+            FormRefusal::Hmac => Self::Hmac,
+            FormRefusal::UnsupportedAlgorithm => Self::UnsupportedAlgorithm,
+        }
+    }
+}
+
+impl From<SignatureRefusal> for RequestObjectError {
+    fn from(refusal: SignatureRefusal) -> Self {
+        match refusal {
+            SignatureRefusal::AlgorithmNotRegistered => Self::AlgorithmNotRegistered,
+            SignatureRefusal::NoKeys => Self::NoKeys,
+            SignatureRefusal::UnknownKey => Self::UnknownKey,
+            SignatureRefusal::BadSignature => Self::BadSignature,
+        }
+    }
 }
 
 #[cfg(test)]

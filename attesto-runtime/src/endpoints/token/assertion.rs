@@ -20,8 +20,8 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::grant::{TokenResponse, issue, record_proof, registration_used, token_type};
-use crate::endpoints::client_auth::{self, Presented};
+use super::grant::{TokenResponse, confidential_client, issue, registration_used, token_type};
+use crate::endpoints::client_auth::Presented;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::identity_assertion::{IdentityAssertion, IdentityAssertionPolicy};
 use crate::host::provider::Provider;
@@ -61,19 +61,15 @@ pub(super) async fn jwt_bearer<P: Provider>(
     let (Some(issuers), Some(policy)) = (attesto.identity_issuers(), provider.identity_assertion_policy()) else {
         return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported"));
     };
-    let presented = presented.ok_or_else(|| client_auth::invalid_client(None, "client authentication is required"))?;
-    if presented.is_public() {
-        return Err(client_auth::invalid_client(
-            None,
-            "identity assertions are for confidential clients: authenticate with the client's secret",
-        ));
-    }
-    let client = client_auth::authenticate_confidential(attesto, presented).await?;
-    record_proof(attesto, proof).await?;
-    if !client.allows_grant(GrantType::JwtBearer) {
-        return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "the client may not use the jwt-bearer grant"));
-    }
-    super::grant::check_client_requires_dpop(&client, proof)?;
+    let client = confidential_client(
+        attesto,
+        presented,
+        proof,
+        GrantType::JwtBearer,
+        "identity assertions are for confidential clients: authenticate with the client's secret",
+        "the client may not use the jwt-bearer grant",
+    )
+    .await?;
     let assertion = form.get("assertion").ok_or_else(|| OAuthError::invalid_request("missing `assertion`"))?;
     let requested = Scopes::parse(form.get("scope").unwrap_or_default())
         .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;

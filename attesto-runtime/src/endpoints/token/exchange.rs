@@ -17,8 +17,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::grant::{TokenResponse, check_client_requires_dpop, issue, record_proof, registration_used, token_type};
-use crate::endpoints::client_auth::{self, Presented};
+use super::grant::{TokenResponse, confidential_client, issue, registration_used, token_type};
+use crate::endpoints::client_auth::Presented;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::exchange::{ExchangeDecision, ExchangeRequest, TokenExchangePolicy};
 use crate::host::provider::Provider;
@@ -50,19 +50,15 @@ pub(super) async fn token_exchange<P: Provider>(
     let Some(policy) = provider.token_exchange_policy() else {
         return Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "this grant type is not supported"));
     };
-    let presented = presented.ok_or_else(|| client_auth::invalid_client(None, "client authentication is required"))?;
-    if presented.is_public() {
-        return Err(client_auth::invalid_client(
-            None,
-            "token exchange is for confidential clients: authenticate with the client's secret",
-        ));
-    }
-    let client = client_auth::authenticate_confidential(attesto, presented).await?;
-    record_proof(attesto, proof).await?;
-    if !client.allows_grant(GrantType::TokenExchange) {
-        return Err(OAuthError::new(ErrorCode::UnauthorizedClient, "the client may not use the token exchange grant"));
-    }
-    check_client_requires_dpop(&client, proof)?;
+    let client = confidential_client(
+        attesto,
+        presented,
+        proof,
+        GrantType::TokenExchange,
+        "token exchange is for confidential clients: authenticate with the client's secret",
+        "the client may not use the token exchange grant",
+    )
+    .await?;
     let parameters = token_exchange::check_parameters(|name| form.get(name))?;
     let requested = Scopes::parse(form.get("scope").unwrap_or_default())
         .map_err(|e| OAuthError::new(ErrorCode::InvalidScope, e.to_string()))?;

@@ -12,6 +12,7 @@ use http::{HeaderValue, header};
 use serde::Serialize;
 
 use crate::dpop::check::DpopFailure;
+use crate::endpoints::client_auth::{self, Presented};
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::events::{EventSink, TokenIssued};
 use crate::host::provider::Provider;
@@ -71,6 +72,31 @@ impl IntoResponse for TokenResponse {
 /// §5), `Bearer` otherwise.
 pub(super) fn token_type(proof: Option<&VerifiedProof>) -> &'static str {
     if proof.is_some() { "DPoP" } else { "Bearer" }
+}
+
+/// The client of a grant that only confidential clients may use (token exchange, identity
+/// assertions): authenticated, its DPoP proof recorded, allowed `grant`, and holding a proof if
+/// its tokens must be DPoP-bound. `public` and `not_allowed` are the grant's own descriptions of
+/// a public client and of a client not allowed the grant.
+pub(super) async fn confidential_client<P: Provider>(
+    attesto: &Attesto<P>,
+    presented: Option<&Presented>,
+    proof: Option<&VerifiedProof>,
+    grant: GrantType,
+    public: &'static str,
+    not_allowed: &'static str,
+) -> Result<Client, OAuthError> {
+    let presented = presented.ok_or_else(|| client_auth::invalid_client(None, "client authentication is required"))?;
+    if presented.is_public() {
+        return Err(client_auth::invalid_client(None, public));
+    }
+    let client = client_auth::authenticate_confidential(attesto, presented).await?;
+    record_proof(attesto, proof).await?;
+    if !client.allows_grant(grant) {
+        return Err(OAuthError::new(ErrorCode::UnauthorizedClient, not_allowed));
+    }
+    check_client_requires_dpop(&client, proof)?;
+    Ok(client)
 }
 
 /// RFC 9449 §5.2: a client whose tokens must always be DPoP-bound (`dpop_bound_access_tokens`)
