@@ -39,8 +39,8 @@ mod exchange;
 mod grant;
 
 use grant::{
-    OPENID, TokenResponse, UserTokens, check_client_requires_dpop, invalid_grant, issue, narrow_audience,
-    offline_access_granted, record_proof, registration_used, respond_with_tokens, token_type,
+    OPENID, TokenResponse, UserTokens, access_token_response, check_client_requires_dpop, invalid_grant,
+    narrow_audience, offline_access_granted, record_proof, registration_used, respond_with_tokens,
 };
 
 /// Parameters that may appear more than once: RFC 8707 §2 `resource`, RFC 8693 §2.1 `audience`.
@@ -190,8 +190,9 @@ async fn client_credentials<P: Provider>(
     let principal = provider.build_principal(&client, client.client_id.as_str(), &scopes).await?;
     let jti = new_id();
     let scope = scopes.to_string();
-    let access_token = issue(
+    access_token_response(
         attesto,
+        &client,
         &AccessToken {
             issuer: attesto.settings().issuer.as_str(),
             subject: Subject::Client(&principal.subject),
@@ -207,17 +208,9 @@ async fn client_credentials<P: Provider>(
             ttl: attesto.settings().access_token_ttl.as_secs(),
         },
         GrantType::ClientCredentials,
-    )?;
-    registration_used(attesto, &client).await;
-    Ok(TokenResponse {
-        access_token,
-        token_type: token_type(proof),
-        expires_in: attesto.settings().access_token_ttl.as_secs(),
-        scope,
-        refresh_token: None,
-        id_token: None,
-        issued_token_type: None,
-    })
+        None,
+    )
+    .await
 }
 
 /// Whether `client`, presenting `verifier`, holds the code of `request`: its client (RFC 6749

@@ -20,7 +20,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::grant::{TokenResponse, confidential_client, issue, registration_used, token_type};
+use super::grant::{TokenResponse, access_token_response, confidential_client};
 use crate::endpoints::client_auth::Presented;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::identity_assertion::{IdentityAssertion, IdentityAssertionPolicy};
@@ -175,8 +175,9 @@ pub(super) async fn jwt_bearer<P: Provider>(
     let scope = scopes.to_string();
     let jti = new_id();
     let ttl = attesto.settings().access_token_ttl.as_secs();
-    let access_token = issue(
+    access_token_response(
         attesto,
+        &client,
         &AccessToken {
             issuer: attesto.settings().issuer.as_str(),
             subject: Subject::User(&user),
@@ -192,15 +193,7 @@ pub(super) async fn jwt_bearer<P: Provider>(
             ttl,
         },
         GrantType::JwtBearer,
-    )?;
-    registration_used(attesto, &client).await;
-    Ok(TokenResponse {
-        access_token,
-        token_type: token_type(proof),
-        expires_in: ttl,
-        scope,
-        refresh_token: None,
-        id_token: None,
-        issued_token_type: None,
-    })
+        None,
+    )
+    .await
 }

@@ -17,7 +17,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::grant::{TokenResponse, confidential_client, issue, registration_used, token_type};
+use super::grant::{TokenResponse, access_token_response, confidential_client};
 use crate::endpoints::client_auth::Presented;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::exchange::{ExchangeDecision, ExchangeRequest, TokenExchangePolicy};
@@ -122,8 +122,9 @@ pub(super) async fn token_exchange<P: Provider>(
     // ends when its token does, whichever service holds it.
     let now = jwt::unix_seconds(SystemTime::now());
     let ttl = attesto.settings().access_token_ttl.as_secs().min(subject.exp.saturating_sub(now)).max(1);
-    let access_token = issue(
+    access_token_response(
         attesto,
+        &client,
         &AccessToken {
             issuer,
             subject: subject_of_token,
@@ -139,15 +140,7 @@ pub(super) async fn token_exchange<P: Provider>(
             ttl,
         },
         GrantType::TokenExchange,
-    )?;
-    registration_used(attesto, &client).await;
-    Ok(TokenResponse {
-        access_token,
-        token_type: token_type(proof),
-        expires_in: ttl,
-        scope,
-        refresh_token: None,
-        id_token: None,
-        issued_token_type: Some(ACCESS_TOKEN_TYPE),
-    })
+        Some(ACCESS_TOKEN_TYPE),
+    )
+    .await
 }

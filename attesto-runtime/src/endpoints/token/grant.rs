@@ -70,8 +70,8 @@ impl IntoResponse for TokenResponse {
 
 /// `token_type` of a response (RFC 6749 §7.1): `DPoP` for a token bound to a DPoP key (RFC 9449
 /// §5), `Bearer` otherwise.
-pub(super) fn token_type(proof: Option<&VerifiedProof>) -> &'static str {
-    if proof.is_some() { "DPoP" } else { "Bearer" }
+fn token_type(bound: bool) -> &'static str {
+    if bound { "DPoP" } else { "Bearer" }
 }
 
 /// The client of a grant that only confidential clients may use (token exchange, identity
@@ -222,12 +222,36 @@ pub(super) async fn respond_with_tokens<P: Provider>(
     };
     Ok(TokenResponse {
         access_token,
-        token_type: token_type(proof),
+        token_type: token_type(proof.is_some()),
         expires_in: attesto.settings().access_token_ttl.as_secs(),
         scope,
         refresh_token,
         id_token,
         issued_token_type: None,
+    })
+}
+
+/// The answer of a grant that issues an access token alone, without refresh or ID token
+/// (`client_credentials`, token exchange, identity assertions): the token minted, the
+/// registration's use recorded, and the response, with `issued_token_type` when the grant has one
+/// (RFC 8693 §2.2.1).
+pub(super) async fn access_token_response<P: Provider>(
+    attesto: &Attesto<P>,
+    client: &Client,
+    token: &AccessToken<'_>,
+    grant_type: GrantType,
+    issued_token_type: Option<&'static str>,
+) -> Result<TokenResponse, OAuthError> {
+    let access_token = issue(attesto, token, grant_type)?;
+    registration_used(attesto, client).await;
+    Ok(TokenResponse {
+        access_token,
+        token_type: token_type(token.jkt.is_some()),
+        expires_in: token.ttl,
+        scope: token.scope.to_owned(),
+        refresh_token: None,
+        id_token: None,
+        issued_token_type,
     })
 }
 
