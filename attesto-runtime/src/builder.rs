@@ -17,6 +17,7 @@ use crate::keys::{Key, KeySet};
 use crate::model::client::{GrantType, SecretHash};
 use crate::model::issuer::Issuer;
 use crate::model::loopback::is_loopback_host;
+use crate::model::profile::{FAPI2_ALGORITHMS, Profile};
 use crate::model::resource::{Resource, declared_resource_url, normalize_resource};
 use crate::protocol::client_assertion::ClientAssertionAudience;
 use crate::protocol::discovery::{self, AuthorizationServerMetadata, MetadataSource};
@@ -66,6 +67,7 @@ pub struct Builder<P> {
     client_assertion_audience: ClientAssertionAudience,
     #[cfg(feature = "fetch")]
     jwks_uri_loopback: JwksUriLoopback,
+    profile: Profile,
 }
 
 /// A resource declared with [`Builder::protected_resource`]: its RFC 9728 document is served.
@@ -386,6 +388,55 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// Runs the provider in the [FAPI 2.0 Security Profile] (final): the profile's shall-clauses
+    /// for authorization servers, each listed in `SECURITY.md` with where it is enforced. It
+    /// turns on, and the discovery documents say so:
+    ///
+    /// - pushed authorization requests only (RFC 9126; [`build`](Self::build) fails if the
+    ///   declaration has `par = false`), each with a `redirect_uri`, PKCE with `S256` (always
+    ///   required by attesto);
+    /// - confidential clients only, authenticated with `private_key_jwt` at every endpoint: a
+    ///   public client or one with a secret gets `invalid_client`, and registration accepts only
+    ///   `private_key_jwt` clients;
+    /// - sender-constrained access tokens: every token request needs a DPoP proof (RFC 9449), and
+    ///   codes are bound to the proof key given at the PAR endpoint (§10);
+    /// - ES256, PS256 and EdDSA only, for the provider's keys ([`build`](Self::build) fails with
+    ///   any other), client assertions, request objects and DPoP proofs;
+    /// - client assertions whose `aud` is the issuer identifier alone
+    ///   ([`ClientAssertionAudience::IssuerOnly`]);
+    /// - refresh tokens that are not rotated: a refresh answers with a new access token and the
+    ///   client keeps its refresh token, which stays bound to the client's credentials (Security
+    ///   Profile §5.3.2.1 clause 10).
+    ///
+    /// What attesto always does already holds too: authorization codes live 60 seconds and are
+    /// single use, `iss` is in every authorization response (RFC 9207), redirect URIs match
+    /// exactly and errors for an unverified one are shown, never redirected. The profile wins
+    /// over the builder's own settings for the same things. TLS (§5.2) is the host's server's.
+    ///
+    /// [FAPI 2.0 Security Profile]: https://openid.net/specs/fapi-security-profile-2_0-final.html
+    pub fn fapi2_security_profile(mut self) -> Self {
+        if !self.profile.is_message_signing() {
+            self.profile = Profile::Fapi2Security;
+        }
+        self
+    }
+
+    /// Runs the provider in the FAPI 2.0 Security Profile with [FAPI 2.0 Message Signing]: all of
+    /// [`fapi2_security_profile`](Self::fapi2_security_profile), and
+    ///
+    /// - every authorization request is a signed request object (JAR, RFC 9101) pushed to the PAR
+    ///   endpoint (`require_signed_request_object: true`);
+    /// - every authorization response is signed (JARM): a request must ask for `response_mode`
+    ///   `jwt`, `query.jwt` or `form_post.jwt`, and discovery lists only those;
+    /// - introspection answers with a signed JWT (RFC 9701) to a caller that asks for one with
+    ///   `Accept: application/token-introspection+jwt`.
+    ///
+    /// [FAPI 2.0 Message Signing]: https://openid.net/specs/fapi-message-signing-2_0-final.html
+    pub fn fapi2_message_signing(mut self) -> Self {
+        self.profile = Profile::Fapi2MessageSigning;
+        self
+    }
+
     /// Lets the `jwks_uri` of a `private_key_jwt` client be fetched from loopback and private
     /// addresses, and over `http` from a loopback host, so that a client under development serves
     /// its keys from `http://127.0.0.1:…` (feature `fetch`). Off by default; a warning is logged
@@ -475,6 +526,24 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// The settings the FAPI 2.0 profiles fix.
+    fn apply_fapi2(&mut self) -> Result<(), ConfigError> {
+        // Security Profile §5.3.2.2 clause 2: pushed authorization requests only.
+        if P::PATHS.par.is_none() {
+            return Err(ConfigError::Fapi2 {
+                reason: "needs the PAR endpoint, which the provider declaration turns off (`par = false`)".to_owned(),
+            });
+        }
+        self.require_pushed_authorization_requests = true;
+        // §5.3.2.1 clause 8: only the issuer identifier as a client assertion's `aud`.
+        self.client_assertion_audience = ClientAssertionAudience::IssuerOnly;
+        if self.profile.is_message_signing() {
+            // Message Signing §5.3: signed request objects, always.
+            self.require_signed_request_objects = true;
+        }
+        Ok(())
+    }
+
     /// Checks the settings, prepares the documents, and builds the provider.
     pub fn build(mut self) -> Result<Attesto<P>, ConfigError> {
         let issuer = self.issuer.take().ok_or(ConfigError::MissingIssuer)?;
@@ -490,6 +559,9 @@ impl<P: Provider> Builder<P> {
             let scopes = self.scopes_supported.clone();
             self = self.protected_resource(url, scopes)?;
             self.protected_resources.extend(added);
+        }
+        if self.profile.is_fapi2() {
+            self.apply_fapi2()?;
         }
         let signing_key = self.signing_key.ok_or(ConfigError::MissingSigningKey)?;
         let mut keys = KeySet::new(signing_key)?;
@@ -509,6 +581,9 @@ impl<P: Provider> Builder<P> {
                 what: "refresh_token_ttl",
                 reason: "must be between 1 minute and 365 days",
             });
+        }
+        if self.profile.is_fapi2() {
+            check_fapi2_keys(&keys)?;
         }
         if self.require_pushed_authorization_requests && P::PATHS.par.is_none() {
             return Err(ConfigError::ParRequiredWithoutPar);
@@ -618,10 +693,12 @@ impl<P: Provider> Builder<P> {
                 nonce_key: NonceKey::new(self.dpop_nonce_secret.as_ref().unwrap_or_else(|| process_nonce_secret())),
                 max_age: self.dpop_proof_max_age,
                 max_skew: self.dpop_proof_max_skew,
+                profile: self.profile,
             },
             client_id_metadata_document_supported,
             device: DeviceSettings { code_ttl: self.device_code_ttl, interval: self.device_poll_interval },
             client_assertion_audience: self.client_assertion_audience,
+            profile: self.profile,
         };
         // A grant is listed only when it is served: token exchange with the host's policy,
         // identity assertions with a trusted issuer.
@@ -646,8 +723,10 @@ impl<P: Provider> Builder<P> {
             signing_algorithms: &signing_algorithms,
             extra_grant_types: &extra_grant_types,
             response_signing_algorithm: keys.signing_key().algorithm().as_str(),
+            profile: settings.profile,
         });
         let mut documents = prepare_documents::<P>(&metadata, &keys);
+        let dpop_algorithms = &metadata.dpop_signing_alg_values_supported;
         for resource in &self.protected_resources {
             let document = to_json(&ProtectedResourceMetadata {
                 resource: &resource.resource,
@@ -655,7 +734,7 @@ impl<P: Provider> Builder<P> {
                 scopes_supported: &resource.scopes_supported,
                 // RFC 9728 §2: tokens in the `Authorization` header only (RFC 6750 §2.1).
                 bearer_methods_supported: ["header"],
-                dpop_signing_alg_values_supported: dpop_proof::SUPPORTED_ALGORITHMS,
+                dpop_signing_alg_values_supported: dpop_algorithms,
             });
             let mut paths = vec![resource_metadata::metadata_path(&resource.url)];
             // The bare well-known path, for clients that look there first; the first resource
@@ -729,6 +808,7 @@ impl<P: Provider> Attesto<P> {
             client_assertion_audience: ClientAssertionAudience::default(),
             #[cfg(feature = "fetch")]
             jwks_uri_loopback: JwksUriLoopback::Refused,
+            profile: Profile::OAuth21,
         }
     }
 }
@@ -762,4 +842,16 @@ fn check_dev_sign_in(subject: &'static str, issuer: &Issuer) -> Result<(), Confi
     tracing::warn!(target: "attesto::dev_sign_in", "{warning}");
     eprintln!("{warning}");
     Ok(())
+}
+
+/// FAPI 2.0 Security Profile §5.4.1 clauses 2 and 3: PS256, ES256 and Ed25519 only. The
+/// provider's keys sign its tokens and responses, and a key kept for verification is still
+/// offered to clients in the JWK Set, so every key must be one of these.
+fn check_fapi2_keys(keys: &KeySet) -> Result<(), ConfigError> {
+    match keys.algorithms().into_iter().find(|alg| !FAPI2_ALGORITHMS.iter().any(|ok| ok.as_str() == alg.as_str())) {
+        Some(alg) => {
+            Err(ConfigError::Fapi2 { reason: format!("allows ES256, PS256 and EdDSA keys only, not {}", alg.as_str()) })
+        }
+        None => Ok(()),
+    }
 }

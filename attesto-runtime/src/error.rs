@@ -356,6 +356,13 @@ pub enum ConfigError {
         "`require_pushed_authorization_requests(true)` needs the PAR endpoint, which the provider declaration turns off (`par = false`)"
     )]
     ParRequiredWithoutPar,
+    /// The FAPI 2.0 profile ([`Builder::fapi2_security_profile`](crate::Builder::fapi2_security_profile))
+    /// cannot hold with the rest of the configuration.
+    #[error("the FAPI 2.0 Security Profile {reason}")]
+    Fapi2 {
+        /// What conflicts with the profile.
+        reason: String,
+    },
     /// [`Attesto::resource_guard`](crate::Attesto::resource_guard) on a provider whose declaration names no resource.
     #[error(
         "the provider declaration names no protected resource: add `resource = \"/…\"` to it, or use `Attesto::guard(url)`"

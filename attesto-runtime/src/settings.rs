@@ -9,6 +9,7 @@ use http::HeaderValue;
 use crate::dpop::nonce::NonceKey;
 use crate::error::OAuthError;
 use crate::model::issuer::Issuer;
+use crate::model::profile::Profile;
 use crate::model::resource::{Resource, audiences};
 use crate::protocol::client_assertion::ClientAssertionAudience;
 
@@ -38,6 +39,8 @@ pub(crate) struct Settings {
     pub(crate) device: DeviceSettings,
     /// Which `aud` a `private_key_jwt` client assertion may name (RFC 7523 §3).
     pub(crate) client_assertion_audience: ClientAssertionAudience,
+    /// The security profile (FAPI 2.0) the endpoints enforce.
+    pub(crate) profile: Profile,
 }
 
 /// The settings of the device authorization grant, from the [`Builder`](crate::Builder).
@@ -71,6 +74,9 @@ pub(crate) struct DpopSettings {
     pub(crate) max_age: Duration,
     /// How far in the future a proof's `iat` may be.
     pub(crate) max_skew: Duration,
+    /// The provider's profile, which narrows the proof algorithms under FAPI 2.0 (Security
+    /// Profile §5.4.1).
+    pub(crate) profile: Profile,
 }
 
 /// Which origins may call the API endpoints from a browser; set with

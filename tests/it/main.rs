@@ -32,6 +32,7 @@ mod discovery;
 mod dpop;
 mod dpop_corpus;
 mod examples_index;
+mod fapi2;
 mod guard;
 mod hardening;
 #[cfg(feature = "fetch")]

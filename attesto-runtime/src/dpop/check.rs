@@ -19,6 +19,7 @@ use http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use crate::error::{DPOP_NONCE, ErrorCode, HostError, OAuthError};
 use crate::host::events::{DpopProofReplayed, EventSink as _};
 use crate::host::provider::Provider;
+use crate::model::profile::Profile;
 use crate::protocol::dpop_proof::{self, ProofError, ProofRequirements, VerifiedProof};
 use crate::settings::DpopSettings;
 use crate::state::Attesto;
@@ -51,6 +52,9 @@ pub(crate) enum DpopFailure {
     },
     /// No proof, where one is required; the description says why.
     Required(&'static str),
+    /// A proof signed with an algorithm the provider's profile does not allow (FAPI 2.0 Security
+    /// Profile §5.4.1).
+    AlgorithmNotAllowed,
     /// The proof is made with another key than the one the grant or token is bound to; the
     /// description says which binding.
     KeyMismatch(&'static str),
@@ -70,6 +74,7 @@ impl DpopFailure {
             Self::TwoHeaders => "the request has more than one DPoP header",
             Self::Replayed { .. } => "the DPoP proof was already used: its `jti` was seen before",
             Self::Required(description) | Self::KeyMismatch(description) => description,
+            Self::AlgorithmNotAllowed => Profile::ALGORITHM_REFUSED,
             Self::MissingNonce(_) => "the DPoP proof has no `nonce`: use the one in the DPoP-Nonce header",
             Self::StaleNonce(_) => {
                 "the DPoP proof `nonce` is stale or was not issued by this server: use the one in the DPoP-Nonce header"
@@ -247,6 +252,10 @@ fn verify_header(
         requirements = requirements.with_access_token(token);
     }
     let proof = dpop_proof::verify_proof(&proof, &requirements).map_err(DpopFailure::Proof)?;
+    // FAPI 2.0 Security Profile §5.4.1: under the profile, ES256, PS256 and EdDSA only.
+    if !settings.profile.allows_proof_algorithm(proof.alg) {
+        return Err(DpopFailure::AlgorithmNotAllowed);
+    }
     if settings.require_nonce {
         let fresh = || settings.nonce_key.issue(now);
         match proof.nonce.as_deref() {

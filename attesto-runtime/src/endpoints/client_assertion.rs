@@ -12,6 +12,7 @@ use http::StatusCode;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::provider::Provider;
 use crate::model::client::{Client, TokenEndpointAuthMethod};
+use crate::model::profile::Profile;
 use crate::protocol::client_assertion::{Assertion, AssertionError, ClientKey, replay_key, usable_keys};
 use crate::protocol::jwt::{EXPIRY_SKEW, unix_seconds};
 use crate::state::{Attesto, NoClient};
@@ -35,6 +36,10 @@ pub(crate) async fn authenticate<P: Provider>(
     assertion: &str,
 ) -> Result<Client, OAuthError> {
     let parsed = Assertion::parse(assertion).map_err(refused)?;
+    // FAPI 2.0 Security Profile §5.4.1: refused before the client is looked up or a key fetched.
+    if !attesto.settings().profile.allows_algorithm(parsed.alg()) {
+        return Err(refusal(Profile::ALGORITHM_REFUSED));
+    }
     let client = match attesto.lookup_client(client_id).await? {
         Ok(found) => found.client,
         Err(NoClient::MetadataDocument(reason)) => return Err(refusal(reason)),

@@ -10,6 +10,7 @@ use crate::endpoints::client_assertion;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::provider::Provider;
 use crate::model::client::{Client, TokenEndpointAuthMethod};
+use crate::model::profile::Profile;
 use crate::protocol::client_assertion::{Assertion, JWT_BEARER};
 use crate::protocol::form::{self, Form};
 use crate::state::{Attesto, FoundClient, NoClient};
@@ -150,6 +151,17 @@ fn parse_basic(value: &HeaderValue) -> Result<(String, String), OAuthError> {
     Ok((id, secret))
 }
 
+/// Under FAPI 2.0, `private_key_jwt` only (Security Profile §5.3.2.1 clauses 3 and 6): a public
+/// client or a secret is refused before anything is looked up.
+fn refuse_method_outside_profile<P: Provider>(attesto: &Attesto<P>, presented: &Presented) -> Result<(), OAuthError> {
+    let profile = attesto.settings().profile;
+    if profile.allows_auth_method(presented.method) {
+        Ok(())
+    } else {
+        Err(invalid_client(Some(presented.method), Profile::AUTH_METHOD_REFUSED))
+    }
+}
+
 /// Authenticates a confidential client: by its assertion (`private_key_jwt`), or by its secret.
 ///
 /// An unknown client id and a wrong secret give the same `invalid_client`, and cost the same: for
@@ -159,6 +171,7 @@ pub(crate) async fn authenticate_confidential<P: Provider>(
     presented: &Presented,
 ) -> Result<Client, OAuthError> {
     let method = Some(presented.method);
+    refuse_method_outside_profile(attesto, presented)?;
     if let Some(assertion) = presented.assertion.as_deref() {
         return client_assertion::authenticate(attesto, &presented.client_id, assertion).await;
     }
@@ -186,6 +199,7 @@ pub(crate) async fn authenticate_client<P: Provider>(
     presented: Option<&Presented>,
 ) -> Result<Client, OAuthError> {
     let presented = presented.ok_or_else(|| invalid_client(None, "client authentication is required"))?;
+    refuse_method_outside_profile(attesto, presented)?;
     if presented.method != TokenEndpointAuthMethod::None {
         return authenticate_confidential(attesto, presented).await;
     }

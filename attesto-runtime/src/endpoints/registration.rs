@@ -351,6 +351,7 @@ async fn accept<P: Provider>(
     client_id: ClientId,
     secret_hash: Option<SecretHash>,
 ) -> Result<(Client, Map<String, Value>), OAuthError> {
+    requested.check_profile(attesto.settings().profile).map_err(invalid_metadata)?;
     // RFC 7591 §2: a grant type this server does not serve is refused.
     if requested.grant_types.contains(&GrantType::DeviceCode) && P::PATHS.device_endpoints(&P::FEATURES).is_none() {
         return Err(invalid_metadata(format!(

@@ -8,6 +8,7 @@ use crate::endpoints::client_assertion::keys_of;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::provider::Provider;
 use crate::model::client::Client;
+use crate::model::profile::Profile;
 use crate::protocol::form::Form;
 use crate::protocol::jwt::{EXPIRY_SKEW, unix_seconds};
 use crate::protocol::request_object::{RequestObject, RequestObjectError, replay_key};
@@ -33,6 +34,10 @@ pub(crate) async fn parameters<P: Provider>(
     object: &str,
 ) -> Result<Form<'static>, OAuthError> {
     let parsed = RequestObject::parse(object).map_err(refused)?;
+    // FAPI 2.0 Security Profile §5.4.1: refused before a key is fetched.
+    if !attesto.settings().profile.allows_algorithm(parsed.alg()) {
+        return Err(refusal(Profile::ALGORITHM_REFUSED));
+    }
     let keys = keys_of(attesto, client, parsed.kid()).await.map_err(refusal)?;
     parsed.verify_signature(&keys, client.request_object_signing_alg).map_err(refused)?;
     let accepted = parsed

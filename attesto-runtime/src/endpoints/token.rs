@@ -102,6 +102,14 @@ async fn exchange<P: Provider>(
     // `record_proof`), so that a caller who fails authentication costs no store write.
     let proof = attesto.verify_dpop(headers, method.as_str(), P::PATHS.token).map_err(DpopFailure::into_error)?;
     let proof = proof.as_ref();
+    // FAPI 2.0 Security Profile §5.3.2.1 clauses 4 and 5: sender-constrained access tokens only,
+    // here DPoP-bound ones, so every grant needs a proof.
+    if attesto.settings().profile.is_fapi2() && proof.is_none() {
+        return Err(DpopFailure::Required(
+            "this server follows the FAPI 2.0 Security Profile: access tokens are DPoP-bound, send a DPoP proof",
+        )
+        .into_error());
+    }
     match GrantType::parse(grant_type) {
         Some(GrantType::ClientCredentials) => {
             context.grant_type = Some(GrantType::ClientCredentials);
@@ -353,7 +361,8 @@ async fn authorization_code<P: Provider>(
     .await
 }
 
-/// The refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2).
+/// The refresh token grant (RFC 6749 §6) with rotation and reuse detection (RFC 9700 §4.14.2),
+/// or without rotation under FAPI 2.0.
 async fn refresh_token<P: Provider>(
     attesto: &Attesto<P>,
     form: &Form<'_>,
@@ -416,20 +425,29 @@ async fn refresh_token<P: Provider>(
         return Err(OAuthError::new(ErrorCode::InvalidScope, "none of the scopes is allowed any more"));
     }
     let audience = narrow_audience(requested_audience, &family.audience)?;
-    let (next, next_hash) = new_secret();
-    match attesto.store().rotate_refresh(&hash, &next_hash, now).await? {
-        Rotation::Rotated(_) => {}
-        // Another request rotated it first: two holders of one token, which is what reuse means.
-        Rotation::Reused(family) => return Err(reuse_detected(attesto, &family).await?),
-        Rotation::Unknown => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
-    }
-    let scope = scopes.to_string();
-    provider.event_sink().refresh_rotated(&RefreshRotated {
-        client_id: client.client_id.as_str(),
-        subject: &family.principal.subject,
-        scope: &scope,
-        family_id: &family.family_id,
-    });
+    // FAPI 2.0 Security Profile §5.3.2.1 clause 10: no rotation. The client keeps its refresh
+    // token, bound to its `private_key_jwt` credentials, and gets none in the response (RFC 6749
+    // §6: a new one is optional); a lost response costs nothing, the next refresh works.
+    let next = if attesto.settings().profile.is_fapi2() {
+        None
+    } else {
+        let (next, next_hash) = new_secret();
+        match attesto.store().rotate_refresh(&hash, &next_hash, now).await? {
+            Rotation::Rotated(_) => {}
+            // Another request rotated it first: two holders of one token, which is what reuse
+            // means.
+            Rotation::Reused(family) => return Err(reuse_detected(attesto, &family).await?),
+            Rotation::Unknown => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
+        }
+        let scope = scopes.to_string();
+        provider.event_sink().refresh_rotated(&RefreshRotated {
+            client_id: client.client_id.as_str(),
+            subject: &family.principal.subject,
+            scope: &scope,
+            family_id: &family.family_id,
+        });
+        Some(next)
+    };
     let grant_id = revoked::grant_id(&family.family_id);
     respond_with_tokens(
         attesto,
@@ -442,7 +460,7 @@ async fn refresh_token<P: Provider>(
             grant_type: GrantType::RefreshToken,
             jti: &new_id(),
             grant_id: Some(&grant_id),
-            refresh_token: Some(next),
+            refresh_token: next,
             proof,
         },
     )

@@ -5,5 +5,6 @@ pub(crate) mod declaration;
 pub(crate) mod issuer;
 pub(crate) mod loopback;
 pub(crate) mod principal;
+pub(crate) mod profile;
 pub(crate) mod resource;
 pub(crate) mod scope;

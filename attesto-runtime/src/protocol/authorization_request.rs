@@ -14,6 +14,7 @@ use std::time::SystemTime;
 
 use crate::error::{ErrorCode, OAuthError};
 use crate::model::client::{Client, GrantType};
+use crate::model::profile::Profile;
 use crate::model::resource::{Resource, audiences};
 use crate::model::scope::Scopes;
 use crate::protocol::dpop_proof::is_thumbprint;
@@ -60,6 +61,9 @@ pub(crate) struct Rules<'a> {
     pub(crate) resources: &'a [Resource],
     /// The audience of a token when no resource is asked for.
     pub(crate) default_audience: &'a [String],
+    /// The provider's profile: FAPI 2.0 requires `redirect_uri` in every request, and FAPI 2.0
+    /// Message Signing a JWT response mode.
+    pub(crate) profile: Profile,
 }
 
 /// Whether an authorization request came as a signed request object (RFC 9101), and whether it
@@ -297,10 +301,21 @@ pub(crate) fn validate(form: &Form<'_>, client: &Client, rules: &Rules<'_>) -> R
         .map_err(|description| invalid(&target, description))?;
     let requested = Scopes::parse(form.get("scope").unwrap_or_default())
         .map_err(|error| fail(&target, OAuthError::new(ErrorCode::InvalidScope, error.to_string())))?;
+    // FAPI 2.0 Security Profile §5.3.2.2 clause 4: `redirect_uri` in every pushed request.
+    if rules.profile.is_fapi2() && !redirect_uri_sent {
+        return Err(invalid(&target, "this server follows the FAPI 2.0 Security Profile: send `redirect_uri`"));
+    }
     // OIDC Core §3.1.2.1: `redirect_uri` is REQUIRED in an OpenID Connect request, even for a
     // client with a single registered one (which OAuth 2.1 would let it leave out).
     if rules.openid && requested.contains("openid") && !redirect_uri_sent {
         return Err(invalid(&target, "an OpenID Connect request must send `redirect_uri`"));
+    }
+    // FAPI 2.0 Message Signing §5.4 (JARM): every authorization response signed.
+    if rules.profile.is_message_signing() && !target.mode.is_jwt() {
+        return Err(invalid(
+            &target,
+            "this server follows FAPI 2.0 Message Signing: ask for a signed response with `response_mode=jwt`",
+        ));
     }
     let audience = audiences(rules.resources, rules.default_audience, form.all("resource"))
         .map_err(|error| fail(&target, error))?
@@ -362,6 +377,7 @@ mod tests {
             openid: true,
             resources: &[],
             default_audience: &[],
+            profile: Profile::OAuth21,
         }
     }
 
@@ -582,5 +598,38 @@ mod tests {
         assert_eq!(request.scopes.to_string(), "openid");
         assert_eq!(request.code_challenge, CHALLENGE);
         assert_eq!(request.started_at, now);
+    }
+    #[test]
+    fn the_fapi2_profiles_require_a_redirect_uri_and_message_signing_a_jwt_response() {
+        let single = Client::public("app").with_redirect_uris(["https://app.example/cb"]);
+        let fapi = Rules { profile: Profile::Fapi2Security, ..rules(Channel::Pushed) };
+        let without = base().replace("&redirect_uri=https%3A%2F%2Fapp.example%2Fcb", "");
+        let refusal = |result: Result<Validated, Refusal>| match result {
+            Err(Refusal::Verified(verified)) => (verified.1.code().as_str(), verified.1.description().to_owned()),
+            other => panic!("expected a verified refusal, got {other:?}"),
+        };
+        // A client with one registered URI may leave it out in OAuth 2.1, not under FAPI 2.0.
+        assert!(validate(&form(&without), &single, &rules(Channel::Pushed)).is_ok());
+        assert_eq!(
+            refusal(validate(&form(&without), &single, &fapi)),
+            ("invalid_request", "this server follows the FAPI 2.0 Security Profile: send `redirect_uri`".to_owned())
+        );
+        assert!(validate(&form(&base()), &client(), &fapi).is_ok());
+        let signing = Rules { profile: Profile::Fapi2MessageSigning, ..rules(Channel::Pushed) };
+        for plain in ["", "&response_mode=query", "&response_mode=form_post"] {
+            assert_eq!(
+                refusal(validate(&form(&format!("{}{plain}", base())), &client(), &signing)),
+                (
+                    "invalid_request",
+                    "this server follows FAPI 2.0 Message Signing: ask for a signed response with `response_mode=jwt`"
+                        .to_owned()
+                ),
+                "{plain}"
+            );
+        }
+        for jwt in ["jwt", "query.jwt", "form_post.jwt"] {
+            let query = format!("{}&response_mode={jwt}", base());
+            assert!(validate(&form(&query), &client(), &signing).is_ok(), "{jwt}");
+        }
     }
 }

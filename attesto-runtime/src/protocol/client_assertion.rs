@@ -488,6 +488,11 @@ impl<'t> Assertion<'t> {
         Ok(issuer)
     }
 
+    /// The header's `alg`.
+    pub(crate) fn alg(&self) -> ClientSigningAlgorithm {
+        self.alg
+    }
+
     /// The header's `kid`.
     pub(crate) fn kid(&self) -> Option<&str> {
         self.kid.as_deref()

@@ -4,9 +4,9 @@
 
 use serde::Serialize;
 
-use crate::model::client::ClientSigningAlgorithm;
 use crate::model::declaration::{Features, Paths};
 use crate::model::issuer::Issuer;
+use crate::model::profile::Profile;
 
 /// `/.well-known/oauth-authorization-server` (RFC 8414 §3).
 pub const OAUTH_AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-server";
@@ -170,6 +170,9 @@ pub(crate) struct MetadataSource<'a> {
     pub(crate) extra_grant_types: &'a [&'static str],
     /// The algorithm of the signing key, the only one signed responses (JARM, RFC 9701) use.
     pub(crate) response_signing_algorithm: &'static str,
+    /// The profile (FAPI 2.0), which narrows client authentication, algorithms and response
+    /// modes.
+    pub(crate) profile: Profile,
 }
 
 /// Builds the metadata from the path table and feature flags: an endpoint is listed exactly when
@@ -186,7 +189,18 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
     }
     // `private_key_jwt` is always usable: a client's keys can be given inline (`jwks`); a
     // `jwks_uri` needs the feature `fetch`, and registration says so when it is missing.
-    let assertion_algs: Vec<&'static str> = ClientSigningAlgorithm::ALL.iter().map(|alg| alg.as_str()).collect();
+    let profile = source.profile;
+    let assertion_algs: Vec<&'static str> = profile.client_algorithms().iter().map(|alg| alg.as_str()).collect();
+    // Under FAPI 2.0, `private_key_jwt` alone (Security Profile §5.3.2.1 clause 6, §5.3.3).
+    let auth_methods = |methods: &[&'static str]| -> Vec<&'static str> {
+        if profile.is_fapi2() { vec!["private_key_jwt"] } else { methods.to_vec() }
+    };
+    // FAPI 2.0 Message Signing: signed authorization responses only.
+    let response_modes = if profile.is_message_signing() {
+        vec!["jwt", "query.jwt", "form_post.jwt"]
+    } else {
+        vec!["query", "form_post", "jwt", "query.jwt", "form_post.jwt"]
+    };
     AuthorizationServerMetadata {
         issuer: issuer.as_str().to_owned(),
         authorization_endpoint: Some(issuer.url_of(paths.authorize)),
@@ -195,23 +209,23 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         registration_endpoint: paths.registration_endpoint(source.features).map(|path| issuer.url_of(path)),
         scopes_supported: source.scopes_supported.to_vec(),
         response_types_supported: vec!["code"],
-        response_modes_supported: vec!["query", "form_post", "jwt", "query.jwt", "form_post.jwt"],
+        response_modes_supported: response_modes,
         authorization_signing_alg_values_supported: vec![source.response_signing_algorithm],
         grant_types_supported: grant_types_supported
             .into_iter()
             .chain(source.extra_grant_types.iter().copied())
             .collect(),
-        token_endpoint_auth_methods_supported: vec![
+        token_endpoint_auth_methods_supported: auth_methods(&[
             "client_secret_basic",
             "client_secret_post",
             "private_key_jwt",
             "none",
-        ],
+        ]),
         token_endpoint_auth_signing_alg_values_supported: assertion_algs.clone(),
         service_documentation: source.service_documentation.map(str::to_owned),
         revocation_endpoint: paths.revocation.map(|path| issuer.url_of(path)),
         revocation_endpoint_auth_methods_supported: if paths.revocation.is_some() {
-            vec!["client_secret_basic", "client_secret_post", "private_key_jwt", "none"]
+            auth_methods(&["client_secret_basic", "client_secret_post", "private_key_jwt", "none"])
         } else {
             Vec::new()
         },
@@ -223,12 +237,12 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         introspection_endpoint: paths.introspection.map(|path| issuer.url_of(path)),
         // RFC 7662 §2.1: introspection callers authenticate; a public client cannot.
         introspection_endpoint_auth_methods_supported: if paths.introspection.is_some() {
-            vec!["client_secret_basic", "client_secret_post", "private_key_jwt"]
+            auth_methods(&["client_secret_basic", "client_secret_post", "private_key_jwt"])
         } else {
             Vec::new()
         },
         introspection_endpoint_auth_signing_alg_values_supported: if paths.introspection.is_some() {
-            assertion_algs
+            assertion_algs.clone()
         } else {
             Vec::new()
         },
@@ -241,7 +255,11 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         require_pushed_authorization_requests: source.require_pushed_authorization_requests,
         code_challenge_methods_supported: vec!["S256"],
         authorization_response_iss_parameter_supported: true,
-        dpop_signing_alg_values_supported: crate::protocol::dpop_proof::SUPPORTED_ALGORITHMS.to_vec(),
+        dpop_signing_alg_values_supported: crate::protocol::dpop_proof::SUPPORTED_ALGORITHMS
+            .iter()
+            .copied()
+            .filter(|alg| profile.allows_proof_algorithm(alg))
+            .collect(),
         device_authorization_endpoint: device.map(|(path, _)| issuer.url_of(path)),
         client_id_metadata_document_supported: source.client_id_metadata_document_supported,
         userinfo_endpoint: paths.userinfo_endpoint(source.features).map(|path| issuer.url_of(path)),
@@ -253,10 +271,7 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
             Vec::new()
         },
         request_parameter_supported: true,
-        request_object_signing_alg_values_supported: ClientSigningAlgorithm::ALL
-            .iter()
-            .map(|alg| alg.as_str())
-            .collect(),
+        request_object_signing_alg_values_supported: assertion_algs.clone(),
         require_signed_request_object: source.require_signed_request_objects,
         // Not `true` with PAR on: to an OpenID client, `true` says it may pass a request object by
         // reference at an `https` URL of its own (OIDC Core §6.2; OIDC Discovery §3), which would

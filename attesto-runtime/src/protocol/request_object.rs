@@ -208,6 +208,11 @@ impl<'t> RequestObject<'t> {
         Ok(Self { signing_input, signature, alg, kid, claims })
     }
 
+    /// The header's `alg`.
+    pub(crate) fn alg(&self) -> ClientSigningAlgorithm {
+        self.alg
+    }
+
     /// The header's `kid`.
     pub(crate) fn kid(&self) -> Option<&str> {
         self.kid.as_deref()

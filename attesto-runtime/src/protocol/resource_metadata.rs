@@ -11,7 +11,7 @@ pub(crate) struct ProtectedResourceMetadata<'a> {
     pub(crate) authorization_servers: [&'a str; 1],
     pub(crate) scopes_supported: &'a [String],
     pub(crate) bearer_methods_supported: [&'static str; 1],
-    pub(crate) dpop_signing_alg_values_supported: &'static [&'static str],
+    pub(crate) dpop_signing_alg_values_supported: &'a [&'static str],
 }
 
 /// The URL of the RFC 9728 document of `resource`: the well-known path inserted between the

@@ -87,3 +87,25 @@ impl DpopKey {
         self.sign(&with(claims(htm, htu), "ath", ath(access_token)))
     }
 }
+
+/// The P-384 fixture key (`ES384`).
+pub(crate) fn p384() -> DpopKey {
+    DpopKey {
+        key: EncodingKey::from_ec_pem(fixture!("p384.pkcs8.pem").as_bytes()).expect("P-384 key"),
+        alg: JwtAlgorithm::ES384,
+        name: "ES384",
+        jwk: serde_json::from_str(fixture!("p384.pub.jwk.json")).expect("JWK"),
+        jkt: fixture!("p384.thumbprint").trim().to_owned(),
+    }
+}
+
+/// The RSA-2048 fixture key, signing `RS256`.
+pub(crate) fn rsa2048_rs256() -> DpopKey {
+    DpopKey {
+        key: EncodingKey::from_rsa_pem(fixture!("rsa2048.pkcs8.pem").as_bytes()).expect("RSA key"),
+        alg: JwtAlgorithm::RS256,
+        name: "RS256",
+        jwk: serde_json::from_str(fixture!("rsa2048.pub.jwk.json")).expect("JWK"),
+        jkt: fixture!("rsa2048.thumbprint").trim().to_owned(),
+    }
+}

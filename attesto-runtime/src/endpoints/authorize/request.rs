@@ -302,6 +302,7 @@ pub(crate) async fn validate_for<P: Provider>(
         openid: P::FEATURES.openid,
         resources: &settings.resources,
         default_audience: &settings.default_audience,
+        profile: settings.profile,
     };
     let validated = match authorization_request::validate(form, &client, &rules) {
         Ok(validated) => validated,

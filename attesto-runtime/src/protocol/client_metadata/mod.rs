@@ -39,6 +39,7 @@ use serde_json::{Map, Value};
 #[cfg(feature = "fetch")]
 use crate::model::client::Client;
 use crate::model::client::{ClientKeys, ClientSigningAlgorithm, GrantType, TokenEndpointAuthMethod};
+use crate::model::profile::Profile;
 use crate::model::scope::Scopes;
 use crate::protocol::client_assertion::check_jwks;
 use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri};
@@ -159,6 +160,24 @@ pub(crate) struct ClientMetadata {
 }
 
 impl ClientMetadata {
+    /// The refusal of metadata the provider's profile does not allow: under FAPI 2.0,
+    /// `private_key_jwt` clients only (Security Profile §5.3.2.1 clauses 3 and 6) signing with
+    /// ES256, PS256 or EdDSA (§5.4.1).
+    pub(crate) fn check_profile(&self, profile: Profile) -> Result<(), &'static str> {
+        if !profile.allows_auth_method(self.auth_method) {
+            return Err(
+                "this server follows the FAPI 2.0 Security Profile: register `token_endpoint_auth_method` `private_key_jwt`, with `jwks` or `jwks_uri`",
+            );
+        }
+        let signing = self.keys.as_ref().and_then(|(_, alg)| *alg);
+        if signing.into_iter().chain(self.request_object_signing_alg).any(|alg| !profile.allows_algorithm(alg)) {
+            return Err(
+                "this server follows the FAPI 2.0 Security Profile: `token_endpoint_auth_signing_alg` and `request_object_signing_alg` must be ES256, PS256 or EdDSA",
+            );
+        }
+        Ok(())
+    }
+
     /// Checks the metadata members attesto understands, under the rules of `source`; the others
     /// are ignored (RFC 7591 §2: the server MUST ignore what it does not understand). `null`
     /// counts as absent (RFC 7592 §2.2 lets a client send null for a value it drops).

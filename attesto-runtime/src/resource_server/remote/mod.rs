@@ -309,6 +309,8 @@ impl RemoteGuard {
             nonce_key: NonceKey::new(&self.dpop_nonce_secret.unwrap_or_else(rand::random)),
             max_age: dpop_proof::DEFAULT_MAX_AGE,
             max_skew: dpop_proof::DEFAULT_MAX_SKEW,
+            // The provider's profile is not known here; its tokens were issued under it.
+            profile: crate::model::profile::Profile::default(),
         };
         let authority = RemoteAuthority { keys: Arc::clone(&keys), revocations, store, dpop };
         // The resource is checked before anything is fetched.
