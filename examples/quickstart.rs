@@ -541,10 +541,21 @@ struct Options {
     /// The enterprise identity providers whose identity assertions are accepted
     /// (`--trusted-issuer URL`, repeatable).
     trusted_issuers: Vec<String>,
+    /// The FAPI 2.0 Security Profile (`--fapi2`), with Message Signing
+    /// (`--fapi2-message-signing`).
+    fapi2: Option<Fapi2>,
+}
+
+/// Which FAPI 2.0 profile the quickstart runs in.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Fapi2 {
+    SecurityProfile,
+    MessageSigning,
 }
 
 fn parse_args() -> Result<Options, String> {
-    let mut options = Options { port: 8080, issuer: None, key: None, database: None, trusted_issuers: Vec::new() };
+    let mut options =
+        Options { port: 8080, issuer: None, key: None, database: None, trusted_issuers: Vec::new(), fapi2: None };
     let mut flags = Flags::from_env();
     while let Some(name) = flags.next_flag() {
         match name.as_str() {
@@ -553,15 +564,21 @@ fn parse_args() -> Result<Options, String> {
             "--key" => options.key = Some(flags.value()?.into()),
             "--database" => options.database = Some(flags.value()?),
             "--trusted-issuer" => options.trusted_issuers.push(flags.value()?),
+            "--fapi2" => options.fapi2 = options.fapi2.or(Some(Fapi2::SecurityProfile)),
+            "--fapi2-message-signing" => options.fapi2 = Some(Fapi2::MessageSigning),
             "-h" | "--help" => {
                 println!(
                     "usage: quickstart [--port PORT] [--issuer URL] [--key SIGNING_KEY.pem] [--database URL] \
-                     [--trusted-issuer URL]...\n\n  \
+                     [--trusted-issuer URL]... [--fapi2 | --fapi2-message-signing]\n\n  \
                      --database sqlite://attesto.db   keep state and registered clients across restarts \
                      (feature sqlite)\n  \
                      --database postgres://…          share them between instances (feature postgres)\n  \
                      --trusted-issuer https://idp…    accept that identity provider's ID-JAG assertions \
-                     (feature fetch; repeatable)"
+                     (feature fetch; repeatable)\n  \
+                     --fapi2                          run in the FAPI 2.0 Security Profile (private_key_jwt \
+                     clients, PAR, DPoP)\n  \
+                     --fapi2-message-signing          and FAPI 2.0 Message Signing (signed requests and \
+                     responses)"
                 );
                 std::process::exit(0);
             }
@@ -700,6 +717,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // in production: any client that registers could make the server fetch from its network.
     #[cfg(feature = "fetch")]
     let builder = builder.allow_loopback_jwks_uri_for_development(true);
+    let builder = match options.fapi2 {
+        None => builder,
+        Some(Fapi2::SecurityProfile) => builder.fapi2_security_profile(),
+        Some(Fapi2::MessageSigning) => builder.fapi2_message_signing(),
+    };
     let auth = builder.build()?;
     let login = axum::Router::new().route(LOGIN_PATH, get(login_page).post(login_submit)).with_state(host);
     let app = axum::Router::new().merge(auth.router()).merge(login);
@@ -723,6 +745,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 password: &password,
                 state: &state,
                 trusted_issuers: &options.trusted_issuers,
+                fapi2: options.fapi2,
             }
         )?
     );
@@ -746,6 +769,7 @@ struct Banner<'a> {
     password: &'a str,
     state: &'a str,
     trusted_issuers: &'a [String],
+    fapi2: Option<Fapi2>,
 }
 
 /// Trusts the identity providers of `--trusted-issuer` (feature `fetch`). The quickstart runs on
@@ -776,6 +800,9 @@ fn trust_issuers(builder: Builder<Demo>, issuers: &[String]) -> Result<Builder<D
 /// The start-up text: the endpoints, the clients, the user, a complete code flow for the public
 /// client with a fresh PKCE pair, and a registration of a new client.
 fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<String, url::ParseError> {
+    if let Some(profile) = b.fapi2 {
+        return Ok(fapi2_banner(auth, address, b, profile));
+    }
     let issuer = auth.issuer();
     let token_url = issuer.url_of(Demo::PATHS.token);
     let userinfo_url = Demo::PATHS.userinfo.map(|path| issuer.url_of(path)).unwrap_or_default();
@@ -899,6 +926,56 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
         user_scope = user_scopes.join(" "),
         device_grant = GrantType::DeviceCode.as_str(),
     ))
+}
+
+/// The start-up text in a FAPI 2.0 profile: the demo clients (a secret, a public client) cannot
+/// be used; a client registers with its keys and follows the profile.
+fn fapi2_banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>, profile: Fapi2) -> String {
+    let issuer = auth.issuer();
+    let url = |path: Option<&str>| path.map(|path| issuer.url_of(path)).unwrap_or_default();
+    let (name, signed) = match profile {
+        Fapi2::SecurityProfile => ("the FAPI 2.0 Security Profile", ""),
+        Fapi2::MessageSigning => (
+            "the FAPI 2.0 Security Profile with Message Signing",
+            "\n  - every request is a signed request object (`request`, RFC 9101), and asks for a\
+             \n    signed response (`response_mode=jwt`, JARM)",
+        ),
+    };
+    // RFC 7591 §2: a `private_key_jwt` client registers its public keys: inline (`jwks`), or at a
+    // URL of its own (`jwks_uri`, feature `fetch`; the quickstart fetches loopback ones, as a
+    // development tool).
+    let metadata = r#"{"client_name":"my FAPI client","redirect_uris":["https://client.example/callback"],"token_endpoint_auth_method":"private_key_jwt","token_endpoint_auth_signing_alg":"ES256","jwks":{"keys":[YOUR_PUBLIC_JWK]},"grant_types":["authorization_code","refresh_token"],"scope":"openid offline_access read","dpop_bound_access_tokens":true}"#;
+    format!(
+        "\nattesto quickstart on http://{address}, in {name}\n\
+         \n  issuer            {issuer}\
+         \n  discovery         {origin}/.well-known/oauth-authorization-server\
+         \n  PAR endpoint      {par}\
+         \n  token endpoint    {token}\
+         \n  registration      {registration} (open: private_key_jwt clients only)\
+         \n  login page        {origin}{LOGIN_PATH}\
+         \n  demo user         {user} / {password}\
+         \n  state             {state}\
+         \n\nthe profile's rules, enforced at every endpoint:\
+         \n  - clients authenticate with private_key_jwt (RFC 7523), its `aud` the issuer; the demo\
+         \n    clients `{client_id}` (a secret) and `{public_id}` (public) are refused\
+         \n  - every authorization request is pushed (PAR, RFC 9126) with `redirect_uri` and PKCE S256{signed}\
+         \n  - every token request carries a DPoP proof (RFC 9449): tokens are sender-constrained\
+         \n  - signatures are ES256, PS256 or EdDSA; refresh tokens are not rotated\
+         \n\nregister a client with its public key (or `\"jwks_uri\": \"http://127.0.0.1:…/jwks.json\"` with\
+         \n--features fetch), then push its requests, sign in at the authorization endpoint, redeem:\
+         \n\n  curl -s -H 'Content-Type: application/json' -d '{metadata}' {registration}\
+         \n\na client that runs the whole profile against a provider of its own:\
+         \n\n  cargo run --example fapi2 -- --demo\n",
+        origin = issuer.origin(),
+        par = url(Demo::PATHS.par),
+        token = issuer.url_of(Demo::PATHS.token),
+        registration = url(Demo::PATHS.registration),
+        user = b.user,
+        password = b.password,
+        state = b.state,
+        client_id = b.client_id,
+        public_id = b.public_id,
+    )
 }
 
 async fn shutdown() {

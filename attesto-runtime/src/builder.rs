@@ -534,6 +534,13 @@ impl<P: Provider> Builder<P> {
                 reason: "needs the PAR endpoint, which the provider declaration turns off (`par = false`)".to_owned(),
             });
         }
+        // §5.3.2.1 clause 13: JWTs dated more than 60 seconds ahead are refused.
+        if self.dpop_proof_max_skew > Duration::from_secs(60) {
+            return Err(ConfigError::Fapi2 {
+                reason: "refuses DPoP proofs dated more than 60 seconds ahead: `dpop_proof_max_skew` must be at most 60 seconds"
+                    .to_owned(),
+            });
+        }
         self.require_pushed_authorization_requests = true;
         // §5.3.2.1 clause 8: only the issuer identifier as a client assertion's `aud`.
         self.client_assertion_audience = ClientAssertionAudience::IssuerOnly;

@@ -419,7 +419,8 @@ async fn clients_authenticate_with_private_key_jwt_only() {
     assert!(response.1[header::WWW_AUTHENTICATE].to_str().expect("ASCII").starts_with("Basic"));
     // A secret in the body, at the token endpoint.
     let body = [("grant_type", "client_credentials"), ("client_id", "secret-client"), ("client_secret", SECRET)];
-    let response = post(&router, "/oauth/token", &body, None, Some(&proof(&dpop_key::p256(), "/oauth/token"))).await;
+    // Without a DPoP proof too: the secret is what the client hears about first.
+    let response = post(&router, "/oauth/token", &body, None, None).await;
     assert_refused(&response, StatusCode::BAD_REQUEST, "invalid_client", AUTH_METHOD_REFUSED);
     // The same at revocation and introspection.
     for path in ["/oauth/revoke", "/oauth/introspect"] {
@@ -631,6 +632,12 @@ fn the_build_refuses_what_the_profile_cannot_hold() {
         ),
         Ok(_) => panic!("the build must fail"),
     }
+    // §5.3.2.1 clause 13: nothing dated more than 60 seconds ahead.
+    let skewed = builder().dpop_proof_max_skew(std::time::Duration::from_secs(61)).fapi2_security_profile().build();
+    assert_eq!(
+        message(skewed),
+        "the FAPI 2.0 Security Profile refuses DPoP proofs dated more than 60 seconds ahead: `dpop_proof_max_skew` must be at most 60 seconds"
+    );
     // PS256 and EdDSA keys are the profile's own.
     for alg in [Algorithm::PS256, Algorithm::EdDSA] {
         let key = Key::generate(alg).expect("key");
@@ -684,8 +691,20 @@ async fn message_signing_requires_signed_requests_and_signed_responses() {
         "invalid_request",
         "this server follows FAPI 2.0 Message Signing: ask for a signed response with `response_mode=jwt`",
     );
-    // An RS256 request object, by a client that has an RS256 key.
     parameters.push(("response_mode", "jwt".to_owned()));
+    // Message Signing §5.3.2: `nbf` is required.
+    let mut claims = payload(&request_object(&keys().es256, &parameters));
+    claims.as_object_mut().expect("claims").remove("nbf");
+    let header = json!({"alg": "ES256", "kid": keys().es256.kid(), "typ": "oauth-authz-req+jwt"});
+    let object = signed(&keys().es256, &header, &claims);
+    let response = push_as_mixed(&router, &[("request", &object)]).await;
+    assert_refused(
+        &response,
+        StatusCode::BAD_REQUEST,
+        "invalid_request_object",
+        "the request object has no `nbf`, which this server requires",
+    );
+    // An RS256 request object, by a client that has an RS256 key.
     let object = request_object(&keys().rs256, &parameters);
     let response = push_as_mixed(&router, &[("request", &object)]).await;
     assert_refused(&response, StatusCode::BAD_REQUEST, "invalid_request_object", ALGORITHM_REFUSED);

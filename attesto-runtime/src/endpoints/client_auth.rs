@@ -152,8 +152,12 @@ fn parse_basic(value: &HeaderValue) -> Result<(String, String), OAuthError> {
 }
 
 /// Under FAPI 2.0, `private_key_jwt` only (Security Profile §5.3.2.1 clauses 3 and 6): a public
-/// client or a secret is refused before anything is looked up.
-fn refuse_method_outside_profile<P: Provider>(attesto: &Attesto<P>, presented: &Presented) -> Result<(), OAuthError> {
+/// client or a secret is refused before anything is looked up. The token endpoint calls it
+/// before its DPoP check too, so that a client with a secret hears about its secret first.
+pub(crate) fn refuse_method_outside_profile<P: Provider>(
+    attesto: &Attesto<P>,
+    presented: &Presented,
+) -> Result<(), OAuthError> {
     let profile = attesto.settings().profile;
     if profile.allows_auth_method(presented.method) {
         Ok(())

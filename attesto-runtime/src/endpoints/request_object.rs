@@ -46,6 +46,8 @@ pub(crate) async fn parameters<P: Provider>(
             attesto.settings().issuer.as_str(),
             unix_seconds(SystemTime::now()),
             EXPIRY_SKEW,
+            // FAPI 2.0 Message Signing §5.3.2: `nbf` required, at most 60 minutes old.
+            attesto.settings().profile.is_message_signing(),
         )
         .map_err(refused)?;
     if let Some((jti, expires_at)) = &accepted.jti {

@@ -96,6 +96,9 @@ async fn exchange<P: Provider>(
     let form = Form::parse(&body, REPEATABLE)?;
     let grant_type = form.get("grant_type").ok_or_else(|| OAuthError::invalid_request("missing `grant_type`"))?;
     context.presented = client_auth::presented(headers, &form)?;
+    if let Some(presented) = &context.presented {
+        client_auth::refuse_method_outside_profile(attesto, presented)?;
+    }
     // RFC 9449 §5: the proof is checked before any grant is looked at, so that a nonce challenge
     // (§8) or a refused proof never spends a code or rotates a refresh token. Its `jti` is
     // recorded against replay only once the client has authenticated (each grant calls

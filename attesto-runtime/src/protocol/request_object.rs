@@ -102,6 +102,8 @@ pub(crate) enum RequestObjectError {
     ClientIdMismatch,
     /// No `exp`.
     MissingExpiry,
+    /// No `nbf`, where it is required (FAPI 2.0 Message Signing §5.3.2).
+    MissingNotBefore,
     /// `exp` has passed.
     Expired,
     /// `exp` more than [`MAX_LIFETIME`] ahead, or more than that after `nbf`.
@@ -148,6 +150,7 @@ impl RequestObjectError {
             Self::WrongAudience => "the request object's `aud` must be this server's issuer identifier",
             Self::ClientIdMismatch => "the request object's `client_id` claim must equal the `client_id` parameter",
             Self::MissingExpiry => "the request object has no `exp`",
+            Self::MissingNotBefore => "the request object has no `nbf`, which this server requires",
             Self::Expired => "the request object has expired",
             Self::LivesTooLong => "the request object's `exp` is more than 60 minutes ahead, or after its `nbf`",
             Self::NotYetValid => "the request object is not valid yet (`nbf`)",
@@ -233,13 +236,15 @@ impl<'t> RequestObject<'t> {
     /// Checks the claims of an object whose signature verified, and turns the others into the
     /// authorization request's parameters (RFC 9101 §4, §6.3). `client_id` is the `client_id`
     /// of the request (the parameter at the authorization endpoint, the authenticated client at
-    /// PAR); times are checked with `skew` seconds of leeway.
+    /// PAR); times are checked with `skew` seconds of leeway. `require_nbf` makes `nbf`
+    /// required rather than optional (FAPI 2.0 Message Signing §5.3.2).
     pub(crate) fn check_claims(
         self,
         client_id: &str,
         issuer: &str,
         now: u64,
         skew: u64,
+        require_nbf: bool,
     ) -> Result<Accepted, RequestObjectError> {
         let claims = self.claims;
         let string = |name: &str| -> Result<Option<&str>, RequestObjectError> {
@@ -277,7 +282,11 @@ impl<'t> RequestObject<'t> {
         if exp > now_f + max_f + skew_f {
             return Err(RequestObjectError::LivesTooLong);
         }
-        if let Some(nbf) = number("nbf")? {
+        let nbf = number("nbf")?;
+        if require_nbf && nbf.is_none() {
+            return Err(RequestObjectError::MissingNotBefore);
+        }
+        if let Some(nbf) = nbf {
             if nbf > now_f + skew_f {
                 return Err(RequestObjectError::NotYetValid);
             }
@@ -399,7 +408,18 @@ mod tests {
 
     fn check(changes: &Value) -> Result<Accepted, RequestObjectError> {
         let object = unsigned(&json!({"alg": "ES256"}), &claims(changes));
-        RequestObject::parse(&object)?.check_claims("app", "https://as.example", 1_000_000, 30)
+        RequestObject::parse(&object)?.check_claims("app", "https://as.example", 1_000_000, 30, false)
+    }
+
+    #[test]
+    fn nbf_can_be_required() {
+        let without = unsigned(&json!({"alg": "ES256"}), &claims(&json!({"nbf": null})));
+        let parsed = RequestObject::parse(&without).expect("parses");
+        let refused = parsed.check_claims("app", "https://as.example", 1_000_000, 30, true);
+        assert_eq!(refused.err(), Some(RequestObjectError::MissingNotBefore));
+        let with = unsigned(&json!({"alg": "ES256"}), &claims(&json!({"nbf": 1_000_000})));
+        let parsed = RequestObject::parse(&with).expect("parses");
+        assert!(parsed.check_claims("app", "https://as.example", 1_000_000, 30, true).is_ok());
     }
 
     #[test]
