@@ -406,7 +406,7 @@ impl<P: Provider> Builder<P> {
     ///   ([`ClientAssertionAudience::IssuerOnly`]);
     /// - refresh tokens that are not rotated: a refresh answers with a new access token and the
     ///   client keeps its refresh token, which stays bound to the client's credentials (Security
-    ///   Profile §5.3.2.1 clause 10).
+    ///   Profile §5.3.2.1 clause 9).
     ///
     /// What attesto always does already holds too: authorization codes live 60 seconds and are
     /// single use, `iss` is in every authorization response (RFC 9207), redirect URIs match
@@ -528,7 +528,7 @@ impl<P: Provider> Builder<P> {
 
     /// The settings the FAPI 2.0 profiles fix.
     fn apply_fapi2(&mut self) -> Result<(), ConfigError> {
-        // Security Profile §5.3.2.2 clause 2: pushed authorization requests only.
+        // Security Profile §5.3.2.2 clause 3: pushed authorization requests only.
         if P::PATHS.par.is_none() {
             return Err(ConfigError::Fapi2 {
                 reason: "needs the PAR endpoint, which the provider declaration turns off (`par = false`)".to_owned(),

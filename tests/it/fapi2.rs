@@ -348,7 +348,7 @@ async fn a_code_is_redeemed_only_with_dpop_and_refresh_tokens_are_not_rotated() 
     assert_eq!(payload(tokens["access_token"].as_str().expect("token"))["cnf"]["jkt"], dpop.jkt.as_str());
     let refresh_token = tokens["refresh_token"].as_str().expect("a refresh token");
 
-    // §5.3.2.1 clause 10: the refresh token stays; every refresh answers without a new one.
+    // §5.3.2.1 clause 9: the refresh token stays; every refresh answers without a new one.
     for _ in 0..3 {
         let (status, _, refreshed) = refresh(&router, refresh_token, &dpop).await;
         assert_eq!(status, StatusCode::OK, "{refreshed}");

@@ -428,7 +428,7 @@ async fn refresh_token<P: Provider>(
         return Err(OAuthError::new(ErrorCode::InvalidScope, "none of the scopes is allowed any more"));
     }
     let audience = narrow_audience(requested_audience, &family.audience)?;
-    // FAPI 2.0 Security Profile §5.3.2.1 clause 10: no rotation. The client keeps its refresh
+    // FAPI 2.0 Security Profile §5.3.2.1 clause 9: no rotation. The client keeps its refresh
     // token, bound to its `private_key_jwt` credentials, and gets none in the response (RFC 6749
     // §6: a new one is optional); a lost response costs nothing, the next refresh works.
     let next = if attesto.settings().profile.is_fapi2() {

@@ -301,7 +301,7 @@ pub(crate) fn validate(form: &Form<'_>, client: &Client, rules: &Rules<'_>) -> R
         .map_err(|description| invalid(&target, description))?;
     let requested = Scopes::parse(form.get("scope").unwrap_or_default())
         .map_err(|error| fail(&target, OAuthError::new(ErrorCode::InvalidScope, error.to_string())))?;
-    // FAPI 2.0 Security Profile §5.3.2.2 clause 4: `redirect_uri` in every pushed request.
+    // FAPI 2.0 Security Profile §5.3.2.2 clause 6: `redirect_uri` in every pushed request.
     if rules.profile.is_fapi2() && !redirect_uri_sent {
         return Err(invalid(&target, "this server follows the FAPI 2.0 Security Profile: send `redirect_uri`"));
     }
