@@ -32,6 +32,7 @@ mod discovery;
 mod dpop;
 mod dpop_corpus;
 mod examples_index;
+mod grants;
 mod guard;
 mod hardening;
 #[cfg(feature = "fetch")]
