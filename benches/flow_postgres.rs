@@ -9,10 +9,10 @@
 //! One flow is three requests — the authorization request (a signed-in user, consent granted by
 //! policy: a code is stored), the code exchange (the code taken, the refresh family created, an
 //! access token and an ID token signed) and a refresh (the refresh token looked up, then rotated,
-//! a new access token signed) — and five database round trips: each of the four state changes is
+//! a new access token signed) — and seven database round trips: each of the six state changes is
 //! one statement (`INSERT` the code, `UPDATE … RETURNING` to take it, one `INSERT … ON CONFLICT`
-//! with its token for the family, one `UPDATE` with its token to rotate), plus the lookup of the
-//! refresh token. `sequential` runs one flow at a time (latency bound); `concurrent_16` runs 16
+//! with its token for the family, `INSERT` the user's grant, one `UPDATE` with its token to
+//! rotate, `UPDATE` the grant's last use), plus the lookup of the refresh token. `sequential` runs one flow at a time (latency bound); `concurrent_16` runs 16
 //! flows at once on two worker threads with a pool of 16 connections.
 //!
 //! The database is the one the tests use (`ATTESTO_TEST_DATABASE_URL`, default

@@ -18,6 +18,11 @@
 //! sessions behind it, and tells attesto who is signed in through [`PrincipalStore`]. attesto owns
 //! the protocol, including its consent page.
 //!
+//! The host also serves the signed-in user's "connected apps" page (`/account/apps`): every
+//! client the user authorized that still holds tokens ([`Attesto::grants`]), with a button that
+//! revokes one ([`Attesto::revoke_grant`]): its refresh tokens and every access token issued
+//! under it stop working.
+//!
 //! The demo values come from the environment when set (`ATTESTO_DEMO_CLIENT_ID`,
 //! `ATTESTO_DEMO_CLIENT_SECRET`, `ATTESTO_DEMO_REDIRECT_URIS`, `ATTESTO_DEMO_PUBLIC_CLIENT_ID`,
 //! `ATTESTO_DEMO_PUBLIC_REDIRECT_URIS`, `ATTESTO_DEMO_SCOPES`, `ATTESTO_DEMO_RESOURCES`,
@@ -59,20 +64,25 @@ use attesto::{
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use sha2::{Digest, Sha256};
 
-use crate::flags::Flags;
-use crate::html_escape::escape;
+// `self::`, not `crate::`: the tests include this file as a module (`tests/it/grants.rs`).
+use self::flags::Flags;
+use self::html_escape::escape;
 
 /// Where the demo login page lives (on the issuer's origin).
 const LOGIN_PATH: &str = "/login";
 
 /// How long a demo session lasts.
 const SESSION_TTL: Duration = Duration::from_secs(8 * 60 * 60);
+
+/// Where the signed-in user sees the clients they authorized, and where its revoke buttons post.
+const APPS_PATH: &str = "/account/apps";
+const REVOKE_PATH: &str = "/account/apps/revoke";
 
 /// The scopes a user-facing client asks for: OpenID Connect's (OIDC Core §5.4, §11).
 const USER_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
@@ -113,6 +123,8 @@ struct Session {
 struct Site {
     /// `{origin}/login`.
     login_url: String,
+    /// `{origin}/account/apps`: the login page sends a browser back there too.
+    apps_url: String,
     /// The authorization endpoint URL: the only place the login page sends a browser back to.
     authorize_url: String,
     /// The issuer's origin, which a login form POST must come from.
@@ -386,10 +398,26 @@ impl Demo {
         Some(id)
     }
 
-    /// Whether `return_to` is the authorization endpoint (the resume URI attesto handed out), so
-    /// the login page is no open redirector.
+    /// Whether `return_to` is the authorization endpoint (the resume URI attesto handed out) or
+    /// the connected apps page, so the login page is no open redirector.
     fn may_return_to(&self, return_to: &str) -> bool {
-        return_to.strip_prefix(&self.site.authorize_url).is_some_and(|rest| rest.is_empty() || rest.starts_with('?'))
+        return_to == self.site.apps_url
+            || return_to
+                .strip_prefix(&self.site.authorize_url)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'))
+    }
+
+    /// The signed-in user's session and its id, if the request has a live one.
+    fn signed_in<'h>(&self, headers: &'h HeaderMap) -> Option<(&'h str, Session)> {
+        Some((cookie(headers, self.site.cookie_name)?, self.session(headers)?))
+    }
+
+    /// A client's display name: the host's table, then the registered clients.
+    async fn client_name(&self, client_id: &ClientId) -> Option<String> {
+        if let Some(client) = self.clients.get(client_id.as_str()) {
+            return client.client_name.clone();
+        }
+        self.load_registration(client_id).await.ok().flatten().and_then(|registration| registration.client.client_name)
     }
 }
 
@@ -495,15 +523,134 @@ fn message_page(status: StatusCode, message: &str) -> Response {
     html(status, &format!("<h1>Sign in</h1><p class=\"error\">{}</p>", escape(message)))
 }
 
+/// The anti-CSRF token of the connected apps page's forms: a digest of the session id, which
+/// only the signed-in browser holds (its cookie is `HttpOnly`), so another site cannot post a
+/// revocation in the user's name. The session cookie is `SameSite=Lax` as well, and the POST's
+/// `Origin` is checked, as at the login page.
+fn csrf_token(session_id: &str) -> String {
+    URL_SAFE_NO_PAD
+        .encode(Sha256::new().chain_update(b"attesto demo connected apps\0").chain_update(session_id).finalize())
+}
+
+/// `GET /account/apps`: the clients the signed-in user authorized, each with a revoke button;
+/// without a session, the login page first.
+async fn apps_page(State(auth): State<Attesto<Demo>>, headers: HeaderMap) -> Response {
+    let demo = auth.provider();
+    let Some((session_id, session)) = demo.signed_in(&headers) else {
+        let return_to: String = form_urlencoded::byte_serialize(demo.site.apps_url.as_bytes()).collect();
+        let location = format!("{}?return_to={return_to}", demo.site.login_url);
+        return match HeaderValue::from_str(&location) {
+            Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),
+            Err(_) => bad_return_to(),
+        };
+    };
+    let grants = match auth.grants(&session.subject).await {
+        Ok(grants) => grants,
+        Err(_) => {
+            return apps_message(StatusCode::SERVICE_UNAVAILABLE, "Your connected apps could not be read; try again.");
+        }
+    };
+    let csrf = csrf_token(session_id);
+    let mut body = format!(
+        "<h1>Connected apps</h1><p class=\"meta\">Signed in as {}. These applications can act for you \
+         until you revoke them: revoking one ends every token it holds.</p>",
+        escape(&session.subject)
+    );
+    if grants.is_empty() {
+        body.push_str("<p>No application holds access to your account.</p>");
+    }
+    for grant in &grants {
+        let name = demo.client_name(&grant.client_id).await.unwrap_or_else(|| grant.client_id.to_string());
+        let resources = grant.audience.join(", ");
+        let _ = write!(
+            body,
+            "<section class=\"app\"><h2>{name} <span class=\"meta\">{client_id}</span></h2><dl>\
+             <dt>Scopes</dt><dd>{scopes}</dd><dt>Resources</dt><dd>{resources}</dd>\
+             <dt>First used</dt><dd>{first}</dd><dt>Last used</dt><dd>{last}</dd></dl>\
+             <form method=\"post\" action=\"{REVOKE_PATH}\">\
+             <input type=\"hidden\" name=\"grant_id\" value=\"{grant_id}\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <button type=\"submit\">Revoke</button></form></section>",
+            name = escape(&name),
+            client_id = escape(grant.client_id.as_str()),
+            scopes = escape(&grant.scopes.to_string()),
+            resources = escape(&resources),
+            first = utc(grant.created_at),
+            last = utc(grant.last_used_at),
+            grant_id = escape(&grant.grant_id),
+        );
+    }
+    page(StatusCode::OK, "Connected apps", &body)
+}
+
+/// `POST /account/apps/revoke`: revokes one of the signed-in user's grants, then back to the
+/// list. A grant id that is not the user's (another user's, or revoked already) revokes nothing.
+async fn apps_revoke(State(auth): State<Attesto<Demo>>, headers: HeaderMap, body: Bytes) -> Response {
+    let demo = auth.provider();
+    if headers.get(header::ORIGIN).is_some_and(|origin| origin.as_bytes() != demo.site.origin.as_bytes()) {
+        return apps_message(StatusCode::FORBIDDEN, "This request did not come from the connected apps page.");
+    }
+    let Some((session_id, session)) = demo.signed_in(&headers) else {
+        return apps_message(StatusCode::UNAUTHORIZED, "Sign in first.");
+    };
+    let params = params(&body);
+    let field = |name: &str| params.get(name).map(String::as_str).unwrap_or_default();
+    // Compared in constant time, as secrets are.
+    if !SecretHash::of(&csrf_token(session_id)).verify(field("csrf")) {
+        return apps_message(StatusCode::FORBIDDEN, "This request did not come from the connected apps page.");
+    }
+    match auth.revoke_grant(&session.subject, field("grant_id")).await {
+        Ok(true) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::LOCATION, HeaderValue::from_static(APPS_PATH)),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+        )
+            .into_response(),
+        Ok(false) => apps_message(StatusCode::NOT_FOUND, "You have no such connected app."),
+        Err(_) => apps_message(StatusCode::SERVICE_UNAVAILABLE, "The app could not be revoked; try again."),
+    }
+}
+
+fn apps_message(status: StatusCode, message: &str) -> Response {
+    page(status, "Connected apps", &format!("<h1>Connected apps</h1><p class=\"error\">{}</p>", escape(message)))
+}
+
+/// A time as `YYYY-MM-DD HH:MM UTC` (the civil date of the proleptic Gregorian calendar, from
+/// Howard Hinnant's `civil_from_days`), without a date crate for one line of a demo page.
+fn utc(time: SystemTime) -> String {
+    let secs = time.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (i64::try_from(secs / 86_400).unwrap_or(0), secs % 86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", rest / 3600, rest % 3600 / 60)
+}
+
 /// A page of the login site: no script, no external resources, not framable, forms post only
 /// to this origin, never cached.
 fn html(status: StatusCode, main: &str) -> Response {
+    page(status, "Sign in", main)
+}
+
+/// A page of the site titled `title` (see [`html`]).
+fn page(status: StatusCode, title: &str, main: &str) -> Response {
     const STYLE: &str = "body{font:16px/1.5 system-ui,sans-serif;background:#f4f5f7;margin:0}\
         main{max-width:22rem;margin:3rem auto;padding:1.5rem 2rem;background:#fff;\
         border:1px solid #d0d7de;border-radius:8px}\
         label{display:block;margin:.75rem 0}input{display:block;width:100%;box-sizing:border-box;\
         font:inherit;padding:.35rem}button{font:inherit;padding:.45rem 1.25rem;margin-top:.5rem}\
-        .error{color:#b42318}.meta{color:#59636e;font-size:.85rem}";
+        .error{color:#b42318}.meta{color:#59636e;font-size:.85rem}\
+        section.app{border-top:1px solid #d0d7de;margin-top:1rem}h2{font-size:1.1rem;margin:.75rem 0 .25rem}\
+        dl{display:grid;grid-template-columns:auto 1fr;gap:.1rem .75rem;margin:.25rem 0}dd{margin:0;\
+        overflow-wrap:anywhere}";
     // No `form-action`: browsers apply it to the redirects that follow a form POST, and after a
     // sign-in the browser goes on through the authorization endpoint to the client's redirect URI
     // (directly, when consent needs no page). The form's action is a fixed path of this site.
@@ -511,7 +658,8 @@ fn html(status: StatusCode, main: &str) -> Response {
     let page = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>Sign in</title><style>{STYLE}</style></head><body><main>{main}</main></body></html>"
+         <title>{title}</title><style>{STYLE}</style></head><body><main>{main}</main></body></html>",
+        title = escape(title),
     );
     (
         status,
@@ -529,26 +677,26 @@ fn html(status: StatusCode, main: &str) -> Response {
         .into_response()
 }
 
-struct Options {
-    port: u16,
-    issuer: Option<String>,
+pub(crate) struct Options {
+    pub(crate) port: u16,
+    pub(crate) issuer: Option<String>,
     /// A PEM signing key (`--key FILE`), so that several instances sign with one key and tokens
     /// survive a restart; without it a development key is generated at each start.
-    key: Option<std::path::PathBuf>,
+    pub(crate) key: Option<std::path::PathBuf>,
     /// Where attesto's state and the registered clients live (`--database URL`); in memory
     /// without it.
-    database: Option<String>,
+    pub(crate) database: Option<String>,
     /// The enterprise identity providers whose identity assertions are accepted
     /// (`--trusted-issuer URL`, repeatable).
-    trusted_issuers: Vec<String>,
+    pub(crate) trusted_issuers: Vec<String>,
     /// The FAPI 2.0 Security Profile (`--fapi2`), with Message Signing
     /// (`--fapi2-message-signing`).
-    fapi2: Option<Fapi2>,
+    pub(crate) fapi2: Option<Fapi2>,
 }
 
 /// Which FAPI 2.0 profile the quickstart runs in.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Fapi2 {
+pub(crate) enum Fapi2 {
     SecurityProfile,
     MessageSigning,
 }
@@ -608,6 +756,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
     let options = parse_args()?;
+    let address = SocketAddr::from(([127, 0, 0, 1], options.port));
+    let (app, banner) = start(options, &address).await?;
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    println!("{banner}");
+    // With each connection's address (`ConnectInfo`), the device verification page also bounds
+    // wrong user codes per client address, not only overall (RFC 8628 §5.1).
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    Ok(())
+}
+
+/// Everything the quickstart serves (attesto's routes, the login page, the connected apps page)
+/// and its start-up text, for `options` and the address it will listen on.
+pub(crate) async fn start(
+    options: Options,
+    address: &SocketAddr,
+) -> Result<(axum::Router, String), Box<dyn std::error::Error>> {
     let issuer = options.issuer.unwrap_or_else(|| format!("http://127.0.0.1:{}", options.port));
     let parsed_issuer = Issuer::parse(&issuer)?;
 
@@ -682,6 +847,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         sessions: Arc::default(),
         site: Arc::new(Site {
             login_url: parsed_issuer.url_of(LOGIN_PATH),
+            apps_url: parsed_issuer.url_of(APPS_PATH),
             authorize_url: parsed_issuer.url_of(Demo::PATHS.authorize),
             origin: parsed_issuer.origin().to_owned(),
             cookie_name: if secure { "__Host-attesto-demo-session" } else { "attesto-demo-session" },
@@ -724,36 +890,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let auth = builder.build()?;
     let login = axum::Router::new().route(LOGIN_PATH, get(login_page).post(login_submit)).with_state(host);
-    let app = axum::Router::new().merge(auth.router()).merge(login);
-
-    let address = SocketAddr::from(([127, 0, 0, 1], options.port));
-    let listener = tokio::net::TcpListener::bind(address).await?;
-    println!(
-        "{}",
-        banner(
-            &auth,
-            &address,
-            &Banner {
-                client_id: &client_id,
-                client_secret: &client_secret,
-                redirect_uris: &redirect_uris,
-                public_id: &public_id,
-                public_redirect: public_redirect_uris[0],
-                scopes: &scopes,
-                resources: &resources,
-                user: &user,
-                password: &password,
-                state: &state,
-                trusted_issuers: &options.trusted_issuers,
-                fapi2: options.fapi2,
-            }
-        )?
-    );
-    // With each connection's address (`ConnectInfo`), the device verification page also bounds
-    // wrong user codes per client address, not only overall (RFC 8628 §5.1).
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
-    Ok(())
+    let apps = axum::Router::new()
+        .route(APPS_PATH, get(apps_page))
+        .route(REVOKE_PATH, post(apps_revoke))
+        .with_state(auth.clone());
+    let app = axum::Router::new().merge(auth.router()).merge(login).merge(apps);
+    let banner = banner(
+        &auth,
+        address,
+        &Banner {
+            client_id: &client_id,
+            client_secret: &client_secret,
+            redirect_uris: &redirect_uris,
+            public_id: &public_id,
+            public_redirect: public_redirect_uris[0],
+            scopes: &scopes,
+            resources: &resources,
+            user: &user,
+            password: &password,
+            state: &state,
+            trusted_issuers: &options.trusted_issuers,
+            fapi2: options.fapi2,
+        },
+    )?;
+    Ok((app, banner))
 }
 
 /// What the start-up text shows.
@@ -877,6 +1037,7 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
          \n  registration      {registration_url} (open: RFC 7591, RFC 7592)\
          \n  device grant      {device_url} (RFC 8628; users enter codes at {verification_url})\
          \n  login page        {origin}{LOGIN_PATH}\
+         \n  connected apps    {origin}{APPS_PATH} (the demo user's grants, revocable)\
          \n  state             {state}\
          \n\n  confidential client (client_secret_basic)\
          \n    client id       {client_id}\

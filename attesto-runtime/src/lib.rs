@@ -33,7 +33,8 @@ pub use host::clients::ClientStore;
 pub use host::consent::{ConsentDecision, ConsentPolicy, ConsentRequest};
 pub use host::events::{
     AuthorizationDenied, ClientMetadataDocumentRefused, ClientRegistered, CodeIssued, CodeReuseDetected,
-    DpopProofReplayed, EventSink, RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued, TokenRevoked,
+    DpopProofReplayed, EventSink, GrantRevoked, RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued,
+    TokenRevoked,
 };
 pub use host::exchange::{ExchangeDecision, ExchangeRequest, TokenExchangePolicy};
 pub use host::identity_assertion::{IdentityAssertion, IdentityAssertionPolicy};

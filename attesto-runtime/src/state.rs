@@ -16,7 +16,8 @@ use crate::fetch::client_metadata;
 #[cfg(feature = "fetch")]
 use crate::fetch::issuer_keys::IssuerKeys;
 #[cfg(feature = "fetch")]
-use crate::host::events::{ClientMetadataDocumentRefused, EventSink};
+use crate::host::events::ClientMetadataDocumentRefused;
+use crate::host::events::{EventSink, GrantRevoked};
 use crate::host::provider::Provider;
 use crate::host::registrations::RegistrationStore;
 use crate::keys::KeySet;
@@ -26,9 +27,9 @@ use crate::protocol::discovery::AuthorizationServerMetadata;
 use crate::protocol::jwt::{AccessTokenView, EXPIRY_SKEW};
 use crate::protocol::sealed::SealingKey;
 use crate::settings::Settings;
-use crate::store::DynStore;
 use crate::store::guesses::GuessLimiter;
 use crate::store::revoked::{self, RevokedTokens};
+use crate::store::{DynStore, Grant, MAX_GRANTS_LISTED};
 
 /// Discovery documents and the JWKS, serialised once at start-up and served as bytes.
 #[derive(Debug)]
@@ -225,7 +226,22 @@ impl<P: Provider> Attesto<P> {
     /// Revokes the refresh family `family_id` and every access token issued under it, the grant
     /// (RFC 7009 §2.1; RFC 9700 §4.14.2 and §4.5.3.1): no refresh token of the family works again
     /// (the family is kept revoked until `family_until`), and neither does any access token whose
-    /// `grant_id` names it (see `store/revoked.rs`).
+    /// `grant_id` names it (see `store/revoked.rs`). The grant of `subject` is no longer listed by
+    /// [`grants`](Self::grants).
+    pub(crate) async fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        subject: &str,
+        family_until: SystemTime,
+    ) -> Result<(), HostError> {
+        self.revoke_grant_tokens(family_id, family_until).await?;
+        let grant_id = revoked::grant_id(family_id);
+        self.0.parts.store.revoke_grant(subject, &grant_id, SystemTime::now()).await?;
+        Ok(())
+    }
+
+    /// Revokes every token of the grant of the refresh family `family_id`: the family (kept
+    /// revoked until `family_until`) and the access tokens whose `grant_id` names it.
     ///
     /// The grant is listed until now plus the access-token lifetime (plus the guards' skew, see
     /// [`revoke_access_token`](Self::revoke_access_token)): the latest expiry of a token of the
@@ -233,14 +249,90 @@ impl<P: Provider> Attesto<P> {
     /// mints its token a moment after, and the skew covers that moment). The grant goes first:
     /// should the family's revocation then fail, the client can revoke again with a refresh token
     /// that still works, while after the reverse failure no token would be left to revoke with.
-    pub(crate) async fn revoke_refresh_family(
-        &self,
-        family_id: &str,
-        family_until: SystemTime,
-    ) -> Result<(), HostError> {
+    async fn revoke_grant_tokens(&self, family_id: &str, family_until: SystemTime) -> Result<(), HostError> {
         let grant = revoked::grant_key(&revoked::grant_id(family_id));
         self.revoke_access_token(&grant, SystemTime::now() + self.0.parts.settings.access_token_ttl).await?;
         self.0.parts.store.revoke_refresh_family(family_id, family_until).await
+    }
+
+    /// The grants `subject` gave clients whose tokens still work — neither revoked nor expired —
+    /// newest first, at most [`MAX_GRANTS_LISTED`](crate::store::MAX_GRANTS_LISTED): what a
+    /// "connected apps" page lists. `subject` is the `sub` of the signed-in user, as the host's
+    /// [`PrincipalStore`](crate::PrincipalStore) authenticated them.
+    ///
+    /// A grant is one authorization: an authorization code or a device code redeemed, with or
+    /// without a refresh token. Its [`last_used_at`](Grant::last_used_at) moves with every
+    /// refresh.
+    ///
+    /// ```no_run
+    /// # async fn page<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>) -> Result<(), attesto_runtime::HostError> {
+    /// for grant in auth.grants("alice").await? {
+    ///     println!("{} may use {} at {:?}", grant.client_id.as_str(), grant.scopes, grant.audience);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn grants(&self, subject: &str) -> Result<Vec<Grant>, HostError> {
+        self.0.parts.store.grants(subject, SystemTime::now(), MAX_GRANTS_LISTED).await
+    }
+
+    /// Revokes the grant `grant_id` that `subject` gave a client: its refresh tokens and every
+    /// access token issued under it stop working, here at once and at every instance sharing the
+    /// store within one [`revocation_refresh_interval`](crate::Builder::revocation_refresh_interval)
+    /// (5 seconds by default), resource servers guarded by attesto's guards included. The event
+    /// sink hears [`grant_revoked`](crate::EventSink::grant_revoked).
+    ///
+    /// Returns `false`, revoking nothing, when `subject` holds no such live grant: an id of
+    /// another user's grant (a forged form) does nothing. Revoking a grant twice is harmless and
+    /// returns `true` again while the grant would have lived; after a host error, call it again.
+    ///
+    /// ```no_run
+    /// # async fn revoke<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>, grant_id: &str) -> Result<(), attesto_runtime::HostError> {
+    /// // `grant_id` from the form the signed-in user posted; the subject from their session.
+    /// if !auth.revoke_grant("alice", grant_id).await? {
+    ///     println!("no such grant");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn revoke_grant(&self, subject: &str, grant_id: &str) -> Result<bool, HostError> {
+        // The store checks the subject and marks the grant revoked in one step; the tokens are
+        // revoked after, so that a failure there leaves a grant that revoking again completes.
+        let Some(grant) = self.0.parts.store.revoke_grant(subject, grant_id, SystemTime::now()).await? else {
+            return Ok(false);
+        };
+        self.revoke_grant_tokens(&grant.family_id, grant.expires_at).await?;
+        self.0.parts.provider.event_sink().grant_revoked(&GrantRevoked {
+            client_id: grant.client_id.as_str(),
+            subject: &grant.subject,
+            grant_id: &grant.grant_id,
+        });
+        Ok(true)
+    }
+
+    /// Revokes every grant of `subject` (see [`revoke_grant`](Self::revoke_grant)), for
+    /// offboarding a user or "sign out everywhere": every client loses every token the user gave
+    /// it. Returns how many grants were revoked. The user's session at the host, if any, is the
+    /// host's to end.
+    ///
+    /// ```no_run
+    /// # async fn offboard<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>) -> Result<(), attesto_runtime::HostError> {
+    /// let revoked = auth.revoke_all_grants("alice").await?;
+    /// println!("{revoked} grants revoked");
+    /// # Ok(()) }
+    /// ```
+    pub async fn revoke_all_grants(&self, subject: &str) -> Result<usize, HostError> {
+        let mut revoked = 0;
+        // A page at a time: a revoked grant is no longer listed, so each pass lists the next ones.
+        loop {
+            let grants = self.grants(subject).await?;
+            if grants.is_empty() {
+                return Ok(revoked);
+            }
+            for grant in &grants {
+                if self.revoke_grant(subject, &grant.grant_id).await? {
+                    revoked += 1;
+                }
+            }
+        }
     }
 
     /// Whether an access token was revoked, by its `jti` or by its grant (`grant_id`), here or (up

@@ -1063,7 +1063,9 @@ async fn grant_id_names_the_refresh_family_of_a_token_and_nothing_else() {
     let second = sign_in(&router, FULL_SCOPE, &[]).await;
     let other = grant_id_of(str_of(&second, "access_token")).0.expect("a `grant_id`");
     assert_ne!(other, grant_id);
-    // No family, no grant id: client_credentials, and a code flow without a refresh token.
+    // No user, no grant id: client_credentials. A code flow without a refresh token is a grant
+    // all the same (the user authorized the client): its one access token names it, so that
+    // revoking the grant (`Attesto::revoke_grant`) cuts that token too.
     let (status, _, body) =
         token(&router, TOKEN, Some(&basic("service", SECRET)), "grant_type=client_credentials").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -1078,7 +1080,9 @@ async fn grant_id_names_the_refresh_family_of_a_token_and_nothing_else() {
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body.get("refresh_token").is_none(), "{body}");
-    assert_eq!(grant_id_of(str_of(&body, "access_token")), (None, 0));
+    let (lone, named) = grant_id_of(str_of(&body, "access_token"));
+    assert_eq!(named, 1);
+    assert!(lone.is_some_and(|id| id != grant_id && id != other), "a grant of its own");
 }
 
 /// A host whose client ids and user subjects share one namespace (row ids of one table, say):

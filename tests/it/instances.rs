@@ -98,6 +98,10 @@ async fn a_device_code_issued_by_one_instance_is_approved_at_the_other_and_redee
     let (status, _, tokens) = http.token(&a, &grant).await;
     assert_eq!(status, StatusCode::OK, "approved at B, redeemed at A: {tokens}");
     assert!(tokens["refresh_token"].is_string() && tokens["id_token"].is_string(), "{tokens}");
+    // An approved device code is a grant of the user, as a redeemed code is.
+    let grants = b.auth.grants("alice").await.expect("grants");
+    assert_eq!(grants.len(), 1, "{grants:?}");
+    assert_eq!((grants[0].client_id.as_str(), grants[0].scopes.to_string().as_str()), ("native", SCOPE));
     let (status, _, again) = http.token(&b, &grant).await;
     assert_eq!((status, &again["error"]), (StatusCode::BAD_REQUEST, &json!("invalid_grant")), "once: {again}");
 }
@@ -241,4 +245,25 @@ async fn a_grant_revoked_at_one_instance_is_refused_at_the_other_after_the_refre
         assert_eq!(http.userinfo(&b, token).await.0, StatusCode::UNAUTHORIZED, "refused at B after the interval");
     }
     assert_eq!(http.userinfo(&b, str_of(&other, "access_token")).await.0, StatusCode::OK, "another grant");
+}
+
+/// The host revokes a user's grant at one instance (its "connected apps" page,
+/// `Attesto::revoke_grant`): the other lists it no more and refuses its refresh token at once,
+/// and its access token within the refresh interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_grant_revoked_by_the_host_at_one_instance_is_refused_at_the_other_after_the_refresh_interval() {
+    let Some(Pair { a, b, http, _schema }) = two_instances().await else { return };
+    let tokens = http.sign_in(&a, &a).await;
+    let access = str_of(&tokens, "access_token");
+    assert_eq!(http.userinfo(&b, access).await.0, StatusCode::OK, "B has read the (empty) list");
+    let grants = b.auth.grants("alice").await.expect("grants at B");
+    assert_eq!(grants.len(), 1, "B lists the grant made at A: {grants:?}");
+
+    assert!(a.auth.revoke_grant("alice", &grants[0].grant_id).await.expect("revoke at A"));
+    assert!(b.auth.grants("alice").await.expect("grants at B").is_empty(), "off B's list at once");
+    assert_eq!(http.userinfo(&a, access).await.0, StatusCode::UNAUTHORIZED, "refused at once where revoked");
+    let (status, _, body) = http.refresh(&b, str_of(&tokens, "refresh_token")).await;
+    assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &json!("invalid_grant")), "at B: {body}");
+    tokio::time::sleep(REFRESH_INTERVAL).await;
+    assert_eq!(http.userinfo(&b, access).await.0, StatusCode::UNAUTHORIZED, "refused at B after the interval");
 }

@@ -33,6 +33,7 @@ mod dpop;
 mod dpop_corpus;
 mod examples_index;
 mod fapi2;
+mod grants;
 mod guard;
 mod hardening;
 #[cfg(feature = "fetch")]

@@ -363,13 +363,28 @@ async fn put_expired_and_live<S: attesto::store::Store>(store: &S) {
         grant.keep_until = expires_at;
         let device_code = attesto::store::TokenHash::of(&format!("device {name}"));
         assert!(store.put_device_grant(&device_code, &grant).await.expect("put_device_grant"));
+        let grant = attesto::store::Grant::new(
+            format!("family {name}"),
+            attesto::ClientId::new("cli"),
+            "user".to_owned(),
+            attesto::Scopes::default(),
+            Vec::new(),
+            expires_at - hour,
+            expires_at,
+        );
+        store.put_grant(&grant).await.expect("put_grant");
     }
 }
 
 /// The tables `put_expired_and_live` writes, and the key of the live row of each.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-const SWEPT_TABLES: [&str; 4] =
-    ["attesto_revoked_access_tokens", "attesto_dpop_proofs", "attesto_refresh_families", "attesto_device_grants"];
+const SWEPT_TABLES: [&str; 5] = [
+    "attesto_revoked_access_tokens",
+    "attesto_dpop_proofs",
+    "attesto_refresh_families",
+    "attesto_device_grants",
+    "attesto_grants",
+];
 
 #[cfg(feature = "sqlite")]
 mod sqlite_store {
@@ -395,7 +410,7 @@ mod sqlite_store {
         put_expired_and_live(store.inner()).await;
         // The first write started a sweep in the background too; whichever runs first deletes.
         let swept = store.inner().sweep().await.expect("sweep");
-        assert!(swept <= 4, "only the four expired rows may be swept, not {swept}");
+        assert!(swept <= 5, "only the five expired rows may be swept, not {swept}");
         for table in SWEPT_TABLES {
             assert_eq!(count(store.inner().pool(), table).await, 1, "{table}: the live row alone must remain");
         }
@@ -408,7 +423,7 @@ mod sqlite_store {
         let store = databases::sqlite_file().await;
         store.inner().migrate().await.expect("migrate again");
         store.inner().migrate().await.expect("and again");
-        assert_eq!(count(store.inner().pool(), "attesto_migrations").await, 4, "four migrations, each recorded once");
+        assert_eq!(count(store.inner().pool(), "attesto_migrations").await, 5, "five migrations, each recorded once");
         let (host_table,): (i64,) =
             sqlx::query_as("SELECT count(*) FROM sqlite_master WHERE name = '_sqlx_migrations'")
                 .fetch_one(store.inner().pool())
@@ -455,7 +470,7 @@ mod postgres_store {
         put_expired_and_live(store.inner()).await;
         // The first write started a sweep in the background too; whichever runs first deletes.
         let swept = store.inner().sweep().await.expect("sweep");
-        assert!(swept <= 4, "only the four expired rows may be swept, not {swept}");
+        assert!(swept <= 5, "only the five expired rows may be swept, not {swept}");
         for table in SWEPT_TABLES {
             assert_eq!(count(store.inner().pool(), table).await, 1, "{table}: the live row alone must remain");
         }
@@ -481,10 +496,11 @@ mod postgres_store {
         .await
         .expect("list the schema's tables");
         assert_eq!(
-            tables, 9,
-            "six state tables, the device grants, the registered clients and attesto_migrations, in the URL's schema"
+            tables, 10,
+            "six state tables, the device grants, the grants, the registered clients and attesto_migrations, in the \
+             URL's schema"
         );
-        assert_eq!(count(&schema.pool, "attesto_migrations").await, 4, "four migrations, each recorded once");
+        assert_eq!(count(&schema.pool, "attesto_migrations").await, 5, "five migrations, each recorded once");
         let (host_table,): (Option<String>,) =
             sqlx::query_as("SELECT to_regclass('_sqlx_migrations')::text").fetch_one(&schema.pool).await.expect("look");
         assert_eq!(host_table, None, "attesto must not touch the host's migrations table");

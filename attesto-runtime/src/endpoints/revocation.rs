@@ -40,7 +40,7 @@ async fn revoke<P: Provider>(
             // RFC 7009 §2.1: revoking a refresh token revokes the grant behind it — the whole
             // family, and the access tokens issued under it ("SHOULD also invalidate all access
             // tokens based on the same authorization grant").
-            attesto.revoke_refresh_family(&family.family_id, family.expires_at).await?;
+            attesto.revoke_refresh_family(&family.family_id, &family.principal.subject, family.expires_at).await?;
             attesto.provider().event_sink().token_revoked(&TokenRevoked {
                 client_id: client.client_id.as_str(),
                 subject: &family.principal.subject,

@@ -28,7 +28,7 @@ use crate::protocol::pkce;
 use crate::state::Attesto;
 use crate::store::revoked;
 use crate::store::{
-    AuthorizationRequest, CodeIssue, CodeRedemption, RefreshFamily, RefreshLookup, Rotation, TokenHash, new_id,
+    AuthorizationRequest, CodeIssue, CodeRedemption, Grant, RefreshFamily, RefreshLookup, Rotation, TokenHash, new_id,
     new_secret,
 };
 
@@ -283,7 +283,13 @@ async fn authorization_code<P: Provider>(
         CodeRedemption::Replayed(first) => {
             // The family with the access tokens of its refreshes (its grant), and the code's own
             // access token by `jti`, which carries no grant when the code made no family.
-            attesto.revoke_refresh_family(&first.family_id, now + attesto.settings().refresh_token_ttl).await?;
+            attesto
+                .revoke_refresh_family(
+                    &first.family_id,
+                    &found.principal.subject,
+                    now + attesto.settings().refresh_token_ttl,
+                )
+                .await?;
             attesto.revoke_access_token(&first.access_token_jti, first.access_token_expires_at).await?;
             provider.event_sink().code_reuse_detected(&CodeReuseDetected {
                 client_id: client.client_id.as_str(),
@@ -319,17 +325,19 @@ async fn authorization_code<P: Provider>(
     )?;
     let audience = narrow_audience(requested_audience, &request.audience)?;
     let scopes = request.scopes.clone();
+    let grant_expires_at;
     let refresh = if offline_access_granted::<P>(&scopes)
         && provider.scope_policy().refresh_token_allowed(&client, &scopes).await?
     {
         let (token, hash) = new_secret();
+        grant_expires_at = now + attesto.settings().refresh_token_ttl;
         let family = RefreshFamily {
             family_id: issue_ids.family_id.clone(),
             client_id: client.client_id.clone(),
             principal: grant.principal.clone(),
             scopes: scopes.clone(),
             audience: audience.clone(),
-            expires_at: now + attesto.settings().refresh_token_ttl,
+            expires_at: grant_expires_at,
             // RFC 9449 §5: a public client's refresh tokens are bound to the proof's key, since
             // nothing else stops a thief from using them; a confidential client's are already
             // bound to its credentials, and it may change keys.
@@ -341,10 +349,23 @@ async fn authorization_code<P: Provider>(
         }
         Some(token)
     } else {
+        grant_expires_at = issue_ids.access_token_expires_at;
         None
     };
-    // The access token belongs to the grant only when there is one to revoke it with.
-    let grant_id = refresh.is_some().then(|| revoked::grant_id(&issue_ids.family_id));
+    // Every code the user authorized is a grant, with or without a refresh token: its access
+    // token carries the grant's id, so that the user revoking the grant (`Attesto::revoke_grant`)
+    // cuts that token too, not only the refresh tokens.
+    let record = Grant::new(
+        issue_ids.family_id.clone(),
+        client.client_id.clone(),
+        grant.principal.subject.clone(),
+        scopes.clone(),
+        audience.clone(),
+        now,
+        grant_expires_at,
+    );
+    attesto.store().put_grant(&record).await?;
+    let grant_id = Some(record.grant_id);
     registration_used(attesto, &client).await;
     respond_with_tokens(
         attesto,
@@ -452,6 +473,8 @@ async fn refresh_token<P: Provider>(
         Some(next)
     };
     let grant_id = revoked::grant_id(&family.family_id);
+    // The grant's last use, for the user's list of the clients they authorized.
+    attesto.store().record_grant_use(&grant_id, now).await?;
     respond_with_tokens(
         attesto,
         UserTokens {
@@ -473,7 +496,7 @@ async fn refresh_token<P: Provider>(
 /// Revokes a family whose rotated-out token was presented, and reports it.
 async fn reuse_detected<P: Provider>(attesto: &Attesto<P>, family: &RefreshFamily) -> Result<OAuthError, OAuthError> {
     // RFC 9700 §4.14.2: the family, and the access tokens issued under it.
-    attesto.revoke_refresh_family(&family.family_id, family.expires_at).await?;
+    attesto.revoke_refresh_family(&family.family_id, &family.principal.subject, family.expires_at).await?;
     attesto.provider().event_sink().refresh_reuse_detected(&RefreshReuseDetected {
         client_id: family.client_id.as_str(),
         subject: &family.principal.subject,

@@ -118,6 +118,20 @@ pub struct TokenRevoked<'a> {
     pub token_type: &'a str,
 }
 
+/// The host revoked a grant a user gave a client ([`Attesto::revoke_grant`](crate::Attesto::revoke_grant),
+/// [`Attesto::revoke_all_grants`](crate::Attesto::revoke_all_grants)): its refresh tokens and
+/// every access token issued under it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct GrantRevoked<'a> {
+    /// The client the grant was given to.
+    pub client_id: &'a str,
+    /// The user.
+    pub subject: &'a str,
+    /// The grant (the `grant_id` claim of its access tokens).
+    pub grant_id: &'a str,
+}
+
 /// A client registered itself (RFC 7591 §3).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -257,6 +271,17 @@ pub trait EventSink: Send + Sync {
         );
     }
 
+    /// The host revoked a grant.
+    fn grant_revoked(&self, event: &GrantRevoked<'_>) {
+        tracing::info!(
+            target: "attesto::events",
+            client_id = event.client_id,
+            sub = event.subject,
+            grant_id = event.grant_id,
+            "grant revoked"
+        );
+    }
+
     /// A used authorization code was presented again; what it issued is revoked.
     fn code_reuse_detected(&self, event: &CodeReuseDetected<'_>) {
         tracing::warn!(
@@ -328,6 +353,9 @@ impl<T: EventSink + ?Sized> EventSink for &T {
     }
     fn token_revoked(&self, event: &TokenRevoked<'_>) {
         (**self).token_revoked(event);
+    }
+    fn grant_revoked(&self, event: &GrantRevoked<'_>) {
+        (**self).grant_revoked(event);
     }
     fn dpop_proof_replayed(&self, event: &DpopProofReplayed<'_>) {
         (**self).dpop_proof_replayed(event);

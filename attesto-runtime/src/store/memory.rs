@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use super::{
-    AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, PendingAuthorization,
+    AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, Grant, PendingAuthorization,
     RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
 };
 use crate::error::HostError;
@@ -22,6 +22,10 @@ const DEFAULT_MAX_DPOP_PROOFS: usize = 200_000;
 const DEFAULT_MAX_DEVICE_GRANTS: usize = 10_000;
 /// The default of [`MemoryStore::max_device_grants_per_client`].
 const DEFAULT_MAX_DEVICE_GRANTS_PER_CLIENT: usize = 500;
+/// The default of [`MemoryStore::max_grants`].
+const DEFAULT_MAX_GRANTS: usize = 100_000;
+/// The default of [`MemoryStore::max_grants_per_subject`].
+const DEFAULT_MAX_GRANTS_PER_SUBJECT: usize = 1_000;
 
 /// The in-memory [`Store`]: the default, right for one instance whose state may be lost on
 /// restart (users sign in again, refresh tokens stop working). Several instances, or refresh
@@ -44,6 +48,12 @@ const DEFAULT_MAX_DEVICE_GRANTS_PER_CLIENT: usize = 500;
 /// entries' lifetime (minutes), never the host's memory. Requests waiting for the user to sign
 /// in are never stored (their handle carries them, sealed), nor are codes, refresh tokens or
 /// revocations before a user or client authenticated.
+///
+/// The grants users gave clients ([`Grant`]) are recorded only once a user signed in and
+/// consented, and are capped all the same, overall ([`max_grants`](Self::max_grants), 100 000)
+/// and per user ([`max_grants_per_subject`](Self::max_grants_per_subject), 1 000): a user (or a
+/// script with one user's session) that authorizes clients in a loop is refused new tokens
+/// (`503`) until some of its grants expire or are revoked.
 pub struct MemoryStore {
     state: Mutex<MemoryState>,
     max_pending: usize,
@@ -51,6 +61,8 @@ pub struct MemoryStore {
     max_dpop_proofs: usize,
     max_device_grants: usize,
     max_device_grants_per_client: usize,
+    max_grants: usize,
+    max_grants_per_subject: usize,
 }
 
 impl Default for MemoryStore {
@@ -62,6 +74,8 @@ impl Default for MemoryStore {
             max_dpop_proofs: DEFAULT_MAX_DPOP_PROOFS,
             max_device_grants: DEFAULT_MAX_DEVICE_GRANTS,
             max_device_grants_per_client: DEFAULT_MAX_DEVICE_GRANTS_PER_CLIENT,
+            max_grants: DEFAULT_MAX_GRANTS,
+            max_grants_per_subject: DEFAULT_MAX_GRANTS_PER_SUBJECT,
         }
     }
 }
@@ -74,6 +88,8 @@ impl fmt::Debug for MemoryStore {
             .field("max_dpop_proofs", &self.max_dpop_proofs)
             .field("max_device_grants", &self.max_device_grants)
             .field("max_device_grants_per_client", &self.max_device_grants_per_client)
+            .field("max_grants", &self.max_grants)
+            .field("max_grants_per_subject", &self.max_grants_per_subject)
             .finish_non_exhaustive()
     }
 }
@@ -124,6 +140,22 @@ impl MemoryStore {
         self
     }
 
+    /// Sets the most grants held at once, all users together (default 100 000; at least 1). A
+    /// grant is held until its last token expires (its refresh family's end, 30 days by default),
+    /// revoked or not.
+    #[must_use]
+    pub fn max_grants(mut self, entries: usize) -> Self {
+        self.max_grants = entries.max(1);
+        self
+    }
+
+    /// Sets the most grants one user may hold at once (default 1 000; at least 1).
+    #[must_use]
+    pub fn max_grants_per_subject(mut self, entries: usize) -> Self {
+        self.max_grants_per_subject = entries.max(1);
+        self
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut MemoryState) -> T) -> Result<T, HostError> {
         // A poisoned lock means a panic while holding it; the maps are still consistent (every
         // operation leaves them so before anything can panic), so keep serving.
@@ -146,6 +178,7 @@ enum Entry {
     Revoked(String),
     Proof(TokenHash),
     Device(TokenHash),
+    Grant(String),
 }
 
 #[derive(Default)]
@@ -168,6 +201,16 @@ struct MemoryState {
     user_codes: HashMap<String, TokenHash>,
     /// How many device grants each client has.
     device_grants_per_client: HashMap<ClientId, usize>,
+    /// The grants users gave clients, by `grant_id`, until they expire.
+    grants: HashMap<String, GrantEntry>,
+    /// Each user's grants, by creation time and id: the order they are listed in (reversed),
+    /// and how many each user holds.
+    grants_by_subject: HashMap<String, BTreeSet<(SystemTime, String)>>,
+}
+
+struct GrantEntry {
+    grant: Grant,
+    revoked: bool,
 }
 
 // Most entries are live codes; boxing them would add an allocation to every issued code.
@@ -233,6 +276,17 @@ impl MemoryState {
                     if let Some(grant) = self.device_grants.remove(&device_code) {
                         self.user_codes.remove(&grant.user_code);
                         count_down(&mut self.device_grants_per_client, &grant.client_id);
+                    }
+                }
+                Entry::Grant(grant_id) => {
+                    if let Some(entry) = self.grants.remove(&grant_id) {
+                        let grant = entry.grant;
+                        if let Some(held) = self.grants_by_subject.get_mut(&grant.subject) {
+                            held.remove(&(grant.created_at, grant_id));
+                            if held.is_empty() {
+                                self.grants_by_subject.remove(&grant.subject);
+                            }
+                        }
                     }
                 }
             }
@@ -532,6 +586,62 @@ impl Store for MemoryStore {
             _ => DevicePoll::Unknown,
         })
     }
+
+    async fn put_grant(&self, grant: &Grant) -> Result<(), HostError> {
+        let (max, per_subject) = (self.max_grants, self.max_grants_per_subject);
+        self.with(|s| {
+            s.sweep(SystemTime::now());
+            if s.grants.contains_key(&grant.grant_id) {
+                return Ok(());
+            }
+            if s.grants.len() >= max {
+                return Err(full("the store holds the most grants it may; try again later"));
+            }
+            let held = s.grants_by_subject.entry(grant.subject.clone()).or_default();
+            if held.len() >= per_subject {
+                return Err(full("this user holds the most grants they may; revoke some, or try again later"));
+            }
+            held.insert((grant.created_at, grant.grant_id.clone()));
+            s.expiries.insert((grant.expires_at, Entry::Grant(grant.grant_id.clone())));
+            s.grants.insert(grant.grant_id.clone(), GrantEntry { grant: grant.clone(), revoked: false });
+            Ok(())
+        })?
+    }
+
+    async fn record_grant_use(&self, grant_id: &str, now: SystemTime) -> Result<(), HostError> {
+        self.with(|s| {
+            if let Some(entry) = s.grants.get_mut(grant_id)
+                && !entry.revoked
+                && entry.grant.expires_at > now
+            {
+                entry.grant.last_used_at = now;
+            }
+        })
+    }
+
+    async fn grants(&self, subject: &str, now: SystemTime, limit: usize) -> Result<Vec<Grant>, HostError> {
+        self.with(|s| {
+            let Some(held) = s.grants_by_subject.get(subject) else { return Vec::new() };
+            held.iter()
+                .rev()
+                .filter_map(|(_, grant_id)| s.grants.get(grant_id))
+                .filter(|entry| !entry.revoked && entry.grant.expires_at > now)
+                .take(limit)
+                .map(|entry| entry.grant.clone())
+                .collect()
+        })
+    }
+
+    async fn revoke_grant(&self, subject: &str, grant_id: &str, now: SystemTime) -> Result<Option<Grant>, HostError> {
+        self.with(|s| {
+            let entry = s.grants.get_mut(grant_id)?;
+            if entry.grant.subject != subject || entry.grant.expires_at <= now {
+                return None;
+            }
+            entry.revoked = true;
+            Some(entry.grant.clone())
+        })
+    }
 }
 
 #[cfg(test)]
@@ -632,6 +742,49 @@ mod tests {
             Duration::from_secs(600),
             Duration::from_secs(5),
         )
+    }
+
+    fn grant(subject: &str, i: u64, expires_at: SystemTime) -> Grant {
+        Grant::new(
+            format!("family {subject} {i}"),
+            ClientId::new("client"),
+            subject.to_owned(),
+            Scopes::default(),
+            Vec::new(),
+            SystemTime::now() - Duration::from_secs(600 - i),
+            expires_at,
+        )
+    }
+
+    #[tokio::test]
+    async fn grants_are_capped_overall_and_per_subject_and_places_come_back() {
+        let store = MemoryStore::new().max_grants(3).max_grants_per_subject(2);
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        store.put_grant(&grant("alice", 0, later)).await.expect("room");
+        store.put_grant(&grant("alice", 1, later)).await.expect("room");
+        assert!(store.put_grant(&grant("alice", 2, later)).await.is_err(), "a third for alice");
+        store.put_grant(&grant("alice", 0, later)).await.expect("a grant recorded again takes no place");
+        store.put_grant(&grant("bob", 0, later)).await.expect("room");
+        assert!(store.put_grant(&grant("carol", 0, later)).await.is_err(), "a fourth overall");
+        // A revoked grant keeps its place until it expires (a retried revocation finds it).
+        let revoked = grant("alice", 1, later);
+        assert!(store.revoke_grant("alice", &revoked.grant_id, SystemTime::now()).await.expect("revoke").is_some());
+        assert!(store.put_grant(&grant("alice", 3, later)).await.is_err(), "still two for alice");
+        {
+            let state = store.state.lock().expect("lock");
+            assert_eq!(state.grants.len(), 3);
+            assert_eq!(state.expiries.len(), 3, "one index entry per grant");
+            assert_eq!(state.grants_by_subject.get("alice").map(BTreeSet::len), Some(2));
+        }
+
+        // An expired grant leaves at the next write, and its place comes back.
+        let store = MemoryStore::new().max_grants_per_subject(1);
+        let past = SystemTime::now() - Duration::from_secs(1);
+        store.put_grant(&grant("alice", 0, past)).await.expect("room");
+        store.put_grant(&grant("alice", 1, later)).await.expect("the expired one was swept first");
+        let state = store.state.lock().expect("lock");
+        assert_eq!(state.grants.len(), 1);
+        assert_eq!(state.grants_by_subject.get("alice").map(BTreeSet::len), Some(1));
     }
 
     #[tokio::test]

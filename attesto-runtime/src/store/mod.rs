@@ -1,6 +1,6 @@
 //! The state attesto keeps itself — pending and pushed authorization requests, authorization
 //! codes, refresh token families, revoked access tokens, DPoP proofs already seen, device grants
-//! (RFC 8628) — behind one
+//! (RFC 8628), the grants users gave clients — behind one
 //! [`Store`] trait with atomic semantics, and [`MemoryStore`](crate::MemoryStore), the in-memory default. With the
 //! features `sqlite` and `postgres`, `SqliteStore` and `PostgresStore` keep it in a database.
 //!
@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::model::client::ClientId;
 
 mod device;
+mod grants;
 pub(crate) mod guesses;
 pub(crate) mod memory;
 pub(crate) mod registrations;
@@ -36,6 +37,7 @@ use crate::model::principal::AuthenticatedPrincipal;
 use crate::model::scope::Scopes;
 
 pub use device::{DeviceDecision, DeviceGrant, DevicePoll, DeviceStatus, SLOW_DOWN_STEP};
+pub use grants::{Grant, MAX_GRANTS_LISTED};
 
 /// The SHA-256 of a random value handed out once (a code, a refresh token, a handle of a pending
 /// request). Stores key their entries by it; the value itself is never stored.
@@ -469,6 +471,36 @@ pub trait Store: Send + Sync + 'static {
         device_code: &TokenHash,
         now: SystemTime,
     ) -> impl Future<Output = Result<DevicePoll, HostError>> + Send;
+
+    /// Records a new grant, when its first tokens are issued. Its `grant_id` is new (derived from
+    /// a fresh family id); should it exist, the record is left as it is.
+    fn put_grant(&self, grant: &Grant) -> impl Future<Output = Result<(), HostError>> + Send;
+
+    /// Records that tokens were issued under the grant `grant_id` at `now` (a refresh): its
+    /// [`last_used_at`](Grant::last_used_at) becomes `now`. Nothing happens when the grant is
+    /// unknown, revoked or expired.
+    fn record_grant_use(&self, grant_id: &str, now: SystemTime) -> impl Future<Output = Result<(), HostError>> + Send;
+
+    /// The live grants of `subject` (neither revoked nor expired at `now`), newest first (by
+    /// [`created_at`](Grant::created_at), then by `grant_id` descending), at most `limit`.
+    fn grants(
+        &self,
+        subject: &str,
+        now: SystemTime,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Grant>, HostError>> + Send;
+
+    /// Marks the grant `grant_id` of `subject` revoked, so that it is no longer listed, and
+    /// returns it; `None`, changing nothing, when `subject` holds no such grant (another user's
+    /// grant included) or it expired. A grant revoked before is returned again, so that a
+    /// revocation interrupted halfway (the refresh family and access tokens are revoked after
+    /// this, by the caller) can be completed by trying again. One atomic step.
+    fn revoke_grant(
+        &self,
+        subject: &str,
+        grant_id: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<Grant>, HostError>> + Send;
 }
 
 /// A shared store is a store: several providers in one process (tenants, or an instance and its
@@ -602,6 +634,28 @@ impl<S: Store> Store for std::sync::Arc<S> {
     ) -> impl Future<Output = Result<DevicePoll, HostError>> + Send {
         (**self).poll_device_grant(device_code, now)
     }
+    fn put_grant(&self, grant: &Grant) -> impl Future<Output = Result<(), HostError>> + Send {
+        (**self).put_grant(grant)
+    }
+    fn record_grant_use(&self, grant_id: &str, now: SystemTime) -> impl Future<Output = Result<(), HostError>> + Send {
+        (**self).record_grant_use(grant_id, now)
+    }
+    fn grants(
+        &self,
+        subject: &str,
+        now: SystemTime,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Grant>, HostError>> + Send {
+        (**self).grants(subject, now, limit)
+    }
+    fn revoke_grant(
+        &self,
+        subject: &str,
+        grant_id: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<Grant>, HostError>> + Send {
+        (**self).revoke_grant(subject, grant_id, now)
+    }
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -667,6 +721,20 @@ pub(crate) trait DynStore: Send + Sync {
         d: &'a TokenHash,
         now: SystemTime,
     ) -> BoxFuture<'a, Result<DevicePoll, HostError>>;
+    fn put_grant<'a>(&'a self, g: &'a Grant) -> BoxFuture<'a, Result<(), HostError>>;
+    fn record_grant_use<'a>(&'a self, id: &'a str, now: SystemTime) -> BoxFuture<'a, Result<(), HostError>>;
+    fn grants<'a>(
+        &'a self,
+        sub: &'a str,
+        now: SystemTime,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<Grant>, HostError>>;
+    fn revoke_grant<'a>(
+        &'a self,
+        sub: &'a str,
+        id: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Option<Grant>, HostError>>;
 }
 
 impl<S: Store> DynStore for S {
@@ -767,5 +835,27 @@ impl<S: Store> DynStore for S {
         now: SystemTime,
     ) -> BoxFuture<'a, Result<DevicePoll, HostError>> {
         Box::pin(Store::poll_device_grant(self, d, now))
+    }
+    fn put_grant<'a>(&'a self, g: &'a Grant) -> BoxFuture<'a, Result<(), HostError>> {
+        Box::pin(Store::put_grant(self, g))
+    }
+    fn record_grant_use<'a>(&'a self, id: &'a str, now: SystemTime) -> BoxFuture<'a, Result<(), HostError>> {
+        Box::pin(Store::record_grant_use(self, id, now))
+    }
+    fn grants<'a>(
+        &'a self,
+        sub: &'a str,
+        now: SystemTime,
+        limit: usize,
+    ) -> BoxFuture<'a, Result<Vec<Grant>, HostError>> {
+        Box::pin(Store::grants(self, sub, now, limit))
+    }
+    fn revoke_grant<'a>(
+        &'a self,
+        sub: &'a str,
+        id: &'a str,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Option<Grant>, HostError>> {
+        Box::pin(Store::revoke_grant(self, sub, id, now))
     }
 }

@@ -210,8 +210,8 @@ mod tests {
     use crate::error::HostError;
     use crate::store::memory::MemoryStore;
     use crate::store::{
-        AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, PendingAuthorization,
-        RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
+        AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, Grant,
+        PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
     };
 
     /// A memory store that counts the reads of the revoked list, can fail them, and makes each
@@ -300,6 +300,18 @@ mod tests {
         }
         async fn poll_device_grant(&self, d: &TokenHash, now: SystemTime) -> Result<DevicePoll, HostError> {
             self.inner.poll_device_grant(d, now).await
+        }
+        async fn put_grant(&self, g: &Grant) -> Result<(), HostError> {
+            self.inner.put_grant(g).await
+        }
+        async fn record_grant_use(&self, id: &str, now: SystemTime) -> Result<(), HostError> {
+            self.inner.record_grant_use(id, now).await
+        }
+        async fn grants(&self, sub: &str, now: SystemTime, limit: usize) -> Result<Vec<Grant>, HostError> {
+            self.inner.grants(sub, now, limit).await
+        }
+        async fn revoke_grant(&self, sub: &str, id: &str, now: SystemTime) -> Result<Option<Grant>, HostError> {
+            self.inner.revoke_grant(sub, id, now).await
         }
     }
 

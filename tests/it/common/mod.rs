@@ -252,6 +252,9 @@ impl EventSink for TestHost {
     fn token_revoked(&self, event: &TokenRevoked<'_>) {
         self.record(format!("revoked {} {} {}", event.client_id, event.subject, event.token_type));
     }
+    fn grant_revoked(&self, event: &attesto::GrantRevoked<'_>) {
+        self.record(format!("grant_revoked {} {} {}", event.client_id, event.subject, event.grant_id));
+    }
     fn client_metadata_document_refused(&self, event: &attesto::ClientMetadataDocumentRefused<'_>) {
         self.record(format!("client_metadata_document_refused {} {}", event.client_id, event.reason));
     }
@@ -657,5 +660,27 @@ impl attesto::store::Store for TestStore {
         now: SystemTime,
     ) -> Result<attesto::store::DevicePoll, HostError> {
         self.inner.poll_device_grant(device_code, now + self.device_late).await
+    }
+    async fn put_grant(&self, grant: &attesto::store::Grant) -> Result<(), HostError> {
+        self.inner.put_grant(grant).await
+    }
+    async fn record_grant_use(&self, grant_id: &str, now: SystemTime) -> Result<(), HostError> {
+        self.inner.record_grant_use(grant_id, now).await
+    }
+    async fn grants(
+        &self,
+        subject: &str,
+        now: SystemTime,
+        limit: usize,
+    ) -> Result<Vec<attesto::store::Grant>, HostError> {
+        self.inner.grants(subject, now, limit).await
+    }
+    async fn revoke_grant(
+        &self,
+        subject: &str,
+        grant_id: &str,
+        now: SystemTime,
+    ) -> Result<Option<attesto::store::Grant>, HostError> {
+        self.inner.revoke_grant(subject, grant_id, now).await
     }
 }

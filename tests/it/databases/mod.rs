@@ -17,7 +17,7 @@ use attesto::HostError;
 #[cfg(feature = "postgres")]
 use attesto::sqlx;
 use attesto::store::{
-    AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, PendingAuthorization,
+    AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, Grant, PendingAuthorization,
     RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
 };
 
@@ -379,5 +379,27 @@ impl<S: Store> Store for Isolated<S> {
         now: SystemTime,
     ) -> impl Future<Output = Result<DevicePoll, HostError>> + Send {
         self.store.poll_device_grant(device_code, now)
+    }
+    fn put_grant(&self, grant: &Grant) -> impl Future<Output = Result<(), HostError>> + Send {
+        self.store.put_grant(grant)
+    }
+    fn record_grant_use(&self, grant_id: &str, now: SystemTime) -> impl Future<Output = Result<(), HostError>> + Send {
+        self.store.record_grant_use(grant_id, now)
+    }
+    fn grants(
+        &self,
+        subject: &str,
+        now: SystemTime,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Grant>, HostError>> + Send {
+        self.store.grants(subject, now, limit)
+    }
+    fn revoke_grant(
+        &self,
+        subject: &str,
+        grant_id: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<Grant>, HostError>> + Send {
+        self.store.revoke_grant(subject, grant_id, now)
     }
 }

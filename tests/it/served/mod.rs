@@ -125,6 +125,8 @@ pub(crate) fn signing_key() -> Key {
 pub(crate) struct Instance {
     /// `http://127.0.0.1:<port>`.
     pub(crate) base: String,
+    /// The provider it serves, for what the host calls itself (`Attesto::revoke_grant`).
+    pub(crate) auth: Attesto<Host>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -159,7 +161,7 @@ pub(crate) fn serve(
     let task = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("server runs");
     });
-    Instance { base, task }
+    Instance { base, auth, task }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,8 +15,7 @@ use crate::model::client::GrantType;
 use crate::protocol::dpop_proof::VerifiedProof;
 use crate::protocol::form::Form;
 use crate::state::Attesto;
-use crate::store::revoked;
-use crate::store::{DevicePoll, RefreshFamily, TokenHash, new_id, new_secret};
+use crate::store::{DevicePoll, Grant, RefreshFamily, TokenHash, new_id, new_secret};
 
 /// The one answer for a device code that is unknown or spent (RFC 8628 §3.5 leaves them to
 /// `invalid_grant`).
@@ -80,17 +79,22 @@ pub(super) async fn device_code<P: Provider>(
     let scopes = grant.scopes;
     // A refresh token as for the code grant: with `offline_access` in an OpenID Connect request,
     // and when the host's policy allows it.
+    // Every approved device code is a grant, as every redeemed authorization code is (see the
+    // code grant): its id is that of its refresh family, whether or not the family is created.
+    let family_id = new_id();
+    let grant_expires_at;
     let refresh = if offline_access_granted::<P>(&scopes)
         && provider.scope_policy().refresh_token_allowed(&client, &scopes).await?
     {
         let (token, token_hash) = new_secret();
+        grant_expires_at = now + attesto.settings().refresh_token_ttl;
         let family = RefreshFamily {
-            family_id: new_id(),
+            family_id: family_id.clone(),
             client_id: client.client_id.clone(),
             principal: principal.clone(),
             scopes: scopes.clone(),
             audience: audience.clone(),
-            expires_at: now + attesto.settings().refresh_token_ttl,
+            expires_at: grant_expires_at,
             // As for the code grant (RFC 9449 §5): a public client's refresh tokens are bound to
             // the proof's key.
             dpop_jkt: proof.filter(|_| client.is_public).map(|proof| proof.jkt.clone()),
@@ -98,11 +102,21 @@ pub(super) async fn device_code<P: Provider>(
         if !attesto.store().create_refresh_family(&family, &token_hash).await? {
             return Err(invalid_grant(INVALID));
         }
-        Some((token, family.family_id))
+        Some(token)
     } else {
+        grant_expires_at = now + attesto.settings().access_token_ttl;
         None
     };
-    let grant_id = refresh.as_ref().map(|(_, family_id)| revoked::grant_id(family_id));
+    let record = Grant::new(
+        family_id,
+        client.client_id.clone(),
+        principal.subject.clone(),
+        scopes.clone(),
+        audience.clone(),
+        now,
+        grant_expires_at,
+    );
+    attesto.store().put_grant(&record).await?;
     registration_used(attesto, &client).await;
     respond_with_tokens(
         attesto,
@@ -114,8 +128,8 @@ pub(super) async fn device_code<P: Provider>(
             nonce: None,
             grant_type: GrantType::DeviceCode,
             jti: &new_id(),
-            grant_id: grant_id.as_deref(),
-            refresh_token: refresh.map(|(token, _)| token),
+            grant_id: Some(&record.grant_id),
+            refresh_token: refresh,
             proof,
         },
     )

@@ -15,7 +15,7 @@ macro_rules! impl_store {
 
             use $crate::error::HostError;
             use $crate::store::{
-                AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll,
+                AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, Grant,
                 PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
             };
 
@@ -143,6 +143,27 @@ macro_rules! impl_store {
                     now: SystemTime,
                 ) -> Result<DevicePoll, HostError> {
                     self.state.poll_device_grant(device_code, now).await
+                }
+
+                async fn put_grant(&self, grant: &Grant) -> Result<(), HostError> {
+                    self.state.put_grant(grant).await
+                }
+
+                async fn record_grant_use(&self, grant_id: &str, now: SystemTime) -> Result<(), HostError> {
+                    self.state.record_grant_use(grant_id, now).await
+                }
+
+                async fn grants(&self, subject: &str, now: SystemTime, limit: usize) -> Result<Vec<Grant>, HostError> {
+                    self.state.grants(subject, now, limit).await
+                }
+
+                async fn revoke_grant(
+                    &self,
+                    subject: &str,
+                    grant_id: &str,
+                    now: SystemTime,
+                ) -> Result<Option<Grant>, HostError> {
+                    self.state.revoke_grant(subject, grant_id, now).await
                 }
             }
         };

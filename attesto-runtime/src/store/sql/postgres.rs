@@ -136,6 +136,7 @@ impl Dialect for Postgres {
             "attesto signed response algorithms",
             include_str!("../../../migrations/postgres/0004_attesto_signed_response_algs.sql"),
         ),
+        (5, "attesto grants", include_str!("../../../migrations/postgres/0005_attesto_grants.sql")),
     ];
 
     fn pick(texts: &PerDialect) -> &'static str {

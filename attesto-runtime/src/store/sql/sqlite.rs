@@ -152,6 +152,7 @@ impl Dialect for Sqlite {
             "attesto signed response algorithms",
             include_str!("../../../migrations/sqlite/0004_attesto_signed_response_algs.sql"),
         ),
+        (5, "attesto grants", include_str!("../../../migrations/sqlite/0005_attesto_grants.sql")),
     ];
 
     fn pick(texts: &PerDialect) -> &'static str {

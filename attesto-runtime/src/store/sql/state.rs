@@ -16,7 +16,7 @@ use super::{
 };
 use crate::error::HostError;
 use crate::store::{
-    AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, PendingAuthorization,
+    AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, Grant, PendingAuthorization,
     RefreshFamily, RefreshLookup, Rotation, TokenHash,
 };
 
@@ -37,7 +37,8 @@ const SWEEP: PerDialect = PerDialect {
              DELETE FROM attesto_refresh_families WHERE expires_at <= unixepoch();
              DELETE FROM attesto_revoked_access_tokens WHERE expires_at <= unixepoch();
              DELETE FROM attesto_dpop_proofs WHERE expires_at <= unixepoch();
-             DELETE FROM attesto_device_grants WHERE keep_until <= unixepoch();",
+             DELETE FROM attesto_device_grants WHERE keep_until <= unixepoch();
+             DELETE FROM attesto_grants WHERE expires_at <= unixepoch();",
     #[cfg(feature = "postgres")]
     postgres: "DELETE FROM attesto_pending WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
                DELETE FROM attesto_codes WHERE keep_until <= floor(extract(epoch FROM now()))::bigint;
@@ -45,7 +46,8 @@ const SWEEP: PerDialect = PerDialect {
                DELETE FROM attesto_refresh_families WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
                DELETE FROM attesto_revoked_access_tokens WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
                DELETE FROM attesto_dpop_proofs WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
-               DELETE FROM attesto_device_grants WHERE keep_until <= floor(extract(epoch FROM now()))::bigint;",
+               DELETE FROM attesto_device_grants WHERE keep_until <= floor(extract(epoch FROM now()))::bigint;
+               DELETE FROM attesto_grants WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;",
 };
 
 /// attesto's state tables in one database, and when they were last swept (shared by clones).
@@ -471,4 +473,79 @@ where
     ) -> Result<DevicePoll, HostError> {
         self.change_device_grant(device_code, now, DevicePoll::Unknown, |grant| grant.poll(now)).await
     }
+
+    pub(super) async fn put_grant(&self, grant: &Grant) -> Result<(), HostError> {
+        self.sweep_soon();
+        // Insert-if-absent: grant ids are fresh 128-bit values, and an existing record is kept as
+        // it is (its `last_used_at`, its `revoked`).
+        sqlx::query(
+            "INSERT INTO attesto_grants (grant_id, subject, grant_json, created_at, last_used_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (grant_id) DO NOTHING",
+        )
+        .bind(grant.grant_id.as_str())
+        .bind(grant.subject.as_str())
+        .bind(to_json(grant)?)
+        .bind(unix_secs(grant.created_at))
+        .bind(unix_secs(grant.last_used_at))
+        .bind(expiry_secs(grant.expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn record_grant_use(&self, grant_id: &str, now: SystemTime) -> Result<(), HostError> {
+        // The record's JSON keeps the time it was created with; the column is what is read back.
+        sqlx::query(
+            "UPDATE attesto_grants SET last_used_at = $2 WHERE grant_id = $1 AND NOT revoked AND expires_at > $2",
+        )
+        .bind(grant_id)
+        .bind(unix_secs(now))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn grants(&self, subject: &str, now: SystemTime, limit: usize) -> Result<Vec<Grant>, HostError> {
+        // The index on `(subject, created_at)` serves the filter and the order.
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT grant_json, last_used_at FROM attesto_grants
+             WHERE subject = $1 AND NOT revoked AND expires_at > $2
+             ORDER BY created_at DESC, grant_id DESC LIMIT $3",
+        )
+        .bind(subject)
+        .bind(unix_secs(now))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter().map(|(json, last_used_at)| grant_row(&json, last_used_at)).collect()
+    }
+
+    pub(super) async fn revoke_grant(
+        &self,
+        subject: &str,
+        grant_id: &str,
+        now: SystemTime,
+    ) -> Result<Option<Grant>, HostError> {
+        self.sweep_soon();
+        // One statement: the subject is part of the condition, so another user's grant id
+        // changes nothing; a grant revoked before matches again (see `Store::revoke_grant`).
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "UPDATE attesto_grants SET revoked = TRUE
+             WHERE grant_id = $1 AND subject = $2 AND expires_at > $3
+             RETURNING grant_json, last_used_at",
+        )
+        .bind(grant_id)
+        .bind(subject)
+        .bind(unix_secs(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(json, last_used_at)| grant_row(&json, last_used_at)).transpose()
+    }
+}
+
+/// A grant read back: its JSON, with the last use from its column.
+fn grant_row(json: &str, last_used_at: i64) -> Result<Grant, HostError> {
+    let mut grant: Grant = from_json(json)?;
+    grant.last_used_at = from_unix_secs(last_used_at)?;
+    Ok(grant)
 }

@@ -18,7 +18,7 @@ pub(super) const RACERS: usize = 50;
 const PENDING_LIFETIME: Duration = Duration::from_secs(600);
 const CODE_LIFETIME: Duration = Duration::from_secs(60);
 pub(super) const ACCESS_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
-const FAMILY_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+pub(super) const FAMILY_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 pub(super) const SECOND: Duration = Duration::from_secs(1);
 
 /// The result of a store operation, or a panic naming the operation: a store that fails cannot

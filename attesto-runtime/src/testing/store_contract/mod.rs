@@ -35,6 +35,7 @@ mod codes;
 mod device;
 mod dpop;
 mod fixtures;
+mod grants;
 mod pending;
 mod refresh;
 
@@ -53,6 +54,10 @@ pub use device::{
 };
 pub use dpop::{
     dpop_jti_expired_entry_may_be_reinserted, dpop_jti_insert_race_has_one_winner, dpop_jti_is_inserted_once,
+};
+pub use grants::{
+    grant_expires, grant_is_revoked_by_its_subject_only, grant_use_is_recorded,
+    grants_are_listed_per_subject_newest_first,
 };
 pub use pending::{
     pending_consent_stage_round_trips, pending_expires, pending_handles_are_independent, pending_is_taken_once,
@@ -114,6 +119,10 @@ macro_rules! __attesto_store_contract_cases {
             device_approval_is_redeemed_once,
             device_redemption_race_has_one_winner,
             device_grant_expires,
+            grants_are_listed_per_subject_newest_first,
+            grant_use_is_recorded,
+            grant_is_revoked_by_its_subject_only,
+            grant_expires,
         ]);
     };
 }

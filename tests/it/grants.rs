@@ -1,0 +1,569 @@
+//! Grants management for the host: `Attesto::grants` lists the authorizations a user gave
+//! clients, `Attesto::revoke_grant` and `Attesto::revoke_all_grants` end them — the refresh tokens
+//! and every access token issued under them, at this instance at once and at every instance
+//! sharing the store within the revocation refresh interval — and the quickstart's "connected
+//! apps" page (`examples/quickstart.rs`, included as it is) does both for its signed-in demo user.
+
+// The example as it is: it includes `examples/support/html_escape.rs`, which the login page of
+// `quickstart_like` includes too (so it is compiled twice here).
+#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
+#[path = "../../examples/quickstart.rs"]
+mod quickstart;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use attesto::store::Grant;
+use attesto::{Attesto, Authenticated, Key, MemoryStore};
+use axum::Router;
+use axum::routing::get;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{HeaderMap, StatusCode, header};
+use serde_json::Value;
+
+use crate::common::resource::call;
+use crate::common::{
+    ISSUER, RESOURCE, SECRET, TestHost, WEB_REDIRECT, authorize_code, basic, hidden_input, pkce, redirect_params, token,
+};
+
+const TOKEN: &str = TestHost::PATHS.token;
+const OFFLINE: &str = "openid offline_access read";
+const ONLINE: &str = "openid read";
+const ACCESS_TTL: Duration = Duration::from_secs(600);
+const REFRESH_TTL: Duration = Duration::from_secs(3600);
+/// The P-256 test key: two instances sign with one key.
+const P256_PEM: &str = include_str!("../../attesto-runtime/tests/fixtures/keys/p256.pkcs8.pem");
+
+// ---------------------------------------------------------------------------------------------
+// helpers
+// ---------------------------------------------------------------------------------------------
+
+/// A provider over `host` and `store`, with the test issuer and resources, the fixture key,
+/// known token lifetimes and `interval` between reads of the shared revocation list.
+fn provider(host: TestHost, store: impl attesto::store::Store, interval: Duration) -> Attesto<TestHost> {
+    Attesto::builder(host)
+        .issuer(ISSUER)
+        .expect("valid issuer")
+        .signing_key(Key::from_pem(P256_PEM).expect("the fixture key"))
+        .resource(RESOURCE)
+        .expect("valid resource")
+        .access_token_ttl(ACCESS_TTL)
+        .refresh_token_ttl(REFRESH_TTL)
+        .store(store)
+        .revocation_refresh_interval(interval)
+        .build()
+        .expect("provider builds")
+}
+
+async fn guarded(_: Authenticated) -> StatusCode {
+    StatusCode::OK
+}
+
+/// The provider's router and `/mcp`, a route of the resource `RESOURCE` behind attesto's guard.
+fn app(auth: &Attesto<TestHost>) -> Router {
+    let guard = auth.guard(RESOURCE).expect("valid resource");
+    Router::new().route("/mcp", get(guarded)).with_state(guard).merge(auth.router())
+}
+
+/// One provider on a memory store: the host (for its events), the provider and its app.
+fn setup() -> (TestHost, Attesto<TestHost>, Router) {
+    let host = TestHost::new();
+    let auth = provider(host.clone(), MemoryStore::new(), Duration::from_secs(5));
+    let router = app(&auth);
+    (host, auth, router)
+}
+
+/// `subject` signs in to `first-party` for `scope` and the resource; the token response.
+async fn sign_in(router: &Router, subject: &str, scope: &str) -> Value {
+    let (verifier, challenge) = pkce();
+    let code =
+        authorize_code(router, "first-party", WEB_REDIRECT, &challenge, scope, subject, &[("resource", RESOURCE)])
+            .await;
+    let body = form(&[
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("code_verifier", &verifier),
+        ("redirect_uri", WEB_REDIRECT),
+    ]);
+    let (status, _, tokens) = token(router, TOKEN, Some(&basic("first-party", SECRET)), &body).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    tokens
+}
+
+async fn refresh(router: &Router, refresh_token: &str) -> (StatusCode, HeaderMap, Value) {
+    let body = form(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]);
+    token(router, TOKEN, Some(&basic("first-party", SECRET)), &body).await
+}
+
+/// What the guarded route answers to an access token.
+async fn at_resource(router: &Router, access_token: &str) -> StatusCode {
+    call(router, "/mcp", Some(&format!("Bearer {access_token}")), &[]).await.0
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+fn str_of<'v>(body: &'v Value, name: &str) -> &'v str {
+    body[name].as_str().unwrap_or_else(|| panic!("`{name}` in {body}"))
+}
+
+/// The `grant_id` claim of an access token (its signature is checked by the guard elsewhere).
+fn grant_id_of(access_token: &str) -> String {
+    let payload = access_token.split('.').nth(1).expect("a compact JWS");
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON");
+    claims["grant_id"].as_str().unwrap_or_else(|| panic!("a `grant_id` in {claims}")).to_owned()
+}
+
+/// The one grant of `subject`.
+async fn only_grant(auth: &Attesto<TestHost>, subject: &str) -> Grant {
+    let grants = auth.grants(subject).await.expect("grants");
+    assert_eq!(grants.len(), 1, "{grants:?}");
+    grants.into_iter().next().expect("one grant")
+}
+
+// ---------------------------------------------------------------------------------------------
+// the host API
+// ---------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_code_with_offline_access_is_listed_with_its_fields_and_its_last_use_moves_on_refresh() {
+    let (_, auth, router) = setup();
+    let before = SystemTime::now();
+    let tokens = sign_in(&router, "alice", OFFLINE).await;
+    let grant = only_grant(&auth, "alice").await;
+    assert_eq!(grant.grant_id, grant_id_of(str_of(&tokens, "access_token")), "the tokens name the listed grant");
+    assert_eq!(grant.client_id.as_str(), "first-party");
+    assert_eq!(grant.subject, "alice");
+    assert_eq!(grant.scopes.to_string(), OFFLINE);
+    assert_eq!(grant.audience, vec![RESOURCE.to_owned()]);
+    assert!(grant.created_at >= before && grant.created_at <= SystemTime::now(), "{grant:?}");
+    assert_eq!(grant.last_used_at, grant.created_at, "first used when made");
+    assert_eq!(grant.expires_at, grant.created_at + REFRESH_TTL, "lives as long as its refresh family");
+    assert!(auth.grants("bob").await.expect("grants").is_empty(), "alice's grant is alice's only");
+
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let (status, _, rotated) = refresh(&router, str_of(&tokens, "refresh_token")).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    assert_eq!(grant_id_of(str_of(&rotated, "access_token")), grant.grant_id, "one grant across refreshes");
+    let used = only_grant(&auth, "alice").await;
+    assert!(used.last_used_at > grant.last_used_at, "the refresh is the last use: {used:?}");
+    assert_eq!((used.created_at, used.expires_at), (grant.created_at, grant.expires_at), "the rest unchanged");
+
+    // A second sign-in is a second grant, listed first.
+    let second = sign_in(&router, "alice", ONLINE).await;
+    let grants = auth.grants("alice").await.expect("grants");
+    let ids: Vec<&str> = grants.iter().map(|g| g.grant_id.as_str()).collect();
+    assert_eq!(ids, [grant_id_of(str_of(&second, "access_token")), grant.grant_id.clone()], "newest first");
+}
+
+#[tokio::test]
+async fn a_code_without_offline_access_is_a_grant_too_whose_revocation_refuses_its_access_token() {
+    let (host, auth, router) = setup();
+    let tokens = sign_in(&router, "alice", ONLINE).await;
+    assert!(tokens.get("refresh_token").is_none(), "{tokens}");
+    let access = str_of(&tokens, "access_token");
+    let grant = only_grant(&auth, "alice").await;
+    assert_eq!(grant.grant_id, grant_id_of(access), "the lone access token belongs to the grant");
+    assert_eq!(grant.scopes.to_string(), ONLINE);
+    assert_eq!(grant.expires_at, grant.created_at + ACCESS_TTL, "lives as long as its one access token");
+    assert_eq!(at_resource(&router, access).await, StatusCode::OK);
+
+    assert!(auth.revoke_grant("alice", &grant.grant_id).await.expect("revoke"), "alice's own grant");
+    let reply = call(&router, "/mcp", Some(&format!("Bearer {access}")), &[]).await;
+    assert_eq!(reply.0, StatusCode::UNAUTHORIZED, "{}", reply.2);
+    assert_eq!(reply.2["error"], "invalid_token");
+    assert!(auth.grants("alice").await.expect("grants").is_empty(), "no longer listed");
+    let event = format!("grant_revoked first-party alice {}", grant.grant_id);
+    assert!(host.events().contains(&event), "{:?}", host.events());
+}
+
+#[tokio::test]
+async fn revoking_a_grant_refuses_its_refresh_token_and_every_access_token_issued_under_it() {
+    let (_, auth, router) = setup();
+    let first = sign_in(&router, "alice", OFFLINE).await;
+    let (status, _, second) = refresh(&router, str_of(&first, "refresh_token")).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let other = sign_in(&router, "alice", OFFLINE).await;
+    let accesses = [str_of(&first, "access_token"), str_of(&second, "access_token")];
+    for access in accesses {
+        assert_eq!(at_resource(&router, access).await, StatusCode::OK);
+    }
+
+    let grant_id = grant_id_of(accesses[0]);
+    assert!(auth.revoke_grant("alice", &grant_id).await.expect("revoke"));
+    let (status, _, body) = refresh(&router, str_of(&second, "refresh_token")).await;
+    assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &Value::from("invalid_grant")), "{body}");
+    for access in accesses {
+        assert_eq!(at_resource(&router, access).await, StatusCode::UNAUTHORIZED, "every access token of the grant");
+    }
+    let userinfo = TestHost::PATHS.userinfo.expect("userinfo is on");
+    let reply = call(&router, userinfo, Some(&format!("Bearer {}", accesses[1])), &[]).await;
+    assert_eq!(reply.0, StatusCode::UNAUTHORIZED, "userinfo refuses it too");
+
+    // The user's other grant is untouched.
+    assert_eq!(at_resource(&router, str_of(&other, "access_token")).await, StatusCode::OK);
+    let (status, _, body) = refresh(&router, str_of(&other, "refresh_token")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let listed: Vec<String> = auth.grants("alice").await.expect("grants").into_iter().map(|g| g.grant_id).collect();
+    assert_eq!(listed, [grant_id_of(str_of(&other, "access_token"))]);
+    // Revoking again is harmless (a retry after a failure completes it).
+    assert!(auth.revoke_grant("alice", &grant_id).await.expect("revoke again"));
+}
+
+#[tokio::test]
+async fn a_grant_of_another_user_is_not_revoked_and_the_answer_says_so() {
+    let (host, auth, router) = setup();
+    let tokens = sign_in(&router, "alice", OFFLINE).await;
+    let grant = only_grant(&auth, "alice").await;
+
+    assert!(!auth.revoke_grant("mallory", &grant.grant_id).await.expect("revoke"), "not mallory's grant");
+    assert!(!auth.revoke_grant("alice", "no-such-grant").await.expect("revoke"), "an unknown grant id");
+    assert_eq!(only_grant(&auth, "alice").await, grant, "still listed, unchanged");
+    assert_eq!(at_resource(&router, str_of(&tokens, "access_token")).await, StatusCode::OK);
+    let (status, _, body) = refresh(&router, str_of(&tokens, "refresh_token")).await;
+    assert_eq!(status, StatusCode::OK, "alice's refresh token still works: {body}");
+    assert!(!host.events().iter().any(|e| e.starts_with("grant_revoked")), "{:?}", host.events());
+}
+
+#[tokio::test]
+async fn revoking_all_of_a_users_grants_offboards_that_user_only() {
+    let (_, auth, router) = setup();
+    let alice = [sign_in(&router, "alice", OFFLINE).await, sign_in(&router, "alice", ONLINE).await];
+    let bob = sign_in(&router, "bob", OFFLINE).await;
+
+    assert_eq!(auth.revoke_all_grants("alice").await.expect("revoke all"), 2);
+    for tokens in &alice {
+        assert_eq!(at_resource(&router, str_of(tokens, "access_token")).await, StatusCode::UNAUTHORIZED);
+    }
+    let (status, _, body) = refresh(&router, str_of(&alice[0], "refresh_token")).await;
+    assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &Value::from("invalid_grant")), "{body}");
+    assert!(auth.grants("alice").await.expect("grants").is_empty());
+    assert_eq!(auth.revoke_all_grants("alice").await.expect("revoke all"), 0, "nothing left");
+
+    assert_eq!(at_resource(&router, str_of(&bob, "access_token")).await, StatusCode::OK, "bob keeps his");
+    assert_eq!(auth.grants("bob").await.expect("grants").len(), 1);
+}
+
+#[tokio::test]
+async fn a_refresh_token_revoked_by_its_client_takes_its_grant_off_the_list() {
+    let (_, auth, router) = setup();
+    let tokens = sign_in(&router, "alice", OFFLINE).await;
+    assert_eq!(auth.grants("alice").await.expect("grants").len(), 1);
+    let revocation = TestHost::PATHS.revocation.expect("revocation is on");
+    let body = form(&[("token", str_of(&tokens, "refresh_token"))]);
+    let (status, _, _) = crate::common::send(
+        &router,
+        http::Request::post(revocation)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::AUTHORIZATION, basic("first-party", SECRET))
+            .body(axum::body::Body::from(body))
+            .expect("request"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(auth.grants("alice").await.expect("grants").is_empty(), "a grant revoked by RFC 7009 is not listed");
+}
+
+/// Two providers in one process sharing one store, as two instances share a database: a grant
+/// revoked at one is refused at once there, and at the other within its refresh interval.
+#[tokio::test]
+async fn a_grant_revoked_at_one_instance_is_refused_at_another_sharing_the_store() {
+    const INTERVAL: Duration = Duration::from_millis(300);
+    let store = Arc::new(MemoryStore::new());
+    let a = provider(TestHost::new(), Arc::clone(&store), INTERVAL);
+    let b = provider(TestHost::new(), Arc::clone(&store), INTERVAL);
+    let (router_a, router_b) = (app(&a), app(&b));
+    let tokens = sign_in(&router_a, "alice", OFFLINE).await;
+    let access = str_of(&tokens, "access_token");
+    assert_eq!(at_resource(&router_b, access).await, StatusCode::OK, "B has read the (empty) list");
+    let grant = only_grant(&b, "alice").await;
+    assert_eq!(grant.grant_id, grant_id_of(access), "B lists the grant A made");
+
+    assert!(a.revoke_grant("alice", &grant.grant_id).await.expect("revoke at A"));
+    assert_eq!(at_resource(&router_a, access).await, StatusCode::UNAUTHORIZED, "refused at once at A");
+    let (status, _, body) = refresh(&router_b, str_of(&tokens, "refresh_token")).await;
+    assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &Value::from("invalid_grant")), "{body}");
+    assert!(b.grants("alice").await.expect("grants").is_empty(), "off B's list at once");
+    tokio::time::sleep(INTERVAL + Duration::from_millis(50)).await;
+    assert_eq!(at_resource(&router_b, access).await, StatusCode::UNAUTHORIZED, "refused at B after the interval");
+}
+
+// ---------------------------------------------------------------------------------------------
+// the quickstart's connected apps page
+// ---------------------------------------------------------------------------------------------
+
+async fn json_of(response: reqwest012::Response) -> Value {
+    let text = response.text().await.expect("a body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON, not {text}"))
+}
+
+/// The quickstart, served on a loopback port, and a browser-like client of it.
+struct Quickstart {
+    base: String,
+    password: String,
+    http: reqwest012::Client,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Quickstart {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Quickstart {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+        let address = listener.local_addr().expect("address");
+        let options = quickstart::Options {
+            port: address.port(),
+            issuer: None,
+            key: None,
+            database: None,
+            trusted_issuers: Vec::new(),
+            fapi2: None,
+        };
+        let (app, banner) = quickstart::start(options, &address).await.expect("the quickstart starts");
+        // The demo password is random, and printed with the demo user.
+        let password = banner
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("demo user"))
+            .and_then(|rest| rest.split(" / ").nth(1))
+            .expect("the demo user line")
+            .trim()
+            .to_owned();
+        let server = tokio::spawn(async move {
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
+            axum::serve(listener, app).await.expect("serve");
+        });
+        let http = reqwest012::Client::builder()
+            .redirect(reqwest012::redirect::Policy::none())
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("reqwest client");
+        Self { base: format!("http://{address}"), password, http, server }
+    }
+
+    /// Signs the demo user in at the login page, sent there by the connected apps page: the
+    /// session cookie (`name=value`).
+    async fn sign_in(&self) -> String {
+        let apps = format!("{}/account/apps", self.base);
+        let response = self.http.get(&apps).send().await.expect("the apps page");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "signed out: to the login page");
+        let location = response.headers()[header::LOCATION].to_str().expect("ASCII").to_owned();
+        let return_to = url::Url::parse(&location)
+            .expect("absolute")
+            .query_pairs()
+            .find(|(name, _)| name == "return_to")
+            .map(|(_, value)| value.into_owned())
+            .expect("a return_to");
+        assert_eq!(return_to, apps);
+        let response = self
+            .http
+            .post(format!("{}/login", self.base))
+            .header(header::ORIGIN, &self.base)
+            .form(&[("username", "demo"), ("password", self.password.as_str()), ("return_to", &return_to)])
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(response.headers()[header::LOCATION], apps.as_str(), "back to the apps page");
+        let cookie = response.headers()[header::SET_COOKIE].to_str().expect("ASCII");
+        cookie.split(';').next().expect("name=value").to_owned()
+    }
+
+    /// The signed-in demo user authorizes `client_id` (a public client with a loopback redirect
+    /// URI) on attesto's consent page and redeems the code: the token response.
+    async fn authorize(&self, session: &str, client_id: &str) -> Value {
+        let (verifier, challenge) = pkce();
+        let redirect = "http://127.0.0.1/callback";
+        let mut authorize = url::Url::parse(&format!("{}/oauth/authorize", self.base)).expect("URL");
+        authorize
+            .query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", redirect)
+            .append_pair("scope", "openid offline_access")
+            .append_pair("code_challenge", &challenge)
+            .append_pair("code_challenge_method", "S256");
+        let response = self.http.get(authorize).header(header::COOKIE, session).send().await.expect("authorize");
+        assert_eq!(response.status(), StatusCode::OK, "the consent page");
+        let csrf_cookie =
+            response.headers()[header::SET_COOKIE].to_str().expect("ASCII").split(';').next().expect("a cookie");
+        let csrf_cookie = csrf_cookie.to_owned();
+        let page = response.text().await.expect("page");
+        let decision = [
+            ("attesto_consent", hidden_input(&page, "attesto_consent")),
+            ("attesto_csrf", hidden_input(&page, "attesto_csrf")),
+            ("attesto_decision", "allow".to_owned()),
+        ];
+        let response = self
+            .http
+            .post(format!("{}/oauth/authorize", self.base))
+            .header(header::COOKIE, format!("{session}; {csrf_cookie}"))
+            .header(header::ORIGIN, &self.base)
+            .form(&decision)
+            .send()
+            .await
+            .expect("allow");
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let (_, params) = redirect_params(response.headers());
+        let code = params.get("code").unwrap_or_else(|| panic!("a code: {params:?}"));
+        let response = self
+            .http
+            .post(format!("{}/oauth/token", self.base))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("client_id", client_id),
+                ("code", code.as_str()),
+                ("code_verifier", verifier.as_str()),
+                ("redirect_uri", redirect),
+            ])
+            .send()
+            .await
+            .expect("redeem");
+        assert_eq!(response.status(), StatusCode::OK);
+        json_of(response).await
+    }
+
+    /// The connected apps page as `session` sees it.
+    async fn apps(&self, session: &str) -> (StatusCode, String) {
+        let response = self
+            .http
+            .get(format!("{}/account/apps", self.base))
+            .header(header::COOKIE, session)
+            .send()
+            .await
+            .expect("the apps page");
+        (response.status(), response.text().await.expect("page"))
+    }
+
+    /// Posts a revocation from the page: `origin` as the browser sends it.
+    async fn revoke(&self, session: &str, origin: &str, fields: &[(&str, &str)]) -> (StatusCode, HeaderMap, String) {
+        let response = self
+            .http
+            .post(format!("{}/account/apps/revoke", self.base))
+            .header(header::COOKIE, session)
+            .header(header::ORIGIN, origin)
+            .form(fields)
+            .send()
+            .await
+            .expect("revoke");
+        let (status, headers) = (response.status(), response.headers().clone());
+        (status, headers, response.text().await.expect("page"))
+    }
+
+    async fn refresh(&self, client_id: &str, refresh_token: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/oauth/token", self.base))
+            .form(&[("grant_type", "refresh_token"), ("client_id", client_id), ("refresh_token", refresh_token)])
+            .send()
+            .await
+            .expect("refresh");
+        (response.status(), json_of(response).await)
+    }
+
+    async fn userinfo(&self, access_token: &str) -> StatusCode {
+        let url = format!("{}/oauth/userinfo", self.base);
+        self.http.get(url).bearer_auth(access_token).send().await.expect("userinfo").status()
+    }
+}
+
+#[tokio::test]
+async fn the_quickstart_lists_the_signed_in_users_connected_apps_and_revokes_one() {
+    let quickstart = Quickstart::start().await;
+    let session = quickstart.sign_in().await;
+    let (status, page) = quickstart.apps(&session).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("No application holds access to your account."), "{page}");
+
+    // A client that registered itself with a name made of HTML (RFC 7591: anyone may).
+    let hostile = "<script>alert(1)</script>\"&";
+    let response = quickstart
+        .http
+        .post(format!("{}/oauth/register", quickstart.base))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(
+            serde_json::json!({
+                "client_name": hostile,
+                "redirect_uris": ["http://127.0.0.1/callback"],
+                "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code", "refresh_token"],
+                "scope": "openid offline_access",
+            })
+            .to_string(),
+        )
+        .send()
+        .await
+        .expect("register");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let registered = json_of(response).await;
+    let registered_id = str_of(&registered, "client_id").to_owned();
+
+    let native = quickstart.authorize(&session, "demo-native").await;
+    let other = quickstart.authorize(&session, &registered_id).await;
+    let (status, page) = quickstart.apps(&session).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    for shown in ["attesto demo native app", "demo-native", "openid offline_access", " UTC</dd>"] {
+        assert!(page.contains(shown), "`{shown}` in {page}");
+    }
+    assert!(!page.contains(hostile) && !page.contains("<script>"), "a client's name is escaped: {page}");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&amp;"), "{page}");
+    let native_grant = grant_id_of(str_of(&native, "access_token"));
+    let other_grant = grant_id_of(str_of(&other, "access_token"));
+    assert!(page.contains(&native_grant) && page.contains(&other_grant), "{page}");
+    assert!(page.find(&other_grant) < page.find(&native_grant), "newest first: {page}");
+    let csrf = hidden_input(&page, "csrf");
+
+    let (status, headers, body) =
+        quickstart.revoke(&session, &quickstart.base, &[("grant_id", &native_grant), ("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    assert_eq!(headers[header::LOCATION], "/account/apps");
+    let (status, body) = quickstart.refresh("demo-native", str_of(&native, "refresh_token")).await;
+    assert_eq!((status, &body["error"]), (StatusCode::BAD_REQUEST, &Value::from("invalid_grant")), "{body}");
+    assert_eq!(quickstart.userinfo(str_of(&native, "access_token")).await, StatusCode::UNAUTHORIZED);
+    let (_, page) = quickstart.apps(&session).await;
+    assert!(!page.contains(&native_grant) && page.contains(&other_grant), "only the revoked one is gone: {page}");
+    assert_eq!(quickstart.userinfo(str_of(&other, "access_token")).await, StatusCode::OK, "the other app keeps its");
+}
+
+#[tokio::test]
+async fn the_quickstart_refuses_a_revocation_without_its_csrf_token_from_another_site_or_of_no_grant_of_the_user() {
+    let quickstart = Quickstart::start().await;
+    let session = quickstart.sign_in().await;
+    let tokens = quickstart.authorize(&session, "demo-native").await;
+    let grant_id = grant_id_of(str_of(&tokens, "access_token"));
+    let (_, page) = quickstart.apps(&session).await;
+    let csrf = hidden_input(&page, "csrf");
+    let refused = "This request did not come from the connected apps page.";
+
+    let (status, _, body) = quickstart.revoke(&session, &quickstart.base, &[("grant_id", &grant_id)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "no CSRF token: {body}");
+    assert!(body.contains(refused), "{body}");
+    let (status, _, body) =
+        quickstart.revoke(&session, &quickstart.base, &[("grant_id", &grant_id), ("csrf", "forged")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a wrong CSRF token: {body}");
+    let (status, _, body) =
+        quickstart.revoke(&session, "https://evil.example", &[("grant_id", &grant_id), ("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another site's form: {body}");
+    assert!(body.contains(refused), "{body}");
+    let (status, _, body) = quickstart
+        .revoke("attesto-demo-session=stolen", &quickstart.base, &[("grant_id", &grant_id), ("csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "no session: {body}");
+    // Another user's grant id (here: one no user has) is no grant of this user: nothing happens.
+    let (status, _, body) =
+        quickstart.revoke(&session, &quickstart.base, &[("grant_id", "another-users-grant"), ("csrf", &csrf)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert!(body.contains("You have no such connected app."), "{body}");
+
+    // None of these revoked anything.
+    let (status, body) = quickstart.refresh("demo-native", str_of(&tokens, "refresh_token")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, page) = quickstart.apps(&session).await;
+    assert!(page.contains(&grant_id), "{page}");
+}
