@@ -23,6 +23,7 @@ pub mod store;
 pub mod testing;
 
 pub use protocol::discovery;
+pub use protocol::discovery::WellKnownForms;
 
 pub use builder::Builder;
 pub use error::ConfigError;

@@ -11,6 +11,7 @@ use crate::error::OAuthError;
 use crate::model::issuer::Issuer;
 use crate::model::resource::{Resource, audiences};
 use crate::protocol::client_assertion::ClientAssertionAudience;
+use crate::protocol::discovery::WellKnownForms;
 
 /// The settings of a provider, set through the [`Builder`].
 #[derive(Debug, Clone)]
@@ -38,6 +39,8 @@ pub(crate) struct Settings {
     pub(crate) device: DeviceSettings,
     /// Which `aud` a `private_key_jwt` client assertion may name (RFC 7523 §3).
     pub(crate) client_assertion_audience: ClientAssertionAudience,
+    /// Which well-known forms of the discovery documents are served.
+    pub(crate) well_known_forms: WellKnownForms,
 }
 
 /// The settings of the device authorization grant, from the [`Builder`](crate::Builder).
