@@ -38,6 +38,7 @@ pub use host::events::{
 };
 pub use host::exchange::{ExchangeDecision, ExchangeRequest, TokenExchangePolicy};
 pub use host::identity_assertion::{IdentityAssertion, IdentityAssertionPolicy};
+pub use host::legacy::{LegacyAccessToken, LegacyGrant, LegacyTokens};
 pub use host::principals::{LoginOutcome, LoginRequest, PrincipalStore};
 pub use host::provider::Provider;
 pub use host::registrations::{ClientRegistration, GrantRequest, RegistrationStore};
@@ -58,7 +59,7 @@ pub use resource_server::remote::{
     DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL, RemoteGuard, RemoteGuardError, TrustedIssuer,
 };
 pub use resource_server::token_check::InsufficientUserAuthentication;
-pub use resource_server::token_check::{Authenticated, InsufficientScope, TokenKind};
+pub use resource_server::token_check::{Authenticated, InsufficientScope, TokenKind, TokenSource};
 pub use state::Attesto;
 pub use store::memory::MemoryStore;
 pub use store::registrations::MemoryRegistrations;

@@ -54,7 +54,8 @@ use crate::protocol::jwt::EXPIRY_SKEW;
 use crate::protocol::resource_metadata::{PRM_WELL_KNOWN, ProtectedResourceMetadata, metadata_path};
 use crate::resource_server::step_up::{self, UserAuthentication};
 use crate::resource_server::token_check::{
-    Authenticated, Refusal, Route, TokenKind, authenticate, insufficient_scope, insufficient_user_authentication,
+    Authenticated, LegacyAccess, Refusal, Route, TokenKind, authenticate, insufficient_scope,
+    insufficient_user_authentication,
 };
 use crate::state::Attesto;
 
@@ -87,7 +88,7 @@ impl<P: Provider> Check for Attesto<P> {
         audience: &'a str,
         htu: &'a str,
     ) -> BoxFuture<'a, Result<Authenticated, Refusal>> {
-        Box::pin(authenticate(self, method, headers, audience, htu, EXPIRY_SKEW))
+        Box::pin(authenticate(self, method, headers, audience, htu, EXPIRY_SKEW, LegacyAccess::Offered))
     }
 
     fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response) {
