@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
-use crate::common::{assert_error, basic, send, token};
+use crate::common::{assert_error, basic, dpop_key, send, send_json, token};
 use crate::legacy_clients::mapping::{LEGACY_TABLE, LegacyClients, insert_legacy_client};
 use attesto::discovery::WellKnownForms;
 use attesto::sqlx::sqlite::{SqlitePool, SqlitePoolOptions};
@@ -566,4 +566,41 @@ async fn userinfo_does_not_take_old_access_tokens() {
     let (status, _, _) = send(&app.router, request).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(app.asked.access.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_public_clients_new_family_is_bound_to_its_dpop_key() {
+    let app = app(in_a_month()).await;
+    let grant = OldGrant {
+        access_token: "old-access-12",
+        refresh_token: Some("old-refresh-12"),
+        client_id: "mobile",
+        user_id: "bob",
+        scopes: "invoices:read",
+        resource: Some(API),
+        access_expires_at: SystemTime::now() + Duration::from_secs(3600),
+    };
+    insert_legacy_grant(&app.pool, &grant).await.expect("an old grant of the public client");
+    let key = dpop_key::p256();
+    let htu = format!("https://auth.example.com{TOKEN}");
+    let exchange = |refresh_token: &str, proof: Option<String>| {
+        let body = form(&[("grant_type", "refresh_token"), ("client_id", "mobile"), ("refresh_token", refresh_token)]);
+        let mut request = Request::post(TOKEN).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(proof) = proof {
+            request = request.header("DPoP", proof);
+        }
+        request.body(Body::from(body)).expect("request")
+    };
+    let (status, _, tokens) = send_json(&app.router, exchange("old-refresh-12", Some(key.proof("POST", &htu)))).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "DPoP");
+    let claims = claims_of(tokens["access_token"].as_str().expect("an access token"));
+    assert_eq!(claims["sub"], "bob");
+    assert!(claims["cnf"]["jkt"].is_string(), "{claims}");
+    // RFC 9449 §5: the new family's refresh token works only with a proof of that key.
+    let next = tokens["refresh_token"].as_str().expect("a refresh token");
+    let without = send_json(&app.router, exchange(next, None)).await;
+    assert_error(&without, StatusCode::BAD_REQUEST, "invalid_dpop_proof");
+    let (status, _, rotated) = send_json(&app.router, exchange(next, Some(key.proof("POST", &htu)))).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
 }

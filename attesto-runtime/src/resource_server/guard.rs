@@ -9,6 +9,11 @@
 //! a proof of this request, RFC 9449 §7). Every refusal carries a `WWW-Authenticate` challenge
 //! with `resource_metadata`, the URL of the resource's RFC 9728 document (RFC 9728 §5.1).
 //!
+//! During a migration, a `Bearer` token that is not a valid token of this provider's is offered
+//! to the host's [`LegacyTokens`](crate::LegacyTokens) before its cut-off, and what the host
+//! vouches for is checked the same way (expiry, audience, client, scopes); a `RemoteGuard` does
+//! not do this.
+//!
 //! ```no_run
 //! # async fn run<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>) -> Result<(), Box<dyn std::error::Error>> {
 //! use attesto_runtime::Authenticated;

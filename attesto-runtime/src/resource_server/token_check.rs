@@ -600,7 +600,8 @@ async fn legacy_caller<A: TokenAuthority>(
     leeway: u64,
 ) -> Result<Authenticated, Refusal> {
     let scheme = Scheme::Bearer;
-    if found.expires_at + Duration::from_secs(leeway) <= now {
+    // Checked: the expiry is the host's value, and a time past `SystemTime`'s range never ends.
+    if found.expires_at.checked_add(Duration::from_secs(leeway)).is_some_and(|end| end <= now) {
         return Err(invalid_token(scheme, "the access token is invalid, expired or revoked").into());
     }
     if !found.audience.iter().any(|aud| same_audience(aud, audience, normalized)) {
