@@ -159,6 +159,12 @@ fn provider_impl(decl: &Declaration) -> TokenStream {
                 (&&#private::Dispatch(self)).__attesto_identity_assertion_policy()
             }
 
+            fn legacy_tokens(&self) -> ::core::option::Option<impl #private::LegacyTokens + '_> {
+                #[allow(unused_imports)]
+                use #private::{LegacyViaDefault as _, LegacyViaHost as _};
+                (&&#private::Dispatch(self)).__attesto_legacy_tokens()
+            }
+
             #registration_store
         }
     }

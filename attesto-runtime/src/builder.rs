@@ -20,7 +20,7 @@ use crate::model::loopback::is_loopback_host;
 use crate::model::profile::{FAPI2_ALGORITHMS, Profile};
 use crate::model::resource::{Resource, declared_resource_url, normalize_resource};
 use crate::protocol::client_assertion::ClientAssertionAudience;
-use crate::protocol::discovery::{self, AuthorizationServerMetadata, MetadataSource};
+use crate::protocol::discovery::{self, AuthorizationServerMetadata, MetadataSource, WellKnownForms};
 use crate::protocol::dpop_proof;
 use crate::protocol::resource_metadata::{self, ProtectedResourceMetadata};
 use crate::protocol::sealed::SealingKey;
@@ -68,6 +68,7 @@ pub struct Builder<P> {
     #[cfg(feature = "fetch")]
     jwks_uri_loopback: JwksUriLoopback,
     profile: Profile,
+    well_known_forms: WellKnownForms,
 }
 
 /// A resource declared with [`Builder::protected_resource`]: its RFC 9728 document is served.
@@ -448,6 +449,32 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// Which well-known forms of the discovery documents the router serves (default
+    /// [`WellKnownForms::All`]). [`WellKnownForms::IssuerPathOnly`] serves only the forms that
+    /// carry the issuer's path (RFC 8414 §3.1 `/.well-known/oauth-authorization-server/mcp/oauth`,
+    /// and with OpenID `/.well-known/openid-configuration/mcp/oauth` and
+    /// `/mcp/oauth/.well-known/openid-configuration`), and leaves the host-root documents (and the
+    /// bare `/.well-known/oauth-protected-resource`) to another provider on the same host: the one
+    /// attesto replaces, during the overlap of a migration (`guides/migrating.md`).
+    /// [`build`](Self::build) refuses it for an issuer without a path
+    /// ([`ConfigError::WellKnownNeedsIssuerPath`]).
+    ///
+    /// ```
+    /// # fn configure<P: attesto_runtime::Provider>(
+    /// #     builder: attesto_runtime::Builder<P>,
+    /// # ) -> Result<attesto_runtime::Builder<P>, attesto_runtime::ConfigError> {
+    /// use attesto_runtime::discovery::WellKnownForms;
+    ///
+    /// // The old provider keeps `/.well-known/oauth-authorization-server` on this host.
+    /// let builder = builder.issuer("https://auth.example.com/mcp/oauth")?.well_known_forms(WellKnownForms::IssuerPathOnly);
+    /// # Ok(builder)
+    /// # }
+    /// ```
+    pub fn well_known_forms(mut self, forms: WellKnownForms) -> Self {
+        self.well_known_forms = forms;
+        self
+    }
+
     /// Sets `service_documentation` for the discovery documents.
     pub fn service_documentation(mut self, url: impl Into<String>) -> Self {
         self.service_documentation = Some(url.into());
@@ -554,6 +581,9 @@ impl<P: Provider> Builder<P> {
     /// Checks the settings, prepares the documents, and builds the provider.
     pub fn build(mut self) -> Result<Attesto<P>, ConfigError> {
         let issuer = self.issuer.take().ok_or(ConfigError::MissingIssuer)?;
+        if self.well_known_forms == WellKnownForms::IssuerPathOnly && issuer.path().is_empty() {
+            return Err(ConfigError::WellKnownNeedsIssuerPath { issuer: issuer.to_string() });
+        }
         if let Some(subject) = P::FEATURES.dev_sign_in {
             check_dev_sign_in(subject, &issuer)?;
         }
@@ -706,6 +736,7 @@ impl<P: Provider> Builder<P> {
             device: DeviceSettings { code_ttl: self.device_code_ttl, interval: self.device_poll_interval },
             client_assertion_audience: self.client_assertion_audience,
             profile: self.profile,
+            well_known_forms: self.well_known_forms,
         };
         // A grant is listed only when it is served: token exchange with the host's policy,
         // identity assertions with a trusted issuer.
@@ -745,8 +776,10 @@ impl<P: Provider> Builder<P> {
             });
             let mut paths = vec![resource_metadata::metadata_path(&resource.url)];
             // The bare well-known path, for clients that look there first; the first resource
-            // declared has it.
-            paths.push(resource_metadata::PRM_WELL_KNOWN.to_owned());
+            // declared has it, unless the host root is left to another provider.
+            if settings.well_known_forms == WellKnownForms::All {
+                paths.push(resource_metadata::PRM_WELL_KNOWN.to_owned());
+            }
             for path in paths {
                 if !documents.protected_resources.iter().any(|(mounted, _)| *mounted == path) {
                     documents.protected_resources.push((path, document.clone()));
@@ -816,6 +849,7 @@ impl<P: Provider> Attesto<P> {
             #[cfg(feature = "fetch")]
             jwks_uri_loopback: JwksUriLoopback::Refused,
             profile: Profile::OAuth21,
+            well_known_forms: WellKnownForms::All,
         }
     }
 }

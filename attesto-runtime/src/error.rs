@@ -425,6 +425,16 @@ pub enum ConfigError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// [`WellKnownForms::IssuerPathOnly`](crate::discovery::WellKnownForms::IssuerPathOnly) for
+    /// an issuer without a path: its only forms are the host-root ones, so nothing would be
+    /// served.
+    #[error(
+        "`well_known_forms(WellKnownForms::IssuerPathOnly)` needs an issuer with a path (`https://host/mcp/oauth`), and `{issuer}` has none: its discovery documents could only be at the host root"
+    )]
+    WellKnownNeedsIssuerPath {
+        /// The issuer configured.
+        issuer: String,
+    },
 }
 
 impl fmt::Debug for ConfigError {

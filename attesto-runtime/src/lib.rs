@@ -23,6 +23,7 @@ pub mod store;
 pub mod testing;
 
 pub use protocol::discovery;
+pub use protocol::discovery::WellKnownForms;
 
 pub use builder::Builder;
 pub use error::ConfigError;
@@ -38,6 +39,7 @@ pub use host::events::{
 };
 pub use host::exchange::{ExchangeDecision, ExchangeRequest, TokenExchangePolicy};
 pub use host::identity_assertion::{IdentityAssertion, IdentityAssertionPolicy};
+pub use host::legacy::{LegacyAccessToken, LegacyGrant, LegacyTokens};
 pub use host::principals::{LoginOutcome, LoginRequest, PrincipalStore};
 pub use host::provider::Provider;
 pub use host::registrations::{ClientRegistration, GrantRequest, RegistrationStore};
@@ -58,7 +60,7 @@ pub use resource_server::remote::{
     DEFAULT_JWKS_MIN_REFRESH_INTERVAL, DEFAULT_JWKS_REFRESH_INTERVAL, RemoteGuard, RemoteGuardError, TrustedIssuer,
 };
 pub use resource_server::token_check::InsufficientUserAuthentication;
-pub use resource_server::token_check::{Authenticated, InsufficientScope, TokenKind};
+pub use resource_server::token_check::{Authenticated, InsufficientScope, TokenKind, TokenSource};
 pub use state::Attesto;
 pub use store::memory::MemoryStore;
 pub use store::registrations::MemoryRegistrations;

@@ -12,6 +12,7 @@ use crate::model::issuer::Issuer;
 use crate::model::profile::Profile;
 use crate::model::resource::{Resource, audiences};
 use crate::protocol::client_assertion::ClientAssertionAudience;
+use crate::protocol::discovery::WellKnownForms;
 
 /// The settings of a provider, set through the [`Builder`].
 #[derive(Debug, Clone)]
@@ -41,6 +42,8 @@ pub(crate) struct Settings {
     pub(crate) client_assertion_audience: ClientAssertionAudience,
     /// The security profile (FAPI 2.0) the endpoints enforce.
     pub(crate) profile: Profile,
+    /// Which well-known forms of the discovery documents are served.
+    pub(crate) well_known_forms: WellKnownForms,
 }
 
 /// The settings of the device authorization grant, from the [`Builder`](crate::Builder).

@@ -5,7 +5,7 @@
 //! with no row migrated.
 
 #[path = "../../examples/legacy_clients/mapping.rs"]
-mod mapping;
+pub(crate) mod mapping;
 
 use crate::common;
 use crate::common::{ISSUER, assert_error, authorize_code, basic, pkce, token};

@@ -65,6 +65,8 @@ mod remote_guard_tls;
 #[cfg(feature = "fetch")]
 mod resource_server_example;
 mod revocation;
+#[cfg(feature = "sqlite")]
+mod side_by_side;
 mod step_up;
 mod store;
 mod token;

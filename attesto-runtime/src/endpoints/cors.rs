@@ -3,7 +3,7 @@
 //! living standard renumbers its sections).
 //!
 //! One layer, added once to the whole router, decides by request path which policy applies, from
-//! the same path table that mounts the routes ([`Paths`]) and from [`discovery::routes`]; an
+//! the same path table that mounts the routes ([`Paths`]) and from [`well_known_paths`]; an
 //! endpoint added to the router later is therefore covered without touching this module.
 //!
 //! - **Public** (discovery documents, JWKS): any origin, `Access-Control-Allow-Origin: *`. They
@@ -29,9 +29,9 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use tower::{Layer, Service};
 
-use crate::endpoints::discovery;
 use crate::host::provider::Provider;
 use crate::model::declaration::Paths;
+use crate::protocol::discovery::well_known_paths;
 use crate::settings::AllowedOrigins;
 use crate::state::Attesto;
 
@@ -184,7 +184,8 @@ fn decorate(headers: &mut HeaderMap, class: Class, grant: Grant) {
 
 /// The CORS layer of provider `P`, to be added to its router after every route.
 pub(crate) fn layer<P: Provider>(attesto: &Attesto<P>) -> CorsLayer {
-    let well_known = discovery::routes(attesto.issuer().path(), P::FEATURES.openid);
+    let forms = attesto.settings().well_known_forms;
+    let well_known = well_known_paths(attesto.issuer().path(), P::FEATURES.openid, forms);
     let mut paths = P::PATHS;
     // As mounted: registration only with its feature flag.
     paths.registration = paths.registration.filter(|_| P::FEATURES.registration);
@@ -299,7 +300,10 @@ mod tests {
                 resource_metadata: None,
             },
             userinfo: Some("/oauth/userinfo"),
-            well_known: discovery::routes("/tenant", true).into_iter().map(|(path, _)| path).collect(),
+            well_known: well_known_paths("/tenant", true, crate::protocol::discovery::WellKnownForms::All)
+                .into_iter()
+                .map(|(path, _)| path)
+                .collect(),
             origins: AllowedOrigins::Any,
         }
     }

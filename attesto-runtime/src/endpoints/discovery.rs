@@ -7,33 +7,7 @@ use bytes::Bytes;
 use http::{HeaderValue, header};
 
 use crate::host::provider::Provider;
-use crate::protocol::discovery::{OAUTH_AUTHORIZATION_SERVER, OPENID_CONFIGURATION};
 use crate::state::Attesto;
-
-/// The routes under which discovery documents are served, for an issuer path (`""` or
-/// `/tenant`): the host-root form always, and for an issuer with a path the RFC 8414 §3.1
-/// inserted form and, for OpenID, the OIDC Discovery §4 appended form.
-pub(crate) fn routes(issuer_path: &str, openid: bool) -> Vec<(String, Kind)> {
-    let mut routes = vec![(OAUTH_AUTHORIZATION_SERVER.to_owned(), Kind::OAuth)];
-    if !issuer_path.is_empty() {
-        routes.push((format!("{OAUTH_AUTHORIZATION_SERVER}{issuer_path}"), Kind::OAuth));
-    }
-    if openid {
-        routes.push((OPENID_CONFIGURATION.to_owned(), Kind::OpenId));
-        if !issuer_path.is_empty() {
-            routes.push((format!("{OPENID_CONFIGURATION}{issuer_path}"), Kind::OpenId));
-            routes.push((format!("{issuer_path}{OPENID_CONFIGURATION}"), Kind::OpenId));
-        }
-    }
-    routes
-}
-
-/// Which document a route serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    OAuth,
-    OpenId,
-}
 
 /// Metadata may be cached: it changes only when the provider is redeployed.
 pub(crate) const METADATA_CACHE: HeaderValue = HeaderValue::from_static("public, max-age=3600");

@@ -8,10 +8,11 @@ use axum::routing::{get, post};
 use http::StatusCode;
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
-use crate::endpoints::discovery::{self, Kind};
+use crate::endpoints::discovery;
 use crate::endpoints::{authorize, device, introspection, jwks, par, registration, revocation, token, userinfo};
 use crate::error::OAuthError;
 use crate::host::provider::Provider;
+use crate::protocol::discovery::{DocumentKind, well_known_paths};
 use crate::state::Attesto;
 
 /// How long a request body may take to arrive, counted from the moment its request reaches the
@@ -68,10 +69,13 @@ impl<P: Provider> Attesto<P> {
                 .route(authorization, post(device::post::<P>))
                 .route(verification, get(device::get::<P>).post(device::post_verification::<P>));
         }
-        for (path, kind) in discovery::routes(self.issuer().path(), P::FEATURES.openid) {
+        // The forms the builder chose: every one, or only those with the issuer's path when
+        // another provider keeps the host root (`Builder::well_known_forms`).
+        let forms = self.settings().well_known_forms;
+        for (path, kind) in well_known_paths(self.issuer().path(), P::FEATURES.openid, forms) {
             router = match kind {
-                Kind::OAuth => router.route(&path, get(discovery::get_authorization_server_metadata::<P>)),
-                Kind::OpenId => router.route(&path, get(discovery::get_openid_configuration::<P>)),
+                DocumentKind::OAuth => router.route(&path, get(discovery::get_authorization_server_metadata::<P>)),
+                DocumentKind::OpenId => router.route(&path, get(discovery::get_openid_configuration::<P>)),
             };
         }
         // RFC 9728 §3: the protected resources' metadata, served as prepared at start-up.

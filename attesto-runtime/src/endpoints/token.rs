@@ -37,6 +37,7 @@ mod assertion;
 mod device;
 mod exchange;
 mod grant;
+mod legacy;
 
 use grant::{
     OPENID, TokenResponse, UserTokens, access_token_response, check_client_requires_dpop, invalid_grant,
@@ -417,7 +418,10 @@ async fn refresh_token<P: Provider>(
             }
             return Err(reuse_detected(attesto, &family).await?);
         }
-        RefreshLookup::Unknown => return Err(invalid_grant("the refresh token is invalid, expired or revoked")),
+        // Perhaps a token of the provider this one replaces, which the host may vouch for.
+        RefreshLookup::Unknown => {
+            return legacy::refresh_token(attesto, &client, token, requested, requested_audience, proof).await;
+        }
     };
     if family.client_id != client.client_id {
         return Err(invalid_grant("the refresh token was issued to another client"));

@@ -15,7 +15,7 @@ use crate::dpop;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::provider::Provider;
 use crate::model::principal::Principal;
-use crate::resource_server::token_check::{self, Scheme};
+use crate::resource_server::token_check::{self, LegacyAccess, Scheme};
 use crate::state::Attesto;
 
 /// `GET` and `POST {userinfo}`.
@@ -40,10 +40,11 @@ async fn userinfo<P: Provider>(
     let issuer = attesto.settings().issuer.as_str();
     // Only tokens meant for this server (RFC 8707): the audience is the issuer. No expiry
     // leeway: the provider's own clock decided `exp`.
+    // The previous provider's tokens are not offered to the host here: its userinfo answered
+    // for them, and attesto's answers for attesto's.
+    let htu = attesto.settings().issuer.url_of(path);
     let view =
-        match token_check::authenticate(attesto, method, headers, issuer, &attesto.settings().issuer.url_of(path), 0)
-            .await
-        {
+        match token_check::authenticate(attesto, method, headers, issuer, &htu, 0, LegacyAccess::NotOffered).await {
             Ok(view) => view,
             Err(refusal) => return Ok(refusal.into_response(None, None)),
         };

@@ -7,6 +7,7 @@ pub(crate) mod dev;
 pub(crate) mod events;
 pub(crate) mod exchange;
 pub(crate) mod identity_assertion;
+pub(crate) mod legacy;
 pub(crate) mod principals;
 pub(crate) mod provider;
 pub(crate) mod registrations;

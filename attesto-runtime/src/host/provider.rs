@@ -5,6 +5,7 @@ use crate::host::consent::ConsentPolicy;
 use crate::host::events::EventSink;
 use crate::host::exchange::TokenExchangePolicy;
 use crate::host::identity_assertion::IdentityAssertionPolicy;
+use crate::host::legacy::LegacyTokens;
 use crate::host::principals::PrincipalStore;
 use crate::host::registrations::RegistrationStore;
 use crate::host::scopes::ScopePolicy;
@@ -44,6 +45,9 @@ pub trait Provider: ClientStore + PrincipalStore + Clone + Send + Sync + 'static
     /// The identity assertion policy: the host's [`IdentityAssertionPolicy`] impl, or `None`
     /// when it has none, and then no trusted identity issuer may be configured.
     fn identity_assertion_policy(&self) -> Option<impl IdentityAssertionPolicy + '_>;
+    /// The tokens of the provider this one replaces: the host's [`LegacyTokens`] impl, or `None`
+    /// when it has none, and then only attesto's own tokens are accepted.
+    fn legacy_tokens(&self) -> Option<impl LegacyTokens + '_>;
 }
 
 /// What the generated code needs; not a public API.
@@ -57,6 +61,7 @@ pub mod __private {
     pub use crate::host::events::EventSink;
     pub use crate::host::exchange::TokenExchangePolicy;
     pub use crate::host::identity_assertion::IdentityAssertionPolicy;
+    pub use crate::host::legacy::LegacyTokens;
     pub use crate::host::principals::{LoginOutcome, LoginRequest, PrincipalStore};
     pub use crate::host::registrations::RegistrationStore;
     pub use crate::host::scopes::ScopePolicy;
@@ -71,6 +76,12 @@ pub mod __private {
     impl EventSink for Defaults {}
     impl TokenExchangePolicy for Defaults {}
     impl IdentityAssertionPolicy for Defaults {}
+    impl LegacyTokens for Defaults {
+        // Never asked: a host without an impl has no `legacy_tokens()`.
+        fn accepted_until(&self) -> std::time::SystemTime {
+            std::time::SystemTime::UNIX_EPOCH
+        }
+    }
 
     /// The registration store of a provider without `registration`; never called, since the
     /// registration endpoints are not mounted then.
@@ -170,4 +181,5 @@ pub mod __private {
     }
     feature_trait!(ExchangeViaHost, ExchangeViaDefault, __attesto_token_exchange_policy, TokenExchangePolicy);
     feature_trait!(AssertionViaHost, AssertionViaDefault, __attesto_identity_assertion_policy, IdentityAssertionPolicy);
+    feature_trait!(LegacyViaHost, LegacyViaDefault, __attesto_legacy_tokens, LegacyTokens);
 }

@@ -13,6 +13,73 @@ pub const OAUTH_AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-s
 /// `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §4).
 pub const OPENID_CONFIGURATION: &str = "/.well-known/openid-configuration";
 
+/// Which well-known forms of its discovery documents a provider serves; set with
+/// [`Builder::well_known_forms`](crate::Builder::well_known_forms).
+///
+/// An issuer with a path (`https://host/mcp/oauth`) has three kinds of form (RFC 8414 §3 and
+/// §3.1, OpenID Connect Discovery 1.0 §4):
+///
+/// | form | example | served with |
+/// |---|---|---|
+/// | host root | `/.well-known/oauth-authorization-server`, `/.well-known/openid-configuration` | [`All`](Self::All) only |
+/// | path-inserted (RFC 8414 §3.1) | `/.well-known/oauth-authorization-server/mcp/oauth`, `/.well-known/openid-configuration/mcp/oauth` | both |
+/// | path-appended (OpenID Connect Discovery §4) | `/mcp/oauth/.well-known/openid-configuration` | both |
+///
+/// A host-root document can describe only one authorization server per host; RFC 8414 §3.1
+/// inserts the issuer's path so that several can live on one host. [`IssuerPathOnly`](Self::IssuerPathOnly)
+/// leaves the host root to another provider on the same host (the one being replaced, during
+/// the overlap of a migration), and serves only the forms that carry attesto's own issuer path:
+/// the appended OpenID form is under attesto's own path, so it stays. The bare RFC 9728
+/// `/.well-known/oauth-protected-resource`, served for the first protected resource by default,
+/// is a host-root document as well and is left too; each resource's own form
+/// (`/.well-known/oauth-protected-resource/{path}`) is still served.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum WellKnownForms {
+    /// Every form: the host root, and for an issuer with a path the inserted and appended forms
+    /// (the default).
+    #[default]
+    All,
+    /// Only the forms that carry the issuer's path; the host root is left to another provider.
+    /// [`Builder::build`](crate::Builder::build) refuses it for an issuer without a path
+    /// ([`ConfigError::WellKnownNeedsIssuerPath`](crate::ConfigError::WellKnownNeedsIssuerPath)).
+    IssuerPathOnly,
+}
+
+/// Which document a well-known path serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DocumentKind {
+    /// RFC 8414 authorization server metadata.
+    OAuth,
+    /// The OpenID Connect Discovery configuration.
+    OpenId,
+}
+
+/// The well-known paths of the discovery documents for an issuer path (`""` or `/tenant`), in
+/// the order a client tries them: the host-root forms (unless `forms` leaves them to another
+/// provider), and for an issuer with a path the RFC 8414 §3.1 inserted form and, for OpenID,
+/// the inserted form (which MCP clients try) and the OpenID Connect Discovery §4 appended form.
+pub(crate) fn well_known_paths(issuer_path: &str, openid: bool, forms: WellKnownForms) -> Vec<(String, DocumentKind)> {
+    let host_root = forms == WellKnownForms::All || issuer_path.is_empty();
+    let mut paths = Vec::new();
+    if host_root {
+        paths.push((OAUTH_AUTHORIZATION_SERVER.to_owned(), DocumentKind::OAuth));
+    }
+    if !issuer_path.is_empty() {
+        paths.push((format!("{OAUTH_AUTHORIZATION_SERVER}{issuer_path}"), DocumentKind::OAuth));
+    }
+    if openid {
+        if host_root {
+            paths.push((OPENID_CONFIGURATION.to_owned(), DocumentKind::OpenId));
+        }
+        if !issuer_path.is_empty() {
+            paths.push((format!("{OPENID_CONFIGURATION}{issuer_path}"), DocumentKind::OpenId));
+            paths.push((format!("{issuer_path}{OPENID_CONFIGURATION}"), DocumentKind::OpenId));
+        }
+    }
+    paths
+}
+
 /// The metadata of this authorization server.
 ///
 /// Every value is true of the running provider: an endpoint appears only when it is mounted, a
@@ -277,5 +344,52 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         // reference at an `https` URL of its own (OIDC Core §6.2; OIDC Discovery §3), which would
         // be refused. PAR clients look for `pushed_authorization_request_endpoint` (RFC 9126 §5).
         request_uri_parameter_supported: openid.then_some(false),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paths(issuer_path: &str, openid: bool, forms: WellKnownForms) -> Vec<String> {
+        well_known_paths(issuer_path, openid, forms).into_iter().map(|(path, _)| path).collect()
+    }
+
+    #[test]
+    fn an_issuer_with_a_path_has_every_form_by_default() {
+        assert_eq!(
+            paths("/mcp/oauth", true, WellKnownForms::All),
+            [
+                "/.well-known/oauth-authorization-server",
+                "/.well-known/oauth-authorization-server/mcp/oauth",
+                "/.well-known/openid-configuration",
+                "/.well-known/openid-configuration/mcp/oauth",
+                "/mcp/oauth/.well-known/openid-configuration",
+            ]
+        );
+    }
+
+    #[test]
+    fn issuer_path_only_leaves_the_host_root() {
+        assert_eq!(
+            paths("/mcp/oauth", true, WellKnownForms::IssuerPathOnly),
+            [
+                "/.well-known/oauth-authorization-server/mcp/oauth",
+                "/.well-known/openid-configuration/mcp/oauth",
+                "/mcp/oauth/.well-known/openid-configuration",
+            ]
+        );
+        assert_eq!(
+            paths("/mcp/oauth", false, WellKnownForms::IssuerPathOnly),
+            ["/.well-known/oauth-authorization-server/mcp/oauth"]
+        );
+    }
+
+    #[test]
+    fn an_issuer_without_a_path_has_the_host_root_only() {
+        assert_eq!(
+            paths("", true, WellKnownForms::All),
+            ["/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"]
+        );
     }
 }

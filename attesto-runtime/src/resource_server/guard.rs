@@ -9,6 +9,11 @@
 //! a proof of this request, RFC 9449 §7). Every refusal carries a `WWW-Authenticate` challenge
 //! with `resource_metadata`, the URL of the resource's RFC 9728 document (RFC 9728 §5.1).
 //!
+//! During a migration, a `Bearer` token that is not a valid token of this provider's is offered
+//! to the host's [`LegacyTokens`](crate::LegacyTokens) before its cut-off, and what the host
+//! vouches for is checked the same way (expiry, audience, client, scopes); a `RemoteGuard` does
+//! not do this.
+//!
 //! ```no_run
 //! # async fn run<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>) -> Result<(), Box<dyn std::error::Error>> {
 //! use attesto_runtime::Authenticated;
@@ -54,7 +59,8 @@ use crate::protocol::jwt::EXPIRY_SKEW;
 use crate::protocol::resource_metadata::{PRM_WELL_KNOWN, ProtectedResourceMetadata, metadata_path};
 use crate::resource_server::step_up::{self, UserAuthentication};
 use crate::resource_server::token_check::{
-    Authenticated, Refusal, Route, TokenKind, authenticate, insufficient_scope, insufficient_user_authentication,
+    Authenticated, LegacyAccess, Refusal, Route, TokenKind, authenticate, insufficient_scope,
+    insufficient_user_authentication,
 };
 use crate::state::Attesto;
 
@@ -87,7 +93,10 @@ impl<P: Provider> Check for Attesto<P> {
         audience: &'a str,
         htu: &'a str,
     ) -> BoxFuture<'a, Result<Authenticated, Refusal>> {
-        Box::pin(authenticate(self, method, headers, audience, htu, EXPIRY_SKEW))
+        // FAPI 2.0 Security Profile §5.3.4: a resource accepts sender-constrained tokens only,
+        // which a replaced provider's bearer tokens are not.
+        let legacy = if self.settings().profile.is_fapi2() { LegacyAccess::NotOffered } else { LegacyAccess::Offered };
+        Box::pin(authenticate(self, method, headers, audience, htu, EXPIRY_SKEW, legacy))
     }
 
     fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response) {

@@ -14,6 +14,7 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use crate::dpop::{self, check::DpopFailure};
 use crate::error::{ErrorCode, HostError, OAuthError};
+use crate::host::legacy::{LegacyAccessToken, LegacyTokens};
 use crate::host::provider::Provider;
 use crate::keys::Key;
 use crate::model::client::ClientId;
@@ -21,6 +22,7 @@ use crate::model::resource::normalize_resource;
 use crate::model::scope::Scopes;
 use crate::protocol::dpop_proof::VerifiedProof;
 use crate::protocol::jwt::{self};
+use crate::protocol::legacy_token;
 pub(crate) use crate::resource_server::scheme::Scheme;
 use crate::resource_server::step_up::{self, Shortfall, UserAuthentication};
 use crate::state::Attesto;
@@ -53,6 +55,11 @@ pub struct Authenticated {
     /// How the user signed in (`acr`, RFC 9068 §2.2.1), when the host named an authentication
     /// context class at the sign-in ([`AuthenticatedPrincipal::with_acr`](crate::AuthenticatedPrincipal::with_acr)).
     pub acr: Option<String>,
+    /// Whose token it is: attesto's own, or one of the provider it replaces that the host
+    /// vouched for ([`LegacyTokens`](crate::LegacyTokens)). A legacy token has `claims` made from
+    /// what the host returned (`sub`, `client_id`, `scope`, `aud`, `exp`), no `auth_time`, no
+    /// `acr` and no binding.
+    pub source: TokenSource,
     /// The route of the guard that let the caller in, which [`require_scopes`](Self::require_scopes)
     /// answers for as the guard would; none when no guard did (userinfo).
     pub(crate) route: Option<Arc<Route>>,
@@ -226,6 +233,26 @@ pub enum TokenKind {
     /// The client acting for itself (the `client_credentials` grant): no user signed in, and `sub`
     /// names the client (RFC 9068 §2.2).
     Client,
+}
+
+/// Who issued the token a caller presented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenSource {
+    /// This provider: a JWT access token signed by its keys (RFC 9068).
+    Attesto,
+    /// The provider this one replaces, vouched for by the host's
+    /// [`LegacyTokens::verify_access_token`](crate::LegacyTokens::verify_access_token) before its
+    /// cut-off.
+    Legacy,
+}
+
+/// Whether a token check offers a `Bearer` token that is not a valid one of this provider's to
+/// the host's `LegacyTokens`: the in-process guard does, userinfo and the remote guard do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LegacyAccess {
+    Offered,
+    NotOffered,
 }
 
 /// Why a request to a protected resource is refused.
@@ -406,6 +433,17 @@ pub(crate) trait TokenAuthority: Send + Sync {
         htu: &str,
         access_token: &str,
     ) -> impl Future<Output = Result<Option<VerifiedProof>, DpopFailure>> + Send;
+
+    /// What the host says a token of the provider this one replaces stands for, `None` when it
+    /// is not one. An authority without a host to ask answers `None`.
+    fn legacy_access_token(
+        &self,
+        token: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<LegacyAccessToken>, HostError>> + Send {
+        let _ = (token, now);
+        std::future::ready(Ok(None))
+    }
 }
 
 impl<P: Provider> TokenAuthority for Attesto<P> {
@@ -434,6 +472,15 @@ impl<P: Provider> TokenAuthority for Attesto<P> {
     ) -> Result<Option<VerifiedProof>, DpopFailure> {
         self.check_dpop_at(headers, method, htu, Some(access_token)).await
     }
+
+    async fn legacy_access_token(&self, token: &str, now: SystemTime) -> Result<Option<LegacyAccessToken>, HostError> {
+        // Nothing is asked after the cut-off, or for a value that cannot be a bearer token.
+        let Some(legacy) = self.provider().legacy_tokens() else { return Ok(None) };
+        if now >= legacy.accepted_until() || !legacy_token::is_bearer_token_syntax(token) {
+            return Ok(None);
+        }
+        legacy.verify_access_token(token).await
+    }
 }
 
 /// Reads and verifies the access token of a request to the resource `audience`, whose URL for
@@ -444,6 +491,10 @@ impl<P: Provider> TokenAuthority for Attesto<P> {
 /// RFC 9068 §4); `aud` names `audience` (RFC 8707); not revoked (without a store round trip);
 /// its client still exists (where the authority can tell); and the binding (RFC 9449 §7). Scopes
 /// are the caller's to check.
+///
+/// With `legacy` [`Offered`](LegacyAccess::Offered), a `Bearer` token that fails as one of this
+/// provider's is offered to the host's `LegacyTokens` instead, and what the host returns is
+/// checked the same way ([`legacy_caller`]).
 pub(crate) async fn authenticate<A: TokenAuthority>(
     authority: &A,
     method: &Method,
@@ -451,6 +502,7 @@ pub(crate) async fn authenticate<A: TokenAuthority>(
     audience: &str,
     htu: &str,
     leeway: u64,
+    legacy: LegacyAccess,
 ) -> Result<Authenticated, Refusal> {
     let Some((scheme, token)) = credentials(headers)? else {
         return Err(Refusal::NoCredentials);
@@ -462,16 +514,23 @@ pub(crate) async fn authenticate<A: TokenAuthority>(
     };
     let now = SystemTime::now();
     let seconds = jwt::unix_seconds(now);
-    let presented = jwt::PresentedToken::parse(token).map_err(refused)?;
-    let key = match presented.kid() {
-        Some(kid) => authority.verification_key(kid).await?,
-        None => None,
+    let normalized = normalize_resource(audience).ok();
+    let view = match verify_own(authority, token, seconds.saturating_sub(leeway)).await? {
+        Ok(view) => view,
+        // Not a valid token of this provider's: perhaps one of the provider it replaces. Only
+        // as a bearer token, which is all the old provider issued.
+        Err(reason) => {
+            if legacy == LegacyAccess::Offered
+                && scheme == Scheme::Bearer
+                && let Some(found) = authority.legacy_access_token(token, now).await?
+            {
+                return legacy_caller(authority, found, audience, normalized.as_deref(), now, leeway).await;
+            }
+            return Err(refused(reason).into());
+        }
     };
-    let key = key.ok_or(jwt::Rejected::UnknownKey).map_err(refused)?;
-    let view = presented.verify(&key, authority.expected_issuer(), seconds.saturating_sub(leeway)).map_err(refused)?;
     // RFC 8707: only tokens meant for this resource; one issued for another is not accepted
     // here, so a resource cannot replay the tokens it receives to another one.
-    let normalized = normalize_resource(audience).ok();
     if !view.aud.iter().any(|aud| same_audience(aud, audience, normalized.as_deref())) {
         return Err(invalid_token(scheme, "the access token is not meant for this resource").into());
     }
@@ -503,6 +562,71 @@ pub(crate) async fn authenticate<A: TokenAuthority>(
         jkt,
         auth_time: view.auth_time.map(|seconds| SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)),
         acr: view.acr,
+        source: TokenSource::Attesto,
+        route: None,
+    })
+}
+
+/// The token verified as one of this provider's (`typ`, the signature by the key its `kid`
+/// names, `iss`, `exp` against `not_before`), or why it is not one; an error only when the keys
+/// cannot be had.
+async fn verify_own<A: TokenAuthority>(
+    authority: &A,
+    token: &str,
+    not_before: u64,
+) -> Result<Result<jwt::AccessTokenView, jwt::Rejected>, HostError> {
+    let presented = match jwt::PresentedToken::parse(token) {
+        Ok(presented) => presented,
+        Err(reason) => return Ok(Err(reason)),
+    };
+    let key = match presented.kid() {
+        Some(kid) => authority.verification_key(kid).await?,
+        None => None,
+    };
+    let Some(key) = key else { return Ok(Err(jwt::Rejected::UnknownKey)) };
+    Ok(presented.verify(&key, authority.expected_issuer(), not_before))
+}
+
+/// The caller of a token of the provider this one replaces, as the host described it, checked as
+/// this provider's own tokens are: unexpired (with `leeway` seconds), meant for `audience` (RFC
+/// 8707; a wrong audience is refused with the same answer), and issued to a client that still
+/// exists. Scopes are the caller's to check, as for any token.
+async fn legacy_caller<A: TokenAuthority>(
+    authority: &A,
+    found: LegacyAccessToken,
+    audience: &str,
+    normalized: Option<&str>,
+    now: SystemTime,
+    leeway: u64,
+) -> Result<Authenticated, Refusal> {
+    let scheme = Scheme::Bearer;
+    // Checked: the expiry is the host's value, and a time past `SystemTime`'s range never ends.
+    if found.expires_at.checked_add(Duration::from_secs(leeway)).is_some_and(|end| end <= now) {
+        return Err(invalid_token(scheme, "the access token is invalid, expired or revoked").into());
+    }
+    if !found.audience.iter().any(|aud| same_audience(aud, audience, normalized)) {
+        return Err(invalid_token(scheme, "the access token is not meant for this resource").into());
+    }
+    if !authority.client_exists(found.client_id.as_str()).await? {
+        return Err(invalid_token(scheme, "the access token is invalid, expired or revoked").into());
+    }
+    let exp = found.expires_at.duration_since(SystemTime::UNIX_EPOCH).map_or(0, |since| since.as_secs());
+    let mut claims = serde_json::Map::new();
+    claims.insert("sub".to_owned(), found.subject.clone().into());
+    claims.insert("client_id".to_owned(), found.client_id.as_str().into());
+    claims.insert("scope".to_owned(), found.scopes.to_string().into());
+    claims.insert("aud".to_owned(), found.audience.clone().into());
+    claims.insert("exp".to_owned(), exp.into());
+    Ok(Authenticated {
+        subject: found.subject,
+        kind: if found.user { TokenKind::User } else { TokenKind::Client },
+        client_id: found.client_id,
+        scopes: found.scopes,
+        claims,
+        jkt: None,
+        auth_time: None,
+        acr: None,
+        source: TokenSource::Legacy,
         route: None,
     })
 }

@@ -34,7 +34,7 @@ use serde_json::{Map, Value};
 use tower::ServiceExt as _;
 
 use crate::model::issuer::Issuer;
-use crate::protocol::discovery::{OAUTH_AUTHORIZATION_SERVER, OPENID_CONFIGURATION};
+use crate::protocol::discovery::{OAUTH_AUTHORIZATION_SERVER, OPENID_CONFIGURATION, WellKnownForms};
 use crate::protocol::resource_metadata::PRM_WELL_KNOWN;
 
 /// The largest response body read: discovery documents and the JWKS are a few kilobytes.
@@ -101,6 +101,40 @@ const MAX_BODY: usize = 1024 * 1024;
 /// [`ClientStore`]: crate::ClientStore
 /// [`PrincipalStore`]: crate::PrincipalStore
 pub async fn check_discovery(app: &Router, issuer: &str) -> Result<DiscoveryReport, DiscoveryProblems> {
+    check_discovery_with(app, issuer, WellKnownForms::All).await
+}
+
+/// [`check_discovery`] for a provider that serves the well-known `forms` it was built with
+/// ([`Builder::well_known_forms`](crate::Builder::well_known_forms)).
+///
+/// With [`WellKnownForms::IssuerPathOnly`], during the overlap with a provider that keeps the
+/// host root, the host-root documents (`/.well-known/oauth-authorization-server`,
+/// `/.well-known/openid-configuration` and `/.well-known/oauth-protected-resource`) belong to
+/// that other provider: they are not requested, and the report lists them in
+/// [`DiscoveryReport::left_to_another_provider`]. Every form with the issuer's path is checked as
+/// [`check_discovery`] checks it (RFC 8414 §3.1 `/.well-known/oauth-authorization-server/{path}`,
+/// and when one is served, `/.well-known/openid-configuration/{path}` and
+/// `{path}/.well-known/openid-configuration`), and so is every URL they advertise. The report's
+/// [`documents`](DiscoveryReport::documents) says which were read. An issuer without a path is
+/// a problem ([`DiscoveryProblem::InvalidIssuer`]): it has no such form.
+///
+/// ```
+/// # async fn check<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>, old: axum::Router) {
+/// use attesto_runtime::discovery::WellKnownForms;
+/// use attesto_runtime::testing::check_discovery_with;
+///
+/// // The old provider's router, which keeps the host-root documents, beside attesto's.
+/// let app = axum::Router::new().merge(old).merge(auth.router());
+/// let issuer = "https://auth.example.com/mcp/oauth";
+/// let report = check_discovery_with(&app, issuer, WellKnownForms::IssuerPathOnly).await.expect("no problem");
+/// assert!(report.documents.contains(&"/.well-known/oauth-authorization-server/mcp/oauth".to_owned()));
+/// # }
+/// ```
+pub async fn check_discovery_with(
+    app: &Router,
+    issuer: &str,
+    forms: WellKnownForms,
+) -> Result<DiscoveryReport, DiscoveryProblems> {
     let parsed = match Issuer::parse(issuer) {
         Ok(parsed) => parsed,
         Err(error) => {
@@ -108,7 +142,12 @@ pub async fn check_discovery(app: &Router, issuer: &str) -> Result<DiscoveryRepo
             return Err(DiscoveryProblems { issuer: issuer.to_owned(), problems: vec![problem] });
         }
     };
-    let mut check = Check::new(app, &parsed);
+    if forms == WellKnownForms::IssuerPathOnly && parsed.path().is_empty() {
+        let reason = "it has no path, so it has no well-known form but the host root's (RFC 8414 §3.1)".to_owned();
+        let problem = DiscoveryProblem::InvalidIssuer { reason };
+        return Err(DiscoveryProblems { issuer: parsed.as_str().to_owned(), problems: vec![problem] });
+    }
+    let mut check = Check::new(app, &parsed, forms);
     let report = check.run().await;
     if check.problems.is_empty() {
         Ok(report)
@@ -125,6 +164,10 @@ pub struct DiscoveryReport {
     pub issuer: String,
     /// The well-known paths that served a document, in the order read.
     pub documents: Vec<String>,
+    /// The host-root well-known paths not requested, because they belong to another provider on
+    /// the same host ([`check_discovery_with`] and [`WellKnownForms::IssuerPathOnly`]); empty
+    /// for [`check_discovery`].
+    pub left_to_another_provider: Vec<String>,
     /// Whether the OpenID configuration is served (`openid` is on).
     pub openid_configuration: bool,
     /// The `resource` of the protected-resource metadata at the bare well-known path, when it is
@@ -408,13 +451,15 @@ struct Check<'a> {
     issuer: &'a Issuer,
     /// `Host` of every request.
     host: Option<HeaderValue>,
+    /// Whether the host-root forms are this provider's to check.
+    forms: WellKnownForms,
     problems: Vec<DiscoveryProblem>,
 }
 
 impl<'a> Check<'a> {
-    fn new(app: &'a Router, issuer: &'a Issuer) -> Self {
+    fn new(app: &'a Router, issuer: &'a Issuer, forms: WellKnownForms) -> Self {
         let authority = issuer.origin().split_once("://").map_or("", |(_, authority)| authority);
-        Self { app, issuer, host: HeaderValue::from_str(authority).ok(), problems: Vec::new() }
+        Self { app, issuer, host: HeaderValue::from_str(authority).ok(), forms, problems: Vec::new() }
     }
 
     async fn run(&mut self) -> DiscoveryReport {
@@ -434,6 +479,20 @@ impl<'a> Check<'a> {
             openid.push(format!("{issuer_path}{OPENID_CONFIGURATION}"));
             openid.push(format!("{OPENID_CONFIGURATION}{issuer_path}"));
         }
+        // The host root belongs to another provider: its documents are not read.
+        let mut left_to_another_provider = Vec::new();
+        if self.forms == WellKnownForms::IssuerPathOnly {
+            for forms in [&mut oauth, &mut openid] {
+                forms.retain(|form| {
+                    let host_root = form == OAUTH_AUTHORIZATION_SERVER || form == OPENID_CONFIGURATION;
+                    if host_root {
+                        left_to_another_provider.push(form.clone());
+                    }
+                    !host_root
+                });
+            }
+            left_to_another_provider.push(PRM_WELL_KNOWN.to_owned());
+        }
         let mut openid_configuration = false;
         for (kind, forms) in [(Kind::OAuth, oauth), (Kind::OpenId, openid)] {
             if let Some(document) = self.document_forms(kind, &forms, &mut documents).await {
@@ -442,7 +501,10 @@ impl<'a> Check<'a> {
             }
         }
 
-        let protected_resource = self.protected_resource(&mut documents, &mut advertised).await;
+        let protected_resource = match self.forms {
+            WellKnownForms::IssuerPathOnly => None,
+            _ => self.protected_resource(&mut documents, &mut advertised).await,
+        };
 
         // Each URL once, whichever documents advertise it, in member order (whatever order the
         // JSON maps keep).
@@ -457,6 +519,7 @@ impl<'a> Check<'a> {
         DiscoveryReport {
             issuer: self.issuer.as_str().to_owned(),
             documents,
+            left_to_another_provider,
             openid_configuration,
             protected_resource,
             endpoints,

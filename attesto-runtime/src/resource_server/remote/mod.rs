@@ -412,7 +412,15 @@ impl Check for RemoteAuthority {
         audience: &'a str,
         htu: &'a str,
     ) -> BoxFuture<'a, Result<Authenticated, Refusal>> {
-        Box::pin(token_check::authenticate(self, method, headers, audience, htu, jwt::EXPIRY_SKEW))
+        Box::pin(token_check::authenticate(
+            self,
+            method,
+            headers,
+            audience,
+            htu,
+            jwt::EXPIRY_SKEW,
+            token_check::LegacyAccess::NotOffered,
+        ))
     }
 
     fn add_fresh_dpop_nonce(&self, request: &HeaderMap, response: &mut Response) {
