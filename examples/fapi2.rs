@@ -47,7 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("metadata: {issuer}/.well-known/oauth-authorization-server");
     let server = tokio::spawn(async move { axum::serve(listener, auth.router()).await });
     if demo {
-        let outcome = match client::Partner::new(&issuer, message_signing) {
+        let outcome = match client::Partner::new(&issuer, message_signing, &app::SCOPES.join(" ")) {
             Ok(partner) => partner.run().await,
             Err(error) => Err(error),
         };

@@ -70,17 +70,19 @@ pub(crate) struct Partner {
     auth_key: Key,
     dpop_key: Key,
     message_signing: bool,
+    scope: String,
 }
 
 impl Partner {
-    /// A client of the provider at `issuer`, with fresh ES256 keys.
-    pub(crate) fn new(issuer: &str, message_signing: bool) -> Result<Self, Error> {
+    /// A client of the provider at `issuer` asking for `scope`, with fresh ES256 keys.
+    pub(crate) fn new(issuer: &str, message_signing: bool, scope: &str) -> Result<Self, Error> {
         Ok(Self {
             http: reqwest012::Client::builder().redirect(reqwest012::redirect::Policy::none()).build()?,
             issuer: issuer.trim_end_matches('/').to_owned(),
             auth_key: Key::generate(Algorithm::ES256)?,
             dpop_key: Key::generate(Algorithm::ES256)?,
             message_signing,
+            scope: scope.to_owned(),
         })
     }
 
@@ -136,7 +138,7 @@ impl Partner {
             "token_endpoint_auth_method": "private_key_jwt",
             "token_endpoint_auth_signing_alg": "ES256",
             "jwks": {"keys": [self.auth_key.public_jwk()]},
-            "scope": "openid offline_access accounts",
+            "scope": self.scope,
             "dpop_bound_access_tokens": true,
         });
         if self.message_signing {
@@ -158,9 +160,24 @@ impl Partner {
         Ok(body["client_id"].as_str().ok_or("no client_id")?.to_owned())
     }
 
-    /// Runs the whole flow once: register, push, authorize (the provider signs `alice` in),
-    /// redeem, refresh twice with the same refresh token.
+    /// Runs the whole flow once against a provider that signs its users in without a page (the
+    /// example's development sign-in): the authorization endpoint redirects at once.
     pub(crate) async fn run(&self) -> Result<Outcome, Error> {
+        self.run_with(async |authorize: url::Url| {
+            let response = self.http.get(authorize).send().await?;
+            let location = response.headers().get("location").ok_or("no redirect from the authorization endpoint")?;
+            Ok(url::Url::parse(location.to_str()?)?)
+        })
+        .await
+    }
+
+    /// Runs the whole flow once: register, push, authorize (`authorize` takes the authorization
+    /// URL, has the user sign in and consent, and returns where the provider sent the browser
+    /// back), redeem, refresh twice with the same refresh token.
+    pub(crate) async fn run_with(
+        &self,
+        authorize: impl AsyncFn(url::Url) -> Result<url::Url, Error>,
+    ) -> Result<Outcome, Error> {
         let client_id = self.register().await?;
         let verifier = random() + &random();
         let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
@@ -169,7 +186,7 @@ impl Partner {
         let mut parameters = vec![
             ("response_type", "code".to_owned()),
             ("redirect_uri", REDIRECT_URI.to_owned()),
-            ("scope", "openid offline_access accounts".to_owned()),
+            ("scope", self.scope.clone()),
             ("state", state.clone()),
             ("nonce", nonce.clone()),
             ("code_challenge", challenge),
@@ -198,13 +215,11 @@ impl Partner {
             return Err(format!("PAR: {status} {body}").into());
         }
         let request_uri = body["request_uri"].as_str().ok_or("no request_uri")?;
-        let authorize = url::Url::parse_with_params(
+        let authorize_url = url::Url::parse_with_params(
             &self.url("/oauth/authorize"),
             [("client_id", client_id.as_str()), ("request_uri", request_uri)],
         )?;
-        let response = self.http.get(authorize).send().await?;
-        let location = response.headers().get("location").ok_or("no redirect from the authorization endpoint")?;
-        let location = url::Url::parse(location.to_str()?)?;
+        let location = authorize(authorize_url).await?;
         let mut answer: std::collections::HashMap<String, String> = location.query_pairs().into_owned().collect();
         if self.message_signing {
             // JARM: the parameters are claims of a JWT the provider signed for this client.

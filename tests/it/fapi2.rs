@@ -63,7 +63,7 @@ async fn example_flow(message_signing: bool) {
     use openidconnect::{ClientId, IssuerUrl, Nonce};
 
     let issuer = serve_example(message_signing).await;
-    let outcome = client::Partner::new(&issuer, message_signing)
+    let outcome = client::Partner::new(&issuer, message_signing, &app::SCOPES.join(" "))
         .expect("client")
         .run()
         .await
@@ -721,4 +721,116 @@ async fn message_signing_requires_signed_requests_and_signed_responses() {
     assert_eq!((response["iss"].as_str(), response["aud"].as_str()), (Some(ISSUER), Some("mixed")));
     assert!(response["code"].is_string(), "{response}");
     assert!(!params.contains_key("code"), "the code travels inside the signed response only");
+}
+
+// ---------------------------------------------------------------------------------------------
+// the quickstart in the profile
+// ---------------------------------------------------------------------------------------------
+
+/// The cookies a browser keeps: `name=value` by name, from every `Set-Cookie` seen.
+#[derive(Default)]
+struct Jar(std::collections::BTreeMap<String, String>);
+
+impl Jar {
+    fn keep(&mut self, headers: &HeaderMap) {
+        for value in headers.get_all(header::SET_COOKIE) {
+            let pair = value.to_str().expect("ASCII").split(';').next().expect("name=value");
+            if let Some((name, value)) = pair.split_once('=') {
+                self.0.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    fn header(&self) -> String {
+        self.0.iter().map(|(name, value)| format!("{name}={value}")).collect::<Vec<_>>().join("; ")
+    }
+}
+
+/// `examples/quickstart.rs` with `--fapi2-message-signing`, on a loopback port: the FAPI client
+/// registers with its key, pushes a signed request, the demo user signs in on the quickstart's
+/// login page and allows on attesto's consent page, and the code, DPoP-bound, is redeemed and
+/// refreshed without rotation. The demo client with a secret is refused.
+#[tokio::test]
+async fn the_quickstart_serves_the_profile_to_a_registered_client() {
+    use crate::grants::quickstart;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let address = listener.local_addr().expect("address");
+    let options = quickstart::Options {
+        port: address.port(),
+        issuer: None,
+        key: None,
+        database: None,
+        trusted_issuers: Vec::new(),
+        fapi2: Some(quickstart::Fapi2::MessageSigning),
+    };
+    let (app, banner) = quickstart::start(options, &address).await.expect("the quickstart starts");
+    assert!(banner.contains("in the FAPI 2.0 Security Profile with Message Signing"), "{banner}");
+    let password = banner
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("demo user"))
+        .and_then(|rest| rest.split(" / ").nth(1))
+        .expect("the demo user line")
+        .trim()
+        .to_owned();
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("serve")
+    });
+    let base = format!("http://{address}");
+    let http = openid_http();
+
+    // The demo client's secret is no credential here.
+    let response = http
+        .post(format!("{base}/oauth/token"))
+        .basic_auth("demo-client", Some("any"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token request");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = serde_json::from_slice(&response.bytes().await.expect("body")).expect("JSON");
+    assert_eq!(body["error_description"], AUTH_METHOD_REFUSED);
+
+    let partner = client::Partner::new(&base, true, "openid offline_access read").expect("client");
+    let outcome = partner
+        .run_with(async |authorize: url::Url| {
+            let mut jar = Jar::default();
+            // To the login page, which sends the browser back to the authorization endpoint.
+            let response = http.get(authorize).send().await?;
+            jar.keep(response.headers());
+            let login = url::Url::parse(response.headers()[header::LOCATION].to_str()?)?;
+            let return_to = login.query_pairs().find(|(name, _)| name == "return_to").ok_or("a return_to")?.1;
+            let response = http
+                .post(format!("{base}/login"))
+                .header(header::ORIGIN, &base)
+                .header(header::COOKIE, jar.header())
+                .form(&[("username", "demo"), ("password", password.as_str()), ("return_to", &return_to)])
+                .send()
+                .await?;
+            jar.keep(response.headers());
+            let back = response.headers()[header::LOCATION].to_str()?.to_owned();
+            // attesto's consent page, then the decision.
+            let response = http.get(&back).header(header::COOKIE, jar.header()).send().await?;
+            jar.keep(response.headers());
+            let page = response.text().await?;
+            let decision = [
+                ("attesto_consent", crate::common::hidden_input(&page, "attesto_consent")),
+                ("attesto_csrf", crate::common::hidden_input(&page, "attesto_csrf")),
+                ("attesto_decision", "allow".to_owned()),
+            ];
+            let response = http
+                .post(format!("{base}/oauth/authorize"))
+                .header(header::COOKIE, jar.header())
+                .header(header::ORIGIN, &base)
+                .form(&decision)
+                .send()
+                .await?;
+            Ok(url::Url::parse(response.headers()[header::LOCATION].to_str()?)?)
+        })
+        .await
+        .unwrap_or_else(|error| panic!("the FAPI client through the quickstart: {error}"));
+    assert_eq!(outcome.token_type, "DPoP");
+    assert_eq!(outcome.jkt, outcome.dpop_thumbprint);
+    assert!(outcome.id_token.is_some());
+    assert_eq!(outcome.refreshes, 2);
 }

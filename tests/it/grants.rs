@@ -8,7 +8,7 @@
 // `quickstart_like` includes too (so it is compiled twice here).
 #[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
 #[path = "../../examples/quickstart.rs"]
-mod quickstart;
+pub(crate) mod quickstart;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
