@@ -774,7 +774,7 @@ async fn the_quickstart_serves_the_profile_to_a_registered_client() {
         .trim()
         .to_owned();
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("serve")
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("serve");
     });
     let base = format!("http://{address}");
     let http = openid_http();
