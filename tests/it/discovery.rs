@@ -78,6 +78,7 @@ async fn default_prefix_snapshot() {
     openid["userinfo_endpoint"] = json!("https://auth.example.com/oauth/userinfo");
     openid["subject_types_supported"] = json!(["public"]);
     openid["id_token_signing_alg_values_supported"] = json!(["ES256"]);
+    openid["userinfo_signing_alg_values_supported"] = json!(["ES256"]);
     openid["claims_supported"] = json!(CLAIMS);
     openid["request_uri_parameter_supported"] = json!(false);
     assert_eq!(get_json(&router, "/.well-known/openid-configuration").await, openid);
@@ -208,6 +209,7 @@ async fn issuer_with_a_path_snapshot() {
     openid["userinfo_endpoint"] = json!("https://auth.example.com/oauth/userinfo");
     openid["subject_types_supported"] = json!(["public"]);
     openid["id_token_signing_alg_values_supported"] = json!(["EdDSA"]);
+    openid["userinfo_signing_alg_values_supported"] = json!(["EdDSA"]);
     openid["claims_supported"] = json!(CLAIMS);
     openid["request_uri_parameter_supported"] = json!(false);
     // OpenID Connect Discovery §4 appends to the issuer; MCP clients also try the inserted form.

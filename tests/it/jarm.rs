@@ -471,6 +471,10 @@ async fn registration_refuses_other_algorithms_and_encryption() {
     let (status, _, accepted) =
         register(&router, &metadata(&json!({"authorization_signed_response_alg": "EdDSA"}))).await;
     assert_eq!(status, StatusCode::CREATED, "{accepted}");
+    // OIDC Registration §2: a signed userinfo response, in the key's algorithm.
+    let (status, _, accepted) = register(&router, &metadata(&json!({"userinfo_signed_response_alg": "EdDSA"}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{accepted}");
+    assert_eq!(accepted["userinfo_signed_response_alg"], "EdDSA");
     let refusals = [
         (
             json!({"authorization_signed_response_alg": "ES256"}),
@@ -491,6 +495,14 @@ async fn registration_refuses_other_algorithms_and_encryption() {
         (
             json!({"authorization_encrypted_response_alg": "RSA-OAEP-256"}),
             "`authorization_encrypted_response_alg` is not supported: this server signs responses and does not encrypt them",
+        ),
+        (
+            json!({"userinfo_signed_response_alg": "ES256"}),
+            "`userinfo_signed_response_alg` must be EdDSA, the algorithm this server signs with",
+        ),
+        (
+            json!({"userinfo_encrypted_response_alg": "RSA-OAEP-256"}),
+            "`userinfo_encrypted_response_alg` is not supported: this server signs responses and does not encrypt them",
         ),
         (
             json!({"authorization_signed_response_alg": "EdDSA", "authorization_encrypted_response_enc": "A128CBC-HS256"}),

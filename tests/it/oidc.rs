@@ -126,6 +126,13 @@ async fn start() -> Server {
             .with_redirect_uris([format!("{issuer}/cb")])
             .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
             .with_scopes(scopes.clone()),
+        // OIDC Registration §2: its userinfo responses come signed.
+        Client::confidential("signed-userinfo", SecretHash::of(SECRET))
+            .with_name("Signed Userinfo App")
+            .with_redirect_uris([format!("{issuer}/cb")])
+            .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken])
+            .with_userinfo_signed_response_alg(attesto::Algorithm::ES256)
+            .with_scopes(scopes.clone()),
         // RFC 8252 §7.3: registered without a port, redirected to on any.
         Client::public("native")
             .with_name("Native App")
@@ -303,15 +310,19 @@ async fn code_flow(client_id: &str, secret: Option<&str>, redirect_uri: impl Fn(
     assert_eq!(&actual_hash, expected_hash);
 
     // Userinfo, for the subject of the ID token.
-    let userinfo: CoreUserInfoClaims = client
-        .user_info(tokens.access_token().clone(), Some(claims.subject().clone()))
-        .expect("userinfo endpoint known")
-        .request_async(&http)
-        .await
-        .expect("userinfo");
-    assert_eq!(userinfo.name().and_then(|n| n.get(None)).map(|n| n.as_str()), Some("User alice"));
-    assert_eq!(userinfo.email().map(|e| e.as_str()), Some("alice@example.com"));
-    assert_eq!(userinfo.email_verified(), Some(true));
+    if client_id == "signed-userinfo" {
+        signed_userinfo(&http, issuer, client_id, tokens.access_token().secret()).await;
+    } else {
+        let userinfo: CoreUserInfoClaims = client
+            .user_info(tokens.access_token().clone(), Some(claims.subject().clone()))
+            .expect("userinfo endpoint known")
+            .request_async(&http)
+            .await
+            .expect("userinfo");
+        assert_eq!(userinfo.name().and_then(|n| n.get(None)).map(|n| n.as_str()), Some("User alice"));
+        assert_eq!(userinfo.email().map(|e| e.as_str()), Some("alice@example.com"));
+        assert_eq!(userinfo.email_verified(), Some(true));
+    }
 
     // Refresh: new tokens, and an ID token for the same user (no nonce on refresh, OIDC Core
     // §12.2).
@@ -335,13 +346,17 @@ async fn code_flow(client_id: &str, secret: Option<&str>, redirect_uri: impl Fn(
         .expect("a valid refreshed ID token");
     assert_eq!(refreshed_claims.subject(), claims.subject());
     assert_eq!(refreshed_claims.auth_time(), claims.auth_time());
-    let userinfo: CoreUserInfoClaims = client
-        .user_info(refreshed.access_token().clone(), Some(claims.subject().clone()))
-        .expect("userinfo endpoint known")
-        .request_async(&http)
-        .await
-        .expect("userinfo with the refreshed token");
-    assert_eq!(userinfo.subject(), claims.subject());
+    if client_id == "signed-userinfo" {
+        signed_userinfo(&http, issuer, client_id, refreshed.access_token().secret()).await;
+    } else {
+        let userinfo: CoreUserInfoClaims = client
+            .user_info(refreshed.access_token().clone(), Some(claims.subject().clone()))
+            .expect("userinfo endpoint known")
+            .request_async(&http)
+            .await
+            .expect("userinfo with the refreshed token");
+        assert_eq!(userinfo.subject(), claims.subject());
+    }
 
     // The rotated-out token is refused (RFC 9700 §4.14.2), and that reuse revokes its family:
     // the newest token goes with it.
@@ -364,9 +379,49 @@ async fn confidential_client_with_client_secret_basic() {
     code_flow("web", Some(SECRET), |issuer| format!("{issuer}/cb")).await;
 }
 
+/// OIDC Core §5.3.2: userinfo answers `application/jwt`, signed, with `iss` and `aud`. (The
+/// `openidconnect` crate verifies signed userinfo with RS256 only, so the JWT is verified here
+/// against the provider's JWKS with `jsonwebtoken`.)
+#[tokio::test]
+async fn a_client_that_registered_signed_userinfo_gets_a_signed_jwt() {
+    code_flow("signed-userinfo", Some(SECRET), |issuer| format!("{issuer}/cb")).await;
+}
+
 #[tokio::test]
 async fn public_client_with_pkce_and_a_loopback_redirect_on_any_port() {
     // The port the native app listens on at run time; nothing needs to listen there, since the
     // test reads the redirect instead of following it.
     code_flow("native", None, |_| "http://127.0.0.1:49152/cb".to_owned()).await;
+}
+
+/// Reads userinfo as a client that registered `userinfo_signed_response_alg`: an
+/// `application/jwt` answer, verified with the key of the provider's JWKS its `kid` names, for
+/// this issuer and this client, with the claims the JSON answer has.
+async fn signed_userinfo(http: &reqwest012::Client, issuer: &str, client_id: &str, access_token: &str) {
+    use jsonwebtoken::jwk::JwkSet;
+    use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
+
+    let response = http
+        .get(format!("{issuer}/oauth/userinfo"))
+        .header(header::AUTHORIZATION, format!("Bearer {access_token}"))
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "application/jwt");
+    let jwt = response.text().await.expect("body");
+    let jwks: JwkSet = serde_json::from_slice(
+        &http.get(format!("{issuer}/oauth/jwks")).send().await.expect("jwks").bytes().await.expect("body"),
+    )
+    .expect("a JWK Set");
+    let kid = decode_header(&jwt).expect("a JWS header").kid.expect("a kid");
+    let key = DecodingKey::from_jwk(jwks.find(&kid).expect("the kid is published")).expect("a key");
+    let mut validation = Validation::new(jsonwebtoken::Algorithm::ES256);
+    validation.set_audience(&[client_id]);
+    validation.set_issuer(&[issuer]);
+    validation.required_spec_claims.clear();
+    let claims = decode::<serde_json::Value>(&jwt, &key, &validation).expect("a valid signed userinfo").claims;
+    assert_eq!(claims["sub"], SUBJECT);
+    assert_eq!(claims["name"], "User alice");
+    assert_eq!(claims["email"], "alice@example.com");
 }

@@ -126,6 +126,10 @@ mod registration_contract {
         );
         assert_eq!(f.request_object_signing_alg, e.request_object_signing_alg, "{what}: request_object_signing_alg");
         assert_eq!(
+            f.userinfo_signed_response_alg, e.userinfo_signed_response_alg,
+            "{what}: userinfo_signed_response_alg"
+        );
+        assert_eq!(
             f.require_signed_request_object, e.require_signed_request_object,
             "{what}: require_signed_request_object"
         );
@@ -150,6 +154,7 @@ mod registration_contract {
             .with_token_endpoint_auth_signing_alg(attesto::ClientSigningAlgorithm::PS256)
             .with_request_object_signing_alg(attesto::ClientSigningAlgorithm::ES256)
             .with_require_signed_request_object(true)
+            .with_userinfo_signed_response_alg(attesto::Algorithm::ES256)
             .with_grant_types([GrantType::ClientCredentials]);
         let metadata = json!({
             "token_endpoint_auth_method": "private_key_jwt",
@@ -157,13 +162,14 @@ mod registration_contract {
             "token_endpoint_auth_signing_alg": "PS256",
             "request_object_signing_alg": "ES256",
             "require_signed_request_object": true,
+            "userinfo_signed_response_alg": "ES256",
         });
         let serde_json::Value::Object(metadata) = metadata else { unreachable!("an object literal") };
         ClientRegistration::new(client, metadata, SecretHash::of("a third token"), now())
     }
 
-    /// A `private_key_jwt` client comes back with its keys' URL, its algorithms and its request
-    /// object requirement, and no secret.
+    /// A `private_key_jwt` client comes back with its keys' URL, its algorithms (its signed
+    /// userinfo's among them) and its request object requirement, and no secret.
     pub(crate) async fn registration_keeps_private_key_jwt_keys<R: RegistrationStore>(store: &R) {
         let registration = private_key_jwt();
         store.create_client(&registration).await.expect("create_client");

@@ -373,6 +373,7 @@ async fn accept<P: Provider>(
     client.client_name = requested.client_name.clone();
     client.authorization_signed_response_alg = signed.authorization;
     client.introspection_signed_response_alg = signed.introspection;
+    client.userinfo_signed_response_alg = signed.userinfo;
     client.token_endpoint_auth_signing_alg = requested.keys.as_ref().and_then(|(_, alg)| *alg);
     client.request_object_signing_alg = requested.request_object_signing_alg;
     client.require_signed_request_object = requested.require_signed_request_object;

@@ -15,6 +15,7 @@ use crate::dpop;
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::provider::Provider;
 use crate::model::principal::Principal;
+use crate::protocol::userinfo as userinfo_jwt;
 use crate::resource_server::token_check::{self, LegacyAccess, Scheme};
 use crate::state::Attesto;
 
@@ -65,10 +66,31 @@ async fn userinfo<P: Provider>(
     let mut claims = attesto.provider().build_userinfo_claims(&principal, &scopes).await?;
     // OIDC Core §5.3.2: `sub` must be the token's subject, whatever the host returned.
     claims.insert("sub".to_owned(), serde_json::Value::String(view.subject));
-    let body = serde_json::to_vec(&claims).unwrap_or_default();
+    // A client that registered `userinfo_signed_response_alg` gets the claims signed (OIDC Core
+    // §5.3.2); one that is gone since the token was issued gets them as JSON, the default.
+    let signed = match attesto.lookup_client(view.client_id.as_str()).await? {
+        Ok(found) => found.client.userinfo_signed_response_alg,
+        Err(_) => None,
+    };
+    let (content_type, body) = match signed {
+        None => ("application/json", serde_json::to_vec(&claims).unwrap_or_default()),
+        Some(alg) => {
+            // Registration accepts only the signing key's algorithm; a host's client set up with
+            // another, or a key changed since, is a fault of the server's, never an unsigned answer.
+            let key = attesto.keys().signer_for(Some(alg)).ok_or_else(|| {
+                OAuthError::new(
+                    ErrorCode::ServerError,
+                    "this client's `userinfo_signed_response_alg` is not the algorithm of this server's signing key",
+                )
+            })?;
+            let token = userinfo_jwt::sign(key, attesto.settings().issuer.as_str(), view.client_id.as_str(), claims)
+                .map_err(|_| OAuthError::new(ErrorCode::ServerError, "the userinfo response could not be signed"))?;
+            (userinfo_jwt::CONTENT_TYPE, token.into_bytes())
+        }
+    };
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
         ],
         body,

@@ -279,6 +279,10 @@ pub struct Client {
     /// (RFC 9701 §6, `introspection_signed_response_alg`); `None` means the provider's signing
     /// key decides. Only read when the client asks for `application/token-introspection+jwt`.
     pub introspection_signed_response_alg: Option<Algorithm>,
+    /// The algorithm the client's userinfo responses are signed with (OpenID Connect
+    /// Registration §2, `userinfo_signed_response_alg`): with one, userinfo answers a signed JWT
+    /// (`application/jwt`, OIDC Core §5.3.2) rather than JSON. `None`, the default, is JSON.
+    pub userinfo_signed_response_alg: Option<Algorithm>,
     /// The one algorithm the client's request objects may be signed with (RFC 9101 §10.5,
     /// `request_object_signing_alg`), when it registered one; any of
     /// [`ClientSigningAlgorithm::ALL`] otherwise. Request objects are verified with the client's
@@ -337,6 +341,7 @@ impl Client {
             dpop_bound_access_tokens: false,
             authorization_signed_response_alg: None,
             introspection_signed_response_alg: None,
+            userinfo_signed_response_alg: None,
             request_object_signing_alg: None,
             require_signed_request_object: false,
             trusted: false,
@@ -361,6 +366,7 @@ impl Client {
             dpop_bound_access_tokens: false,
             authorization_signed_response_alg: None,
             introspection_signed_response_alg: None,
+            userinfo_signed_response_alg: None,
             request_object_signing_alg: None,
             require_signed_request_object: false,
             trusted: false,
@@ -464,6 +470,23 @@ impl Client {
     #[must_use]
     pub fn with_authorization_signed_response_alg(mut self, alg: Algorithm) -> Self {
         self.authorization_signed_response_alg = Some(alg);
+        self
+    }
+
+    /// Sets the algorithm of the client's signed userinfo responses (OpenID Connect Registration
+    /// §2, `userinfo_signed_response_alg`): userinfo then answers this client with a JWT signed
+    /// by the provider (`iss`, `aud` the client, the claims), `application/jwt`. The provider's
+    /// signing key must have this algorithm, or userinfo answers `server_error`.
+    ///
+    /// ```
+    /// use attesto_runtime::{Algorithm, Client};
+    ///
+    /// let client = Client::public("app").with_userinfo_signed_response_alg(Algorithm::ES256);
+    /// assert_eq!(client.userinfo_signed_response_alg, Some(Algorithm::ES256));
+    /// ```
+    #[must_use]
+    pub fn with_userinfo_signed_response_alg(mut self, alg: Algorithm) -> Self {
+        self.userinfo_signed_response_alg = Some(alg);
         self
     }
 

@@ -182,6 +182,10 @@ pub struct AuthorizationServerMetadata {
     /// `id_token_signing_alg_values_supported` (OpenID, REQUIRED there): the key set's algorithms.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub id_token_signing_alg_values_supported: Vec<&'static str>,
+    /// `userinfo_signing_alg_values_supported` (OpenID Discovery §3): the signing key's
+    /// algorithm, for clients that register `userinfo_signed_response_alg`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub userinfo_signing_alg_values_supported: Vec<&'static str>,
     /// `claims_supported` (OpenID, RECOMMENDED): the claims of the ID token attesto sets.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub claims_supported: Vec<&'static str>,
@@ -211,6 +215,7 @@ impl AuthorizationServerMetadata {
             userinfo_endpoint: None,
             subject_types_supported: Vec::new(),
             id_token_signing_alg_values_supported: Vec::new(),
+            userinfo_signing_alg_values_supported: Vec::new(),
             claims_supported: Vec::new(),
             request_uri_parameter_supported: None,
             ..self.clone()
@@ -332,6 +337,11 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         userinfo_endpoint: paths.userinfo_endpoint(source.features).map(|path| issuer.url_of(path)),
         subject_types_supported: if openid { vec!["public"] } else { Vec::new() },
         id_token_signing_alg_values_supported: if openid { source.signing_algorithms.to_vec() } else { Vec::new() },
+        userinfo_signing_alg_values_supported: if openid {
+            vec![source.response_signing_algorithm]
+        } else {
+            Vec::new()
+        },
         claims_supported: if openid {
             vec!["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash"]
         } else {

@@ -23,3 +23,4 @@ pub(crate) mod resource_metadata;
 pub(crate) mod sealed;
 pub(crate) mod token_exchange;
 pub(crate) mod user_code;
+pub(crate) mod userinfo;

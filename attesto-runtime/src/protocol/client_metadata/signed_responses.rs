@@ -1,6 +1,6 @@
-//! The client metadata of signed responses: `authorization_signed_response_alg` (JARM §3) and
-//! `introspection_signed_response_alg` (RFC 9701 §6), and their encryption members, which are
-//! refused.
+//! The client metadata of signed responses: `authorization_signed_response_alg` (JARM §3),
+//! `introspection_signed_response_alg` (RFC 9701 §6) and `userinfo_signed_response_alg` (OpenID
+//! Connect Registration §2), and their encryption members, which are refused.
 //!
 //! A registration may name the algorithm the provider signs with, and no other: an algorithm the
 //! provider has no key for would make every signed response to the client fail. Both members
@@ -17,15 +17,18 @@ use super::{MetadataError, Source, string};
 use crate::keys::Algorithm;
 
 /// The signing algorithm members, in the order they are checked.
-const SIGNING_MEMBERS: [&str; 2] = ["authorization_signed_response_alg", "introspection_signed_response_alg"];
+const SIGNING_MEMBERS: [&str; 3] =
+    ["authorization_signed_response_alg", "introspection_signed_response_alg", "userinfo_signed_response_alg"];
 
 /// Encryption members of JARM §3 and RFC 9701 §6: attesto signs responses and does not encrypt
 /// them, so a client that asks for encryption is refused rather than sent what it cannot expect.
-const ENCRYPTION_MEMBERS: [&str; 4] = [
+const ENCRYPTION_MEMBERS: [&str; 6] = [
     "authorization_encrypted_response_alg",
     "authorization_encrypted_response_enc",
     "introspection_encrypted_response_alg",
     "introspection_encrypted_response_enc",
+    "userinfo_encrypted_response_alg",
+    "userinfo_encrypted_response_enc",
 ];
 
 /// The signing algorithms a registration asked for; `None` where it named none.
@@ -35,6 +38,9 @@ pub(crate) struct SignedResponses {
     pub(crate) authorization: Option<Algorithm>,
     /// `introspection_signed_response_alg` (RFC 9701 §6).
     pub(crate) introspection: Option<Algorithm>,
+    /// `userinfo_signed_response_alg` (OpenID Connect Registration §2): unlike the two above,
+    /// its absence means an unsigned (JSON) userinfo response.
+    pub(crate) userinfo: Option<Algorithm>,
 }
 
 impl SignedResponses {
@@ -46,7 +52,7 @@ impl SignedResponses {
                 return Err(MetadataError::EncryptionNotSupported(member));
             }
         }
-        let mut algorithms = [None; 2];
+        let mut algorithms = [None; 3];
         for (member, slot) in SIGNING_MEMBERS.into_iter().zip(&mut algorithms) {
             *slot = match string(raw, member, &Source::Registration)? {
                 None => None,
@@ -57,15 +63,15 @@ impl SignedResponses {
                 },
             };
         }
-        let [authorization, introspection] = algorithms;
-        Ok(Self { authorization, introspection })
+        let [authorization, introspection, userinfo] = algorithms;
+        Ok(Self { authorization, introspection, userinfo })
     }
 
     /// The members as accepted, for the stored metadata and the registration response.
     pub(crate) fn members(&self) -> impl Iterator<Item = (&'static str, &'static str)> {
         SIGNING_MEMBERS
             .into_iter()
-            .zip([self.authorization, self.introspection])
+            .zip([self.authorization, self.introspection, self.userinfo])
             .filter_map(|(member, alg)| alg.map(|alg| (member, alg.as_str())))
     }
 }
@@ -98,7 +104,11 @@ mod tests {
         .expect("accepted");
         assert_eq!(
             both,
-            SignedResponses { authorization: Some(Algorithm::PS256), introspection: Some(Algorithm::PS256) }
+            SignedResponses {
+                authorization: Some(Algorithm::PS256),
+                introspection: Some(Algorithm::PS256),
+                userinfo: None
+            }
         );
         assert_eq!(
             both.members().collect::<Vec<_>>(),
@@ -106,6 +116,19 @@ mod tests {
         );
         let one = parse(json!({"introspection_signed_response_alg": "EdDSA"}), Algorithm::EdDSA).expect("accepted");
         assert_eq!(one.members().collect::<Vec<_>>(), [("introspection_signed_response_alg", "EdDSA")]);
+        let userinfo = parse(json!({"userinfo_signed_response_alg": "ES256"}), Algorithm::ES256).expect("accepted");
+        assert_eq!(userinfo.userinfo, Some(Algorithm::ES256));
+        assert_eq!(userinfo.members().collect::<Vec<_>>(), [("userinfo_signed_response_alg", "ES256")]);
+        assert_eq!(
+            parse(json!({"userinfo_signed_response_alg": "RS256"}), Algorithm::ES256),
+            Err("`userinfo_signed_response_alg` must be ES256, the algorithm this server signs with".to_owned())
+        );
+        assert_eq!(
+            parse(json!({"userinfo_encrypted_response_alg": "RSA-OAEP"}), Algorithm::ES256).map(|_| ()),
+            parse(json!({"authorization_encrypted_response_alg": "RSA-OAEP"}), Algorithm::ES256)
+                .map(|_| ())
+                .map_err(|e| e.replace("authorization", "userinfo"))
+        );
     }
 
     #[test]

@@ -152,7 +152,8 @@ where
 }
 
 /// `metadata` with the members `jwks_uri`, `token_endpoint_auth_signing_alg`,
-/// `request_object_signing_alg` and `require_signed_request_object` of the client (what `endpoints/registration.rs` writes already, and what a host that builds its own
+/// `request_object_signing_alg`, `require_signed_request_object` and
+/// `userinfo_signed_response_alg` of the client (what `endpoints/registration.rs` writes already, and what a host that builds its own
 /// registration may have left out): the table has no column of their own, and they are read back
 /// from the metadata.
 fn with_keys(
@@ -160,8 +161,13 @@ fn with_keys(
     jwks_uri: Option<&str>,
     alg: Option<ClientSigningAlgorithm>,
     request_objects: (Option<ClientSigningAlgorithm>, bool),
+    userinfo_alg: Option<Algorithm>,
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut metadata = metadata.clone();
+    match userinfo_alg {
+        Some(alg) => metadata.insert("userinfo_signed_response_alg".to_owned(), alg.as_str().into()),
+        None => metadata.remove("userinfo_signed_response_alg"),
+    };
     let (request_object_alg, require_signed) = request_objects;
     // Each cleared when unset, so that a stale value in the metadata cannot outlive the field.
     match request_object_alg {
@@ -226,6 +232,7 @@ impl RegistrationRow {
             authorization_signed_response_alg,
             introspection_signed_response_alg,
             // Kept in the stored metadata too (`with_keys`): no column of their own.
+            userinfo_signed_response_alg,
             request_object_signing_alg,
             require_signed_request_object,
             // Not stored: whether the host vouches for a registered client is the host's decision
@@ -251,6 +258,7 @@ impl RegistrationRow {
                 jwks_uri.as_deref(),
                 *token_endpoint_auth_signing_alg,
                 (*request_object_signing_alg, *require_signed_request_object),
+                *userinfo_signed_response_alg,
             ))?,
             registration_access_token_hash: registration_access_token_hash.as_bytes().to_vec(),
             issued_at: unix_secs(*issued_at),
@@ -276,6 +284,8 @@ impl RegistrationRow {
             .and_then(ClientSigningAlgorithm::parse);
         let require_signed_request_object =
             metadata.get("require_signed_request_object").and_then(serde_json::Value::as_bool).unwrap_or(false);
+        let userinfo_signed_response_alg =
+            metadata.get("userinfo_signed_response_alg").and_then(serde_json::Value::as_str).and_then(Algorithm::parse);
         let client = Client {
             client_id: ClientId::new(self.client_id),
             client_name: self.client_name,
@@ -291,6 +301,7 @@ impl RegistrationRow {
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             authorization_signed_response_alg: algorithm(self.authorization_signed_response_alg.as_deref())?,
             introspection_signed_response_alg: algorithm(self.introspection_signed_response_alg.as_deref())?,
+            userinfo_signed_response_alg,
             request_object_signing_alg,
             require_signed_request_object,
             trusted: false,
