@@ -110,13 +110,23 @@ struct DemoUser {
     email: String,
     name_hash: SecretHash,
     password_hash: SecretHash,
+    /// The demo second factor: a one-time code printed at start, asked for when a client wants
+    /// [`ACR_MFA`].
+    code_hash: SecretHash,
 }
+
+/// The authentication context classes the demo sign-in satisfies (OIDC Core §2 `acr`): a
+/// password, and a password with the demo second factor.
+const ACR_PASSWORD: &str = "password";
+const ACR_MFA: &str = "mfa";
 
 /// A signed-in browser.
 #[derive(Clone)]
 struct Session {
     subject: String,
     auth_time: SystemTime,
+    /// Whether the sign-in included the second factor ([`ACR_MFA`]).
+    mfa: bool,
 }
 
 /// What the login page needs to know about where it runs.
@@ -342,13 +352,26 @@ impl PrincipalStore for Demo {
             let age = SystemTime::now().duration_since(session.auth_time).unwrap_or_default();
             !request.force_login && request.max_age.is_none_or(|max_age| age.as_secs() <= max_age.as_secs())
         });
+        // OIDC Core §3.1.2.1: `acr_values` in order of preference. A session that reaches none of
+        // the classes asked for, when one of them is the second factor, signs in again with it;
+        // otherwise the session's own class is said (`acr`), and the client decides.
+        let wanted: Vec<&str> = request.acr_values.unwrap_or_default().split_whitespace().collect();
+        let step_up = wanted.contains(&ACR_MFA) && !wanted.contains(&ACR_PASSWORD);
+        let session = session.filter(|session| session.mfa || !step_up);
         Ok(match session {
-            Some(session) => LoginOutcome::Authenticated(
-                AuthenticatedPrincipal::new(session.subject, session.auth_time).with_amr(["pwd"]),
-            ),
+            Some(session) => {
+                let (acr, amr): (&str, &[&str]) =
+                    if session.mfa { (ACR_MFA, &["pwd", "otp", "mfa"]) } else { (ACR_PASSWORD, &["pwd"]) };
+                LoginOutcome::Authenticated(
+                    AuthenticatedPrincipal::new(session.subject, session.auth_time)
+                        .with_acr(acr)
+                        .with_amr(amr.iter().copied()),
+                )
+            }
             None => {
                 let return_to: String = form_urlencoded::byte_serialize(request.resume_uri.as_bytes()).collect();
-                LoginOutcome::Redirect(format!("{}?return_to={return_to}", self.site.login_url))
+                let second_factor = if step_up { "&factor=code" } else { "" };
+                LoginOutcome::Redirect(format!("{}?return_to={return_to}{second_factor}", self.site.login_url))
             }
         })
     }
@@ -388,13 +411,14 @@ impl Demo {
         (age < SESSION_TTL).then(|| session.clone())
     }
 
-    /// Starts a session for `subject` and returns its id: 256 random bits.
-    fn start_session(&self, subject: &str) -> Option<String> {
+    /// Starts a session for `subject`, with the second factor when `mfa`, and returns its id: 256
+    /// random bits.
+    fn start_session(&self, subject: &str, mfa: bool) -> Option<String> {
         let id = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
         let now = SystemTime::now();
         let mut sessions = self.sessions.lock().ok()?;
         sessions.retain(|_, s| now.duration_since(s.auth_time).unwrap_or_default() < SESSION_TTL);
-        sessions.insert(*SecretHash::of(&id).as_bytes(), Session { subject: subject.to_owned(), auth_time: now });
+        sessions.insert(*SecretHash::of(&id).as_bytes(), Session { subject: subject.to_owned(), auth_time: now, mfa });
         Some(id)
     }
 
@@ -445,7 +469,8 @@ async fn login_page(State(demo): State<Demo>, RawQuery(query): RawQuery) -> Resp
     if !demo.may_return_to(return_to) {
         return bad_return_to();
     }
-    login_form(StatusCode::OK, return_to, "", None)
+    let code = params.get("factor").is_some_and(|factor| factor == "code");
+    login_form(StatusCode::OK, &LoginForm { return_to, username: "", code }, None)
 }
 
 /// `POST /login`: checks the credentials, starts a session, and sends the browser back to the
@@ -461,12 +486,18 @@ async fn login_submit(State(demo): State<Demo>, headers: HeaderMap, body: Bytes)
     if !demo.may_return_to(return_to) {
         return bad_return_to();
     }
-    // Both compared, always, in constant time: `&`, not `&&`.
-    let valid = demo.user.name_hash.verify(username) & demo.user.password_hash.verify(password);
+    // The second factor, when the form asked for it: its field is there, and must be right.
+    let mfa = params.contains_key("code");
+    let form = LoginForm { return_to, username, code: mfa };
+    // Each compared, always, in constant time: `&`, not `&&`.
+    let valid = demo.user.name_hash.verify(username)
+        & demo.user.password_hash.verify(password)
+        & (!mfa | demo.user.code_hash.verify(field("code")));
     if !valid {
-        return login_form(StatusCode::UNAUTHORIZED, return_to, username, Some("Wrong username or password."));
+        let error = if mfa { "Wrong username, password or code." } else { "Wrong username or password." };
+        return login_form(StatusCode::UNAUTHORIZED, &form, Some(error));
     }
-    let Some(session_id) = demo.start_session(&demo.user.name) else {
+    let Some(session_id) = demo.start_session(&demo.user.name, mfa) else {
         return message_page(StatusCode::SERVICE_UNAVAILABLE, "The sign-in could not be recorded; try again.");
     };
     let secure = if demo.site.secure { "; Secure" } else { "" };
@@ -496,12 +527,26 @@ fn bad_return_to() -> Response {
     )
 }
 
+/// What the sign-in form shows: where it returns to, the username typed, and whether it asks
+/// for the second factor.
+struct LoginForm<'a> {
+    return_to: &'a str,
+    username: &'a str,
+    code: bool,
+}
+
 /// The sign-in form; `error` is shown above it.
-fn login_form(status: StatusCode, return_to: &str, username: &str, error: Option<&str>) -> Response {
+fn login_form(status: StatusCode, form: &LoginForm<'_>, error: Option<&str>) -> Response {
     let mut body = String::from("<h1>Sign in</h1>");
     if let Some(error) = error {
         let _ = write!(body, "<p class=\"error\" role=\"alert\">{}</p>", escape(error));
     }
+    let code = if form.code {
+        "<label>One-time code <input name=\"code\" inputmode=\"numeric\" autocomplete=\"one-time-code\" \
+         required></label>"
+    } else {
+        ""
+    };
     let _ = write!(
         body,
         "<form method=\"post\" action=\"{LOGIN_PATH}\">\
@@ -509,12 +554,12 @@ fn login_form(status: StatusCode, return_to: &str, username: &str, error: Option
          <label>Username <input name=\"username\" value=\"{username}\" autocomplete=\"username\" required \
          autofocus></label>\
          <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\" \
-         required></label>\
+         required></label>{code}\
          <button type=\"submit\">Sign in</button></form>\
          <p class=\"meta\">attesto quickstart demo login: the credentials are printed where the server \
          started.</p>",
-        return_to = escape(return_to),
-        username = escape(username),
+        return_to = escape(form.return_to),
+        username = escape(form.username),
     );
     html(status, &body)
 }
@@ -788,6 +833,8 @@ pub(crate) async fn start(
     let resources = env_or("ATTESTO_DEMO_RESOURCES", || format!("http://127.0.0.1:{}/mcp", options.port));
     let user = env_or("ATTESTO_DEMO_USER", || "demo".to_owned());
     let password = env_or("ATTESTO_DEMO_PASSWORD", random_secret);
+    // The demo second factor: six digits, fixed for the run.
+    let code = env_or("ATTESTO_DEMO_CODE", || format!("{:06}", rand::random::<u32>() % 1_000_000));
     let email = env_or("ATTESTO_DEMO_EMAIL", || format!("{user}@example.com"));
 
     let allowed = Scopes::parse(&scopes).map_err(|e| format!("ATTESTO_DEMO_SCOPES: {e}"))?;
@@ -843,6 +890,7 @@ pub(crate) async fn start(
             email,
             name_hash: SecretHash::of(&user),
             password_hash: SecretHash::of(&password),
+            code_hash: SecretHash::of(&code),
         }),
         sessions: Arc::default(),
         site: Arc::new(Site {
@@ -866,7 +914,8 @@ pub(crate) async fn start(
         .install(Attesto::builder(host.clone()))
         .issuer(&issuer)?
         .signing_key(key)
-        .scopes_supported(scopes.split(' ').filter(|s| !s.is_empty()));
+        .scopes_supported(scopes.split(' ').filter(|s| !s.is_empty()))
+        .acr_values_supported([ACR_PASSWORD, ACR_MFA]);
     let resources = list(&resources);
     for resource in &resources {
         builder = builder.resource(resource)?;
@@ -908,6 +957,7 @@ pub(crate) async fn start(
             resources: &resources,
             user: &user,
             password: &password,
+            code: &code,
             state: &state,
             trusted_issuers: &options.trusted_issuers,
             fapi2: options.fapi2,
@@ -927,6 +977,7 @@ struct Banner<'a> {
     resources: &'a [&'a str],
     user: &'a str,
     password: &'a str,
+    code: &'a str,
     state: &'a str,
     trusted_issuers: &'a [String],
     fapi2: Option<Fapi2>,
@@ -1049,6 +1100,8 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
          \n  scopes            {scopes}\
          \n  resources         {resource_list}\
          \n  demo user         {user} / {password}\
+         \n  second factor     {code} (asked for when a client sends acr_values=mfa)\
+         \n  acr values        password, mfa (the ID token's `acr` says which the sign-in reached)\
          \n\nsign in as the public client: open this URL in a browser, sign in, allow; the browser then\
          \nlands on {public_redirect}?code=…&state=…&iss=… (nothing listens there: copy the code)\
          \n\n  {authorize}\
@@ -1083,6 +1136,7 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
         resource_list = b.resources.join(", "),
         user = b.user,
         password = b.password,
+        code = b.code,
         state = b.state,
         user_scope = user_scopes.join(" "),
         device_grant = GrantType::DeviceCode.as_str(),
@@ -1115,6 +1169,8 @@ fn fapi2_banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>, prof
          \n  registration      {registration} (open: private_key_jwt clients only)\
          \n  login page        {origin}{LOGIN_PATH}\
          \n  demo user         {user} / {password}\
+         \n  second factor     {code} (asked for when a client sends acr_values=mfa)\
+         \n  acr values        password, mfa (the ID token's `acr` says which the sign-in reached)\
          \n  state             {state}\
          \n\nthe profile's rules, enforced at every endpoint:\
          \n  - clients authenticate with private_key_jwt (RFC 7523), its `aud` the issuer; the demo\
@@ -1133,6 +1189,7 @@ fn fapi2_banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>, prof
         registration = url(Demo::PATHS.registration),
         user = b.user,
         password = b.password,
+        code = b.code,
         state = b.state,
         client_id = b.client_id,
         public_id = b.public_id,

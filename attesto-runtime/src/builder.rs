@@ -69,6 +69,7 @@ pub struct Builder<P> {
     jwks_uri_loopback: JwksUriLoopback,
     profile: Profile,
     well_known_forms: WellKnownForms,
+    acr_values_supported: Vec<String>,
 }
 
 /// A resource declared with [`Builder::protected_resource`]: its RFC 9728 document is served.
@@ -194,6 +195,19 @@ impl<P: Provider> Builder<P> {
     /// Sets the audience of tokens requested without `resource` (default: the issuer).
     pub fn default_audience(mut self, audience: impl Into<String>) -> Self {
         self.default_audience = Some(audience.into());
+        self
+    }
+
+    /// Sets `acr_values_supported` for the OpenID Connect discovery document (OpenID Connect
+    /// Discovery §3): the authentication context classes the host's sign-in can satisfy, which a
+    /// client may ask for with `acr_values` ([`LoginRequest::acr_values`](crate::LoginRequest::acr_values))
+    /// and a resource may require ([`Guard::require_acr`](crate::Guard::require_acr)). Advertised
+    /// only: the host's [`PrincipalStore`](crate::PrincipalStore) says which class a sign-in
+    /// reached ([`AuthenticatedPrincipal::with_acr`](crate::AuthenticatedPrincipal::with_acr)).
+    /// [`build`](Self::build) refuses an empty value or one with whitespace, which `acr_values`
+    /// (a space-separated list) could not name.
+    pub fn acr_values_supported<I: IntoIterator<Item = S>, S: Into<String>>(mut self, values: I) -> Self {
+        self.acr_values_supported = values.into_iter().map(Into::into).collect();
         self
     }
 
@@ -622,6 +636,11 @@ impl<P: Provider> Builder<P> {
         if self.profile.is_fapi2() {
             check_fapi2_keys(&keys)?;
         }
+        if let Some(value) =
+            self.acr_values_supported.iter().find(|value| value.is_empty() || value.contains(char::is_whitespace))
+        {
+            return Err(ConfigError::AcrValue { value: value.clone() });
+        }
         if self.require_pushed_authorization_requests && P::PATHS.par.is_none() {
             return Err(ConfigError::ParRequiredWithoutPar);
         }
@@ -762,6 +781,7 @@ impl<P: Provider> Builder<P> {
             extra_grant_types: &extra_grant_types,
             response_signing_algorithm: keys.signing_key().algorithm().as_str(),
             profile: settings.profile,
+            acr_values_supported: &self.acr_values_supported,
         });
         let mut documents = prepare_documents::<P>(&metadata, &keys);
         let dpop_algorithms = &metadata.dpop_signing_alg_values_supported;
@@ -850,6 +870,7 @@ impl<P: Provider> Attesto<P> {
             jwks_uri_loopback: JwksUriLoopback::Refused,
             profile: Profile::OAuth21,
             well_known_forms: WellKnownForms::All,
+            acr_values_supported: Vec::new(),
         }
     }
 }

@@ -356,6 +356,12 @@ pub enum ConfigError {
         "`require_pushed_authorization_requests(true)` needs the PAR endpoint, which the provider declaration turns off (`par = false`)"
     )]
     ParRequiredWithoutPar,
+    /// An `acr_values_supported` value that is empty or has whitespace.
+    #[error("invalid `acr_values_supported` value `{value}`: it must be non-empty and without whitespace")]
+    AcrValue {
+        /// The value given.
+        value: String,
+    },
     /// The FAPI 2.0 profile ([`Builder::fapi2_security_profile`](crate::Builder::fapi2_security_profile))
     /// cannot hold with the rest of the configuration.
     #[error("the FAPI 2.0 Security Profile {reason}")]

@@ -598,3 +598,29 @@ fn issuers_are_validated() {
         "https://auth.example.com/t"
     );
 }
+
+/// OpenID Discovery §3 `acr_values_supported`: the host's classes, in the OpenID document only
+/// (RFC 8414 defines no such member); a value `acr_values` could not name is refused at build.
+#[tokio::test]
+async fn acr_values_supported_is_advertised_as_given() {
+    let builder = || {
+        Attesto::builder(TestHost::new())
+            .issuer(ISSUER)
+            .expect("issuer")
+            .signing_key(Key::generate(attesto::Algorithm::ES256).expect("key"))
+    };
+    let router = builder().acr_values_supported(["silver", "gold"]).build().expect("provider").router();
+    let openid = get_json(&router, "/.well-known/openid-configuration").await;
+    assert_eq!(openid["acr_values_supported"], json!(["silver", "gold"]));
+    let oauth = get_json(&router, "/.well-known/oauth-authorization-server").await;
+    assert!(oauth.get("acr_values_supported").is_none(), "{oauth}");
+    for bad in ["", "gold plated"] {
+        match builder().acr_values_supported([bad]).build() {
+            Err(error) => assert_eq!(
+                error.to_string(),
+                format!("invalid `acr_values_supported` value `{bad}`: it must be non-empty and without whitespace")
+            ),
+            Ok(_) => panic!("`{bad}` must be refused"),
+        }
+    }
+}

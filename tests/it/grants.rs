@@ -304,6 +304,8 @@ async fn json_of(response: reqwest012::Response) -> Value {
 struct Quickstart {
     base: String,
     password: String,
+    /// The demo second factor, printed at start.
+    code: String,
     http: reqwest012::Client,
     server: tokio::task::JoinHandle<()>,
 }
@@ -344,7 +346,13 @@ impl Quickstart {
             .timeout(Duration::from_secs(20))
             .build()
             .expect("reqwest client");
-        Self { base: format!("http://{address}"), password, http, server }
+        let code = banner
+            .lines()
+            .find_map(|line| line.trim().strip_prefix("second factor"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .expect("the second factor line")
+            .to_owned();
+        Self { base: format!("http://{address}"), password, code, http, server }
     }
 
     /// Signs the demo user in at the login page, sent there by the connected apps page: the
@@ -378,6 +386,11 @@ impl Quickstart {
     /// The signed-in demo user authorizes `client_id` (a public client with a loopback redirect
     /// URI) on attesto's consent page and redeems the code: the token response.
     async fn authorize(&self, session: &str, client_id: &str) -> Value {
+        self.authorize_with(session, client_id, &[]).await
+    }
+
+    /// [`authorize`](Self::authorize) with `extra` parameters in the authorization request.
+    async fn authorize_with(&self, session: &str, client_id: &str, extra: &[(&str, &str)]) -> Value {
         let (verifier, challenge) = pkce();
         let redirect = "http://127.0.0.1/callback";
         let mut authorize = url::Url::parse(&format!("{}/oauth/authorize", self.base)).expect("URL");
@@ -388,7 +401,8 @@ impl Quickstart {
             .append_pair("redirect_uri", redirect)
             .append_pair("scope", "openid offline_access")
             .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", "S256");
+            .append_pair("code_challenge_method", "S256")
+            .extend_pairs(extra);
         let response = self.http.get(authorize).header(header::COOKIE, session).send().await.expect("authorize");
         assert_eq!(response.status(), StatusCode::OK, "the consent page");
         let csrf_cookie =
@@ -566,4 +580,77 @@ async fn the_quickstart_refuses_a_revocation_without_its_csrf_token_from_another
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, page) = quickstart.apps(&session).await;
     assert!(page.contains(&grant_id), "{page}");
+}
+
+/// The quickstart's two authentication context classes (`acr_values_supported`): a password
+/// sign-in is `password`; a client that asks for `acr_values=mfa` sends a password-only session
+/// back to the login page, which then asks for the demo second factor, and the ID token says
+/// `mfa` with `amr` `otp`. A wrong code is refused.
+#[tokio::test]
+async fn the_quickstart_steps_up_to_its_second_factor_for_acr_values_mfa() {
+    let quickstart = Quickstart::start().await;
+    let metadata = quickstart
+        .http
+        .get(format!("{}/.well-known/openid-configuration", quickstart.base))
+        .send()
+        .await
+        .expect("discovery");
+    assert_eq!(json_of(metadata).await["acr_values_supported"], serde_json::json!(["password", "mfa"]));
+    let session = quickstart.sign_in().await;
+    // A password sign-in satisfies `password`.
+    let tokens = quickstart.authorize_with(&session, "demo-native", &[("acr_values", "password")]).await;
+    let claims = payload(tokens["id_token"].as_str().expect("an ID token"));
+    assert_eq!((claims["acr"].as_str(), claims["amr"].clone()), (Some("password"), serde_json::json!(["pwd"])));
+    // `mfa` sends the same session to the login page, asking for the code.
+    let (_, challenge) = pkce();
+    let mut authorize = url::Url::parse(&format!("{}/oauth/authorize", quickstart.base)).expect("URL");
+    authorize
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "demo-native")
+        .append_pair("redirect_uri", "http://127.0.0.1/callback")
+        .append_pair("scope", "openid")
+        .append_pair("acr_values", "mfa")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    let response = quickstart.http.get(authorize).header(header::COOKIE, &session).send().await.expect("authorize");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let login = url::Url::parse(response.headers()[header::LOCATION].to_str().expect("ASCII")).expect("a URL");
+    assert_eq!(login.path(), "/login");
+    assert!(login.query_pairs().any(|(name, value)| name == "factor" && value == "code"), "{login}");
+    let page = quickstart.http.get(login.as_str()).send().await.expect("login page").text().await.expect("page");
+    assert!(page.contains("name=\"code\""), "the page asks for the code: {page}");
+    let return_to = login.query_pairs().find(|(name, _)| name == "return_to").expect("return_to").1.into_owned();
+    let sign_in = |code: String| {
+        let form = [
+            ("username", "demo".to_owned()),
+            ("password", quickstart.password.clone()),
+            ("code", code),
+            ("return_to", return_to.clone()),
+        ];
+        quickstart
+            .http
+            .post(format!("{}/login", quickstart.base))
+            .header(header::ORIGIN, &quickstart.base)
+            .form(&form)
+            .send()
+    };
+    let wrong = sign_in("not the code".to_owned()).await.expect("sign in");
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.text().await.expect("page").contains("Wrong username, password or code."));
+    let right = sign_in(quickstart.code.clone()).await.expect("sign in");
+    assert_eq!(right.status(), StatusCode::SEE_OTHER);
+    let strong = right.headers()[header::SET_COOKIE].to_str().expect("ASCII").split(';').next().expect("a cookie");
+    let strong = strong.to_owned();
+    // With the second factor, `mfa` is reached.
+    let tokens = quickstart.authorize_with(&strong, "demo-native", &[("acr_values", "mfa")]).await;
+    let claims = payload(tokens["id_token"].as_str().expect("an ID token"));
+    assert_eq!(claims["acr"], "mfa");
+    assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
+}
+
+/// The claims of a JWT, unverified (the tests above check what the provider put in them).
+fn payload(jwt: &str) -> Value {
+    let part = jwt.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("JSON")
 }

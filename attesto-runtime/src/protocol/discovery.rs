@@ -186,6 +186,10 @@ pub struct AuthorizationServerMetadata {
     /// algorithm, for clients that register `userinfo_signed_response_alg`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub userinfo_signing_alg_values_supported: Vec<&'static str>,
+    /// `acr_values_supported` (OpenID Discovery §3): the host's sign-in classes, as the builder
+    /// was given them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acr_values_supported: Vec<String>,
     /// `claims_supported` (OpenID, RECOMMENDED): the claims of the ID token attesto sets.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub claims_supported: Vec<&'static str>,
@@ -216,6 +220,7 @@ impl AuthorizationServerMetadata {
             subject_types_supported: Vec::new(),
             id_token_signing_alg_values_supported: Vec::new(),
             userinfo_signing_alg_values_supported: Vec::new(),
+            acr_values_supported: Vec::new(),
             claims_supported: Vec::new(),
             request_uri_parameter_supported: None,
             ..self.clone()
@@ -245,6 +250,8 @@ pub(crate) struct MetadataSource<'a> {
     /// The profile (FAPI 2.0), which narrows client authentication, algorithms and response
     /// modes.
     pub(crate) profile: Profile,
+    /// The host's authentication context classes, for `acr_values_supported`.
+    pub(crate) acr_values_supported: &'a [String],
 }
 
 /// Builds the metadata from the path table and feature flags: an endpoint is listed exactly when
@@ -337,6 +344,7 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         userinfo_endpoint: paths.userinfo_endpoint(source.features).map(|path| issuer.url_of(path)),
         subject_types_supported: if openid { vec!["public"] } else { Vec::new() },
         id_token_signing_alg_values_supported: if openid { source.signing_algorithms.to_vec() } else { Vec::new() },
+        acr_values_supported: if openid { source.acr_values_supported.to_vec() } else { Vec::new() },
         userinfo_signing_alg_values_supported: if openid {
             vec![source.response_signing_algorithm]
         } else {
