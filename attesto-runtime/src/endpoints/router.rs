@@ -9,7 +9,9 @@ use http::StatusCode;
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
 use crate::endpoints::discovery::{self, Kind};
-use crate::endpoints::{authorize, device, introspection, jwks, par, registration, revocation, token, userinfo};
+use crate::endpoints::{
+    authorize, device, end_session, introspection, jwks, par, registration, revocation, token, userinfo,
+};
 use crate::error::OAuthError;
 use crate::host::provider::Provider;
 use crate::state::Attesto;
@@ -67,6 +69,10 @@ impl<P: Provider> Attesto<P> {
             router = router
                 .route(authorization, post(device::post::<P>))
                 .route(verification, get(device::get::<P>).post(device::post_verification::<P>));
+        }
+        if let Some(path) = P::PATHS.end_session_endpoint(&P::FEATURES) {
+            // OpenID Connect RP-Initiated Logout 1.0 §2: GET and POST.
+            router = router.route(path, get(end_session::get::<P>).post(end_session::post::<P>));
         }
         for (path, kind) in discovery::routes(self.issuer().path(), P::FEATURES.openid) {
             router = match kind {

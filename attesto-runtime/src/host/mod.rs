@@ -11,3 +11,4 @@ pub(crate) mod principals;
 pub(crate) mod provider;
 pub(crate) mod registrations;
 pub(crate) mod scopes;
+pub(crate) mod sessions;

@@ -15,6 +15,7 @@ pub(crate) mod identity_assertion;
 pub(crate) mod introspection_jwt;
 pub(crate) mod jarm;
 pub(crate) mod jwt;
+pub(crate) mod logout;
 pub(crate) mod pkce;
 pub(crate) mod redirect_uri;
 pub(crate) mod request_object;
