@@ -60,10 +60,14 @@ fn session_of(headers: &HeaderMap) -> Option<(String, Option<String>)> {
 impl PrincipalStore for Host {
     async fn authenticate(&self, request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
         Ok(match session_of(request.headers) {
-            Some((subject, _)) => LoginOutcome::Authenticated(AuthenticatedPrincipal::new(
-                subject,
-                SystemTime::now() - Duration::from_secs(5),
-            )),
+            Some((subject, sid)) => {
+                let principal = AuthenticatedPrincipal::new(subject, SystemTime::now() - Duration::from_secs(5));
+                // The host's session id becomes the ID token's `sid`.
+                LoginOutcome::Authenticated(match sid {
+                    Some(sid) => principal.with_session_id(sid),
+                    None => principal,
+                })
+            }
             None => LoginOutcome::Redirect(format!("{}/login", self.issuer)),
         })
     }
@@ -225,9 +229,10 @@ fn location(response: &reqwest012::Response) -> (String, HashMap<String, String>
     (location.split('?').next().unwrap_or_default().to_owned(), params)
 }
 
-/// A code flow by the `openidconnect` relying party, the browser signed in as `SUBJECT` and
-/// allowing on the consent page; returns the client and the token response.
-async fn sign_in(server: &Server) -> (CoreTokenResponse, String) {
+/// A code flow by the `openidconnect` relying party, the browser signed in with the session
+/// cookie `session` and allowing on the consent page; returns the token response and the
+/// end-session endpoint discovery advertised.
+async fn sign_in(server: &Server, session: &str) -> (CoreTokenResponse, String) {
     let http = http_client();
     let issuer = server.issuer.as_str();
     let metadata =
@@ -247,8 +252,7 @@ async fn sign_in(server: &Server) -> (CoreTokenResponse, String) {
         .set_pkce_challenge(challenge)
         .url();
     // Signed in already: the consent page, then the decision.
-    let response =
-        http.get(authorize_url.as_str()).header(header::COOKIE, cookie(SUBJECT)).send().await.expect("authorize");
+    let response = http.get(authorize_url.as_str()).header(header::COOKIE, session).send().await.expect("authorize");
     assert_eq!(response.status(), StatusCode::OK);
     let consent_cookie = set_cookie(response.headers(), "attesto-consent").expect("consent cookie");
     let page = response.text().await.expect("consent page");
@@ -259,7 +263,7 @@ async fn sign_in(server: &Server) -> (CoreTokenResponse, String) {
         .finish();
     let response = http
         .post(format!("{issuer}{}", Host::PATHS.authorize))
-        .header(header::COOKIE, format!("{}; {consent_cookie}", cookie(SUBJECT)))
+        .header(header::COOKIE, format!("{session}; {consent_cookie}"))
         .header(header::ORIGIN, issuer)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(form)
@@ -283,7 +287,7 @@ async fn sign_in(server: &Server) -> (CoreTokenResponse, String) {
 #[tokio::test]
 async fn openidconnect_logout_url_ends_the_session_and_returns_with_state() {
     let server = start().await;
-    let (tokens, end_session) = sign_in(&server).await;
+    let (tokens, end_session) = sign_in(&server, &cookie(SUBJECT)).await;
     // Discovery advertised the endpoint the router mounts.
     assert_eq!(end_session, server.end_session_url());
 
@@ -585,4 +589,43 @@ async fn signed_out_already_completes() {
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response.text().await.expect("page").contains("<h1>Signed out</h1>"));
     assert!(server.ended().is_empty());
+}
+
+/// The claims of a compact JWT, not verified (the relying party verified it).
+fn claims_of(jwt: &str) -> serde_json::Value {
+    let payload = jwt.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("base64url")).expect("JSON")
+}
+
+#[tokio::test]
+async fn the_id_tokens_sid_is_the_host_session_and_logout_names_it() {
+    use openidconnect::TokenResponse as _;
+    let server = start().await;
+    let (tokens, _) = sign_in(&server, &format!("{SESSION_COOKIE}={SUBJECT}.s-1")).await;
+    let id_token = tokens.id_token().expect("an ID token").to_string();
+    assert_eq!(claims_of(&id_token)["sid"], "s-1");
+    // Without a session id from the host, no `sid`.
+    let (tokens, _) = sign_in(&server, &cookie(SUBJECT)).await;
+    assert!(claims_of(&tokens.id_token().expect("an ID token").to_string()).get("sid").is_none());
+
+    // The same user in a later session: the old session's token does not end it unasked.
+    let response = http_client()
+        .get(format!("{}?id_token_hint={id_token}", server.end_session_url()))
+        .header(header::COOKIE, format!("{SESSION_COOKIE}={SUBJECT}.s-2"))
+        .send()
+        .await
+        .expect("logout request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.expect("page").contains("<h1>Sign out?</h1>"));
+    assert!(server.ended().is_empty());
+    // In its own session it does.
+    let response = http_client()
+        .get(format!("{}?id_token_hint={id_token}", server.end_session_url()))
+        .header(header::COOKIE, format!("{SESSION_COOKIE}={SUBJECT}.s-1"))
+        .send()
+        .await
+        .expect("logout request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.text().await.expect("page").contains("<h1>Signed out</h1>"));
+    assert_eq!(server.ended(), [SUBJECT]);
 }
