@@ -148,6 +148,8 @@ pub(crate) struct Options {
     pub(crate) registration: Option<Arg<bool>>,
     /// `device_authorization`.
     pub(crate) device_authorization: Option<Arg<bool>>,
+    /// `end_session`: OpenID Connect RP-Initiated Logout.
+    pub(crate) end_session: Option<Arg<bool>>,
     /// `registration = "field"`: the host's field that stores the registrations.
     pub(crate) registration_field: Option<LitStr>,
     /// `authorize_path = "/…"`.
@@ -170,6 +172,8 @@ pub(crate) struct Options {
     pub(crate) device_path: Option<Arg<LitStr>>,
     /// `device_verification_path = "/…"`: the page where the user enters a device's code.
     pub(crate) device_verification_path: Option<Arg<LitStr>>,
+    /// `end_session_path = "/…"`: the end-session (logout) endpoint.
+    pub(crate) end_session_path: Option<Arg<LitStr>>,
     /// `resource = "/…"`: the path of the protected resource the host serves.
     pub(crate) resource: Option<Arg<LitStr>>,
     /// `dev_sign_in = "subject"`: sign everyone in as this subject (development only).
@@ -187,6 +191,7 @@ const KEYS: &[&str] = &[
     "par",
     "registration",
     "device_authorization",
+    "end_session",
     "authorize_path",
     "token_path",
     "jwks_path",
@@ -197,6 +202,7 @@ const KEYS: &[&str] = &[
     "registration_path",
     "device_path",
     "device_verification_path",
+    "end_session_path",
     "resource",
     "dev_sign_in",
 ];
@@ -235,6 +241,7 @@ impl Options {
                 store(&mut self.registration, key, Ok(on))
             }
             "device_authorization" => store(&mut self.device_authorization, key, flag(key, item)),
+            "end_session" => store(&mut self.end_session, key, flag(key, item)),
             "authorize_path" => store(&mut self.authorize_path, key, string(key, item, "/authorize")),
             "token_path" => store(&mut self.token_path, key, string(key, item, "/token")),
             "jwks_path" => store(&mut self.jwks_path, key, string(key, item, "/jwks")),
@@ -245,6 +252,7 @@ impl Options {
             "registration_path" => store(&mut self.registration_path, key, string(key, item, "/register")),
             "device_path" => store(&mut self.device_path, key, string(key, item, "/device_authorization")),
             "device_verification_path" => store(&mut self.device_verification_path, key, string(key, item, "/device")),
+            "end_session_path" => store(&mut self.end_session_path, key, string(key, item, "/logout")),
             "resource" => store(&mut self.resource, key, string(key, item, "/mcp")),
             "dev_sign_in" => store(&mut self.dev_sign_in, key, string(key, item, "demo-user")),
             // `key_of` only returns names from `KEYS`.
@@ -294,7 +302,7 @@ fn unknown_option(written: &str) -> Error {
         None => Error::custom(format_args!(
             "unknown option `{written}`; the options are `prefix`, `crate`, the feature flags \
              `openid`, `userinfo`, `revocation`, `introspection`, `par`, `registration`, \
-             `device_authorization`, the path overrides `<endpoint>_path`, `resource` and `dev_sign_in`"
+             `device_authorization`, `end_session`, the path overrides `<endpoint>_path`, `resource` and `dev_sign_in`"
         )),
     }
 }

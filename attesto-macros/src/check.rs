@@ -15,6 +15,7 @@ use crate::model::{Declaration, Endpoint, Origin, Route};
 /// Runs every rule.
 pub(crate) fn declaration(decl: &Declaration, errors: &mut Accumulator) {
     userinfo_needs_openid(decl, errors);
+    end_session_needs_openid(decl, errors);
     override_needs_endpoint(decl, errors);
     well_known_is_reserved(decl, errors);
     one_endpoint_per_path(decl, errors);
@@ -29,6 +30,18 @@ fn userinfo_needs_openid(decl: &Declaration, errors: &mut Accumulator) {
     if let Some(userinfo) = features.userinfo.written_on().filter(|_| !features.openid.on) {
         errors.push(
             Error::custom("`userinfo` needs `openid`, which is off here; remove `openid = false`").with_span(&userinfo),
+        );
+    }
+}
+
+/// `end_session` is OpenID Connect RP-Initiated Logout, whose hint is an ID token: switching it
+/// on with `openid = false` is a contradiction.
+fn end_session_needs_openid(decl: &Declaration, errors: &mut Accumulator) {
+    let features = &decl.features;
+    if let Some(end_session) = features.end_session.written_on().filter(|_| !features.openid.on) {
+        errors.push(
+            Error::custom("`end_session` needs `openid`, which is off here; remove `openid = false`")
+                .with_span(&end_session),
         );
     }
 }
@@ -56,6 +69,11 @@ fn override_needs_endpoint(decl: &Declaration, errors: &mut Accumulator) {
             Endpoint::DeviceAuthorization | Endpoint::DeviceVerification => {
                 "`device_authorization = false` turns it off"
             }
+            Endpoint::EndSession if features.end_session.key.is_none() => {
+                "logout is off by default; add `end_session` to turn it on"
+            }
+            Endpoint::EndSession if !features.openid.on => "`openid = false` turns it off",
+            Endpoint::EndSession => "`end_session = false` turns it off",
             // Always served; listed for exhaustiveness.
             Endpoint::Authorize | Endpoint::Token | Endpoint::Jwks => continue,
         };
@@ -264,6 +282,7 @@ mod tests {
                 ("registration", None),
                 ("device_authorization", None),
                 ("device_verification", None),
+                ("end_session", None),
             ]
         );
     }
@@ -273,6 +292,12 @@ mod tests {
         let table = paths(r#"device_authorization, device_verification_path = "/activate""#);
         assert_eq!(table[8], ("device_authorization", some("/oauth/device_authorization")));
         assert_eq!(table[9], ("device_verification", some("/activate")));
+    }
+
+    #[test]
+    fn end_session_adds_an_endpoint() {
+        assert_eq!(paths("end_session")[10], ("end_session", some("/oauth/end_session")));
+        assert_eq!(paths(r#"end_session, end_session_path = "/logout""#)[10], ("end_session", some("/logout")));
     }
 
     #[test]

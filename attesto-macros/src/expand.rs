@@ -90,6 +90,7 @@ fn features_value(decl: &Declaration) -> TokenStream {
     let par = features.par.on;
     let registration = features.registration.on;
     let device_authorization = features.device_authorization.on;
+    let end_session = features.end_session_served();
     let dev_sign_in = match &decl.dev_sign_in {
         Some(dev) => {
             let subject = dev.subject.as_str();
@@ -106,6 +107,7 @@ fn features_value(decl: &Declaration) -> TokenStream {
             par: #par,
             registration: #registration,
             device_authorization: #device_authorization,
+            end_session: #end_session,
             dev_sign_in: #dev_sign_in,
         }
     }
@@ -121,6 +123,7 @@ fn provider_impl(decl: &Declaration) -> TokenStream {
     let host_span = host_span(decl);
     let provider = quote_spanned!(host_span=> #private::Provider);
     let registration_store = registration_store_fn(decl);
+    let session_store = session_store_fn(decl);
     quote! {
         #[automatically_derived]
         impl #provider for #ty {
@@ -166,6 +169,8 @@ fn provider_impl(decl: &Declaration) -> TokenStream {
             }
 
             #registration_store
+
+            #session_store
         }
     }
 }
@@ -189,6 +194,22 @@ fn registration_store_fn(decl: &Declaration) -> TokenStream {
         }
         (Some(flag), None) => respanned(quote!(#signature { ::core::option::Option::Some(self) }), flag),
         (None, _) => quote!(#signature { ::core::option::Option::None::<#private::NoRegistration> }),
+    }
+}
+
+/// `Provider::session_store`: the host itself with `end_session` on, else `None`.
+///
+/// As for `registration`, this method is the compile-time assertion that the host implements
+/// `SessionStore`, spanned on the `end_session` flag: logging out must end the host's session,
+/// so the endpoint is not served without an impl that can.
+fn session_store_fn(decl: &Declaration) -> TokenStream {
+    let private = private(decl);
+    let signature = quote! {
+        fn session_store(&self) -> ::core::option::Option<impl #private::SessionStore + '_>
+    };
+    match decl.features.end_session.written_on().filter(|_| decl.features.end_session_served()) {
+        Some(flag) => respanned(quote!(#signature { ::core::option::Option::Some(self) }), flag),
+        None => quote!(#signature { ::core::option::Option::None::<#private::NoSessions> }),
     }
 }
 

@@ -35,11 +35,13 @@ pub(crate) enum Endpoint {
     DeviceAuthorization,
     /// The page where the user enters a device's user code (RFC 8628 §3.3).
     DeviceVerification,
+    /// The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0 §2).
+    EndSession,
 }
 
 impl Endpoint {
     /// Every endpoint, in the order of `attesto::Paths`.
-    pub(crate) const ALL: [Self; 10] = [
+    pub(crate) const ALL: [Self; 11] = [
         Self::Authorize,
         Self::Token,
         Self::Jwks,
@@ -50,6 +52,7 @@ impl Endpoint {
         Self::Registration,
         Self::DeviceAuthorization,
         Self::DeviceVerification,
+        Self::EndSession,
     ];
 
     /// The endpoint's field in `attesto::Paths`, also its name in messages.
@@ -65,6 +68,7 @@ impl Endpoint {
             Self::Registration => "registration",
             Self::DeviceAuthorization => "device_authorization",
             Self::DeviceVerification => "device_verification",
+            Self::EndSession => "end_session",
         }
     }
 
@@ -81,6 +85,7 @@ impl Endpoint {
             Self::Registration => "registration_path",
             Self::DeviceAuthorization => "device_path",
             Self::DeviceVerification => "device_verification_path",
+            Self::EndSession => "end_session_path",
         }
     }
 
@@ -97,6 +102,7 @@ impl Endpoint {
             Self::Registration => "/register",
             Self::DeviceAuthorization => "/device_authorization",
             Self::DeviceVerification => "/device",
+            Self::EndSession => "/end_session",
         }
     }
 
@@ -118,6 +124,7 @@ impl Endpoint {
             Self::Registration => options.registration_path.as_ref(),
             Self::DeviceAuthorization => options.device_path.as_ref(),
             Self::DeviceVerification => options.device_verification_path.as_ref(),
+            Self::EndSession => options.end_session_path.as_ref(),
         }
     }
 }
@@ -163,6 +170,8 @@ pub(crate) struct Features {
     pub(crate) registration: Flag,
     /// `device_authorization`, off by default.
     pub(crate) device_authorization: Flag,
+    /// `end_session`, off by default; it only takes effect with `openid`.
+    pub(crate) end_session: Flag,
 }
 
 impl Features {
@@ -175,12 +184,19 @@ impl Features {
             par: Flag::new(options.par.as_ref(), true),
             registration: Flag::new(options.registration.as_ref(), false),
             device_authorization: Flag::new(options.device_authorization.as_ref(), false),
+            end_session: Flag::new(options.end_session.as_ref(), false),
         }
     }
 
     /// Whether the userinfo endpoint is served: it is part of OpenID Connect, so it needs `openid`.
     pub(crate) fn userinfo_served(&self) -> bool {
         self.openid.on && self.userinfo.on
+    }
+
+    /// Whether the end-session endpoint is served: RP-Initiated Logout is part of OpenID
+    /// Connect (its `id_token_hint` is an ID token), so it needs `openid`.
+    pub(crate) fn end_session_served(&self) -> bool {
+        self.openid.on && self.end_session.on
     }
 
     /// Whether an endpoint is served.
@@ -193,6 +209,7 @@ impl Features {
             Endpoint::Par => self.par.on,
             Endpoint::Registration => self.registration.on,
             Endpoint::DeviceAuthorization | Endpoint::DeviceVerification => self.device_authorization.on,
+            Endpoint::EndSession => self.end_session_served(),
         }
     }
 }

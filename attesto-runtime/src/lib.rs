@@ -44,6 +44,7 @@ pub use host::principals::{LoginOutcome, LoginRequest, PrincipalStore};
 pub use host::provider::Provider;
 pub use host::registrations::{ClientRegistration, GrantRequest, RegistrationStore};
 pub use host::scopes::{ScopeDecision, ScopePolicy};
+pub use host::sessions::{EndSessionRequest, HostSession, SessionStore};
 pub use keys::{Algorithm, Key, KeyError, KeySet};
 pub use model::client::{
     Client, ClientId, ClientKeys, ClientSigningAlgorithm, GrantType, SecretHash, TokenEndpointAuthMethod,

@@ -45,6 +45,7 @@ mod jar;
 mod jarm;
 #[cfg(feature = "sqlite")]
 mod legacy_clients;
+mod logout;
 mod mcp;
 mod mcp_minimal;
 #[cfg(feature = "postgres")]

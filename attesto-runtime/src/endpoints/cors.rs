@@ -296,6 +296,7 @@ mod tests {
                 registration,
                 device_authorization: None,
                 device_verification: None,
+                end_session: None,
                 resource: None,
                 resource_metadata: None,
             },

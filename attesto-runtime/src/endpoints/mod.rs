@@ -7,6 +7,7 @@ pub(crate) mod client_auth;
 pub(crate) mod cors;
 pub(crate) mod device;
 pub(crate) mod discovery;
+pub(crate) mod end_session;
 pub(crate) mod html;
 pub(crate) mod introspection;
 pub(crate) mod jwks;

@@ -9,7 +9,9 @@ use http::StatusCode;
 use tower_http::timeout::RequestBodyDeadlineLayer;
 
 use crate::endpoints::discovery;
-use crate::endpoints::{authorize, device, introspection, jwks, par, registration, revocation, token, userinfo};
+use crate::endpoints::{
+    authorize, device, end_session, introspection, jwks, par, registration, revocation, token, userinfo,
+};
 use crate::error::OAuthError;
 use crate::host::provider::Provider;
 use crate::protocol::discovery::{DocumentKind, well_known_paths};
@@ -68,6 +70,10 @@ impl<P: Provider> Attesto<P> {
             router = router
                 .route(authorization, post(device::post::<P>))
                 .route(verification, get(device::get::<P>).post(device::post_verification::<P>));
+        }
+        if let Some(path) = P::PATHS.end_session_endpoint(&P::FEATURES) {
+            // OpenID Connect RP-Initiated Logout 1.0 §2: GET and POST.
+            router = router.route(path, get(end_session::get::<P>).post(end_session::post::<P>));
         }
         // The forms the builder chose: every one, or only those with the issuer's path when
         // another provider keeps the host root (`Builder::well_known_forms`).

@@ -12,3 +12,4 @@ pub(crate) mod principals;
 pub(crate) mod provider;
 pub(crate) mod registrations;
 pub(crate) mod scopes;
+pub(crate) mod sessions;

@@ -9,6 +9,7 @@ use crate::host::legacy::LegacyTokens;
 use crate::host::principals::PrincipalStore;
 use crate::host::registrations::RegistrationStore;
 use crate::host::scopes::ScopePolicy;
+use crate::host::sessions::SessionStore;
 use crate::model::declaration::{Features, Paths};
 
 /// A declared provider: the host type that `#[attesto::provider]` (or `attesto::attesto_routes!`)
@@ -39,6 +40,8 @@ pub trait Provider: ClientStore + PrincipalStore + Clone + Send + Sync + 'static
     fn event_sink(&self) -> impl EventSink + '_;
     /// The registration store, present exactly when `registration` is on.
     fn registration_store(&self) -> Option<impl RegistrationStore + '_>;
+    /// The host's sessions, present exactly when `end_session` is on.
+    fn session_store(&self) -> Option<impl SessionStore + '_>;
     /// The token exchange policy: the host's [`TokenExchangePolicy`] impl, or `None` when it has
     /// none, and then token exchange (RFC 8693) is not served.
     fn token_exchange_policy(&self) -> Option<impl TokenExchangePolicy + '_>;
@@ -65,6 +68,7 @@ pub mod __private {
     pub use crate::host::principals::{LoginOutcome, LoginRequest, PrincipalStore};
     pub use crate::host::registrations::RegistrationStore;
     pub use crate::host::scopes::ScopePolicy;
+    pub use crate::host::sessions::SessionStore;
     pub use crate::model::declaration::{Features, Paths};
     pub use crate::model::principal::AuthenticatedPrincipal;
 
@@ -102,6 +106,25 @@ pub mod __private {
         }
         async fn delete_client(&self, _: &crate::model::client::ClientId) -> Result<bool, HostError> {
             Ok(false)
+        }
+    }
+
+    /// The sessions of a provider without `end_session`; never called, since the end-session
+    /// endpoint is not mounted then.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct NoSessions;
+    impl SessionStore for NoSessions {
+        async fn current_session(
+            &self,
+            _: &http::HeaderMap,
+        ) -> Result<Option<crate::host::sessions::HostSession>, HostError> {
+            Ok(None)
+        }
+        async fn end_session(
+            &self,
+            _: &crate::host::sessions::EndSessionRequest<'_>,
+        ) -> Result<Vec<http::HeaderValue>, HostError> {
+            Err(HostError::msg("logout is not enabled"))
         }
     }
 

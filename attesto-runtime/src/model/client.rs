@@ -245,6 +245,10 @@ pub struct Client {
     pub client_name: Option<String>,
     /// The registered redirect URIs, matched exactly (RFC 9700 §2.1).
     pub redirect_uris: Vec<String>,
+    /// Where the end-session endpoint may send the browser after logout (OpenID Connect
+    /// RP-Initiated Logout 1.0 §3.1, `post_logout_redirect_uris`), matched exactly: any other
+    /// `post_logout_redirect_uri` is refused, so logout is never an open redirector.
+    pub post_logout_redirect_uris: Vec<String>,
     /// A public client (RFC 6749 §2.1) has no secret and authenticates with `none`.
     pub is_public: bool,
     /// The grant types this client may use.
@@ -330,6 +334,7 @@ impl Client {
             client_id: client_id.into(),
             client_name: None,
             redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
             is_public: false,
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials],
             scopes: Scopes::default(),
@@ -355,6 +360,7 @@ impl Client {
             client_id: client_id.into(),
             client_name: None,
             redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
             is_public: true,
             grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             scopes: Scopes::default(),
@@ -417,6 +423,14 @@ impl Client {
     #[must_use]
     pub fn with_redirect_uris<I: IntoIterator<Item = S>, S: Into<String>>(mut self, uris: I) -> Self {
         self.redirect_uris = uris.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the URIs the browser may be sent to after logout
+    /// ([`post_logout_redirect_uris`](Self::post_logout_redirect_uris)).
+    #[must_use]
+    pub fn with_post_logout_redirect_uris<I: IntoIterator<Item = S>, S: Into<String>>(mut self, uris: I) -> Self {
+        self.post_logout_redirect_uris = uris.into_iter().map(Into::into).collect();
         self
     }
 

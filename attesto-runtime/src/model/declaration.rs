@@ -34,6 +34,9 @@ pub struct Paths {
     /// The verification page where the user enters a device's user code (RFC 8628 §3.3),
     /// default `{prefix}/device`; needs `device_authorization`.
     pub device_verification: Option<&'static str>,
+    /// The end-session endpoint (OpenID Connect RP-Initiated Logout 1.0 §2), default
+    /// `{prefix}/end_session`; needs `openid` and `end_session`.
+    pub end_session: Option<&'static str>,
     /// The path of the protected resource the host serves (`resource = "/mcp"`), e.g. an MCP
     /// server: tokens may be issued for it (RFC 8707) and
     /// [`Attesto::resource_guard`](crate::Attesto::resource_guard) protects it. Not an attesto
@@ -61,6 +64,9 @@ pub struct Features {
     pub registration: bool,
     /// The device authorization grant, RFC 8628 (off by default).
     pub device_authorization: bool,
+    /// OpenID Connect RP-Initiated Logout 1.0: the end-session endpoint (off by default, needs
+    /// `openid` and the host's [`SessionStore`](crate::SessionStore)).
+    pub end_session: bool,
     /// `dev_sign_in = "subject"`: every authorization request is signed in as this subject and
     /// approved without a page. For development only: the builder refuses it unless the issuer
     /// is on a loopback host.
@@ -76,6 +82,11 @@ impl Paths {
     /// The registration path, when the endpoint is on.
     pub(crate) fn registration_endpoint(&self, features: &Features) -> Option<&'static str> {
         self.registration.filter(|_| features.registration)
+    }
+
+    /// The end-session path, when logout is on: it needs OpenID Connect.
+    pub(crate) fn end_session_endpoint(&self, features: &Features) -> Option<&'static str> {
+        self.end_session.filter(|_| features.openid && features.end_session)
     }
 
     /// The device authorization endpoint and the verification page, when the grant is on.

@@ -14,18 +14,34 @@ pub struct AuthenticatedPrincipal {
     pub acr: Option<String>,
     /// The authentication methods used (`amr`), if known.
     pub amr: Vec<String>,
+    /// The host's identifier of the sign-in session, if it gives one: the `sid` claim of the ID
+    /// tokens of this sign-in (OpenID Connect Front-Channel Logout 1.0 §3, Back-Channel Logout
+    /// 1.0 §2.4), kept by their refreshes. It must stay the same for the whole host session and
+    /// be what [`SessionStore::current_session`](crate::SessionStore::current_session) reports as
+    /// [`HostSession::session_id`](crate::HostSession::session_id), so that a logout names it.
+    /// Records stored before it existed read back without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
 }
 
 impl AuthenticatedPrincipal {
     /// A principal with a subject and the time of authentication.
     pub fn new(subject: impl Into<String>, auth_time: SystemTime) -> Self {
-        Self { subject: subject.into(), auth_time, acr: None, amr: Vec::new() }
+        Self { subject: subject.into(), auth_time, acr: None, amr: Vec::new(), session_id: None }
     }
 
     /// Sets `acr`.
     #[must_use]
     pub fn with_acr(mut self, acr: impl Into<String>) -> Self {
         self.acr = Some(acr.into());
+        self
+    }
+
+    /// Sets the host's session identifier, the ID tokens' `sid`
+    /// ([`session_id`](Self::session_id)).
+    #[must_use]
+    pub fn with_session_id(mut self, session_id: impl Into<String>) -> Self {
+        self.session_id = Some(session_id.into());
         self
     }
 

@@ -173,6 +173,9 @@ pub struct AuthorizationServerMetadata {
     /// `Builder::client_metadata_documents`, feature `fetch`): omitted means `false`.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub client_id_metadata_document_supported: bool,
+    /// `end_session_endpoint` (OpenID Connect RP-Initiated Logout 1.0 §2.1), with `end_session`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_session_endpoint: Option<String>,
     /// `userinfo_endpoint` (OpenID), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
@@ -341,6 +344,7 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
             .collect(),
         device_authorization_endpoint: device.map(|(path, _)| issuer.url_of(path)),
         client_id_metadata_document_supported: source.client_id_metadata_document_supported,
+        end_session_endpoint: paths.end_session_endpoint(source.features).map(|path| issuer.url_of(path)),
         userinfo_endpoint: paths.userinfo_endpoint(source.features).map(|path| issuer.url_of(path)),
         subject_types_supported: if openid { vec!["public"] } else { Vec::new() },
         id_token_signing_alg_values_supported: if openid { source.signing_algorithms.to_vec() } else { Vec::new() },

@@ -45,6 +45,9 @@ struct IdTokenClaims<'a> {
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     amr: &'a [String],
     at_hash: String,
+    /// The host's session (Front-Channel Logout 1.0 §3), when it named one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<&'a str>,
     #[serde(flatten)]
     extra: serde_json::Map<String, serde_json::Value>,
 }
@@ -80,6 +83,7 @@ pub(crate) fn mint(key: &Key, token: IdToken<'_>) -> Result<String, OAuthError> 
         acr: token.principal.acr.as_deref(),
         amr: &token.principal.amr,
         at_hash: at_hash(key.algorithm(), token.access_token),
+        sid: token.principal.session_id.as_deref(),
         extra,
     };
     jwt::encode(key, "JWT", &claims).map_err(|error| {

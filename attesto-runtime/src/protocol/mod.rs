@@ -16,6 +16,7 @@ pub(crate) mod introspection_jwt;
 pub(crate) mod jarm;
 pub(crate) mod jwt;
 pub(crate) mod legacy_token;
+pub(crate) mod logout;
 pub(crate) mod pkce;
 pub(crate) mod redirect_uri;
 pub(crate) mod request_object;

@@ -86,6 +86,7 @@ const MAX_BODY: usize = 1024 * 1024;
 /// | `authorization_endpoint` | GET, POST (RFC 6749 §3.1, OpenID Connect Core §3.1.2.1) | a `4xx` error page: without a client there is nowhere to redirect (RFC 6749 §4.1.2.1) |
 /// | `token_endpoint`, `revocation_endpoint`, `introspection_endpoint`, `pushed_authorization_request_endpoint`, `registration_endpoint`, `device_authorization_endpoint` | POST | a `4xx` JSON error (RFC 6749 §5.2, RFC 7009 §2.2.1, RFC 7662 §2.3, RFC 9126 §2.3, RFC 7591 §3.2.2, RFC 8628 §3.2) |
 /// | `userinfo_endpoint` | GET, POST (OpenID Connect Core §5.3.1) | `401` with a `WWW-Authenticate` challenge (RFC 6750 §3) |
+/// | `end_session_endpoint` | GET, POST (OpenID Connect RP-Initiated Logout 1.0 §2) | anything but `404` and `5xx`: a page |
 /// | any other `*_endpoint` | GET | anything but `404` and `5xx` (the method it needs is not known) |
 ///
 /// A `404` is reported as not mounted, a `405` as mounted without a method the endpoint must
@@ -403,6 +404,8 @@ fn expectations(member: &str) -> (&'static [Method], Expect) {
         "jwks_uri" => (GET, Expect::Jwks),
         "authorization_endpoint" => (BOTH, Expect::Refusal),
         "userinfo_endpoint" => (BOTH, Expect::Challenge),
+        // A page, signed in or not (RP-Initiated Logout 1.0 §2: GET and POST).
+        "end_session_endpoint" => (BOTH, Expect::Mounted),
         "token_endpoint"
         | "revocation_endpoint"
         | "introspection_endpoint"

@@ -41,6 +41,10 @@ pub(crate) enum BrowserCookie {
     /// the anti-CSRF value of the form that starts a sign-in with the code the user entered, so
     /// that another site cannot submit its own code in the user's name. `SameSite=Strict`.
     Device,
+    /// Binds the logout confirmation page's form to the browser it was shown in (OpenID Connect
+    /// RP-Initiated Logout 1.0 §6): the anti-CSRF value, so that another site cannot post the
+    /// confirmation and log the user out. `SameSite=Strict`.
+    Logout,
 }
 
 impl BrowserCookie {
@@ -56,6 +60,7 @@ impl BrowserCookie {
             Self::Login => "login",
             Self::Consent => "consent",
             Self::Device => "device",
+            Self::Logout => "logout",
         };
         let id: String = URL_SAFE_NO_PAD.encode(&TokenHash::of(handle).as_bytes()[..9]);
         if secure { format!("__Host-attesto-{kind}-{id}") } else { format!("attesto-{kind}-{id}") }
@@ -67,7 +72,7 @@ impl BrowserCookie {
         let name = self.name(attesto, handle);
         let same_site = match self {
             Self::Login => "Lax",
-            Self::Consent | Self::Device => "Strict",
+            Self::Consent | Self::Device | Self::Logout => "Strict",
         };
         let secure_attr = if secure { "; Secure" } else { "" };
         format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure_attr}")

@@ -27,3 +27,4 @@ mod response;
 pub(crate) use browser::{BrowserCookie, cookie};
 pub(crate) use device::start as start_device_authorization;
 pub(crate) use request::{Origin, Refusal, SignedBy, get, post, validate, validate_for};
+pub(crate) use response::see_other;

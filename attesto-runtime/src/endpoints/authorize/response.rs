@@ -125,7 +125,9 @@ fn parameters<'a, P: Provider>(
     Ok(vec![(jarm::RESPONSE_PARAMETER, token)])
 }
 
-pub(super) fn see_other(location: &str) -> Response {
+/// A `303 See Other` to `location` (RFC 9700 §4.12: never a 307, which would resend a POST's
+/// body), not cached.
+pub(crate) fn see_other(location: &str) -> Response {
     match HeaderValue::from_str(location) {
         Ok(location) => (
             StatusCode::SEE_OTHER,

@@ -187,15 +187,26 @@ fn redirect_csp(redirect_uri: &str) -> HeaderValue {
 /// RFC 6749 §4.1.2.1: in these cases the server must not redirect to the (untrusted) redirect
 /// URI, so the user is told here instead.
 pub(crate) fn error_page(status: StatusCode, error: &str, description: &str) -> Response {
+    refusal_page("Authorization request refused", status, error, description)
+}
+
+/// The page shown when a logout request is refused (OpenID Connect RP-Initiated Logout 1.0 §3:
+/// without a verified redirect URI the user is told here, not redirected).
+pub(crate) fn logout_error_page(status: StatusCode, error: &str, description: &str) -> Response {
+    refusal_page("Logout request refused", status, error, description)
+}
+
+/// A refusal shown to the user under `heading`, a fixed text of this module.
+fn refusal_page(heading: &str, status: StatusCode, error: &str, description: &str) -> Response {
     let main = format!(
-        "<h1>Authorization request refused</h1>\
+        "<h1>{heading}</h1>\
          <p>{description}</p>\
          <p>You can close this page and return to the application.</p>\
          <p class=\"meta\">Error code: <code>{error}</code></p>",
         description = escape(&sentence(description)),
         error = escape(error),
     );
-    html_response(status, HeaderValue::from_static(ERROR_CSP), document("Authorization request refused", &main))
+    html_response(status, HeaderValue::from_static(ERROR_CSP), document(heading, &main))
 }
 
 /// An `error_description` (written lower-case, for the JSON body) as a sentence for a person.
@@ -410,6 +421,81 @@ pub(crate) fn device_done_page(approved: bool) -> Response {
         ("Device connected", "Access is granted. You may return to your device.")
     } else {
         ("Access denied", "The device was not given access. You may return to your device.")
+    };
+    let main = format!("<h1>{title}</h1><p>{text}</p><p>You can close this page.</p>");
+    html_response(StatusCode::OK, HeaderValue::from_static(ERROR_CSP), document(title, &main))
+}
+
+/// What the logout confirmation page shows and where its form posts.
+pub(crate) struct LogoutPage<'a> {
+    /// The form action URL (the end-session endpoint's path).
+    pub(crate) action: &'a str,
+    /// The anti-CSRF value, also set as a cookie.
+    pub(crate) csrf: &'a str,
+    /// Who is signed in (the subject).
+    pub(crate) user: &'a str,
+    /// The client the request names, by its id and its own (untrusted) name, if any.
+    pub(crate) client: Option<(&'a str, Option<&'a str>)>,
+    /// The request's parameters, carried through the form.
+    pub(crate) params: &'a [(&'a str, &'a str)],
+    /// The verified post-logout redirect URI, if any: the form's submission may end there.
+    pub(crate) redirect_uri: Option<&'a str>,
+}
+
+/// The logout confirmation page (OpenID Connect RP-Initiated Logout 1.0 §6): shown when the
+/// request does not prove the signed-in user asked for it. "Stay signed in" comes first in tree
+/// order, which makes it the form's default button.
+pub(crate) fn logout_confirm_page(page: &LogoutPage<'_>) -> Response {
+    let mut inputs = String::new();
+    for (name, value) in page.params {
+        // Writing to a `String` cannot fail.
+        let _ = write!(inputs, "<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(name), escape(value));
+    }
+    let asked_by = match page.client {
+        Some((client_id, Some(name))) if !name.trim().is_empty() => format!(
+            "<p>The application <strong>{}</strong> asks to sign you out.</p>\
+             <p class=\"meta\">The name above is provided by the application itself. Client ID: <code>{}</code></p>",
+            escape(&neutralise(name)),
+            escape(client_id),
+        ),
+        Some((client_id, _)) => {
+            format!("<p>The application <code>{}</code> asks to sign you out.</p>", escape(client_id))
+        }
+        None => String::new(),
+    };
+    let main = format!(
+        "<h1>Sign out?</h1>\
+         <p>Signed in as <strong>{user}</strong></p>\
+         {asked_by}\
+         <form method=\"post\" action=\"{action}\">{inputs}\
+         <input type=\"hidden\" name=\"attesto_csrf\" value=\"{csrf}\">\
+         <div class=\"actions\">\
+         <button type=\"submit\" name=\"attesto_logout\" value=\"stay\">Stay signed in</button>\
+         <button type=\"submit\" name=\"attesto_logout\" value=\"confirm\" class=\"primary\">Sign out</button>\
+         </div></form>",
+        user = escape(page.user),
+        action = escape(page.action),
+        csrf = escape(page.csrf),
+    );
+    // The confirmation is answered with a 303 to the redirect URI: `form-action` must allow it
+    // (CSP 3 §6.4.1), as on the consent page.
+    let csp = match page.redirect_uri {
+        Some(uri) => consent_csp(uri),
+        None => HeaderValue::from_static(SELF_FORM_CSP),
+    };
+    let mut response = html_response(StatusCode::OK, csp, document("Sign out", &main));
+    // The POST is checked by its `Origin`, which `no-referrer` would make `null`.
+    response.headers_mut().insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    response
+}
+
+/// The page that ends a logout without a redirect: signed out, or, when the user chose to stay,
+/// still signed in.
+pub(crate) fn logout_done_page(signed_out: bool) -> Response {
+    let (title, text) = if signed_out {
+        ("Signed out", "You are signed out.")
+    } else {
+        ("Still signed in", "You were not signed out.")
     };
     let main = format!("<h1>{title}</h1><p>{text}</p><p>You can close this page.</p>");
     html_response(StatusCode::OK, HeaderValue::from_static(ERROR_CSP), document(title, &main))

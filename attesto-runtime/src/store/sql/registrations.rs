@@ -218,6 +218,9 @@ impl RegistrationRow {
             client_id,
             client_name,
             redirect_uris,
+            // Not stored for now: registration does not take `post_logout_redirect_uris` yet, so
+            // a registered client has none.
+            post_logout_redirect_uris: _,
             is_public,
             grant_types,
             scopes,
@@ -290,6 +293,7 @@ impl RegistrationRow {
             client_id: ClientId::new(self.client_id),
             client_name: self.client_name,
             redirect_uris: from_json(&self.redirect_uris)?,
+            post_logout_redirect_uris: Vec::new(),
             is_public: self.is_public,
             grant_types,
             scopes: Scopes::parse(&self.scopes)?,

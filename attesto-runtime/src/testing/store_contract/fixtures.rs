@@ -67,6 +67,7 @@ pub(super) fn principal(now: SystemTime) -> AuthenticatedPrincipal {
     AuthenticatedPrincipal::new(fresh_id("user"), now - Duration::from_secs(30))
         .with_acr("urn:example:acr:mfa")
         .with_amr(["pwd", "otp"])
+        .with_session_id(fresh_id("session"))
 }
 
 /// A request with every optional field set, and text that needs escaping in most encodings.

@@ -32,6 +32,7 @@ fn main() {
             registration: None,
             device_authorization: None,
             device_verification: None,
+            end_session: None,
             resource: None,
             resource_metadata: None,
         }
@@ -46,6 +47,7 @@ fn main() {
             par: true,
             registration: false,
             device_authorization: false,
+            end_session: false,
             dev_sign_in: None,
         }
     );
@@ -53,4 +55,5 @@ fn main() {
     assert_eq!(<Auth as attesto::Provider>::PATHS, Auth::PATHS);
     assert_eq!(<Auth as attesto::Provider>::FEATURES, Auth::FEATURES);
     assert!(attesto::Provider::registration_store(&Auth).is_none());
+    assert!(attesto::Provider::session_store(&Auth).is_none());
 }
