@@ -57,9 +57,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use attesto::{
-    Attesto, AuthenticatedPrincipal, Builder, Client, ClientId, ClientRegistration, ClientStore, ExchangeDecision,
-    ExchangeRequest, GrantType, HostError, IdentityAssertion, IdentityAssertionPolicy, Issuer, Key, LoginOutcome,
-    LoginRequest, Principal, PrincipalStore, RegistrationStore, Scopes, SecretHash, TokenExchangePolicy,
+    Attesto, AuthenticatedPrincipal, Builder, Client, ClientId, ClientRegistration, ClientStore, EndSessionRequest,
+    ExchangeDecision, ExchangeRequest, GrantType, HostError, HostSession, IdentityAssertion, IdentityAssertionPolicy,
+    Issuer, Key, LoginOutcome, LoginRequest, Principal, PrincipalStore, RegistrationStore, Scopes, SecretHash,
+    SessionStore, TokenExchangePolicy,
 };
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -93,7 +94,7 @@ const USER_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
 /// (RFC 8628) is on, so that a CLI or a headless agent can sign a user in without a browser of its
 /// own.
 #[derive(Clone)]
-#[attesto::provider(registration, device_authorization)]
+#[attesto::provider(registration, device_authorization, end_session)]
 struct Demo {
     clients: Arc<HashMap<String, Client>>,
     /// Dynamically registered clients.
@@ -118,6 +119,8 @@ struct DemoUser {
 /// The authentication context classes the demo sign-in satisfies (OIDC Core §2 `acr`): a
 /// password, and a password with the demo second factor.
 const ACR_PASSWORD: &str = "password";
+/// Where the demo native app is sent after logout (OpenID Connect RP-Initiated Logout §3).
+const PUBLIC_SIGNED_OUT: &str = "http://127.0.0.1/signed-out";
 const ACR_MFA: &str = "mfa";
 
 /// A signed-in browser.
@@ -127,6 +130,9 @@ struct Session {
     auth_time: SystemTime,
     /// Whether the sign-in included the second factor ([`ACR_MFA`]).
     mfa: bool,
+    /// The session's identifier for relying parties (the ID token's `sid`): random, and not the
+    /// cookie, which stays a secret of the browser.
+    sid: String,
 }
 
 /// What the login page needs to know about where it runs.
@@ -365,7 +371,8 @@ impl PrincipalStore for Demo {
                 LoginOutcome::Authenticated(
                     AuthenticatedPrincipal::new(session.subject, session.auth_time)
                         .with_acr(acr)
-                        .with_amr(amr.iter().copied()),
+                        .with_amr(amr.iter().copied())
+                        .with_session_id(session.sid),
                 )
             }
             None => {
@@ -399,6 +406,24 @@ impl PrincipalStore for Demo {
     }
 }
 
+/// Logout (OpenID Connect RP-Initiated Logout): the demo session is the login page's cookie.
+impl SessionStore for Demo {
+    async fn current_session(&self, headers: &HeaderMap) -> Result<Option<HostSession>, HostError> {
+        Ok(self.session(headers).map(|session| HostSession::new(session.subject).with_session_id(session.sid)))
+    }
+
+    async fn end_session(&self, request: &EndSessionRequest<'_>) -> Result<Vec<HeaderValue>, HostError> {
+        if let Some(id) = cookie(request.headers, self.site.cookie_name)
+            && let Ok(mut sessions) = self.sessions.lock()
+        {
+            sessions.remove(SecretHash::of(id).as_bytes());
+        }
+        let secure = if self.site.secure { "; Secure" } else { "" };
+        let clear = format!("{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}", self.site.cookie_name);
+        Ok(HeaderValue::from_str(&clear).into_iter().collect())
+    }
+}
+
 impl Demo {
     /// The session named by the request's session cookie, if it is live.
     fn session(&self, headers: &HeaderMap) -> Option<Session> {
@@ -418,7 +443,10 @@ impl Demo {
         let now = SystemTime::now();
         let mut sessions = self.sessions.lock().ok()?;
         sessions.retain(|_, s| now.duration_since(s.auth_time).unwrap_or_default() < SESSION_TTL);
-        sessions.insert(*SecretHash::of(&id).as_bytes(), Session { subject: subject.to_owned(), auth_time: now, mfa });
+        sessions.insert(
+            *SecretHash::of(&id).as_bytes(),
+            Session { subject: subject.to_owned(), auth_time: now, mfa, sid: random_secret()[..22].to_owned() },
+        );
         Some(id)
     }
 
@@ -839,6 +867,9 @@ pub(crate) async fn start(
 
     let allowed = Scopes::parse(&scopes).map_err(|e| format!("ATTESTO_DEMO_SCOPES: {e}"))?;
     let redirect_uris = list(&redirect_uris);
+    let post_logout_redirect_uris =
+        env_or("ATTESTO_DEMO_POST_LOGOUT_REDIRECT_URIS", || "http://127.0.0.1:9000/signed-out".to_owned());
+    let post_logout_redirect_uris = list(&post_logout_redirect_uris);
     let public_redirect_uris = list(&public_redirect_uris);
     if public_redirect_uris.is_empty() {
         return Err("ATTESTO_DEMO_PUBLIC_REDIRECT_URIS is empty".into());
@@ -861,12 +892,14 @@ pub(crate) async fn start(
         .with_name("attesto demo client")
         .with_redirect_uris(redirect_uris.iter().copied())
         .with_grant_types(grants)
+        .with_post_logout_redirect_uris(post_logout_redirect_uris.iter().copied())
         .with_scopes(allowed.clone());
     // A native app: no secret (`none`), PKCE only; as a CLI, the device grant.
     let public = Client::public(public_id.as_str())
         .with_name("attesto demo native app")
         .with_redirect_uris(public_redirect_uris.iter().copied())
         .with_grant_types([GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::DeviceCode])
+        .with_post_logout_redirect_uris([PUBLIC_SIGNED_OUT])
         .with_scopes(allowed);
     if public_id == client_id {
         return Err("ATTESTO_DEMO_PUBLIC_CLIENT_ID must differ from ATTESTO_DEMO_CLIENT_ID".into());
@@ -1113,6 +1146,10 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
          \n\nread userinfo, refresh:\
          \n\n  curl -s -H 'Authorization: Bearer ACCESS_TOKEN' {userinfo_url}\
          \n  curl -s -d grant_type=refresh_token -d client_id={public_id} -d refresh_token=REFRESH_TOKEN {token_url}\
+         \n\nsign out (OpenID Connect RP-Initiated Logout): open in the browser, with the ID token as the\
+         \nhint (the user is signed out at once and sent back), or without it (a page asks first):\
+         \n\n  {end_session_url}?client_id={public_id}&post_logout_redirect_uri={signed_out}&id_token_hint=ID_TOKEN\
+         \n\nsee and revoke what the demo user authorized: {origin}/account/apps\
          \n\nsign in from a CLI or a headless agent (RFC 8628): ask for a code, open the\
          \nverification_uri_complete it returns in a browser, sign in, allow; meanwhile poll\
          \n(every `interval` seconds) until the tokens come:\
@@ -1139,6 +1176,8 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
         code = b.code,
         state = b.state,
         user_scope = user_scopes.join(" "),
+        end_session_url = Demo::PATHS.end_session.map(|path| issuer.url_of(path)).unwrap_or_default(),
+        signed_out = PUBLIC_SIGNED_OUT,
         device_grant = GrantType::DeviceCode.as_str(),
     ))
 }

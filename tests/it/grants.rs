@@ -654,3 +654,31 @@ fn payload(jwt: &str) -> Value {
     let part = jwt.split('.').nth(1).expect("a JWT");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("JSON")
 }
+
+/// The quickstart serves RP-initiated logout: an ID token from the demo user's sign-in carries
+/// the session's `sid`; with it as the hint, the end-session endpoint ends the session at once,
+/// clears the cookie and sends the browser to the native app's registered post-logout URI with
+/// its `state`; the session is gone afterwards.
+#[tokio::test]
+async fn the_quickstart_signs_the_demo_user_out_with_an_id_token_hint() {
+    let quickstart = Quickstart::start().await;
+    let session = quickstart.sign_in().await;
+    let tokens = quickstart.authorize(&session, "demo-native").await;
+    let id_token = tokens["id_token"].as_str().expect("an ID token");
+    assert!(payload(id_token)["sid"].as_str().is_some_and(|sid| sid.len() >= 16), "a sid");
+    let mut logout = url::Url::parse(&format!("{}/oauth/end_session", quickstart.base)).expect("URL");
+    logout
+        .query_pairs_mut()
+        .append_pair("client_id", "demo-native")
+        .append_pair("post_logout_redirect_uri", "http://127.0.0.1/signed-out")
+        .append_pair("state", "bye")
+        .append_pair("id_token_hint", id_token);
+    let response = quickstart.http.get(logout).header(header::COOKIE, &session).send().await.expect("logout");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[header::LOCATION], "http://127.0.0.1/signed-out?state=bye");
+    let cleared = response.headers()[header::SET_COOKIE].to_str().expect("ASCII");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    // The old cookie names no session any more: the apps page sends the browser to sign in.
+    let (status, _) = quickstart.apps(&session).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+}
