@@ -22,6 +22,7 @@ mod served;
 mod abuse;
 mod authorize;
 mod browser;
+mod claims;
 #[cfg(feature = "fetch")]
 mod client_metadata;
 mod code_flow;

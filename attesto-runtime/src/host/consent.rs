@@ -21,6 +21,13 @@ pub struct ConsentRequest<'a> {
     pub scopes: &'a Scopes,
     /// `prompt=consent`: the client wants the user asked even if consent was given before.
     pub force_prompt: bool,
+    /// `ui_locales` (OIDC Core §3.1.2.1): the languages the user prefers for the pages, as BCP 47
+    /// tags in order of preference. Tags that were not well-formed are dropped; empty when the
+    /// client sent none.
+    pub ui_locales: &'a [String],
+    /// `claims_locales` (OIDC Core §5.2): the languages the user prefers for claim values, as BCP
+    /// 47 tags in order of preference; empty when the client sent none.
+    pub claims_locales: &'a [String],
 }
 
 /// What a [`ConsentPolicy`] decides.

@@ -30,6 +30,13 @@ pub struct LoginRequest<'a> {
     /// honour and says which it did with [`AuthenticatedPrincipal::with_acr`], which reaches the ID
     /// token's `acr` claim.
     pub acr_values: Option<&'a str>,
+    /// `ui_locales` (OIDC Core §3.1.2.1): the languages the user prefers for the login page, as
+    /// BCP 47 tags in order of preference. Tags that were not well-formed are dropped; empty when
+    /// the client sent none. A preference: the host uses what it can.
+    pub ui_locales: &'a [String],
+    /// `claims_locales` (OIDC Core §5.2): the languages the user prefers for claim values, as BCP
+    /// 47 tags in order of preference; empty when the client sent none.
+    pub claims_locales: &'a [String],
     /// Where the host's login page sends the browser back to when the user has signed in.
     pub resume_uri: &'a str,
 }

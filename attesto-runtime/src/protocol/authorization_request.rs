@@ -30,7 +30,8 @@ pub(crate) const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:"
 /// once (RFC 6749 §3.1).
 pub(crate) const REPEATABLE: &[&str] = &["resource"];
 
-/// Longest accepted `state`, `nonce`, `login_hint` and `acr_values`: generous for any real client, and a bound
+/// Longest accepted `state`, `nonce`, `login_hint`, `acr_values`, `ui_locales` and
+/// `claims_locales`: generous for any real client, and a bound
 /// on what a request makes attesto store.
 pub(crate) const MAX_VALUE_LEN: usize = 2048;
 
@@ -171,6 +172,10 @@ pub(crate) struct Validated {
     pub(crate) acr_values: Option<String>,
     pub(crate) prompt: Prompt,
     pub(crate) max_age: Option<u64>,
+    /// OIDC Core §3.1.2.1 `ui_locales`, parsed.
+    pub(crate) ui_locales: Vec<String>,
+    /// OIDC Core §5.2 `claims_locales`, parsed.
+    pub(crate) claims_locales: Vec<String>,
     /// RFC 9449 §10 `dpop_jkt`.
     pub(crate) dpop_jkt: Option<String>,
 }
@@ -194,6 +199,8 @@ impl Validated {
             max_age: self.max_age,
             login_hint: self.login_hint,
             acr_values: self.acr_values,
+            ui_locales: self.ui_locales,
+            claims_locales: self.claims_locales,
             started_at,
             dpop_jkt: self.dpop_jkt,
             device_code: None,
@@ -332,6 +339,19 @@ pub(crate) fn validate(form: &Form<'_>, client: &Client, rules: &Rules<'_>) -> R
     if acr_values.as_ref().is_some_and(|values| values.len() > MAX_VALUE_LEN) {
         return Err(invalid(&target, "`acr_values` is too long"));
     }
+    let mut locale_lists = [Vec::new(), Vec::new()];
+    for (name, list) in ["ui_locales", "claims_locales"].into_iter().zip(&mut locale_lists) {
+        if let Some(value) = form.get(name) {
+            if value.len() > MAX_VALUE_LEN {
+                return Err(invalid(
+                    &target,
+                    if name == "ui_locales" { "`ui_locales` is too long" } else { "`claims_locales` is too long" },
+                ));
+            }
+            *list = locales(value);
+        }
+    }
+    let [ui_locales, claims_locales] = locale_lists;
     let prompt = Prompt::parse(form.get("prompt")).map_err(|description| invalid(&target, description))?;
     let max_age = max_age(form.get("max_age")).map_err(|description| invalid(&target, description))?;
     // RFC 9449 §10: `dpop_jkt` binds the code to the DPoP key with this thumbprint, so that a code
@@ -354,8 +374,31 @@ pub(crate) fn validate(form: &Form<'_>, client: &Client, rules: &Rules<'_>) -> R
         acr_values,
         prompt,
         max_age,
+        ui_locales,
+        claims_locales,
         dpop_jkt,
     })
+}
+
+/// The language tags of a `ui_locales` or `claims_locales` value (OIDC Core §3.1.2.1, §5.2): a
+/// space-separated list of BCP 47 tags (RFC 5646), in order of preference. They are preferences,
+/// so a tag that is not well-formed is dropped rather than refused; a repeated one is kept once.
+/// The well-formedness check is RFC 5646 §2.1's shape: subtags of 1 to 8 ASCII letters or digits
+/// joined by `-`, the first of letters only.
+pub(crate) fn locales(value: &str) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in value.split(' ').filter(|tag| !tag.is_empty()) {
+        let mut subtags = tag.split('-');
+        let first_ok = subtags
+            .next()
+            .is_some_and(|first| (1..=8).contains(&first.len()) && first.bytes().all(|b| b.is_ascii_alphabetic()));
+        let rest_ok =
+            subtags.all(|subtag| (1..=8).contains(&subtag.len()) && subtag.bytes().all(|b| b.is_ascii_alphanumeric()));
+        if first_ok && rest_ok && !tags.iter().any(|kept| kept.eq_ignore_ascii_case(tag)) {
+            tags.push(tag.to_owned());
+        }
+    }
+    tags
 }
 
 #[cfg(test)]
@@ -422,6 +465,22 @@ mod tests {
         ];
         for (value, expected) in cases {
             assert_eq!(Prompt::parse(*value), *expected, "{value:?}");
+        }
+    }
+
+    #[test]
+    fn locale_lists_keep_well_formed_tags_in_order() {
+        let cases: &[(&str, &[&str])] = &[
+            ("", &[]),
+            ("de-CH fr en", &["de-CH", "fr", "en"]),
+            ("  en   fr-CA ", &["en", "fr-CA"]),
+            ("zh-Hant-TW sr-Latn-RS-1994", &["zh-Hant-TW", "sr-Latn-RS-1994"]),
+            ("en EN en-us en-US", &["en", "en-us"]),
+            ("en_US 1en en- -en toolongsubtag en-toolongsub fr", &["fr"]),
+            ("<script> de", &["de"]),
+        ];
+        for (value, expected) in cases {
+            assert_eq!(locales(value), *expected, "{value:?}");
         }
     }
 
@@ -531,6 +590,10 @@ mod tests {
         assert_eq!(refusal(&long, &front), (true, "invalid_request", "`nonce` is too long".to_owned()));
         let long = format!("&acr_values={}", "a".repeat(MAX_VALUE_LEN + 1));
         assert_eq!(refusal(&long, &front), (true, "invalid_request", "`acr_values` is too long".to_owned()));
+        let long = format!("&ui_locales={}", "a".repeat(MAX_VALUE_LEN + 1));
+        assert_eq!(refusal(&long, &front), (true, "invalid_request", "`ui_locales` is too long".to_owned()));
+        let long = format!("&claims_locales={}", "a".repeat(MAX_VALUE_LEN + 1));
+        assert_eq!(refusal(&long, &front), (true, "invalid_request", "`claims_locales` is too long".to_owned()));
         let no_response_type = base().replace("response_type=code&", "");
         assert!(matches!(
             validate(&form(&no_response_type), &client(), &front),
@@ -580,7 +643,7 @@ mod tests {
     #[test]
     fn a_good_request_becomes_the_stored_request() {
         let query = format!(
-            "{}&scope=openid%20profile&nonce=n&login_hint=ann&acr_values=urn%3Aacr%3Amfa%20urn%3Aacr%3Apwd&prompt=login&max_age=60",
+            "{}&scope=openid%20profile&nonce=n&login_hint=ann&acr_values=urn%3Aacr%3Amfa%20urn%3Aacr%3Apwd&prompt=login&max_age=60&ui_locales=de-CH%20fr&claims_locales=en%20bad_tag",
             base()
         );
         let validated = validate(&form(&query), &client(), &rules(Channel::FrontChannel)).expect("valid");
@@ -595,6 +658,8 @@ mod tests {
         assert_eq!(request.acr_values.as_deref(), Some("urn:acr:mfa urn:acr:pwd"));
         assert!(request.prompt_login && !request.prompt_none && !request.prompt_consent);
         assert_eq!(request.max_age, Some(60));
+        assert_eq!(request.ui_locales, ["de-CH", "fr"]);
+        assert_eq!(request.claims_locales, ["en"]);
         assert_eq!(request.scopes.to_string(), "openid");
         assert_eq!(request.code_challenge, CHALLENGE);
         assert_eq!(request.started_at, now);

@@ -130,6 +130,7 @@ fn repeated_description(name: &str) -> &'static str {
     described!(
         "acr_values",
         "client_id",
+        "claims_locales",
         "client_secret",
         "client_assertion",
         "client_assertion_type",
@@ -154,6 +155,7 @@ fn repeated_description(name: &str) -> &'static str {
         "state",
         "token",
         "token_type_hint",
+        "ui_locales",
     )
 }
 

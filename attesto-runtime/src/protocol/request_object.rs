@@ -48,7 +48,7 @@ const JWT_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 
 /// The parameters attesto reads from an authorization request: in an object they must be
 /// strings (`max_age` may be a number, `resource` an array of strings).
-const PARAMETERS: [&str; 15] = [
+const PARAMETERS: [&str; 17] = [
     "client_id",
     "response_type",
     "redirect_uri",
@@ -62,6 +62,8 @@ const PARAMETERS: [&str; 15] = [
     "max_age",
     "login_hint",
     "acr_values",
+    "ui_locales",
+    "claims_locales",
     "dpop_jkt",
     "resource",
 ];
@@ -472,6 +474,7 @@ mod tests {
             (json!({"request_uri": "urn:x"}), Some(E::Nested)),
             (json!({"scope": ["a"]}), Some(E::BadParameter)),
             (json!({"resource": [1]}), Some(E::BadParameter)),
+            (json!({"ui_locales": ["en"]}), Some(E::BadParameter)),
             (json!({"claims": {"userinfo": {}}}), None),
         ];
         for (changes, expected) in cases {
@@ -483,11 +486,12 @@ mod tests {
     fn parameters_come_from_the_claims() {
         let accepted = check(&json!({
             "max_age": 60, "resource": ["https://a.example", "https://b.example"], "jti": "j1", "sub": "x",
-            "nonce": "",
+            "nonce": "", "ui_locales": "de-CH fr", "claims_locales": "en",
         }))
         .expect("accepted");
         let form = &accepted.parameters;
         assert_eq!(form.get("max_age"), Some("60"));
+        assert_eq!((form.get("ui_locales"), form.get("claims_locales")), (Some("de-CH fr"), Some("en")));
         assert_eq!(form.all("resource").collect::<Vec<_>>(), ["https://a.example", "https://b.example"]);
         assert_eq!((form.get("client_id"), form.get("state")), (Some("app"), Some("s")));
         assert_eq!((form.get("iss"), form.get("sub"), form.get("jti"), form.get("nonce")), (None, None, None, None));

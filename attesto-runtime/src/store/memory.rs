@@ -670,6 +670,8 @@ mod tests {
                 max_age: None,
                 login_hint: None,
                 acr_values: None,
+                ui_locales: Vec::new(),
+                claims_locales: Vec::new(),
                 started_at: SystemTime::now(),
                 dpop_jkt: None,
                 device_code: None,

@@ -149,6 +149,15 @@ pub struct AuthorizationRequest {
     /// space-separated, in order of preference. Absent from requests stored before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acr_values: Option<String>,
+    /// `ui_locales` (OIDC Core §3.1.2.1): the languages the user prefers for the pages, as BCP 47
+    /// tags in order of preference; tags that were not well-formed are already dropped. Empty in
+    /// requests stored before it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ui_locales: Vec<String>,
+    /// `claims_locales` (OIDC Core §5.2): the languages the user prefers for claim values, as BCP
+    /// 47 tags in order of preference. Empty in requests stored before it was kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims_locales: Vec<String>,
     /// When the request reached the authorization endpoint; `prompt=login` needs an
     /// authentication after it.
     pub started_at: SystemTime,

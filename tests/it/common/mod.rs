@@ -141,6 +141,13 @@ impl PrincipalStore for TestHost {
         if let Some(acr_values) = request.acr_values {
             self.record(format!("authenticate acr_values={acr_values}"));
         }
+        if !request.ui_locales.is_empty() || !request.claims_locales.is_empty() {
+            self.record(format!(
+                "authenticate ui_locales={} claims_locales={}",
+                request.ui_locales.join(" "),
+                request.claims_locales.join(" ")
+            ));
+        }
         match session(request.headers) {
             Some((subject, _)) if subject == "nobody" => Ok(LoginOutcome::LoginRequired),
             // A second factor when the client asks for `urn:test:mfa` (RFC 9470 step-up), a
@@ -214,6 +221,13 @@ impl ConsentPolicy for TestHost {
         request: &ConsentRequest<'_>,
         _: &AuthenticatedPrincipal,
     ) -> Result<ConsentDecision, HostError> {
+        if !request.ui_locales.is_empty() || !request.claims_locales.is_empty() {
+            self.record(format!(
+                "consent ui_locales={} claims_locales={}",
+                request.ui_locales.join(" "),
+                request.claims_locales.join(" ")
+            ));
+        }
         Ok(match request.client.client_id.as_str() {
             "first-party" | "native" if !request.force_prompt => ConsentDecision::Granted,
             "blocked" => ConsentDecision::Denied,

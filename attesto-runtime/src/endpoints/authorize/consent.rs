@@ -41,8 +41,14 @@ pub(super) async fn consent<P: Provider>(
     let target = Target::of(&request);
     let scope = request.scopes.to_string();
     let deny = |error: OAuthError| redirect_error(attesto, client, Some(&principal.subject), &scope, &target, &error);
-    let consent_request =
-        ConsentRequest { headers, client, scopes: &request.scopes, force_prompt: request.prompt_consent };
+    let consent_request = ConsentRequest {
+        headers,
+        client,
+        scopes: &request.scopes,
+        force_prompt: request.prompt_consent,
+        ui_locales: &request.ui_locales,
+        claims_locales: &request.claims_locales,
+    };
     match attesto.provider().consent_policy().consent(&consent_request, &principal).await {
         Ok(ConsentDecision::Granted) => issue_code(attesto, client, request, principal).await,
         Ok(ConsentDecision::Denied) => {
@@ -173,6 +179,8 @@ pub(super) async fn consent_decision<P: Provider>(
                 max_age: None,
                 login_hint: None,
                 acr_values: None,
+                ui_locales: &request.ui_locales,
+                claims_locales: &request.claims_locales,
                 resume_uri: &resume_uri,
             };
             match attesto.provider().authenticate(&login).await {

@@ -43,6 +43,8 @@ pub(crate) async fn start<P: Provider>(
         max_age: None,
         login_hint: None,
         acr_values: None,
+        ui_locales: Vec::new(),
+        claims_locales: Vec::new(),
         started_at: SystemTime::now(),
         dpop_jkt: None,
         device_code: Some(device_code),

@@ -108,6 +108,8 @@ pub(super) async fn authenticate<P: Provider>(
         max_age: request.max_age.map(Duration::from_secs),
         login_hint: request.login_hint.as_deref(),
         acr_values: request.acr_values.as_deref(),
+        ui_locales: &request.ui_locales,
+        claims_locales: &request.claims_locales,
         resume_uri: &resume_uri,
     };
     let scope = request.scopes.to_string();
