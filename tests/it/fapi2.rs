@@ -752,32 +752,12 @@ impl Jar {
 /// refreshed without rotation. The demo client with a secret is refused.
 #[tokio::test]
 async fn the_quickstart_serves_the_profile_to_a_registered_client() {
-    use crate::grants::quickstart;
+    use crate::grants::{Quickstart, quickstart};
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let address = listener.local_addr().expect("address");
-    let options = quickstart::Options {
-        port: address.port(),
-        issuer: None,
-        key: None,
-        database: None,
-        trusted_issuers: Vec::new(),
-        fapi2: Some(quickstart::Fapi2::MessageSigning),
-    };
-    let (app, banner) = quickstart::start(options, &address).await.expect("the quickstart starts");
+    let quickstart = Quickstart::start_with(Some(quickstart::Fapi2::MessageSigning)).await;
+    let banner = &quickstart.banner;
     assert!(banner.contains("in the FAPI 2.0 Security Profile with Message Signing"), "{banner}");
-    let password = banner
-        .lines()
-        .find_map(|line| line.trim().strip_prefix("demo user"))
-        .and_then(|rest| rest.split(" / ").nth(1))
-        .expect("the demo user line")
-        .trim()
-        .to_owned();
-    tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("serve");
-    });
-    let base = format!("http://{address}");
-    let http = openid_http();
+    let (base, password, http) = (&quickstart.base, &quickstart.password, &quickstart.http);
 
     // The demo client's secret is no credential here.
     let response = http
@@ -791,7 +771,7 @@ async fn the_quickstart_serves_the_profile_to_a_registered_client() {
     let body: Value = serde_json::from_slice(&response.bytes().await.expect("body")).expect("JSON");
     assert_eq!(body["error_description"], AUTH_METHOD_REFUSED);
 
-    let partner = client::Partner::new(&base, true, "openid offline_access read").expect("client");
+    let partner = client::Partner::new(base, true, "openid offline_access read").expect("client");
     let outcome = partner
         .run_with(async |authorize: url::Url| {
             let mut jar = Jar::default();
@@ -802,7 +782,7 @@ async fn the_quickstart_serves_the_profile_to_a_registered_client() {
             let return_to = login.query_pairs().find(|(name, _)| name == "return_to").ok_or("a return_to")?.1;
             let response = http
                 .post(format!("{base}/login"))
-                .header(header::ORIGIN, &base)
+                .header(header::ORIGIN, base)
                 .header(header::COOKIE, jar.header())
                 .form(&[("username", "demo"), ("password", password.as_str()), ("return_to", &return_to)])
                 .send()
@@ -821,7 +801,7 @@ async fn the_quickstart_serves_the_profile_to_a_registered_client() {
             let response = http
                 .post(format!("{base}/oauth/authorize"))
                 .header(header::COOKIE, jar.header())
-                .header(header::ORIGIN, &base)
+                .header(header::ORIGIN, base)
                 .form(&decision)
                 .send()
                 .await?;

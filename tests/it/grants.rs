@@ -301,12 +301,14 @@ async fn json_of(response: reqwest012::Response) -> Value {
 }
 
 /// The quickstart, served on a loopback port, and a browser-like client of it.
-struct Quickstart {
-    base: String,
-    password: String,
+pub(crate) struct Quickstart {
+    pub(crate) base: String,
+    pub(crate) password: String,
+    /// What it printed at start.
+    pub(crate) banner: String,
     /// The demo second factor, printed at start.
     code: String,
-    http: reqwest012::Client,
+    pub(crate) http: reqwest012::Client,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -318,6 +320,11 @@ impl Drop for Quickstart {
 
 impl Quickstart {
     async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// The quickstart in the FAPI 2.0 profile `fapi2` (`--fapi2`, `--fapi2-message-signing`).
+    pub(crate) async fn start_with(fapi2: Option<quickstart::Fapi2>) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
         let address = listener.local_addr().expect("address");
         let options = quickstart::Options {
@@ -326,7 +333,7 @@ impl Quickstart {
             key: None,
             database: None,
             trusted_issuers: Vec::new(),
-            fapi2: None,
+            fapi2,
         };
         let (app, banner) = quickstart::start(options, &address).await.expect("the quickstart starts");
         // The demo password is random, and printed with the demo user.
@@ -352,7 +359,7 @@ impl Quickstart {
             .and_then(|rest| rest.split_whitespace().next())
             .expect("the second factor line")
             .to_owned();
-        Self { base: format!("http://{address}"), password, code, http, server }
+        Self { base: format!("http://{address}"), password, banner, code, http, server }
     }
 
     /// Signs the demo user in at the login page, sent there by the connected apps page: the

@@ -28,7 +28,7 @@ use crate::protocol::pkce;
 use crate::state::Attesto;
 use crate::store::revoked;
 use crate::store::{
-    AuthorizationRequest, CodeIssue, CodeRedemption, Grant, RefreshFamily, RefreshLookup, Rotation, TokenHash, new_id,
+    AuthorizationRequest, CodeIssue, CodeRedemption, RefreshFamily, RefreshLookup, Rotation, TokenHash, new_id,
     new_secret,
 };
 
@@ -41,7 +41,7 @@ mod legacy;
 
 use grant::{
     OPENID, TokenResponse, UserTokens, access_token_response, check_client_requires_dpop, invalid_grant,
-    narrow_audience, offline_access_granted, record_proof, registration_used, respond_with_tokens,
+    narrow_audience, offline_access_granted, record_grant, record_proof, registration_used, respond_with_tokens,
 };
 
 /// Parameters that may appear more than once: RFC 8707 §2 `resource`, RFC 8693 §2.1 `audience`.
@@ -353,20 +353,17 @@ async fn authorization_code<P: Provider>(
         grant_expires_at = issue_ids.access_token_expires_at;
         None
     };
-    // Every code the user authorized is a grant, with or without a refresh token: its access
-    // token carries the grant's id, so that the user revoking the grant (`Attesto::revoke_grant`)
-    // cuts that token too, not only the refresh tokens.
-    let record = Grant::new(
+    let grant_id = record_grant(
+        attesto,
         issue_ids.family_id.clone(),
-        client.client_id.clone(),
-        grant.principal.subject.clone(),
-        scopes.clone(),
-        audience.clone(),
-        now,
-        grant_expires_at,
-    );
-    attesto.store().put_grant(&record).await?;
-    let grant_id = Some(record.grant_id);
+        &client,
+        &grant.principal,
+        &scopes,
+        &audience,
+        (now, grant_expires_at),
+    )
+    .await?;
+    let grant_id = Some(grant_id);
     registration_used(attesto, &client).await;
     respond_with_tokens(
         attesto,

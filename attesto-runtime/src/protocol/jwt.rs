@@ -117,7 +117,8 @@ pub(crate) struct Confirmation {
     pub(crate) jkt: String,
 }
 
-fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
+/// Reads an `aud` that is one string or an array of them (RFC 7519 §4.1.3).
+pub(crate) fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
     #[derive(serde::Deserialize)]
     #[serde(untagged)]
     enum OneOrMany {

@@ -72,25 +72,12 @@ pub(crate) struct IdTokenHint {
 struct HintClaims {
     iss: String,
     sub: String,
-    #[serde(deserialize_with = "one_or_many")]
+    #[serde(deserialize_with = "crate::protocol::jwt::one_or_many")]
     aud: Vec<String>,
     #[serde(default)]
     azp: Option<String>,
     #[serde(default)]
     sid: Option<String>,
-}
-
-fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<String>, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(String),
-        Many(Vec<String>),
-    }
-    Ok(match <OneOrMany as serde::Deserialize>::deserialize(deserializer)? {
-        OneOrMany::One(one) => vec![one],
-        OneOrMany::Many(many) => many,
-    })
 }
 
 /// Verifies an `id_token_hint`: an ID token (`typ` `JWT`) signed by a key of this provider's

@@ -5,7 +5,7 @@ use std::time::SystemTime;
 
 use super::grant::{
     TokenResponse, UserTokens, check_client_requires_dpop, invalid_grant, narrow_audience, offline_access_granted,
-    record_proof, registration_used, respond_with_tokens,
+    record_grant, record_proof, registration_used, respond_with_tokens,
 };
 use crate::endpoints::client_auth::{self, Presented};
 use crate::error::{ErrorCode, OAuthError};
@@ -15,7 +15,7 @@ use crate::model::client::GrantType;
 use crate::protocol::dpop_proof::VerifiedProof;
 use crate::protocol::form::Form;
 use crate::state::Attesto;
-use crate::store::{DevicePoll, Grant, RefreshFamily, TokenHash, new_id, new_secret};
+use crate::store::{DevicePoll, RefreshFamily, TokenHash, new_id, new_secret};
 
 /// The one answer for a device code that is unknown or spent (RFC 8628 §3.5 leaves them to
 /// `invalid_grant`).
@@ -107,16 +107,8 @@ pub(super) async fn device_code<P: Provider>(
         grant_expires_at = now + attesto.settings().access_token_ttl;
         None
     };
-    let record = Grant::new(
-        family_id,
-        client.client_id.clone(),
-        principal.subject.clone(),
-        scopes.clone(),
-        audience.clone(),
-        now,
-        grant_expires_at,
-    );
-    attesto.store().put_grant(&record).await?;
+    let grant_id =
+        record_grant(attesto, family_id, &client, &principal, &scopes, &audience, (now, grant_expires_at)).await?;
     registration_used(attesto, &client).await;
     respond_with_tokens(
         attesto,
@@ -128,7 +120,7 @@ pub(super) async fn device_code<P: Provider>(
             nonce: None,
             grant_type: GrantType::DeviceCode,
             jti: &new_id(),
-            grant_id: Some(&record.grant_id),
+            grant_id: Some(&grant_id),
             refresh_token: refresh,
             proof,
         },

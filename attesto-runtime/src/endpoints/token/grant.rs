@@ -25,6 +25,7 @@ use crate::protocol::dpop_proof::VerifiedProof;
 use crate::protocol::id_token;
 use crate::protocol::jwt;
 use crate::state::Attesto;
+use crate::store::Grant;
 
 /// The scope of OpenID Connect requests (OIDC Core §3.1.2.1).
 pub(super) const OPENID: &str = "openid";
@@ -127,6 +128,35 @@ pub(super) fn narrow_audience(
 /// Tells the registration store that a registered client obtained a token (see
 /// `RegistrationStore::registration_used`): a store that expires unused registrations keeps it.
 /// A failure is logged: the token is not refused for it.
+/// Records the grant `user` gave `client` (a code or device code redeemed, or a replaced
+/// provider's authorization carried over) and returns its id, which the access tokens carry. Every
+/// user authorization is one, with or without a refresh token (the family `family_id`, when
+/// issued), so that revoking it (`Attesto::revoke_grant`) cuts the access tokens too; `period` is
+/// when it was given and until when the user sees it listed (the family's or the access token's
+/// end).
+pub(super) async fn record_grant<P: Provider>(
+    attesto: &Attesto<P>,
+    family_id: String,
+    client: &Client,
+    user: &AuthenticatedPrincipal,
+    scopes: &Scopes,
+    audience: &[String],
+    period: (SystemTime, SystemTime),
+) -> Result<String, OAuthError> {
+    let (created_at, expires_at) = period;
+    let record = Grant::new(
+        family_id,
+        client.client_id.clone(),
+        user.subject.clone(),
+        scopes.clone(),
+        audience.to_vec(),
+        created_at,
+        expires_at,
+    );
+    attesto.store().put_grant(&record).await?;
+    Ok(record.grant_id)
+}
+
 pub(super) async fn registration_used<P: Provider>(attesto: &Attesto<P>, client: &Client) {
     if client.source != ClientSource::SelfAsserted {
         return;

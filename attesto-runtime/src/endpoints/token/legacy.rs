@@ -16,10 +16,10 @@ use crate::model::scope::Scopes;
 use crate::protocol::dpop_proof::VerifiedProof;
 use crate::protocol::legacy_token;
 use crate::state::Attesto;
-use crate::store::{Grant, RefreshFamily, TokenHash, new_id, new_secret};
+use crate::store::{RefreshFamily, TokenHash, new_id, new_secret};
 
 use super::grant::{
-    TokenResponse, UserTokens, invalid_grant, narrow_audience, offline_access_granted, registration_used,
+    TokenResponse, UserTokens, invalid_grant, narrow_audience, offline_access_granted, record_grant, registration_used,
     respond_with_tokens,
 };
 
@@ -110,17 +110,9 @@ pub(super) async fn refresh_token<P: Provider>(
     };
     // The carried-over authorization is a grant like one made here: listed for the user, and
     // revoked with every token of it (`Attesto::revoke_grant`).
-    let record = Grant::new(
-        family_id,
-        client.client_id.clone(),
-        grant.principal.subject.clone(),
-        scopes.clone(),
-        audience.clone(),
-        now,
-        grant_expires_at,
+    let grant_id = Some(
+        record_grant(attesto, family_id, client, &grant.principal, &scopes, &audience, (now, grant_expires_at)).await?,
     );
-    attesto.store().put_grant(&record).await?;
-    let grant_id = Some(record.grant_id);
     registration_used(attesto, client).await;
     respond_with_tokens(
         attesto,
