@@ -37,7 +37,7 @@ pub(crate) async fn authenticate<P: Provider>(
 ) -> Result<Client, OAuthError> {
     let parsed = Assertion::parse(assertion).map_err(refused)?;
     // FAPI 2.0 Security Profile §5.4.1: refused before the client is looked up or a key fetched.
-    if !attesto.settings().profile.allows_algorithm(parsed.alg()) {
+    if !attesto.settings().profile.allows_algorithm(parsed.signed().alg()) {
         return Err(refusal(Profile::ALGORITHM_REFUSED));
     }
     let client = match attesto.lookup_client(client_id).await? {
@@ -48,7 +48,7 @@ pub(crate) async fn authenticate<P: Provider>(
     if client.is_public || client.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
         return Err(refusal("the client is not registered for private_key_jwt authentication"));
     }
-    let keys = keys_of(attesto, &client, parsed.kid()).await.map_err(refusal)?;
+    let keys = keys_of(attesto, &client, parsed.signed().kid()).await.map_err(refusal)?;
     parsed.verify_signature(&keys, client.token_endpoint_auth_signing_alg).map_err(refused)?;
     let settings = attesto.settings();
     let now = SystemTime::now();

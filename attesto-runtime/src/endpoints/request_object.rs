@@ -35,10 +35,10 @@ pub(crate) async fn parameters<P: Provider>(
 ) -> Result<Form<'static>, OAuthError> {
     let parsed = RequestObject::parse(object).map_err(refused)?;
     // FAPI 2.0 Security Profile §5.4.1: refused before a key is fetched.
-    if !attesto.settings().profile.allows_algorithm(parsed.alg()) {
+    if !attesto.settings().profile.allows_algorithm(parsed.signed().alg()) {
         return Err(refusal(Profile::ALGORITHM_REFUSED));
     }
-    let keys = keys_of(attesto, client, parsed.kid()).await.map_err(refusal)?;
+    let keys = keys_of(attesto, client, parsed.signed().kid()).await.map_err(refusal)?;
     parsed.verify_signature(&keys, client.request_object_signing_alg).map_err(refused)?;
     let accepted = parsed
         .check_claims(

@@ -409,6 +409,43 @@ pub(crate) fn verify_client_signature(
     }
 }
 
+/// What checking a client's signature needs of a JWS it made, once parsed: the signing input,
+/// the decoded signature, the header's `alg` and `kid`. Client assertions and request objects
+/// each hold one.
+#[derive(Debug)]
+pub(crate) struct ClientSigned<'t> {
+    signing_input: &'t str,
+    signature: Vec<u8>,
+    alg: ClientSigningAlgorithm,
+    kid: Option<String>,
+}
+
+impl<'t> ClientSigned<'t> {
+    /// The signed part of `compact`, whose signature decoded to `signature`.
+    pub(crate) fn new(compact: Compact<'t>, signature: Vec<u8>) -> Self {
+        Self { signing_input: compact.signing_input, signature, alg: compact.alg, kid: compact.kid }
+    }
+
+    /// The header's `alg`.
+    pub(crate) fn alg(&self) -> ClientSigningAlgorithm {
+        self.alg
+    }
+
+    /// The header's `kid`.
+    pub(crate) fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// Verifies the signature with the client's `keys` ([`verify_client_signature`]).
+    pub(crate) fn verify(
+        &self,
+        keys: &[ClientKey],
+        registered: Option<ClientSigningAlgorithm>,
+    ) -> Result<(), SignatureRefusal> {
+        verify_client_signature(keys, self.kid(), self.alg, registered, self.signing_input.as_bytes(), &self.signature)
+    }
+}
+
 /// The claims of an assertion that attesto reads; the others are ignored (RFC 7523 §3).
 #[derive(Debug, Default, serde::Deserialize)]
 struct Claims {
@@ -448,10 +485,7 @@ impl Audience {
 /// An assertion whose form and header were checked, not yet its signature nor its claims.
 #[derive(Debug)]
 pub(crate) struct Assertion<'t> {
-    signing_input: &'t str,
-    signature: Vec<u8>,
-    alg: ClientSigningAlgorithm,
-    kid: Option<String>,
+    signed: ClientSigned<'t>,
     claims: Claims,
 }
 
@@ -467,15 +501,14 @@ impl<'t> Assertion<'t> {
     /// Parses `assertion`: its size, three base64url parts, a JSON header without `crit` whose
     /// `alg` is accepted, and JSON claims.
     pub(crate) fn parse(assertion: &'t str) -> Result<Self, AssertionError> {
-        let Compact { signing_input, alg, kid, claims_b64, signature_b64, .. } =
-            Compact::parse(assertion, MAX_ASSERTION_BYTES)?;
-        let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| AssertionError::Malformed)?;
+        let compact = Compact::parse(assertion, MAX_ASSERTION_BYTES)?;
+        let signature = URL_SAFE_NO_PAD.decode(compact.signature_b64).map_err(|_| AssertionError::Malformed)?;
         if signature.is_empty() {
             return Err(AssertionError::Malformed);
         }
-        let claims_json = URL_SAFE_NO_PAD.decode(claims_b64).map_err(|_| AssertionError::Malformed)?;
+        let claims_json = URL_SAFE_NO_PAD.decode(compact.claims_b64).map_err(|_| AssertionError::Malformed)?;
         let claims: Claims = serde_json::from_slice(&claims_json).map_err(|_| AssertionError::MalformedClaims)?;
-        Ok(Self { signing_input, signature, alg, kid, claims })
+        Ok(Self { signed: ClientSigned::new(compact, signature), claims })
     }
 
     /// The client the assertion is for: its `iss` (RFC 7523 §3, condition 1), which a form's
@@ -488,14 +521,9 @@ impl<'t> Assertion<'t> {
         Ok(issuer)
     }
 
-    /// The header's `alg`.
-    pub(crate) fn alg(&self) -> ClientSigningAlgorithm {
-        self.alg
-    }
-
-    /// The header's `kid`.
-    pub(crate) fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+    /// Its signature, `alg` and `kid`.
+    pub(crate) fn signed(&self) -> &ClientSigned<'t> {
+        &self.signed
     }
 
     /// Verifies the signature with the client's `keys`: the key the `kid` names, or without a
@@ -506,8 +534,7 @@ impl<'t> Assertion<'t> {
         keys: &[ClientKey],
         registered: Option<ClientSigningAlgorithm>,
     ) -> Result<(), AssertionError> {
-        let message = self.signing_input.as_bytes();
-        Ok(verify_client_signature(keys, self.kid(), self.alg, registered, message, &self.signature)?)
+        Ok(self.signed.verify(keys, registered)?)
     }
 
     /// Checks the claims of an assertion whose signature verified (RFC 7523 §3): `sub` is

@@ -27,7 +27,7 @@ use serde_json::{Map, Value};
 
 use crate::model::client::ClientSigningAlgorithm;
 use crate::protocol::client_assertion::{
-    ClientKey, Compact, FormRefusal, MAX_JTI_BYTES, SignatureRefusal, verify_client_signature,
+    ClientKey, ClientSigned, Compact, FormRefusal, MAX_JTI_BYTES, SignatureRefusal,
 };
 use crate::protocol::form::{Form, MAX_PARAMETERS};
 
@@ -172,10 +172,7 @@ impl RequestObjectError {
 /// A request object whose form and header were checked, not yet its signature nor its claims.
 #[derive(Debug)]
 pub(crate) struct RequestObject<'t> {
-    signing_input: &'t str,
-    signature: Vec<u8>,
-    alg: ClientSigningAlgorithm,
-    kid: Option<String>,
+    signed: ClientSigned<'t>,
     claims: Map<String, Value>,
 }
 
@@ -198,29 +195,23 @@ impl<'t> RequestObject<'t> {
     /// Parses `object`: its size, three base64url parts, a JSON header without `crit` whose
     /// `alg` is accepted and whose `typ` (if any) is [`TYP`], and a JSON object of claims.
     pub(crate) fn parse(object: &'t str) -> Result<Self, RequestObjectError> {
-        let Compact { signing_input, alg, kid, typ, claims_b64, signature_b64 } =
-            Compact::parse(object, MAX_REQUEST_OBJECT_BYTES)?;
-        if typ.as_deref().is_some_and(|typ| !is_request_object_type(typ)) {
+        let compact = Compact::parse(object, MAX_REQUEST_OBJECT_BYTES)?;
+        if compact.typ.as_deref().is_some_and(|typ| !is_request_object_type(typ)) {
             return Err(RequestObjectError::WrongType);
         }
-        let signature = URL_SAFE_NO_PAD.decode(signature_b64).map_err(|_| RequestObjectError::Malformed)?;
+        let signature = URL_SAFE_NO_PAD.decode(compact.signature_b64).map_err(|_| RequestObjectError::Malformed)?;
         if signature.is_empty() {
             return Err(RequestObjectError::Unsigned);
         }
-        let claims_json = URL_SAFE_NO_PAD.decode(claims_b64).map_err(|_| RequestObjectError::Malformed)?;
+        let claims_json = URL_SAFE_NO_PAD.decode(compact.claims_b64).map_err(|_| RequestObjectError::Malformed)?;
         let claims: Map<String, Value> =
             serde_json::from_slice(&claims_json).map_err(|_| RequestObjectError::MalformedClaims)?;
-        Ok(Self { signing_input, signature, alg, kid, claims })
+        Ok(Self { signed: ClientSigned::new(compact, signature), claims })
     }
 
-    /// The header's `alg`.
-    pub(crate) fn alg(&self) -> ClientSigningAlgorithm {
-        self.alg
-    }
-
-    /// The header's `kid`.
-    pub(crate) fn kid(&self) -> Option<&str> {
-        self.kid.as_deref()
+    /// Its signature, `alg` and `kid`.
+    pub(crate) fn signed(&self) -> &ClientSigned<'t> {
+        &self.signed
     }
 
     /// Verifies the signature with the client's `keys`: the key the `kid` names, or without a
@@ -231,8 +222,7 @@ impl<'t> RequestObject<'t> {
         keys: &[ClientKey],
         registered: Option<ClientSigningAlgorithm>,
     ) -> Result<(), RequestObjectError> {
-        let message = self.signing_input.as_bytes();
-        Ok(verify_client_signature(keys, self.kid(), self.alg, registered, message, &self.signature)?)
+        Ok(self.signed.verify(keys, registered)?)
     }
 
     /// Checks the claims of an object whose signature verified, and turns the others into the
