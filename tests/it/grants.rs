@@ -488,6 +488,31 @@ impl Quickstart {
         (response.status(), json_of(response).await)
     }
 
+    /// Registers a client (RFC 7591) with `metadata`: the status and the answer.
+    async fn register(&self, metadata: &Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}/oauth/register", self.base))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(metadata.to_string())
+            .send()
+            .await
+            .expect("register");
+        (response.status(), json_of(response).await)
+    }
+
+    /// `GET` of the end-session endpoint with `params`, as `session` (a cookie, or none).
+    async fn logout(&self, session: Option<&str>, params: &[(&str, &str)]) -> reqwest012::Response {
+        let mut url = url::Url::parse(&format!("{}/oauth/end_session", self.base)).expect("URL");
+        url.query_pairs_mut().extend_pairs(params);
+        let request = self.http.get(url);
+        let request = match session {
+            Some(session) => request.header(header::COOKIE, session),
+            None => request,
+        };
+        request.send().await.expect("logout")
+    }
+
     async fn userinfo(&self, access_token: &str) -> StatusCode {
         let url = format!("{}/oauth/userinfo", self.base);
         self.http.get(url).bearer_auth(access_token).send().await.expect("userinfo").status()
@@ -688,4 +713,102 @@ async fn the_quickstart_signs_the_demo_user_out_with_an_id_token_hint() {
     // The old cookie names no session any more: the apps page sends the browser to sign in.
     let (status, _) = quickstart.apps(&session).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+}
+
+/// A client registers its `post_logout_redirect_uris` at the quickstart (RFC 7591, RP-Initiated
+/// Logout 1.0 §3.1); a bad one is refused. Nobody vouches for a self-registered URI, so the
+/// browser goes there at once only with an ID token hint that matched the signed-in session;
+/// otherwise — signed out already, or confirming on attesto's page — it is shown where the
+/// client asks to send it, with `state`, and goes only by following the link.
+#[tokio::test]
+async fn the_quickstart_takes_post_logout_redirect_uris_at_registration_and_sends_the_browser_there_only_when_vouched_for()
+ {
+    let quickstart = Quickstart::start().await;
+    let bye = "https://rp.example/signed-out";
+    let metadata = serde_json::json!({
+        "client_name": "RP",
+        "redirect_uris": ["http://127.0.0.1/callback"],
+        "post_logout_redirect_uris": [bye],
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "scope": "openid offline_access",
+    });
+    for (uris, description) in [
+        (
+            serde_json::json!(["http://rp.example/signed-out"]),
+            "`post_logout_redirect_uris`: a redirect URI must use https; http is accepted only on a loopback host: 127.0.0.1, [::1] or localhost, for native apps (RFC 8252 section 7.3)",
+        ),
+        (
+            serde_json::json!(["https://rp.example/signed-out#x"]),
+            "`post_logout_redirect_uris`: a redirect URI must not have a fragment (RFC 6749 section 3.1.2)",
+        ),
+        (serde_json::json!(bye), "`post_logout_redirect_uris` must be an array of strings"),
+    ] {
+        let mut bad = metadata.clone();
+        bad["post_logout_redirect_uris"] = uris;
+        let (status, body) = quickstart.register(&bad).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"], "invalid_client_metadata", "{body}");
+        assert_eq!(body["error_description"], description);
+    }
+    let (status, registered) = quickstart.register(&metadata).await;
+    assert_eq!(status, StatusCode::CREATED, "{registered}");
+    assert_eq!(registered["post_logout_redirect_uris"], serde_json::json!([bye]));
+    let client_id = str_of(&registered, "client_id").to_owned();
+
+    // Signed out already, with the client's id: a page that says so and links to the URI.
+    let asked = [("client_id", client_id.as_str()), ("post_logout_redirect_uri", bye), ("state", "s1")];
+    let response = quickstart.logout(None, &asked).await;
+    assert_eq!(response.status(), StatusCode::OK, "not a redirect");
+    let page = response.text().await.expect("page");
+    assert!(page.contains("You are signed out."), "{page}");
+    assert!(
+        page.contains("The application <strong>RP</strong> asks to take you to <strong>rp.example</strong>"),
+        "{page}"
+    );
+    assert!(page.contains("href=\"https://rp.example/signed-out?state=s1\""), "{page}");
+    // Still verified: an unregistered URI is refused, not linked to.
+    let response = quickstart
+        .logout(None, &[("client_id", client_id.as_str()), ("post_logout_redirect_uri", "https://evil.example/")])
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.expect("page").contains("is not registered for this client"));
+
+    // Signed in, without a hint: attesto asks; confirmed, the user is signed out and shown the link.
+    let session = quickstart.sign_in().await;
+    let response = quickstart.logout(Some(&session), &asked).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let csrf_cookie =
+        response.headers()[header::SET_COOKIE].to_str().expect("ASCII").split(';').next().expect("a cookie");
+    let csrf_cookie = csrf_cookie.to_owned();
+    let page = response.text().await.expect("page");
+    assert!(page.contains("Sign out?"), "{page}");
+    let mut fields: Vec<(&str, String)> = asked.iter().map(|(name, value)| (*name, (*value).to_owned())).collect();
+    fields.push(("attesto_csrf", hidden_input(&page, "attesto_csrf")));
+    fields.push(("attesto_logout", "confirm".to_owned()));
+    let response = quickstart
+        .http
+        .post(format!("{}/oauth/end_session", quickstart.base))
+        .header(header::COOKIE, format!("{session}; {csrf_cookie}"))
+        .header(header::ORIGIN, &quickstart.base)
+        .form(&fields)
+        .send()
+        .await
+        .expect("confirm");
+    assert_eq!(response.status(), StatusCode::OK, "not a redirect");
+    assert!(response.headers()[header::SET_COOKIE].to_str().expect("ASCII").contains("Max-Age=0"));
+    let page = response.text().await.expect("page");
+    assert!(page.contains("href=\"https://rp.example/signed-out?state=s1\""), "{page}");
+    assert_eq!(quickstart.apps(&session).await.0, StatusCode::SEE_OTHER, "signed out");
+
+    // The client's own ID token for this session as the hint: straight to the URI.
+    let session = quickstart.sign_in().await;
+    let tokens = quickstart.authorize(&session, &client_id).await;
+    let id_token = str_of(&tokens, "id_token");
+    let mut hinted = asked.to_vec();
+    hinted.push(("id_token_hint", id_token));
+    let response = quickstart.logout(Some(&session), &hinted).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[header::LOCATION], "https://rp.example/signed-out?state=s1");
+    assert_eq!(quickstart.apps(&session).await.0, StatusCode::SEE_OTHER, "signed out");
 }

@@ -104,6 +104,7 @@ mod registration_contract {
         assert_eq!(f.client_id, e.client_id, "{what}: client_id");
         assert_eq!(f.client_name, e.client_name, "{what}: client_name");
         assert_eq!(f.redirect_uris, e.redirect_uris, "{what}: redirect_uris");
+        assert_eq!(f.post_logout_redirect_uris, e.post_logout_redirect_uris, "{what}: post_logout_redirect_uris");
         assert_eq!(f.is_public, e.is_public, "{what}: is_public");
         assert_eq!(f.grant_types, e.grant_types, "{what}: grant_types");
         assert_eq!(f.scopes, e.scopes, "{what}: scopes");
@@ -155,6 +156,7 @@ mod registration_contract {
             .with_request_object_signing_alg(attesto::ClientSigningAlgorithm::ES256)
             .with_require_signed_request_object(true)
             .with_userinfo_signed_response_alg(attesto::Algorithm::ES256)
+            .with_post_logout_redirect_uris(["https://client.example.com/bye", "https://client.example.com/bye2"])
             .with_grant_types([GrantType::ClientCredentials]);
         let metadata = json!({
             "token_endpoint_auth_method": "private_key_jwt",
@@ -163,13 +165,15 @@ mod registration_contract {
             "request_object_signing_alg": "ES256",
             "require_signed_request_object": true,
             "userinfo_signed_response_alg": "ES256",
+            "post_logout_redirect_uris": ["https://client.example.com/bye", "https://client.example.com/bye2"],
         });
         let serde_json::Value::Object(metadata) = metadata else { unreachable!("an object literal") };
         ClientRegistration::new(client, metadata, SecretHash::of("a third token"), now())
     }
 
     /// A `private_key_jwt` client comes back with its keys' URL, its algorithms (its signed
-    /// userinfo's among them) and its request object requirement, and no secret.
+    /// userinfo's among them), its request object requirement and its post-logout redirect URIs,
+    /// and no secret.
     pub(crate) async fn registration_keeps_private_key_jwt_keys<R: RegistrationStore>(store: &R) {
         let registration = private_key_jwt();
         store.create_client(&registration).await.expect("create_client");

@@ -128,7 +128,7 @@ async fn end_session<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, par
     let Some(session) = session else {
         // No one to sign out: the request is complete (§2 leaves the OP to decide; telling the
         // client "done" is what it wanted).
-        return done(attesto, &checked, params, Vec::new(), true);
+        return done(attesto, &checked, params, Vec::new(), false);
     };
     let proven = logout::hint_matches(
         checked.hint.as_ref(),
@@ -175,7 +175,9 @@ async fn confirmed<P: Provider>(
         // Signed out meanwhile (another tab): nothing left to end.
         None => Vec::new(),
     };
-    done(attesto, &checked, params, cookies, true)
+    // The user chose to sign out, not to go to the client's URI: whether the browser goes there
+    // unasked is the hint's to show, and a hint that matched would have skipped this page.
+    done(attesto, &checked, params, cookies, false)
 }
 
 /// Asks the host to end `session`; its `Set-Cookie` values.
@@ -189,26 +191,41 @@ async fn end(
     sessions.end_session(&EndSessionRequest { headers, session, client_id }).await.map_err(OAuthError::from)
 }
 
-/// The end of a logout: the browser goes to the verified redirect URI with `state`, or is shown
-/// a page; the host's cookies and the cleared anti-CSRF cookie go with either.
+/// The end of a logout, the user signed out: the browser goes to the verified redirect URI with
+/// `state` — at once (303) when `logout::redirects_without_asking` allows it (the hint matched
+/// the session: `hint_matched`), otherwise by the user's choice from a page that names where —,
+/// or is shown a page that says what happened. The host's cookies and the cleared anti-CSRF
+/// cookie go with either.
 fn done<P: Provider>(
     attesto: &Attesto<P>,
     checked: &Checked<'_>,
     params: &EndSessionParams,
     mut cookies: Vec<HeaderValue>,
-    signed_out: bool,
+    hint_matched: bool,
 ) -> Response {
     cookies.extend(clear_csrf_cookie(attesto));
-    let response = match checked.redirect_uri.map(url::Url::parse) {
-        Some(Ok(mut url)) => {
+    let target = checked.redirect_uri.zip(checked.client.as_ref());
+    let response = match target.map(|(uri, client)| (url::Url::parse(uri), uri, client)) {
+        Some((Ok(mut url), uri, client)) => {
             // §3: `state` is passed back only to a verified redirect URI.
             if let Some(state) = params.state.as_deref() {
                 url.query_pairs_mut().append_pair("state", state);
             }
-            authorize::see_other(url.as_str())
+            if logout::redirects_without_asking(client, uri, hint_matched) {
+                authorize::see_other(url.as_str())
+            } else {
+                let label = client
+                    .client_name
+                    .as_deref()
+                    .filter(|name| !name.trim().is_empty())
+                    .unwrap_or(client.client_id.as_str());
+                html::logout_redirect_interstitial(label, url.as_str())
+            }
         }
-        Some(Err(_)) => error_page(&OAuthError::invalid_request("the post_logout_redirect_uri is not a valid URL")),
-        None => html::logout_done_page(signed_out),
+        Some((Err(_), _, _)) => {
+            error_page(&OAuthError::invalid_request("the post_logout_redirect_uri is not a valid URL"))
+        }
+        None => html::logout_done_page(true),
     };
     with_cookies(response, cookies)
 }

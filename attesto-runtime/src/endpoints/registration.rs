@@ -377,6 +377,7 @@ async fn accept<P: Provider>(
     client.token_endpoint_auth_signing_alg = requested.keys.as_ref().and_then(|(_, alg)| *alg);
     client.request_object_signing_alg = requested.request_object_signing_alg;
     client.require_signed_request_object = requested.require_signed_request_object;
+    client.post_logout_redirect_uris = requested.post_logout_redirect_uris.clone();
     let scope = requested.scope.unwrap_or_default();
     client.scopes = match attesto.provider().scope_policy().authorize_scope(&client, &scope).await? {
         ScopeDecision::Grant(scopes) => scopes,
@@ -421,6 +422,10 @@ async fn accept<P: Provider>(
     }
     if client.require_signed_request_object {
         metadata.insert("require_signed_request_object".to_owned(), true.into());
+    }
+    // RP-Initiated Logout 1.0 §3.1; the SQL registration stores read them back from here.
+    if !client.post_logout_redirect_uris.is_empty() {
+        metadata.insert("post_logout_redirect_uris".to_owned(), client.post_logout_redirect_uris.clone().into());
     }
     metadata.extend(requested.informational);
     if serde_json::to_vec(&metadata).map_or(true, |json| json.len() > MAX_METADATA_BYTES) {

@@ -153,6 +153,20 @@ pub(crate) fn redirect_target<'a>(
     }
 }
 
+/// Whether the browser may be sent to a verified post-logout `redirect_uri` of `client` without
+/// the user choosing to go there. §3 forbids redirecting unless the OP "has other means of
+/// confirming the legitimacy of the post-logout redirection target": a URI the host vouches for
+/// (its own clients, or registered clients it marked trusted), a loopback URI (an app on the
+/// user's own device, RFC 8252 §7.3), or an `id_token_hint` that matched the signed-in session —
+/// the user signed in to this client, here, in this session. Otherwise anyone could register a
+/// client whose post-logout URI is a phishing page and send links that bounce through this
+/// server's origin (RFC 9700 §4.11.2, the open redirector the authorization endpoint also
+/// guards against); the user is then shown where the client asks to send them, and goes only by
+/// choice.
+pub(crate) fn redirects_without_asking(client: &Client, redirect_uri: &str, hint_matched_session: bool) -> bool {
+    hint_matched_session || client.redirects_automatically_to(redirect_uri)
+}
+
 /// Whether the request shows that the signed-in user asked to log out, so that the session may
 /// end without asking (§6): an `id_token_hint` for this subject, from this session when the hint
 /// names one, and a `logout_hint`, if any, naming the same subject.
@@ -210,6 +224,19 @@ mod tests {
             assert_eq!(redirect_target(Some(&client), Some(near)), Err(Refusal::UnregisteredRedirect), "{near}");
         }
         assert_eq!(redirect_target(None, Some("https://app.example/bye")), Err(Refusal::RedirectWithoutClient));
+    }
+
+    #[test]
+    fn only_a_vouched_for_uri_or_a_matched_hint_redirects_without_asking() {
+        let uri = "https://app.example/bye";
+        let registered = Client::public("app").with_post_logout_redirect_uris([uri]);
+        let mut self_asserted = registered.clone();
+        self_asserted.source = crate::model::client::ClientSource::SelfAsserted;
+        assert!(redirects_without_asking(&registered, uri, false), "the host's own client");
+        assert!(!redirects_without_asking(&self_asserted, uri, false), "a registered client no one vouches for");
+        assert!(redirects_without_asking(&self_asserted, uri, true), "a hint that matched the session");
+        assert!(redirects_without_asking(&self_asserted.clone().with_trusted(true), uri, false), "trusted");
+        assert!(redirects_without_asking(&self_asserted, "http://127.0.0.1:4000/bye", false), "loopback");
     }
 
     #[test]

@@ -501,6 +501,26 @@ pub(crate) fn logout_done_page(signed_out: bool) -> Response {
     html_response(StatusCode::OK, HeaderValue::from_static(ERROR_CSP), document(title, &main))
 }
 
+/// The end of a logout whose post-logout redirect URI no one vouches for (RP-Initiated Logout
+/// 1.0 §3, `protocol/logout.rs` `redirects_without_asking`): the user is signed out, and is shown
+/// where the application asks to send them, going there only by following the link. `url` is the
+/// verified URI with `state` added.
+pub(crate) fn logout_redirect_interstitial(client_label: &str, url: &str) -> Response {
+    let host = destination_host(url).unwrap_or_else(|| "an app on this device".to_owned());
+    let host = escape(&host);
+    let main = format!(
+        "<h1>Signed out</h1>\
+         <p>You are signed out.</p>\
+         <p>The application <strong>{client}</strong> asks to take you to <strong>{host}</strong>. \
+         This server does not vouch for that address: continue only if you trust it and expected \
+         to go there.</p>\
+         <div class=\"actions\"><a class=\"button\" href=\"{href}\" rel=\"noreferrer\">Continue to {host}</a></div>",
+        client = escape(&neutralise(client_label)),
+        href = escape(url),
+    );
+    html_response(StatusCode::OK, HeaderValue::from_static(ERROR_CSP), document("Signed out", &main))
+}
+
 /// The human description of a standard OpenID Connect scope (OpenID Connect Core §5.4, §11),
 /// or `None` for any other scope, which is then shown by its token only.
 fn scope_description(scope: &str) -> Option<&'static str> {

@@ -115,6 +115,11 @@ pub(crate) enum MetadataError {
     /// says why.
     #[error("{}", .0.description())]
     RedirectUri(OAuthError),
+    /// A `post_logout_redirect_uris` item that `check_redirect_uri` refuses, with its reason
+    /// (RP-Initiated Logout 1.0 §3.1). Not `invalid_redirect_uri`, which RFC 7591 §3.2.2 keeps
+    /// for `redirect_uris`.
+    #[error("`post_logout_redirect_uris`: {0}")]
+    PostLogoutRedirectUri(String),
     /// No redirect URI where one is required.
     #[error("`redirect_uris` is required for the authorization_code grant")]
     MissingRedirectUris,

@@ -155,6 +155,10 @@ pub(crate) struct ClientMetadata {
     /// `require_signed_request_object` (RFC 9101 §10.5); `false` when absent, and for a
     /// document.
     pub(crate) require_signed_request_object: bool,
+    /// `post_logout_redirect_uris` (OpenID Connect RP-Initiated Logout 1.0 §3.1), each checked
+    /// as a redirect URI of the client's kind, without repeats; empty when absent, and for a
+    /// document.
+    pub(crate) post_logout_redirect_uris: Vec<String>,
     /// The [`INFORMATIONAL`] members sent, checked; empty for a document.
     pub(crate) informational: Map<String, Value>,
 }
@@ -293,6 +297,8 @@ impl ClientMetadata {
             if auth_method == TokenEndpointAuthMethod::PrivateKeyJwt { Some(client_keys(raw, source)?) } else { None };
         let (request_object_signing_alg, require_signed_request_object) =
             if source.is_registration() { request_objects(raw, keys.as_ref())? } else { (None, false) };
+        let post_logout_redirect_uris =
+            if source.is_registration() { post_logout_redirect_uris(raw, rules)? } else { Vec::new() };
         let informational = if source.is_registration() { informational(raw, source)? } else { Map::new() };
         Ok(Self {
             redirect_uris,
@@ -306,6 +312,7 @@ impl ClientMetadata {
             keys,
             request_object_signing_alg,
             require_signed_request_object,
+            post_logout_redirect_uris,
             informational,
         })
     }
@@ -383,6 +390,24 @@ fn request_objects(
         return Err(MetadataError::NoKeyForRequestObjectAlg);
     }
     Ok((alg, required))
+}
+
+/// The `post_logout_redirect_uris` of a registration (RP-Initiated Logout 1.0 §3.1): checked
+/// by the rules of the client's redirect URIs (`https`; loopback `http` for a public or native
+/// client; a private-use scheme for a native one), since the browser is sent to them the same
+/// way, and kept once each. Whether the browser is sent there without asking is decided at
+/// logout (`protocol/logout.rs`): a self-registered URI is one no one vouches for.
+fn post_logout_redirect_uris(raw: &Map<String, Value>, rules: RedirectUriRules) -> Result<Vec<String>, MetadataError> {
+    let uris = strings(raw, "post_logout_redirect_uris", &Source::Registration)?.unwrap_or_default();
+    let mut checked: Vec<String> = Vec::with_capacity(uris.len());
+    for uri in uris {
+        check_redirect_uri(uri, rules)
+            .map_err(|error| MetadataError::PostLogoutRedirectUri(error.description().to_owned()))?;
+        if !checked.iter().any(|u| u == uri) {
+            checked.push(uri.to_owned());
+        }
+    }
+    Ok(checked)
 }
 
 /// `token_endpoint_auth_method` of a registration.

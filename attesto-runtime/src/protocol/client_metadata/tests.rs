@@ -35,6 +35,11 @@ fn redirect(uri: &str, rules: RedirectUriRules) -> MetadataError {
     E::RedirectUri(check_redirect_uri(uri, rules).expect_err("a refused redirect URI"))
 }
 
+#[cfg(feature = "fetch")]
+fn post_logout(uri: &str, rules: RedirectUriRules) -> MetadataError {
+    E::PostLogoutRedirectUri(check_redirect_uri(uri, rules).expect_err("a refused URI").description().to_owned())
+}
+
 /// Accepted, or the fault found first.
 #[cfg(feature = "fetch")]
 type Outcome = Result<(), MetadataError>;
@@ -140,6 +145,15 @@ fn each_member_is_checked_under_the_rules_of_its_source() {
         (json!({"redirect_uris": ["javascript:alert(1)"]}), no(redirect("javascript:alert(1)", web)), no(redirect("javascript:alert(1)", public_web))),
         (json!({"redirect_uris": [CB, "https://client.example/cb#x"]}), no(redirect("https://client.example/cb#x", web)), no(redirect("https://client.example/cb#x", public_web))),
         (json!({"redirect_uris": many_uris}), no(E::TooManyItems("redirect_uris")), ok()),
+        // `post_logout_redirect_uris`: registration only, by the redirect URI rules of the client.
+        (json!({"post_logout_redirect_uris": ["https://client.example/bye"]}), ok(), ok()),
+        (json!({"post_logout_redirect_uris": "https://client.example/bye"}), no(E::NotStrings("post_logout_redirect_uris")), ok()),
+        (json!({"post_logout_redirect_uris": ["http://client.example/bye"]}), no(post_logout("http://client.example/bye", web)), ok()),
+        (json!({"post_logout_redirect_uris": ["http://127.0.0.1/bye"]}), no(post_logout("http://127.0.0.1/bye", web)), ok()),
+        (json!({"post_logout_redirect_uris": ["http://127.0.0.1/bye"], "token_endpoint_auth_method": "none"}), ok(), ok()),
+        (json!({"post_logout_redirect_uris": ["https://client.example/bye#x"]}), no(post_logout("https://client.example/bye#x", web)), ok()),
+        (json!({"post_logout_redirect_uris": ["javascript:alert(1)"]}), no(post_logout("javascript:alert(1)", web)), ok()),
+        (json!({"post_logout_redirect_uris": vec![CB; MAX_MEMBER_ITEMS + 1]}), no(E::TooManyItems("post_logout_redirect_uris")), ok()),
         // `scope`
         (json!({"scope": "read write"}), ok(), ok()),
         (json!({"scope": ""}), ok(), ok()),
@@ -199,6 +213,7 @@ fn registration_fills_in_the_defaults_of_rfc_7591() {
         keys: None,
         request_object_signing_alg: None,
         require_signed_request_object: false,
+        post_logout_redirect_uris: Vec::new(),
         informational: Map::new(),
     };
     assert_eq!(parse_registration(&json!({})), Ok(expected));
@@ -227,6 +242,7 @@ fn registration_keeps_what_it_understands() {
         "contacts": ["ops@client.example"],
         "software_id": "4NRB1-0XZABZI9E6-5SM3R",
         "software_version": "2.1",
+        "post_logout_redirect_uris": ["http://127.0.0.1/bye", "com.example.app:/bye", "http://127.0.0.1/bye"],
         "extension": "dropped",
     }))
     .expect("good metadata");
@@ -245,6 +261,7 @@ fn registration_keeps_what_it_understands() {
             keys: None,
             request_object_signing_alg: None,
             require_signed_request_object: false,
+            post_logout_redirect_uris: vec!["http://127.0.0.1/bye".to_owned(), "com.example.app:/bye".to_owned()],
             informational: object(json!({
                 "client_uri": "https://client.example",
                 "logo_uri": "https://client.example/logo.png",

@@ -151,38 +151,32 @@ where
     }
 }
 
-/// `metadata` with the members `jwks_uri`, `token_endpoint_auth_signing_alg`,
-/// `request_object_signing_alg`, `require_signed_request_object` and
-/// `userinfo_signed_response_alg` of the client (what `endpoints/registration.rs` writes already, and what a host that builds its own
-/// registration may have left out): the table has no column of their own, and they are read back
-/// from the metadata.
-fn with_keys(
+/// `metadata` with the members of `client` that the table has no column for, so that they are
+/// read back from the metadata: `jwks_uri`, `token_endpoint_auth_signing_alg`,
+/// `request_object_signing_alg`, `require_signed_request_object`, `userinfo_signed_response_alg`
+/// and `post_logout_redirect_uris` (what `endpoints/registration.rs` writes already, and what a
+/// host that builds its own registration may have left out).
+fn with_unstored_members(
     metadata: &serde_json::Map<String, serde_json::Value>,
-    jwks_uri: Option<&str>,
-    alg: Option<ClientSigningAlgorithm>,
-    request_objects: (Option<ClientSigningAlgorithm>, bool),
-    userinfo_alg: Option<Algorithm>,
+    client: &Client,
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut metadata = metadata.clone();
-    match userinfo_alg {
-        Some(alg) => metadata.insert("userinfo_signed_response_alg".to_owned(), alg.as_str().into()),
-        None => metadata.remove("userinfo_signed_response_alg"),
-    };
-    let (request_object_alg, require_signed) = request_objects;
     // Each cleared when unset, so that a stale value in the metadata cannot outlive the field.
-    match request_object_alg {
-        Some(alg) => metadata.insert("request_object_signing_alg".to_owned(), alg.as_str().into()),
-        None => metadata.remove("request_object_signing_alg"),
+    let mut set = |name: &str, value: Option<serde_json::Value>| match value {
+        Some(value) => metadata.insert(name.to_owned(), value),
+        None => metadata.remove(name),
     };
-    if require_signed {
-        metadata.insert("require_signed_request_object".to_owned(), true.into());
-    } else {
-        metadata.remove("require_signed_request_object");
+    set("userinfo_signed_response_alg", client.userinfo_signed_response_alg.map(|alg| alg.as_str().into()));
+    set("request_object_signing_alg", client.request_object_signing_alg.map(|alg| alg.as_str().into()));
+    set("require_signed_request_object", client.require_signed_request_object.then_some(true.into()));
+    set(
+        "post_logout_redirect_uris",
+        (!client.post_logout_redirect_uris.is_empty()).then(|| client.post_logout_redirect_uris.clone().into()),
+    );
+    if let Some(jwks_uri) = &client.jwks_uri {
+        metadata.insert("jwks_uri".to_owned(), jwks_uri.clone().into());
     }
-    if let Some(jwks_uri) = jwks_uri {
-        metadata.insert("jwks_uri".to_owned(), jwks_uri.into());
-    }
-    if let Some(alg) = alg {
+    if let Some(alg) = client.token_endpoint_auth_signing_alg {
         metadata.insert("token_endpoint_auth_signing_alg".to_owned(), alg.as_str().into());
     }
     metadata
@@ -218,8 +212,7 @@ impl RegistrationRow {
             client_id,
             client_name,
             redirect_uris,
-            // Not stored for now: registration does not take `post_logout_redirect_uris` yet, so
-            // a registered client has none.
+            // Kept in the stored metadata (`with_unstored_members`), as the members below.
             post_logout_redirect_uris: _,
             is_public,
             grant_types,
@@ -228,16 +221,16 @@ impl RegistrationRow {
             secret_hash,
             jwks,
             // Kept in the stored metadata, which returns them to the client as RFC 7591 §3.2.1
-            // asks, and read back from it (`with_keys`).
-            jwks_uri,
-            token_endpoint_auth_signing_alg,
+            // asks, and read back from it (`with_unstored_members`).
+            jwks_uri: _,
+            token_endpoint_auth_signing_alg: _,
             dpop_bound_access_tokens,
             authorization_signed_response_alg,
             introspection_signed_response_alg,
-            // Kept in the stored metadata too (`with_keys`): no column of their own.
-            userinfo_signed_response_alg,
-            request_object_signing_alg,
-            require_signed_request_object,
+            // Kept in the stored metadata too: no column of their own.
+            userinfo_signed_response_alg: _,
+            request_object_signing_alg: _,
+            require_signed_request_object: _,
             // Not stored: whether the host vouches for a registered client is the host's decision
             // when it loads the registration (its `RegistrationStore::load_registration` sets it),
             // never something a registration could have written.
@@ -256,13 +249,7 @@ impl RegistrationRow {
             secret_hash: secret_hash.as_ref().map(|hash| hash.as_bytes().to_vec()),
             jwks: jwks.as_ref().map(to_json).transpose()?,
             dpop_bound_access_tokens: *dpop_bound_access_tokens,
-            metadata: to_json(&with_keys(
-                metadata,
-                jwks_uri.as_deref(),
-                *token_endpoint_auth_signing_alg,
-                (*request_object_signing_alg, *require_signed_request_object),
-                *userinfo_signed_response_alg,
-            ))?,
+            metadata: to_json(&with_unstored_members(metadata, client))?,
             registration_access_token_hash: registration_access_token_hash.as_bytes().to_vec(),
             issued_at: unix_secs(*issued_at),
             secret_expires_at: secret_expires_at.map(unix_secs),
@@ -289,11 +276,16 @@ impl RegistrationRow {
             metadata.get("require_signed_request_object").and_then(serde_json::Value::as_bool).unwrap_or(false);
         let userinfo_signed_response_alg =
             metadata.get("userinfo_signed_response_alg").and_then(serde_json::Value::as_str).and_then(Algorithm::parse);
+        let post_logout_redirect_uris = metadata
+            .get("post_logout_redirect_uris")
+            .and_then(serde_json::Value::as_array)
+            .map(|uris| uris.iter().filter_map(serde_json::Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default();
         let client = Client {
             client_id: ClientId::new(self.client_id),
             client_name: self.client_name,
             redirect_uris: from_json(&self.redirect_uris)?,
-            post_logout_redirect_uris: Vec::new(),
+            post_logout_redirect_uris,
             is_public: self.is_public,
             grant_types,
             scopes: Scopes::parse(&self.scopes)?,
