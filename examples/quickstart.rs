@@ -948,7 +948,11 @@ pub(crate) async fn start(
         .issuer(&issuer)?
         .signing_key(key)
         .scopes_supported(scopes.split(' ').filter(|s| !s.is_empty()))
-        .acr_values_supported([ACR_PASSWORD, ACR_MFA]);
+        .acr_values_supported([ACR_PASSWORD, ACR_MFA])
+        // Pairwise subject identifiers (OpenID Connect Core §8.1) for clients that register
+        // `subject_type` `pairwise`. A demo draws the secret at start, so their `sub` values
+        // change at a restart; a real server keeps one secret for good.
+        .pairwise_subject_secret(rand::random());
     let resources = list(&resources);
     for resource in &resources {
         builder = builder.resource(resource)?;

@@ -22,6 +22,7 @@ use crate::model::resource::{Resource, declared_resource_url, normalize_resource
 use crate::protocol::client_assertion::ClientAssertionAudience;
 use crate::protocol::discovery::{self, AuthorizationServerMetadata, MetadataSource, WellKnownForms};
 use crate::protocol::dpop_proof;
+use crate::protocol::pairwise::PairwiseKey;
 use crate::protocol::resource_metadata::{self, ProtectedResourceMetadata};
 use crate::protocol::sealed::SealingKey;
 #[cfg(feature = "fetch")]
@@ -70,6 +71,7 @@ pub struct Builder<P> {
     profile: Profile,
     well_known_forms: WellKnownForms,
     acr_values_supported: Vec<String>,
+    pairwise_subject_secret: Option<[u8; 32]>,
 }
 
 /// A resource declared with [`Builder::protected_resource`]: its RFC 9728 document is served.
@@ -195,6 +197,22 @@ impl<P: Provider> Builder<P> {
     /// Sets the audience of tokens requested without `resource` (default: the issuer).
     pub fn default_audience(mut self, audience: impl Into<String>) -> Self {
         self.default_audience = Some(audience.into());
+        self
+    }
+
+    /// Turns on pairwise subject identifiers (OpenID Connect Core §8.1): clients set up with
+    /// [`Client::with_pairwise_subjects`](crate::Client::with_pairwise_subjects), or registered
+    /// with `subject_type` `pairwise`, see each user under a `sub` of their sector, computed from
+    /// the user's own identifier with this secret; discovery lists `pairwise` in
+    /// `subject_types_supported`. Without it, registration refuses `pairwise`, and issuing to a
+    /// host's pairwise client fails with `server_error`.
+    ///
+    /// **Keep it for good, and share it between instances**: the identifiers are derived from it,
+    /// so a new secret gives every user of a pairwise client a new `sub`, which the client takes
+    /// for a new user. Keep it secret too: whoever knows it can tell which user a pairwise `sub`
+    /// stands for, by trying the users' identifiers.
+    pub fn pairwise_subject_secret(mut self, secret: [u8; 32]) -> Self {
+        self.pairwise_subject_secret = Some(secret);
         self
     }
 
@@ -756,6 +774,7 @@ impl<P: Provider> Builder<P> {
             client_assertion_audience: self.client_assertion_audience,
             profile: self.profile,
             well_known_forms: self.well_known_forms,
+            pairwise: self.pairwise_subject_secret.as_ref().map(PairwiseKey::new),
         };
         // A grant is listed only when it is served: token exchange with the host's policy,
         // identity assertions with a trusted issuer.
@@ -782,6 +801,7 @@ impl<P: Provider> Builder<P> {
             response_signing_algorithm: keys.signing_key().algorithm().as_str(),
             profile: settings.profile,
             acr_values_supported: &self.acr_values_supported,
+            pairwise_subjects: settings.pairwise.is_some(),
         });
         let mut documents = prepare_documents::<P>(&metadata, &keys);
         let dpop_algorithms = &metadata.dpop_signing_alg_values_supported;
@@ -871,6 +891,7 @@ impl<P: Provider> Attesto<P> {
             profile: Profile::OAuth21,
             well_known_forms: WellKnownForms::All,
             acr_values_supported: Vec::new(),
+            pairwise_subject_secret: None,
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::model::profile::Profile;
 use crate::model::resource::{Resource, audiences};
 use crate::protocol::client_assertion::ClientAssertionAudience;
 use crate::protocol::discovery::WellKnownForms;
+use crate::protocol::pairwise::PairwiseKey;
 
 /// The settings of a provider, set through the [`Builder`].
 #[derive(Debug, Clone)]
@@ -44,6 +45,8 @@ pub(crate) struct Settings {
     pub(crate) profile: Profile,
     /// Which well-known forms of the discovery documents are served.
     pub(crate) well_known_forms: WellKnownForms,
+    /// The key of pairwise subject identifiers (OIDC Core §8.1), when the host set a secret.
+    pub(crate) pairwise: Option<PairwiseKey>,
 }
 
 /// The settings of the device authorization grant, from the [`Builder`](crate::Builder).

@@ -111,6 +111,24 @@ impl<P> Attesto<P> {
         &self.0.parts.settings
     }
 
+    /// The `sub` under which `client` knows the user whose own identifier is `subject`: the
+    /// pairwise identifier of the client's sector (OIDC Core §8.1), or `subject` itself for a
+    /// client of the `public` subject type. A pairwise client without the provider's secret is a
+    /// configuration fault, never a fall back to the user's own identifier.
+    pub(crate) fn subject_for<'s>(&self, client: &Client, subject: &'s str) -> Result<Cow<'s, str>, OAuthError> {
+        let Some(sector) = client.sector_identifier.as_deref() else { return Ok(Cow::Borrowed(subject)) };
+        match &self.settings().pairwise {
+            Some(key) => Ok(Cow::Owned(key.subject(sector, subject))),
+            None => {
+                tracing::error!(
+                    client_id = client.client_id.as_str(),
+                    "a client with pairwise subjects, but no `pairwise_subject_secret` is set"
+                );
+                Err(OAuthError::new(ErrorCode::ServerError, "pairwise subject identifiers are not configured"))
+            }
+        }
+    }
+
     /// The documents served as prepared bytes.
     pub(crate) fn documents(&self) -> &Documents {
         &self.0.parts.documents

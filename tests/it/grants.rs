@@ -812,3 +812,126 @@ async fn the_quickstart_takes_post_logout_redirect_uris_at_registration_and_send
     assert_eq!(response.headers()[header::LOCATION], "https://rp.example/signed-out?state=s1");
     assert_eq!(quickstart.apps(&session).await.0, StatusCode::SEE_OTHER, "signed out");
 }
+
+/// Serves `documents` (path, JSON) on a loopback port: a client's documents, as the sector
+/// identifier documents of pairwise clients. The base URL.
+async fn serve_documents(documents: Vec<(&'static str, Value)>) -> (String, tokio::task::JoinHandle<()>) {
+    let mut app = Router::new();
+    for (path, document) in documents {
+        app = app.route(path, get(move || std::future::ready(axum::Json(document.clone()))));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a loopback port");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let task = tokio::spawn(async move { axum::serve(listener, app).await.expect("serve") });
+    (base, task)
+}
+
+/// Pairwise subject identifiers at the quickstart (OpenID Connect Core §8.1, Registration §5):
+/// registration checks `subject_type` and the sector identifier document, fetched from loopback
+/// (the quickstart's development switch); two clients of one sector see the demo user under one
+/// `sub`, in the ID token and at userinfo, which is not the user's own identifier, while a
+/// public client and the access tokens keep that one; and an ID token hint with the pairwise
+/// `sub` still proves the session at logout.
+#[tokio::test]
+async fn the_quickstart_gives_pairwise_clients_the_subject_of_their_sector() {
+    let quickstart = Quickstart::start().await;
+    let redirect = "http://127.0.0.1/callback";
+    let (documents, _server) = serve_documents(vec![
+        ("/sector.json", serde_json::json!([redirect, "https://rp.example/cb"])),
+        ("/other.json", serde_json::json!(["https://rp.example/cb"])),
+        ("/object.json", serde_json::json!({ "redirect_uris": [redirect] })),
+    ])
+    .await;
+    let metadata = |extra: Value| {
+        let mut metadata = serde_json::json!({
+            "redirect_uris": [redirect],
+            "token_endpoint_auth_method": "none",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "scope": "openid offline_access",
+        });
+        if let (Some(all), Value::Object(extra)) = (metadata.as_object_mut(), extra) {
+            all.extend(extra);
+        }
+        metadata
+    };
+    let sector_uri = |path: &str| format!("{documents}{path}");
+    for (extra, description) in [
+        (serde_json::json!({"subject_type": "secret"}), "this `subject_type` is not supported: use public or pairwise"),
+        (
+            serde_json::json!({"subject_type": "pairwise", "redirect_uris": [redirect, "http://localhost/callback"]}),
+            "`subject_type` `pairwise` with redirect URIs on more than one host (or none) needs a `sector_identifier_uri`",
+        ),
+        (
+            serde_json::json!({"subject_type": "pairwise", "sector_identifier_uri": sector_uri("/other.json")}),
+            "the document at `sector_identifier_uri` must list every one of the client's `redirect_uris`",
+        ),
+        (
+            serde_json::json!({"subject_type": "pairwise", "sector_identifier_uri": sector_uri("/object.json")}),
+            "the document at `sector_identifier_uri` must be a JSON array of URIs",
+        ),
+        (
+            serde_json::json!({"subject_type": "pairwise", "sector_identifier_uri": sector_uri("/missing.json")}),
+            "the document at `sector_identifier_uri` could not be fetched",
+        ),
+        (
+            serde_json::json!({"sector_identifier_uri": sector_uri("/sector.json")}),
+            "`sector_identifier_uri` goes with `subject_type` `pairwise`",
+        ),
+    ] {
+        let (status, body) = quickstart.register(&metadata(extra.clone())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{extra}: {body}");
+        assert_eq!(body["error"], "invalid_client_metadata", "{body}");
+        assert_eq!(body["error_description"], description, "{extra}");
+    }
+    let (status, by_hosts) = quickstart
+        .register(&metadata(serde_json::json!({
+            "subject_type": "pairwise",
+            "post_logout_redirect_uris": ["http://127.0.0.1/signed-out"],
+        })))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{by_hosts}");
+    assert_eq!(by_hosts["subject_type"], "pairwise");
+    let (status, by_document) = quickstart
+        .register(&metadata(
+            serde_json::json!({"subject_type": "pairwise", "sector_identifier_uri": sector_uri("/sector.json")}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{by_document}");
+    assert_eq!(by_document["sector_identifier_uri"], sector_uri("/sector.json"));
+    let (status, public) = quickstart.register(&metadata(serde_json::json!({}))).await;
+    assert_eq!(status, StatusCode::CREATED, "{public}");
+    assert!(public.get("subject_type").is_none(), "{public}");
+
+    let session = quickstart.sign_in().await;
+    let by_hosts_tokens = quickstart.authorize(&session, str_of(&by_hosts, "client_id")).await;
+    let by_document_tokens = quickstart.authorize(&session, str_of(&by_document, "client_id")).await;
+    let public_tokens = quickstart.authorize(&session, str_of(&public, "client_id")).await;
+    let sub = |tokens: &Value| payload(str_of(tokens, "id_token"))["sub"].as_str().expect("a sub").to_owned();
+    let user = sub(&public_tokens);
+    let pairwise = sub(&by_hosts_tokens);
+    // Both sectors are the host 127.0.0.1: that of the redirect URIs, that of the document's URL.
+    assert_eq!(sub(&by_document_tokens), pairwise, "one sector, one subject");
+    assert_ne!(pairwise, user);
+    assert_eq!(pairwise.len(), 43, "{pairwise}");
+    for tokens in [&by_hosts_tokens, &by_document_tokens, &public_tokens] {
+        assert_eq!(payload(str_of(tokens, "access_token"))["sub"], user.as_str(), "access tokens keep the user's own");
+    }
+    let response = quickstart
+        .http
+        .get(format!("{}/oauth/userinfo", quickstart.base))
+        .bearer_auth(str_of(&by_hosts_tokens, "access_token"))
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json_of(response).await["sub"], pairwise.as_str(), "userinfo's sub is the ID token's");
+
+    // The hint names the user by the pairwise `sub`: it matches the session, which ends at once.
+    let hint = str_of(&by_hosts_tokens, "id_token");
+    let response = quickstart
+        .logout(Some(&session), &[("id_token_hint", hint), ("post_logout_redirect_uri", "http://127.0.0.1/signed-out")])
+        .await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()[header::LOCATION], "http://127.0.0.1/signed-out");
+    assert_eq!(quickstart.apps(&session).await.0, StatusCode::SEE_OTHER, "signed out");
+}

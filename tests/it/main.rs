@@ -54,6 +54,7 @@ mod migration_history;
 mod oidc;
 #[cfg(feature = "postgres")]
 mod outage;
+mod pairwise;
 mod par;
 #[cfg(feature = "fetch")]
 mod private_key_jwt;

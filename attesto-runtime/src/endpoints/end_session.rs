@@ -130,10 +130,19 @@ async fn end_session<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, par
         // client "done" is what it wanted).
         return done(attesto, &checked, params, Vec::new(), false);
     };
+    // The hint and `logout_hint` name the user as the client knows them: by a pairwise
+    // identifier for a client of that subject type (OIDC Core §8.1).
+    let subject = match &checked.client {
+        Some(client) => match attesto.subject_for(client, &session.subject) {
+            Ok(subject) => subject,
+            Err(error) => return error_page(&error),
+        },
+        None => std::borrow::Cow::Borrowed(session.subject.as_str()),
+    };
     let proven = logout::hint_matches(
         checked.hint.as_ref(),
         params.logout_hint.as_deref(),
-        &session.subject,
+        &subject,
         session.session_id.as_deref(),
     );
     if proven {

@@ -54,7 +54,7 @@ use crate::host::scopes::{ScopeDecision, ScopePolicy};
 use crate::model::client::{Client, ClientId, GrantType, SecretHash};
 use crate::model::scope::{Scope, Scopes};
 use crate::protocol::client_metadata::{self, ClientMetadata, SignedResponses, Source};
-use crate::protocol::form;
+use crate::protocol::{form, pairwise};
 use crate::state::Attesto;
 use crate::store::{new_id, new_secret};
 
@@ -378,6 +378,9 @@ async fn accept<P: Provider>(
     client.request_object_signing_alg = requested.request_object_signing_alg;
     client.require_signed_request_object = requested.require_signed_request_object;
     client.post_logout_redirect_uris = requested.post_logout_redirect_uris.clone();
+    if requested.pairwise {
+        client.sector_identifier = Some(sector(attesto, &requested).await?);
+    }
     let scope = requested.scope.unwrap_or_default();
     client.scopes = match attesto.provider().scope_policy().authorize_scope(&client, &scope).await? {
         ScopeDecision::Grant(scopes) => scopes,
@@ -423,6 +426,14 @@ async fn accept<P: Provider>(
     if client.require_signed_request_object {
         metadata.insert("require_signed_request_object".to_owned(), true.into());
     }
+    // OpenID Connect Registration §2; the SQL registration stores read the sector back from
+    // here. `public`, the default, is left out, as before pairwise subjects existed.
+    if client.sector_identifier.is_some() {
+        metadata.insert("subject_type".to_owned(), "pairwise".into());
+    }
+    if let Some(uri) = &requested.sector_identifier_uri {
+        metadata.insert("sector_identifier_uri".to_owned(), uri.clone().into());
+    }
     // RP-Initiated Logout 1.0 §3.1; the SQL registration stores read them back from here.
     if !client.post_logout_redirect_uris.is_empty() {
         metadata.insert("post_logout_redirect_uris".to_owned(), client.post_logout_redirect_uris.clone().into());
@@ -432,6 +443,34 @@ async fn accept<P: Provider>(
         return Err(invalid_metadata(format!("the client metadata is larger than {MAX_METADATA_BYTES} bytes")));
     }
     Ok((client, metadata))
+}
+
+/// The sector of a client registering `subject_type` `pairwise` (OpenID Connect Core §8.1,
+/// Registration §5): the host of its `sector_identifier_uri`, whose document must list every
+/// redirect URI, or without one, the one host of its redirect URIs. Refused when this server has
+/// no pairwise secret: a `public` answer to a client that asked for `pairwise` would hand it the
+/// identifiers it registered to avoid.
+async fn sector<P: Provider>(attesto: &Attesto<P>, requested: &ClientMetadata) -> Result<String, OAuthError> {
+    if attesto.settings().pairwise.is_none() {
+        return Err(invalid_metadata("`subject_type` `pairwise` is not supported by this server"));
+    }
+    let refused = |refusal: pairwise::SectorRefusal| invalid_metadata(refusal.description());
+    let Some(uri) = requested.sector_identifier_uri.as_deref() else {
+        return pairwise::sector_of_redirect_uris(&requested.redirect_uris).map_err(refused);
+    };
+    #[cfg(feature = "fetch")]
+    {
+        let listed = attesto.client_jwks().sector_uris(uri).await.map_err(invalid_metadata)?;
+        let url = url::Url::parse(uri).map_err(|_| invalid_metadata("`sector_identifier_uri` is not a URL"))?;
+        pairwise::sector_of_document(&url, &listed, &requested.redirect_uris).map_err(refused)
+    }
+    #[cfg(not(feature = "fetch"))]
+    {
+        let _ = uri;
+        Err(invalid_metadata(
+            "this server does not fetch a `sector_identifier_uri`: register redirect URIs on one host instead",
+        ))
+    }
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -61,17 +61,33 @@ async fn userinfo<P: Provider>(
             .with_status(StatusCode::FORBIDDEN)
             .with_challenge(challenge));
     }
+    // The token's client decides the `sub` it sees (OIDC Core §8: public or pairwise) and how the
+    // answer is sent. The token check refused tokens of a client that is gone; one deleted since
+    // (a race) is refused the same way, never answered with the user's own identifier.
+    let client = match attesto.lookup_client(view.client_id.as_str()).await? {
+        Ok(found) => found.client,
+        Err(_) => {
+            let description = "the access token is invalid, expired or revoked";
+            let challenge = match scheme {
+                Scheme::Bearer => HeaderValue::from_static(
+                    "Bearer error=\"invalid_token\", error_description=\"the access token is invalid, expired or revoked\"",
+                ),
+                Scheme::Dpop => dpop::check::dpop_challenge(ErrorCode::InvalidToken, description),
+            };
+            return Err(OAuthError::new(ErrorCode::InvalidToken, description)
+                .with_status(StatusCode::UNAUTHORIZED)
+                .with_challenge(challenge));
+        }
+    };
     let scopes = view.scopes;
     let principal = Principal::new(view.subject.clone());
     let mut claims = attesto.provider().build_userinfo_claims(&principal, &scopes).await?;
-    // OIDC Core §5.3.2: `sub` must be the token's subject, whatever the host returned.
-    claims.insert("sub".to_owned(), serde_json::Value::String(view.subject));
+    // OIDC Core §5.3.2: `sub` must be the ID token's, whatever the host returned.
+    let subject = attesto.subject_for(&client, &view.subject)?;
+    claims.insert("sub".to_owned(), serde_json::Value::String(subject.into_owned()));
     // A client that registered `userinfo_signed_response_alg` gets the claims signed (OIDC Core
-    // §5.3.2); one that is gone since the token was issued gets them as JSON, the default.
-    let signed = match attesto.lookup_client(view.client_id.as_str()).await? {
-        Ok(found) => found.client.userinfo_signed_response_alg,
-        Err(_) => None,
-    };
+    // §5.3.2).
+    let signed = client.userinfo_signed_response_alg;
     let (content_type, body) = match signed {
         None => ("application/json", serde_json::to_vec(&claims).unwrap_or_default()),
         Some(alg) => {

@@ -38,6 +38,9 @@ const MAX_CACHED: usize = 1000;
 /// hold.
 const MAX_CONCURRENT_FETCHES: usize = 16;
 
+/// What a client is told when the bound on concurrent fetches holds its fetch back too long.
+const BUSY: &str = "too many client documents are being fetched at once: try again later";
+
 /// The keys of a JWK Set, shared by the lookups that read it.
 pub(crate) type Keys = Arc<Vec<ClientKey>>;
 
@@ -98,15 +101,41 @@ impl ClientJwks {
     /// on a loopback host.
     fn checked_url(&self, jwks_uri: &str) -> Result<Url, Cow<'static, str>> {
         let url = Url::parse(jwks_uri).map_err(|_| "the client's `jwks_uri` is not a URL")?;
+        if self.fetches_from(&url) { Ok(url) } else { Err("the client's `jwks_uri` must use https".into()) }
+    }
+
+    /// Whether a client's URL is one this server fetches: `https`, or under the development
+    /// switch `http` on a loopback host.
+    fn fetches_from(&self, url: &Url) -> bool {
         match url.scheme() {
-            "https" => Ok(url),
-            "http" if self.loopback == JwksUriLoopback::AllowedForDevelopment && is_loopback_host(&url) => Ok(url),
-            _ => Err("the client's `jwks_uri` must use https".into()),
+            "https" => true,
+            "http" => self.loopback == JwksUriLoopback::AllowedForDevelopment && is_loopback_host(url),
+            _ => false,
         }
     }
 
+    /// The list of URIs at a registering client's `sector_identifier_uri` (OpenID Connect
+    /// Registration §5: a JSON array of strings), fetched once, under the policy and the bound on
+    /// concurrent fetches of the JWK Sets: the same kind of URL, named by the same strangers.
+    /// Never cached: it is read at registration only. The error is what the client is told.
+    pub(crate) async fn sector_uris(&self, sector_identifier_uri: &str) -> Result<Vec<String>, Cow<'static, str>> {
+        const NOT_FETCHED: &str = "the document at `sector_identifier_uri` could not be fetched";
+        let url = Url::parse(sector_identifier_uri).map_err(|_| "`sector_identifier_uri` is not a URL")?;
+        if !self.fetches_from(&url) {
+            return Err("`sector_identifier_uri` must use https".into());
+        }
+        let _permit =
+            tokio::time::timeout(TIMEOUT / 2, self.fetches.acquire()).await.map_err(|_| BUSY)?.map_err(|_| BUSY)?;
+        self.fetcher.get_json::<Vec<String>>(&url).await.map_err(|error| {
+            tracing::info!(%url, %error, "a client's sector identifier document could not be fetched");
+            match error {
+                FetchError::Json => "the document at `sector_identifier_uri` must be a JSON array of URIs".into(),
+                _ => NOT_FETCHED.into(),
+            }
+        })
+    }
+
     async fn fetch(&self, url: &Url) -> Result<(Keys, Duration), Cow<'static, str>> {
-        const BUSY: &str = "too many client JWK Sets are being fetched at once: try again later";
         const NOT_FETCHED: &str = "the client's `jwks_uri` could not be fetched";
         // The permit is held for the fetch; the semaphore is never closed.
         let _permit =

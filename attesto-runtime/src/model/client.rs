@@ -296,6 +296,11 @@ pub struct Client {
     /// (RFC 9101 §10.5, `require_signed_request_object`): plain parameters are then refused with
     /// `invalid_request`. Off by default.
     pub require_signed_request_object: bool,
+    /// The sector identifier of a client of the `pairwise` subject type (OpenID Connect Core
+    /// §8.1): a host, the one its ID tokens' and userinfo's `sub` is computed for (see
+    /// [`with_pairwise_subjects`](Self::with_pairwise_subjects)). `None`, the default, is the
+    /// `public` subject type: the user's own identifier.
+    pub sector_identifier: Option<String>,
     /// The host vouches for this client's redirect URIs (see [`with_trusted`](Self::with_trusted)).
     /// Only read for a client that is not from the host's [`ClientStore`](crate::ClientStore): those are always
     /// trusted.
@@ -349,6 +354,7 @@ impl Client {
             userinfo_signed_response_alg: None,
             request_object_signing_alg: None,
             require_signed_request_object: false,
+            sector_identifier: None,
             trusted: false,
             source: ClientSource::Host,
         }
@@ -375,6 +381,7 @@ impl Client {
             userinfo_signed_response_alg: None,
             request_object_signing_alg: None,
             require_signed_request_object: false,
+            sector_identifier: None,
             trusted: false,
             source: ClientSource::Host,
         }
@@ -550,6 +557,19 @@ impl Client {
     #[must_use]
     pub fn with_trusted(mut self, trusted: bool) -> Self {
         self.trusted = trusted;
+        self
+    }
+
+    /// Gives the client pairwise subject identifiers (OpenID Connect Core §8.1, subject type
+    /// `pairwise`) for `sector_identifier`, a host: the `sub` of its ID tokens, of its userinfo
+    /// answers and of its logout tokens is then one that only clients of the same sector share,
+    /// derived from the user's own identifier with the provider's
+    /// [`pairwise_subject_secret`](crate::Builder::pairwise_subject_secret), which issuing then
+    /// requires. Access tokens keep the user's own identifier: they are read by the host's
+    /// resource servers, which look the user up by it.
+    #[must_use]
+    pub fn with_pairwise_subjects(mut self, sector_identifier: impl Into<String>) -> Self {
+        self.sector_identifier = Some(sector_identifier.into());
         self
     }
 

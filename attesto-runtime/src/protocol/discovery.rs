@@ -255,6 +255,9 @@ pub(crate) struct MetadataSource<'a> {
     pub(crate) profile: Profile,
     /// The host's authentication context classes, for `acr_values_supported`.
     pub(crate) acr_values_supported: &'a [String],
+    /// Whether pairwise subject identifiers are configured (OIDC Core §8.1), for
+    /// `subject_types_supported`.
+    pub(crate) pairwise_subjects: bool,
 }
 
 /// Builds the metadata from the path table and feature flags: an endpoint is listed exactly when
@@ -346,7 +349,11 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         client_id_metadata_document_supported: source.client_id_metadata_document_supported,
         end_session_endpoint: paths.end_session_endpoint(source.features).map(|path| issuer.url_of(path)),
         userinfo_endpoint: paths.userinfo_endpoint(source.features).map(|path| issuer.url_of(path)),
-        subject_types_supported: if openid { vec!["public"] } else { Vec::new() },
+        subject_types_supported: match (openid, source.pairwise_subjects) {
+            (false, _) => Vec::new(),
+            (true, false) => vec!["public"],
+            (true, true) => vec!["public", "pairwise"],
+        },
         id_token_signing_alg_values_supported: if openid { source.signing_algorithms.to_vec() } else { Vec::new() },
         acr_values_supported: if openid { source.acr_values_supported.to_vec() } else { Vec::new() },
         userinfo_signing_alg_values_supported: if openid {

@@ -57,6 +57,9 @@ pub(crate) struct IdToken<'a> {
     pub(crate) issuer: &'a str,
     pub(crate) client_id: &'a str,
     pub(crate) principal: &'a AuthenticatedPrincipal,
+    /// The `sub` the client knows the principal by: the principal's own, or the pairwise
+    /// identifier of the client's sector (OIDC Core §8.1).
+    pub(crate) subject: &'a str,
     /// The `nonce` of the authorization request; `None` on refresh (OIDC Core §12.2).
     pub(crate) nonce: Option<&'a str>,
     /// The access token issued with it, for `at_hash`.
@@ -74,7 +77,7 @@ pub(crate) fn mint(key: &Key, token: IdToken<'_>) -> Result<String, OAuthError> 
     let auth_time = jwt::unix_seconds(token.principal.auth_time);
     let claims = IdTokenClaims {
         iss: token.issuer,
-        sub: &token.principal.subject,
+        sub: token.subject,
         aud: token.client_id,
         exp: token.now + token.ttl,
         iat: token.now,

@@ -17,6 +17,7 @@ pub(crate) mod jarm;
 pub(crate) mod jwt;
 pub(crate) mod legacy_token;
 pub(crate) mod logout;
+pub(crate) mod pairwise;
 pub(crate) mod pkce;
 pub(crate) mod redirect_uri;
 pub(crate) mod request_object;

@@ -234,12 +234,14 @@ pub(super) async fn respond_with_tokens<P: Provider>(
     )?;
     let id_token = if P::FEATURES.openid && scopes.contains(OPENID) {
         let extra = provider.build_id_token_claims(client, user, scopes).await?;
+        let subject = attesto.subject_for(client, &user.subject)?;
         Some(id_token::mint(
             attesto.keys().signing_key(),
             id_token::IdToken {
                 issuer: attesto.settings().issuer.as_str(),
                 client_id: client.client_id.as_str(),
                 principal: user,
+                subject: &subject,
                 nonce,
                 access_token: &access_token,
                 now: jwt::unix_seconds(SystemTime::now()),

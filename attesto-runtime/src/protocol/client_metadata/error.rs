@@ -120,6 +120,15 @@ pub(crate) enum MetadataError {
     /// for `redirect_uris`.
     #[error("`post_logout_redirect_uris`: {0}")]
     PostLogoutRedirectUri(String),
+    /// A `subject_type` other than `public` and `pairwise` (OpenID Connect Core §8).
+    #[error("this `subject_type` is not supported: use public or pairwise")]
+    UnsupportedSubjectType,
+    /// A `sector_identifier_uri` without `subject_type` `pairwise`.
+    #[error("`sector_identifier_uri` goes with `subject_type` `pairwise`")]
+    SectorIdentifierWithoutPairwise,
+    /// A `sector_identifier_uri` that is not an `https` URL (Registration §2).
+    #[error("`sector_identifier_uri` must be an https URL without credentials or fragment")]
+    SectorIdentifierUri,
     /// No redirect URI where one is required.
     #[error("`redirect_uris` is required for the authorization_code grant")]
     MissingRedirectUris,

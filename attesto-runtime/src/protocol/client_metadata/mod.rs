@@ -159,6 +159,13 @@ pub(crate) struct ClientMetadata {
     /// as a redirect URI of the client's kind, without repeats; empty when absent, and for a
     /// document.
     pub(crate) post_logout_redirect_uris: Vec<String>,
+    /// `subject_type` `pairwise` (OpenID Connect Registration §2, Core §8); `false` for `public`
+    /// (the default), and for a document.
+    pub(crate) pairwise: bool,
+    /// `sector_identifier_uri` (Registration §2, §5), checked as a `jwks_uri` is (`https`, or
+    /// `http` on a loopback host for development); `None` when absent, and for a document. Its
+    /// document is fetched and checked by the registration endpoint.
+    pub(crate) sector_identifier_uri: Option<String>,
     /// The [`INFORMATIONAL`] members sent, checked; empty for a document.
     pub(crate) informational: Map<String, Value>,
 }
@@ -299,6 +306,8 @@ impl ClientMetadata {
             if source.is_registration() { request_objects(raw, keys.as_ref())? } else { (None, false) };
         let post_logout_redirect_uris =
             if source.is_registration() { post_logout_redirect_uris(raw, rules)? } else { Vec::new() };
+        let (pairwise, sector_identifier_uri) =
+            if source.is_registration() { subject_type(raw)? } else { (false, None) };
         let informational = if source.is_registration() { informational(raw, source)? } else { Map::new() };
         Ok(Self {
             redirect_uris,
@@ -313,6 +322,8 @@ impl ClientMetadata {
             request_object_signing_alg,
             require_signed_request_object,
             post_logout_redirect_uris,
+            pairwise,
+            sector_identifier_uri,
             informational,
         })
     }
@@ -408,6 +419,27 @@ fn post_logout_redirect_uris(raw: &Map<String, Value>, rules: RedirectUriRules) 
         }
     }
     Ok(checked)
+}
+
+/// `subject_type` and `sector_identifier_uri` of a registration (OpenID Connect Registration
+/// §2): whether the client gets pairwise subject identifiers, and the URL of the list of URIs
+/// that names its sector. A `sector_identifier_uri` goes with `pairwise` only: for `public` it
+/// would name nothing.
+fn subject_type(raw: &Map<String, Value>) -> Result<(bool, Option<String>), MetadataError> {
+    let pairwise = match string(raw, "subject_type", &Source::Registration)? {
+        None | Some("public") => false,
+        Some("pairwise") => true,
+        Some(_) => return Err(MetadataError::UnsupportedSubjectType),
+    };
+    let uri = string(raw, "sector_identifier_uri", &Source::Registration)?;
+    match uri {
+        None => Ok((pairwise, None)),
+        Some(_) if !pairwise => Err(MetadataError::SectorIdentifierWithoutPairwise),
+        Some(uri) => {
+            check_jwks_uri(uri).map_err(|_| MetadataError::SectorIdentifierUri)?;
+            Ok((true, Some(uri.to_owned())))
+        }
+    }
 }
 
 /// `token_endpoint_auth_method` of a registration.

@@ -179,7 +179,18 @@ fn each_member_is_checked_under_the_rules_of_its_source() {
         (json!({"software_id": 1}), no(E::NotString("software_id")), ok()),
         (json!({"software_version": long}), no(E::TooLong("software_version")), ok()),
         // Members attesto does not understand are ignored (RFC 7591 §2).
-        (json!({"extension": {"any": 1}, "sector_identifier_uri": 7}), ok(), ok()),
+        (json!({"extension": {"any": 1}, "frontchannel_logout_uri": 7}), ok(), ok()),
+        // `subject_type` and `sector_identifier_uri` (OpenID Connect Registration §2): registration only.
+        (json!({"subject_type": "pairwise"}), ok(), ok()),
+        (json!({"subject_type": "public"}), ok(), ok()),
+        (json!({"subject_type": "secret"}), no(E::UnsupportedSubjectType), ok()),
+        (json!({"subject_type": 1}), no(E::NotString("subject_type")), ok()),
+        (json!({"subject_type": "pairwise", "sector_identifier_uri": "https://rp.example/s.json"}), ok(), ok()),
+        (json!({"subject_type": "pairwise", "sector_identifier_uri": "http://127.0.0.1:4000/s.json"}), ok(), ok()),
+        (json!({"sector_identifier_uri": "https://rp.example/s.json"}), no(E::SectorIdentifierWithoutPairwise), ok()),
+        (json!({"subject_type": "pairwise", "sector_identifier_uri": "http://rp.example/s.json"}), no(E::SectorIdentifierUri), ok()),
+        (json!({"subject_type": "pairwise", "sector_identifier_uri": "https://rp.example/s.json#x"}), no(E::SectorIdentifierUri), ok()),
+        (json!({"subject_type": "pairwise", "sector_identifier_uri": 7}), no(E::NotString("sector_identifier_uri")), ok()),
         // Several faults: the first in each source's order.
         (json!({"token_endpoint_auth_method": "x", "grant_types": []}), no(E::UnsupportedAuthMethod("x".to_owned())), no(E::UnsupportedAuthMethod("x".to_owned()))),
         (json!({"client_secret": "s", "client_id": "https://other.example/m"}), ok(), no(E::ClientIdNotDocumentUrl)),
@@ -214,6 +225,8 @@ fn registration_fills_in_the_defaults_of_rfc_7591() {
         request_object_signing_alg: None,
         require_signed_request_object: false,
         post_logout_redirect_uris: Vec::new(),
+        pairwise: false,
+        sector_identifier_uri: None,
         informational: Map::new(),
     };
     assert_eq!(parse_registration(&json!({})), Ok(expected));
@@ -262,6 +275,8 @@ fn registration_keeps_what_it_understands() {
             request_object_signing_alg: None,
             require_signed_request_object: false,
             post_logout_redirect_uris: vec!["http://127.0.0.1/bye".to_owned(), "com.example.app:/bye".to_owned()],
+            pairwise: false,
+            sector_identifier_uri: None,
             informational: object(json!({
                 "client_uri": "https://client.example",
                 "logo_uri": "https://client.example/logo.png",

@@ -169,6 +169,7 @@ fn with_unstored_members(
     set("userinfo_signed_response_alg", client.userinfo_signed_response_alg.map(|alg| alg.as_str().into()));
     set("request_object_signing_alg", client.request_object_signing_alg.map(|alg| alg.as_str().into()));
     set("require_signed_request_object", client.require_signed_request_object.then_some(true.into()));
+    set("subject_type", client.sector_identifier.as_ref().map(|_| "pairwise".into()));
     set(
         "post_logout_redirect_uris",
         (!client.post_logout_redirect_uris.is_empty()).then(|| client.post_logout_redirect_uris.clone().into()),
@@ -180,6 +181,25 @@ fn with_unstored_members(
         metadata.insert("token_endpoint_auth_signing_alg".to_owned(), alg.as_str().into());
     }
     metadata
+}
+
+/// The sector identifier of a registered client of the `pairwise` subject type, from its
+/// metadata as `endpoints/registration.rs` checked it (OpenID Connect Core §8.1): the host of its
+/// `sector_identifier_uri`, or the one host of its redirect URIs; `None` for `public`. A pairwise
+/// client whose sector cannot be found again is an error, never a `public` one: that would hand
+/// it the users' own identifiers.
+fn sector_of(
+    metadata: &serde_json::Map<String, serde_json::Value>,
+    redirect_uris: &[String],
+) -> Result<Option<String>, HostError> {
+    if metadata.get("subject_type").and_then(serde_json::Value::as_str) != Some("pairwise") {
+        return Ok(None);
+    }
+    let sector = match metadata.get("sector_identifier_uri").and_then(serde_json::Value::as_str) {
+        Some(uri) => url::Url::parse(uri).ok().and_then(|url| url.host_str().map(str::to_owned)),
+        None => crate::protocol::pairwise::sector_of_redirect_uris(redirect_uris).ok(),
+    };
+    sector.map(Some).ok_or_else(|| HostError::msg("a pairwise registration whose sector cannot be found"))
 }
 
 /// A [`ClientRegistration`] as the columns of `attesto_registered_clients`, in their order.
@@ -231,6 +251,9 @@ impl RegistrationRow {
             userinfo_signed_response_alg: _,
             request_object_signing_alg: _,
             require_signed_request_object: _,
+            // Kept as `subject_type` and `sector_identifier_uri` in the stored metadata, and
+            // derived from them again (`sector_of`).
+            sector_identifier: _,
             // Not stored: whether the host vouches for a registered client is the host's decision
             // when it loads the registration (its `RegistrationStore::load_registration` sets it),
             // never something a registration could have written.
@@ -276,6 +299,8 @@ impl RegistrationRow {
             metadata.get("require_signed_request_object").and_then(serde_json::Value::as_bool).unwrap_or(false);
         let userinfo_signed_response_alg =
             metadata.get("userinfo_signed_response_alg").and_then(serde_json::Value::as_str).and_then(Algorithm::parse);
+        let redirect_uris: Vec<String> = from_json(&self.redirect_uris)?;
+        let sector_identifier = sector_of(&metadata, &redirect_uris)?;
         let post_logout_redirect_uris = metadata
             .get("post_logout_redirect_uris")
             .and_then(serde_json::Value::as_array)
@@ -284,7 +309,7 @@ impl RegistrationRow {
         let client = Client {
             client_id: ClientId::new(self.client_id),
             client_name: self.client_name,
-            redirect_uris: from_json(&self.redirect_uris)?,
+            redirect_uris,
             post_logout_redirect_uris,
             is_public: self.is_public,
             grant_types,
@@ -300,6 +325,7 @@ impl RegistrationRow {
             userinfo_signed_response_alg,
             request_object_signing_alg,
             require_signed_request_object,
+            sector_identifier,
             trusted: false,
             source: ClientSource::SelfAsserted,
         };
