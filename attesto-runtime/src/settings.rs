@@ -12,6 +12,7 @@ use crate::model::issuer::Issuer;
 use crate::model::profile::Profile;
 use crate::model::resource::{Resource, audiences};
 use crate::protocol::client_assertion::ClientAssertionAudience;
+use crate::protocol::client_metadata::BackchannelPolicy;
 use crate::protocol::discovery::WellKnownForms;
 
 /// The settings of a provider, set through the [`Builder`].
@@ -44,6 +45,9 @@ pub(crate) struct Settings {
     pub(crate) profile: Profile,
     /// Which well-known forms of the discovery documents are served.
     pub(crate) well_known_forms: WellKnownForms,
+    /// How a registered `backchannel_logout_uri` is judged (OpenID Connect Back-Channel Logout
+    /// 1.0): refused when logout tokens are not sent.
+    pub(crate) backchannel_policy: BackchannelPolicy,
 }
 
 /// The settings of the device authorization grant, from the [`Builder`](crate::Builder).

@@ -73,7 +73,9 @@ mod registration_contract {
             .with_auth_method(TokenEndpointAuthMethod::ClientSecretPost)
             .with_dpop_bound_access_tokens(true)
             .with_authorization_signed_response_alg(attesto::Algorithm::PS256)
-            .with_introspection_signed_response_alg(attesto::Algorithm::EdDSA);
+            .with_introspection_signed_response_alg(attesto::Algorithm::EdDSA)
+            .with_backchannel_logout_uri("https://client.example.com/backchannel?tenant=1")
+            .with_backchannel_logout_session_required(true);
         client.jwks = Some(json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "f83O", "y": "x_FE"}]}));
         let metadata = json!({
             "client_name": "Émile's \"billing\" app",
@@ -83,6 +85,9 @@ mod registration_contract {
             // Registration writes the signed-response members with the client's fields.
             "authorization_signed_response_alg": "PS256",
             "introspection_signed_response_alg": "EdDSA",
+            // And the back-channel logout members (OpenID Connect Back-Channel Logout 1.0 §2.2).
+            "backchannel_logout_uri": "https://client.example.com/backchannel?tenant=1",
+            "backchannel_logout_session_required": true,
         });
         let serde_json::Value::Object(metadata) = metadata else { unreachable!("an object literal") };
         let mut registration =
@@ -132,6 +137,11 @@ mod registration_contract {
         assert_eq!(
             f.require_signed_request_object, e.require_signed_request_object,
             "{what}: require_signed_request_object"
+        );
+        assert_eq!(f.backchannel_logout_uri, e.backchannel_logout_uri, "{what}: backchannel_logout_uri");
+        assert_eq!(
+            f.backchannel_logout_session_required, e.backchannel_logout_session_required,
+            "{what}: backchannel_logout_session_required"
         );
         assert_eq!(found.metadata, expected.metadata, "{what}: metadata");
         assert_eq!(
@@ -342,8 +352,8 @@ registration_contract_tests!(
 // ---------------------------------------------------------------------------------------------
 
 /// Expired rows and live rows of the tables whose entries a test can make from outside the crate
-/// (revoked access tokens, DPoP proofs, refresh-family tombstones, device grants), for a sweep to
-/// tell apart.
+/// (revoked access tokens, DPoP proofs, refresh-family tombstones, device grants, grants,
+/// back-channel logout records), for a sweep to tell apart.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 async fn put_expired_and_live<S: attesto::store::Store>(store: &S) {
     use std::time::{Duration, SystemTime};
@@ -379,17 +389,25 @@ async fn put_expired_and_live<S: attesto::store::Store>(store: &S) {
             expires_at,
         );
         store.put_grant(&grant).await.expect("put_grant");
+        let session = attesto::store::LogoutSession::new(
+            "user",
+            Some(name.to_owned()),
+            attesto::ClientId::new("cli"),
+            expires_at,
+        );
+        store.put_logout_session(&session).await.expect("put_logout_session");
     }
 }
 
 /// The tables `put_expired_and_live` writes, and the key of the live row of each.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-const SWEPT_TABLES: [&str; 5] = [
+const SWEPT_TABLES: [&str; 6] = [
     "attesto_revoked_access_tokens",
     "attesto_dpop_proofs",
     "attesto_refresh_families",
     "attesto_device_grants",
     "attesto_grants",
+    "attesto_logout_sessions",
 ];
 
 #[cfg(feature = "sqlite")]
@@ -429,7 +447,7 @@ mod sqlite_store {
         let store = databases::sqlite_file().await;
         store.inner().migrate().await.expect("migrate again");
         store.inner().migrate().await.expect("and again");
-        assert_eq!(count(store.inner().pool(), "attesto_migrations").await, 5, "five migrations, each recorded once");
+        assert_eq!(count(store.inner().pool(), "attesto_migrations").await, 6, "six migrations, each recorded once");
         let (host_table,): (i64,) =
             sqlx::query_as("SELECT count(*) FROM sqlite_master WHERE name = '_sqlx_migrations'")
                 .fetch_one(store.inner().pool())
@@ -506,7 +524,7 @@ mod postgres_store {
             "six state tables, the device grants, the grants, the registered clients and attesto_migrations, in the \
              URL's schema"
         );
-        assert_eq!(count(&schema.pool, "attesto_migrations").await, 5, "five migrations, each recorded once");
+        assert_eq!(count(&schema.pool, "attesto_migrations").await, 6, "six migrations, each recorded once");
         let (host_table,): (Option<String>,) =
             sqlx::query_as("SELECT to_regclass('_sqlx_migrations')::text").fetch_one(&schema.pool).await.expect("look");
         assert_eq!(host_table, None, "attesto must not touch the host's migrations table");

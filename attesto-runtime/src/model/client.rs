@@ -296,6 +296,14 @@ pub struct Client {
     /// (RFC 9101 §10.5, `require_signed_request_object`): plain parameters are then refused with
     /// `invalid_request`. Off by default.
     pub require_signed_request_object: bool,
+    /// Where the client is sent a logout token when a user's session it received tokens in ends
+    /// (OpenID Connect Back-Channel Logout 1.0 §2.2, `backchannel_logout_uri`): an absolute
+    /// `https` URL, without fragment, POSTed to through attesto's fetcher (feature `fetch`).
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs the `sid` claim in its logout tokens (Back-Channel Logout 1.0
+    /// §2.2, `backchannel_logout_session_required`). attesto puts `sid` in every logout token of
+    /// a session that has one; a session without one is then still notified, by `sub`.
+    pub backchannel_logout_session_required: bool,
     /// The host vouches for this client's redirect URIs (see [`with_trusted`](Self::with_trusted)).
     /// Only read for a client that is not from the host's [`ClientStore`](crate::ClientStore): those are always
     /// trusted.
@@ -349,6 +357,8 @@ impl Client {
             userinfo_signed_response_alg: None,
             request_object_signing_alg: None,
             require_signed_request_object: false,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             trusted: false,
             source: ClientSource::Host,
         }
@@ -375,6 +385,8 @@ impl Client {
             userinfo_signed_response_alg: None,
             request_object_signing_alg: None,
             require_signed_request_object: false,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             trusted: false,
             source: ClientSource::Host,
         }
@@ -550,6 +562,30 @@ impl Client {
     #[must_use]
     pub fn with_trusted(mut self, trusted: bool) -> Self {
         self.trusted = trusted;
+        self
+    }
+
+    /// Sets where the client is sent logout tokens (OpenID Connect Back-Channel Logout 1.0 §2.2,
+    /// `backchannel_logout_uri`): an absolute `https` URL without fragment. A host's client is
+    /// taken as given (the host vouches for it); a registration is checked.
+    ///
+    /// ```
+    /// use attesto_runtime::Client;
+    ///
+    /// let client = Client::public("app").with_backchannel_logout_uri("https://app.example/backchannel-logout");
+    /// assert_eq!(client.backchannel_logout_uri.as_deref(), Some("https://app.example/backchannel-logout"));
+    /// ```
+    #[must_use]
+    pub fn with_backchannel_logout_uri(mut self, uri: impl Into<String>) -> Self {
+        self.backchannel_logout_uri = Some(uri.into());
+        self
+    }
+
+    /// Sets whether the client needs `sid` in its logout tokens (Back-Channel Logout 1.0 §2.2,
+    /// `backchannel_logout_session_required`).
+    #[must_use]
+    pub fn with_backchannel_logout_session_required(mut self, required: bool) -> Self {
+        self.backchannel_logout_session_required = required;
         self
     }
 

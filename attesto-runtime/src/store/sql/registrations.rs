@@ -152,8 +152,9 @@ where
 }
 
 /// `metadata` with the members `jwks_uri`, `token_endpoint_auth_signing_alg`,
-/// `request_object_signing_alg`, `require_signed_request_object` and
-/// `userinfo_signed_response_alg` of the client (what `endpoints/registration.rs` writes already, and what a host that builds its own
+/// `request_object_signing_alg`, `require_signed_request_object`,
+/// `userinfo_signed_response_alg`, `backchannel_logout_uri` and
+/// `backchannel_logout_session_required` of the client (what `endpoints/registration.rs` writes already, and what a host that builds its own
 /// registration may have left out): the table has no column of their own, and they are read back
 /// from the metadata.
 fn with_keys(
@@ -162,8 +163,20 @@ fn with_keys(
     alg: Option<ClientSigningAlgorithm>,
     request_objects: (Option<ClientSigningAlgorithm>, bool),
     userinfo_alg: Option<Algorithm>,
+    backchannel: (Option<&str>, bool),
 ) -> serde_json::Map<String, serde_json::Value> {
     let mut metadata = metadata.clone();
+    // OpenID Connect Back-Channel Logout 1.0 §2.2: the flag is kept with the URI only.
+    match backchannel {
+        (Some(uri), required) => {
+            metadata.insert("backchannel_logout_uri".to_owned(), uri.into());
+            metadata.insert("backchannel_logout_session_required".to_owned(), required.into());
+        }
+        (None, _) => {
+            metadata.remove("backchannel_logout_uri");
+            metadata.remove("backchannel_logout_session_required");
+        }
+    }
     match userinfo_alg {
         Some(alg) => metadata.insert("userinfo_signed_response_alg".to_owned(), alg.as_str().into()),
         None => metadata.remove("userinfo_signed_response_alg"),
@@ -238,6 +251,9 @@ impl RegistrationRow {
             userinfo_signed_response_alg,
             request_object_signing_alg,
             require_signed_request_object,
+            // Kept in the stored metadata too (`with_keys`), as registration writes them.
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
             // Not stored: whether the host vouches for a registered client is the host's decision
             // when it loads the registration (its `RegistrationStore::load_registration` sets it),
             // never something a registration could have written.
@@ -262,6 +278,7 @@ impl RegistrationRow {
                 *token_endpoint_auth_signing_alg,
                 (*request_object_signing_alg, *require_signed_request_object),
                 *userinfo_signed_response_alg,
+                (backchannel_logout_uri.as_deref(), *backchannel_logout_session_required),
             ))?,
             registration_access_token_hash: registration_access_token_hash.as_bytes().to_vec(),
             issued_at: unix_secs(*issued_at),
@@ -289,6 +306,10 @@ impl RegistrationRow {
             metadata.get("require_signed_request_object").and_then(serde_json::Value::as_bool).unwrap_or(false);
         let userinfo_signed_response_alg =
             metadata.get("userinfo_signed_response_alg").and_then(serde_json::Value::as_str).and_then(Algorithm::parse);
+        let backchannel_logout_uri =
+            metadata.get("backchannel_logout_uri").and_then(serde_json::Value::as_str).map(str::to_owned);
+        let backchannel_logout_session_required =
+            metadata.get("backchannel_logout_session_required").and_then(serde_json::Value::as_bool).unwrap_or(false);
         let client = Client {
             client_id: ClientId::new(self.client_id),
             client_name: self.client_name,
@@ -308,6 +329,8 @@ impl RegistrationRow {
             userinfo_signed_response_alg,
             request_object_signing_alg,
             require_signed_request_object,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
             trusted: false,
             source: ClientSource::SelfAsserted,
         };
