@@ -211,6 +211,10 @@ mod registration_contract {
             .with_redirect_uris(["https://client.example.com/new"])
             .with_grant_types([GrantType::ClientCredentials]);
         updated.metadata.insert("client_name".to_owned(), "renamed".into());
+        // The update drops the back-channel logout URI, so its metadata goes too (a store keeps
+        // no member its client no longer has).
+        updated.metadata.remove("backchannel_logout_uri");
+        updated.metadata.remove("backchannel_logout_session_required");
         updated.registration_access_token_hash = SecretHash::of("rotated registration token");
         updated.secret_expires_at = None;
         assert!(store.update_client(&updated).await.expect("update_client"), "updating a client must return true");
@@ -434,7 +438,7 @@ mod sqlite_store {
         put_expired_and_live(store.inner()).await;
         // The first write started a sweep in the background too; whichever runs first deletes.
         let swept = store.inner().sweep().await.expect("sweep");
-        assert!(swept <= 5, "only the five expired rows may be swept, not {swept}");
+        assert!(swept <= 6, "only the six expired rows may be swept, not {swept}");
         for table in SWEPT_TABLES {
             assert_eq!(count(store.inner().pool(), table).await, 1, "{table}: the live row alone must remain");
         }
@@ -494,7 +498,7 @@ mod postgres_store {
         put_expired_and_live(store.inner()).await;
         // The first write started a sweep in the background too; whichever runs first deletes.
         let swept = store.inner().sweep().await.expect("sweep");
-        assert!(swept <= 5, "only the five expired rows may be swept, not {swept}");
+        assert!(swept <= 6, "only the six expired rows may be swept, not {swept}");
         for table in SWEPT_TABLES {
             assert_eq!(count(store.inner().pool(), table).await, 1, "{table}: the live row alone must remain");
         }
@@ -520,9 +524,9 @@ mod postgres_store {
         .await
         .expect("list the schema's tables");
         assert_eq!(
-            tables, 10,
-            "six state tables, the device grants, the grants, the registered clients and attesto_migrations, in the \
-             URL's schema"
+            tables, 11,
+            "six state tables, the device grants, the grants, the back-channel logout records, the registered \
+             clients and attesto_migrations, in the URL's schema"
         );
         assert_eq!(count(&schema.pool, "attesto_migrations").await, 6, "six migrations, each recorded once");
         let (host_table,): (Option<String>,) =

@@ -87,7 +87,7 @@ fn check_uri(uri: &str, policy: BackchannelPolicy) -> Result<(), &'static str> {
     }
     // §2.2: "MAY contain port, path, and query parameter components" — not a fragment.
     if url.fragment().is_some() {
-        return Err("must not contain a fragment (OpenID Connect Back-Channel Logout 1.0 §2.2)");
+        return Err("must not contain a fragment (OpenID Connect Back-Channel Logout 1.0 section 2.2)");
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err("must not contain credentials");
@@ -178,7 +178,7 @@ mod tests {
             ("/relative", "`backchannel_logout_uri` must be an absolute URL"),
             (
                 "https://rp.example/l#frag",
-                "`backchannel_logout_uri` must not contain a fragment (OpenID Connect Back-Channel Logout 1.0 §2.2)",
+                "`backchannel_logout_uri` must not contain a fragment (OpenID Connect Back-Channel Logout 1.0 section 2.2)",
             ),
             ("http://rp.example/l", "`backchannel_logout_uri` must be an https URL"),
             ("ftp://rp.example/l", "`backchannel_logout_uri` must be an https URL"),
@@ -200,7 +200,7 @@ mod tests {
         assert_eq!(
             parse(json!({"backchannel_logout_session_required": "yes"}), public),
             Err(
-                "`backchannel_logout_session_required` must be a boolean (OpenID Connect Back-Channel Logout 1.0 §2.2)"
+                "`backchannel_logout_session_required` must be a boolean (OpenID Connect Back-Channel Logout 1.0 section 2.2)"
                     .to_owned()
             )
         );
@@ -214,7 +214,7 @@ mod tests {
         }
         assert_eq!(
             uri("http://127.0.0.1/l#f", development),
-            Err("`backchannel_logout_uri` must not contain a fragment (OpenID Connect Back-Channel Logout 1.0 §2.2)"
+            Err("`backchannel_logout_uri` must not contain a fragment (OpenID Connect Back-Channel Logout 1.0 section 2.2)"
                 .to_owned())
         );
     }
