@@ -448,6 +448,11 @@ impl<P: Provider> Attesto<P> {
                 Ok(()) => queued += 1,
                 Err(delivery) => {
                     dropped += 1;
+                    // Whatever the host's event sink does with the event, the operator hears of it.
+                    tracing::error!(
+                        client_id = delivery.client_id.as_str(),
+                        "a back-channel logout token was dropped: the delivery queue is full (see `Builder::backchannel_logout_queue`)"
+                    );
                     self.0.parts.provider.event_sink().backchannel_logout(&BackchannelLogout {
                         client_id: &delivery.client_id,
                         subject,

@@ -2,9 +2,10 @@
 //! queue, drained in the background by a few concurrent deliveries, each retried a few times.
 //!
 //! - **Bounded**: the queue holds at most `queue_capacity` deliveries, and at most `concurrency`
-//!   are in flight. A logout that finds the queue full drops its delivery (an error log and a
-//!   [`BackchannelLogoutOutcome::Dropped`] event) rather than wait or grow: a logout never blocks
-//!   on a relying party, and a flood of logouts cannot grow the process.
+//!   are in flight (the worker takes a delivery from the queue only when a slot is free, so
+//!   nothing is held beyond the two). A logout that finds the queue full drops its delivery (an
+//!   error log and a [`BackchannelLogoutOutcome::Dropped`] event) rather than wait or grow: a
+//!   logout never blocks on a relying party, and a flood of logouts cannot grow the process.
 //! - **Not durable**: the queue lives in the process; a process that stops or dies loses the
 //!   deliveries still queued (the relying parties' sessions then end on their own, when their
 //!   tokens expire or are refused: the grants are revoked before anything is queued).

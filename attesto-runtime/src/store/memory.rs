@@ -866,6 +866,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn logout_sessions_are_capped_and_places_come_back() {
+        let store = MemoryStore::new().max_logout_sessions(2);
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        let record =
+            |client: &str, until| LogoutSession::new("alice", Some("s1".to_owned()), ClientId::new(client), until);
+        store.put_logout_session(&record("a", later)).await.expect("room");
+        store.put_logout_session(&record("b", later)).await.expect("room");
+        store
+            .put_logout_session(&record("a", later + Duration::from_secs(1)))
+            .await
+            .expect("a record again takes no place");
+        assert!(store.put_logout_session(&record("c", later)).await.is_err(), "a third record");
+        {
+            let state = store.state.lock().expect("lock");
+            assert_eq!(state.logout_sessions.len(), 2);
+            assert_eq!(state.expiries.len(), 2, "one index entry per record, moved with its expiry");
+        }
+        // Taken, their places come back, and the index forgets them.
+        let taken = store.take_logout_sessions("alice", Some("s1"), SystemTime::now()).await.expect("take");
+        assert_eq!(taken.len(), 2);
+        store.put_logout_session(&record("c", later)).await.expect("room again");
+
+        // An expired record leaves at the next write.
+        let store = MemoryStore::new().max_logout_sessions(1);
+        let past = SystemTime::now() - Duration::from_secs(1);
+        store.put_logout_session(&record("a", past)).await.expect("room");
+        store.put_logout_session(&record("b", later)).await.expect("the expired one was swept first");
+        let state = store.state.lock().expect("lock");
+        assert_eq!(state.logout_sessions.len(), 1);
+        assert_eq!(state.expiries.len(), 1);
+    }
+
+    #[tokio::test]
     async fn device_grants_are_capped_overall_and_per_client() {
         let store = MemoryStore::new().max_device_grants(3).max_device_grants_per_client(2);
         assert!(store.put_device_grant(&hash(1), &device_grant("a", "BBBBBBBB")).await.expect("room"));
