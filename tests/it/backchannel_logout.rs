@@ -626,7 +626,7 @@ async fn register(server: &Server, metadata: Value) -> (StatusCode, Value) {
     (status, response.text().await.map(|text| serde_json::from_str(&text).expect("JSON")).expect("JSON"))
 }
 
-fn client_metadata(issuer: &str, backchannel: Value) -> Value {
+fn client_metadata(issuer: &str, backchannel: &Value) -> Value {
     // A public client: its redirect URI is loopback http.
     let mut metadata =
         json!({"redirect_uris": [format!("{issuer}/cb")], "scope": "openid", "token_endpoint_auth_method": "none"});
@@ -673,7 +673,7 @@ async fn registration_refuses_back_channel_uris_it_will_not_post_to() {
         ),
     ];
     for (backchannel, description) in cases {
-        let (status, body) = register(&server, client_metadata(&server.issuer, backchannel.clone())).await;
+        let (status, body) = register(&server, client_metadata(&server.issuer, &backchannel)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{backchannel}");
         assert_eq!(
             body,
@@ -684,7 +684,7 @@ async fn registration_refuses_back_channel_uris_it_will_not_post_to() {
     // An https URL with a query is accepted, and echoed with the flag.
     let (status, body) = register(
         &server,
-        client_metadata(&server.issuer, json!({"backchannel_logout_uri": "https://rp.example/logout?tenant=7"})),
+        client_metadata(&server.issuer, &json!({"backchannel_logout_uri": "https://rp.example/logout?tenant=7"})),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -700,7 +700,7 @@ async fn a_registered_loopback_relying_party_is_notified_with_the_development_sw
         &server,
         client_metadata(
             &server.issuer,
-            json!({"backchannel_logout_uri": rp.uri, "backchannel_logout_session_required": true}),
+            &json!({"backchannel_logout_uri": rp.uri, "backchannel_logout_session_required": true}),
         ),
     )
     .await;
