@@ -351,7 +351,10 @@ impl<P: Provider> Attesto<P> {
     ///   [`session_id`](crate::AuthenticatedPrincipal::session_id); `None` means the grants given
     ///   without one) are revoked as by [`revoke_grant`](Self::revoke_grant), except those with
     ///   `offline_access`, which §2.7 says should normally outlive the session. Grants of the
-    ///   user's other sessions stay.
+    ///   user's other sessions stay. They are found among the user's live grants as
+    ///   [`grants`](Self::grants) lists them, newest first, a page at a time: a session grant
+    ///   behind more than [`MAX_GRANTS_LISTED`](crate::store::MAX_GRANTS_LISTED) newer grants the
+    ///   user keeps is not reached (its tokens still end with the grant).
     /// - Every client with a `backchannel_logout_uri` that received tokens in the session is sent
     ///   a logout token (§2.4, §2.5) by a background task (feature `fetch`), which this call does
     ///   not wait for; the clients' records are taken from the store at once, so that of two
