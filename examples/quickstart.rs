@@ -967,8 +967,11 @@ pub(crate) async fn start(
     // A development tool on the loopback interface: a `private_key_jwt` client registered with
     // a `jwks_uri` on this machine (`http://127.0.0.1:…/jwks.json`) has its keys fetched. Never
     // in production: any client that registers could make the server fetch from its network.
+    // Likewise a relying party registered with a `backchannel_logout_uri` on this machine is sent
+    // its logout tokens there (OpenID Connect Back-Channel Logout 1.0), over http.
     #[cfg(feature = "fetch")]
-    let builder = builder.allow_loopback_jwks_uri_for_development(true);
+    let builder =
+        builder.allow_loopback_jwks_uri_for_development(true).allow_loopback_backchannel_logout_for_development(true);
     let builder = match options.fapi2 {
         None => builder,
         Some(Fapi2::SecurityProfile) => builder.fapi2_security_profile(),

@@ -9,6 +9,8 @@ use bytes::Bytes;
 use crate::dpop::nonce::NonceKey;
 use crate::error::ConfigError;
 #[cfg(feature = "fetch")]
+use crate::fetch::backchannel::{DeliveryPolicy, Notifier};
+#[cfg(feature = "fetch")]
 use crate::fetch::client_jwks::{ClientJwks, JwksUriLoopback};
 #[cfg(feature = "fetch")]
 use crate::fetch::client_metadata::{self, ClientMetadataDocuments};
@@ -20,6 +22,7 @@ use crate::model::loopback::is_loopback_host;
 use crate::model::profile::{FAPI2_ALGORITHMS, Profile};
 use crate::model::resource::{Resource, declared_resource_url, normalize_resource};
 use crate::protocol::client_assertion::ClientAssertionAudience;
+use crate::protocol::client_metadata::BackchannelPolicy;
 use crate::protocol::discovery::{self, AuthorizationServerMetadata, MetadataSource, WellKnownForms};
 use crate::protocol::dpop_proof;
 use crate::protocol::pairwise::PairwiseKey;
@@ -68,6 +71,8 @@ pub struct Builder<P> {
     client_assertion_audience: ClientAssertionAudience,
     #[cfg(feature = "fetch")]
     jwks_uri_loopback: JwksUriLoopback,
+    #[cfg(feature = "fetch")]
+    backchannel_delivery: DeliveryPolicy,
     profile: Profile,
     well_known_forms: WellKnownForms,
     acr_values_supported: Vec<String>,
@@ -481,6 +486,42 @@ impl<P: Provider> Builder<P> {
         self
     }
 
+    /// Lets registered `backchannel_logout_uri`s (OpenID Connect Back-Channel Logout 1.0) be
+    /// `http` URLs and point at loopback and private addresses, and lets logout tokens be sent
+    /// there, so that a relying party under development receives them at `http://127.0.0.1:…`
+    /// (feature `fetch`). Off by default; a warning is logged when a provider is built with it.
+    /// **Never in production**: any client that registers could then make the server POST to the
+    /// services of its own network.
+    #[cfg(feature = "fetch")]
+    pub fn allow_loopback_backchannel_logout_for_development(mut self, allow: bool) -> Self {
+        self.backchannel_delivery.allow_development = allow;
+        self
+    }
+
+    /// Bounds the in-process queue of logout tokens (OpenID Connect Back-Channel Logout 1.0,
+    /// feature `fetch`): at most `capacity` waiting (default 1 000) and `concurrency` being sent
+    /// at once (default 8); each at least 1. A logout that finds the queue full does not send its
+    /// tokens: the event sink hears
+    /// [`BackchannelLogoutOutcome::Dropped`](crate::BackchannelLogoutOutcome::Dropped). Queued
+    /// tokens are lost if the process stops.
+    #[cfg(feature = "fetch")]
+    pub fn backchannel_logout_queue(mut self, capacity: usize, concurrency: usize) -> Self {
+        self.backchannel_delivery.queue_capacity = capacity.max(1);
+        self.backchannel_delivery.concurrency = concurrency.max(1);
+        self
+    }
+
+    /// How a logout token that could not be delivered is retried (feature `fetch`): `attempts` in
+    /// all (default 3, at least 1), the second `first_backoff` after the first (default 1 s), each
+    /// later wait four times the one before. Only a 5xx, a 429, a timeout or a connection failure
+    /// is retried (Back-Channel Logout 1.0 §2.8).
+    #[cfg(feature = "fetch")]
+    pub fn backchannel_logout_retries(mut self, attempts: u32, first_backoff: Duration) -> Self {
+        self.backchannel_delivery.attempts = attempts.max(1);
+        self.backchannel_delivery.first_backoff = first_backoff;
+        self
+    }
+
     /// Which well-known forms of the discovery documents the router serves (default
     /// [`WellKnownForms::All`]). [`WellKnownForms::IssuerPathOnly`] serves only the forms that
     /// carry the issuer's path (RFC 8414 §3.1 `/.well-known/oauth-authorization-server/mcp/oauth`,
@@ -746,6 +787,28 @@ impl<P: Provider> Builder<P> {
                 .map_err(|_| ConfigError::ClientJwksFetcher { reason: "the HTTPS client could not be built" })?
         };
         #[cfg(feature = "fetch")]
+        let backchannel = {
+            if self.backchannel_delivery.allow_development {
+                tracing::warn!(
+                    "back-channel logout URIs may be http and point at loopback and private addresses: for development only, never in production"
+                );
+            }
+            Notifier::new(self.backchannel_delivery)
+                .map_err(|_| ConfigError::BackchannelLogoutSender { reason: "the HTTP client could not be built" })?
+        };
+        // Logout tokens are sent when sessions end at the end-session endpoint, and with an HTTP
+        // client to send them.
+        let backchannel_logout_supported =
+            cfg!(feature = "fetch") && P::PATHS.end_session_endpoint(&P::FEATURES).is_some();
+        #[cfg(feature = "fetch")]
+        let backchannel_policy = match (backchannel_logout_supported, self.backchannel_delivery.allow_development) {
+            (false, _) => BackchannelPolicy::Unsupported,
+            (true, false) => BackchannelPolicy::Public,
+            (true, true) => BackchannelPolicy::AllowedForDevelopment,
+        };
+        #[cfg(not(feature = "fetch"))]
+        let backchannel_policy = BackchannelPolicy::Unsupported;
+        #[cfg(feature = "fetch")]
         let client_id_metadata_document_supported = client_metadata.is_some();
         #[cfg(not(feature = "fetch"))]
         let client_id_metadata_document_supported = false;
@@ -775,6 +838,7 @@ impl<P: Provider> Builder<P> {
             profile: self.profile,
             well_known_forms: self.well_known_forms,
             pairwise: self.pairwise_subject_secret.as_ref().map(PairwiseKey::new),
+            backchannel_policy,
         };
         // A grant is listed only when it is served: token exchange with the host's policy,
         // identity assertions with a trusted issuer.
@@ -802,6 +866,7 @@ impl<P: Provider> Builder<P> {
             profile: settings.profile,
             acr_values_supported: &self.acr_values_supported,
             pairwise_subjects: settings.pairwise.is_some(),
+            backchannel_logout_supported,
         });
         let mut documents = prepare_documents::<P>(&metadata, &keys);
         let dpop_algorithms = &metadata.dpop_signing_alg_values_supported;
@@ -849,6 +914,8 @@ impl<P: Provider> Builder<P> {
             user_code_guesses: GuessLimiter::new(self.user_code_attempts.0, self.user_code_attempts.1),
             #[cfg(feature = "fetch")]
             client_jwks,
+            #[cfg(feature = "fetch")]
+            backchannel,
         }))
     }
 }
@@ -888,6 +955,8 @@ impl<P: Provider> Attesto<P> {
             client_assertion_audience: ClientAssertionAudience::default(),
             #[cfg(feature = "fetch")]
             jwks_uri_loopback: JwksUriLoopback::Refused,
+            #[cfg(feature = "fetch")]
+            backchannel_delivery: DeliveryPolicy::default(),
             profile: Profile::OAuth21,
             well_known_forms: WellKnownForms::All,
             acr_values_supported: Vec::new(),

@@ -431,6 +431,13 @@ pub enum ConfigError {
         /// What is wrong.
         reason: &'static str,
     },
+    /// The HTTP client that sends back-channel logout tokens could not be built (feature
+    /// `fetch`).
+    #[error("the back-channel logout sender could not be built: {reason}")]
+    BackchannelLogoutSender {
+        /// What is wrong.
+        reason: &'static str,
+    },
     /// [`WellKnownForms::IssuerPathOnly`](crate::discovery::WellKnownForms::IssuerPathOnly) for
     /// an issuer without a path: its only forms are the host-root ones, so nothing would be
     /// served.

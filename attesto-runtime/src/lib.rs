@@ -33,9 +33,9 @@ pub use fetch::client_metadata::ClientMetadataDocuments;
 pub use host::clients::ClientStore;
 pub use host::consent::{ConsentDecision, ConsentPolicy, ConsentRequest};
 pub use host::events::{
-    AuthorizationDenied, ClientMetadataDocumentRefused, ClientRegistered, CodeIssued, CodeReuseDetected,
-    DpopProofReplayed, EventSink, GrantRevoked, RefreshReuseDetected, RefreshRotated, TokenDenied, TokenIssued,
-    TokenRevoked,
+    AuthorizationDenied, BackchannelLogout, BackchannelLogoutOutcome, ClientMetadataDocumentRefused, ClientRegistered,
+    CodeIssued, CodeReuseDetected, DpopProofReplayed, EventSink, GrantRevoked, RefreshReuseDetected, RefreshRotated,
+    SessionEnded, TokenDenied, TokenIssued, TokenRevoked,
 };
 pub use host::exchange::{ExchangeDecision, ExchangeRequest, TokenExchangePolicy};
 pub use host::identity_assertion::{IdentityAssertion, IdentityAssertionPolicy};

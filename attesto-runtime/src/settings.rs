@@ -12,6 +12,7 @@ use crate::model::issuer::Issuer;
 use crate::model::profile::Profile;
 use crate::model::resource::{Resource, audiences};
 use crate::protocol::client_assertion::ClientAssertionAudience;
+use crate::protocol::client_metadata::BackchannelPolicy;
 use crate::protocol::discovery::WellKnownForms;
 use crate::protocol::pairwise::PairwiseKey;
 
@@ -47,6 +48,9 @@ pub(crate) struct Settings {
     pub(crate) well_known_forms: WellKnownForms,
     /// The key of pairwise subject identifiers (OIDC Core §8.1), when the host set a secret.
     pub(crate) pairwise: Option<PairwiseKey>,
+    /// How a registered `backchannel_logout_uri` is judged (OpenID Connect Back-Channel Logout
+    /// 1.0): refused when logout tokens are not sent.
+    pub(crate) backchannel_policy: BackchannelPolicy,
 }
 
 /// The settings of the device authorization grant, from the [`Builder`](crate::Builder).

@@ -10,6 +10,8 @@ use bytes::Bytes;
 
 use crate::error::{ErrorCode, HostError, OAuthError};
 #[cfg(feature = "fetch")]
+use crate::fetch::backchannel::{Delivery, Notifier, Report};
+#[cfg(feature = "fetch")]
 use crate::fetch::client_jwks::ClientJwks;
 #[cfg(feature = "fetch")]
 use crate::fetch::client_metadata;
@@ -17,7 +19,9 @@ use crate::fetch::client_metadata;
 use crate::fetch::issuer_keys::IssuerKeys;
 #[cfg(feature = "fetch")]
 use crate::host::events::ClientMetadataDocumentRefused;
-use crate::host::events::{EventSink, GrantRevoked};
+#[cfg(feature = "fetch")]
+use crate::host::events::{BackchannelLogout, BackchannelLogoutOutcome};
+use crate::host::events::{EventSink, GrantRevoked, SessionEnded};
 use crate::host::provider::Provider;
 use crate::host::registrations::RegistrationStore;
 use crate::keys::KeySet;
@@ -29,7 +33,7 @@ use crate::protocol::sealed::SealingKey;
 use crate::settings::Settings;
 use crate::store::guesses::GuessLimiter;
 use crate::store::revoked::{self, RevokedTokens};
-use crate::store::{DynStore, Grant, MAX_GRANTS_LISTED};
+use crate::store::{DynStore, Grant, LogoutSession, MAX_GRANTS_LISTED};
 
 /// Discovery documents and the JWKS, serialised once at start-up and served as bytes.
 #[derive(Debug)]
@@ -67,6 +71,9 @@ pub(crate) struct Parts<P> {
     /// The `jwks_uri` JWK Sets of `private_key_jwt` clients: their fetcher and cache.
     #[cfg(feature = "fetch")]
     pub(crate) client_jwks: ClientJwks,
+    /// The queue of logout tokens to deliver (OpenID Connect Back-Channel Logout 1.0).
+    #[cfg(feature = "fetch")]
+    pub(crate) backchannel: Notifier,
 }
 
 /// The parts, sealed: its one field is private to this module, so everything else reads the
@@ -351,6 +358,158 @@ impl<P: Provider> Attesto<P> {
                 }
             }
         }
+    }
+
+    /// Ends, on attesto's side, the session `session_id` of `subject` that the host ended (OpenID
+    /// Connect Back-Channel Logout 1.0 §2.7): what the end-session endpoint does after the host's
+    /// [`SessionStore::end_session`](crate::SessionStore::end_session), for a host whose own
+    /// "sign out" button ends the session.
+    ///
+    /// - The grants given in the session (whose principal carried this
+    ///   [`session_id`](crate::AuthenticatedPrincipal::session_id); `None` means the grants given
+    ///   without one) are revoked as by [`revoke_grant`](Self::revoke_grant), except those with
+    ///   `offline_access`, which §2.7 says should normally outlive the session. Grants of the
+    ///   user's other sessions stay. They are found among the user's live grants as
+    ///   [`grants`](Self::grants) lists them, newest first, a page at a time: a session grant
+    ///   behind more than [`MAX_GRANTS_LISTED`](crate::store::MAX_GRANTS_LISTED) newer grants the
+    ///   user keeps is not reached (its tokens still end with the grant).
+    /// - Every client with a `backchannel_logout_uri` that received tokens in the session is sent
+    ///   a logout token (§2.4, §2.5) by a background task (feature `fetch`), which this call does
+    ///   not wait for; the clients' records are taken from the store at once, so that of two
+    ///   instances ending the same session only one notifies. Queued tokens are lost if the
+    ///   process stops before they are sent.
+    ///
+    /// The event sink hears [`session_ended`](crate::EventSink::session_ended), then one
+    /// [`backchannel_logout`](crate::EventSink::backchannel_logout) per client.
+    ///
+    /// ```no_run
+    /// # async fn sign_out<P: attesto_runtime::Provider>(auth: attesto_runtime::Attesto<P>) -> Result<(), attesto_runtime::HostError> {
+    /// // After deleting the session row and clearing the cookie:
+    /// auth.session_ended("alice", Some("session-7")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn session_ended(&self, subject: &str, session_id: Option<&str>) -> Result<(), HostError> {
+        let grants_revoked = self.revoke_session_grants(subject, session_id).await?;
+        let sessions = self.0.parts.store.take_logout_sessions(subject, session_id, SystemTime::now()).await?;
+        let (notifications_queued, notifications_dropped) = self.notify(subject, session_id, sessions).await;
+        self.0.parts.provider.event_sink().session_ended(&SessionEnded {
+            subject,
+            session_id,
+            grants_revoked,
+            notifications_queued,
+            notifications_dropped,
+        });
+        Ok(())
+    }
+
+    /// Revokes the grants of the session `session_id` of `subject` that lack `offline_access`;
+    /// how many.
+    async fn revoke_session_grants(&self, subject: &str, session_id: Option<&str>) -> Result<usize, HostError> {
+        let mut revoked = 0;
+        // A page at a time, as `revoke_all_grants`: revoked grants leave the list, the kept ones
+        // stay, so a pass that revokes nothing, or a short page, is the last.
+        loop {
+            let grants = self.grants(subject).await?;
+            let mut this_pass = 0;
+            for grant in &grants {
+                if grant.session_id.as_deref() == session_id
+                    && !grant.scopes.contains("offline_access")
+                    && self.revoke_grant(subject, &grant.grant_id).await?
+                {
+                    this_pass += 1;
+                }
+            }
+            revoked += this_pass;
+            if this_pass == 0 || grants.len() < MAX_GRANTS_LISTED {
+                return Ok(revoked);
+            }
+        }
+    }
+
+    /// Queues a logout token for each client of `sessions` that still has a
+    /// `backchannel_logout_uri`: how many were queued, and how many dropped (queue full).
+    #[cfg(feature = "fetch")]
+    async fn notify(&self, subject: &str, session_id: Option<&str>, sessions: Vec<LogoutSession>) -> (usize, usize) {
+        let (mut queued, mut dropped) = (0, 0);
+        for session in sessions {
+            // The client as it is now: it may have changed its URI, or be gone.
+            let client = match self.find_client(session.client_id.as_str()).await {
+                Ok(Some(found)) => found.client,
+                Ok(None) => continue,
+                Err(error) => {
+                    tracing::error!(%error, client_id = session.client_id.as_str(), "a back-channel logout client could not be read");
+                    continue;
+                }
+            };
+            let Some(uri) = client.backchannel_logout_uri.clone() else { continue };
+            // The user as the client knows them: by the pairwise `sub` of its sector (OIDC Core
+            // §8.1), as in its ID tokens. Without the secret, `subject_for` logged the fault.
+            let Ok(client_subject) = self.subject_for(&client, subject) else { continue };
+            let jti = crate::store::new_id();
+            let token = crate::protocol::logout_token::LogoutToken {
+                issuer: self.issuer().as_str(),
+                client_id: client.client_id.as_str(),
+                subject: &client_subject,
+                session_id,
+                jti: &jti,
+                now: crate::protocol::jwt::unix_seconds(SystemTime::now()),
+            };
+            let token = match crate::protocol::logout_token::sign(self.keys().signing_key(), &token) {
+                Ok(token) => token,
+                Err(error) => {
+                    tracing::error!(%error, "a logout token could not be signed");
+                    continue;
+                }
+            };
+            let delivery = Delivery {
+                uri,
+                token,
+                client_id: client.client_id.as_str().to_owned(),
+                subject: subject.to_owned(),
+                session_id: session_id.map(str::to_owned),
+            };
+            match self.0.parts.backchannel.enqueue(delivery, || self.reporter()) {
+                Ok(()) => queued += 1,
+                Err(delivery) => {
+                    dropped += 1;
+                    // Whatever the host's event sink does with the event, the operator hears of it.
+                    tracing::error!(
+                        client_id = delivery.client_id.as_str(),
+                        "a back-channel logout token was dropped: the delivery queue is full (see `Builder::backchannel_logout_queue`)"
+                    );
+                    self.0.parts.provider.event_sink().backchannel_logout(&BackchannelLogout {
+                        client_id: &delivery.client_id,
+                        subject,
+                        session_id,
+                        outcome: BackchannelLogoutOutcome::Dropped,
+                    });
+                }
+            }
+        }
+        (queued, dropped)
+    }
+
+    /// Without the feature `fetch`, nothing is sent: the records are only taken.
+    #[cfg(not(feature = "fetch"))]
+    async fn notify(&self, _: &str, _: Option<&str>, _: Vec<LogoutSession>) -> (usize, usize) {
+        (0, 0)
+    }
+
+    /// What the delivery task reports to: the event sink, reached through a weak reference, so
+    /// that the task does not keep the provider alive (it ends when the provider is dropped).
+    #[cfg(feature = "fetch")]
+    fn reporter(&self) -> Report {
+        let weak = Arc::downgrade(&self.0);
+        Arc::new(move |delivery: &Delivery, outcome: BackchannelLogoutOutcome<'_>| {
+            if let Some(inner) = weak.upgrade() {
+                inner.parts.provider.event_sink().backchannel_logout(&BackchannelLogout {
+                    client_id: &delivery.client_id,
+                    subject: &delivery.subject,
+                    session_id: delivery.session_id.as_deref(),
+                    outcome,
+                });
+            }
+        })
     }
 
     /// Whether an access token was revoked, by its `jti` or by its grant (`grant_id`), here or (up

@@ -319,7 +319,7 @@ impl Drop for Quickstart {
 }
 
 impl Quickstart {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         Self::start_with(None).await
     }
 
@@ -364,7 +364,7 @@ impl Quickstart {
 
     /// Signs the demo user in at the login page, sent there by the connected apps page: the
     /// session cookie (`name=value`).
-    async fn sign_in(&self) -> String {
+    pub(crate) async fn sign_in(&self) -> String {
         let apps = format!("{}/account/apps", self.base);
         let response = self.http.get(&apps).send().await.expect("the apps page");
         assert_eq!(response.status(), StatusCode::SEE_OTHER, "signed out: to the login page");
@@ -392,7 +392,7 @@ impl Quickstart {
 
     /// The signed-in demo user authorizes `client_id` (a public client with a loopback redirect
     /// URI) on attesto's consent page and redeems the code: the token response.
-    async fn authorize(&self, session: &str, client_id: &str) -> Value {
+    pub(crate) async fn authorize(&self, session: &str, client_id: &str) -> Value {
         self.authorize_with(session, client_id, &[]).await
     }
 

@@ -21,6 +21,8 @@ mod served;
 // The suites, one module per former test file.
 mod abuse;
 mod authorize;
+#[cfg(feature = "fetch")]
+mod backchannel_logout;
 mod browser;
 mod claims;
 #[cfg(feature = "fetch")]

@@ -73,7 +73,9 @@ mod registration_contract {
             .with_auth_method(TokenEndpointAuthMethod::ClientSecretPost)
             .with_dpop_bound_access_tokens(true)
             .with_authorization_signed_response_alg(attesto::Algorithm::PS256)
-            .with_introspection_signed_response_alg(attesto::Algorithm::EdDSA);
+            .with_introspection_signed_response_alg(attesto::Algorithm::EdDSA)
+            .with_backchannel_logout_uri("https://client.example.com/backchannel?tenant=1")
+            .with_backchannel_logout_session_required(true);
         client.jwks = Some(json!({"keys": [{"kty": "EC", "crv": "P-256", "x": "f83O", "y": "x_FE"}]}));
         let metadata = json!({
             "client_name": "Émile's \"billing\" app",
@@ -83,6 +85,9 @@ mod registration_contract {
             // Registration writes the signed-response members with the client's fields.
             "authorization_signed_response_alg": "PS256",
             "introspection_signed_response_alg": "EdDSA",
+            // And the back-channel logout members (OpenID Connect Back-Channel Logout 1.0 §2.2).
+            "backchannel_logout_uri": "https://client.example.com/backchannel?tenant=1",
+            "backchannel_logout_session_required": true,
         });
         let serde_json::Value::Object(metadata) = metadata else { unreachable!("an object literal") };
         let mut registration =
@@ -133,6 +138,11 @@ mod registration_contract {
         assert_eq!(
             f.require_signed_request_object, e.require_signed_request_object,
             "{what}: require_signed_request_object"
+        );
+        assert_eq!(f.backchannel_logout_uri, e.backchannel_logout_uri, "{what}: backchannel_logout_uri");
+        assert_eq!(
+            f.backchannel_logout_session_required, e.backchannel_logout_session_required,
+            "{what}: backchannel_logout_session_required"
         );
         assert_eq!(found.metadata, expected.metadata, "{what}: metadata");
         assert_eq!(
@@ -205,6 +215,10 @@ mod registration_contract {
             .with_redirect_uris(["https://client.example.com/new"])
             .with_grant_types([GrantType::ClientCredentials]);
         updated.metadata.insert("client_name".to_owned(), "renamed".into());
+        // The update drops the back-channel logout URI, so its metadata goes too (a store keeps
+        // no member its client no longer has).
+        updated.metadata.remove("backchannel_logout_uri");
+        updated.metadata.remove("backchannel_logout_session_required");
         updated.registration_access_token_hash = SecretHash::of("rotated registration token");
         updated.secret_expires_at = None;
         assert!(store.update_client(&updated).await.expect("update_client"), "updating a client must return true");
@@ -346,8 +360,8 @@ registration_contract_tests!(
 // ---------------------------------------------------------------------------------------------
 
 /// Expired rows and live rows of the tables whose entries a test can make from outside the crate
-/// (revoked access tokens, DPoP proofs, refresh-family tombstones, device grants), for a sweep to
-/// tell apart.
+/// (revoked access tokens, DPoP proofs, refresh-family tombstones, device grants, grants,
+/// back-channel logout records), for a sweep to tell apart.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 async fn put_expired_and_live<S: attesto::store::Store>(store: &S) {
     use std::time::{Duration, SystemTime};
@@ -383,17 +397,25 @@ async fn put_expired_and_live<S: attesto::store::Store>(store: &S) {
             expires_at,
         );
         store.put_grant(&grant).await.expect("put_grant");
+        let session = attesto::store::LogoutSession::new(
+            "user",
+            Some(name.to_owned()),
+            attesto::ClientId::new("cli"),
+            expires_at,
+        );
+        store.put_logout_session(&session).await.expect("put_logout_session");
     }
 }
 
 /// The tables `put_expired_and_live` writes, and the key of the live row of each.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
-const SWEPT_TABLES: [&str; 5] = [
+const SWEPT_TABLES: [&str; 6] = [
     "attesto_revoked_access_tokens",
     "attesto_dpop_proofs",
     "attesto_refresh_families",
     "attesto_device_grants",
     "attesto_grants",
+    "attesto_logout_sessions",
 ];
 
 #[cfg(feature = "sqlite")]
@@ -420,7 +442,7 @@ mod sqlite_store {
         put_expired_and_live(store.inner()).await;
         // The first write started a sweep in the background too; whichever runs first deletes.
         let swept = store.inner().sweep().await.expect("sweep");
-        assert!(swept <= 5, "only the five expired rows may be swept, not {swept}");
+        assert!(swept <= 6, "only the six expired rows may be swept, not {swept}");
         for table in SWEPT_TABLES {
             assert_eq!(count(store.inner().pool(), table).await, 1, "{table}: the live row alone must remain");
         }
@@ -433,7 +455,7 @@ mod sqlite_store {
         let store = databases::sqlite_file().await;
         store.inner().migrate().await.expect("migrate again");
         store.inner().migrate().await.expect("and again");
-        assert_eq!(count(store.inner().pool(), "attesto_migrations").await, 5, "five migrations, each recorded once");
+        assert_eq!(count(store.inner().pool(), "attesto_migrations").await, 6, "six migrations, each recorded once");
         let (host_table,): (i64,) =
             sqlx::query_as("SELECT count(*) FROM sqlite_master WHERE name = '_sqlx_migrations'")
                 .fetch_one(store.inner().pool())
@@ -480,7 +502,7 @@ mod postgres_store {
         put_expired_and_live(store.inner()).await;
         // The first write started a sweep in the background too; whichever runs first deletes.
         let swept = store.inner().sweep().await.expect("sweep");
-        assert!(swept <= 5, "only the five expired rows may be swept, not {swept}");
+        assert!(swept <= 6, "only the six expired rows may be swept, not {swept}");
         for table in SWEPT_TABLES {
             assert_eq!(count(store.inner().pool(), table).await, 1, "{table}: the live row alone must remain");
         }
@@ -506,11 +528,11 @@ mod postgres_store {
         .await
         .expect("list the schema's tables");
         assert_eq!(
-            tables, 10,
-            "six state tables, the device grants, the grants, the registered clients and attesto_migrations, in the \
-             URL's schema"
+            tables, 11,
+            "six state tables, the device grants, the grants, the back-channel logout records, the registered \
+             clients and attesto_migrations, in the URL's schema"
         );
-        assert_eq!(count(&schema.pool, "attesto_migrations").await, 5, "five migrations, each recorded once");
+        assert_eq!(count(&schema.pool, "attesto_migrations").await, 6, "six migrations, each recorded once");
         let (host_table,): (Option<String>,) =
             sqlx::query_as("SELECT to_regclass('_sqlx_migrations')::text").fetch_one(&schema.pool).await.expect("look");
         assert_eq!(host_table, None, "attesto must not touch the host's migrations table");

@@ -13,7 +13,9 @@
 //!   would otherwise log the user out.
 //!
 //! Completing sends the browser to the verified `post_logout_redirect_uri` with `state` (303), or
-//! shows a page that says what happened.
+//! shows a page that says what happened. Once the host has ended its session, attesto revokes the
+//! session's grants and queues logout tokens for its relying parties (OpenID Connect Back-Channel
+//! Logout 1.0, [`Attesto::session_ended`]); the response does not wait for their delivery.
 
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -146,7 +148,7 @@ async fn end_session<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, par
         session.session_id.as_deref(),
     );
     if proven {
-        return match end(&sessions, headers, &session, &checked).await {
+        return match end(attesto, &sessions, headers, &session, &checked).await {
             Ok(cookies) => done(attesto, &checked, params, cookies, true),
             Err(error) => error_page(&error),
         };
@@ -177,7 +179,7 @@ async fn confirmed<P: Provider>(
         Err(error) => return error_page(&OAuthError::from(error)),
     };
     let cookies = match session {
-        Some(session) => match end(&sessions, headers, &session, &checked).await {
+        Some(session) => match end(attesto, &sessions, headers, &session, &checked).await {
             Ok(cookies) => cookies,
             Err(error) => return error_page(&error),
         },
@@ -189,15 +191,24 @@ async fn confirmed<P: Provider>(
     done(attesto, &checked, params, cookies, false)
 }
 
-/// Asks the host to end `session`; its `Set-Cookie` values.
-async fn end(
+/// Asks the host to end `session`; its `Set-Cookie` values. Once the host has ended it, the
+/// session's grants are revoked and its relying parties queued logout tokens
+/// ([`Attesto::session_ended`], OpenID Connect Back-Channel Logout 1.0 §2.7); a failure there is
+/// logged and does not undo the logout the user asked for (the host's session is gone).
+async fn end<P: Provider>(
+    attesto: &Attesto<P>,
     sessions: &impl SessionStore,
     headers: &HeaderMap,
     session: &HostSession,
     checked: &Checked<'_>,
 ) -> Result<Vec<HeaderValue>, OAuthError> {
     let client_id = checked.client.as_ref().map(|client| client.client_id.as_str());
-    sessions.end_session(&EndSessionRequest { headers, session, client_id }).await.map_err(OAuthError::from)
+    let cookies =
+        sessions.end_session(&EndSessionRequest { headers, session, client_id }).await.map_err(OAuthError::from)?;
+    if let Err(error) = attesto.session_ended(&session.subject, session.session_id.as_deref()).await {
+        tracing::error!(%error, sub = session.subject.as_str(), "the ended session's grants and back-channel logouts could not be completed");
+    }
+    Ok(cookies)
 }
 
 /// The end of a logout, the user signed out: the browser goes to the verified redirect URI with

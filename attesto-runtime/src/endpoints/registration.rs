@@ -53,7 +53,7 @@ use crate::host::registrations::{ClientRegistration, GrantRequest, RegistrationS
 use crate::host::scopes::{ScopeDecision, ScopePolicy};
 use crate::model::client::{Client, ClientId, GrantType, SecretHash};
 use crate::model::scope::{Scope, Scopes};
-use crate::protocol::client_metadata::{self, ClientMetadata, SignedResponses, Source};
+use crate::protocol::client_metadata::{self, BackchannelLogout, ClientMetadata, SignedResponses, Source};
 use crate::protocol::{form, pairwise};
 use crate::state::Attesto;
 use crate::store::{new_id, new_secret};
@@ -109,6 +109,7 @@ async fn create<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Bo
     let raw = read_metadata(headers, body).await?;
     let requested = ClientMetadata::parse(&raw, &Source::Registration)?;
     let signed = SignedResponses::parse(&raw, attesto.keys().signing_key().algorithm())?;
+    let backchannel = BackchannelLogout::parse(&raw, attesto.settings().backchannel_policy)?;
     if requested.grant_types.contains(&GrantType::ClientCredentials) {
         let request = GrantRequest { initial_access_token: bearer(headers), client_id: None, metadata: &raw };
         if !store.allow_client_credentials(&request).await? {
@@ -120,7 +121,7 @@ async fn create<P: Provider>(attesto: &Attesto<P>, headers: &HeaderMap, body: Bo
     // A secret for the secret methods only: a `private_key_jwt` client authenticates by its keys.
     let secret = requested.issues_secret().then(|| new_secret().0);
     let secret_hash = secret.as_deref().map(SecretHash::of);
-    let (client, metadata) = accept(attesto, requested, signed, client_id, secret_hash).await?;
+    let (client, metadata) = accept(attesto, requested, (signed, backchannel), client_id, secret_hash).await?;
     let (access_token, _) = new_secret();
     let registration = ClientRegistration::new(client, metadata, SecretHash::of(&access_token), SystemTime::now());
     store.create_client(&registration).await?;
@@ -168,6 +169,7 @@ async fn update_registration<P: Provider>(
     }
     let requested = ClientMetadata::parse(&raw, &Source::Registration)?;
     let signed = SignedResponses::parse(&raw, attesto.keys().signing_key().algorithm())?;
+    let backchannel = BackchannelLogout::parse(&raw, attesto.settings().backchannel_policy)?;
     // A public client has no secret to keep, and a confidential one would need a new secret
     // issued mid-life: neither is an update of the same client.
     if requested.is_public() != current.client.is_public {
@@ -192,7 +194,8 @@ async fn update_registration<P: Provider>(
         }
     }
     let (client, metadata) =
-        accept(attesto, requested, signed, current.client.client_id.clone(), current.client.secret_hash).await?;
+        accept(attesto, requested, (signed, backchannel), current.client.client_id.clone(), current.client.secret_hash)
+            .await?;
     let mut updated = current;
     updated.client = client;
     updated.metadata = metadata;
@@ -347,7 +350,7 @@ const MAX_METADATA_BYTES: usize = 8 * 1024;
 async fn accept<P: Provider>(
     attesto: &Attesto<P>,
     requested: ClientMetadata,
-    signed: SignedResponses,
+    (signed, backchannel): (SignedResponses, BackchannelLogout),
     client_id: ClientId,
     secret_hash: Option<SecretHash>,
 ) -> Result<(Client, Map<String, Value>), OAuthError> {
@@ -381,6 +384,8 @@ async fn accept<P: Provider>(
     if requested.pairwise {
         client.sector_identifier = Some(sector(attesto, &requested).await?);
     }
+    client.backchannel_logout_session_required = backchannel.session_required;
+    client.backchannel_logout_uri = backchannel.uri.clone();
     let scope = requested.scope.unwrap_or_default();
     client.scopes = match attesto.provider().scope_policy().authorize_scope(&client, &scope).await? {
         ScopeDecision::Grant(scopes) => scopes,
@@ -438,6 +443,9 @@ async fn accept<P: Provider>(
     if !client.post_logout_redirect_uris.is_empty() {
         metadata.insert("post_logout_redirect_uris".to_owned(), client.post_logout_redirect_uris.clone().into());
     }
+    // OpenID Connect Back-Channel Logout 1.0 §2.2: only when registered; the SQL registration
+    // stores read them back from here.
+    metadata.extend(backchannel.members());
     metadata.extend(requested.informational);
     if serde_json::to_vec(&metadata).map_or(true, |json| json.len() > MAX_METADATA_BYTES) {
         return Err(invalid_metadata(format!("the client metadata is larger than {MAX_METADATA_BYTES} bytes")));

@@ -1,5 +1,7 @@
 //! Fetching small JSON documents over HTTPS (feature `fetch`): the JWKS of a provider running
-//! elsewhere, and client ID metadata documents.
+//! elsewhere, and client ID metadata documents; and the one kind of POST attesto sends, logout
+//! tokens to the `backchannel_logout_uri` of relying parties (OpenID Connect Back-Channel Logout
+//! 1.0, `backchannel.rs`), under the same policy.
 //!
 //! A document URL can come from a stranger (a client ID metadata document's URL is whatever a
 //! client sends as `client_id`), so every fetch is bounded and confined, the defences against
@@ -14,9 +16,11 @@
 //! - **redirects**: at most three, to the same scheme, host and port only; none at all for a
 //!   document whose identity is its URL (a client ID metadata document);
 //! - **time**: one deadline for connecting, redirects and reading the body;
-//! - **size**: the body is read up to a cap, whatever `Content-Length` says;
+//! - **size**: the body is read up to a cap, whatever `Content-Length` says (a POST's response
+//!   body is not kept at all: it is read up to the cap, then dropped);
 //! - **scheme**: `https`, or `http` only when the policy allows it (development).
 
+pub(crate) mod backchannel;
 pub(crate) mod cache;
 pub(crate) mod client_jwks;
 pub(crate) mod client_metadata;
@@ -180,6 +184,36 @@ impl Fetcher {
             Ok(result) => result,
             Err(_) => Err(FetchError::Timeout),
         }
+    }
+
+    /// POSTs `body` as `application/x-www-form-urlencoded` to `url`, under the policy, and
+    /// returns the response's status. The response body is read up to the policy's cap and
+    /// dropped: only the status matters, and a slow or endless body cannot hold the connection.
+    pub(crate) async fn post_form(&self, url: &Url, body: String) -> Result<u16, FetchError> {
+        self.check_url(url)?;
+        match tokio::time::timeout(self.policy.timeout, self.post_unbounded_in_time(url, body)).await {
+            Ok(result) => result,
+            Err(_) => Err(FetchError::Timeout),
+        }
+    }
+
+    async fn post_unbounded_in_time(&self, url: &Url, body: String) -> Result<u16, FetchError> {
+        let mut response = self
+            .client
+            .post(url.clone())
+            .header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+            .await
+            .map_err(|error| transport(&error))?;
+        let status = response.status().as_u16();
+        let mut read = 0;
+        while read < self.policy.max_bytes
+            && let Ok(Some(chunk)) = response.chunk().await
+        {
+            read += chunk.len();
+        }
+        Ok(status)
     }
 
     async fn get_unbounded_in_time(&self, url: &Url) -> Result<(http::HeaderMap, Vec<u8>), FetchError> {

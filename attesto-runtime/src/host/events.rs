@@ -132,6 +132,60 @@ pub struct GrantRevoked<'a> {
     pub grant_id: &'a str,
 }
 
+/// A user's session at the host ended, by logout at the end-session endpoint or by the host
+/// ([`Attesto::session_ended`](crate::Attesto::session_ended)): what attesto did about it
+/// (OpenID Connect Back-Channel Logout 1.0 §2.7).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SessionEnded<'a> {
+    /// The user.
+    pub subject: &'a str,
+    /// The session's identifier (its `sid`), if it had one.
+    pub session_id: Option<&'a str>,
+    /// How many grants given in the session were revoked (those without `offline_access`).
+    pub grants_revoked: usize,
+    /// How many relying parties were queued a logout token.
+    pub notifications_queued: usize,
+    /// How many relying parties were not: the delivery queue was full (see
+    /// [`BackchannelLogoutOutcome::Dropped`]).
+    pub notifications_dropped: usize,
+}
+
+/// What became of one logout token (OpenID Connect Back-Channel Logout 1.0 §2.5, §2.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BackchannelLogoutOutcome<'a> {
+    /// The relying party answered 200 or 204 (§2.8), at the given attempt.
+    Delivered {
+        /// Which attempt succeeded, from 1.
+        attempts: u32,
+    },
+    /// Not delivered: a final refusal (a 4xx other than 429, a redirect, an address the fetch
+    /// policy refuses), or every attempt failed.
+    Failed {
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last failure, for the operator.
+        reason: &'a str,
+    },
+    /// Never sent: the bounded delivery queue was full.
+    Dropped,
+}
+
+/// A logout token was delivered to a relying party's `backchannel_logout_uri`, or was not.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BackchannelLogout<'a> {
+    /// The relying party.
+    pub client_id: &'a str,
+    /// The user whose session ended.
+    pub subject: &'a str,
+    /// The session's identifier, if it had one.
+    pub session_id: Option<&'a str>,
+    /// What happened.
+    pub outcome: BackchannelLogoutOutcome<'a>,
+}
+
 /// A client registered itself (RFC 7591 §3).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -315,6 +369,51 @@ pub trait EventSink: Send + Sync {
         );
     }
 
+    /// A user's session ended; its grants were revoked and its relying parties queued logout
+    /// tokens.
+    fn session_ended(&self, event: &SessionEnded<'_>) {
+        tracing::info!(
+            target: "attesto::events",
+            sub = event.subject,
+            sid = event.session_id,
+            grants_revoked = event.grants_revoked,
+            notifications_queued = event.notifications_queued,
+            notifications_dropped = event.notifications_dropped,
+            "session ended"
+        );
+    }
+
+    /// A logout token was delivered, failed, or was dropped. Called from the delivery task, not
+    /// a request.
+    fn backchannel_logout(&self, event: &BackchannelLogout<'_>) {
+        match event.outcome {
+            BackchannelLogoutOutcome::Delivered { attempts } => tracing::info!(
+                target: "attesto::events",
+                client_id = event.client_id,
+                sub = event.subject,
+                sid = event.session_id,
+                attempts,
+                "back-channel logout delivered"
+            ),
+            BackchannelLogoutOutcome::Failed { attempts, reason } => tracing::warn!(
+                target: "attesto::events",
+                client_id = event.client_id,
+                sub = event.subject,
+                sid = event.session_id,
+                attempts,
+                reason,
+                "back-channel logout failed"
+            ),
+            BackchannelLogoutOutcome::Dropped => tracing::error!(
+                target: "attesto::events",
+                client_id = event.client_id,
+                sub = event.subject,
+                sid = event.session_id,
+                "back-channel logout dropped: the delivery queue is full"
+            ),
+        }
+    }
+
     /// A client registered itself.
     fn client_registered(&self, event: &ClientRegistered<'_>) {
         tracing::info!(
@@ -365,5 +464,11 @@ impl<T: EventSink + ?Sized> EventSink for &T {
     }
     fn client_metadata_document_refused(&self, event: &ClientMetadataDocumentRefused<'_>) {
         (**self).client_metadata_document_refused(event);
+    }
+    fn session_ended(&self, event: &SessionEnded<'_>) {
+        (**self).session_ended(event);
+    }
+    fn backchannel_logout(&self, event: &BackchannelLogout<'_>) {
+        (**self).backchannel_logout(event);
     }
 }

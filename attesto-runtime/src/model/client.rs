@@ -301,6 +301,14 @@ pub struct Client {
     /// [`with_pairwise_subjects`](Self::with_pairwise_subjects)). `None`, the default, is the
     /// `public` subject type: the user's own identifier.
     pub sector_identifier: Option<String>,
+    /// Where the client is sent a logout token when a user's session it received tokens in ends
+    /// (OpenID Connect Back-Channel Logout 1.0 §2.2, `backchannel_logout_uri`): an absolute
+    /// `https` URL, without fragment, POSTed to through attesto's fetcher (feature `fetch`).
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs the `sid` claim in its logout tokens (Back-Channel Logout 1.0
+    /// §2.2, `backchannel_logout_session_required`). attesto puts `sid` in every logout token of
+    /// a session that has one; a session without one is then still notified, by `sub`.
+    pub backchannel_logout_session_required: bool,
     /// The host vouches for this client's redirect URIs (see [`with_trusted`](Self::with_trusted)).
     /// Only read for a client that is not from the host's [`ClientStore`](crate::ClientStore): those are always
     /// trusted.
@@ -355,6 +363,8 @@ impl Client {
             request_object_signing_alg: None,
             require_signed_request_object: false,
             sector_identifier: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             trusted: false,
             source: ClientSource::Host,
         }
@@ -382,6 +392,8 @@ impl Client {
             request_object_signing_alg: None,
             require_signed_request_object: false,
             sector_identifier: None,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             trusted: false,
             source: ClientSource::Host,
         }
@@ -570,6 +582,30 @@ impl Client {
     #[must_use]
     pub fn with_pairwise_subjects(mut self, sector_identifier: impl Into<String>) -> Self {
         self.sector_identifier = Some(sector_identifier.into());
+        self
+    }
+
+    /// Sets where the client is sent logout tokens (OpenID Connect Back-Channel Logout 1.0 §2.2,
+    /// `backchannel_logout_uri`): an absolute `https` URL without fragment. A host's client is
+    /// taken as given (the host vouches for it); a registration is checked.
+    ///
+    /// ```
+    /// use attesto_runtime::Client;
+    ///
+    /// let client = Client::public("app").with_backchannel_logout_uri("https://app.example/backchannel-logout");
+    /// assert_eq!(client.backchannel_logout_uri.as_deref(), Some("https://app.example/backchannel-logout"));
+    /// ```
+    #[must_use]
+    pub fn with_backchannel_logout_uri(mut self, uri: impl Into<String>) -> Self {
+        self.backchannel_logout_uri = Some(uri.into());
+        self
+    }
+
+    /// Sets whether the client needs `sid` in its logout tokens (Back-Channel Logout 1.0 §2.2,
+    /// `backchannel_logout_session_required`).
+    #[must_use]
+    pub fn with_backchannel_logout_session_required(mut self, required: bool) -> Self {
+        self.backchannel_logout_session_required = required;
         self
     }
 

@@ -176,6 +176,16 @@ pub struct AuthorizationServerMetadata {
     /// `end_session_endpoint` (OpenID Connect RP-Initiated Logout 1.0 §2.1), with `end_session`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_session_endpoint: Option<String>,
+    /// `backchannel_logout_supported` (OpenID Connect Back-Channel Logout 1.0 §2.1): `true` when
+    /// logout tokens are sent, with `end_session` and the feature `fetch`; omitted otherwise
+    /// (meaning `false`). OpenID only.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub backchannel_logout_supported: bool,
+    /// `backchannel_logout_session_supported` (Back-Channel Logout 1.0 §2.1): logout tokens carry
+    /// `sid` when the session has one, and ID tokens then carry it too. Given with
+    /// `backchannel_logout_supported`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub backchannel_logout_session_supported: bool,
     /// `userinfo_endpoint` (OpenID), when served.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub userinfo_endpoint: Option<String>,
@@ -223,6 +233,8 @@ impl AuthorizationServerMetadata {
             subject_types_supported: Vec::new(),
             id_token_signing_alg_values_supported: Vec::new(),
             userinfo_signing_alg_values_supported: Vec::new(),
+            backchannel_logout_supported: false,
+            backchannel_logout_session_supported: false,
             acr_values_supported: Vec::new(),
             claims_supported: Vec::new(),
             request_uri_parameter_supported: None,
@@ -258,6 +270,9 @@ pub(crate) struct MetadataSource<'a> {
     /// Whether pairwise subject identifiers are configured (OIDC Core §8.1), for
     /// `subject_types_supported`.
     pub(crate) pairwise_subjects: bool,
+    /// Whether logout tokens are sent (OpenID Connect Back-Channel Logout 1.0): `end_session`
+    /// on, and the feature `fetch`.
+    pub(crate) backchannel_logout_supported: bool,
 }
 
 /// Builds the metadata from the path table and feature flags: an endpoint is listed exactly when
@@ -348,6 +363,8 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
         device_authorization_endpoint: device.map(|(path, _)| issuer.url_of(path)),
         client_id_metadata_document_supported: source.client_id_metadata_document_supported,
         end_session_endpoint: paths.end_session_endpoint(source.features).map(|path| issuer.url_of(path)),
+        backchannel_logout_supported: openid && source.backchannel_logout_supported,
+        backchannel_logout_session_supported: openid && source.backchannel_logout_supported,
         userinfo_endpoint: paths.userinfo_endpoint(source.features).map(|path| issuer.url_of(path)),
         subject_types_supported: match (openid, source.pairwise_subjects) {
             (false, _) => Vec::new(),

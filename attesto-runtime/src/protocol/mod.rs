@@ -18,6 +18,9 @@ pub(crate) mod jwt;
 pub(crate) mod legacy_token;
 pub(crate) mod logout;
 pub(crate) mod pairwise;
+// Logout tokens are sent through the fetcher: without the feature `fetch`, nothing signs them.
+#[cfg_attr(not(feature = "fetch"), allow(dead_code))]
+pub(crate) mod logout_token;
 pub(crate) mod pkce;
 pub(crate) mod redirect_uri;
 pub(crate) mod request_object;

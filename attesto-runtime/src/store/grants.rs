@@ -49,6 +49,14 @@ pub struct Grant {
     /// When the last of its tokens expires: the end of its refresh family, or, without one, of
     /// its one access token. It is no longer listed afterwards.
     pub expires_at: SystemTime,
+    /// The host's session the grant was given in (the principal's
+    /// [`session_id`](crate::AuthenticatedPrincipal::session_id)), if it named one. When that
+    /// session ends ([`Attesto::session_ended`](crate::Attesto::session_ended), or logout at the
+    /// end-session endpoint), the grant is revoked unless it carries `offline_access`
+    /// (OpenID Connect Back-Channel Logout 1.0 §2.7). Absent from grants recorded before it was
+    /// kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
 }
 
 impl Grant {
@@ -73,6 +81,14 @@ impl Grant {
             created_at,
             last_used_at: created_at,
             expires_at,
+            session_id: None,
         }
+    }
+
+    /// Sets the session the grant was given in.
+    #[must_use]
+    pub fn with_session_id(mut self, session_id: Option<String>) -> Self {
+        self.session_id = session_id;
+        self
     }
 }

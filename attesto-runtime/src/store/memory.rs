@@ -6,8 +6,8 @@ use std::sync::Mutex;
 use std::time::SystemTime;
 
 use super::{
-    AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, Grant, PendingAuthorization,
-    RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
+    AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, Grant, LogoutSession,
+    PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
 };
 use crate::error::HostError;
 use crate::model::client::ClientId;
@@ -26,6 +26,8 @@ const DEFAULT_MAX_DEVICE_GRANTS_PER_CLIENT: usize = 500;
 const DEFAULT_MAX_GRANTS: usize = 100_000;
 /// The default of [`MemoryStore::max_grants_per_subject`].
 const DEFAULT_MAX_GRANTS_PER_SUBJECT: usize = 1_000;
+/// The default of [`MemoryStore::max_logout_sessions`].
+const DEFAULT_MAX_LOGOUT_SESSIONS: usize = 100_000;
 
 /// The in-memory [`Store`]: the default, right for one instance whose state may be lost on
 /// restart (users sign in again, refresh tokens stop working). Several instances, or refresh
@@ -54,6 +56,10 @@ const DEFAULT_MAX_GRANTS_PER_SUBJECT: usize = 1_000;
 /// and per user ([`max_grants_per_subject`](Self::max_grants_per_subject), 1 000): a user (or a
 /// script with one user's session) that authorizes clients in a loop is refused new tokens
 /// (`503`) until some of its grants expire or are revoked.
+///
+/// The clients to notify when a session ends (OpenID Connect Back-Channel Logout 1.0,
+/// [`LogoutSession`]) are recorded only with a grant, one per user, session and client, and
+/// capped overall ([`max_logout_sessions`](Self::max_logout_sessions), 100 000).
 pub struct MemoryStore {
     state: Mutex<MemoryState>,
     max_pending: usize,
@@ -63,6 +69,7 @@ pub struct MemoryStore {
     max_device_grants_per_client: usize,
     max_grants: usize,
     max_grants_per_subject: usize,
+    max_logout_sessions: usize,
 }
 
 impl Default for MemoryStore {
@@ -76,6 +83,7 @@ impl Default for MemoryStore {
             max_device_grants_per_client: DEFAULT_MAX_DEVICE_GRANTS_PER_CLIENT,
             max_grants: DEFAULT_MAX_GRANTS,
             max_grants_per_subject: DEFAULT_MAX_GRANTS_PER_SUBJECT,
+            max_logout_sessions: DEFAULT_MAX_LOGOUT_SESSIONS,
         }
     }
 }
@@ -90,6 +98,7 @@ impl fmt::Debug for MemoryStore {
             .field("max_device_grants_per_client", &self.max_device_grants_per_client)
             .field("max_grants", &self.max_grants)
             .field("max_grants_per_subject", &self.max_grants_per_subject)
+            .field("max_logout_sessions", &self.max_logout_sessions)
             .finish_non_exhaustive()
     }
 }
@@ -156,6 +165,15 @@ impl MemoryStore {
         self
     }
 
+    /// Sets the most back-channel logout records held at once (default 100 000; at least 1): one
+    /// per user, session and client with a `backchannel_logout_uri`, kept for the refresh token
+    /// lifetime. Past it, tokens for such a client are refused (`503`) until some expire.
+    #[must_use]
+    pub fn max_logout_sessions(mut self, entries: usize) -> Self {
+        self.max_logout_sessions = entries.max(1);
+        self
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut MemoryState) -> T) -> Result<T, HostError> {
         // A poisoned lock means a panic while holding it; the maps are still consistent (every
         // operation leaves them so before anything can panic), so keep serving.
@@ -179,7 +197,11 @@ enum Entry {
     Proof(TokenHash),
     Device(TokenHash),
     Grant(String),
+    Logout(LogoutKey),
 }
+
+/// The key of a back-channel logout record: subject, session id (empty without one), client.
+type LogoutKey = (String, String, ClientId);
 
 #[derive(Default)]
 struct MemoryState {
@@ -206,6 +228,9 @@ struct MemoryState {
     /// Each user's grants, by creation time and id: the order they are listed in (reversed),
     /// and how many each user holds.
     grants_by_subject: HashMap<String, BTreeSet<(SystemTime, String)>>,
+    /// The clients to notify when a session ends, until their expiry; ordered, so that a
+    /// session's records are one range.
+    logout_sessions: std::collections::BTreeMap<LogoutKey, SystemTime>,
 }
 
 struct GrantEntry {
@@ -277,6 +302,9 @@ impl MemoryState {
                         self.user_codes.remove(&grant.user_code);
                         count_down(&mut self.device_grants_per_client, &grant.client_id);
                     }
+                }
+                Entry::Logout(key) => {
+                    self.logout_sessions.remove(&key);
                 }
                 Entry::Grant(grant_id) => {
                     if let Some(entry) = self.grants.remove(&grant_id) {
@@ -642,6 +670,54 @@ impl Store for MemoryStore {
             Some(entry.grant.clone())
         })
     }
+
+    async fn put_logout_session(&self, session: &LogoutSession) -> Result<(), HostError> {
+        let max = self.max_logout_sessions;
+        self.with(|s| {
+            s.sweep(SystemTime::now());
+            let key = logout_key(&session.subject, session.session_id.as_deref(), &session.client_id);
+            let old = s.logout_sessions.get(&key).copied();
+            if old.is_none() && s.logout_sessions.len() >= max {
+                return Err(full("the store holds the most back-channel logout records it may; try again later"));
+            }
+            let expires_at = old.map_or(session.expires_at, |old| old.max(session.expires_at));
+            s.logout_sessions.insert(key.clone(), expires_at);
+            s.reschedule(Entry::Logout(key), old, expires_at);
+            Ok(())
+        })?
+    }
+
+    async fn take_logout_sessions(
+        &self,
+        subject: &str,
+        session_id: Option<&str>,
+        now: SystemTime,
+    ) -> Result<Vec<LogoutSession>, HostError> {
+        self.with(|s| {
+            let sid = session_id.unwrap_or_default();
+            let keys: Vec<LogoutKey> = s
+                .logout_sessions
+                .range((subject.to_owned(), sid.to_owned(), ClientId::new(""))..)
+                .take_while(|((sub, session, _), _)| sub == subject && session == sid)
+                .map(|(key, _)| key.clone())
+                .collect();
+            let mut taken = Vec::with_capacity(keys.len());
+            for key in keys {
+                let Some(expires_at) = s.logout_sessions.remove(&key) else { continue };
+                s.expiries.remove(&(expires_at, Entry::Logout(key.clone())));
+                if expires_at > now {
+                    let (subject, _, client_id) = key;
+                    taken.push(LogoutSession::new(subject, session_id.map(str::to_owned), client_id, expires_at));
+                }
+            }
+            taken
+        })
+    }
+}
+
+/// The key of the record of `client_id` in the session `session_id` of `subject`.
+fn logout_key(subject: &str, session_id: Option<&str>, client_id: &ClientId) -> LogoutKey {
+    (subject.to_owned(), session_id.unwrap_or_default().to_owned(), client_id.clone())
 }
 
 #[cfg(test)]
@@ -787,6 +863,39 @@ mod tests {
         let state = store.state.lock().expect("lock");
         assert_eq!(state.grants.len(), 1);
         assert_eq!(state.grants_by_subject.get("alice").map(BTreeSet::len), Some(1));
+    }
+
+    #[tokio::test]
+    async fn logout_sessions_are_capped_and_places_come_back() {
+        let store = MemoryStore::new().max_logout_sessions(2);
+        let later = SystemTime::now() + Duration::from_secs(3600);
+        let record =
+            |client: &str, until| LogoutSession::new("alice", Some("s1".to_owned()), ClientId::new(client), until);
+        store.put_logout_session(&record("a", later)).await.expect("room");
+        store.put_logout_session(&record("b", later)).await.expect("room");
+        store
+            .put_logout_session(&record("a", later + Duration::from_secs(1)))
+            .await
+            .expect("a record again takes no place");
+        assert!(store.put_logout_session(&record("c", later)).await.is_err(), "a third record");
+        {
+            let state = store.state.lock().expect("lock");
+            assert_eq!(state.logout_sessions.len(), 2);
+            assert_eq!(state.expiries.len(), 2, "one index entry per record, moved with its expiry");
+        }
+        // Taken, their places come back, and the index forgets them.
+        let taken = store.take_logout_sessions("alice", Some("s1"), SystemTime::now()).await.expect("take");
+        assert_eq!(taken.len(), 2);
+        store.put_logout_session(&record("c", later)).await.expect("room again");
+
+        // An expired record leaves at the next write.
+        let store = MemoryStore::new().max_logout_sessions(1);
+        let past = SystemTime::now() - Duration::from_secs(1);
+        store.put_logout_session(&record("a", past)).await.expect("room");
+        store.put_logout_session(&record("b", later)).await.expect("the expired one was swept first");
+        let state = store.state.lock().expect("lock");
+        assert_eq!(state.logout_sessions.len(), 1);
+        assert_eq!(state.expiries.len(), 1);
     }
 
     #[tokio::test]

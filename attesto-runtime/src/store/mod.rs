@@ -27,6 +27,7 @@ use crate::model::client::ClientId;
 mod device;
 mod grants;
 pub(crate) mod guesses;
+mod logout;
 pub(crate) mod memory;
 pub(crate) mod registrations;
 pub(crate) mod revoked;
@@ -38,6 +39,7 @@ use crate::model::scope::Scopes;
 
 pub use device::{DeviceDecision, DeviceGrant, DevicePoll, DeviceStatus, SLOW_DOWN_STEP};
 pub use grants::{Grant, MAX_GRANTS_LISTED};
+pub use logout::LogoutSession;
 
 /// The SHA-256 of a random value handed out once (a code, a refresh token, a handle of a pending
 /// request). Stores key their entries by it; the value itself is never stored.
@@ -510,6 +512,23 @@ pub trait Store: Send + Sync + 'static {
         grant_id: &str,
         now: SystemTime,
     ) -> impl Future<Output = Result<Option<Grant>, HostError>> + Send;
+
+    /// Records that `session.client_id` received tokens in the session `session.session_id` of
+    /// `session.subject` (OpenID Connect Back-Channel Logout 1.0 §2.7): one record per subject,
+    /// session and client. Recording it again keeps one record, with the later of the two
+    /// expiries.
+    fn put_logout_session(&self, session: &LogoutSession) -> impl Future<Output = Result<(), HostError>> + Send;
+
+    /// Removes and returns every live record (unexpired at `now`) of the session `session_id` of
+    /// `subject` (`None`: the records made without a session identifier), in one atomic step: of
+    /// two instances ending the same session at once, one gets the records and notifies the
+    /// clients, the other gets none.
+    fn take_logout_sessions(
+        &self,
+        subject: &str,
+        session_id: Option<&str>,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Vec<LogoutSession>, HostError>> + Send;
 }
 
 /// A shared store is a store: several providers in one process (tenants, or an instance and its
@@ -665,6 +684,17 @@ impl<S: Store> Store for std::sync::Arc<S> {
     ) -> impl Future<Output = Result<Option<Grant>, HostError>> + Send {
         (**self).revoke_grant(subject, grant_id, now)
     }
+    fn put_logout_session(&self, session: &LogoutSession) -> impl Future<Output = Result<(), HostError>> + Send {
+        (**self).put_logout_session(session)
+    }
+    fn take_logout_sessions(
+        &self,
+        subject: &str,
+        session_id: Option<&str>,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Vec<LogoutSession>, HostError>> + Send {
+        (**self).take_logout_sessions(subject, session_id, now)
+    }
 }
 
 type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -744,6 +774,13 @@ pub(crate) trait DynStore: Send + Sync {
         id: &'a str,
         now: SystemTime,
     ) -> BoxFuture<'a, Result<Option<Grant>, HostError>>;
+    fn put_logout_session<'a>(&'a self, s: &'a LogoutSession) -> BoxFuture<'a, Result<(), HostError>>;
+    fn take_logout_sessions<'a>(
+        &'a self,
+        sub: &'a str,
+        sid: Option<&'a str>,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Vec<LogoutSession>, HostError>>;
 }
 
 impl<S: Store> DynStore for S {
@@ -866,5 +903,16 @@ impl<S: Store> DynStore for S {
         now: SystemTime,
     ) -> BoxFuture<'a, Result<Option<Grant>, HostError>> {
         Box::pin(Store::revoke_grant(self, sub, id, now))
+    }
+    fn put_logout_session<'a>(&'a self, s: &'a LogoutSession) -> BoxFuture<'a, Result<(), HostError>> {
+        Box::pin(Store::put_logout_session(self, s))
+    }
+    fn take_logout_sessions<'a>(
+        &'a self,
+        sub: &'a str,
+        sid: Option<&'a str>,
+        now: SystemTime,
+    ) -> BoxFuture<'a, Result<Vec<LogoutSession>, HostError>> {
+        Box::pin(Store::take_logout_sessions(self, sub, sid, now))
     }
 }

@@ -210,7 +210,7 @@ mod tests {
     use crate::error::HostError;
     use crate::store::memory::MemoryStore;
     use crate::store::{
-        AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, Grant,
+        AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, Grant, LogoutSession,
         PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
     };
 
@@ -312,6 +312,17 @@ mod tests {
         }
         async fn revoke_grant(&self, sub: &str, id: &str, now: SystemTime) -> Result<Option<Grant>, HostError> {
             self.inner.revoke_grant(sub, id, now).await
+        }
+        async fn put_logout_session(&self, s: &LogoutSession) -> Result<(), HostError> {
+            self.inner.put_logout_session(s).await
+        }
+        async fn take_logout_sessions(
+            &self,
+            sub: &str,
+            sid: Option<&str>,
+            now: SystemTime,
+        ) -> Result<Vec<LogoutSession>, HostError> {
+            self.inner.take_logout_sessions(sub, sid, now).await
         }
     }
 

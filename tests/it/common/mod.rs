@@ -697,4 +697,15 @@ impl attesto::store::Store for TestStore {
     ) -> Result<Option<attesto::store::Grant>, HostError> {
         self.inner.revoke_grant(subject, grant_id, now).await
     }
+    async fn put_logout_session(&self, session: &attesto::store::LogoutSession) -> Result<(), HostError> {
+        self.inner.put_logout_session(session).await
+    }
+    async fn take_logout_sessions(
+        &self,
+        subject: &str,
+        session_id: Option<&str>,
+        now: SystemTime,
+    ) -> Result<Vec<attesto::store::LogoutSession>, HostError> {
+        self.inner.take_logout_sessions(subject, session_id, now).await
+    }
 }

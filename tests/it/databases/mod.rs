@@ -402,4 +402,18 @@ impl<S: Store> Store for Isolated<S> {
     ) -> impl Future<Output = Result<Option<Grant>, HostError>> + Send {
         self.store.revoke_grant(subject, grant_id, now)
     }
+    fn put_logout_session(
+        &self,
+        session: &attesto::store::LogoutSession,
+    ) -> impl Future<Output = Result<(), HostError>> + Send {
+        self.store.put_logout_session(session)
+    }
+    fn take_logout_sessions(
+        &self,
+        subject: &str,
+        session_id: Option<&str>,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Vec<attesto::store::LogoutSession>, HostError>> + Send {
+        self.store.take_logout_sessions(subject, session_id, now)
+    }
 }

@@ -25,7 +25,7 @@ use crate::protocol::dpop_proof::VerifiedProof;
 use crate::protocol::id_token;
 use crate::protocol::jwt;
 use crate::state::Attesto;
-use crate::store::Grant;
+use crate::store::{Grant, LogoutSession};
 
 /// The scope of OpenID Connect requests (OIDC Core §3.1.2.1).
 pub(super) const OPENID: &str = "openid";
@@ -152,8 +152,19 @@ pub(super) async fn record_grant<P: Provider>(
         audience.to_vec(),
         created_at,
         expires_at,
-    );
+    )
+    .with_session_id(user.session_id.clone());
     attesto.store().put_grant(&record).await?;
+    // OpenID Connect Back-Channel Logout 1.0 §2.7: a client that wants to hear of the session's
+    // end is recorded with it. The record outlives the grant's access tokens (a relying party's
+    // session outlasts the tokens that started it), for the refresh token lifetime: the longest a
+    // token of this grant can live, since a refresh family ends at its creation plus that time.
+    if client.backchannel_logout_uri.is_some() {
+        let until = expires_at.max(created_at + attesto.settings().refresh_token_ttl);
+        let session =
+            LogoutSession::new(user.subject.clone(), user.session_id.clone(), client.client_id.clone(), until);
+        attesto.store().put_logout_session(&session).await?;
+    }
     Ok(record.grant_id)
 }
 

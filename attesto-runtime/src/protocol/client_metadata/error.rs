@@ -160,6 +160,15 @@ pub(crate) enum MetadataError {
     /// No key of `jwks` fits `request_object_signing_alg`.
     #[error("no key of `jwks` can verify the `request_object_signing_alg`")]
     NoKeyForRequestObjectAlg,
+    /// A `backchannel_logout_uri` this server will not POST to (OpenID Connect Back-Channel
+    /// Logout 1.0 §2.2): why.
+    #[error("`backchannel_logout_uri` {0}")]
+    BackchannelLogoutUri(&'static str),
+    /// `backchannel_logout_session_required` is not a boolean.
+    #[error(
+        "`backchannel_logout_session_required` must be a boolean (OpenID Connect Back-Channel Logout 1.0 section 2.2)"
+    )]
+    BackchannelLogoutSessionRequiredNotBoolean,
     /// An informational URL member that is not an absolute `http` or `https` URL.
     #[error("`{0}` must be an absolute http or https URL")]
     NotWebUrl(&'static str),

@@ -44,11 +44,13 @@ use crate::model::scope::Scopes;
 use crate::protocol::client_assertion::check_jwks;
 use crate::protocol::redirect_uri::{RedirectUriRules, check_redirect_uri};
 
+mod backchannel;
 mod error;
 mod signed_responses;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use backchannel::{BackchannelLogout, BackchannelPolicy};
 pub(crate) use error::{MAX_MEMBER_BYTES, MAX_MEMBER_ITEMS, MetadataError};
 pub(crate) use signed_responses::SignedResponses;
 

@@ -16,7 +16,7 @@ macro_rules! impl_store {
             use $crate::error::HostError;
             use $crate::store::{
                 AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, Grant,
-                PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
+                LogoutSession, PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, Store, TokenHash,
             };
 
             impl std::fmt::Debug for $store {
@@ -164,6 +164,19 @@ macro_rules! impl_store {
                     now: SystemTime,
                 ) -> Result<Option<Grant>, HostError> {
                     self.state.revoke_grant(subject, grant_id, now).await
+                }
+
+                async fn put_logout_session(&self, session: &LogoutSession) -> Result<(), HostError> {
+                    self.state.put_logout_session(session).await
+                }
+
+                async fn take_logout_sessions(
+                    &self,
+                    subject: &str,
+                    session_id: Option<&str>,
+                    now: SystemTime,
+                ) -> Result<Vec<LogoutSession>, HostError> {
+                    self.state.take_logout_sessions(subject, session_id, now).await
                 }
             }
         };

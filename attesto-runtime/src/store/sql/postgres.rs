@@ -137,6 +137,7 @@ impl Dialect for Postgres {
             include_str!("../../../migrations/postgres/0004_attesto_signed_response_algs.sql"),
         ),
         (5, "attesto grants", include_str!("../../../migrations/postgres/0005_attesto_grants.sql")),
+        (6, "attesto logout sessions", include_str!("../../../migrations/postgres/0006_attesto_logout_sessions.sql")),
     ];
 
     fn pick(texts: &PerDialect) -> &'static str {

@@ -153,9 +153,10 @@ where
 
 /// `metadata` with the members of `client` that the table has no column for, so that they are
 /// read back from the metadata: `jwks_uri`, `token_endpoint_auth_signing_alg`,
-/// `request_object_signing_alg`, `require_signed_request_object`, `userinfo_signed_response_alg`
-/// and `post_logout_redirect_uris` (what `endpoints/registration.rs` writes already, and what a
-/// host that builds its own registration may have left out).
+/// `request_object_signing_alg`, `require_signed_request_object`, `userinfo_signed_response_alg`,
+/// `post_logout_redirect_uris`, `subject_type`, `backchannel_logout_uri` and
+/// `backchannel_logout_session_required` (what `endpoints/registration.rs` writes already, and
+/// what a host that builds its own registration may have left out).
 fn with_unstored_members(
     metadata: &serde_json::Map<String, serde_json::Value>,
     client: &Client,
@@ -173,6 +174,12 @@ fn with_unstored_members(
     set(
         "post_logout_redirect_uris",
         (!client.post_logout_redirect_uris.is_empty()).then(|| client.post_logout_redirect_uris.clone().into()),
+    );
+    // OpenID Connect Back-Channel Logout 1.0 §2.2: the flag is kept with the URI only.
+    set("backchannel_logout_uri", client.backchannel_logout_uri.clone().map(Into::into));
+    set(
+        "backchannel_logout_session_required",
+        client.backchannel_logout_uri.as_ref().map(|_| client.backchannel_logout_session_required.into()),
     );
     if let Some(jwks_uri) = &client.jwks_uri {
         metadata.insert("jwks_uri".to_owned(), jwks_uri.clone().into());
@@ -251,6 +258,8 @@ impl RegistrationRow {
             userinfo_signed_response_alg: _,
             request_object_signing_alg: _,
             require_signed_request_object: _,
+            backchannel_logout_uri: _,
+            backchannel_logout_session_required: _,
             // Kept as `subject_type` and `sector_identifier_uri` in the stored metadata, and
             // derived from them again (`sector_of`).
             sector_identifier: _,
@@ -306,6 +315,10 @@ impl RegistrationRow {
             .and_then(serde_json::Value::as_array)
             .map(|uris| uris.iter().filter_map(serde_json::Value::as_str).map(str::to_owned).collect())
             .unwrap_or_default();
+        let backchannel_logout_uri =
+            metadata.get("backchannel_logout_uri").and_then(serde_json::Value::as_str).map(str::to_owned);
+        let backchannel_logout_session_required =
+            metadata.get("backchannel_logout_session_required").and_then(serde_json::Value::as_bool).unwrap_or(false);
         let client = Client {
             client_id: ClientId::new(self.client_id),
             client_name: self.client_name,
@@ -326,6 +339,8 @@ impl RegistrationRow {
             request_object_signing_alg,
             require_signed_request_object,
             sector_identifier,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
             trusted: false,
             source: ClientSource::SelfAsserted,
         };

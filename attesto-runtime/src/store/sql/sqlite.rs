@@ -153,6 +153,7 @@ impl Dialect for Sqlite {
             include_str!("../../../migrations/sqlite/0004_attesto_signed_response_algs.sql"),
         ),
         (5, "attesto grants", include_str!("../../../migrations/sqlite/0005_attesto_grants.sql")),
+        (6, "attesto logout sessions", include_str!("../../../migrations/sqlite/0006_attesto_logout_sessions.sql")),
     ];
 
     fn pick(texts: &PerDialect) -> &'static str {

@@ -16,8 +16,8 @@ use super::{
 };
 use crate::error::HostError;
 use crate::store::{
-    AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, Grant, PendingAuthorization,
-    RefreshFamily, RefreshLookup, Rotation, TokenHash,
+    AuthorizationCode, CodeIssue, CodeRedemption, DeviceDecision, DeviceGrant, DevicePoll, Grant, LogoutSession,
+    PendingAuthorization, RefreshFamily, RefreshLookup, Rotation, TokenHash,
 };
 
 /// How many times a compare-and-set of a device grant is tried before the store gives up: each
@@ -38,7 +38,8 @@ const SWEEP: PerDialect = PerDialect {
              DELETE FROM attesto_revoked_access_tokens WHERE expires_at <= unixepoch();
              DELETE FROM attesto_dpop_proofs WHERE expires_at <= unixepoch();
              DELETE FROM attesto_device_grants WHERE keep_until <= unixepoch();
-             DELETE FROM attesto_grants WHERE expires_at <= unixepoch();",
+             DELETE FROM attesto_grants WHERE expires_at <= unixepoch();
+             DELETE FROM attesto_logout_sessions WHERE expires_at <= unixepoch();",
     #[cfg(feature = "postgres")]
     postgres: "DELETE FROM attesto_pending WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
                DELETE FROM attesto_codes WHERE keep_until <= floor(extract(epoch FROM now()))::bigint;
@@ -47,7 +48,8 @@ const SWEEP: PerDialect = PerDialect {
                DELETE FROM attesto_revoked_access_tokens WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
                DELETE FROM attesto_dpop_proofs WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
                DELETE FROM attesto_device_grants WHERE keep_until <= floor(extract(epoch FROM now()))::bigint;
-               DELETE FROM attesto_grants WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;",
+               DELETE FROM attesto_grants WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;
+               DELETE FROM attesto_logout_sessions WHERE expires_at <= floor(extract(epoch FROM now()))::bigint;",
 };
 
 /// attesto's state tables in one database, and when they were last swept (shared by clones).
@@ -540,6 +542,59 @@ where
         .fetch_optional(&self.pool)
         .await?;
         row.map(|(json, last_used_at)| grant_row(&json, last_used_at)).transpose()
+    }
+
+    pub(super) async fn put_logout_session(&self, session: &LogoutSession) -> Result<(), HostError> {
+        self.sweep_soon();
+        // One row per subject, session and client; recording it again keeps the later expiry
+        // (both databases take `excluded` and a `WHERE` on the update).
+        sqlx::query(
+            "INSERT INTO attesto_logout_sessions (subject, session_id, client_id, expires_at)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (subject, session_id, client_id) DO UPDATE SET expires_at = excluded.expires_at
+             WHERE attesto_logout_sessions.expires_at < excluded.expires_at",
+        )
+        .bind(session.subject.as_str())
+        .bind(session.session_id.as_deref().unwrap_or_default())
+        .bind(session.client_id.as_str())
+        .bind(expiry_secs(session.expires_at))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub(super) async fn take_logout_sessions(
+        &self,
+        subject: &str,
+        session_id: Option<&str>,
+        now: SystemTime,
+    ) -> Result<Vec<LogoutSession>, HostError> {
+        // Take-once: the one statement that deletes the rows is the only one that returns them,
+        // so of two instances ending the session at once only one notifies the clients. Expired
+        // rows go too, and are not returned.
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "DELETE FROM attesto_logout_sessions WHERE subject = $1 AND session_id = $2
+             RETURNING client_id, expires_at",
+        )
+        .bind(subject)
+        .bind(session_id.unwrap_or_default())
+        .fetch_all(&self.pool)
+        .await?;
+        let now = unix_secs(now);
+        let mut taken = rows
+            .into_iter()
+            .filter(|(_, expires_at)| *expires_at > now)
+            .map(|(client_id, expires_at)| {
+                Ok(LogoutSession::new(
+                    subject,
+                    session_id.map(str::to_owned),
+                    crate::model::client::ClientId::new(client_id),
+                    from_unix_secs(expires_at)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, HostError>>()?;
+        taken.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        Ok(taken)
     }
 }
 

@@ -36,6 +36,7 @@ mod device;
 mod dpop;
 mod fixtures;
 mod grants;
+mod logout;
 mod pending;
 mod refresh;
 
@@ -58,6 +59,10 @@ pub use dpop::{
 pub use grants::{
     grant_expires, grant_is_revoked_by_its_subject_only, grant_use_is_recorded,
     grants_are_listed_per_subject_newest_first,
+};
+pub use logout::{
+    logout_session_expires, logout_session_is_recorded_once_with_the_later_expiry,
+    logout_sessions_are_taken_once_per_session,
 };
 pub use pending::{
     pending_consent_stage_round_trips, pending_expires, pending_handles_are_independent, pending_is_taken_once,
@@ -123,6 +128,9 @@ macro_rules! __attesto_store_contract_cases {
             grant_use_is_recorded,
             grant_is_revoked_by_its_subject_only,
             grant_expires,
+            logout_sessions_are_taken_once_per_session,
+            logout_session_is_recorded_once_with_the_later_expiry,
+            logout_session_expires,
         ]);
     };
 }
