@@ -48,6 +48,7 @@ pub(super) async fn consent<P: Provider>(
         force_prompt: request.prompt_consent,
         ui_locales: &request.ui_locales,
         claims_locales: &request.claims_locales,
+        claims: request.claims.as_ref(),
     };
     match attesto.provider().consent_policy().consent(&consent_request, &principal).await {
         Ok(ConsentDecision::Granted) => issue_code(attesto, client, request, principal).await,

@@ -56,7 +56,7 @@ pub use dpop::{
     dpop_jti_expired_entry_may_be_reinserted, dpop_jti_insert_race_has_one_winner, dpop_jti_is_inserted_once,
 };
 pub use grants::{
-    grant_expires, grant_is_revoked_by_its_subject_only, grant_use_is_recorded,
+    grant_expires, grant_is_found_while_live, grant_is_revoked_by_its_subject_only, grant_use_is_recorded,
     grants_are_listed_per_subject_newest_first,
 };
 pub use pending::{
@@ -123,6 +123,7 @@ macro_rules! __attesto_store_contract_cases {
             grant_use_is_recorded,
             grant_is_revoked_by_its_subject_only,
             grant_expires,
+            grant_is_found_while_live,
         ]);
     };
 }
