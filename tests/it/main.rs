@@ -23,6 +23,7 @@ mod abuse;
 mod authorize;
 mod browser;
 mod claims;
+mod claims_request;
 #[cfg(feature = "fetch")]
 mod client_metadata;
 mod code_flow;
