@@ -353,9 +353,9 @@ fn shell_quote(arg: &str) -> String {
 
 impl Demo {
     /// The demo user's claims that `query` asks for ([`ClaimsQuery::claim_names`]: the scopes'
-    /// at userinfo, and the requested ones). The demo releases what is asked: the user is the
-    /// operator trying the quickstart. A real host asks its users about claims beyond the scopes
-    /// they consented to ([`attesto::ConsentRequest::claims`]).
+    /// at userinfo, and the requested ones). The demo releases what is asked: attesto's consent
+    /// page, which the user allows, lists the requested claims beside the scopes (a host's own
+    /// consent policy reads them in [`attesto::ConsentRequest::claims`]).
     fn demo_claims(&self, query: &ClaimsQuery<'_>) -> serde_json::Map<String, serde_json::Value> {
         let mut claims = serde_json::Map::new();
         if query.subject != self.user.name {

@@ -24,8 +24,8 @@ use http::{Request, StatusCode, header};
 use serde_json::{Map, Value, json};
 
 use crate::common::{
-    ISSUER, RESOURCE, SECRET, TestHost, WEB_REDIRECT, authorize_code, authorize_url, basic, browser_get, pkce,
-    provider, redirect_params, send, send_json, session_cookie, token, unix_now,
+    ISSUER, RESOURCE, SECRET, TestHost, WEB_REDIRECT, allow_on_consent_page, authorize_code, authorize_url, basic,
+    browser_get, pkce, provider, redirect_params, send, send_json, session_cookie, token, unix_now,
 };
 
 const AUTHORIZE: &str = "/oauth/authorize";
@@ -549,4 +549,35 @@ async fn discovery_says_the_claims_parameter_is_supported() {
     assert!(!openid["claims_supported"].as_array().expect("claims").contains(&json!("sid")), "{openid}");
     let oauth = get("/.well-known/oauth-authorization-server").await;
     assert!(oauth.get("claims_parameter_supported").is_none(), "{oauth}");
+}
+
+/// attesto's consent page lists the claims requested (both members, each once, escaped), so the
+/// user knows what is asked beyond the scopes; allowing issues the code as usual.
+#[tokio::test]
+async fn the_consent_page_lists_the_requested_claims() {
+    let (_, router) = setup();
+    let (_, challenge) = pkce();
+    let uri = authorize_url(
+        AUTHORIZE,
+        &[
+            ("response_type", "code"),
+            ("client_id", "web"),
+            ("redirect_uri", WEB_REDIRECT),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
+            ("scope", "openid"),
+            ("state", "xyz"),
+            ("claims", r#"{"id_token":{"email":null},"userinfo":{"email":null,"<b>x</b>":null}}"#),
+        ],
+    );
+    let (page, base, params) = allow_on_consent_page(&router, &uri, "alice").await;
+    assert!(
+        page.contains(
+            "<p>It also asks for these details about you:</p><ul><li><code>&lt;b&gt;x&lt;/b&gt;</code></li>\
+             <li><code>email</code></li></ul>"
+        ),
+        "{page}"
+    );
+    assert_eq!(base, WEB_REDIRECT);
+    assert!(params.contains_key("code"), "{params:?}");
 }

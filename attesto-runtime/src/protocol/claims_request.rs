@@ -110,6 +110,16 @@ fn claim_request(request: &Value) -> Result<ClaimRequest, &'static str> {
     Ok(ClaimRequest { essential, value, values })
 }
 
+/// The names of the claims requested in either member, sorted, each once: what a consent page
+/// lists (OIDC Core §5.5).
+pub(crate) fn requested_names(claims: &ClaimsRequest) -> Vec<&str> {
+    let mut names: Vec<&str> =
+        [claims.id_token.as_ref(), claims.userinfo.as_ref()].into_iter().flatten().flat_map(|c| c.names()).collect();
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
 /// The authentication context classes requested through `claims` for the ID token's `acr`
 /// (§5.5.1.1): its `value`, then its `values`, the strings among them, and whether the request
 /// is essential. `None` when `acr` is not requested with a value.
@@ -216,6 +226,7 @@ mod tests {
         assert_eq!(id_token.values("acr"), Some(&[json!("a"), json!("b")][..]));
         assert_eq!(id_token.value("sub"), Some(&json!("ann")));
         assert!(!id_token.is_essential("auth_time") && id_token.contains("auth_time"));
+        assert_eq!(requested_names(&parsed), ["acr", "auth_time", "email", "name", "sub", "x"]);
         assert_eq!(parse("{}"), Ok(ClaimsRequest::default()));
         let only_id_token = parse(r#"{"id_token":{}}"#).expect("parses");
         assert_eq!((only_id_token.userinfo.is_none(), only_id_token.id_token.map(|c| c.len())), (true, Some(0)));
