@@ -44,6 +44,10 @@
 //! assertion whose `email` is the demo user's to the demo user and refuses every other. The
 //! quickstart is a development tool on loopback, so an `http` issuer on a loopback host is
 //! accepted.
+//!
+//! The demo honours the OpenID Connect `claims` parameter (OIDC Core §5.5): a claim of the demo
+//! user's (`name`, `preferred_username`, `email`, `email_verified`) requested for the ID token is
+//! put in it, and one requested for userinfo is answered there even without its scope.
 
 #[path = "support/flags.rs"]
 mod flags;
@@ -57,10 +61,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use attesto::{
-    Attesto, AuthenticatedPrincipal, Builder, Client, ClientId, ClientRegistration, ClientStore, EndSessionRequest,
-    ExchangeDecision, ExchangeRequest, GrantType, HostError, HostSession, IdentityAssertion, IdentityAssertionPolicy,
-    Issuer, Key, LoginOutcome, LoginRequest, Principal, PrincipalStore, RegistrationStore, Scopes, SecretHash,
-    SessionStore, TokenExchangePolicy,
+    Attesto, AuthenticatedPrincipal, Builder, ClaimsQuery, Client, ClientId, ClientRegistration, ClientStore,
+    EndSessionRequest, ExchangeDecision, ExchangeRequest, GrantType, HostError, HostSession, IdentityAssertion,
+    IdentityAssertionPolicy, Issuer, Key, LoginOutcome, LoginRequest, PrincipalStore, RegistrationStore, Scopes,
+    SecretHash, SessionStore, TokenExchangePolicy,
 };
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -347,6 +351,29 @@ fn shell_quote(arg: &str) -> String {
     if plain { arg.to_owned() } else { format!("'{}'", arg.replace('\'', "'\\''")) }
 }
 
+impl Demo {
+    /// The demo user's claims that `query` asks for ([`ClaimsQuery::claim_names`]: the scopes'
+    /// at userinfo, and the requested ones). The demo releases what is asked: attesto's consent
+    /// page, which the user allows, lists the requested claims beside the scopes (a host's own
+    /// consent policy reads them in [`attesto::ConsentRequest::claims`]).
+    fn demo_claims(&self, query: &ClaimsQuery<'_>) -> serde_json::Map<String, serde_json::Value> {
+        let mut claims = serde_json::Map::new();
+        if query.subject != self.user.name {
+            return claims;
+        }
+        for name in query.claim_names() {
+            let value: serde_json::Value = match name {
+                "name" | "preferred_username" => self.user.name.clone().into(),
+                "email" => self.user.email.clone().into(),
+                "email_verified" => false.into(),
+                _ => continue,
+            };
+            claims.insert(name.to_owned(), value);
+        }
+        claims
+    }
+}
+
 impl PrincipalStore for Demo {
     /// The session cookie is a signed-in user; without one (or when the client asks for a fresh
     /// sign-in, or the sign-in is older than `max_age`), the browser goes to the login page,
@@ -383,25 +410,25 @@ impl PrincipalStore for Demo {
         })
     }
 
-    /// Userinfo claims by scope (OIDC Core §5.4).
+    /// The ID token's claims: those the client requested for it with the `claims` parameter
+    /// (OIDC Core §5.5, e.g. `{"id_token":{"email":null}}`) that the demo user has. The claims of
+    /// the scopes are at userinfo (§5.4: an access token comes with every ID token).
+    async fn build_id_token_claims(
+        &self,
+        query: &ClaimsQuery<'_>,
+    ) -> Result<serde_json::Map<String, serde_json::Value>, HostError> {
+        Ok(self.demo_claims(query))
+    }
+
+    /// Userinfo: the claims of the scopes (OIDC Core §5.4) and those requested for userinfo with
+    /// the `claims` parameter (§5.5, e.g. `{"userinfo":{"name":null}}` without `profile`) that
+    /// the demo user has.
     async fn build_userinfo_claims(
         &self,
-        principal: &Principal,
-        scopes: &Scopes,
+        query: &ClaimsQuery<'_>,
     ) -> Result<serde_json::Map<String, serde_json::Value>, HostError> {
-        let mut claims = serde_json::Map::new();
-        claims.insert("sub".to_owned(), principal.subject.clone().into());
-        if principal.subject != self.user.name {
-            return Ok(claims);
-        }
-        if scopes.contains("profile") {
-            claims.insert("name".to_owned(), self.user.name.clone().into());
-            claims.insert("preferred_username".to_owned(), self.user.name.clone().into());
-        }
-        if scopes.contains("email") {
-            claims.insert("email".to_owned(), self.user.email.clone().into());
-            claims.insert("email_verified".to_owned(), false.into());
-        }
+        let mut claims = self.demo_claims(query);
+        claims.insert("sub".to_owned(), query.subject.into());
         Ok(claims)
     }
 }

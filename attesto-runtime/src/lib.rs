@@ -40,12 +40,13 @@ pub use host::events::{
 pub use host::exchange::{ExchangeDecision, ExchangeRequest, TokenExchangePolicy};
 pub use host::identity_assertion::{IdentityAssertion, IdentityAssertionPolicy};
 pub use host::legacy::{LegacyAccessToken, LegacyGrant, LegacyTokens};
-pub use host::principals::{LoginOutcome, LoginRequest, PrincipalStore};
+pub use host::principals::{ClaimsQuery, LoginOutcome, LoginRequest, PrincipalStore};
 pub use host::provider::Provider;
 pub use host::registrations::{ClientRegistration, GrantRequest, RegistrationStore};
 pub use host::scopes::{ScopeDecision, ScopePolicy};
 pub use host::sessions::{EndSessionRequest, HostSession, SessionStore};
 pub use keys::{Algorithm, Key, KeyError, KeySet};
+pub use model::claims::{ClaimRequest, ClaimsRequest, ClaimsTarget, RequestedClaims, standard_claims_of_scope};
 pub use model::client::{
     Client, ClientId, ClientKeys, ClientSigningAlgorithm, GrantType, SecretHash, TokenEndpointAuthMethod,
 };

@@ -1260,3 +1260,36 @@ async fn on_an_http_development_issuer_the_consent_cookie_drops_secure_and_the_h
     let reply = post_decision(&router, Some(&cookies("alice", &page)), &decision(&page, "allow"), &[]).await;
     assert_page(&reply, StatusCode::FORBIDDEN, "access_denied");
 }
+
+/// A request with every stored value at its bound — `nonce`, `login_hint`, `acr_values`,
+/// `ui_locales` and `claims_locales` at 2048 bytes, `claims` (OIDC Core §5.5) just under 8 KiB —
+/// travels sealed through the host's login page and back, and gets its code: the resume handle's
+/// bound is above the largest request the endpoint accepts.
+#[tokio::test]
+async fn a_request_at_every_bound_survives_the_login_page() {
+    let router = test_provider().router();
+    let long = "n".repeat(2048);
+    let acr_values = format!("urn:{}", "a".repeat(2044));
+    let tags: Vec<String> = (0..255).map(|i| format!("ab-{i:04}")).collect();
+    let locales = tags.join(" ");
+    assert!(locales.len() <= 2048, "{}", locales.len());
+    let value = "v".repeat(8 * 1024 - 40);
+    let claims = format!("{{\"id_token\":{{\"email\":{{\"value\":\"{value}\"}}}}}}");
+    assert!(claims.len() <= 8 * 1024, "{}", claims.len());
+    let params = request(
+        "first-party",
+        WEB_REDIRECT,
+        &[
+            ("nonce", &long),
+            ("login_hint", &long),
+            ("acr_values", &acr_values),
+            ("ui_locales", &locales),
+            ("claims_locales", &locales),
+            ("claims", &claims),
+        ],
+    );
+    let resume = login_return_to(&get(&router, &params, None).await);
+    assert!(resume.handle().len() < 32 * 1024, "{}", resume.handle().len());
+    let reply = browser_get(&router, &local(&resume), Some(&resume.with(&session_cookie("alice")))).await;
+    assert_code(&reply, WEB_REDIRECT);
+}

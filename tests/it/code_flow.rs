@@ -5,8 +5,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::common::*;
 use attesto::{
-    Algorithm, Attesto, Client, ClientStore, HostError, Key, LoginOutcome, LoginRequest, Principal, PrincipalStore,
-    Scopes, SecretHash,
+    Algorithm, Attesto, ClaimsQuery, Client, ClientStore, HostError, Key, LoginOutcome, LoginRequest, Principal,
+    PrincipalStore, Scopes, SecretHash,
 };
 use axum::Router;
 use axum::body::Body;
@@ -1107,10 +1107,9 @@ impl PrincipalStore for SharedIds {
     }
     async fn build_userinfo_claims(
         &self,
-        principal: &Principal,
-        scopes: &Scopes,
+        query: &ClaimsQuery<'_>,
     ) -> Result<serde_json::Map<String, Value>, HostError> {
-        self.0.build_userinfo_claims(principal, scopes).await
+        self.0.build_userinfo_claims(query).await
     }
 }
 

@@ -80,6 +80,7 @@ async fn default_prefix_snapshot() {
     openid["id_token_signing_alg_values_supported"] = json!(["ES256"]);
     openid["userinfo_signing_alg_values_supported"] = json!(["ES256"]);
     openid["claims_supported"] = json!(CLAIMS);
+    openid["claims_parameter_supported"] = json!(true);
     openid["request_uri_parameter_supported"] = json!(false);
     assert_eq!(get_json(&router, "/.well-known/openid-configuration").await, openid);
 }
@@ -211,6 +212,7 @@ async fn issuer_with_a_path_snapshot() {
     openid["id_token_signing_alg_values_supported"] = json!(["EdDSA"]);
     openid["userinfo_signing_alg_values_supported"] = json!(["EdDSA"]);
     openid["claims_supported"] = json!(CLAIMS);
+    openid["claims_parameter_supported"] = json!(true);
     openid["request_uri_parameter_supported"] = json!(false);
     // OpenID Connect Discovery §4 appends to the issuer; MCP clients also try the inserted form.
     for path in [

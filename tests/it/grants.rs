@@ -935,3 +935,53 @@ async fn the_quickstart_gives_pairwise_clients_the_subject_of_their_sector() {
     assert_eq!(response.headers()[header::LOCATION], "http://127.0.0.1/signed-out");
     assert_eq!(quickstart.apps(&session).await.0, StatusCode::SEE_OTHER, "signed out");
 }
+
+/// The quickstart honours the `claims` parameter (OIDC Core §5.5), and says so in its OpenID
+/// document: `{"id_token":{"email":null}}` puts the demo user's `email` in the ID token, and
+/// `{"userinfo":{"name":null}}` answers `name` at userinfo without the `profile` scope; neither
+/// leaks to the other place, the refreshed ID token has the email again, and `sid` is among the
+/// claims it advertises (its sign-in sessions have ids, for logout).
+#[tokio::test]
+async fn the_quickstart_releases_the_claims_a_client_requests() {
+    let quickstart = Quickstart::start().await;
+    let metadata = quickstart
+        .http
+        .get(format!("{}/.well-known/openid-configuration", quickstart.base))
+        .send()
+        .await
+        .expect("discovery");
+    let metadata = json_of(metadata).await;
+    assert_eq!(metadata["claims_parameter_supported"], true, "{metadata}");
+    assert!(metadata["claims_supported"].as_array().expect("claims").contains(&"sid".into()), "{metadata}");
+
+    let session = quickstart.sign_in().await;
+    let requested = r#"{"id_token":{"email":null},"userinfo":{"name":null}}"#;
+    let tokens = quickstart.authorize_with(&session, "demo-native", &[("claims", requested)]).await;
+    let id_token = payload(tokens["id_token"].as_str().expect("an ID token"));
+    assert_eq!((id_token["sub"].as_str(), id_token["email"].as_str()), (Some("demo"), Some("demo@example.com")));
+    assert!(id_token.get("name").is_none(), "`name` was requested for userinfo only: {id_token}");
+
+    let userinfo =
+        |access: String| quickstart.http.get(format!("{}/oauth/userinfo", quickstart.base)).bearer_auth(access).send();
+    let response = userinfo(str_of(&tokens, "access_token").to_owned()).await.expect("userinfo");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json_of(response).await, serde_json::json!({"sub": "demo", "name": "demo"}));
+
+    let response = quickstart
+        .http
+        .post(format!("{}/oauth/token", quickstart.base))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", "demo-native"),
+            ("refresh_token", str_of(&tokens, "refresh_token")),
+        ])
+        .send()
+        .await
+        .expect("refresh");
+    assert_eq!(response.status(), StatusCode::OK);
+    let refreshed = json_of(response).await;
+    let id_token = payload(refreshed["id_token"].as_str().expect("an ID token at the refresh"));
+    assert_eq!(id_token["email"], "demo@example.com", "the refreshed ID token keeps the requested claim");
+    let response = userinfo(str_of(&refreshed, "access_token").to_owned()).await.expect("userinfo");
+    assert_eq!(json_of(response).await, serde_json::json!({"sub": "demo", "name": "demo"}));
+}

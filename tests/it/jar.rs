@@ -505,7 +505,7 @@ async fn every_bad_request_object_is_refused_with_its_reason() {
         (
             "scope of the wrong type",
             signer.object("jar", &challenge, &json!({"scope": ["read"]})),
-            "a parameter claim of the request object has the wrong type: each must be a string (`max_age` a number, `resource` an array of strings)",
+            "a parameter claim of the request object has the wrong type: each must be a string (`max_age` a number, `resource` an array of strings, `claims` an object)",
         ),
         (
             "not a JWT",

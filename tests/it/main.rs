@@ -25,6 +25,7 @@ mod authorize;
 mod backchannel_logout;
 mod browser;
 mod claims;
+mod claims_request;
 #[cfg(feature = "fetch")]
 mod client_metadata;
 mod code_flow;

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use attesto::{
-    Attesto, AuthenticatedPrincipal, Client, ClientStore, GrantType, HostError, Key, LoginOutcome, LoginRequest,
-    Principal, PrincipalStore, Scopes, SecretHash,
+    Attesto, AuthenticatedPrincipal, ClaimsQuery, Client, ClientStore, GrantType, HostError, Key, LoginOutcome,
+    LoginRequest, PrincipalStore, Scopes, SecretHash,
 };
 use http::{StatusCode, header};
 use openidconnect::core::{
@@ -70,28 +70,25 @@ impl PrincipalStore for Host {
 
     async fn build_id_token_claims(
         &self,
-        _: &Client,
-        principal: &AuthenticatedPrincipal,
-        scopes: &Scopes,
+        query: &ClaimsQuery<'_>,
     ) -> Result<serde_json::Map<String, serde_json::Value>, HostError> {
         let mut claims = serde_json::Map::new();
-        if scopes.contains("profile") {
-            claims.insert("name".to_owned(), display_name(&principal.subject).into());
+        if query.scopes.contains("profile") {
+            claims.insert("name".to_owned(), display_name(query.subject).into());
         }
         Ok(claims)
     }
 
     async fn build_userinfo_claims(
         &self,
-        principal: &Principal,
-        scopes: &Scopes,
+        query: &ClaimsQuery<'_>,
     ) -> Result<serde_json::Map<String, serde_json::Value>, HostError> {
         let mut claims = serde_json::Map::new();
-        if scopes.contains("profile") {
-            claims.insert("name".to_owned(), display_name(&principal.subject).into());
+        if query.scopes.contains("profile") {
+            claims.insert("name".to_owned(), display_name(query.subject).into());
         }
-        if scopes.contains("email") {
-            claims.insert("email".to_owned(), format!("{}@example.com", principal.subject).into());
+        if query.scopes.contains("email") {
+            claims.insert("email".to_owned(), format!("{}@example.com", query.subject).into());
             claims.insert("email_verified".to_owned(), true.into());
         }
         Ok(claims)

@@ -133,23 +133,35 @@ async fn each_sector_sees_its_own_stable_subject_and_access_tokens_keep_the_user
 #[tokio::test]
 async fn without_the_secret_a_pairwise_client_gets_no_tokens_rather_than_the_users_own_subject() {
     let router = router(None);
-    let (status, body) = sign_in(&router, "first-party", "alice").await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
-    assert_eq!(
-        body,
-        json!({"error": "server_error", "error_description": "pairwise subject identifiers are not configured"})
+    // Refused at the authorization endpoint, once the user is known: no code is issued.
+    let (_, challenge) = pkce();
+    let uri = crate::common::authorize_url(
+        TestHost::PATHS.authorize,
+        &[
+            ("response_type", "code"),
+            ("client_id", "first-party"),
+            ("redirect_uri", WEB_REDIRECT),
+            ("code_challenge", &challenge),
+            ("code_challenge_method", "S256"),
+            ("scope", SCOPE),
+        ],
     );
+    let cookie = crate::common::session_cookie("alice");
+    let (status, headers, _) = crate::common::browser_get(&router, &uri, Some(&cookie)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, params) = crate::common::redirect_params(&headers);
+    assert_eq!(params.get("error").map(String::as_str), Some("server_error"), "{params:?}");
+    assert_eq!(
+        params.get("error_description").map(String::as_str),
+        Some("pairwise subject identifiers are not configured")
+    );
+    assert!(!params.contains_key("code"));
     // Discovery offers `public` alone.
     let request = Request::get("/.well-known/openid-configuration").body(Body::empty()).expect("request");
     let (_, _, discovery) = send_json(&router, request).await;
     assert_eq!(discovery["subject_types_supported"], json!(["public"]));
 }
 
-/// Userinfo for a token whose client the host no longer has is refused: the client's subject type
-/// went with it, and a pairwise client must never be told the user's own identifier. (The host
-/// removes `first-party` from its table: the same issuer and key, without the client.) The token
-/// check refuses it, as every resource does; userinfo would refuse it too if the client vanished
-/// between that check and its own lookup.
 #[tokio::test]
 async fn userinfo_refuses_a_token_whose_client_is_gone() {
     let key = || Key::from_pem(P256_PEM).expect("the fixture key");
@@ -179,4 +191,38 @@ async fn userinfo_refuses_a_token_whose_client_is_gone() {
             "error_description": "the access token is invalid, expired or revoked",
         })
     );
+}
+
+/// A `sub` requested with a value in the `claims` parameter (OIDC Core §5.5.1) names the user as
+/// the client knows them: a pairwise client names the signed-in user by the `sub` of its sector,
+/// and the user's own identifier is another user to it (`login_required`).
+#[tokio::test]
+async fn a_requested_sub_is_the_one_of_the_clients_sector() {
+    let router = router(Some([9; 32]));
+    let (_, first) = sign_in(&router, "first-party", "alice").await;
+    let known_as = sub_of(&first, "id_token");
+    for (named, outcome) in [(known_as.as_str(), "code"), ("alice", "login_required")] {
+        let (_, challenge) = pkce();
+        let claims = json!({"id_token": {"sub": {"value": named}}}).to_string();
+        let uri = crate::common::authorize_url(
+            TestHost::PATHS.authorize,
+            &[
+                ("response_type", "code"),
+                ("client_id", "first-party"),
+                ("redirect_uri", WEB_REDIRECT),
+                ("code_challenge", &challenge),
+                ("code_challenge_method", "S256"),
+                ("scope", SCOPE),
+                ("claims", &claims),
+            ],
+        );
+        let cookie = crate::common::session_cookie("alice");
+        let (status, headers, _) = crate::common::browser_get(&router, &uri, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let (_, params) = crate::common::redirect_params(&headers);
+        match outcome {
+            "code" => assert!(params.contains_key("code"), "{named}: {params:?}"),
+            error => assert_eq!(params.get("error").map(String::as_str), Some(error), "{named}: {params:?}"),
+        }
+    }
 }

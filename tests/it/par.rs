@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use crate::common::*;
 use attesto::{
-    Algorithm, Attesto, AuthenticatedPrincipal, AuthorizationDenied, Client, ClientStore, CodeIssued, ConfigError,
-    ConsentDecision, ConsentPolicy, ConsentRequest, EventSink, GrantType, HostError, Key, LoginOutcome, LoginRequest,
-    Principal, PrincipalStore, Scopes, SecretHash, TokenEndpointAuthMethod, TokenIssued,
+    Algorithm, Attesto, AuthenticatedPrincipal, AuthorizationDenied, ClaimsQuery, Client, ClientStore, CodeIssued,
+    ConfigError, ConsentDecision, ConsentPolicy, ConsentRequest, EventSink, GrantType, HostError, Key, LoginOutcome,
+    LoginRequest, Principal, PrincipalStore, Scopes, SecretHash, TokenEndpointAuthMethod, TokenIssued,
 };
 use axum::Router;
 use axum::body::Body;
@@ -97,11 +97,9 @@ impl PrincipalStore for ParHost {
     }
     async fn build_id_token_claims(
         &self,
-        client: &Client,
-        principal: &AuthenticatedPrincipal,
-        scopes: &Scopes,
+        query: &ClaimsQuery<'_>,
     ) -> Result<serde_json::Map<String, Value>, HostError> {
-        self.inner.build_id_token_claims(client, principal, scopes).await
+        self.inner.build_id_token_claims(query).await
     }
 }
 

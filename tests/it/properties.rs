@@ -1,6 +1,6 @@
 //! Property tests of the parsers that read untrusted input, the same ones `fuzz/` fuzzes: form
 //! bodies, redirect URIs, access tokens, DPoP proofs, and, through the real router, authorization
-//! requests, registration bodies, bearer tokens with DPoP headers, and (feature `fetch`) client ID
+//! requests (and their `claims` parameter), registration bodies, bearer tokens with DPoP headers, and (feature `fetch`) client ID
 //! metadata documents.
 //!
 //! Round trips where there is one (a form encoded by `form_urlencoded` parses back to its pairs, a
@@ -542,6 +542,71 @@ fn a_native_loopback_redirect_uri_matches_on_any_port_and_nothing_else() {
 #[attesto::provider(registration)]
 struct RegistrationHost;
 host_without_clients!(RegistrationHost);
+/// A `claims` value (OIDC Core §5.5): mostly the parameter's shape with members and claim
+/// requests of any JSON type, sometimes any JSON or any text.
+fn claims_parameter() -> impl Strategy<Value = String> {
+    let member = prop::sample::select(vec!["userinfo", "id_token", "other"]).prop_map(str::to_owned);
+    let claim_name =
+        prop_oneof![prop::sample::select(vec!["sub", "acr", "email", "name", ""]).prop_map(str::to_owned), text()];
+    let claim_request = prop_oneof![
+        Just(Value::Null),
+        (json_value(), json_value(), json_value()).prop_map(|(essential, value, values)| {
+            json!({"essential": essential, "value": value, "values": values})
+        }),
+        json_value(),
+    ];
+    let claims = prop::collection::btree_map(claim_name, claim_request, 0..4)
+        .prop_map(|claims| Value::Object(claims.into_iter().collect()));
+    let member_value = prop_oneof![3 => claims, 1 => json_value()];
+    prop_oneof![
+        4 => prop::collection::btree_map(member, member_value, 0..3)
+            .prop_map(|members| Value::Object(members.into_iter().collect()).to_string()),
+        1 => json_value().prop_map(|value| value.to_string()),
+        1 => text(),
+    ]
+}
+
+/// Whatever `claims` a client sends, the answer goes back to its redirect URI: a code, or the
+/// refusal of the request (`invalid_request`) or of the user (`login_required` for a `sub` that
+/// is not alice's, `access_denied` for an essential `acr` not met); never a page, never a 5xx.
+#[test]
+fn any_claims_parameter_gets_a_code_or_a_refusal_at_the_redirect_uri() {
+    let rt = runtime();
+    let router = rt.block_on(async { common::test_provider().router() });
+    TestRunner::new(http_config())
+        .run(&claims_parameter(), |claims| {
+            let query = form_urlencoded::Serializer::new(String::new())
+                .extend_pairs([
+                    ("response_type", "code"),
+                    ("client_id", "first-party"),
+                    ("redirect_uri", WEB_REDIRECT),
+                    ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+                    ("code_challenge_method", "S256"),
+                    ("scope", "openid"),
+                    ("claims", claims.as_str()),
+                ])
+                .finish();
+            let request = Request::get(format!("{}?{query}", TestHost::PATHS.authorize))
+                .header(header::ACCEPT, "text/html")
+                .header(header::COOKIE, session_cookie("alice"))
+                .body(Body::empty())
+                .expect("a request");
+            let (status, headers, body) = send(&rt, &router, request);
+            prop_assert_eq!(status, StatusCode::SEE_OTHER, "{}", String::from_utf8_lossy(&body));
+            let location = headers[header::LOCATION].to_str().expect("an ASCII Location");
+            let url = url::Url::parse(location).expect("an absolute Location");
+            prop_assert!(location.starts_with(&format!("{WEB_REDIRECT}?")), "redirected to {}", location);
+            let params: BTreeMap<String, String> = url.query_pairs().into_owned().collect();
+            match (params.get("code"), params.get("error").map(String::as_str)) {
+                (Some(_), None) => {}
+                (None, Some("invalid_request" | "login_required" | "access_denied")) => {}
+                _ => prop_assert!(false, "neither a code nor a refusal: {:?}", params),
+            }
+            Ok(())
+        })
+        .expect("the property holds");
+}
+
 registration_keeps_nothing!(RegistrationHost);
 
 /// Any JSON value, small.

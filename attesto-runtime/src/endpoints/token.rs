@@ -343,6 +343,9 @@ async fn authorization_code<P: Provider>(
             // nothing else stops a thief from using them; a confidential client's are already
             // bound to its credentials, and it may change keys.
             dpop_jkt: proof.filter(|_| client.is_public).map(|proof| proof.jkt.clone()),
+            // The ID tokens of its refreshes are built as the first one is (OIDC Core §5.5).
+            claims: request.claims.clone(),
+            claims_locales: request.claims_locales.clone(),
         };
         // Refused when a replay of the code revoked the family in the meantime.
         if !attesto.store().create_refresh_family(&family, &hash).await? {
@@ -361,6 +364,7 @@ async fn authorization_code<P: Provider>(
         &scopes,
         &audience,
         (now, grant_expires_at),
+        (request.claims.as_ref(), &request.claims_locales),
     )
     .await?;
     let grant_id = Some(grant_id);
@@ -378,6 +382,8 @@ async fn authorization_code<P: Provider>(
             grant_id: grant_id.as_deref(),
             refresh_token: refresh,
             proof,
+            claims: request.claims.as_ref(),
+            claims_locales: &request.claims_locales,
         },
     )
     .await
@@ -489,6 +495,8 @@ async fn refresh_token<P: Provider>(
             grant_id: Some(&grant_id),
             refresh_token: next,
             proof,
+            claims: family.claims.as_ref(),
+            claims_locales: &family.claims_locales,
         },
     )
     .await

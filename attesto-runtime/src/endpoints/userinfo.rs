@@ -13,8 +13,9 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 
 use crate::dpop;
 use crate::error::{ErrorCode, OAuthError};
+use crate::host::principals::ClaimsQuery;
 use crate::host::provider::Provider;
-use crate::model::principal::Principal;
+use crate::model::claims::ClaimsTarget;
 use crate::protocol::userinfo as userinfo_jwt;
 use crate::resource_server::token_check::{self, LegacyAccess, Scheme};
 use crate::state::Attesto;
@@ -61,27 +62,46 @@ async fn userinfo<P: Provider>(
             .with_status(StatusCode::FORBIDDEN)
             .with_challenge(challenge));
     }
+    // OIDC Core §5.5: the claims the authorization requested for userinfo, kept with its grant,
+    // which the token names (`grant_id`; every token attesto issues for a user does). A grant
+    // that is gone (revoked, or expired with its last token) is not answered for: its tokens are
+    // revoked with it, and this instance may not have heard yet (the revocation list is refreshed
+    // periodically), so the store's word is taken and the token refused as the check would.
+    // The claims were requested by the grant's client for its user: a token that another client
+    // got by exchange (RFC 8693, which keeps the grant) is answered without them. A store that
+    // cannot answer does not stop userinfo, whose token check needs no store within the revocation
+    // refresh interval: the answer then has the claims of the scopes alone (requested claims are
+    // a client's wish, OIDC Core §5.5.1), and the failure is logged.
+    let now = std::time::SystemTime::now();
+    let grant = match view.claims.get("grant_id").and_then(serde_json::Value::as_str) {
+        None => None,
+        Some(grant_id) => match attesto.store().find_grant(grant_id, now).await {
+            Ok(Some(grant)) => {
+                Some(grant).filter(|grant| grant.subject == view.subject && grant.client_id == view.client_id)
+            }
+            Ok(None) => {
+                return Err(token_check::invalid_token(scheme, "the access token's grant was revoked or has expired"));
+            }
+            Err(error) => {
+                tracing::warn!(%error, "userinfo: the grant could not be read; answering without requested claims");
+                None
+            }
+        },
+    };
     // The token's client decides the `sub` it sees (OIDC Core §8: public or pairwise) and how the
     // answer is sent. The token check refused tokens of a client that is gone; one deleted since
     // (a race) is refused the same way, never answered with the user's own identifier.
     let client = match attesto.lookup_client(view.client_id.as_str()).await? {
         Ok(found) => found.client,
-        Err(_) => {
-            let description = "the access token is invalid, expired or revoked";
-            let challenge = match scheme {
-                Scheme::Bearer => HeaderValue::from_static(
-                    "Bearer error=\"invalid_token\", error_description=\"the access token is invalid, expired or revoked\"",
-                ),
-                Scheme::Dpop => dpop::check::dpop_challenge(ErrorCode::InvalidToken, description),
-            };
-            return Err(OAuthError::new(ErrorCode::InvalidToken, description)
-                .with_status(StatusCode::UNAUTHORIZED)
-                .with_challenge(challenge));
-        }
+        Err(_) => return Err(token_check::invalid_token(scheme, "the access token is invalid, expired or revoked")),
     };
-    let scopes = view.scopes;
-    let principal = Principal::new(view.subject.clone());
-    let mut claims = attesto.provider().build_userinfo_claims(&principal, &scopes).await?;
+    let mut query = ClaimsQuery::new(ClaimsTarget::Userinfo, &view.client_id, &view.subject, &view.scopes);
+    query.client = Some(&client);
+    if let Some(grant) = &grant {
+        query.requested = grant.claims.as_ref().and_then(|claims| claims.userinfo.as_ref());
+        query.claims_locales = &grant.claims_locales;
+    }
+    let mut claims = attesto.provider().build_userinfo_claims(&query).await?;
     // OIDC Core §5.3.2: `sub` must be the ID token's, whatever the host returned.
     let subject = attesto.subject_for(&client, &view.subject)?;
     claims.insert("sub".to_owned(), serde_json::Value::String(subject.into_owned()));

@@ -5,6 +5,7 @@ use std::future::Future;
 use http::HeaderMap;
 
 use crate::error::HostError;
+use crate::model::claims::ClaimsRequest;
 use crate::model::client::Client;
 use crate::model::principal::AuthenticatedPrincipal;
 use crate::model::scope::Scopes;
@@ -28,6 +29,10 @@ pub struct ConsentRequest<'a> {
     /// `claims_locales` (OIDC Core §5.2): the languages the user prefers for claim values, as BCP
     /// 47 tags in order of preference; empty when the client sent none.
     pub claims_locales: &'a [String],
+    /// The claims the client requested with the `claims` parameter (OIDC Core §5.5), for a
+    /// policy that asks the user about claims beyond those of the scopes; `None` when it sent
+    /// none. The host's claim builders see them again when tokens are issued.
+    pub claims: Option<&'a ClaimsRequest>,
 }
 
 /// What a [`ConsentPolicy`] decides.

@@ -13,10 +13,12 @@
 use std::time::SystemTime;
 
 use crate::error::{ErrorCode, OAuthError};
+use crate::model::claims::ClaimsRequest;
 use crate::model::client::{Client, GrantType};
 use crate::model::profile::Profile;
 use crate::model::resource::{Resource, audiences};
 use crate::model::scope::Scopes;
+use crate::protocol::claims_request;
 use crate::protocol::dpop_proof::is_thumbprint;
 use crate::protocol::form::Form;
 use crate::protocol::pkce::code_challenge;
@@ -176,6 +178,8 @@ pub(crate) struct Validated {
     pub(crate) ui_locales: Vec<String>,
     /// OIDC Core §5.2 `claims_locales`, parsed.
     pub(crate) claims_locales: Vec<String>,
+    /// OIDC Core §5.5 `claims`, parsed.
+    pub(crate) claims: Option<ClaimsRequest>,
     /// RFC 9449 §10 `dpop_jkt`.
     pub(crate) dpop_jkt: Option<String>,
 }
@@ -201,6 +205,7 @@ impl Validated {
             acr_values: self.acr_values,
             ui_locales: self.ui_locales,
             claims_locales: self.claims_locales,
+            claims: self.claims,
             started_at,
             dpop_jkt: self.dpop_jkt,
             device_code: None,
@@ -352,6 +357,14 @@ pub(crate) fn validate(form: &Form<'_>, client: &Client, rules: &Rules<'_>) -> R
         }
     }
     let [ui_locales, claims_locales] = locale_lists;
+    // OIDC Core §5.5: the claims asked for, an OpenID Connect parameter (ignored, as any unknown
+    // parameter, when OpenID Connect is off).
+    let claims = match form.get("claims") {
+        Some(value) if rules.openid => {
+            Some(claims_request::parse(value).map_err(|description| invalid(&target, description))?)
+        }
+        _ => None,
+    };
     let prompt = Prompt::parse(form.get("prompt")).map_err(|description| invalid(&target, description))?;
     let max_age = max_age(form.get("max_age")).map_err(|description| invalid(&target, description))?;
     // RFC 9449 §10: `dpop_jkt` binds the code to the DPoP key with this thumbprint, so that a code
@@ -376,6 +389,7 @@ pub(crate) fn validate(form: &Form<'_>, client: &Client, rules: &Rules<'_>) -> R
         max_age,
         ui_locales,
         claims_locales,
+        claims,
         dpop_jkt,
     })
 }

@@ -203,9 +203,15 @@ pub struct AuthorizationServerMetadata {
     /// was given them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub acr_values_supported: Vec<String>,
-    /// `claims_supported` (OpenID, RECOMMENDED): the claims of the ID token attesto sets.
+    /// `claims_supported` (OpenID, RECOMMENDED): the claims of the ID token attesto sets (`sid`
+    /// with the `end_session` feature, whose hosts name their sessions).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub claims_supported: Vec<&'static str>,
+    /// `claims_parameter_supported` (OpenID Connect Discovery §3): `true`, the `claims` request
+    /// parameter (OIDC Core §5.5) is accepted and reaches the host's claim builders. OpenID only
+    /// (its default, `false`, would be untrue).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub claims_parameter_supported: Option<bool>,
     /// `request_parameter_supported` (OpenID Connect Discovery §3): `true`, request objects
     /// (RFC 9101) are accepted by value at the authorization and PAR endpoints. Given in both
     /// documents: RFC 9101 is OAuth, and the OpenID default (`false`) would be untrue.
@@ -237,6 +243,7 @@ impl AuthorizationServerMetadata {
             backchannel_logout_session_supported: false,
             acr_values_supported: Vec::new(),
             claims_supported: Vec::new(),
+            claims_parameter_supported: None,
             request_uri_parameter_supported: None,
             ..self.clone()
         }
@@ -379,10 +386,17 @@ pub(crate) fn authorization_server_metadata(source: &MetadataSource<'_>) -> Auth
             Vec::new()
         },
         claims_supported: if openid {
-            vec!["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash"]
+            let mut claims = vec!["iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash"];
+            // `sid` is in an ID token when the host names its session, which a host with
+            // logout (`SessionStore`) does for the end-session endpoint to name it back.
+            if source.features.end_session {
+                claims.push("sid");
+            }
+            claims
         } else {
             Vec::new()
         },
+        claims_parameter_supported: openid.then_some(true),
         request_parameter_supported: true,
         request_object_signing_alg_values_supported: assertion_algs.clone(),
         require_signed_request_object: source.require_signed_request_objects,

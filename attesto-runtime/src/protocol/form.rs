@@ -129,8 +129,9 @@ fn repeated_description(name: &str) -> &'static str {
     }
     described!(
         "acr_values",
-        "client_id",
+        "claims",
         "claims_locales",
+        "client_id",
         "client_secret",
         "client_assertion",
         "client_assertion_type",

@@ -3,6 +3,7 @@
 
 pub(crate) mod access_token;
 pub(crate) mod authorization_request;
+pub(crate) mod claims_request;
 pub(crate) mod client_assertion;
 pub(crate) mod client_metadata;
 pub mod discovery;

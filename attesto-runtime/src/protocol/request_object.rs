@@ -47,8 +47,8 @@ pub(crate) const MAX_LIFETIME: u64 = 3600;
 const JWT_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 
 /// The parameters attesto reads from an authorization request: in an object they must be
-/// strings (`max_age` may be a number, `resource` an array of strings).
-const PARAMETERS: [&str; 17] = [
+/// strings (`max_age` may be a number, `resource` an array of strings, `claims` an object).
+const PARAMETERS: [&str; 18] = [
     "client_id",
     "response_type",
     "redirect_uri",
@@ -64,6 +64,7 @@ const PARAMETERS: [&str; 17] = [
     "acr_values",
     "ui_locales",
     "claims_locales",
+    "claims",
     "dpop_jkt",
     "resource",
 ];
@@ -161,7 +162,7 @@ impl RequestObjectError {
             Self::BadJti => "the request object's `jti` must be a non-empty string of at most 256 bytes",
             Self::Nested => "a request object must not contain `request` or `request_uri` (RFC 9101 §4)",
             Self::BadParameter => {
-                "a parameter claim of the request object has the wrong type: each must be a string (`max_age` a number, `resource` an array of strings)"
+                "a parameter claim of the request object has the wrong type: each must be a string (`max_age` a number, `resource` an array of strings, `claims` an object)"
             }
             Self::TooManyClaims => "the request object has too many claims",
             Self::Replayed => "the request object was used before: its `jti` is single-use",
@@ -307,7 +308,9 @@ impl<'t> RequestObject<'t> {
 
 /// The authorization request parameters of an object's claims (RFC 9101 §4): every claim but the
 /// JWT ones, strings as they are, a numeric `max_age` as its decimal form, each `resource` of an
-/// array. A claim that no parameter attesto reads has is ignored whatever its type, as an unknown
+/// array, `claims` (OIDC Core §5.5, a JSON object here, RFC 9101 §4) as its JSON text, which the
+/// authorization request's checks parse as they parse the parameter sent by value. A claim that
+/// no parameter attesto reads has is ignored whatever its type, as an unknown
 /// parameter would be (RFC 6749 §3.1); empty strings count as absent, as in a form.
 fn parameters(claims: &Map<String, Value>) -> Result<Form<'static>, RequestObjectError> {
     if claims.len() > MAX_PARAMETERS {
@@ -329,6 +332,7 @@ fn parameters(claims: &Map<String, Value>) -> Result<Form<'static>, RequestObjec
                 // Refused as the form's `max_age` would be (a non-negative integer).
                 None => pairs.push((name.clone(), number.to_string())),
             },
+            Value::Object(_) if name == "claims" => pairs.push((name.clone(), value.to_string())),
             Value::Array(values) if name == "resource" && values.len() <= MAX_PARAMETERS => {
                 for value in values {
                     let Value::String(value) = value else { return Err(RequestObjectError::BadParameter) };
@@ -466,6 +470,8 @@ mod tests {
             (json!({"resource": [1]}), Some(E::BadParameter)),
             (json!({"ui_locales": ["en"]}), Some(E::BadParameter)),
             (json!({"claims": {"userinfo": {}}}), None),
+            (json!({"claims": ["email"]}), Some(E::BadParameter)),
+            (json!({"claims": 1}), Some(E::BadParameter)),
         ];
         for (changes, expected) in cases {
             assert_eq!(check(&changes).err(), expected, "{changes}");
@@ -477,11 +483,13 @@ mod tests {
         let accepted = check(&json!({
             "max_age": 60, "resource": ["https://a.example", "https://b.example"], "jti": "j1", "sub": "x",
             "nonce": "", "ui_locales": "de-CH fr", "claims_locales": "en",
+            "claims": {"id_token": {"email": null}},
         }))
         .expect("accepted");
         let form = &accepted.parameters;
         assert_eq!(form.get("max_age"), Some("60"));
         assert_eq!((form.get("ui_locales"), form.get("claims_locales")), (Some("de-CH fr"), Some("en")));
+        assert_eq!(form.get("claims"), Some(r#"{"id_token":{"email":null}}"#));
         assert_eq!(form.all("resource").collect::<Vec<_>>(), ["https://a.example", "https://b.example"]);
         assert_eq!((form.get("client_id"), form.get("state")), (Some("app"), Some("s")));
         assert_eq!((form.get("iss"), form.get("sub"), form.get("jti"), form.get("nonce")), (None, None, None, None));

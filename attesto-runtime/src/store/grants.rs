@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 
 use super::revoked;
+use crate::model::claims::ClaimsRequest;
 use crate::model::client::ClientId;
 use crate::model::scope::Scopes;
 
@@ -57,6 +58,16 @@ pub struct Grant {
     /// kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
+    /// The `claims` request parameter of the authorization (OIDC Core §5.5), so that the ID
+    /// tokens of its refreshes and the userinfo answers for its access tokens honour it as the
+    /// first ID token did. Absent when the client sent none, and in grants recorded before it was
+    /// kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ClaimsRequest>,
+    /// The `claims_locales` of the authorization (OIDC Core §5.2), for the same. Empty when the
+    /// client sent none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims_locales: Vec<String>,
 }
 
 impl Grant {
@@ -82,6 +93,8 @@ impl Grant {
             last_used_at: created_at,
             expires_at,
             session_id: None,
+            claims: None,
+            claims_locales: Vec::new(),
         }
     }
 
@@ -89,6 +102,15 @@ impl Grant {
     #[must_use]
     pub fn with_session_id(mut self, session_id: Option<String>) -> Self {
         self.session_id = session_id;
+        self
+    }
+
+    /// Sets the claims requested with the authorization ([`claims`](Self::claims), OIDC Core
+    /// §5.5) and their locales ([`claims_locales`](Self::claims_locales), §5.2).
+    #[must_use]
+    pub fn with_claims(mut self, claims: Option<ClaimsRequest>, claims_locales: Vec<String>) -> Self {
+        self.claims = claims;
+        self.claims_locales = claims_locales;
         self
     }
 }

@@ -647,6 +647,15 @@ impl Store for MemoryStore {
         })
     }
 
+    async fn find_grant(&self, grant_id: &str, now: SystemTime) -> Result<Option<Grant>, HostError> {
+        self.with(|s| {
+            s.grants
+                .get(grant_id)
+                .filter(|entry| !entry.revoked && entry.grant.expires_at > now)
+                .map(|entry| entry.grant.clone())
+        })
+    }
+
     async fn grants(&self, subject: &str, now: SystemTime, limit: usize) -> Result<Vec<Grant>, HostError> {
         self.with(|s| {
             let Some(held) = s.grants_by_subject.get(subject) else { return Vec::new() };
@@ -748,6 +757,7 @@ mod tests {
                 acr_values: None,
                 ui_locales: Vec::new(),
                 claims_locales: Vec::new(),
+                claims: None,
                 started_at: SystemTime::now(),
                 dpop_jkt: None,
                 device_code: None,

@@ -22,6 +22,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::model::claims::ClaimsRequest;
 use crate::model::client::ClientId;
 
 mod device;
@@ -160,6 +161,10 @@ pub struct AuthorizationRequest {
     /// 47 tags in order of preference. Empty in requests stored before it was kept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims_locales: Vec<String>,
+    /// `claims` (OIDC Core §5.5): the claims the client asked for in the ID token and at
+    /// userinfo. Absent when it sent none, and in requests stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ClaimsRequest>,
     /// When the request reached the authorization endpoint; `prompt=login` needs an
     /// authentication after it.
     pub started_at: SystemTime,
@@ -278,6 +283,15 @@ pub struct RefreshFamily {
     /// before DPoP existed.
     #[serde(default)]
     pub dpop_jkt: Option<String>,
+    /// The `claims` request parameter of the authorization (OIDC Core §5.5): the ID token of
+    /// every refresh is built with it, as the first one was. Absent when the client sent none, and
+    /// in families stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<ClaimsRequest>,
+    /// The `claims_locales` of the authorization (OIDC Core §5.2), for the same. Empty when the
+    /// client sent none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims_locales: Vec<String>,
 }
 
 /// What [`Store::find_refresh`] found.
@@ -492,6 +506,15 @@ pub trait Store: Send + Sync + 'static {
     /// unknown, revoked or expired.
     fn record_grant_use(&self, grant_id: &str, now: SystemTime) -> impl Future<Output = Result<(), HostError>> + Send;
 
+    /// The grant `grant_id` while it is live (neither revoked nor expired at `now`), with its last
+    /// use; `None` otherwise. Changes nothing. The userinfo endpoint reads the grant of an access
+    /// token this way, for the claims its authorization requested (OIDC Core §5.5).
+    fn find_grant(
+        &self,
+        grant_id: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<Grant>, HostError>> + Send;
+
     /// The live grants of `subject` (neither revoked nor expired at `now`), newest first (by
     /// [`created_at`](Grant::created_at), then by `grant_id` descending), at most `limit`.
     fn grants(
@@ -668,6 +691,13 @@ impl<S: Store> Store for std::sync::Arc<S> {
     fn record_grant_use(&self, grant_id: &str, now: SystemTime) -> impl Future<Output = Result<(), HostError>> + Send {
         (**self).record_grant_use(grant_id, now)
     }
+    fn find_grant(
+        &self,
+        grant_id: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<Grant>, HostError>> + Send {
+        (**self).find_grant(grant_id, now)
+    }
     fn grants(
         &self,
         subject: &str,
@@ -762,6 +792,7 @@ pub(crate) trait DynStore: Send + Sync {
     ) -> BoxFuture<'a, Result<DevicePoll, HostError>>;
     fn put_grant<'a>(&'a self, g: &'a Grant) -> BoxFuture<'a, Result<(), HostError>>;
     fn record_grant_use<'a>(&'a self, id: &'a str, now: SystemTime) -> BoxFuture<'a, Result<(), HostError>>;
+    fn find_grant<'a>(&'a self, id: &'a str, now: SystemTime) -> BoxFuture<'a, Result<Option<Grant>, HostError>>;
     fn grants<'a>(
         &'a self,
         sub: &'a str,
@@ -887,6 +918,9 @@ impl<S: Store> DynStore for S {
     }
     fn record_grant_use<'a>(&'a self, id: &'a str, now: SystemTime) -> BoxFuture<'a, Result<(), HostError>> {
         Box::pin(Store::record_grant_use(self, id, now))
+    }
+    fn find_grant<'a>(&'a self, id: &'a str, now: SystemTime) -> BoxFuture<'a, Result<Option<Grant>, HostError>> {
+        Box::pin(Store::find_grant(self, id, now))
     }
     fn grants<'a>(
         &'a self,

@@ -307,6 +307,9 @@ mod tests {
         async fn record_grant_use(&self, id: &str, now: SystemTime) -> Result<(), HostError> {
             self.inner.record_grant_use(id, now).await
         }
+        async fn find_grant(&self, id: &str, now: SystemTime) -> Result<Option<Grant>, HostError> {
+            self.inner.find_grant(id, now).await
+        }
         async fn grants(&self, sub: &str, now: SystemTime, limit: usize) -> Result<Vec<Grant>, HostError> {
             self.inner.grants(sub, now, limit).await
         }

@@ -6,10 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use attesto::{
-    Attesto, AuthenticatedPrincipal, AuthorizationDenied, Client, ClientStore, CodeIssued, CodeReuseDetected,
-    ConsentDecision, ConsentPolicy, ConsentRequest, EventSink, GrantType, HostError, Key, LoginOutcome, LoginRequest,
-    Principal, PrincipalStore, RefreshReuseDetected, RefreshRotated, Scopes, SecretHash, TokenDenied,
-    TokenEndpointAuthMethod, TokenIssued, TokenRevoked,
+    Attesto, AuthenticatedPrincipal, AuthorizationDenied, ClaimsQuery, Client, ClientStore, CodeIssued,
+    CodeReuseDetected, ConsentDecision, ConsentPolicy, ConsentRequest, EventSink, GrantType, HostError, Key,
+    LoginOutcome, LoginRequest, Principal, PrincipalStore, RefreshReuseDetected, RefreshRotated, Scopes, SecretHash,
+    TokenDenied, TokenEndpointAuthMethod, TokenIssued, TokenRevoked,
 };
 use axum::Router;
 use axum::body::Body;
@@ -179,15 +179,26 @@ impl PrincipalStore for TestHost {
         Ok(principal)
     }
 
+    /// The ID token's claims: `name` with `profile`, and every claim requested for it
+    /// (`claims`, OIDC Core §5.5) that the host knows (`name`, `email`); a claim in the first of
+    /// `claims_locales` (§5.2) as `name#<tag>`. A query with requested claims or locales is recorded.
     async fn build_id_token_claims(
         &self,
-        _: &Client,
-        principal: &AuthenticatedPrincipal,
-        scopes: &Scopes,
+        query: &ClaimsQuery<'_>,
     ) -> Result<serde_json::Map<String, serde_json::Value>, HostError> {
+        self.record_query("id_token", query);
+        let subject = query.subject;
         let mut claims = serde_json::Map::new();
-        if scopes.contains("profile") {
-            claims.insert("name".to_owned(), format!("User {}", principal.subject).into());
+        if query.scopes.contains("profile") || query.is_requested("name") {
+            claims.insert("name".to_owned(), format!("User {subject}").into());
+        }
+        for name in query.claim_names() {
+            if let Some(value) = Self::claim(subject, name) {
+                claims.insert(name.to_owned(), value);
+            }
+        }
+        if let Some(locale) = query.claims_locales.first() {
+            claims.insert(format!("name#{locale}"), format!("User {subject} ({locale})").into());
         }
         // Reserved claims: attesto must ignore these.
         claims.insert("sub".to_owned(), "impostor".into());
@@ -196,19 +207,22 @@ impl PrincipalStore for TestHost {
         Ok(claims)
     }
 
+    /// Userinfo: the claims of the scopes (OIDC Core §5.4) and those requested for userinfo
+    /// (§5.5) that the host knows; a query with requested claims or locales is recorded.
     async fn build_userinfo_claims(
         &self,
-        principal: &Principal,
-        scopes: &Scopes,
+        query: &ClaimsQuery<'_>,
     ) -> Result<serde_json::Map<String, serde_json::Value>, HostError> {
+        self.record_query("userinfo", query);
         let mut claims = serde_json::Map::new();
         claims.insert("sub".to_owned(), "impostor".into());
-        if scopes.contains("profile") {
-            claims.insert("name".to_owned(), format!("User {}", principal.subject).into());
+        for name in query.claim_names() {
+            if let Some(value) = Self::claim(query.subject, name) {
+                claims.insert(name.to_owned(), value);
+            }
         }
-        if scopes.contains("email") {
-            claims.insert("email".to_owned(), format!("{}@example.com", principal.subject).into());
-            claims.insert("email_verified".to_owned(), true.into());
+        if let Some(locale) = query.claims_locales.first() {
+            claims.insert(format!("name#{locale}"), format!("User {} ({locale})", query.subject).into());
         }
         Ok(claims)
     }
@@ -286,6 +300,33 @@ impl TestHost {
         if let Ok(mut events) = self.events.lock() {
             events.push(event);
         }
+    }
+
+    /// The test user's value of the claim `name`, for the claims the test host knows.
+    fn claim(subject: &str, name: &str) -> Option<serde_json::Value> {
+        Some(match name {
+            "name" => format!("User {subject}").into(),
+            "email" => format!("{subject}@example.com").into(),
+            "email_verified" => true.into(),
+            _ => return None,
+        })
+    }
+
+    /// Records a claims query that carries requested claims or locales:
+    /// `claims <target> requested=<names> essential=<names> locales=<tags>`.
+    fn record_query(&self, target: &str, query: &ClaimsQuery<'_>) {
+        if query.requested.is_none() && query.claims_locales.is_empty() {
+            return;
+        }
+        let requested = query.requested.map(|r| r.names().collect::<Vec<_>>().join(",")).unwrap_or_default();
+        let essential = query
+            .requested
+            .map(|r| r.names().filter(|name| r.is_essential(name)).collect::<Vec<_>>().join(","))
+            .unwrap_or_default();
+        self.record(format!(
+            "claims {target} requested={requested} essential={essential} locales={}",
+            query.claims_locales.join(" ")
+        ));
     }
 
     pub(crate) fn events(&self) -> Vec<String> {
@@ -680,6 +721,9 @@ impl attesto::store::Store for TestStore {
     }
     async fn record_grant_use(&self, grant_id: &str, now: SystemTime) -> Result<(), HostError> {
         self.inner.record_grant_use(grant_id, now).await
+    }
+    async fn find_grant(&self, grant_id: &str, now: SystemTime) -> Result<Option<attesto::store::Grant>, HostError> {
+        self.inner.find_grant(grant_id, now).await
     }
     async fn grants(
         &self,

@@ -386,6 +386,13 @@ impl<S: Store> Store for Isolated<S> {
     fn record_grant_use(&self, grant_id: &str, now: SystemTime) -> impl Future<Output = Result<(), HostError>> + Send {
         self.store.record_grant_use(grant_id, now)
     }
+    fn find_grant(
+        &self,
+        grant_id: &str,
+        now: SystemTime,
+    ) -> impl Future<Output = Result<Option<Grant>, HostError>> + Send {
+        self.store.find_grant(grant_id, now)
+    }
     fn grants(
         &self,
         subject: &str,

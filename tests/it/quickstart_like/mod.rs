@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use attesto::{
-    Attesto, Client, ClientId, ClientRegistration, ClientStore, ExchangeDecision, ExchangeRequest, GrantType,
-    HostError, Key, LoginOutcome, LoginRequest, MemoryRegistrations, Principal, PrincipalStore, RegistrationStore,
+    Attesto, ClaimsQuery, Client, ClientId, ClientRegistration, ClientStore, ExchangeDecision, ExchangeRequest,
+    GrantType, HostError, Key, LoginOutcome, LoginRequest, MemoryRegistrations, PrincipalStore, RegistrationStore,
     Scopes, SecretHash, TokenExchangePolicy,
 };
 #[cfg(feature = "fetch")]
@@ -69,13 +69,12 @@ impl PrincipalStore for Demo {
 
     async fn build_userinfo_claims(
         &self,
-        principal: &Principal,
-        scopes: &Scopes,
+        query: &ClaimsQuery<'_>,
     ) -> Result<serde_json::Map<String, serde_json::Value>, HostError> {
         let mut claims = serde_json::Map::new();
-        claims.insert("sub".to_owned(), principal.subject.clone().into());
-        if scopes.contains("email") {
-            claims.insert("email".to_owned(), format!("{}@example.com", principal.subject).into());
+        claims.insert("sub".to_owned(), query.subject.into());
+        if query.scopes.contains("email") {
+            claims.insert("email".to_owned(), format!("{}@example.com", query.subject).into());
         }
         Ok(claims)
     }

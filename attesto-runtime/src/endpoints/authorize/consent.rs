@@ -20,6 +20,7 @@ use crate::host::provider::Provider;
 use crate::model::client::Client;
 use crate::model::principal::AuthenticatedPrincipal;
 use crate::protocol::authorization_request::Target;
+use crate::protocol::claims_request;
 use crate::protocol::form::Form;
 use crate::state::Attesto;
 use crate::store::{
@@ -48,6 +49,7 @@ pub(super) async fn consent<P: Provider>(
         force_prompt: request.prompt_consent,
         ui_locales: &request.ui_locales,
         claims_locales: &request.claims_locales,
+        claims: request.claims.as_ref(),
     };
     match attesto.provider().consent_policy().consent(&consent_request, &principal).await {
         Ok(ConsentDecision::Granted) => issue_code(attesto, client, request, principal).await,
@@ -80,6 +82,10 @@ pub(super) async fn ask_consent<P: Provider>(
     let (csrf, csrf_hash) = new_secret();
     let scope_list: Vec<String> = request.scopes.iter().map(ToString::to_string).collect();
     let scope_refs: Vec<&str> = scope_list.iter().map(String::as_str).collect();
+    // The claims requested (OIDC Core §5.5), both members together, each once.
+    let claims = request.claims.as_ref().map(claims_request::requested_names).unwrap_or_default();
+    let claims: Vec<String> = claims.into_iter().map(str::to_owned).collect();
+    let claim_refs: Vec<&str> = claims.iter().map(String::as_str).collect();
     let subject = principal.subject.clone();
     let pending = PendingAuthorization {
         request,
@@ -101,6 +107,7 @@ pub(super) async fn ask_consent<P: Provider>(
         client_name: client.client_name.as_deref(),
         user: &subject,
         scopes: &scope_refs,
+        claims: &claim_refs,
         action: P::PATHS.authorize,
         handle: &handle,
         csrf: &csrf,

@@ -45,6 +45,7 @@ pub(crate) async fn start<P: Provider>(
         acr_values: None,
         ui_locales: Vec::new(),
         claims_locales: Vec::new(),
+        claims: None,
         started_at: SystemTime::now(),
         dpop_jkt: None,
         device_code: Some(device_code),

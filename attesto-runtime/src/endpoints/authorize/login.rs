@@ -16,6 +16,7 @@ use crate::host::principals::{LoginOutcome, LoginRequest};
 use crate::host::provider::Provider;
 use crate::model::client::Client;
 use crate::protocol::authorization_request::Target;
+use crate::protocol::claims_request;
 use crate::protocol::form::Form;
 use crate::state::Attesto;
 use crate::store::{AuthorizationRequest, TokenHash, new_secret};
@@ -99,6 +100,9 @@ pub(super) async fn authenticate<P: Provider>(
     let resumed_handle = resumed;
     let resumed = resumed.is_some();
     let resume_uri = resume_uri(attesto, &handle);
+    // OIDC Core §5.5.1.1: `acr` requested through `claims` with values asks the sign-in for those
+    // classes, as `acr_values` does; the host hears both in one list.
+    let acr_values = claims_request::acr_values(request.acr_values.as_deref(), request.claims.as_ref());
     let login = LoginRequest {
         headers,
         client,
@@ -107,7 +111,7 @@ pub(super) async fn authenticate<P: Provider>(
         force_login: request.prompt_login && !resumed,
         max_age: request.max_age.map(Duration::from_secs),
         login_hint: request.login_hint.as_deref(),
-        acr_values: request.acr_values.as_deref(),
+        acr_values: acr_values.as_deref(),
         ui_locales: &request.ui_locales,
         claims_locales: &request.claims_locales,
         resume_uri: &resume_uri,
@@ -170,6 +174,35 @@ pub(super) async fn authenticate<P: Provider>(
                 OAuthError::new(ErrorCode::LoginRequired, "the sign-in is older than `max_age`"),
             );
         }
+    }
+    // OIDC Core §3.1.2.2, §5.5.1: a `sub` requested with a value names the user the client wants
+    // tokens for; another user signed in gets none (the server "MUST NOT reply with an ID Token or
+    // Access Token for a different user"). `login_required`: the user named is not signed in.
+    // The client names the user by the `sub` it knows: the pairwise one of its sector, if so
+    // (OIDC Core §8.1).
+    let known_as = match attesto.subject_for(client, &principal.subject) {
+        Ok(subject) => subject,
+        Err(error) => return deny(Some(&principal.subject), error),
+    };
+    if claims_request::asks_for_another_subject(request.claims.as_ref(), &known_as) {
+        return deny(
+            Some(&principal.subject),
+            OAuthError::new(
+                ErrorCode::LoginRequired,
+                "the signed-in user is not the one the client asked for (`sub` in `claims`)",
+            ),
+        );
+    }
+    // OIDC Core §5.5.1.1: an essential `acr` the sign-in did not meet "MUST" be treated as a
+    // failed authentication attempt.
+    if claims_request::essential_acr_unmet(request.claims.as_ref(), principal.acr.as_deref()) {
+        return deny(
+            Some(&principal.subject),
+            OAuthError::new(
+                ErrorCode::AccessDenied,
+                "the sign-in did not meet the essential `acr` the client asked for (`claims`)",
+            ),
+        );
     }
     consent(attesto, headers, client, request, principal).await
 }

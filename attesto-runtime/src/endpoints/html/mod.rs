@@ -229,6 +229,9 @@ pub(crate) struct ConsentPage<'a> {
     pub(crate) user: &'a str,
     /// The scope tokens asked for.
     pub(crate) scopes: &'a [&'a str],
+    /// The claims requested with the `claims` parameter (OIDC Core §5.5), for the ID token or
+    /// userinfo, each once; untrusted.
+    pub(crate) claims: &'a [&'a str],
     /// The form action URL (the authorization endpoint path).
     pub(crate) action: &'a str,
     /// The opaque handle of the pending authorization request.
@@ -335,6 +338,16 @@ pub(crate) fn consent_page(page: &ConsentPage<'_>) -> Response {
                 Some(text) => write!(scopes, "<li>{text} <code>{}</code></li>", escape(scope)),
                 None => write!(scopes, "<li><code>{}</code></li>", escape(scope)),
             };
+        }
+        scopes.push_str("</ul>");
+    }
+    // OIDC Core §5.5: claims asked for one by one, perhaps beyond what the scopes cover; the host
+    // decides what it releases, and the user should know what was asked.
+    if !page.claims.is_empty() {
+        scopes.push_str("<p>It also asks for these details about you:</p><ul>");
+        for claim in page.claims {
+            // Writing to a `String` cannot fail.
+            let _ = write!(scopes, "<li><code>{}</code></li>", escape(claim));
         }
         scopes.push_str("</ul>");
     }

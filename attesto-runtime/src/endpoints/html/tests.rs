@@ -42,6 +42,7 @@ fn hostile_consent() -> ConsentPage<'static> {
         client_name: Some("<script>alert(1)</script>\""),
         user: "alice\"<b>",
         scopes: &["openid", "email", "weird\"scope'<x>", "calendar.read"],
+        claims: &["email", "claim\"<i>"],
         action: "/authorize?x=\"y\"",
         handle: "h\"><img src=x>",
         csrf: "c'\"&",
@@ -126,6 +127,11 @@ async fn consent_page_escapes_everything_it_prints() {
     assert!(body.contains("Signed in as <strong>alice&quot;&lt;b&gt;</strong>"));
     assert!(!body.contains("weird\"scope"));
     assert!(body.contains("<code>weird&quot;scope&#x27;&lt;x&gt;</code>"));
+    // The requested claims (OIDC Core §5.5) too.
+    assert!(body.contains(
+        "<p>It also asks for these details about you:</p><ul><li><code>email</code></li>\
+         <li><code>claim&quot;&lt;i&gt;</code></li></ul>"
+    ));
     assert!(!body.contains("<img"));
     assert!(body.contains("action=\"/authorize?x=&quot;y&quot;\""));
 }
@@ -171,6 +177,7 @@ async fn consent_page_without_name_shows_the_client_id() {
         client_name: None,
         user: "alice",
         scopes: &[],
+        claims: &[],
         action: "/authorize",
         handle: "h",
         csrf: "c",
@@ -182,6 +189,7 @@ async fn consent_page_without_name_shows_the_client_id() {
     assert!(!body.contains("provided by the application itself"));
     assert!(body.contains("No specific permissions are requested."));
     assert!(!body.contains("<ul>"));
+    assert!(!body.contains("details about you"), "no claims requested, none listed");
 }
 
 /// A URL client id (a client ID metadata document) shows its host next to the self-asserted

@@ -98,6 +98,8 @@ pub(super) async fn device_code<P: Provider>(
             // As for the code grant (RFC 9449 §5): a public client's refresh tokens are bound to
             // the proof's key.
             dpop_jkt: proof.filter(|_| client.is_public).map(|proof| proof.jkt.clone()),
+            claims: None,
+            claims_locales: Vec::new(),
         };
         if !attesto.store().create_refresh_family(&family, &token_hash).await? {
             return Err(invalid_grant(INVALID));
@@ -108,7 +110,8 @@ pub(super) async fn device_code<P: Provider>(
         None
     };
     let grant_id =
-        record_grant(attesto, family_id, &client, &principal, &scopes, &audience, (now, grant_expires_at)).await?;
+        record_grant(attesto, family_id, &client, &principal, &scopes, &audience, (now, grant_expires_at), (None, &[]))
+            .await?;
     registration_used(attesto, &client).await;
     respond_with_tokens(
         attesto,
@@ -123,6 +126,8 @@ pub(super) async fn device_code<P: Provider>(
             grant_id: Some(&grant_id),
             refresh_token: refresh,
             proof,
+            claims: None,
+            claims_locales: &[],
         },
     )
     .await

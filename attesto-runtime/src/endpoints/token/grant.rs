@@ -15,8 +15,10 @@ use crate::dpop::check::DpopFailure;
 use crate::endpoints::client_auth::{self, Presented};
 use crate::error::{ErrorCode, OAuthError};
 use crate::host::events::{EventSink, TokenIssued};
+use crate::host::principals::ClaimsQuery;
 use crate::host::provider::Provider;
 use crate::host::registrations::RegistrationStore;
+use crate::model::claims::{ClaimsRequest, ClaimsTarget};
 use crate::model::client::{Client, ClientSource, GrantType};
 use crate::model::principal::AuthenticatedPrincipal;
 use crate::model::scope::Scopes;
@@ -133,7 +135,10 @@ pub(super) fn narrow_audience(
 /// user authorization is one, with or without a refresh token (the family `family_id`, when
 /// issued), so that revoking it (`Attesto::revoke_grant`) cuts the access tokens too; `period` is
 /// when it was given and until when the user sees it listed (the family's or the access token's
-/// end).
+/// end). `requested` is the authorization's `claims` and `claims_locales` (OIDC Core §5.5, §5.2),
+/// kept with the grant for the userinfo endpoint.
+// One argument per part of the record: a struct would only repeat `Grant`'s fields.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn record_grant<P: Provider>(
     attesto: &Attesto<P>,
     family_id: String,
@@ -142,8 +147,10 @@ pub(super) async fn record_grant<P: Provider>(
     scopes: &Scopes,
     audience: &[String],
     period: (SystemTime, SystemTime),
+    requested: (Option<&ClaimsRequest>, &[String]),
 ) -> Result<String, OAuthError> {
     let (created_at, expires_at) = period;
+    let (claims, claims_locales) = requested;
     let record = Grant::new(
         family_id,
         client.client_id.clone(),
@@ -153,7 +160,8 @@ pub(super) async fn record_grant<P: Provider>(
         created_at,
         expires_at,
     )
-    .with_session_id(user.session_id.clone());
+    .with_session_id(user.session_id.clone())
+    .with_claims(claims.cloned(), claims_locales.to_vec());
     attesto.store().put_grant(&record).await?;
     // OpenID Connect Back-Channel Logout 1.0 §2.7: a client that wants to hear of the session's
     // end is recorded with it. The record outlives the grant's access tokens (a relying party's
@@ -213,6 +221,11 @@ pub(super) struct UserTokens<'a> {
     pub(super) grant_id: Option<&'a str>,
     pub(super) refresh_token: Option<String>,
     pub(super) proof: Option<&'a VerifiedProof>,
+    /// The authorization's `claims` (OIDC Core §5.5), whose `id_token` member the host's ID token
+    /// claims are built with.
+    pub(super) claims: Option<&'a ClaimsRequest>,
+    /// The authorization's `claims_locales` (OIDC Core §5.2).
+    pub(super) claims_locales: &'a [String],
 }
 
 /// The response of a grant on behalf of a user.
@@ -220,7 +233,20 @@ pub(super) async fn respond_with_tokens<P: Provider>(
     attesto: &Attesto<P>,
     tokens: UserTokens<'_>,
 ) -> Result<TokenResponse, OAuthError> {
-    let UserTokens { client, user, scopes, audience, nonce, grant_type, jti, grant_id, refresh_token, proof } = tokens;
+    let UserTokens {
+        client,
+        user,
+        scopes,
+        audience,
+        nonce,
+        grant_type,
+        jti,
+        grant_id,
+        refresh_token,
+        proof,
+        claims,
+        claims_locales,
+    } = tokens;
     let provider = &attesto.provider();
     let principal = provider.build_principal(client, &user.subject, scopes).await?;
     // The subject is the authenticated user's: the host shapes claims, not identity.
@@ -244,7 +270,14 @@ pub(super) async fn respond_with_tokens<P: Provider>(
         grant_type,
     )?;
     let id_token = if P::FEATURES.openid && scopes.contains(OPENID) {
-        let extra = provider.build_id_token_claims(client, user, scopes).await?;
+        let mut query = ClaimsQuery::new(ClaimsTarget::IdToken, &client.client_id, &user.subject, scopes);
+        query.client = Some(client);
+        query.authentication = Some(user);
+        query.requested = claims.and_then(|claims| claims.id_token.as_ref());
+        query.claims_locales = claims_locales;
+        // `auth_time` is in every ID token attesto issues, so a request for it (OIDC Core §5.5.1)
+        // is met already; the host's claims never replace attesto's own (`id_token::mint`).
+        let extra = provider.build_id_token_claims(&query).await?;
         let subject = attesto.subject_for(client, &user.subject)?;
         Some(id_token::mint(
             attesto.keys().signing_key(),

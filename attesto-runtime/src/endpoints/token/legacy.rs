@@ -98,6 +98,8 @@ pub(super) async fn refresh_token<P: Provider>(
             // As for a family made from a code: a public client's tokens are bound to the proof's
             // key (RFC 9449 §5).
             dpop_jkt: proof.filter(|_| client.is_public).map(|proof| proof.jkt.clone()),
+            claims: None,
+            claims_locales: Vec::new(),
         };
         // Refused when a second presentation revoked the family in the meantime.
         if !attesto.store().create_refresh_family(&family, &next_hash).await? {
@@ -111,7 +113,17 @@ pub(super) async fn refresh_token<P: Provider>(
     // The carried-over authorization is a grant like one made here: listed for the user, and
     // revoked with every token of it (`Attesto::revoke_grant`).
     let grant_id = Some(
-        record_grant(attesto, family_id, client, &grant.principal, &scopes, &audience, (now, grant_expires_at)).await?,
+        record_grant(
+            attesto,
+            family_id,
+            client,
+            &grant.principal,
+            &scopes,
+            &audience,
+            (now, grant_expires_at),
+            (None, &[]),
+        )
+        .await?,
     );
     registration_used(attesto, client).await;
     respond_with_tokens(
@@ -127,6 +139,8 @@ pub(super) async fn refresh_token<P: Provider>(
             grant_id: grant_id.as_deref(),
             refresh_token: refresh,
             proof,
+            claims: None,
+            claims_locales: &[],
         },
     )
     .await

@@ -153,6 +153,10 @@ macro_rules! impl_store {
                     self.state.record_grant_use(grant_id, now).await
                 }
 
+                async fn find_grant(&self, grant_id: &str, now: SystemTime) -> Result<Option<Grant>, HostError> {
+                    self.state.find_grant(grant_id, now).await
+                }
+
                 async fn grants(&self, subject: &str, now: SystemTime, limit: usize) -> Result<Vec<Grant>, HostError> {
                     self.state.grants(subject, now, limit).await
                 }

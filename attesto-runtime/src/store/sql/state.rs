@@ -507,6 +507,18 @@ where
         Ok(())
     }
 
+    pub(super) async fn find_grant(&self, grant_id: &str, now: SystemTime) -> Result<Option<Grant>, HostError> {
+        let row: Option<(String, i64)> = sqlx::query_as(
+            "SELECT grant_json, last_used_at FROM attesto_grants
+             WHERE grant_id = $1 AND NOT revoked AND expires_at > $2",
+        )
+        .bind(grant_id)
+        .bind(unix_secs(now))
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|(json, last_used_at)| grant_row(&json, last_used_at)).transpose()
+    }
+
     pub(super) async fn grants(&self, subject: &str, now: SystemTime, limit: usize) -> Result<Vec<Grant>, HostError> {
         // The index on `(subject, created_at)` serves the filter and the order.
         let rows: Vec<(String, i64)> = sqlx::query_as(

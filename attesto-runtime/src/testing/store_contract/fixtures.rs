@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::error::HostError;
+use crate::model::claims::{ClaimRequest, ClaimsRequest, RequestedClaims};
 use crate::model::client::ClientId;
 use crate::model::principal::AuthenticatedPrincipal;
 use crate::model::scope::Scopes;
@@ -90,6 +91,7 @@ pub(super) fn full_request(now: SystemTime) -> AuthorizationRequest {
         acr_values: Some("urn:mace:incommon:iap:silver phr".to_owned()),
         ui_locales: vec!["de-CH".to_owned(), "fr".to_owned()],
         claims_locales: vec!["en".to_owned()],
+        claims: Some(claims_request()),
         started_at: now - Duration::from_secs(5),
         dpop_jkt: Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I".to_owned()),
         device_code: Some(TokenHash::of(&fresh_id("device code"))),
@@ -116,6 +118,7 @@ pub(super) fn minimal_request(now: SystemTime) -> AuthorizationRequest {
         acr_values: None,
         ui_locales: Vec::new(),
         claims_locales: Vec::new(),
+        claims: None,
         started_at: now,
         dpop_jkt: None,
         device_code: None,
@@ -148,7 +151,24 @@ pub(super) fn refresh_family(now: SystemTime) -> RefreshFamily {
         audience: vec!["https://api.example.com".to_owned(), "https://mcp.example.com/mcp".to_owned()],
         expires_at: now + FAMILY_LIFETIME,
         dpop_jkt: Some("NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs".to_owned()),
+        claims: Some(claims_request()),
+        claims_locales: vec!["fr-CA".to_owned(), "en".to_owned()],
     }
+}
+
+/// A `claims` request (OIDC Core §5.5) with every kind of claim request in it.
+pub(super) fn claims_request() -> ClaimsRequest {
+    let essential = ClaimRequest { essential: true, value: None, values: None };
+    let with_values = ClaimRequest { essential: true, value: None, values: Some(vec!["urn:mfa".into(), 2.into()]) };
+    let with_value = ClaimRequest { essential: false, value: Some("user-1".into()), values: None };
+    ClaimsRequest::new(
+        Some(RequestedClaims::new([
+            ("name".to_owned(), ClaimRequest::default()),
+            ("email".to_owned(), essential),
+            ("https://example.com/claims/tier".to_owned(), ClaimRequest::default()),
+        ])),
+        Some(RequestedClaims::new([("acr".to_owned(), with_values), ("sub".to_owned(), with_value)])),
+    )
 }
 
 /// A new family in the store, and its first token.

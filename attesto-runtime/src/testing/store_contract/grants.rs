@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use super::fixtures::{FAMILY_LIFETIME, SECOND, fresh_id, ok, scopes, whole_seconds_now};
+use super::fixtures::{FAMILY_LIFETIME, SECOND, claims_request, fresh_id, ok, scopes, whole_seconds_now};
 use crate::model::client::ClientId;
 use crate::store::{Grant, Store};
 
@@ -18,6 +18,7 @@ fn grant(subject: &str, created_at: SystemTime) -> Grant {
         created_at,
         created_at + FAMILY_LIFETIME,
     )
+    .with_claims(Some(claims_request()), vec!["de-CH".to_owned()])
 }
 
 /// A user's grants come back as recorded, newest first, at most `limit`; another user's are not
@@ -101,4 +102,31 @@ pub async fn grant_expires<S: Store>(store: Arc<S>) {
     assert!(listed.is_empty(), "an expired grant must not be listed");
     let revoked = ok(store.revoke_grant(&subject, &recorded.grant_id, after).await, "revoke_grant");
     assert_eq!(revoked, None, "an expired grant is not revoked");
+}
+
+/// A live grant is found by its id, as recorded (its requested claims included) with its last
+/// use; a revoked, expired or unknown one is not.
+pub async fn grant_is_found_while_live<S: Store>(store: Arc<S>) {
+    let now = whole_seconds_now();
+    let subject = fresh_id("user");
+    let (recorded, revoked) = (grant(&subject, now), grant(&subject, now));
+    ok(store.put_grant(&recorded).await, "put_grant");
+    ok(store.put_grant(&revoked).await, "put_grant");
+
+    let found = ok(store.find_grant(&recorded.grant_id, now).await, "find_grant");
+    assert_eq!(found.as_ref(), Some(&recorded), "a live grant is found as recorded, its claims included");
+    let later = now + 10 * SECOND;
+    ok(store.record_grant_use(&recorded.grant_id, later).await, "record_grant_use");
+    let mut used = recorded.clone();
+    used.last_used_at = later;
+    let found = ok(store.find_grant(&recorded.grant_id, later).await, "find_grant");
+    assert_eq!(found, Some(used), "a grant is found with its last use");
+
+    ok(store.revoke_grant(&subject, &revoked.grant_id, now).await, "revoke_grant");
+    let found = ok(store.find_grant(&revoked.grant_id, now).await, "find_grant");
+    assert_eq!(found, None, "a revoked grant is not found");
+    let found = ok(store.find_grant(&recorded.grant_id, recorded.expires_at).await, "find_grant");
+    assert_eq!(found, None, "an expired grant is not found");
+    let found = ok(store.find_grant(&fresh_id("unknown grant"), now).await, "find_grant");
+    assert_eq!(found, None, "an unknown grant id finds nothing");
 }

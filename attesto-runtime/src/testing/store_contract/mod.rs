@@ -57,7 +57,7 @@ pub use dpop::{
     dpop_jti_expired_entry_may_be_reinserted, dpop_jti_insert_race_has_one_winner, dpop_jti_is_inserted_once,
 };
 pub use grants::{
-    grant_expires, grant_is_revoked_by_its_subject_only, grant_use_is_recorded,
+    grant_expires, grant_is_found_while_live, grant_is_revoked_by_its_subject_only, grant_use_is_recorded,
     grants_are_listed_per_subject_newest_first,
 };
 pub use logout::{
@@ -131,6 +131,7 @@ macro_rules! __attesto_store_contract_cases {
             logout_sessions_are_taken_once_per_session,
             logout_session_is_recorded_once_with_the_later_expiry,
             logout_session_expires,
+            grant_is_found_while_live,
         ]);
     };
 }
