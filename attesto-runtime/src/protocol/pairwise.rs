@@ -51,7 +51,8 @@ pub(crate) enum SectorRefusal {
     /// private-use scheme), so no one host is their sector (Registration §5).
     NoCommonHost,
     /// The document at `sector_identifier_uri` does not list every redirect URI (Registration §5:
-    /// "MUST be included").
+    /// "MUST be included"). Only a server that fetches the document (feature `fetch`) finds it.
+    #[cfg_attr(not(feature = "fetch"), allow(dead_code))]
     RedirectUriNotListed,
 }
 
@@ -81,7 +82,9 @@ pub(crate) fn sector_of_redirect_uris(redirect_uris: &[String]) -> Result<String
 }
 
 /// The sector of a client with a `sector_identifier_uri` whose document (a JSON array of URIs)
-/// is `listed`: the URI's host, when every redirect URI is listed, byte for byte.
+/// is `listed`: the URI's host, when every redirect URI is listed, byte for byte. Only a server
+/// that fetches the document (feature `fetch`) calls it.
+#[cfg_attr(not(feature = "fetch"), allow(dead_code))]
 pub(crate) fn sector_of_document(
     sector_identifier_uri: &url::Url,
     listed: &[String],
