@@ -1,5 +1,6 @@
 //! The values attesto reasons about: clients, scopes, principals, the issuer, resources. No I/O.
 
+pub(crate) mod address;
 pub(crate) mod claims;
 pub(crate) mod client;
 pub(crate) mod declaration;

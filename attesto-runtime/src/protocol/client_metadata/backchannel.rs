@@ -16,6 +16,7 @@ use std::net::IpAddr;
 use serde_json::{Map, Value};
 
 use super::{MetadataError, Source, string};
+use crate::model::address::is_public;
 
 /// How a registration's `backchannel_logout_uri` is judged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,40 +106,6 @@ fn check_uri(uri: &str, policy: BackchannelPolicy) -> Result<(), &'static str> {
         return Err("must not point at a loopback or private address");
     }
     Ok(())
-}
-
-/// Whether an address written in a URL is one the fetcher may reach without the development
-/// switch. A coarse copy of the fetcher's own check (`fetch::is_public`, which judges every
-/// resolved address again when the token is sent); kept here because `protocol` does no I/O and
-/// depends on no outbound code.
-fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(ip) => {
-            let [a, b, ..] = ip.octets();
-            !(ip.is_unspecified()
-                || ip.is_loopback()
-                || ip.is_private()
-                || ip.is_link_local()
-                || ip.is_broadcast()
-                || ip.is_documentation()
-                || ip.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b))
-                || a >= 240)
-        }
-        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
-            Some(v4) => is_public(IpAddr::V4(v4)),
-            None => {
-                let first = ip.segments()[0];
-                !(ip.is_unspecified()
-                    || ip.is_loopback()
-                    || ip.is_multicast()
-                    || (first & 0xfe00) == 0xfc00
-                    || (first & 0xffc0) == 0xfe80
-                    || first == 0)
-            }
-        },
-    }
 }
 
 #[cfg(test)]
