@@ -57,10 +57,12 @@ pub struct ClaimsQuery<'a> {
     pub target: ClaimsTarget,
     /// The client the claims are released to.
     pub client_id: &'a ClientId,
-    /// The client, as registered. Always there for the ID token; at userinfo, `None` when the
-    /// client is no longer registered but its access token has not expired yet.
+    /// The client, as registered: always set by attesto (userinfo refuses a token whose client
+    /// is gone); `None` only in a query built with [`new`](Self::new) and left so.
     pub client: Option<&'a Client>,
-    /// The user (`sub`).
+    /// The user, by the host's own identifier (the `sub` of access tokens). A client of the
+    /// `pairwise` subject type sees another `sub` in its ID tokens and userinfo (OIDC Core §8.1),
+    /// which attesto sets whatever the host returns.
     pub subject: &'a str,
     /// The user's sign-in (when, how, `acr`, `amr`), for the ID token; `None` at userinfo, which
     /// sees only the access token.
