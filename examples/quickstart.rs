@@ -1132,6 +1132,14 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
         b.client_secret,
         b.resources.first().copied().unwrap_or_default()
     );
+    // OpenID Connect Back-Channel Logout 1.0 sends logout tokens through the fetcher.
+    let backchannel = if cfg!(feature = "fetch") {
+        "a client registered with a `backchannel_logout_uri` (http://127.0.0.1:… accepted here) is\
+         \nPOSTed a signed logout token there when the user signs out"
+    } else {
+        "back-channel logout (logout tokens POSTed to the clients): restart built with\
+         \n--features fetch"
+    };
     let assertion = if b.trusted_issuers.is_empty() {
         "\n\naccept identity assertions (ID-JAG) of an enterprise identity provider: restart with\
          \n--trusted-issuer URL (feature fetch)"
@@ -1183,6 +1191,7 @@ fn banner(auth: &Attesto<Demo>, address: &SocketAddr, b: &Banner<'_>) -> Result<
          \n\nsign out (OpenID Connect RP-Initiated Logout): open in the browser, with the ID token as the\
          \nhint (the user is signed out at once and sent back), or without it (a page asks first):\
          \n\n  {end_session_url}?client_id={public_id}&post_logout_redirect_uri={signed_out}&id_token_hint=ID_TOKEN\
+         \n\n{backchannel}\
          \n\nsee and revoke what the demo user authorized: {origin}/account/apps\
          \n\nsign in from a CLI or a headless agent (RFC 8628): ask for a code, open the\
          \nverification_uri_complete it returns in a browser, sign in, allow; meanwhile poll\
