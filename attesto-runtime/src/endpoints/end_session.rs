@@ -234,12 +234,7 @@ fn done<P: Provider>(
             if logout::redirects_without_asking(client, uri, hint_matched) {
                 authorize::see_other(url.as_str())
             } else {
-                let label = client
-                    .client_name
-                    .as_deref()
-                    .filter(|name| !name.trim().is_empty())
-                    .unwrap_or(client.client_id.as_str());
-                html::logout_redirect_interstitial(label, url.as_str())
+                html::logout_redirect_interstitial(client.label(), url.as_str())
             }
         }
         Some((Err(_), _, _)) => {

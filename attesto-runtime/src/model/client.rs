@@ -614,6 +614,12 @@ impl Client {
         self.grant_types.contains(&grant)
     }
 
+    /// What a page calls the client when it names where the browser would go: its own name
+    /// (untrusted text, escaped by the page), or its id when it has none.
+    pub(crate) fn label(&self) -> &str {
+        self.client_name.as_deref().filter(|name| !name.trim().is_empty()).unwrap_or(self.client_id.as_str())
+    }
+
     /// Whether an error may be redirected to `redirect_uri` (one of this client's) before the user
     /// signed in: see [`with_trusted`](Self::with_trusted).
     pub(crate) fn redirects_automatically_to(&self, redirect_uri: &str) -> bool {

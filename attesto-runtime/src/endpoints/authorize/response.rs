@@ -53,10 +53,8 @@ pub(super) fn redirect_error<P: Provider>(
             Err(error) => return page(&HeaderMap::new(), &error),
         };
         let all: Vec<(&str, &str)> = all.iter().map(|(name, value)| (*name, value.as_str())).collect();
-        let label =
-            client.client_name.as_deref().filter(|name| !name.trim().is_empty()).unwrap_or(client.client_id.as_str());
         return html::redirect_interstitial(
-            label,
+            client.label(),
             error.code().as_str(),
             error.description(),
             &target.redirect_uri,
