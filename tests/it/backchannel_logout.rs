@@ -7,7 +7,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use attesto::{
     Attesto, AuthenticatedPrincipal, BackchannelLogout, BackchannelLogoutOutcome, Client, ClientStore, ConsentDecision,
@@ -21,8 +21,9 @@ use jsonwebtoken::{DecodingKey, Validation, decode, decode_header};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc};
 
+use crate::common::SESSION_COOKIE;
+
 const SECRET: &str = "back-channel logout client secret, long and random enough";
-const SESSION_COOKIE: &str = "test-session";
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// How long a test waits for something that must happen (a safety net against a hang, never a
 /// measurement).
@@ -50,32 +51,11 @@ impl ClientStore for Host {
     }
 }
 
-/// The session the cookie names, as `(subject, session id)`.
-fn session_of(headers: &HeaderMap) -> Option<(String, Option<String>)> {
-    let value = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())?;
-    Some(match value.split_once('.') {
-        Some((subject, sid)) => (subject.to_owned(), Some(sid.to_owned())),
-        None => (value, None),
-    })
-}
-
 impl PrincipalStore for Host {
     async fn authenticate(&self, request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
-        Ok(match session_of(request.headers) {
-            Some((subject, sid)) => {
-                let principal = AuthenticatedPrincipal::new(subject, SystemTime::now() - Duration::from_secs(5));
-                LoginOutcome::Authenticated(match sid {
-                    Some(sid) => principal.with_session_id(sid),
-                    None => principal,
-                })
-            }
+        // The host's session id becomes the ID token's `sid`.
+        Ok(match crate::common::principal_with_session(request.headers) {
+            Some(principal) => LoginOutcome::Authenticated(principal),
             None => LoginOutcome::Redirect(format!("{}/login", self.issuer)),
         })
     }
@@ -89,10 +69,7 @@ impl ConsentPolicy for Host {
 
 impl SessionStore for Host {
     async fn current_session(&self, headers: &HeaderMap) -> Result<Option<HostSession>, HostError> {
-        Ok(session_of(headers).map(|(subject, sid)| match sid {
-            Some(sid) => HostSession::new(subject).with_session_id(sid),
-            None => HostSession::new(subject),
-        }))
+        Ok(crate::common::host_session(headers))
     }
 
     async fn end_session(&self, _: &EndSessionRequest<'_>) -> Result<Vec<HeaderValue>, HostError> {

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use attesto::{
-    Attesto, AuthenticatedPrincipal, Client, ClientStore, EndSessionRequest, GrantType, HostError, HostSession, Key,
-    LoginOutcome, LoginRequest, PrincipalStore, Scopes, SecretHash, SessionStore,
+    Attesto, Client, ClientStore, EndSessionRequest, GrantType, HostError, HostSession, Key, LoginOutcome,
+    LoginRequest, PrincipalStore, Scopes, SecretHash, SessionStore,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -21,9 +21,10 @@ use openidconnect::{
     PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl,
 };
 
+use crate::common::SESSION_COOKIE;
+
 const SECRET: &str = "logout client secret, long and random enough";
 const SUBJECT: &str = "alice";
-const SESSION_COOKIE: &str = "test-session";
 
 /// The host: two clients, a session cookie `test-session=<subject>` or
 /// `test-session=<subject>.<sid>`, and the list of sessions it was asked to end.
@@ -41,33 +42,11 @@ impl ClientStore for Host {
     }
 }
 
-/// The session the cookie names, as `(subject, session id)`.
-fn session_of(headers: &HeaderMap) -> Option<(String, Option<String>)> {
-    let value = headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())?;
-    Some(match value.split_once('.') {
-        Some((subject, sid)) => (subject.to_owned(), Some(sid.to_owned())),
-        None => (value, None),
-    })
-}
-
 impl PrincipalStore for Host {
     async fn authenticate(&self, request: &LoginRequest<'_>) -> Result<LoginOutcome, HostError> {
-        Ok(match session_of(request.headers) {
-            Some((subject, sid)) => {
-                let principal = AuthenticatedPrincipal::new(subject, SystemTime::now() - Duration::from_secs(5));
-                // The host's session id becomes the ID token's `sid`.
-                LoginOutcome::Authenticated(match sid {
-                    Some(sid) => principal.with_session_id(sid),
-                    None => principal,
-                })
-            }
+        // The host's session id becomes the ID token's `sid`.
+        Ok(match crate::common::principal_with_session(request.headers) {
+            Some(principal) => LoginOutcome::Authenticated(principal),
             None => LoginOutcome::Redirect(format!("{}/login", self.issuer)),
         })
     }
@@ -75,10 +54,7 @@ impl PrincipalStore for Host {
 
 impl SessionStore for Host {
     async fn current_session(&self, headers: &HeaderMap) -> Result<Option<HostSession>, HostError> {
-        Ok(session_of(headers).map(|(subject, sid)| match sid {
-            Some(sid) => HostSession::new(subject).with_session_id(sid),
-            None => HostSession::new(subject),
-        }))
+        Ok(crate::common::host_session(headers))
     }
 
     async fn end_session(&self, request: &EndSessionRequest<'_>) -> Result<Vec<HeaderValue>, HostError> {

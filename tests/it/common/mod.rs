@@ -113,16 +113,21 @@ impl ClientStore for TestHost {
     }
 }
 
-/// The session in a request's `test-session` cookie: subject and auth time.
-pub(crate) fn session(headers: &HeaderMap) -> Option<(String, SystemTime)> {
-    let value = headers
+/// The value of a request's `test-session` cookie, if it has one.
+fn session_cookie_value(headers: &HeaderMap) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.to_owned())?;
+        .map(|(_, value)| value.to_owned())
+}
+
+/// The session in a request's `test-session` cookie: subject and auth time.
+pub(crate) fn session(headers: &HeaderMap) -> Option<(String, SystemTime)> {
+    let value = session_cookie_value(headers)?;
     match value.split_once(':') {
         Some((subject, time)) => {
             let seconds: u64 = time.parse().ok()?;
@@ -130,6 +135,35 @@ pub(crate) fn session(headers: &HeaderMap) -> Option<(String, SystemTime)> {
         }
         None => Some((value, SystemTime::now())),
     }
+}
+
+/// The session of the hosts with logout, in a `test-session=<subject>` or
+/// `test-session=<subject>.<sid>` cookie: the subject and the host's session id.
+pub(crate) fn session_with_id(headers: &HeaderMap) -> Option<(String, Option<String>)> {
+    let value = session_cookie_value(headers)?;
+    Some(match value.split_once('.') {
+        Some((subject, sid)) => (subject.to_owned(), Some(sid.to_owned())),
+        None => (value, None),
+    })
+}
+
+/// That session as signed in (five seconds ago), its id the ID tokens' `sid`.
+pub(crate) fn principal_with_session(headers: &HeaderMap) -> Option<AuthenticatedPrincipal> {
+    session_with_id(headers).map(|(subject, sid)| {
+        let principal = AuthenticatedPrincipal::new(subject, SystemTime::now() - Duration::from_secs(5));
+        match sid {
+            Some(sid) => principal.with_session_id(sid),
+            None => principal,
+        }
+    })
+}
+
+/// That session as the end-session endpoint sees it.
+pub(crate) fn host_session(headers: &HeaderMap) -> Option<attesto::HostSession> {
+    session_with_id(headers).map(|(subject, sid)| match sid {
+        Some(sid) => attesto::HostSession::new(subject).with_session_id(sid),
+        None => attesto::HostSession::new(subject),
+    })
 }
 
 /// The test host's login: a `test-session` cookie is a signed-in user. Without one (or with
