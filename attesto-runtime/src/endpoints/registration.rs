@@ -468,8 +468,8 @@ async fn sector<P: Provider>(attesto: &Attesto<P>, requested: &ClientMetadata) -
     };
     #[cfg(feature = "fetch")]
     {
-        let listed = attesto.client_jwks().sector_uris(uri).await.map_err(invalid_metadata)?;
         let url = url::Url::parse(uri).map_err(|_| invalid_metadata("`sector_identifier_uri` is not a URL"))?;
+        let listed = attesto.client_jwks().sector_uris(&url).await.map_err(invalid_metadata)?;
         pairwise::sector_of_document(&url, &listed, &requested.redirect_uris).map_err(refused)
     }
     #[cfg(not(feature = "fetch"))]

@@ -118,15 +118,14 @@ impl ClientJwks {
     /// Registration §5: a JSON array of strings), fetched once, under the policy and the bound on
     /// concurrent fetches of the JWK Sets: the same kind of URL, named by the same strangers.
     /// Never cached: it is read at registration only. The error is what the client is told.
-    pub(crate) async fn sector_uris(&self, sector_identifier_uri: &str) -> Result<Vec<String>, Cow<'static, str>> {
+    pub(crate) async fn sector_uris(&self, url: &Url) -> Result<Vec<String>, Cow<'static, str>> {
         const NOT_FETCHED: &str = "the document at `sector_identifier_uri` could not be fetched";
-        let url = Url::parse(sector_identifier_uri).map_err(|_| "`sector_identifier_uri` is not a URL")?;
-        if !self.fetches_from(&url) {
+        if !self.fetches_from(url) {
             return Err("`sector_identifier_uri` must use https".into());
         }
         let _permit =
             tokio::time::timeout(TIMEOUT / 2, self.fetches.acquire()).await.map_err(|_| BUSY)?.map_err(|_| BUSY)?;
-        self.fetcher.get_json::<Vec<String>>(&url).await.map_err(|error| {
+        self.fetcher.get_json::<Vec<String>>(url).await.map_err(|error| {
             tracing::info!(%url, %error, "a client's sector identifier document could not be fetched");
             match error {
                 FetchError::Json => "the document at `sector_identifier_uri` must be a JSON array of URIs".into(),
